@@ -1,0 +1,213 @@
+/* luamig.lua: a Lua chunk, run in the sandbox, that returns a table. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "lbind.h"
+
+static const char *const KEYS[] = {"url",
+                                   "versions",
+                                   "version_table",
+                                   "version_table_schema",
+                                   "transaction_per_migration",
+                                   "lock_timeout",
+                                   "lock_retries",
+                                   NULL};
+
+lm_config *lm_config_default(void) {
+  lm_config *c = lm_xcalloc(1, sizeof *c);
+  c->dir = lm_xstrdup(".");
+  c->versions = lm_xcalloc(1, sizeof *c->versions);
+  c->versions_display = lm_xcalloc(1, sizeof *c->versions_display);
+  c->versions[0] = lm_xstrdup("versions");
+  c->versions_display[0] = lm_xstrdup("versions");
+  c->nversions = 1;
+  c->version_table = lm_xstrdup("luamig_version");
+  c->transaction_per_migration = 1;
+  c->lock_timeout = lm_xstrdup("5s");
+  c->lock_retries = 3;
+  return c;
+}
+
+void lm_config_free(lm_config *c) {
+  if (!c) return;
+  free(c->path);
+  free(c->dir);
+  free(c->url);
+  for (int i = 0; i < c->nversions; i++) {
+    free(c->versions[i]);
+    free(c->versions_display[i]);
+  }
+  free(c->versions);
+  free(c->versions_display);
+  free(c->version_table);
+  free(c->version_table_schema);
+  free(c->lock_timeout);
+  free(c);
+}
+
+/* The line where `key` is first assigned, for messages about that key. */
+static int key_line(const char *text, const char *key) {
+  int line = 1;
+  size_t kl = strlen(key);
+  for (const char *p = text; *p; p++) {
+    if ((p == text || p[-1] == '\n' || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '{' ||
+         p[-1] == ',') &&
+        strncmp(p, key, kl) == 0) {
+      const char *q = p + kl;
+      while (*q == ' ' || *q == '\t')
+        q++;
+      if (*q == '=') return line;
+    }
+    if (*p == '\n') line++;
+  }
+  return 0;
+}
+
+static char *join_path(const char *dir, const char *rel) {
+  if (rel[0] == '/' || strcmp(dir, ".") == 0) return lm_xstrdup(rel);
+  return lm_xasprintf("%s/%s", dir, rel);
+}
+
+static int bad(lm_config *c, const char *text, const char *key, const char *fmt, const char *what) {
+  int line = key_line(text, key);
+  if (line)
+    lm_error_set(LM_ECONFIG, "%s:%d: %s %s", c->path, line, key, fmt);
+  else
+    lm_error_set(LM_ECONFIG, "%s: %s %s", c->path, key, fmt);
+  LM_UNUSED(what);
+  lm_error_set_location(c->path, line);
+  return LM_ECONFIG;
+}
+
+static int set_string(lua_State *L, lm_config *c, const char *text, const char *key, char **dst) {
+  int t = lua_getfield(L, -1, key);
+  int rc = 0;
+  if (t == LUA_TSTRING) {
+    free(*dst);
+    *dst = lm_xstrdup(lua_tostring(L, -1));
+  } else if (t != LUA_TNIL) {
+    rc = bad(c, text, key, "must be a string", NULL);
+  }
+  lua_pop(L, 1);
+  return rc;
+}
+
+static int read_table(lua_State *L, lm_config *c, const char *text) {
+  /* unknown keys are most often typos of real ones */
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    int known = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (int i = 0; KEYS[i]; i++)
+        if (strcmp(KEYS[i], lua_tostring(L, -1)) == 0) known = 1;
+    if (!known) {
+      const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+      int line = key_line(text, k);
+      lm_error_set(LM_ECONFIG,
+                   "%s:%d: unknown setting '%s' (known: url, versions, version_table, "
+                   "version_table_schema, transaction_per_migration, lock_timeout, lock_retries)",
+                   c->path, line, k);
+      lua_pop(L, 1);
+      return LM_ECONFIG;
+    }
+  }
+  if (set_string(L, c, text, "url", &c->url) ||
+      set_string(L, c, text, "version_table", &c->version_table) ||
+      set_string(L, c, text, "version_table_schema", &c->version_table_schema) ||
+      set_string(L, c, text, "lock_timeout", &c->lock_timeout))
+    return LM_ECONFIG;
+  if (c->version_table && !*c->version_table)
+    return bad(c, text, "version_table", "must not be empty", NULL);
+  int t = lua_getfield(L, -1, "transaction_per_migration");
+  if (t == LUA_TBOOLEAN)
+    c->transaction_per_migration = lua_toboolean(L, -1);
+  else if (t != LUA_TNIL)
+    return bad(c, text, "transaction_per_migration", "must be true or false", NULL);
+  lua_pop(L, 1);
+  t = lua_getfield(L, -1, "lock_retries");
+  if (t == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
+      lua_tointeger(L, -1) <= 1000)
+    c->lock_retries = (int)lua_tointeger(L, -1);
+  else if (t != LUA_TNIL)
+    return bad(c, text, "lock_retries", "must be a whole number from 0 to 1000", NULL);
+  lua_pop(L, 1);
+  t = lua_getfield(L, -1, "versions");
+  if (t == LUA_TSTRING || t == LUA_TTABLE) {
+    int n = t == LUA_TSTRING ? 1 : (int)lua_rawlen(L, -1);
+    if (n == 0) return bad(c, text, "versions", "must list at least one folder", NULL);
+    for (int i = 0; i < c->nversions; i++) {
+      free(c->versions[i]);
+      free(c->versions_display[i]);
+    }
+    free(c->versions);
+    free(c->versions_display);
+    c->versions = lm_xcalloc((size_t)n, sizeof *c->versions);
+    c->versions_display = lm_xcalloc((size_t)n, sizeof *c->versions_display);
+    c->nversions = 0;
+    for (int i = 1; i <= n; i++) {
+      if (t == LUA_TTABLE) lua_rawgeti(L, -1, i);
+      if (lua_type(L, -1) != LUA_TSTRING) {
+        if (t == LUA_TTABLE) lua_pop(L, 1);
+        return bad(c, text, "versions", "must be a folder name or a list of folder names", NULL);
+      }
+      c->versions_display[c->nversions] = lm_xstrdup(lua_tostring(L, -1));
+      c->versions[c->nversions] = join_path(c->dir, lua_tostring(L, -1));
+      c->nversions++;
+      if (t == LUA_TTABLE) lua_pop(L, 1);
+    }
+  } else if (t != LUA_TNIL) {
+    return bad(c, text, "versions", "must be a folder name or a list of folder names", NULL);
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+int lm_config_load(lm_config **out, lua_State *L, const char *path) {
+  *out = NULL;
+  char *text;
+  size_t len;
+  if (lm_read_file(path, &text, &len) != 0) {
+    return lm_error_set(LM_ECONFIG, "cannot read config file %s", path);
+  }
+  lm_config *c = lm_config_default();
+  c->path = lm_xstrdup(path);
+  const char *slash = strrchr(path, '/');
+  free(c->dir);
+  c->dir = slash ? lm_xstrndup(path, (size_t)(slash - path ? slash - path : 1)) : lm_xstrdup(".");
+  free(c->versions[0]);
+  c->versions[0] = join_path(c->dir, "versions");
+  int top = lua_gettop(L);
+  char *chunk = lm_xasprintf("@%s", path);
+  int rc = 0;
+  int st = luaL_loadbufferx(L, text, len, chunk, "t");
+  free(chunk);
+  if (st == LUA_OK) {
+    lm_lua_push_env(L);
+    lua_setupvalue(L, -2, 1);
+    lua_pushcfunction(L, lm_lua_msgh);
+    lua_insert(L, -2);
+    st = lua_pcall(L, 0, 1, -2);
+  }
+  if (st != LUA_OK) {
+    lm_lua_error_from_message(LM_ECONFIG, lua_tostring(L, -1));
+    rc = LM_ECONFIG;
+  } else if (lua_type(L, -1) != LUA_TTABLE) {
+    rc = lm_error_set(LM_ECONFIG, "%s: must return a table of settings (return { url = ... })",
+                      path);
+    lm_error_set_location(path, 0);
+  } else {
+    rc = read_table(L, c, text);
+  }
+  lua_settop(L, top);
+  free(text);
+  if (rc) {
+    lm_config_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}

@@ -1,0 +1,28 @@
+/* Declarations private to the Lua bindings. */
+#ifndef LM_LBIND_H
+#define LM_LBIND_H
+
+#include <lua.h>
+
+#include "lm.h"
+
+#define LM_REG_SAFE "luamig.safe"
+#define LM_REG_ENVMT "luamig.envmt"
+#define LM_REG_CONTEXT "luamig.context"
+#define LM_REG_LOADED "luamig.loaded"
+#define LM_REG_PATH "luamig.path"
+#define LM_REG_RUN "luamig.run"
+
+/* Raised (as a light userdata) when the last-error record already holds a
+ * structured error, so the caller must not overwrite it. */
+extern int lm_lua_error_sentinel;
+
+void lm_lua_open_op(lua_State *L);
+void lm_lua_push_env(lua_State *L);
+void lm_lua_add_path(lua_State *L, const char *dir);
+int lm_lua_msgh(lua_State *L);
+void lm_lua_error_from_message(int code, const char *msg);
+/** Raises the sentinel after recording the caller's file and line. */
+int lm_lua_raise(lua_State *L);
+
+#endif

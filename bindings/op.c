@@ -1,0 +1,1076 @@
+/* The `op` object: each function turns its Lua arguments into an lm_op record
+ * and hands it to the running sink. No SQL is built here. Strings are copied
+ * into an arena owned by a Lua userdata, so a Lua error raised half-way
+ * through parsing leaks nothing. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "lbind.h"
+
+int lm_lua_error_sentinel;
+
+#define MT_ARENA "luamig.arena"
+#define MT_COLUMN "luamig.column"
+#define MT_CONSTRAINT "luamig.constraint"
+#define MT_SQL "luamig.sql"
+
+/* ---- arena ------------------------------------------------------------- */
+
+typedef struct ablk {
+  struct ablk *next;
+  size_t used, cap;
+  _Alignas(16) char data[];
+} ablk;
+
+typedef struct arena {
+  ablk *head;
+} arena;
+
+static int arena_gc(lua_State *L) {
+  arena *a = luaL_checkudata(L, 1, MT_ARENA);
+  while (a->head) {
+    ablk *n = a->head->next;
+    free(a->head);
+    a->head = n;
+  }
+  return 0;
+}
+
+/* Fixes the argument count first, so the arena never poses as an argument. */
+static arena *arena_push(lua_State *L, int nargs) {
+  lua_settop(L, nargs);
+  arena *a = lua_newuserdatauv(L, sizeof *a, 0);
+  a->head = NULL;
+  luaL_setmetatable(L, MT_ARENA);
+  return a;
+}
+
+static void *aalloc(arena *a, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  if (!a->head || a->head->cap - a->head->used < n) {
+    size_t cap = n > 4096 ? n : 4096;
+    ablk *b = lm_xmalloc(sizeof *b + cap);
+    b->next = a->head;
+    b->used = 0;
+    b->cap = cap;
+    a->head = b;
+  }
+  void *p = a->head->data + a->head->used;
+  a->head->used += n;
+  memset(p, 0, n);
+  return p;
+}
+
+static char *astrn(arena *a, const char *s, size_t n) {
+  char *d = aalloc(a, n + 1);
+  memcpy(d, s, n);
+  d[n] = 0;
+  return d;
+}
+
+/* ---- errors with the revision's own file and line ------------------------- */
+
+/* The first Lua frame above us: the revision line that made the call, even
+ * when it went through a C closure such as a batch method. */
+static int caller_location(lua_State *L, const char **src, int *line) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "Sl", &ar)) break;
+    if (ar.currentline > 0) {
+      *src = ar.source[0] == '@' ? ar.source + 1 : ar.short_src;
+      *line = ar.currentline;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int op_error(lua_State *L, const char *fmt, ...) {
+  const char *src;
+  int line;
+  va_list ap;
+  va_start(ap, fmt);
+  if (caller_location(L, &src, &line))
+    lua_pushfstring(L, "%s:%d: ", src, line);
+  else
+    lua_pushliteral(L, "");
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+int lm_lua_raise(lua_State *L) {
+  const char *src;
+  int line;
+  if (caller_location(L, &src, &line) && !lm_error_last()->file) lm_error_set_location(src, line);
+  lua_pushlightuserdata(L, &lm_lua_error_sentinel);
+  return lua_error(L);
+}
+
+/* ---- argument helpers ------------------------------------------------------ */
+
+static const char *check_str(lua_State *L, arena *A, int idx, const char *fn, const char *what) {
+  if (lua_type(L, idx) != LUA_TSTRING)
+    op_error(L, "op.%s: %s must be a string, got %s", fn, what, luaL_typename(L, idx));
+  size_t n;
+  const char *s = lua_tolstring(L, idx, &n);
+  if (n == 0) op_error(L, "op.%s: %s must not be empty", fn, what);
+  return astrn(A, s, n);
+}
+
+static int is_marked(lua_State *L, int idx, const char *mt) {
+  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
+  luaL_getmetatable(L, mt);
+  int eq = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return eq;
+}
+
+/* A string or a list of strings. */
+static const char **str_list(lua_State *L, arena *A, int idx, int *n, const char *fn,
+                             const char *what) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    const char **v = aalloc(A, sizeof *v);
+    v[0] = check_str(L, A, idx, fn, what);
+    *n = 1;
+    return v;
+  }
+  if (lua_type(L, idx) != LUA_TTABLE)
+    op_error(L, "op.%s: %s must be a string or a list of strings, got %s", fn, what,
+             luaL_typename(L, idx));
+  int len = (int)lua_rawlen(L, idx);
+  if (len == 0) op_error(L, "op.%s: %s must not be empty", fn, what);
+  const char **v = aalloc(A, sizeof *v * (size_t)len);
+  for (int i = 1; i <= len; i++) {
+    lua_rawgeti(L, idx, i);
+    v[i - 1] = check_str(L, A, -1, fn, what);
+    lua_pop(L, 1);
+  }
+  *n = len;
+  return v;
+}
+
+/* Rejects option names the directive does not know: a misspelt option that
+ * were silently ignored would change a migration's meaning. */
+static void check_opts(lua_State *L, int idx, const char *fn, const char *const *allowed) {
+  if (lua_isnoneornil(L, idx)) return;
+  if (lua_type(L, idx) != LUA_TTABLE)
+    op_error(L, "op.%s: options must be a table, got %s", fn, luaL_typename(L, idx));
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) op_error(L, "op.%s: option names must be strings", fn);
+    const char *k = lua_tostring(L, -1);
+    int ok = 0;
+    for (int i = 0; allowed[i]; i++)
+      if (strcmp(allowed[i], k) == 0) ok = 1;
+    if (!ok) {
+      if (strcmp(k, "default") == 0)
+        op_error(L, "op.%s: unknown option 'default' (a client-side default; use server_default)",
+                 fn);
+      lua_pushstring(L, allowed[0] ? allowed[0] : "");
+      for (int i = 1; allowed[i]; i++)
+        lua_pushfstring(L, "%s, %s", lua_tostring(L, -1), allowed[i]), lua_remove(L, -2);
+      op_error(L, "op.%s: unknown option '%s' (known: %s)", fn, k, lua_tostring(L, -1));
+    }
+  }
+}
+
+/* Pushes opts[key] (nil when opts is absent). */
+static int get_opt(lua_State *L, int idx, const char *key) {
+  if (lua_type(L, idx) != LUA_TTABLE) {
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  return lua_getfield(L, idx, key);
+}
+
+static const char *opt_str(lua_State *L, arena *A, int idx, const char *key, const char *fn) {
+  const char *v = NULL;
+  int t = get_opt(L, idx, key);
+  if (t == LUA_TSTRING) {
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    v = astrn(A, s, n);
+  } else if (t != LUA_TNIL) {
+    op_error(L, "op.%s: option %s must be a string, got %s", fn, key, lua_typename(L, t));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* -1 when absent. */
+static int opt_bool(lua_State *L, int idx, const char *key, const char *fn) {
+  int v = -1;
+  int t = get_opt(L, idx, key);
+  if (t == LUA_TBOOLEAN)
+    v = lua_toboolean(L, -1);
+  else if (t != LUA_TNIL)
+    op_error(L, "op.%s: option %s must be true or false, got %s", fn, key, lua_typename(L, t));
+  lua_pop(L, 1);
+  return v;
+}
+
+static int first_set(int a, int b) { return a != -1 ? a : b; }
+
+static const char *sql_text(lua_State *L, arena *A, int idx) {
+  lua_getfield(L, idx, "text");
+  size_t n;
+  const char *s = lua_tolstring(L, -1, &n);
+  const char *r = astrn(A, s ? s : "", s ? n : 0);
+  lua_pop(L, 1);
+  return r;
+}
+
+/* A server_default or backfill value: a string is a literal, op.sql() raw. */
+static lm_default parse_default(lua_State *L, arena *A, int idx, int false_drops, const char *fn,
+                                const char *what) {
+  lm_default d = {LM_DEF_NONE, NULL, 0};
+  idx = lua_absindex(L, idx);
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL: break;
+  case LUA_TSTRING: {
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    d.kind = LM_DEF_LITERAL;
+    d.text = astrn(A, s, n);
+    break;
+  }
+  case LUA_TNUMBER: {
+    size_t n;
+    lua_pushvalue(L, idx);
+    const char *s = lua_tolstring(L, -1, &n);
+    d.kind = LM_DEF_NUMBER;
+    d.text = astrn(A, s, n);
+    lua_pop(L, 1);
+    break;
+  }
+  case LUA_TBOOLEAN:
+    if (false_drops && !lua_toboolean(L, idx)) {
+      d.kind = LM_DEF_DROP;
+    } else {
+      d.kind = LM_DEF_BOOL;
+      d.b = lua_toboolean(L, idx);
+    }
+    break;
+  default:
+    if (is_marked(L, idx, MT_SQL)) {
+      d.kind = LM_DEF_SQL;
+      d.text = sql_text(L, A, idx);
+      break;
+    }
+    op_error(L, "op.%s: %s must be a string, number, boolean or op.sql(...), got %s", fn, what,
+             luaL_typename(L, idx));
+  }
+  return d;
+}
+
+static void to_value(lua_State *L, arena *A, int idx, lm_value *v, const char *fn) {
+  memset(v, 0, sizeof *v);
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL: v->t = LM_V_NULL; break;
+  case LUA_TBOOLEAN:
+    v->t = LM_V_BOOL;
+    v->i = lua_toboolean(L, idx);
+    break;
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, idx)) {
+      v->t = LM_V_INT;
+      v->i = (long long)lua_tointeger(L, idx);
+    } else {
+      v->t = LM_V_FLOAT;
+      v->f = lua_tonumber(L, idx);
+    }
+    break;
+  case LUA_TSTRING: {
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    v->t = LM_V_TEXT;
+    v->s = astrn(A, s, n);
+    v->len = n;
+    break;
+  }
+  default:
+    op_error(L, "op.%s: a value must be nil, a boolean, a number or a string, got %s", fn,
+             luaL_typename(L, idx));
+  }
+}
+
+/* A list of parameters for $1, $2, … */
+static lm_value *parse_params(lua_State *L, arena *A, int idx, int *n, const char *fn) {
+  *n = 0;
+  if (lua_isnoneornil(L, idx)) return NULL;
+  if (lua_type(L, idx) != LUA_TTABLE)
+    op_error(L, "op.%s: params must be a list, got %s", fn, luaL_typename(L, idx));
+  idx = lua_absindex(L, idx);
+  /* nil holes are allowed: the largest integer key counts */
+  int len = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 65535)
+      op_error(L, "op.%s: params must be a list (positional $1, $2, …), not keyed by name", fn);
+    if (lua_tointeger(L, -1) > len) len = (int)lua_tointeger(L, -1);
+  }
+  lm_value *v = aalloc(A, sizeof *v * (size_t)(len ? len : 1));
+  for (int i = 1; i <= len; i++) {
+    lua_rawgeti(L, idx, i);
+    to_value(L, A, -1, &v[i - 1], fn);
+    lua_pop(L, 1);
+  }
+  *n = len;
+  return v;
+}
+
+static void split_ref(lua_State *L, arena *A, const char *ref, const char **table, const char **col,
+                      const char *fn) {
+  const char *dot = strrchr(ref, '.');
+  if (!dot || dot == ref || !dot[1])
+    op_error(L, "op.%s: reference '%s' must read \"table.column\"", fn, ref);
+  *table = astrn(A, ref, (size_t)(dot - ref));
+  *col = astrn(A, dot + 1, strlen(dot + 1));
+}
+
+static const char *const COLUMN_OPTS[] = {
+    "nullable", "primary_key", "autoincrement", "unique",   "index", "server_default",
+    "comment",  "references",  "ondelete",      "onupdate", NULL};
+
+static void parse_column(lua_State *L, arena *A, int idx, lm_column *c, const char *fn) {
+  idx = lua_absindex(L, idx);
+  lua_getfield(L, idx, "name");
+  c->name = check_str(L, A, -1, fn, "column name");
+  lua_getfield(L, idx, "type");
+  c->type = check_str(L, A, -1, fn, "column type");
+  lua_getfield(L, idx, "opts");
+  int o = lua_gettop(L);
+  c->nullable = first_set(opt_bool(L, o, "nullable", "column"), 1);
+  c->primary_key = first_set(opt_bool(L, o, "primary_key", "column"), 0);
+  c->unique = first_set(opt_bool(L, o, "unique", "column"), 0);
+  c->index = first_set(opt_bool(L, o, "index", "column"), 0);
+  c->autoincrement = opt_bool(L, o, "autoincrement", "column");
+  get_opt(L, o, "server_default");
+  c->server_default = parse_default(L, A, -1, 0, "column", "server_default");
+  lua_pop(L, 1);
+  c->comment = opt_str(L, A, o, "comment", "column");
+  const char *ref = opt_str(L, A, o, "references", "column");
+  if (ref) split_ref(L, A, ref, &c->ref_table, &c->ref_column, "column");
+  c->ondelete = opt_str(L, A, o, "ondelete", "column");
+  c->onupdate = opt_str(L, A, o, "onupdate", "column");
+  if ((c->ondelete || c->onupdate) && !ref)
+    op_error(L, "op.column: ondelete/onupdate need references = \"table.column\"");
+  if (c->primary_key) c->nullable = 0;
+  lua_pop(L, 3);
+}
+
+static void parse_constraint(lua_State *L, arena *A, int idx, lm_constraint *k, const char *fn) {
+  idx = lua_absindex(L, idx);
+  lua_getfield(L, idx, "kind");
+  k->kind = (lm_con_kind)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, idx, "opts");
+  int o = lua_gettop(L);
+  k->name = opt_str(L, A, o, "name", fn);
+  k->ondelete = opt_str(L, A, o, "ondelete", fn);
+  k->onupdate = opt_str(L, A, o, "onupdate", fn);
+  k->not_valid = first_set(opt_bool(L, o, "not_valid", fn), 0);
+  if (k->kind == LM_CON_CHECK) {
+    lua_getfield(L, idx, "expr");
+    k->expr = check_str(L, A, -1, fn, "check condition");
+    lua_pop(L, 1);
+  } else {
+    lua_getfield(L, idx, "cols");
+    k->cols = str_list(L, A, -1, &k->ncols, fn, "constraint columns");
+    lua_pop(L, 1);
+  }
+  if (k->kind == LM_CON_FK) {
+    lua_getfield(L, idx, "ref_cols");
+    const char **refs = str_list(L, A, -1, &k->nref, fn, "referenced columns");
+    lua_pop(L, 1);
+    if (k->nref != k->ncols)
+      op_error(L, "op.%s: foreign key has %d columns but %d referenced columns", fn, k->ncols,
+               k->nref);
+    k->ref_cols = aalloc(A, sizeof *k->ref_cols * (size_t)k->nref);
+    for (int i = 0; i < k->nref; i++) {
+      const char *t;
+      split_ref(L, A, refs[i], &t, &k->ref_cols[i], fn);
+      if (k->ref_table && strcmp(k->ref_table, t) != 0)
+        op_error(L, "op.%s: all referenced columns must be in one table", fn);
+      k->ref_table = t;
+    }
+  }
+  lua_pop(L, 1);
+}
+
+/* ---- sending a record to the running migration ----------------------------- */
+
+static lm_run *current_run(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_RUN);
+  lm_run *r = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return r;
+}
+
+static lm_run *need_run(lua_State *L, const char *fn) {
+  lm_run *r = current_run(L);
+  if (!r)
+    op_error(L,
+             "op.%s can only be called while a migration runs (inside upgrade(), downgrade() or "
+             "a step function), not when the file is loaded",
+             fn);
+  return r;
+}
+
+static int emit(lua_State *L, lm_op *op) {
+  lm_run *run = need_run(L, lm_op_name(op->kind));
+  caller_location(L, &op->file, &op->line);
+  lm_error_clear();
+  if (lm_sink_op(run->sink, op) != 0) return lm_lua_raise(L);
+  return 0;
+}
+
+/* ---- constructors ---------------------------------------------------------------- */
+
+static int l_column(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TSTRING);
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return op_error(L, "op.column: type of column '%s' must be a string such as \"integer\"",
+                    lua_tostring(L, 1));
+  check_opts(L, 3, "column", COLUMN_OPTS);
+  lua_createtable(L, 0, 3);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "name");
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "type");
+  lua_pushvalue(L, 3);
+  lua_setfield(L, -2, "opts");
+  luaL_setmetatable(L, MT_COLUMN);
+  return 1;
+}
+
+static const char *const CON_OPTS[] = {"name", "ondelete", "onupdate", "not_valid", NULL};
+
+static int make_constraint(lua_State *L, lm_con_kind kind, int opts_idx) {
+  check_opts(L, opts_idx, "constraint", CON_OPTS);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, kind);
+  lua_setfield(L, -2, "kind");
+  if (kind == LM_CON_CHECK) {
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "expr");
+  } else {
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "cols");
+  }
+  if (kind == LM_CON_FK) {
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "ref_cols");
+  }
+  lua_pushvalue(L, opts_idx);
+  lua_setfield(L, -2, "opts");
+  luaL_setmetatable(L, MT_CONSTRAINT);
+  return 1;
+}
+
+static int l_primary_key(lua_State *L) { return make_constraint(L, LM_CON_PK, 2); }
+static int l_unique(lua_State *L) { return make_constraint(L, LM_CON_UNIQUE, 2); }
+static int l_foreign_key(lua_State *L) { return make_constraint(L, LM_CON_FK, 3); }
+static int l_check(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TSTRING) return op_error(L, "op.check: condition must be a string");
+  return make_constraint(L, LM_CON_CHECK, 2);
+}
+
+static int l_sql(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TSTRING) return op_error(L, "op.sql: expects a string of SQL");
+  lua_createtable(L, 0, 1);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "text");
+  luaL_setmetatable(L, MT_SQL);
+  return 1;
+}
+
+static int l_f(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TSTRING);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* ---- directives --------------------------------------------------------------------- */
+
+static int l_create_table(lua_State *L) {
+  int nargs = lua_gettop(L);
+  arena *A = arena_push(L, nargs);
+  lm_op op = {.kind = LM_OP_CREATE_TABLE};
+  op.table = check_str(L, A, 1, "create_table", "table name");
+  int first = 2, last = nargs;
+  int list = 0;
+  if (nargs == 2 && lua_type(L, 2) == LUA_TTABLE && !is_marked(L, 2, MT_COLUMN) &&
+      !is_marked(L, 2, MT_CONSTRAINT)) {
+    list = 1;
+    first = 1;
+    last = (int)lua_rawlen(L, 2);
+  }
+  int n = last - first + 1;
+  if (n <= 0) return op_error(L, "op.create_table: table '%s' needs at least one column", op.table);
+  op.cols = aalloc(A, sizeof *op.cols * (size_t)n);
+  op.cons = aalloc(A, sizeof *op.cons * (size_t)n);
+  for (int i = first; i <= last; i++) {
+    if (list)
+      lua_rawgeti(L, 2, i);
+    else
+      lua_pushvalue(L, i);
+    if (is_marked(L, -1, MT_COLUMN))
+      parse_column(L, A, -1, &op.cols[op.ncols++], "create_table");
+    else if (is_marked(L, -1, MT_CONSTRAINT))
+      parse_constraint(L, A, -1, &op.cons[op.ncons++], "create_table");
+    else
+      return op_error(L, "op.create_table: item %d is not an op.column(...) or a constraint",
+                      i - first + 1);
+    lua_pop(L, 1);
+  }
+  if (op.ncols == 0)
+    return op_error(L, "op.create_table: table '%s' needs at least one column", op.table);
+  return emit(L, &op);
+}
+
+static int l_drop_table(lua_State *L) {
+  arena *A = arena_push(L, 1);
+  lm_op op = {.kind = LM_OP_DROP_TABLE};
+  op.table = check_str(L, A, 1, "drop_table", "table name");
+  return emit(L, &op);
+}
+
+static int l_rename_table(lua_State *L) {
+  arena *A = arena_push(L, 2);
+  lm_op op = {.kind = LM_OP_RENAME_TABLE};
+  op.table = check_str(L, A, 1, "rename_table", "old table name");
+  op.new_name = check_str(L, A, 2, "rename_table", "new table name");
+  return emit(L, &op);
+}
+
+static int l_add_column(lua_State *L) {
+  arena *A = arena_push(L, 3);
+  lm_op op = {.kind = LM_OP_ADD_COLUMN};
+  op.table = check_str(L, A, 1, "add_column", "table name");
+  if (!is_marked(L, 2, MT_COLUMN))
+    return op_error(L, "op.add_column: second argument must be op.column(...)");
+  op.cols = aalloc(A, sizeof *op.cols);
+  op.ncols = 1;
+  parse_column(L, A, 2, &op.cols[0], "add_column");
+  return emit(L, &op);
+}
+
+static int l_drop_column(lua_State *L) {
+  arena *A = arena_push(L, 3);
+  lm_op op = {.kind = LM_OP_DROP_COLUMN};
+  op.table = check_str(L, A, 1, "drop_column", "table name");
+  op.name = check_str(L, A, 2, "drop_column", "column name");
+  return emit(L, &op);
+}
+
+static const char *const ALTER_OPTS[] = {"new_column_name",
+                                         "type",
+                                         "type_",
+                                         "existing_type",
+                                         "nullable",
+                                         "existing_nullable",
+                                         "server_default",
+                                         "existing_server_default",
+                                         "postgresql_using",
+                                         "comment",
+                                         "existing_comment",
+                                         "autoincrement",
+                                         "existing_autoincrement",
+                                         NULL};
+
+static int l_alter_column(lua_State *L) {
+  arena *A = arena_push(L, 3);
+  lm_op op = {.kind = LM_OP_ALTER_COLUMN};
+  op.table = check_str(L, A, 1, "alter_column", "table name");
+  op.name = check_str(L, A, 2, "alter_column", "column name");
+  check_opts(L, 3, "alter_column", ALTER_OPTS);
+  op.new_name = opt_str(L, A, 3, "new_column_name", "alter_column");
+  op.type = opt_str(L, A, 3, "type", "alter_column");
+  if (!op.type) op.type = opt_str(L, A, 3, "type_", "alter_column");
+  op.existing_type = opt_str(L, A, 3, "existing_type", "alter_column");
+  op.using_expr = opt_str(L, A, 3, "postgresql_using", "alter_column");
+  op.nullable = opt_bool(L, 3, "nullable", "alter_column");
+  op.existing_nullable = opt_bool(L, 3, "existing_nullable", "alter_column");
+  get_opt(L, 3, "server_default");
+  op.server_default = parse_default(L, A, -1, 1, "alter_column", "server_default");
+  lua_pop(L, 1);
+  int t = get_opt(L, 3, "comment");
+  if (t == LUA_TSTRING) {
+    op.has_comment = 1;
+    op.comment = astrn(A, lua_tostring(L, -1), lua_rawlen(L, -1));
+  } else if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+    op.has_comment = 1; /* comment = false removes it */
+  } else if (t != LUA_TNIL) {
+    return op_error(L, "op.alter_column: comment must be a string or false");
+  }
+  lua_pop(L, 1);
+  if (op.using_expr && !op.type) return op_error(L, "op.alter_column: postgresql_using needs type");
+  if (!op.new_name && !op.type && op.nullable == -1 && op.server_default.kind == LM_DEF_NONE &&
+      !op.has_comment)
+    return op_error(L,
+                    "op.alter_column: nothing to change on column '%s' (give new_column_name, "
+                    "type, nullable, server_default or comment)",
+                    op.name);
+  return emit(L, &op);
+}
+
+static const char *const INDEX_OPTS[] = {"unique",           "where",
+                                         "postgresql_where", "sqlite_where",
+                                         "concurrently",     "postgresql_concurrently",
+                                         "if_not_exists",    NULL};
+
+static int l_create_index(lua_State *L) {
+  arena *A = arena_push(L, 4);
+  lm_op op = {.kind = LM_OP_CREATE_INDEX};
+  op.name = check_str(L, A, 1, "create_index", "index name");
+  op.table = check_str(L, A, 2, "create_index", "table name");
+  op.names = str_list(L, A, 3, &op.nnames, "create_index", "index columns");
+  check_opts(L, 4, "create_index", INDEX_OPTS);
+  op.unique = first_set(opt_bool(L, 4, "unique", "create_index"), 0);
+  op.where = opt_str(L, A, 4, "where", "create_index");
+  if (!op.where) op.where = opt_str(L, A, 4, "postgresql_where", "create_index");
+  if (!op.where) op.where = opt_str(L, A, 4, "sqlite_where", "create_index");
+  op.concurrently =
+      first_set(opt_bool(L, 4, "concurrently", "create_index"),
+                first_set(opt_bool(L, 4, "postgresql_concurrently", "create_index"), 0));
+  op.if_not_exists = first_set(opt_bool(L, 4, "if_not_exists", "create_index"), 0);
+  return emit(L, &op);
+}
+
+static const char *const DROP_INDEX_OPTS[] = {"table_name", "concurrently",
+                                              "postgresql_concurrently", "if_exists", NULL};
+
+static int l_drop_index(lua_State *L) {
+  arena *A = arena_push(L, 3);
+  lm_op op = {.kind = LM_OP_DROP_INDEX};
+  op.name = check_str(L, A, 1, "drop_index", "index name");
+  int o = 2;
+  if (lua_type(L, 2) == LUA_TSTRING) { /* Alembic's positional table_name */
+    op.table = check_str(L, A, 2, "drop_index", "table name");
+    o = 3;
+  }
+  check_opts(L, o, "drop_index", DROP_INDEX_OPTS);
+  if (!op.table) op.table = opt_str(L, A, o, "table_name", "drop_index");
+  op.concurrently =
+      first_set(opt_bool(L, o, "concurrently", "drop_index"),
+                first_set(opt_bool(L, o, "postgresql_concurrently", "drop_index"), 0));
+  op.if_exists = first_set(opt_bool(L, o, "if_exists", "drop_index"), 0);
+  return emit(L, &op);
+}
+
+static int l_create_primary_key(lua_State *L) {
+  arena *A = arena_push(L, 3);
+  lm_op op = {.kind = LM_OP_CREATE_PK};
+  op.name = check_str(L, A, 1, "create_primary_key", "constraint name");
+  op.table = check_str(L, A, 2, "create_primary_key", "table name");
+  op.cons = aalloc(A, sizeof *op.cons);
+  op.ncons = 1;
+  op.cons[0].kind = LM_CON_PK;
+  op.cons[0].name = op.name;
+  op.cons[0].cols = str_list(L, A, 3, &op.cons[0].ncols, "create_primary_key", "columns");
+  return emit(L, &op);
+}
+
+static const char *const UNIQUE_OPTS[] = {"deferrable", "initially", NULL};
+
+static int l_create_unique_constraint(lua_State *L) {
+  arena *A = arena_push(L, 4);
+  lm_op op = {.kind = LM_OP_CREATE_UNIQUE};
+  op.name = check_str(L, A, 1, "create_unique_constraint", "constraint name");
+  op.table = check_str(L, A, 2, "create_unique_constraint", "table name");
+  check_opts(L, 4, "create_unique_constraint", UNIQUE_OPTS);
+  op.cons = aalloc(A, sizeof *op.cons);
+  op.ncons = 1;
+  op.cons[0].kind = LM_CON_UNIQUE;
+  op.cons[0].name = op.name;
+  op.cons[0].cols = str_list(L, A, 3, &op.cons[0].ncols, "create_unique_constraint", "columns");
+  return emit(L, &op);
+}
+
+static const char *const FK_OPTS[] = {"ondelete", "onupdate", "not_valid", "postgresql_not_valid",
+                                      NULL};
+
+static int l_create_foreign_key(lua_State *L) {
+  arena *A = arena_push(L, 6);
+  const char *fn = "create_foreign_key";
+  lm_op op = {.kind = LM_OP_CREATE_FK};
+  op.name = check_str(L, A, 1, fn, "constraint name");
+  op.table = check_str(L, A, 2, fn, "source table");
+  op.cons = aalloc(A, sizeof *op.cons);
+  op.ncons = 1;
+  lm_constraint *k = &op.cons[0];
+  k->kind = LM_CON_FK;
+  k->name = op.name;
+  k->ref_table = check_str(L, A, 3, fn, "referent table");
+  k->cols = str_list(L, A, 4, &k->ncols, fn, "local columns");
+  k->ref_cols = str_list(L, A, 5, &k->nref, fn, "remote columns");
+  if (k->ncols != k->nref)
+    return op_error(L, "op.%s: %d local columns but %d remote columns", fn, k->ncols, k->nref);
+  check_opts(L, 6, fn, FK_OPTS);
+  k->ondelete = opt_str(L, A, 6, "ondelete", fn);
+  k->onupdate = opt_str(L, A, 6, "onupdate", fn);
+  k->not_valid = first_set(opt_bool(L, 6, "not_valid", fn),
+                           first_set(opt_bool(L, 6, "postgresql_not_valid", fn), 0));
+  return emit(L, &op);
+}
+
+static const char *const CHECK_OPTS[] = {"not_valid", "postgresql_not_valid", NULL};
+
+static int l_create_check_constraint(lua_State *L) {
+  arena *A = arena_push(L, 4);
+  const char *fn = "create_check_constraint";
+  lm_op op = {.kind = LM_OP_CREATE_CHECK};
+  op.name = check_str(L, A, 1, fn, "constraint name");
+  op.table = check_str(L, A, 2, fn, "table name");
+  op.cons = aalloc(A, sizeof *op.cons);
+  op.ncons = 1;
+  op.cons[0].kind = LM_CON_CHECK;
+  op.cons[0].name = op.name;
+  if (is_marked(L, 3, MT_SQL))
+    op.cons[0].expr = sql_text(L, A, 3);
+  else
+    op.cons[0].expr = check_str(L, A, 3, fn, "condition");
+  check_opts(L, 4, fn, CHECK_OPTS);
+  op.cons[0].not_valid = first_set(opt_bool(L, 4, "not_valid", fn),
+                                   first_set(opt_bool(L, 4, "postgresql_not_valid", fn), 0));
+  return emit(L, &op);
+}
+
+static const char *const DROP_CON_OPTS[] = {"type_", "type", NULL};
+
+static int l_drop_constraint(lua_State *L) {
+  arena *A = arena_push(L, 3);
+  const char *fn = "drop_constraint";
+  lm_op op = {.kind = LM_OP_DROP_CONSTRAINT};
+  op.name = check_str(L, A, 1, fn, "constraint name");
+  op.table = check_str(L, A, 2, fn, "table name");
+  check_opts(L, 3, fn, DROP_CON_OPTS);
+  op.constraint_type = opt_str(L, A, 3, "type_", fn);
+  if (!op.constraint_type) op.constraint_type = opt_str(L, A, 3, "type", fn);
+  if (op.constraint_type) {
+    static const char *const kinds[] = {"foreignkey", "unique", "check", "primary", NULL};
+    int ok = 0;
+    for (int i = 0; kinds[i]; i++)
+      if (strcmp(kinds[i], op.constraint_type) == 0) ok = 1;
+    if (!ok)
+      return op_error(L, "op.drop_constraint: type_ must be foreignkey, unique, check or primary");
+  }
+  return emit(L, &op);
+}
+
+static int l_execute(lua_State *L) {
+  arena *A = arena_push(L, 2);
+  lm_op op = {.kind = LM_OP_EXECUTE};
+  if (is_marked(L, 1, MT_SQL))
+    op.sql = sql_text(L, A, 1);
+  else
+    op.sql = check_str(L, A, 1, "execute", "SQL");
+  op.params = parse_params(L, A, 2, &op.nparams, "execute");
+  return emit(L, &op);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int l_bulk_insert(lua_State *L) {
+  arena *A = arena_push(L, 3);
+  const char *fn = "bulk_insert";
+  lm_op op = {.kind = LM_OP_BULK_INSERT};
+  op.table = check_str(L, A, 1, fn, "table name");
+  if (lua_type(L, 2) != LUA_TTABLE)
+    return op_error(L, "op.bulk_insert: rows must be a list of tables");
+  int n = (int)lua_rawlen(L, 2);
+  op.rows = aalloc(A, sizeof *op.rows * (size_t)(n ? n : 1));
+  op.nrows = n;
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, 2, i);
+    int r = lua_gettop(L);
+    if (lua_type(L, r) != LUA_TTABLE)
+      return op_error(L, "op.bulk_insert: row %d must be a table keyed by column name", i);
+    int nk = 0;
+    lua_pushnil(L);
+    while (lua_next(L, r)) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) != LUA_TSTRING)
+        return op_error(L, "op.bulk_insert: row %d has a key that is not a column name", i);
+      nk++;
+    }
+    if (nk == 0) return op_error(L, "op.bulk_insert: row %d is empty", i);
+    lm_insert_row *row = &op.rows[i - 1];
+    row->keys = aalloc(A, sizeof *row->keys * (size_t)nk);
+    row->vals = aalloc(A, sizeof *row->vals * (size_t)nk);
+    row->n = nk;
+    int k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, r)) {
+      lua_pop(L, 1);
+      row->keys[k++] = astrn(A, lua_tostring(L, -1), lua_rawlen(L, -1));
+    }
+    qsort(row->keys, (size_t)nk, sizeof *row->keys, cmp_str);
+    for (k = 0; k < nk; k++) {
+      lua_getfield(L, r, row->keys[k]);
+      to_value(L, A, -1, &row->vals[k], fn);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  if (n == 0) return 0;
+  return emit(L, &op);
+}
+
+/* ---- batch_alter_table: the batch object forwards to op with the table ---- */
+
+static int batch_forward(lua_State *L) {
+  /* upvalue 1: op function, upvalue 2: table name, upvalue 3: table position */
+  int pos = (int)lua_tointeger(L, lua_upvalueindex(3));
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  for (int i = 1; i <= n + 1; i++) {
+    if (i == pos)
+      lua_pushvalue(L, lua_upvalueindex(2));
+    else
+      lua_pushvalue(L, i < pos ? i : i - 1);
+  }
+  lua_call(L, n + 1, 0);
+  return 0;
+}
+
+static int l_batch_alter_table(lua_State *L) {
+  arena *A = arena_push(L, 3);
+  check_str(L, A, 1, "batch_alter_table", "table name");
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  static const struct {
+    const char *name;
+    int pos; /* where the table name goes among the op's arguments */
+  } methods[] = {{"add_column", 1},
+                 {"drop_column", 1},
+                 {"alter_column", 1},
+                 {"create_index", 2},
+                 {"drop_index", 0},
+                 {"create_unique_constraint", 2},
+                 {"create_foreign_key", 2},
+                 {"create_check_constraint", 2},
+                 {"create_primary_key", 2},
+                 {"drop_constraint", 2},
+                 {NULL, 0}};
+  lua_newtable(L);
+  int batch = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, "luamig.optable");
+  int ops = lua_gettop(L);
+  for (int i = 0; methods[i].name; i++) {
+    lua_getfield(L, ops, methods[i].name);
+    if (methods[i].pos == 0) { /* drop_index: the op itself, table_name optional */
+      lua_setfield(L, batch, methods[i].name);
+      continue;
+    }
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, methods[i].pos);
+    lua_pushcclosure(L, batch_forward, 3);
+    lua_setfield(L, batch, methods[i].name);
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, batch);
+  lua_call(L, 1, 0);
+  return 0;
+}
+
+static int l_autocommit_block(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lm_run *run = need_run(L, "autocommit_block");
+  lm_sink *s = run->sink;
+  if (s->outer_tx)
+    return op_error(L, "op.autocommit_block cannot run inside one transaction for the whole run "
+                       "(--dry-run or transaction_per_migration = false)");
+  lm_error_clear();
+  if (s->in_tx && s->commit(s) != 0) return lm_lua_raise(L);
+  lua_pushvalue(L, 1);
+  lua_call(L, 0, 0);
+  if (s->begin(s) != 0) return lm_lua_raise(L);
+  return 0;
+}
+
+/* ---- reading data ------------------------------------------------------------------ */
+
+static lm_sink *need_live(lua_State *L, const char *fn) {
+  lm_run *run = need_run(L, fn);
+  if (!run->sink->query)
+    op_error(L, "op.%s needs a live database; it is not available with --sql", fn);
+  return run->sink;
+}
+
+typedef struct collect {
+  lua_State *L;
+  int list; /* stack index of the result list */
+  int n;
+  int max;
+} collect;
+
+static void push_value(lua_State *L, const lm_value *v) {
+  switch (v->t) {
+  case LM_V_NULL: lua_pushnil(L); break;
+  case LM_V_INT: lua_pushinteger(L, (lua_Integer)v->i); break;
+  case LM_V_FLOAT: lua_pushnumber(L, v->f); break;
+  case LM_V_BOOL: lua_pushboolean(L, (int)v->i); break;
+  case LM_V_TEXT: lua_pushlstring(L, v->s, v->len); break;
+  }
+}
+
+static int collect_row(void *ud, int ncols, const char *const *names, const lm_value *vals) {
+  collect *c = ud;
+  lua_State *L = c->L;
+  lua_checkstack(L, 4);
+  lua_createtable(L, 0, ncols);
+  for (int i = 0; i < ncols; i++) {
+    push_value(L, &vals[i]);
+    lua_setfield(L, -2, names[i]);
+  }
+  lua_rawseti(L, c->list, ++c->n);
+  return c->max > 0 && c->n >= c->max;
+}
+
+static int collect_first(void *ud, int ncols, const char *const *names, const lm_value *vals) {
+  LM_UNUSED(names);
+  collect *c = ud;
+  if (ncols > 0) push_value(c->L, &vals[0]);
+  c->n = 1;
+  return 1;
+}
+
+static int run_query(lua_State *L, const char *fn, lm_row_fn rowfn, collect *c, const char *sql,
+                     lm_value *params, int nparams) {
+  lm_sink *s = need_live(L, fn);
+  lm_stmt st = {(char *)sql, params, nparams};
+  lm_error_clear();
+  if (s->query(s, &st, rowfn, c) != 0) return lm_lua_raise(L);
+  return 0;
+}
+
+static int l_query(lua_State *L) {
+  arena *A = arena_push(L, 2);
+  need_live(L, "query");
+  const char *sql = check_str(L, A, 1, "query", "SQL");
+  int np;
+  lm_value *p = parse_params(L, A, 2, &np, "query");
+  lua_newtable(L);
+  collect c = {L, lua_gettop(L), 0, 0};
+  run_query(L, "query", collect_row, &c, sql, p, np);
+  return 1;
+}
+
+static int rows_iter(lua_State *L) {
+  lua_Integer i = lua_tointeger(L, lua_upvalueindex(2)) + 1;
+  lua_pushinteger(L, i);
+  lua_replace(L, lua_upvalueindex(2));
+  lua_rawgeti(L, lua_upvalueindex(1), i);
+  return 1;
+}
+
+static int l_rows(lua_State *L) {
+  arena *A = arena_push(L, 2);
+  need_live(L, "rows");
+  const char *sql = check_str(L, A, 1, "rows", "SQL");
+  int np;
+  lm_value *p = parse_params(L, A, 2, &np, "rows");
+  lua_newtable(L);
+  collect c = {L, lua_gettop(L), 0, 0};
+  run_query(L, "rows", collect_row, &c, sql, p, np);
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, rows_iter, 2);
+  return 1;
+}
+
+static int l_scalar(lua_State *L) {
+  arena *A = arena_push(L, 2);
+  need_live(L, "scalar");
+  const char *sql = check_str(L, A, 1, "scalar", "SQL");
+  int np;
+  lm_value *p = parse_params(L, A, 2, &np, "scalar");
+  int top = lua_gettop(L);
+  collect c = {L, 0, 0, 1};
+  run_query(L, "scalar", collect_first, &c, sql, p, np);
+  if (lua_gettop(L) == top) lua_pushnil(L);
+  return 1;
+}
+
+static int introspect(lua_State *L, const char *fn, lm_introspect kind, int nargs) {
+  arena *A = arena_push(L, nargs);
+  lm_sink *s = need_live(L, fn);
+  const char *a = check_str(L, A, 1, fn, nargs == 2 ? "table name" : "name");
+  const char *b = nargs == 2 ? check_str(L, A, 2, fn, "column name") : NULL;
+  lm_stmts l = {0};
+  lm_introspect_render(s->d, kind, a, b, &l);
+  int top = lua_gettop(L);
+  collect c = {L, 0, 0, 1};
+  lm_error_clear();
+  int rc = s->query(s, &l.v[0], collect_first, &c);
+  lm_stmts_free(&l);
+  if (rc != 0) return lm_lua_raise(L);
+  lua_settop(L, top);
+  lua_pushboolean(L, c.n > 0);
+  return 1;
+}
+
+static int l_has_table(lua_State *L) { return introspect(L, "has_table", LM_HAS_TABLE, 1); }
+static int l_has_column(lua_State *L) { return introspect(L, "has_column", LM_HAS_COLUMN, 2); }
+static int l_has_index(lua_State *L) { return introspect(L, "has_index", LM_HAS_INDEX, 1); }
+
+static const luaL_Reg OPS[] = {{"column", l_column},
+                               {"primary_key", l_primary_key},
+                               {"unique", l_unique},
+                               {"foreign_key", l_foreign_key},
+                               {"check", l_check},
+                               {"sql", l_sql},
+                               {"f", l_f},
+                               {"create_table", l_create_table},
+                               {"drop_table", l_drop_table},
+                               {"rename_table", l_rename_table},
+                               {"add_column", l_add_column},
+                               {"drop_column", l_drop_column},
+                               {"alter_column", l_alter_column},
+                               {"create_index", l_create_index},
+                               {"drop_index", l_drop_index},
+                               {"create_primary_key", l_create_primary_key},
+                               {"create_unique_constraint", l_create_unique_constraint},
+                               {"create_foreign_key", l_create_foreign_key},
+                               {"create_check_constraint", l_create_check_constraint},
+                               {"drop_constraint", l_drop_constraint},
+                               {"execute", l_execute},
+                               {"bulk_insert", l_bulk_insert},
+                               {"batch_alter_table", l_batch_alter_table},
+                               {"autocommit_block", l_autocommit_block},
+                               {"query", l_query},
+                               {"rows", l_rows},
+                               {"scalar", l_scalar},
+                               {"has_table", l_has_table},
+                               {"has_column", l_has_column},
+                               {"has_index", l_has_index},
+                               {NULL, NULL}};
+
+void lm_lua_open_op(lua_State *L) {
+  luaL_newmetatable(L, MT_ARENA);
+  lua_pushcfunction(L, arena_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, MT_COLUMN);
+  lua_pop(L, 1);
+  luaL_newmetatable(L, MT_CONSTRAINT);
+  lua_pop(L, 1);
+  luaL_newmetatable(L, MT_SQL);
+  lua_pop(L, 1);
+  luaL_newlib(L, OPS);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "luamig.optable");
+}

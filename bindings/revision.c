@@ -1,0 +1,361 @@
+/* Loading revision files into the graph, and calling their functions. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "lbind.h"
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Line of the first `key =` at the start of a line, for messages. */
+static int field_line(const char *text, const char *key) {
+  int line = 1;
+  size_t kl = strlen(key);
+  for (const char *p = text; *p; p++) {
+    if ((p == text || p[-1] == '\n') && strncmp(p, key, kl) == 0) {
+      const char *q = p + kl;
+      while (*q == ' ' || *q == '\t')
+        q++;
+      if (*q == '=') return line;
+    }
+    if (*p == '\n') line++;
+  }
+  return 0;
+}
+
+static int load_error(const char *path, const char *text, const char *key, const char *fmt,
+                      const char *arg) {
+  int line = key ? field_line(text, key) : 0;
+  char *msg = lm_xasprintf(fmt, arg ? arg : "");
+  if (line)
+    lm_error_set(LM_ELOAD, "%s:%d: %s", path, line, msg);
+  else
+    lm_error_set(LM_ELOAD, "%s: %s", path, msg);
+  lm_error_set_location(path, line);
+  free(msg);
+  return LM_ELOAD;
+}
+
+static int valid_id(const char *s) {
+  size_t n = strlen(s);
+  if (n < 1 || n > 32) return 0;
+  for (const char *p = s; *p; p++)
+    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          *p == '_'))
+      return 0;
+  return 1;
+}
+
+/* Reads env[key] as nil, a string or a list of strings. */
+static int id_list(lua_State *L, int env, const char *key, char ***out, int *n, const char *path,
+                   const char *text, int check_ids) {
+  *out = NULL;
+  *n = 0;
+  int t = lua_getfield(L, env, key);
+  int rc = 0;
+  if (t == LUA_TNIL) {
+  } else if (t == LUA_TSTRING) {
+    *out = lm_xcalloc(1, sizeof **out);
+    (*out)[0] = lm_xstrdup(lua_tostring(L, -1));
+    *n = 1;
+  } else if (t == LUA_TTABLE) {
+    int len = (int)lua_rawlen(L, -1);
+    *out = lm_xcalloc((size_t)(len ? len : 1), sizeof **out);
+    for (int i = 1; i <= len; i++) {
+      if (lua_rawgeti(L, -1, i) != LUA_TSTRING) {
+        lua_pop(L, 2);
+        return load_error(path, text, key, "%s must be a string or a list of strings", key);
+      }
+      (*out)[(*n)++] = lm_xstrdup(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  } else {
+    rc = load_error(path, text, key, "%s must be a string or a list of strings", key);
+  }
+  lua_pop(L, 1);
+  if (!rc && check_ids)
+    for (int i = 0; i < *n; i++)
+      if (!valid_id((*out)[i]))
+        return load_error(path, text, key,
+                          "'%s' is not a valid revision id (1-32 letters, digits or _)", (*out)[i]);
+  return rc;
+}
+
+static char *header_doc(const char *text) {
+  const char *p = text;
+  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+    p++;
+  if (strncmp(p, "--[[", 4) != 0) return NULL;
+  const char *end = strstr(p + 4, "]]");
+  if (!end) return NULL;
+  p += 4;
+  if (*p == '\n') p++;
+  return lm_xstrndup(p, (size_t)(end - p));
+}
+
+static int read_revision(lua_State *L, const char *path, const char *text, size_t len,
+                         lm_revision *r) {
+  int rc;
+  lm_sha256_hex_normalised(text, len, r->checksum);
+  char *chunk = lm_xasprintf("@%s", path);
+  int st = luaL_loadbufferx(L, text, len, chunk, "t");
+  free(chunk);
+  if (st != LUA_OK) {
+    lm_lua_error_from_message(LM_ELOAD, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return LM_ELOAD;
+  }
+  lm_lua_push_env(L);
+  lua_pushvalue(L, -1);
+  int env = lua_gettop(L);
+  lua_insert(L, -3); /* env, chunk, env */
+  lua_setupvalue(L, -2, 1);
+  lua_pushcfunction(L, lm_lua_msgh);
+  lua_insert(L, -2);
+  if (lua_pcall(L, 0, 0, -2) != LUA_OK) {
+    if (lua_islightuserdata(L, -1))
+      rc = lm_error_code() ? lm_error_code() : LM_ELOAD;
+    else
+      lm_lua_error_from_message(LM_ELOAD, lua_tostring(L, -1));
+    lua_settop(L, env - 1);
+    if (lm_error_code() != LM_ELOAD) {
+      const char *m = lm_error_last()->message;
+      char *copy = lm_xstrdup(m);
+      lm_lua_error_from_message(LM_ELOAD, copy);
+      free(copy);
+    }
+    return LM_ELOAD;
+  }
+  lua_pop(L, 1); /* msgh */
+  env = lua_gettop(L);
+
+  int t = lua_getfield(L, env, "revision");
+  if (t == LUA_TNIL) {
+    lua_settop(L, env - 1);
+    return load_error(path, text, NULL, "no revision id: set revision = \"...\"%s", NULL);
+  }
+  if (t != LUA_TSTRING || !valid_id(lua_tostring(L, -1))) {
+    const char *v = t == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1);
+    rc = load_error(path, text, "revision",
+                    "revision must be a string of 1-32 letters, digits or _ (got '%s')", v);
+    lua_settop(L, env - 1);
+    return rc;
+  }
+  r->id = lm_xstrdup(lua_tostring(L, -1));
+  lua_pop(L, 1);
+
+  if ((rc = id_list(L, env, "down_revision", &r->down, &r->ndown, path, text, 1)) ||
+      (rc = id_list(L, env, "depends_on", &r->depends, &r->ndepends, path, text, 1)) ||
+      (rc = id_list(L, env, "branch_labels", &r->labels, &r->nlabels, path, text, 0))) {
+    lua_settop(L, env - 1);
+    return rc;
+  }
+  t = lua_getfield(L, env, "message");
+  if (t == LUA_TSTRING)
+    r->message = lm_xstrdup(lua_tostring(L, -1));
+  else if (t == LUA_TNIL)
+    r->message = lm_xstrdup("");
+  else {
+    lua_settop(L, env - 1);
+    return load_error(path, text, "message", "message must be a string%s", NULL);
+  }
+  lua_pop(L, 1);
+  r->doc = header_doc(text);
+
+  int tu = lua_getfield(L, env, "upgrade");
+  int td = lua_getfield(L, env, "downgrade");
+  int ts = lua_getfield(L, env, "steps");
+  lua_pop(L, 3);
+  if (tu != LUA_TNIL && tu != LUA_TFUNCTION)
+    rc = load_error(path, text, "upgrade", "upgrade must be a function%s", NULL);
+  else if (td != LUA_TNIL && td != LUA_TFUNCTION)
+    rc = load_error(path, text, "downgrade", "downgrade must be a function%s", NULL);
+  else if (tu == LUA_TNIL && ts == LUA_TNIL)
+    rc = load_error(path, text, NULL,
+                    "defines neither upgrade() nor steps: a revision needs one of them%s", NULL);
+  else if (tu != LUA_TNIL && ts != LUA_TNIL)
+    rc = load_error(path, text, "steps", "defines both upgrade() and steps: use one or the other%s",
+                    NULL);
+  else if (ts != LUA_TNIL && ts != LUA_TTABLE)
+    rc = load_error(path, text, "steps",
+                    "steps must be a list of { name = ..., up = function, down = function }%s",
+                    NULL);
+  if (rc) {
+    lua_settop(L, env - 1);
+    return rc;
+  }
+  if (tu == LUA_TFUNCTION) {
+    r->nsteps = 1;
+    r->has_downgrade = td == LUA_TFUNCTION;
+  } else {
+    if (td != LUA_TNIL) {
+      lua_settop(L, env - 1);
+      return load_error(
+          path, text, "downgrade",
+          "a revision with steps gives each step its own down function, not downgrade()%s", NULL);
+    }
+    lua_getfield(L, env, "steps");
+    int n = (int)lua_rawlen(L, -1);
+    if (n == 0) {
+      lua_settop(L, env - 1);
+      return load_error(path, text, "steps", "steps must not be empty%s", NULL);
+    }
+    r->multistep = 1;
+    r->nsteps = n;
+    r->has_downgrade = 1;
+    r->step_names = lm_xcalloc((size_t)n, sizeof *r->step_names);
+    for (int i = 1; i <= n; i++) {
+      if (lua_rawgeti(L, -1, i) != LUA_TTABLE) {
+        lua_settop(L, env - 1);
+        return load_error(
+            path, text, "steps",
+            "each step must be a table { name = ..., up = function, down = function }%s", NULL);
+      }
+      int tn = lua_getfield(L, -1, "name");
+      int tup = lua_getfield(L, -2, "up");
+      int tdn = lua_getfield(L, -3, "down");
+      if (tn != LUA_TSTRING || !*lua_tostring(L, -3) || tup != LUA_TFUNCTION ||
+          (tdn != LUA_TFUNCTION && tdn != LUA_TNIL)) {
+        lua_settop(L, env - 1);
+        char num[16];
+        snprintf(num, sizeof num, "%d", i);
+        return load_error(path, text, "steps",
+                          "step %s needs a name (string) and an up function (down: a function)",
+                          num);
+      }
+      if (tdn == LUA_TNIL) r->has_downgrade = 0;
+      r->step_names[i - 1] = lm_xstrdup(lua_tostring(L, -3));
+      for (int j = 0; j < i - 1; j++)
+        if (strcmp(r->step_names[j], r->step_names[i - 1]) == 0) {
+          lua_settop(L, env - 1);
+          return load_error(path, text, "steps", "two steps are named '%s'", r->step_names[j]);
+        }
+      lua_pop(L, 4);
+    }
+    lua_pop(L, 1);
+  }
+  r->env_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops env */
+  lua_settop(L, env - 1);
+  return 0;
+}
+
+static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph *g) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return lm_error_set(LM_ECONFIG, "cannot open versions folder %s: %s", display, strerror(errno));
+  char **names = NULL;
+  int n = 0, cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    /* files starting with _ are helpers for require(), not revisions */
+    if (len < 5 || e->d_name[0] == '.' || e->d_name[0] == '_' ||
+        strcmp(e->d_name + len - 4, ".lua") != 0)
+      continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 64;
+      names = lm_xrealloc(names, (size_t)cap * sizeof *names);
+    }
+    names[n++] = lm_xstrdup(e->d_name);
+  }
+  closedir(d);
+  qsort(names, (size_t)n, sizeof *names, cmp_names);
+  int rc = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    char *path =
+        strcmp(dir, ".") == 0 ? lm_xstrdup(names[i]) : lm_xasprintf("%s/%s", dir, names[i]);
+    char *text;
+    size_t len;
+    rc = lm_read_file(path, &text, &len);
+    if (rc) {
+      rc = LM_ELOAD;
+      free(path);
+      break;
+    }
+    lm_revision *r = lm_xcalloc(1, sizeof *r);
+    r->env_ref = LUA_NOREF;
+    r->path = path;
+    rc = read_revision(L, path, text, len, r);
+    free(text);
+    if (rc)
+      lm_revision_free(r);
+    else
+      lm_graph_add(g, r);
+  }
+  for (int i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  return rc;
+}
+
+int lm_lua_load_revisions(lua_State *L, const lm_config *c, lm_graph *g) {
+  for (int i = 0; i < c->nversions; i++)
+    lm_lua_add_path(L, c->versions[i]);
+  for (int i = 0; i < c->nversions; i++) {
+    int rc = load_dir(L, c->versions[i], c->versions_display[i], g);
+    if (rc) return rc;
+  }
+  return lm_graph_build(g);
+}
+
+/* Pushes the function that runs step `step` of r upward or downward, or
+ * nil when the revision has none (no downgrade, or a step without down). */
+static void push_step_fn(lua_State *L, const lm_revision *r, int step, int up) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->env_ref);
+  if (!r->multistep) {
+    lua_getfield(L, -1, up ? "upgrade" : "downgrade");
+  } else {
+    lua_getfield(L, -1, "steps");
+    lua_rawgeti(L, -1, step + 1);
+    lua_getfield(L, -1, up ? "up" : "down");
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+  }
+  lua_remove(L, -2);
+}
+
+int lm_lua_call_step(lua_State *L, lm_run *run, const lm_revision *r, int step, int up) {
+  int top = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
+  lua_pushstring(L, r->id);
+  lua_setfield(L, -2, "revision");
+  if (r->multistep)
+    lua_pushstring(L, r->step_names[step]);
+  else
+    lua_pushnil(L);
+  lua_setfield(L, -2, "step");
+  lua_pop(L, 1);
+
+  lua_pushcfunction(L, lm_lua_msgh);
+  push_step_fn(L, r, step, up);
+  if (lua_isnil(L, -1)) {
+    lua_settop(L, top);
+    if (r->multistep)
+      return lm_error_set(LM_EMIGRATE, "step '%s' of revision %s has no down function",
+                          r->step_names[step], r->id);
+    return lm_error_set(LM_EMIGRATE, "revision %s (%s) has no downgrade()", r->id, r->path);
+  }
+  lua_pushlightuserdata(L, run);
+  lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_RUN);
+  lm_error_clear();
+  int st = lua_pcall(L, 0, 0, top + 1);
+  int rc = 0;
+  if (st != LUA_OK) {
+    if (lua_islightuserdata(L, -1) && lua_touserdata(L, -1) == &lm_lua_error_sentinel) {
+      rc = lm_error_code() ? lm_error_code() : LM_EMIGRATE;
+    } else {
+      lm_lua_error_from_message(LM_EMIGRATE, lua_tostring(L, -1));
+      rc = LM_EMIGRATE;
+    }
+  }
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_RUN);
+  lua_settop(L, top);
+  return rc;
+}

@@ -1,0 +1,379 @@
+/* init, revision, merge: the commands that write project files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char DEFAULT_CONFIG[] =
+    "-- luamig project configuration: a Lua chunk returning a table; every key is optional.\n"
+    "return {\n"
+    "  -- the database; DATABASE_URL or --url override it. Keep passwords out of this file:\n"
+    "  -- url = \"postgresql://app@db.internal/app\" with the password in ~/.pgpass or\n"
+    "  -- url = os.getenv(\"DATABASE_URL\").\n"
+    "  url = \"sqlite:///app.db\",\n"
+    "  versions = { \"versions\" },\n"
+    "  version_table = \"luamig_version\",\n"
+    "  transaction_per_migration = true,\n"
+    "  lock_timeout = \"5s\", -- PostgreSQL: how long a migration waits for a table lock\n"
+    "  lock_retries = 3,\n"
+    "}\n";
+
+/* ${name} placeholders; the *_lua forms are Lua expressions. */
+static const char DEFAULT_TEMPLATE[] = "--[[ ${message}\n"
+                                       "\n"
+                                       "Revision ID: ${revision}\n"
+                                       "Revises: ${down_revision}\n"
+                                       "Create Date: ${create_date}\n"
+                                       "]]\n"
+                                       "revision = ${revision_lua}\n"
+                                       "down_revision = ${down_revision_lua}\n"
+                                       "message = ${message_lua}\n"
+                                       "branch_labels = ${branch_labels_lua}\n"
+                                       "depends_on = ${depends_on_lua}\n"
+                                       "\n"
+                                       "${functions}";
+
+static const char PLAIN_FUNCTIONS[] = "function upgrade()\n"
+                                      "end\n"
+                                      "\n"
+                                      "function downgrade()\n"
+                                      "end\n";
+
+static int write_new_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) return lm_error_set(LM_EIO, "cannot create %s: %s", path, strerror(errno));
+  size_t n = strlen(text);
+  ssize_t w = write(fd, text, n);
+  int bad = w < 0 || (size_t)w != n;
+  if (close(fd) != 0) bad = 1;
+  if (bad) {
+    unlink(path);
+    return lm_error_set(LM_EIO, "cannot write %s", path);
+  }
+  return 0;
+}
+
+int cmd_init(cli *c) {
+  int rc = cli_args(c, 0, 1);
+  if (rc) return rc;
+  const char *dir = c->npos ? c->pos[0] : ".";
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    return lm_error_set(LM_EIO, "cannot create %s: %s", dir, strerror(errno));
+  const char *pre = strcmp(dir, ".") == 0 ? "" : dir;
+  const char *sep = *pre ? "/" : "";
+  char *cfg = lm_xasprintf("%s%sluamig.lua", pre, sep);
+  char *ver = lm_xasprintf("%s%sversions", pre, sep);
+  char *tpl = lm_xasprintf("%s%sscript.lua.tmpl", pre, sep);
+  if (access(cfg, F_OK) == 0 || access(ver, F_OK) == 0 || access(tpl, F_OK) == 0) {
+    rc = lm_error_set(LM_EUSAGE,
+                      "%s already holds a luamig project (luamig.lua, versions/ or "
+                      "script.lua.tmpl exists); nothing was changed",
+                      dir);
+  } else if (mkdir(ver, 0755) != 0) {
+    rc = lm_error_set(LM_EIO, "cannot create %s: %s", ver, strerror(errno));
+  } else {
+    lm_buf t;
+    lm_buf_init(&t);
+    lm_buf_puts(
+        &t, "-- Template for 'luamig revision'; lines starting with '-- Template' are left out.\n"
+            "-- Template placeholders: ${message}, ${revision}, ${down_revision}, ${create_date};\n"
+            "-- Template Lua expressions: ${revision_lua}, ${down_revision_lua}, ${message_lua},\n"
+            "-- Template ${branch_labels_lua}, ${depends_on_lua}; ${functions} becomes\n"
+            "-- Template upgrade()/downgrade() or the steps of --steps.\n");
+    lm_buf_puts(&t, DEFAULT_TEMPLATE);
+    rc = write_new_file(cfg, DEFAULT_CONFIG);
+    if (!rc) rc = write_new_file(tpl, t.s);
+    lm_buf_free(&t);
+    if (!rc && !c->quiet) printf("Created %s\nCreated %s/\nCreated %s\n", cfg, ver, tpl);
+  }
+  free(cfg);
+  free(ver);
+  free(tpl);
+  return rc;
+}
+
+static void lua_quote(lm_buf *b, const char *s) {
+  lm_buf_putc(b, '"');
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      lm_buf_printf(b, "\\%c", *p);
+    else if (*p == '\n')
+      lm_buf_puts(b, "\\n");
+    else if (*p < 0x20)
+      lm_buf_printf(b, "\\%d", *p);
+    else
+      lm_buf_putc(b, (char)*p);
+  }
+  lm_buf_putc(b, '"');
+}
+
+static void lua_list(lm_buf *b, const char *const *v, int n) {
+  if (n == 0) {
+    lm_buf_puts(b, "nil");
+  } else if (n == 1) {
+    lua_quote(b, v[0]);
+  } else {
+    lm_buf_putc(b, '{');
+    for (int i = 0; i < n; i++) {
+      if (i) lm_buf_puts(b, ", ");
+      lua_quote(b, v[i]);
+    }
+    lm_buf_putc(b, '}');
+  }
+}
+
+static char *slugify(const char *msg) {
+  lm_buf b;
+  lm_buf_init(&b);
+  int sep = 0;
+  for (const char *p = msg; *p && b.len < 40; p++) {
+    char ch = *p;
+    if (ch >= 'A' && ch <= 'Z') ch = (char)(ch - 'A' + 'a');
+    if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+      if (sep && b.len) lm_buf_putc(&b, '_');
+      lm_buf_putc(&b, ch);
+      sep = 0;
+    } else {
+      sep = 1;
+    }
+  }
+  return lm_buf_steal(&b);
+}
+
+static int random_id(char out[13]) {
+  unsigned char r[6];
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || read(fd, r, sizeof r) != (ssize_t)sizeof r) {
+    if (fd >= 0) close(fd);
+    return lm_error_set(LM_EIO, "cannot read /dev/urandom");
+  }
+  close(fd);
+  for (int i = 0; i < 6; i++)
+    snprintf(out + 2 * i, 3, "%02x", r[i]);
+  return 0;
+}
+
+typedef struct newrev {
+  const char *message;
+  const char *const *down;
+  int ndown;
+  const char *steps; /* comma-separated names, or NULL */
+} newrev;
+
+static void put_var(lm_buf *b, const char *name, const char *id, const newrev *nr,
+                    const char *labels, const char *depends) {
+  if (strcmp(name, "message") == 0) {
+    /* inside a --[[ ]] comment: keep the comment closed where we want it */
+    for (const char *p = nr->message; *p; p++) {
+      if (p[0] == ']' && p[1] == ']') {
+        lm_buf_puts(b, "] ");
+        continue;
+      }
+      lm_buf_putc(b, *p);
+    }
+  } else if (strcmp(name, "revision") == 0 || strcmp(name, "up_revision") == 0) {
+    lm_buf_puts(b, id);
+  } else if (strcmp(name, "revision_lua") == 0) {
+    lua_quote(b, id);
+  } else if (strcmp(name, "down_revision") == 0) {
+    for (int i = 0; i < nr->ndown; i++)
+      lm_buf_printf(b, "%s%s", i ? ", " : "", nr->down[i]);
+  } else if (strcmp(name, "down_revision_lua") == 0) {
+    lua_list(b, nr->down, nr->ndown);
+  } else if (strcmp(name, "message_lua") == 0) {
+    lua_quote(b, nr->message);
+  } else if (strcmp(name, "branch_labels_lua") == 0) {
+    lua_list(b, &labels, labels ? 1 : 0);
+  } else if (strcmp(name, "depends_on_lua") == 0) {
+    lua_list(b, &depends, depends ? 1 : 0);
+  } else if (strcmp(name, "create_date") == 0) {
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    lm_buf_puts(b, when);
+  } else if (strcmp(name, "functions") == 0) {
+    if (!nr->steps) {
+      lm_buf_puts(b, PLAIN_FUNCTIONS);
+      return;
+    }
+    lm_buf_puts(b, "steps = {\n");
+    const char *p = nr->steps;
+    while (*p) {
+      const char *comma = strchr(p, ',');
+      size_t n = comma ? (size_t)(comma - p) : strlen(p);
+      char *step = lm_xstrndup(p, n);
+      lm_buf_puts(b, "  { name = ");
+      lua_quote(b, step);
+      lm_buf_puts(b, ",\n    up = function()\n    end,\n    down = function()\n    end },\n");
+      free(step);
+      p += n + (comma ? 1 : 0);
+    }
+    lm_buf_puts(b, "}\n");
+  } else {
+    lm_buf_printf(b, "${%s}", name);
+  }
+}
+
+static int render_template(const char *tmpl, const char *id, const newrev *nr, const char *labels,
+                           const char *depends, lm_buf *out) {
+  const char *p = tmpl;
+  while (*p) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+    if (strncmp(p, "-- Template", 11) == 0) {
+      p += len;
+      continue;
+    }
+    const char *end = p + len;
+    while (p < end) {
+      if (p[0] == '$' && p[1] == '{') {
+        const char *close = memchr(p, '}', (size_t)(end - p));
+        if (close) {
+          char *name = lm_xstrndup(p + 2, (size_t)(close - p - 2));
+          put_var(out, name, id, nr, labels, depends);
+          free(name);
+          p = close + 1;
+          continue;
+        }
+      }
+      lm_buf_putc(out, *p++);
+    }
+  }
+  return 0;
+}
+
+static int valid_id(const char *s) {
+  size_t n = strlen(s);
+  if (n < 1 || n > 32) return 0;
+  for (; *s; s++)
+    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+          *s == '_'))
+      return 0;
+  return 1;
+}
+
+static int write_revision(cli *c, lm_project *p, const newrev *nr) {
+  char idbuf[13];
+  const char *id = c->rev_id;
+  int rc;
+  if (id) {
+    if (!valid_id(id))
+      return lm_error_set(LM_EUSAGE, "--rev-id '%s' must be 1-32 letters, digits or _", id);
+    int dummy;
+    for (int i = 0; i < p->graph.n; i++)
+      if (strcmp(p->graph.revs[i]->id, id) == 0)
+        return lm_error_set(LM_EUSAGE, "revision id %s already exists (%s)", id,
+                            p->graph.revs[i]->path);
+    LM_UNUSED(dummy);
+  } else {
+    if ((rc = random_id(idbuf))) return rc;
+    id = idbuf;
+  }
+  if (c->steps) {
+    if (!*c->steps || c->steps[0] == ',' || strstr(c->steps, ",,") ||
+        c->steps[strlen(c->steps) - 1] == ',')
+      return lm_error_set(LM_EUSAGE, "--steps needs names separated by commas, such as "
+                                     "expand,backfill,contract");
+  }
+  char *tmpl_path = strcmp(p->config->dir, ".") == 0
+                        ? lm_xstrdup("script.lua.tmpl")
+                        : lm_xasprintf("%s/script.lua.tmpl", p->config->dir);
+  char *tmpl = NULL;
+  size_t tlen;
+  if (access(tmpl_path, F_OK) == 0) {
+    if ((rc = lm_read_file(tmpl_path, &tmpl, &tlen))) {
+      free(tmpl_path);
+      return rc;
+    }
+  }
+  free(tmpl_path);
+  lm_buf out;
+  lm_buf_init(&out);
+  render_template(tmpl ? tmpl : DEFAULT_TEMPLATE, id, nr, c->branch_label, c->depends_on, &out);
+  free(tmpl);
+  char *slug = slugify(nr->message);
+  char *path = *slug ? lm_xasprintf("%s/%s_%s.lua", p->config->versions[0], id, slug)
+                     : lm_xasprintf("%s/%s.lua", p->config->versions[0], id);
+  free(slug);
+  rc = write_new_file(path, out.s);
+  if (!rc) printf("%s\n", path);
+  free(path);
+  lm_buf_free(&out);
+  return rc;
+}
+
+int cmd_revision(cli *c) {
+  int rc = cli_args(c, 0, 0);
+  if (rc) return rc;
+  if (!c->message)
+    return lm_error_set(LM_EUSAGE, "revision needs a message: luamig revision -m \"what it does\"");
+  lm_project *p;
+  if ((rc = cli_open(c, &p))) return rc;
+  const lm_graph *g = &p->graph;
+  const char *down[1];
+  newrev nr = {c->message, down, 0, c->steps};
+  if (c->depends_on) {
+    int idx;
+    if ((rc = lm_graph_find(g, c->depends_on, &idx))) goto done;
+    c->depends_on = g->revs[idx]->id;
+  }
+  if (c->head) {
+    if (strcmp(c->head, "base") != 0) {
+      int idx;
+      if ((rc = lm_graph_find(g, c->head, &idx))) goto done;
+      down[0] = g->revs[idx]->id;
+      nr.ndown = 1;
+    }
+  } else {
+    int *heads = lm_xcalloc((size_t)(g->n ? g->n : 1), sizeof *heads);
+    int nh = lm_graph_heads(g, heads);
+    if (nh > 1) {
+      lm_buf b;
+      lm_buf_init(&b);
+      for (int i = 0; i < nh; i++)
+        lm_buf_printf(&b, "%s%s", i ? ", " : "", g->revs[heads[i]]->id);
+      rc = lm_error_set(LM_EUSAGE,
+                        "the chain has several heads (%s): pass --head REV to choose one, or "
+                        "join them first with 'luamig merge -m MSG %s'",
+                        b.s, b.s);
+      lm_buf_free(&b);
+    } else if (nh == 1) {
+      down[0] = g->revs[heads[0]]->id;
+      nr.ndown = 1;
+    }
+    free(heads);
+    if (rc) goto done;
+  }
+  rc = write_revision(c, p, &nr);
+done:
+  lm_project_free(p);
+  return rc;
+}
+
+int cmd_merge(cli *c) {
+  int rc = cli_args(c, 2, CLI_MAX_POS);
+  if (rc) return rc;
+  if (!c->message)
+    return lm_error_set(LM_EUSAGE, "merge needs a message: luamig merge -m MSG REV REV...");
+  lm_project *p;
+  if ((rc = cli_open(c, &p))) return rc;
+  const char *down[CLI_MAX_POS];
+  for (int i = 0; i < c->npos && !rc; i++) {
+    int idx;
+    rc = lm_graph_find(&p->graph, c->pos[i], &idx);
+    if (!rc) down[i] = p->graph.revs[idx]->id;
+  }
+  if (!rc) {
+    newrev nr = {c->message, down, c->npos, NULL};
+    rc = write_revision(c, p, &nr);
+  }
+  lm_project_free(p);
+  return rc;
+}

@@ -1,0 +1,42 @@
+/* Helpers shared by the command files. */
+#include <string.h>
+
+#include "cli.h"
+
+int cli_open(cli *c, lm_project **p) {
+  lm_options o;
+  memset(&o, 0, sizeof o);
+  o.config_path = c->config;
+  o.url = c->url;
+  o.dialect = c->dialect;
+  o.x = c->x;
+  o.nx = c->nx;
+  o.quiet = c->quiet;
+  o.verbose = c->verbose;
+  return lm_project_open(p, &o);
+}
+
+int cli_args(cli *c, int min, int max) {
+  if (c->npos < min)
+    return lm_error_set(LM_EUSAGE, "'%s' needs %s argument%s; usage: %s", c->command,
+                        min == 1 ? "an" : "more", min == 1 ? "" : "s", cli_find(c->command)->usage);
+  if (c->npos > max)
+    return lm_error_set(LM_EUSAGE, "unexpected argument '%s'; usage: %s", c->pos[max],
+                        cli_find(c->command)->usage);
+  return 0;
+}
+
+void cli_json_str(FILE *out, const char *s) {
+  fputc('"', out);
+  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+    if (*p == '"' || *p == '\\')
+      fprintf(out, "\\%c", *p);
+    else if (*p == '\n')
+      fputs("\\n", out);
+    else if (*p < 0x20)
+      fprintf(out, "\\u%04x", *p);
+    else
+      fputc(*p, out);
+  }
+  fputc('"', out);
+}

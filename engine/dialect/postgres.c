@@ -1,0 +1,422 @@
+/* PostgreSQL connections over libpq. */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libpq-fe.h>
+
+#include "lm.h"
+
+/* Not "pg_conn": libpq already uses that tag for PGconn. */
+typedef struct pgsql_conn {
+  PGconn *pg;
+} pgsql_conn;
+
+/* Type OIDs from pg_type.h, which is not part of libpq's client headers. */
+enum {
+  OID_BOOL = 16,
+  OID_INT8 = 20,
+  OID_INT2 = 21,
+  OID_INT4 = 23,
+  OID_FLOAT4 = 700,
+  OID_FLOAT8 = 701
+};
+
+/* libpq messages span lines ("…failed: Connection refused\n\tIs the server
+ * running…", "…terminated abnormally\n\tbefore or while…"); the error record
+ * holds one line. An indented line that goes on mid-sentence joins with a
+ * space, anything else with "; ". */
+static char *one_line(const char *m) {
+  lm_buf b;
+  lm_buf_init(&b);
+  const char *p = m ? m : "";
+  while (isspace((unsigned char)*p))
+    p++;
+  while (*p) {
+    if (*p == '\n') {
+      while (*p == '\n')
+        p++;
+      int indented = *p == ' ' || *p == '\t';
+      while (isspace((unsigned char)*p))
+        p++;
+      if (*p) lm_buf_puts(&b, indented && !isupper((unsigned char)*p) ? " " : "; ");
+      continue;
+    }
+    lm_buf_putc(&b, *p++);
+  }
+  while (b.len > 0 && isspace((unsigned char)b.s[b.len - 1]))
+    b.s[--b.len] = 0;
+  char *s = lm_buf_steal(&b);
+  char *masked = lm_url_mask(s);
+  free(s);
+  return masked;
+}
+
+/* For an lm_url built by hand rather than by lm_url_parse. */
+static char *describe(const lm_url *u) {
+  if (u->masked) return lm_xstrdup(u->masked);
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "postgresql://");
+  if (u->user) lm_buf_printf(&b, "%s%s@", u->user, u->password ? ":***" : "");
+  if (u->host) lm_buf_puts(&b, u->host);
+  if (u->port) lm_buf_printf(&b, ":%s", u->port);
+  if (u->dbname) lm_buf_printf(&b, "/%s", u->dbname);
+  return lm_buf_steal(&b);
+}
+
+static void drop_notice(void *arg, const char *msg) {
+  LM_UNUSED(arg);
+  LM_UNUSED(msg);
+}
+
+static int pg_open(lm_conn **out, const lm_url *url) {
+  *out = NULL;
+  size_t cap = (size_t)url->nopts + 8;
+  const char **keys = lm_xcalloc(cap, sizeof *keys);
+  const char **vals = lm_xcalloc(cap, sizeof *vals);
+  size_t n = 0;
+#define KV(k, v)                                                                                   \
+  do {                                                                                             \
+    if (v) keys[n] = (k), vals[n] = (v), n++;                                                      \
+  } while (0)
+  /* Ours first: libpq lets a later keyword win, so URL options override. */
+  KV("fallback_application_name", "luamig");
+  KV("client_encoding", "UTF8");
+  KV("host", url->host);
+  KV("port", url->port);
+  KV("user", url->user);
+  KV("password", url->password);
+  KV("dbname", url->dbname);
+  for (int i = 0; i < url->nopts; i++)
+    KV(url->opt_keys[i], url->opt_vals[i]);
+#undef KV
+  keys[n] = vals[n] = NULL;
+  /* expand_dbname 0: a database name holding '=' is a name, not conninfo. */
+  PGconn *pg = PQconnectdbParams(keys, vals, 0);
+  free(keys);
+  free(vals);
+  if (!pg || PQstatus(pg) != CONNECTION_OK) {
+    char *where = describe(url);
+    char *why = one_line(pg ? PQerrorMessage(pg) : "out of memory");
+    lm_error_set(LM_EDB, "cannot connect to %s: %s", where, why);
+    free(where);
+    free(why);
+    PQfinish(pg);
+    return LM_EDB;
+  }
+  PQsetNoticeProcessor(pg, drop_notice, NULL);
+  PGresult *res = PQexec(pg, "SET client_min_messages = warning");
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    char *where = describe(url);
+    char *why = one_line(PQerrorMessage(pg));
+    lm_error_set(LM_EDB, "cannot set up the connection to %s: %s", where, why);
+    free(where);
+    free(why);
+    PQclear(res);
+    PQfinish(pg);
+    return LM_EDB;
+  }
+  PQclear(res);
+  pgsql_conn *c = lm_xcalloc(1, sizeof *c);
+  c->pg = pg;
+  *out = (lm_conn *)c;
+  return 0;
+}
+
+static void pg_close(lm_conn *conn) {
+  pgsql_conn *c = (pgsql_conn *)conn;
+  if (!c) return;
+  PQfinish(c->pg);
+  free(c);
+}
+
+static int pg_fail(pgsql_conn *c, const PGresult *res, const char *sql) {
+  const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+  const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+  char *msg;
+  if (primary) {
+    msg = lm_url_mask(primary);
+  } else {
+    /* A client-side failure (lost connection, bad protocol state). */
+    msg = one_line(res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
+    if (!msg[0]) {
+      free(msg);
+      msg = res ? lm_xasprintf("unexpected result %s", PQresStatus(PQresultStatus(res)))
+                : one_line(PQerrorMessage(c->pg));
+      if (!msg[0]) {
+        free(msg);
+        msg = lm_xstrdup("unknown PostgreSQL error");
+      }
+    }
+  }
+  lm_buf full;
+  lm_buf_init(&full);
+  lm_buf_puts(&full, msg);
+  if (detail) lm_buf_printf(&full, "\nDETAIL: %s", detail);
+  if (hint) lm_buf_printf(&full, "\nHINT: %s", hint);
+  char *db = lm_url_mask(full.s);
+  lm_buf_free(&full);
+  lm_error_set(LM_EDB, "%s", msg);
+  lm_error_set_statement(sql);
+  lm_error_set_db(state, db);
+  free(msg);
+  free(db);
+  return LM_EDB;
+}
+
+/* Shortest of %.15g … %.17g that reads back as the same double: exact, and
+ * 0.1 stays "0.1" when the parameter lands in a numeric column. */
+static char *float_text(double f) {
+  if (isnan(f)) return lm_xstrdup("NaN");
+  if (isinf(f)) return lm_xstrdup(f > 0 ? "Infinity" : "-Infinity");
+  for (int prec = 15; prec < 17; prec++) {
+    char *s = lm_xasprintf("%.*g", prec, f);
+    if (strtod(s, NULL) == f) return s;
+    free(s);
+  }
+  return lm_xasprintf("%.17g", f);
+}
+
+static void free_params(char **v, int n) {
+  if (!v) return;
+  for (int i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+/* Every parameter goes as text and the server infers its type, as it would
+ * for a literal in the same place. */
+static int params_to_text(const lm_stmt *s, char ***out) {
+  *out = NULL;
+  if (s->nparams <= 0) return 0;
+  char **v = lm_xcalloc((size_t)s->nparams, sizeof *v);
+  for (int i = 0; i < s->nparams; i++) {
+    const lm_value *p = &s->params[i];
+    switch (p->t) {
+    case LM_V_NULL: v[i] = NULL; break;
+    case LM_V_INT: v[i] = lm_xasprintf("%lld", p->i); break;
+    case LM_V_FLOAT: v[i] = float_text(p->f); break;
+    case LM_V_BOOL: v[i] = lm_xstrdup(p->i ? "true" : "false"); break;
+    case LM_V_TEXT:
+      if (p->s && memchr(p->s, 0, p->len)) {
+        free_params(v, s->nparams);
+        lm_error_set(LM_EDB, "parameter $%d holds a NUL byte, which PostgreSQL text cannot store",
+                     i + 1);
+        lm_error_set_statement(s->sql);
+        return LM_EDB;
+      }
+      v[i] = p->s ? lm_xstrndup(p->s, p->len) : lm_xstrdup("");
+      break;
+    }
+  }
+  *out = v;
+  return 0;
+}
+
+/* Leaves a COPY the statement started so the connection can go on; the
+ * engine has no data stream to feed it or to receive. */
+static void end_copy(pgsql_conn *c, ExecStatusType st) {
+  if (st == PGRES_COPY_IN) {
+    PQputCopyEnd(c->pg, "COPY FROM STDIN is not supported by luamig");
+  } else if (st == PGRES_COPY_OUT) {
+    char *buf = NULL;
+    while (PQgetCopyData(c->pg, &buf, 0) > 0)
+      PQfreemem(buf);
+  }
+}
+
+static int copy_error(const char *sql) {
+  lm_error_set(LM_EDB, "COPY … FROM STDIN / TO STDOUT cannot run in a migration; use COPY with a "
+                       "server-side file or INSERT");
+  lm_error_set_statement(sql);
+  return LM_EDB;
+}
+
+/* Reads every result left; the first failure is reported unless one was
+ * already. */
+static int drain(pgsql_conn *c, const char *sql, int rc) {
+  PGresult *res;
+  while ((res = PQgetResult(c->pg))) {
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
+      end_copy(c, st);
+      if (!rc) rc = copy_error(sql);
+    } else if (st == PGRES_FATAL_ERROR && !rc) {
+      rc = pg_fail(c, res, sql);
+    }
+    PQclear(res);
+  }
+  return rc;
+}
+
+static int pg_exec(lm_conn *conn, const lm_stmt *s) {
+  pgsql_conn *c = (pgsql_conn *)conn;
+  PGresult *res;
+  if (s->nparams <= 0) {
+    /* Plain PQexec: the simple protocol runs a whole script of statements. */
+    res = PQexec(c->pg, s->sql);
+  } else {
+    char **v = NULL;
+    int rc = params_to_text(s, &v);
+    if (rc) return rc;
+    res = PQexecParams(c->pg, s->sql, s->nparams, NULL, (const char *const *)v, NULL, NULL, 0);
+    free_params(v, s->nparams);
+  }
+  int rc = 0;
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  switch (st) {
+  case PGRES_COMMAND_OK:
+  case PGRES_TUPLES_OK:
+  case PGRES_EMPTY_QUERY: break;
+  case PGRES_COPY_IN:
+  case PGRES_COPY_OUT:
+    end_copy(c, st);
+    rc = drain(c, s->sql, copy_error(s->sql));
+    break;
+  default: rc = pg_fail(c, res, s->sql); break;
+  }
+  PQclear(res);
+  return rc;
+}
+
+static void pg_value(const PGresult *res, int row, int col, lm_value *v) {
+  memset(v, 0, sizeof *v);
+  if (PQgetisnull(res, row, col)) {
+    v->t = LM_V_NULL;
+    return;
+  }
+  char *s = PQgetvalue(res, row, col);
+  switch (PQftype(res, col)) {
+  case OID_INT2:
+  case OID_INT4:
+  case OID_INT8:
+    v->t = LM_V_INT;
+    v->i = strtoll(s, NULL, 10);
+    break;
+  case OID_FLOAT4:
+  case OID_FLOAT8:
+    v->t = LM_V_FLOAT;
+    v->f = strtod(s, NULL);
+    break;
+  case OID_BOOL:
+    v->t = LM_V_BOOL;
+    v->i = s[0] == 't';
+    break;
+  default:
+    v->t = LM_V_TEXT;
+    v->s = s;
+    v->len = (size_t)PQgetlength(res, row, col);
+    break;
+  }
+}
+
+static void cancel_running(PGconn *pg) {
+  PGcancel *cn = PQgetCancel(pg);
+  if (!cn) return;
+  char err[256];
+  PQcancel(cn, err, (int)sizeof err);
+  PQfreeCancel(cn);
+}
+
+/* True when sql starts with a keyword that only reads (SELECT, VALUES,
+ * TABLE, SHOW): stopping such a statement early loses nothing. */
+static int reads_only(const char *sql) {
+  const char *p = sql;
+  for (;;) {
+    while (isspace((unsigned char)*p) || *p == '(')
+      p++;
+    if (p[0] == '-' && p[1] == '-') {
+      p += strcspn(p, "\n");
+    } else if (p[0] == '/' && p[1] == '*') {
+      const char *e = strstr(p + 2, "*/");
+      if (!e) return 0;
+      p = e + 2;
+    } else {
+      break;
+    }
+  }
+  static const char *const kw[] = {"select", "values", "table", "show"};
+  for (size_t i = 0; i < sizeof kw / sizeof *kw; i++) {
+    size_t n = strlen(kw[i]);
+    if (strncasecmp(p, kw[i], n) == 0 && !isalnum((unsigned char)p[n]) && p[n] != '_') return 1;
+  }
+  return 0;
+}
+
+static int pg_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
+  pgsql_conn *c = (pgsql_conn *)conn;
+  char **pv = NULL;
+  int rc = params_to_text(s, &pv);
+  if (rc) return rc;
+  /* When the callback stops early the rest is cancelled rather than read,
+   * but only where that is harmless: outside a transaction block (inside
+   * one the cancel error would abort the caller's transaction) and for a
+   * statement that only reads (a cancelled INSERT … RETURNING rolls back).
+   * Otherwise the rest is read and dropped row by row. */
+  int may_cancel = PQtransactionStatus(c->pg) == PQTRANS_IDLE && reads_only(s->sql);
+  int sent = PQsendQueryParams(c->pg, s->sql, s->nparams > 0 ? s->nparams : 0, NULL,
+                               (const char *const *)pv, NULL, NULL, 0);
+  free_params(pv, s->nparams);
+  if (!sent) return pg_fail(c, NULL, s->sql);
+  /* One result per row keeps memory flat however large the table. */
+  PQsetSingleRowMode(c->pg);
+
+  const char **names = NULL;
+  lm_value *vals = NULL;
+  int cap = 0, stopped = 0, cancelled = 0;
+  PGresult *res;
+  while ((res = PQgetResult(c->pg))) {
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
+      int nf = PQnfields(res), nt = PQntuples(res);
+      if (nf > cap) {
+        cap = nf;
+        names = lm_xrealloc(names, (size_t)cap * sizeof *names);
+        vals = lm_xrealloc(vals, (size_t)cap * sizeof *vals);
+      }
+      for (int i = 0; i < nf; i++)
+        names[i] = PQfname(res, i);
+      for (int r = 0; r < nt && !stopped && !rc; r++) {
+        for (int i = 0; i < nf; i++)
+          pg_value(res, r, i, &vals[i]);
+        int ret = fn(ud, nf, names, vals);
+        if (ret) {
+          stopped = 1;
+          /* A negative return is an LM_E… code the callback has set. */
+          if (ret < 0) rc = ret;
+          if (may_cancel) {
+            cancel_running(c->pg);
+            cancelled = 1;
+          }
+        }
+      }
+    } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
+      end_copy(c, st);
+      if (!rc) rc = copy_error(s->sql);
+    } else if (st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY) {
+      /* After a cancel the error is the cancel itself, or comes from rows
+       * nobody reads, in a statement whose effects nobody keeps. */
+      if (!rc && !cancelled) rc = pg_fail(c, res, s->sql);
+    }
+    PQclear(res);
+  }
+  free(names);
+  free(vals);
+  return rc;
+}
+
+const lm_dialect lm_dialect_postgresql = {
+    .version = 1,
+    .name = "postgresql",
+    .id = LM_POSTGRESQL,
+    .begin_sql = "BEGIN",
+    .open = pg_open,
+    .close = pg_close,
+    .exec = pg_exec,
+    .query = pg_query,
+};

@@ -1,0 +1,301 @@
+/* SQLite connections. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "lm.h"
+
+/* Named apart from struct lm_conn: every dialect has its own connection
+ * record in the same library, and lm_conn stays opaque. */
+typedef struct sqlite_conn {
+  sqlite3 *db;
+} sqlite_conn;
+
+#define BUSY_TIMEOUT_MS 30000
+
+static int uri_safe(int c) { return isalnum(c) || strchr("/._~-:+,;!$*()", c) != NULL; }
+
+static void uri_put(lm_buf *b, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (uri_safe(*p))
+      lm_buf_putc(b, (char)*p);
+    else
+      lm_buf_printf(b, "%%%02X", *p);
+  }
+}
+
+/* URL query options become SQLite URI parameters (mode=ro, cache=shared,
+ * immutable=1, …), so the database is opened through a file: URI only when
+ * there are any. */
+static char *open_name(const lm_url *url, const char *path) {
+  if (url->nopts == 0) return lm_xstrdup(path);
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "file:");
+  /* "file://x" would read x as an authority */
+  if (path[0] == '/' && path[1] == '/') {
+    lm_buf_puts(&b, "%2F");
+    path++;
+  }
+  uri_put(&b, path);
+  for (int i = 0; i < url->nopts; i++) {
+    lm_buf_putc(&b, i ? '&' : '?');
+    uri_put(&b, url->opt_keys[i]);
+    lm_buf_putc(&b, '=');
+    uri_put(&b, url->opt_vals[i]);
+  }
+  return lm_buf_steal(&b);
+}
+
+static int sqlite_open(lm_conn **out, const lm_url *url) {
+  *out = NULL;
+  const char *path = url->path && url->path[0] ? url->path : ":memory:";
+  char *name = open_name(url, path);
+  sqlite3 *db = NULL;
+  int rc = sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+                           NULL);
+  free(name);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    /* Reading the schema now makes a file that is not a database fail here,
+     * with the path in the message, rather than at the first migration. */
+    rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON; SELECT count(*) FROM sqlite_master", NULL,
+                      NULL, NULL);
+  }
+  if (rc != SQLITE_OK) {
+    lm_error_set(LM_EDB, "cannot open SQLite database %s: %s", path,
+                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close_v2(db);
+    return LM_EDB;
+  }
+  sqlite_conn *c = lm_xcalloc(1, sizeof *c);
+  c->db = db;
+  *out = (lm_conn *)c;
+  return 0;
+}
+
+static void sqlite_close(lm_conn *conn) {
+  sqlite_conn *c = (sqlite_conn *)conn;
+  if (!c) return;
+  sqlite3_close_v2(c->db);
+  free(c);
+}
+
+static int fail(sqlite_conn *c, const char *sql) {
+  const char *m = sqlite3_errmsg(c->db);
+  lm_error_set(LM_EDB, "%s", m);
+  lm_error_set_statement(sql);
+  lm_error_set_db(NULL, m);
+  return LM_EDB;
+}
+
+/* Statement text from p, without leading blanks, for error reports. */
+static char *trimmed(const char *p) {
+  while (isspace((unsigned char)*p))
+    p++;
+  size_t n = strlen(p);
+  while (n > 0 && isspace((unsigned char)p[n - 1]))
+    n--;
+  return lm_xstrndup(p, n);
+}
+
+static int fail_at(sqlite_conn *c, const char *p) {
+  char *sql = trimmed(p);
+  fail(c, sql);
+  free(sql);
+  return LM_EDB;
+}
+
+static int bind_one(sqlite3_stmt *st, int idx, const lm_value *v) {
+  switch (v->t) {
+  case LM_V_NULL: return sqlite3_bind_null(st, idx);
+  case LM_V_INT: return sqlite3_bind_int64(st, idx, (sqlite3_int64)v->i);
+  case LM_V_FLOAT: return sqlite3_bind_double(st, idx, v->f);
+  case LM_V_BOOL: return sqlite3_bind_int(st, idx, v->i != 0);
+  case LM_V_TEXT:
+    return sqlite3_bind_text64(st, idx, v->s ? v->s : "", v->s ? (sqlite3_uint64)v->len : 0,
+                               SQLITE_TRANSIENT, SQLITE_UTF8);
+  }
+  return sqlite3_bind_null(st, idx);
+}
+
+/* Parameter i goes to "$<i+1>" when the text names it so, otherwise to
+ * position i+1 (plain ? and ?NNN). A placeholder left without a value is an
+ * error, as it is on PostgreSQL, rather than a silent NULL. */
+static int bind_all(sqlite_conn *c, sqlite3_stmt *st, const lm_stmt *s) {
+  int count = sqlite3_bind_parameter_count(st);
+  char *bound = lm_xcalloc((size_t)count + 1, 1);
+  int rc = 0;
+  for (int i = 0; i < s->nparams && !rc; i++) {
+    char name[24];
+    snprintf(name, sizeof name, "$%d", i + 1);
+    int idx = sqlite3_bind_parameter_index(st, name);
+    if (idx == 0) {
+      const char *pn = i + 1 <= count ? sqlite3_bind_parameter_name(st, i + 1) : NULL;
+      if (i + 1 <= count && (!pn || pn[0] == '?')) {
+        idx = i + 1;
+      } else {
+        lm_error_set(LM_EDB, "%d parameters given but the statement has no placeholder for $%d",
+                     s->nparams, i + 1);
+        lm_error_set_statement(s->sql);
+        rc = LM_EDB;
+      }
+    }
+    if (!rc && bind_one(st, idx, &s->params[i]) != SQLITE_OK) rc = fail(c, s->sql);
+    if (!rc) bound[idx] = 1;
+  }
+  for (int idx = 1; idx <= count && !rc; idx++) {
+    if (bound[idx]) continue;
+    const char *pn = sqlite3_bind_parameter_name(st, idx);
+    char pos[24];
+    snprintf(pos, sizeof pos, "?%d", idx);
+    lm_error_set(LM_EDB, "no value for placeholder %s (%d parameters given)", pn ? pn : pos,
+                 s->nparams);
+    lm_error_set_statement(s->sql);
+    rc = LM_EDB;
+  }
+  free(bound);
+  return rc;
+}
+
+/* Only blanks and comments may follow the one statement of a text with
+ * parameters: the others would run without their values. */
+static int check_single(sqlite_conn *c, const lm_stmt *s, const char *tail) {
+  while (*tail) {
+    sqlite3_stmt *extra = NULL;
+    const char *next = NULL;
+    if (sqlite3_prepare_v2(c->db, tail, -1, &extra, &next) != SQLITE_OK) return fail(c, s->sql);
+    if (extra) {
+      sqlite3_finalize(extra);
+      lm_error_set(LM_EDB, "a statement with parameters must be a single statement");
+      lm_error_set_statement(s->sql);
+      return LM_EDB;
+    }
+    if (next == tail) break;
+    tail = next;
+  }
+  return 0;
+}
+
+static int prepare_one(sqlite_conn *c, const lm_stmt *s, sqlite3_stmt **st) {
+  const char *tail = NULL;
+  *st = NULL;
+  if (sqlite3_prepare_v2(c->db, s->sql, -1, st, &tail) != SQLITE_OK) return fail(c, s->sql);
+  int rc = 0;
+  if (!*st) {
+    lm_error_set(LM_EDB, "empty statement");
+    lm_error_set_statement(s->sql);
+    rc = LM_EDB;
+  }
+  if (!rc) rc = check_single(c, s, tail);
+  if (!rc) rc = bind_all(c, *st, s);
+  if (rc) {
+    sqlite3_finalize(*st);
+    *st = NULL;
+  }
+  return rc;
+}
+
+static int run_to_end(sqlite_conn *c, sqlite3_stmt *st, const char *sql) {
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  }
+  if (rc != SQLITE_DONE) {
+    if (sql)
+      fail(c, sql);
+    else
+      fail_at(c, sqlite3_sql(st));
+    sqlite3_finalize(st);
+    return LM_EDB;
+  }
+  sqlite3_finalize(st);
+  return 0;
+}
+
+static int sqlite_exec(lm_conn *conn, const lm_stmt *s) {
+  sqlite_conn *c = (sqlite_conn *)conn;
+  sqlite3_stmt *st = NULL;
+  if (s->nparams > 0) {
+    int rc = prepare_one(c, s, &st);
+    return rc ? rc : run_to_end(c, st, s->sql);
+  }
+  const char *p = s->sql;
+  while (p && *p) {
+    const char *next = NULL;
+    if (sqlite3_prepare_v2(c->db, p, -1, &st, &next) != SQLITE_OK) return fail_at(c, p);
+    if (st) {
+      /* The one statement that failed, not the whole script. */
+      int rc = run_to_end(c, st, NULL);
+      if (rc) return rc;
+    }
+    if (next == p) break;
+    p = next;
+  }
+  return 0;
+}
+
+static int sqlite_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
+  sqlite_conn *c = (sqlite_conn *)conn;
+  sqlite3_stmt *st = NULL;
+  int rc = prepare_one(c, s, &st);
+  if (rc) return rc;
+  int ncols = sqlite3_column_count(st);
+  const char **names = lm_xcalloc((size_t)ncols + 1, sizeof *names);
+  lm_value *vals = lm_xcalloc((size_t)ncols + 1, sizeof *vals);
+  for (int i = 0; i < ncols; i++) {
+    names[i] = sqlite3_column_name(st, i);
+    if (!names[i]) names[i] = "";
+  }
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int i = 0; i < ncols; i++) {
+      lm_value *v = &vals[i];
+      memset(v, 0, sizeof *v);
+      switch (sqlite3_column_type(st, i)) {
+      case SQLITE_INTEGER:
+        v->t = LM_V_INT;
+        v->i = sqlite3_column_int64(st, i);
+        break;
+      case SQLITE_FLOAT:
+        v->t = LM_V_FLOAT;
+        v->f = sqlite3_column_double(st, i);
+        break;
+      case SQLITE_NULL: v->t = LM_V_NULL; break;
+      default: {
+        /* column_text also gives a BLOB a terminating NUL, which callers
+         * treating the value as a string rely on. */
+        const unsigned char *t = sqlite3_column_text(st, i);
+        v->t = LM_V_TEXT;
+        v->len = (size_t)sqlite3_column_bytes(st, i);
+        v->s = t ? (char *)t : (char *)"";
+        if (!t) v->len = 0;
+        break;
+      }
+      }
+    }
+    int r = fn(ud, ncols, names, vals);
+    if (r) {
+      /* A negative return is an LM_E… code the callback has set: pass it on. */
+      rc = r < 0 ? r : 0;
+      break;
+    }
+  }
+  if (step != SQLITE_ROW && step != SQLITE_DONE) rc = fail(c, s->sql);
+  sqlite3_finalize(st);
+  free(names);
+  free(vals);
+  return rc;
+}
+
+const lm_dialect lm_dialect_sqlite = {
+    .version = 1,
+    .name = "sqlite",
+    .id = LM_SQLITE,
+    .begin_sql = "BEGIN IMMEDIATE",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .exec = sqlite_exec,
+    .query = sqlite_query,
+};

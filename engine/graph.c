@@ -1,0 +1,472 @@
+/* The revision graph: revisions as loaded from their files, linked by
+ * down_revision (parents) and depends_on (deps), and ordered so that every
+ * revision comes after everything it needs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lm.h"
+
+static const char *rpath(const lm_revision *r) { return r->path ? r->path : "<unknown file>"; }
+
+void lm_graph_init(lm_graph *g) { memset(g, 0, sizeof *g); }
+
+void lm_graph_free(lm_graph *g) {
+  for (int i = 0; i < g->n; i++)
+    lm_revision_free(g->revs[i]);
+  free(g->revs);
+  free(g->topo);
+  lm_graph_init(g);
+}
+
+void lm_graph_add(lm_graph *g, lm_revision *r) {
+  if (g->n == g->cap) {
+    g->cap = g->cap ? g->cap * 2 : 16;
+    g->revs = lm_xrealloc(g->revs, (size_t)g->cap * sizeof *g->revs);
+  }
+  g->revs[g->n++] = r;
+}
+
+static void free_strv(char **v, int n) {
+  if (!v) return;
+  for (int i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+void lm_revision_free(lm_revision *r) {
+  if (!r) return;
+  free(r->id);
+  free(r->path);
+  free(r->message);
+  free(r->doc);
+  free_strv(r->down, r->ndown);
+  free_strv(r->depends, r->ndepends);
+  free_strv(r->labels, r->nlabels);
+  /* step_names is only meaningful for multi-step revisions, but free it
+   * whenever present so a half-filled struct from a failed load is safe. */
+  free_strv(r->step_names, r->nsteps);
+  free(r->parents);
+  free(r->children);
+  free(r->deps);
+  free(r);
+}
+
+/* ---- name lookup --------------------------------------------------------- */
+
+/* A (name, revision) pair; sorted by name, then by the order revisions were
+ * added, so that lookups and duplicate reports do not depend on qsort. */
+typedef struct key {
+  const char *s;
+  int idx;
+} key;
+
+static int key_cmp(const void *a, const void *b) {
+  const key *x = a, *y = b;
+  int c = strcmp(x->s, y->s);
+  if (c) return c;
+  return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* First entry named s, or -1. */
+static int key_find(const key *k, int n, const char *s) {
+  int lo = 0, hi = n;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (strcmp(k[mid].s, s) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && strcmp(k[lo].s, s) == 0 ? lo : -1;
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+static int contains(const int *v, int n, int x) {
+  for (int i = 0; i < n; i++)
+    if (v[i] == x) return 1;
+  return 0;
+}
+
+static int load_error(const lm_revision *r) {
+  lm_error_set_location(rpath(r), 0);
+  return LM_ELOAD;
+}
+
+/* Ready revisions waiting in Kahn's algorithm; a min-heap on the add index
+ * makes the topological order a function of the input alone. */
+typedef struct heap {
+  int *v;
+  int n;
+} heap;
+
+static void heap_push(heap *h, int x) {
+  int i = h->n++;
+  h->v[i] = x;
+  while (i > 0 && h->v[(i - 1) / 2] > h->v[i]) {
+    int p = (i - 1) / 2, t = h->v[p];
+    h->v[p] = h->v[i];
+    h->v[i] = t;
+    i = p;
+  }
+}
+
+static int heap_pop(heap *h) {
+  int top = h->v[0];
+  h->v[0] = h->v[--h->n];
+  for (int i = 0;;) {
+    int l = 2 * i + 1, r = l + 1, m = i;
+    if (l < h->n && h->v[l] < h->v[m]) m = l;
+    if (r < h->n && h->v[r] < h->v[m]) m = r;
+    if (m == i) break;
+    int t = h->v[m];
+    h->v[m] = h->v[i];
+    h->v[i] = t;
+    i = m;
+  }
+  return top;
+}
+
+/* Called when Kahn's algorithm leaves revisions unplaced: each of them still
+ * waits for an unplaced parent or dep, so walking those edges backwards
+ * from any of them must come round to a revision seen before. */
+static int report_cycle(const lm_graph *g, const int *indeg) {
+  int start = -1;
+  for (int i = 0; i < g->n && start < 0; i++)
+    if (indeg[i] > 0) start = i;
+  int *seen_at = lm_xmalloc((size_t)g->n * sizeof *seen_at);
+  int *walk = lm_xmalloc((size_t)g->n * sizeof *walk);
+  for (int i = 0; i < g->n; i++)
+    seen_at[i] = -1;
+  int len = 0, v = start;
+  while (seen_at[v] < 0) {
+    seen_at[v] = len;
+    walk[len++] = v;
+    const lm_revision *r = g->revs[v];
+    int next = -1;
+    for (int i = 0; i < r->nparents && next < 0; i++)
+      if (indeg[r->parents[i]] > 0) next = r->parents[i];
+    for (int i = 0; i < r->ndeps && next < 0; i++)
+      if (indeg[r->deps[i]] > 0) next = r->deps[i];
+    v = next;
+  }
+  /* walk[seen_at[v] .. len-1] is the cycle, each entry a child of the next;
+   * print it parent-first, as upgrades read, from its earliest-added member. */
+  int first = seen_at[v], clen = len - first, lowest = 0;
+  for (int i = 1; i < clen; i++)
+    if (walk[first + i] < walk[first + lowest]) lowest = i;
+  lm_buf b;
+  lm_buf_init(&b);
+  for (int k = 0; k <= clen; k++) {
+    int pos = ((lowest - k) % clen + clen) % clen;
+    const lm_revision *r = g->revs[walk[first + pos]];
+    if (k) lm_buf_puts(&b, " -> ");
+    if (k < clen)
+      lm_buf_printf(&b, "%s (%s)", r->id, rpath(r));
+    else
+      lm_buf_puts(&b, r->id);
+  }
+  const lm_revision *at = g->revs[walk[first + lowest]];
+  lm_error_set(LM_ELOAD, "revision cycle: %s", b.s);
+  lm_buf_free(&b);
+  free(seen_at);
+  free(walk);
+  return load_error(at);
+}
+
+/* Resolves one depends_on entry: a revision id, else a branch label. Prefixes
+ * are not accepted here: a file that loads today must not become ambiguous
+ * when someone adds a revision tomorrow. */
+static int resolve_dep(const key *ids, int nids, const key *labels, int nlabels, const char *s) {
+  int k = key_find(ids, nids, s);
+  if (k >= 0) return ids[k].idx;
+  k = key_find(labels, nlabels, s);
+  return k >= 0 ? labels[k].idx : -1;
+}
+
+static int topo_sort(lm_graph *g) {
+  int n = g->n;
+  int *indeg = lm_xcalloc((size_t)n, sizeof *indeg);
+  /* Successors (children and dependents) as one flat array per revision. */
+  int *start = lm_xcalloc((size_t)n + 1, sizeof *start);
+  for (int i = 0; i < n; i++) {
+    const lm_revision *r = g->revs[i];
+    indeg[i] = r->nparents + r->ndeps;
+    for (int j = 0; j < r->nparents; j++)
+      start[r->parents[j] + 1]++;
+    for (int j = 0; j < r->ndeps; j++)
+      start[r->deps[j] + 1]++;
+  }
+  for (int i = 0; i < n; i++)
+    start[i + 1] += start[i];
+  int *succ = lm_xmalloc((size_t)start[n] * sizeof *succ);
+  int *fill = lm_xmalloc((size_t)n * sizeof *fill);
+  memcpy(fill, start, (size_t)n * sizeof *fill);
+  for (int i = 0; i < n; i++) {
+    const lm_revision *r = g->revs[i];
+    for (int j = 0; j < r->nparents; j++)
+      succ[fill[r->parents[j]]++] = i;
+    for (int j = 0; j < r->ndeps; j++)
+      succ[fill[r->deps[j]]++] = i;
+  }
+  heap h = {lm_xmalloc((size_t)n * sizeof(int)), 0};
+  for (int i = 0; i < n; i++)
+    if (!indeg[i]) heap_push(&h, i);
+  g->topo = lm_xmalloc((size_t)n * sizeof *g->topo);
+  int placed = 0;
+  while (h.n) {
+    int v = heap_pop(&h);
+    g->revs[v]->order = placed;
+    g->topo[placed++] = v;
+    for (int k = start[v]; k < start[v + 1]; k++)
+      if (--indeg[succ[k]] == 0) heap_push(&h, succ[k]);
+  }
+  int rc = 0;
+  if (placed < n) {
+    rc = report_cycle(g, indeg);
+    free(g->topo);
+    g->topo = NULL;
+  }
+  free(h.v);
+  free(fill);
+  free(succ);
+  free(start);
+  free(indeg);
+  return rc;
+}
+
+static int resolve(lm_graph *g, const key *ids, const key *labels, int nlabels) {
+  int n = g->n;
+  for (int i = 0; i < n; i++) {
+    lm_revision *r = g->revs[i];
+    r->parents = lm_xmalloc((size_t)r->ndown * sizeof *r->parents);
+    for (int j = 0; j < r->ndown; j++) {
+      int k = key_find(ids, n, r->down[j]);
+      if (k < 0) {
+        lm_error_set(LM_ELOAD, "down_revision '%s' in %s names no revision", r->down[j], rpath(r));
+        return load_error(r);
+      }
+      int p = ids[k].idx;
+      if (p == i) {
+        lm_error_set(LM_ELOAD, "revision '%s' in %s lists itself as its down_revision", r->id,
+                     rpath(r));
+        return load_error(r);
+      }
+      /* {"a", "a"} is one parent: a repeated edge would be counted twice
+       * when ordering and listed twice as a child. */
+      if (!contains(r->parents, r->nparents, p)) r->parents[r->nparents++] = p;
+    }
+    r->deps = lm_xmalloc((size_t)r->ndepends * sizeof *r->deps);
+    for (int j = 0; j < r->ndepends; j++) {
+      int d = resolve_dep(ids, n, labels, nlabels, r->depends[j]);
+      if (d < 0) {
+        lm_error_set(LM_ELOAD, "depends_on '%s' in %s names no revision", r->depends[j], rpath(r));
+        return load_error(r);
+      }
+      if (d == i) {
+        lm_error_set(LM_ELOAD, "revision '%s' in %s depends on itself", r->id, rpath(r));
+        return load_error(r);
+      }
+      /* A dependency that is also a parent adds nothing. */
+      if (!contains(r->parents, r->nparents, d) && !contains(r->deps, r->ndeps, d))
+        r->deps[r->ndeps++] = d;
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    const lm_revision *r = g->revs[i];
+    for (int j = 0; j < r->nparents; j++)
+      g->revs[r->parents[j]]->nchildren++;
+  }
+  for (int i = 0; i < n; i++) {
+    lm_revision *r = g->revs[i];
+    r->children = lm_xmalloc((size_t)r->nchildren * sizeof *r->children);
+    r->nchildren = 0;
+  }
+  /* Filling in add order keeps every children[] sorted by add index. */
+  for (int i = 0; i < n; i++) {
+    const lm_revision *r = g->revs[i];
+    for (int j = 0; j < r->nparents; j++) {
+      lm_revision *p = g->revs[r->parents[j]];
+      p->children[p->nchildren++] = i;
+    }
+  }
+  return 0;
+}
+
+/* Reports the duplicate whose second occurrence was added first, naming the
+ * first occurrence, so the message is the same on every run. */
+static int check_duplicates(const lm_graph *g, const key *k, int nk, int labels) {
+  int best = -1;
+  for (int i = 1; i < nk; i++)
+    if (strcmp(k[i].s, k[i - 1].s) == 0 && (best < 0 || k[i].idx < k[best].idx)) best = i;
+  if (best < 0) return 0;
+  int first = best;
+  while (first > 0 && strcmp(k[first - 1].s, k[best].s) == 0)
+    first--;
+  const lm_revision *a = g->revs[k[first].idx], *b = g->revs[k[best].idx];
+  if (labels)
+    lm_error_set(LM_ELOAD, "branch label '%s' is used by both %s (%s) and %s (%s)", k[best].s,
+                 a->id, rpath(a), b->id, rpath(b));
+  else
+    lm_error_set(LM_ELOAD, "duplicate revision id '%s' in %s and %s", k[best].s, rpath(a),
+                 rpath(b));
+  return load_error(b);
+}
+
+int lm_graph_build(lm_graph *g) {
+  int n = g->n;
+  /* Start from a clean slate so that a failed or repeated build never leaves
+   * stale links behind. */
+  free(g->topo);
+  g->topo = NULL;
+  for (int i = 0; i < n; i++) {
+    lm_revision *r = g->revs[i];
+    free(r->parents);
+    free(r->children);
+    free(r->deps);
+    r->parents = r->children = r->deps = NULL;
+    r->nparents = r->nchildren = r->ndeps = 0;
+    r->order = 0;
+  }
+  if (n == 0) {
+    g->topo = lm_xmalloc(1);
+    return 0;
+  }
+  key *ids = lm_xmalloc((size_t)n * sizeof *ids);
+  int nlabels = 0;
+  for (int i = 0; i < n; i++) {
+    ids[i].s = g->revs[i]->id ? g->revs[i]->id : "";
+    ids[i].idx = i;
+    nlabels += g->revs[i]->nlabels;
+  }
+  key *labels = lm_xmalloc((size_t)nlabels * sizeof *labels);
+  nlabels = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < g->revs[i]->nlabels; j++) {
+      labels[nlabels].s = g->revs[i]->labels[j];
+      labels[nlabels++].idx = i;
+    }
+  qsort(ids, (size_t)n, sizeof *ids, key_cmp);
+  qsort(labels, (size_t)nlabels, sizeof *labels, key_cmp);
+  int rc = check_duplicates(g, ids, n, 0);
+  if (!rc) rc = check_duplicates(g, labels, nlabels, 1);
+  if (!rc) rc = resolve(g, ids, labels, nlabels);
+  if (!rc) rc = topo_sort(g);
+  free(labels);
+  free(ids);
+  return rc;
+}
+
+/* ---- queries --------------------------------------------------------------- */
+
+static int has_label(const lm_revision *r, const char *s) {
+  for (int j = 0; j < r->nlabels; j++)
+    if (strcmp(r->labels[j], s) == 0) return 1;
+  return 0;
+}
+
+/* Candidates are listed in topological order when the graph is built. */
+static int nth(const lm_graph *g, int k) { return g->topo ? g->topo[k] : k; }
+
+#define AMBIGUOUS_LIST_MAX 10
+
+static int ambiguous(const lm_graph *g, const char *spec, int by_label) {
+  lm_buf b;
+  lm_buf_init(&b);
+  size_t len = strlen(spec);
+  int count = 0;
+  for (int k = 0; k < g->n; k++) {
+    const lm_revision *r = g->revs[nth(g, k)];
+    int hit = by_label ? has_label(r, spec) : r->id && strncmp(r->id, spec, len) == 0;
+    if (!hit) continue;
+    if (count < AMBIGUOUS_LIST_MAX) lm_buf_printf(&b, "%s%s", count ? ", " : "", r->id);
+    count++;
+  }
+  if (count > AMBIGUOUS_LIST_MAX) lm_buf_printf(&b, " and %d more", count - AMBIGUOUS_LIST_MAX);
+  lm_error_set(LM_EUSAGE, "'%s' is ambiguous: it matches %s", spec, b.s);
+  lm_buf_free(&b);
+  return LM_EUSAGE;
+}
+
+int lm_graph_find(const lm_graph *g, const char *spec, int *idx) {
+  if (!spec || !*spec) return lm_error_set(LM_EUSAGE, "no revision matches ''");
+  for (int i = 0; i < g->n; i++)
+    if (g->revs[i]->id && strcmp(g->revs[i]->id, spec) == 0) {
+      *idx = i;
+      return 0;
+    }
+  int found = -1, count = 0;
+  for (int i = 0; i < g->n; i++)
+    if (has_label(g->revs[i], spec)) {
+      if (!count++) found = i;
+    }
+  if (count == 1) {
+    *idx = found;
+    return 0;
+  }
+  /* lm_graph_build rejects a label used twice; this guards unbuilt graphs. */
+  if (count > 1) return ambiguous(g, spec, 1);
+  size_t len = strlen(spec);
+  for (int i = 0; i < g->n; i++)
+    if (g->revs[i]->id && strncmp(g->revs[i]->id, spec, len) == 0) {
+      if (!count++) found = i;
+    }
+  if (count == 1) {
+    *idx = found;
+    return 0;
+  }
+  if (count > 1) return ambiguous(g, spec, 0);
+  return lm_error_set(LM_EUSAGE, "no revision matches '%s'", spec);
+}
+
+int lm_graph_heads(const lm_graph *g, int *out) {
+  int n = 0;
+  for (int k = 0; k < g->n; k++) {
+    int i = nth(g, k);
+    if (g->revs[i]->nchildren == 0) {
+      if (out) out[n] = i;
+      n++;
+    }
+  }
+  return n;
+}
+
+/* Both walks go through topological order, where everything a revision
+ * needs comes before it, so one pass finds the whole closure. They work on a
+ * scratch array so that marks already in mark[] (a caller building a union)
+ * do not spread. */
+
+void lm_graph_mark_ancestors(const lm_graph *g, int idx, char *mark) {
+  if (idx < 0 || idx >= g->n || !g->topo) return;
+  char *seen = lm_xcalloc((size_t)g->n, 1);
+  seen[idx] = 1;
+  for (int k = g->revs[idx]->order; k >= 0; k--) {
+    const lm_revision *r = g->revs[g->topo[k]];
+    if (!seen[g->topo[k]]) continue;
+    for (int j = 0; j < r->nparents; j++)
+      seen[r->parents[j]] = 1;
+    for (int j = 0; j < r->ndeps; j++)
+      seen[r->deps[j]] = 1;
+  }
+  for (int i = 0; i < g->n; i++)
+    if (seen[i]) mark[i] = 1;
+  free(seen);
+}
+
+void lm_graph_mark_descendants(const lm_graph *g, int idx, char *mark) {
+  if (idx < 0 || idx >= g->n || !g->topo) return;
+  char *seen = lm_xcalloc((size_t)g->n, 1);
+  seen[idx] = 1;
+  for (int k = g->revs[idx]->order + 1; k < g->n; k++) {
+    const lm_revision *r = g->revs[g->topo[k]];
+    int hit = 0;
+    for (int j = 0; j < r->nparents && !hit; j++)
+      hit = seen[r->parents[j]];
+    for (int j = 0; j < r->ndeps && !hit; j++)
+      hit = seen[r->deps[j]];
+    if (hit) seen[g->topo[k]] = 1;
+  }
+  for (int i = 0; i < g->n; i++)
+    if (seen[i]) mark[i] = 1;
+  free(seen);
+}

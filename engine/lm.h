@@ -1,0 +1,477 @@
+/* Internal declarations shared by the engine, the dialects, the Lua bindings
+ * and the CLI. The pipeline: bindings turn Lua `op` calls into lm_op records,
+ * lm_render() turns a record into statements for a dialect, and a sink runs,
+ * prints or records the statements. */
+#ifndef LM_H
+#define LM_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "luamig.h"
+
+#define LM_UNUSED(x) ((void)(x))
+#define LM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- memory ---------------------------------------------------------- */
+
+void *lm_xmalloc(size_t n);
+void *lm_xcalloc(size_t n, size_t size);
+void *lm_xrealloc(void *p, size_t n);
+char *lm_xstrdup(const char *s);
+char *lm_xstrndup(const char *s, size_t n);
+char *lm_xasprintf(const char *fmt, ...) LM_PRINTF(1, 2);
+
+/* ---- growable string buffer --------------------------------------------- */
+
+typedef struct lm_buf {
+  char *s;
+  size_t len, cap;
+} lm_buf;
+
+void lm_buf_init(lm_buf *b);
+void lm_buf_free(lm_buf *b);
+void lm_buf_put(lm_buf *b, const char *s, size_t n);
+void lm_buf_puts(lm_buf *b, const char *s);
+void lm_buf_putc(lm_buf *b, char c);
+void lm_buf_printf(lm_buf *b, const char *fmt, ...) LM_PRINTF(2, 3);
+/** Appends "name" with embedded double quotes doubled. */
+void lm_buf_ident(lm_buf *b, const char *name);
+/** Appends 'text' with embedded single quotes doubled. */
+void lm_buf_literal(lm_buf *b, const char *s, size_t n);
+/** Returns the string (never NULL) and leaves the buffer empty. */
+char *lm_buf_steal(lm_buf *b);
+
+/* ---- errors -------------------------------------------------------------- */
+
+void lm_error_clear(void);
+/** Sets code and message; clears the detail fields. Returns code. */
+int lm_error_set(int code, const char *fmt, ...) LM_PRINTF(2, 3);
+/** Replaces the message, keeping details. */
+void lm_error_set_message(const char *msg);
+void lm_error_set_location(const char *file, int line);
+void lm_error_set_revision(const char *rev);
+void lm_error_set_statement(const char *sql);
+void lm_error_set_db(const char *sqlstate, const char *db_message);
+/** Prefixes the message with "prefix: ". */
+void lm_error_prefix(const char *fmt, ...) LM_PRINTF(1, 2);
+int lm_error_code(void);
+
+/* ---- SHA-256 --------------------------------------------------------------- */
+
+/** Hex SHA-256 of data with CRLF and lone CR normalised to LF. */
+void lm_sha256_hex_normalised(const void *data, size_t n, char out[65]);
+void lm_sha256_hex(const void *data, size_t n, char out[65]);
+
+/* ---- values and statements ------------------------------------------------- */
+
+typedef enum lm_vtype { LM_V_NULL, LM_V_INT, LM_V_FLOAT, LM_V_TEXT, LM_V_BOOL } lm_vtype;
+
+typedef struct lm_value {
+  lm_vtype t;
+  long long i; /* INT, BOOL */
+  double f;    /* FLOAT */
+  char *s;     /* TEXT: owned by whoever owns the value */
+  size_t len;
+} lm_value;
+
+/** One SQL statement with its bound parameters. Placeholders are $1, $2, …
+ * for both dialects (SQLite accepts them as numbered names). */
+typedef struct lm_stmt {
+  char *sql;
+  lm_value *params;
+  int nparams;
+} lm_stmt;
+
+typedef struct lm_stmts {
+  lm_stmt *v;
+  int n, cap;
+} lm_stmts;
+
+void lm_value_copy(lm_value *dst, const lm_value *src);
+void lm_value_clear(lm_value *v);
+/** Appends sql (taking ownership) with copies of params. */
+void lm_stmts_add(lm_stmts *l, char *sql, const lm_value *params, int n);
+void lm_stmts_free(lm_stmts *l);
+void lm_stmt_free(lm_stmt *s);
+
+typedef struct lua_State lua_State;
+
+/* ---- URLs and configuration ---------------------------------------------- */
+
+typedef struct lm_url {
+  char *dialect; /* "sqlite" or "postgresql" */
+  char *path;    /* sqlite: file path or ":memory:" */
+  char *user, *password, *host, *port, *dbname;
+  char **opt_keys, **opt_vals; /* query options */
+  int nopts;
+  char *masked; /* the URL as it may be shown: password replaced by *** */
+} lm_url;
+
+int lm_url_parse(lm_url **out, const char *s);
+void lm_url_free(lm_url *u);
+/** Masks any password in a URL-looking string for display. Never fails. */
+char *lm_url_mask(const char *s);
+
+typedef struct lm_config {
+  char *path; /* as given, NULL when no file */
+  char *dir;  /* folder of the config file: relative paths start here */
+  char *url;
+  char **versions;         /* absolute-or-relative-to-cwd folder paths */
+  char **versions_display; /* as written, for messages */
+  int nversions;
+  char *version_table;
+  char *version_table_schema;
+  int transaction_per_migration;
+  char *lock_timeout;
+  int lock_retries;
+  int password_line; /* credentials-in-config: line with a literal password */
+} lm_config;
+
+/** Loads a config file (a Lua chunk returning a table) in L's sandbox. */
+int lm_config_load(lm_config **out, lua_State *L, const char *path);
+/** Defaults without a file (for --url only use). */
+lm_config *lm_config_default(void);
+void lm_config_free(lm_config *c);
+
+/* ---- revisions and the graph ----------------------------------------------- */
+
+typedef struct lm_revision {
+  char *id;
+  char *path; /* as displayed: relative to the cwd when below it */
+  char *message;
+  char *doc; /* header comment, or NULL */
+  char **down;
+  int ndown;
+  char **depends;
+  int ndepends;
+  char **labels;
+  int nlabels;
+  char **step_names; /* multi-step revisions: names in order; NULL otherwise */
+  int nsteps;        /* 1 for a plain upgrade/downgrade revision */
+  int multistep;
+  int has_downgrade;
+  char checksum[65];
+  int env_ref; /* Lua registry reference of the file's environment */
+  /* resolved by lm_graph_build */
+  int *parents;
+  int nparents;
+  int *children;
+  int nchildren;
+  int *deps;
+  int ndeps;
+  int order; /* position in topological order */
+} lm_revision;
+
+typedef struct lm_graph {
+  lm_revision **revs; /* owned */
+  int n, cap;
+  int *topo; /* indices, parents before children */
+} lm_graph;
+
+void lm_graph_init(lm_graph *g);
+void lm_graph_free(lm_graph *g);
+/** Takes ownership of r. */
+void lm_graph_add(lm_graph *g, lm_revision *r);
+void lm_revision_free(lm_revision *r);
+/** Resolves parents and dependencies; rejects duplicates, unknown ids and
+ * cycles (LM_ELOAD naming the file). */
+int lm_graph_build(lm_graph *g);
+/** Finds a revision by id, unique prefix or branch label. */
+int lm_graph_find(const lm_graph *g, const char *spec, int *idx);
+/** Heads (revisions with no children) in topological order. */
+int lm_graph_heads(const lm_graph *g, int *out);
+/** Marks in mark[] (size n) idx and every ancestor (parents and deps). */
+void lm_graph_mark_ancestors(const lm_graph *g, int idx, char *mark);
+/** Marks idx and every descendant. */
+void lm_graph_mark_descendants(const lm_graph *g, int idx, char *mark);
+
+/* ---- targets ----------------------------------------------------------------- */
+
+typedef enum lm_target_kind {
+  LM_T_HEAD,   /* head */
+  LM_T_HEADS,  /* heads */
+  LM_T_BASE,   /* base */
+  LM_T_REV,    /* a revision id or prefix */
+  LM_T_REL,    /* +N or -N from the current state */
+  LM_T_REV_REL /* REV+N or REV-N */
+} lm_target_kind;
+
+typedef struct lm_target {
+  lm_target_kind kind;
+  char rev[64]; /* LM_T_REV, LM_T_REV_REL; also LABEL for LABEL@head */
+  int n;        /* LM_T_REL, LM_T_REV_REL: signed */
+} lm_target;
+
+int lm_target_parse(lm_target *t, const char *s);
+/** Splits FROM:TO; without a colon from is empty. Returns LM_EUSAGE on
+ * a malformed range. */
+int lm_range_split(const char *s, char *from, size_t fromsz, char *to, size_t tosz);
+
+/* ---- plans --------------------------------------------------------------------- */
+
+/* state[i]: how many steps of revision i are applied (0 .. nsteps). */
+typedef struct lm_plan_item {
+  int rev;
+  int step; /* index of the step that runs */
+  int up;
+} lm_plan_item;
+
+typedef struct lm_plan {
+  lm_plan_item *v;
+  int n, cap;
+} lm_plan;
+
+void lm_plan_free(lm_plan *p);
+int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
+                    const char *stop_before, lm_plan *out);
+int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, lm_plan *out);
+/** Applied heads: applied revisions with no applied child. */
+int lm_plan_applied_heads(const lm_graph *g, const int *state, int *out);
+
+/* ---- operation records ------------------------------------------------------ */
+
+typedef enum lm_default_kind {
+  LM_DEF_NONE,
+  LM_DEF_LITERAL, /* a string: rendered as a quoted literal */
+  LM_DEF_NUMBER,  /* text of a number */
+  LM_DEF_BOOL,
+  LM_DEF_SQL, /* op.sql(...) raw expression */
+  LM_DEF_DROP /* server_default = false in alter_column */
+} lm_default_kind;
+
+typedef struct lm_default {
+  lm_default_kind kind;
+  const char *text;
+  int b;
+} lm_default;
+
+typedef struct lm_column {
+  const char *name;
+  const char *type;
+  int nullable; /* 1 default */
+  int primary_key;
+  int autoincrement; /* -1 auto, 0 no, 1 yes */
+  int unique;
+  int index;
+  lm_default server_default;
+  const char *comment;
+  const char *ref_table, *ref_column;
+  const char *ondelete, *onupdate;
+} lm_column;
+
+typedef enum lm_con_kind { LM_CON_PK, LM_CON_UNIQUE, LM_CON_FK, LM_CON_CHECK } lm_con_kind;
+
+typedef struct lm_constraint {
+  lm_con_kind kind;
+  const char *name;
+  const char **cols;
+  int ncols;
+  const char *ref_table;
+  const char **ref_cols;
+  int nref;
+  const char *ondelete, *onupdate;
+  const char *expr;
+  int not_valid;
+} lm_constraint;
+
+typedef struct lm_insert_row {
+  const char **keys; /* sorted */
+  lm_value *vals;
+  int n;
+} lm_insert_row;
+
+typedef enum lm_op_kind {
+  LM_OP_CREATE_TABLE,
+  LM_OP_DROP_TABLE,
+  LM_OP_RENAME_TABLE,
+  LM_OP_ADD_COLUMN,
+  LM_OP_DROP_COLUMN,
+  LM_OP_ALTER_COLUMN,
+  LM_OP_CREATE_INDEX,
+  LM_OP_DROP_INDEX,
+  LM_OP_CREATE_PK,
+  LM_OP_CREATE_UNIQUE,
+  LM_OP_CREATE_FK,
+  LM_OP_CREATE_CHECK,
+  LM_OP_DROP_CONSTRAINT,
+  LM_OP_EXECUTE,
+  LM_OP_BULK_INSERT,
+  LM_OP_BACKFILL_SQL,
+  LM_OP__COUNT
+} lm_op_kind;
+
+/** A plain description of one `op` call. Strings are borrowed (they live in
+ * the Lua state or an arena for as long as the record is used). */
+typedef struct lm_op {
+  lm_op_kind kind;
+  const char *table;
+  const char *name;     /* index, constraint or column name */
+  const char *new_name; /* rename_table, alter_column new_column_name */
+  lm_column *cols;      /* create_table, add_column (1) */
+  int ncols;
+  lm_constraint *cons; /* create_table constraints; create_* (1) */
+  int ncons;
+  const char **names; /* index columns */
+  int nnames;
+  /* alter_column */
+  const char *type, *existing_type, *using_expr;
+  int nullable, existing_nullable; /* -1 unset */
+  lm_default server_default;
+  const char *comment;
+  int has_comment;
+  /* indexes */
+  int unique, concurrently, if_exists, if_not_exists;
+  const char *where;
+  /* drop_constraint */
+  const char *constraint_type;
+  /* execute */
+  const char *sql;
+  lm_value *params;
+  int nparams;
+  /* bulk_insert */
+  lm_insert_row *rows;
+  int nrows;
+  /* backfill (SQL form): set columns and expressions */
+  const char **set_cols;
+  lm_default *set_vals;
+  int nset;
+  /* where the call was made */
+  const char *file;
+  int line;
+} lm_op;
+
+const char *lm_op_name(lm_op_kind k);
+
+/* ---- dialects --------------------------------------------------------------- */
+
+typedef struct lm_conn lm_conn;
+
+/** Row callback: return non-zero to stop. names/vals are borrowed. */
+typedef int (*lm_row_fn)(void *ud, int ncols, const char *const *names, const lm_value *vals);
+
+typedef enum lm_dialect_id { LM_SQLITE, LM_POSTGRESQL } lm_dialect_id;
+
+typedef struct lm_dialect {
+  int version;
+  const char *name;
+  lm_dialect_id id;
+  const char *begin_sql; /* how a migration transaction starts */
+  /* connection methods; NULL means not supported */
+  int (*open)(lm_conn **out, const lm_url *url);
+  void (*close)(lm_conn *c);
+  int (*exec)(lm_conn *c, const lm_stmt *s);
+  int (*query)(lm_conn *c, const lm_stmt *s, lm_row_fn fn, void *ud);
+} lm_dialect;
+
+extern const lm_dialect lm_dialect_sqlite;
+extern const lm_dialect lm_dialect_postgresql;
+const lm_dialect *lm_dialect_find(const char *name);
+
+/** Renders a type name of SPEC §4 for the dialect into b. */
+void lm_render_type(const lm_dialect *d, const char *type, lm_buf *b);
+/** Renders one operation into statements. LM_ENOTSUP when the dialect cannot
+ * do it. Pure: no I/O. */
+int lm_render(const lm_dialect *d, const lm_op *op, lm_stmts *out);
+/** Writes a value as a safely quoted SQL literal. */
+void lm_render_literal(const lm_dialect *d, const lm_value *v, lm_buf *b);
+/** Replaces the $N (and, on SQLite, ?) placeholders outside quotes and
+ * comments with literals, for --sql. */
+char *lm_render_inline(const lm_dialect *d, const lm_stmt *s);
+/** Quoted, optionally schema-qualified table name. */
+void lm_render_table(lm_buf *b, const char *schema, const char *table);
+
+typedef enum lm_introspect { LM_HAS_TABLE, LM_HAS_COLUMN, LM_HAS_INDEX } lm_introspect;
+/** A query returning a row when the table / column (a.b) / index a exists in
+ * the current schema. */
+void lm_introspect_render(const lm_dialect *d, lm_introspect kind, const char *a, const char *b,
+                          lm_stmts *out);
+
+/* ---- version table ----------------------------------------------------------- */
+
+typedef struct lm_vt {
+  const lm_dialect *d;
+  const char *schema;
+  const char *table;
+} lm_vt;
+
+void lm_vt_create(const lm_vt *vt, lm_stmts *out);
+void lm_vt_exists_query(const lm_vt *vt, lm_stmts *out);
+void lm_vt_select(const lm_vt *vt, lm_stmts *out);
+void lm_vt_insert(const lm_vt *vt, const char *rev, const char *step, const char *checksum,
+                  long long ms, lm_stmts *out);
+void lm_vt_update(const lm_vt *vt, const char *rev, const char *step, const char *checksum,
+                  long long ms, lm_stmts *out);
+void lm_vt_delete(const lm_vt *vt, const char *rev, lm_stmts *out);
+void lm_vt_delete_all(const lm_vt *vt, lm_stmts *out);
+
+/* ---- sinks ---------------------------------------------------------------------- */
+
+/** Where rendered statements go: executed online, printed for --sql. */
+typedef struct lm_sink lm_sink;
+struct lm_sink {
+  int (*exec)(lm_sink *s, const lm_stmt *st);
+  /* NULL when offline */
+  int (*query)(lm_sink *s, const lm_stmt *st, lm_row_fn fn, void *ud);
+  int (*begin)(lm_sink *s);
+  int (*commit)(lm_sink *s);
+  int (*rollback)(lm_sink *s);
+  void (*comment)(lm_sink *s, const char *text);
+  const lm_dialect *d;
+  lm_conn *conn;
+  FILE *out;   /* print sink */
+  FILE *trace; /* -v: statements echoed here */
+  int in_tx;
+  int outer_tx; /* dry-run or one transaction: begin/commit are no-ops */
+};
+
+void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c);
+void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out);
+/** Renders op and sends every statement to the sink. */
+int lm_sink_op(lm_sink *s, const lm_op *op);
+int lm_sink_stmts(lm_sink *s, const lm_stmts *l);
+
+/* ---- the Lua side (bindings/) ---------------------------------------------------- */
+
+typedef struct lm_run lm_run;
+
+/** A sandboxed Lua state with the `op` and `context` globals. */
+lua_State *lm_lua_new(void);
+void lm_lua_close(lua_State *L);
+/** Loads every revision file of the config's folders into g. */
+int lm_lua_load_revisions(lua_State *L, const lm_config *c, lm_graph *g);
+/** Sets context.x, dialect, offline. */
+void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const char *const *x,
+                        int nx);
+/** Calls upgrade/downgrade (or step up/down) of a revision with the run's
+ * sink receiving every op. */
+int lm_lua_call_step(lua_State *L, lm_run *run, const lm_revision *r, int step, int up);
+
+/* ---- the run -------------------------------------------------------------------- */
+
+struct lm_run {
+  lm_project *p;
+  lm_sink *sink;
+  const lm_dialect *d;
+  int offline;
+  const lm_revision *rev; /* running now */
+  const char *step_name;
+};
+
+/** Project internals shared with the CLI. */
+struct lm_project {
+  lm_options opts;
+  lm_config *config;
+  lm_url *url; /* may be NULL when only --dialect is known */
+  const lm_dialect *dialect;
+  lua_State *L;
+  lm_graph graph;
+  FILE *out, *err;
+};
+
+/* ---- utilities --------------------------------------------------------------- */
+
+int lm_read_file(const char *path, char **data, size_t *len);
+long long lm_now_ms(void);
+
+#endif

@@ -1,0 +1,307 @@
+/* What an upgrade or downgrade runs: from the graph, the applied state and a
+ * target, the ordered list of (revision, step, direction) to execute.
+ * Nothing here touches a database. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lm.h"
+
+void lm_plan_free(lm_plan *p) {
+  free(p->v);
+  memset(p, 0, sizeof *p);
+}
+
+static void push(lm_plan *p, int rev, int step, int up) {
+  if (p->n == p->cap) {
+    p->cap = p->cap ? p->cap * 2 : 16;
+    p->v = lm_xrealloc(p->v, (size_t)p->cap * sizeof *p->v);
+  }
+  p->v[p->n++] = (lm_plan_item){rev, step, up};
+}
+
+/* A revision always has at least one step to run, even if a loader left
+ * nsteps at 0. */
+static int nsteps(const lm_revision *r) { return r->nsteps > 0 ? r->nsteps : 1; }
+
+/* Applied steps of revision i, clamped: the version table is outside our
+ * control and a bad count must not turn into a bad step index. NULL state
+ * means an empty database. */
+static int applied(const lm_graph *g, const int *state, int i) {
+  int s = state ? state[i] : 0;
+  if (s < 0) return 0;
+  int max = nsteps(g->revs[i]);
+  return s > max ? max : s;
+}
+
+static const char *plural(int n) { return n == 1 ? "" : "s"; }
+
+static void list_ids(lm_buf *b, const lm_graph *g, const int *idx, int n) {
+  for (int i = 0; i < n; i++)
+    lm_buf_printf(b, "%s%s", i ? ", " : "", g->revs[idx[i]]->id);
+}
+
+/* Follows single children (n > 0) or single parents (n < 0) from the
+ * revision named by t->rev. *out = -1 means base: one step below a root. */
+static int resolve_relative(const lm_graph *g, const lm_target *t, int *out) {
+  int cur, rc = lm_graph_find(g, t->rev, &cur);
+  if (rc) return rc;
+  int steps = t->n > 0 ? t->n : -t->n;
+  for (int k = 0; k < steps; k++) {
+    const lm_revision *r = g->revs[cur];
+    int cnt = t->n > 0 ? r->nchildren : r->nparents;
+    const int *next = t->n > 0 ? r->children : r->parents;
+    if (cnt == 1) {
+      cur = next[0];
+      continue;
+    }
+    if (cnt == 0 && t->n < 0 && k == steps - 1) {
+      *out = -1;
+      return 0;
+    }
+    if (cnt == 0)
+      return lm_error_set(LM_EUSAGE, "cannot resolve '%s%+d': it goes %s", t->rev, t->n,
+                          t->n > 0 ? "past the head" : "below base");
+    lm_buf b;
+    lm_buf_init(&b);
+    list_ids(&b, g, next, cnt);
+    lm_error_set(LM_EUSAGE, "cannot resolve '%s%+d': %s is a %s (%s: %s); name a revision instead",
+                 t->rev, t->n, r->id, t->n > 0 ? "branch point" : "merge point",
+                 t->n > 0 ? "children" : "parents", b.s);
+    lm_buf_free(&b);
+    return LM_EUSAGE;
+  }
+  *out = cur;
+  return 0;
+}
+
+/* The head of the branch that starts at the revision named `name`. Only
+ * children count here, not revisions that depend on the branch: a
+ * depends_on from another branch does not make that branch part of this one. */
+static int branch_head(const lm_graph *g, const char *name, int *out) {
+  int idx, rc = lm_graph_find(g, name, &idx);
+  if (rc) return rc;
+  char *in = lm_xcalloc((size_t)g->n, 1);
+  int *heads = lm_xmalloc((size_t)g->n * sizeof *heads);
+  int nheads = 0;
+  in[idx] = 1;
+  for (int k = g->revs[idx]->order; k < g->n; k++) {
+    int i = g->topo[k];
+    const lm_revision *r = g->revs[i];
+    for (int j = 0; j < r->nparents && !in[i]; j++)
+      in[i] = in[r->parents[j]];
+    if (in[i] && r->nchildren == 0) heads[nheads++] = i;
+  }
+  if (nheads == 1) {
+    *out = heads[0];
+  } else {
+    lm_buf b;
+    lm_buf_init(&b);
+    list_ids(&b, g, heads, nheads);
+    lm_error_set(LM_EUSAGE, "'%s@head' is ambiguous: the branch has heads %s; name one of them",
+                 name, b.s);
+    lm_buf_free(&b);
+    rc = LM_EUSAGE;
+  }
+  free(heads);
+  free(in);
+  return rc;
+}
+
+/* The one head of the graph, or -1 for an empty graph. */
+static int single_head(const lm_graph *g, int *out) {
+  int *heads = lm_xmalloc((size_t)g->n * sizeof *heads);
+  int nheads = lm_graph_heads(g, heads), rc = 0;
+  *out = nheads ? heads[0] : -1;
+  if (nheads > 1) {
+    lm_buf b;
+    lm_buf_init(&b);
+    list_ids(&b, g, heads, nheads);
+    rc = lm_error_set(LM_EUSAGE,
+                      "multiple heads: %s; upgrade to one of them, to 'heads', or merge them "
+                      "with 'luamig merge'",
+                      b.s);
+    lm_buf_free(&b);
+  }
+  free(heads);
+  return rc;
+}
+
+static int step_index(const lm_revision *r, const char *name) {
+  if (!r->step_names) return -1;
+  for (int k = 0; k < r->nsteps; k++)
+    if (r->step_names[k] && strcmp(r->step_names[k], name) == 0) return k;
+  return -1;
+}
+
+int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
+                    const char *stop_before, lm_plan *out) {
+  memset(out, 0, sizeof *out);
+  int n = g->n, rc = 0, idx, limit = -1;
+  char *want = lm_xcalloc((size_t)n, 1);
+  switch (t->kind) {
+  case LM_T_BASE: break;
+  case LM_T_REV:
+    rc = lm_graph_find(g, t->rev, &idx);
+    if (!rc) lm_graph_mark_ancestors(g, idx, want);
+    break;
+  case LM_T_REV_REL:
+    rc = resolve_relative(g, t, &idx);
+    if (!rc && idx >= 0) lm_graph_mark_ancestors(g, idx, want);
+    break;
+  case LM_T_HEAD:
+    if (t->rev[0]) {
+      rc = branch_head(g, t->rev, &idx);
+      if (!rc) lm_graph_mark_ancestors(g, idx, want);
+      break;
+    }
+    rc = single_head(g, &idx);
+    if (!rc && idx >= 0) lm_graph_mark_ancestors(g, idx, want);
+    break;
+  case LM_T_REL:
+    if (t->n < 1) {
+      rc = lm_error_set(LM_EUSAGE, "upgrade target must be head, heads, a revision, +N or REV+N");
+      break;
+    }
+    /* +N counts along the plan to every head. */
+    limit = t->n;
+    memset(want, 1, (size_t)n);
+    break;
+  case LM_T_HEADS:
+    /* Following children from any revision ends at some head, so the
+     * ancestors of all heads are simply all revisions. */
+    memset(want, 1, (size_t)n);
+    break;
+  }
+  if (!rc && stop_before) {
+    int known = 0;
+    for (int i = 0; i < n && !known; i++)
+      known = step_index(g->revs[i], stop_before) >= 0;
+    /* A misspelt step name would otherwise run the very step the user meant
+     * to hold back (typically a destructive contract step). */
+    if (!known)
+      rc = lm_error_set(LM_EUSAGE, "--stop-before '%s': no revision has a step of that name",
+                        stop_before);
+  }
+  if (!rc && limit > 0) {
+    int pending = 0;
+    for (int i = 0; i < n; i++)
+      pending += applied(g, state, i) < nsteps(g->revs[i]);
+    if (pending < limit)
+      rc = lm_error_set(LM_EUSAGE, "cannot upgrade +%d: only %d revision%s pending", limit, pending,
+                        plural(pending));
+  }
+  if (rc) {
+    free(want);
+    return rc;
+  }
+  /* done[i]: revision i is fully applied once the plan has run. A revision
+   * runs only when everything it needs is done, which is how revisions after
+   * one held back by stop_before wait. */
+  char *done = lm_xcalloc((size_t)n, 1);
+  int taken = 0;
+  for (int k = 0; k < n; k++) {
+    int i = g->topo[k];
+    const lm_revision *r = g->revs[i];
+    int s = applied(g, state, i), ns = nsteps(r);
+    if (s >= ns) {
+      done[i] = 1;
+      continue;
+    }
+    if (!want[i]) continue;
+    if (limit > 0 && taken++ >= limit) continue;
+    int ready = 1;
+    for (int j = 0; j < r->nparents && ready; j++)
+      ready = done[r->parents[j]];
+    for (int j = 0; j < r->ndeps && ready; j++)
+      ready = done[r->deps[j]];
+    if (!ready) continue;
+    int end = ns;
+    if (stop_before) {
+      int sb = step_index(r, stop_before);
+      /* Past the named step already: its later steps are held back too. */
+      if (sb >= 0) end = sb > s ? sb : s;
+    }
+    for (int step = s; step < end; step++)
+      push(out, i, step, 1);
+    done[i] = end == ns;
+  }
+  free(done);
+  free(want);
+  return 0;
+}
+
+/* Everything that must go for `idx` to be the newest applied revision of its
+ * branch: its children and all that descends from or depends on them. Not
+ * idx's own dependents: idx stays, so they may stay. */
+static void mark_above(const lm_graph *g, int idx, char *mark) {
+  const lm_revision *r = g->revs[idx];
+  for (int j = 0; j < r->nchildren; j++)
+    lm_graph_mark_descendants(g, r->children[j], mark);
+}
+
+int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, lm_plan *out) {
+  memset(out, 0, sizeof *out);
+  int n = g->n, rc = 0, idx;
+  char *revert = lm_xcalloc((size_t)n, 1);
+  switch (t->kind) {
+  case LM_T_HEAD:
+  case LM_T_HEADS:
+    rc = lm_error_set(LM_EUSAGE, "downgrade target must be -N, a revision or base");
+    break;
+  case LM_T_BASE: memset(revert, 1, (size_t)n); break;
+  case LM_T_REV:
+    rc = lm_graph_find(g, t->rev, &idx);
+    if (!rc) mark_above(g, idx, revert);
+    break;
+  case LM_T_REV_REL:
+    rc = resolve_relative(g, t, &idx);
+    if (!rc && idx < 0) memset(revert, 1, (size_t)n);
+    if (!rc && idx >= 0) mark_above(g, idx, revert);
+    break;
+  case LM_T_REL: {
+    if (t->n > -1) {
+      rc = lm_error_set(LM_EUSAGE, "downgrade target must be -N, a revision or base");
+      break;
+    }
+    int want = -t->n, count = 0;
+    for (int i = 0; i < n; i++)
+      count += applied(g, state, i) > 0;
+    if (count < want) {
+      rc = lm_error_set(LM_EUSAGE, "cannot downgrade %d: only %d revision%s applied", t->n, count,
+                        plural(count));
+      break;
+    }
+    /* The latest applied revisions in topological order: nothing applied
+     * comes after them, so reverting them leaves a consistent state. */
+    for (int k = n - 1; k >= 0 && want > 0; k--)
+      if (applied(g, state, g->topo[k]) > 0) {
+        revert[g->topo[k]] = 1;
+        want--;
+      }
+    break;
+  }
+  }
+  if (!rc)
+    for (int k = n - 1; k >= 0; k--) {
+      int i = g->topo[k];
+      if (!revert[i]) continue;
+      for (int step = applied(g, state, i) - 1; step >= 0; step--)
+        push(out, i, step, 0);
+    }
+  free(revert);
+  return rc;
+}
+
+int lm_plan_applied_heads(const lm_graph *g, const int *state, int *out) {
+  int cnt = 0;
+  for (int k = 0; k < g->n; k++) {
+    int i = g->topo[k];
+    const lm_revision *r = g->revs[i];
+    if (applied(g, state, i) == 0) continue;
+    int child_applied = 0;
+    for (int j = 0; j < r->nchildren && !child_applied; j++)
+      child_applied = applied(g, state, r->children[j]) > 0;
+    if (!child_applied) out[cnt++] = i;
+  }
+  return cnt;
+}

@@ -1,0 +1,144 @@
+/* Sinks: what happens to rendered statements. Online they run on the
+ * connection; under --sql they are printed with their parameters inlined as
+ * literals. Both receive exactly the same statements. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lm.h"
+
+static void trace(lm_sink *s, const char *sql) {
+  if (s->trace) fprintf(s->trace, "luamig: sql: %s\n", sql);
+}
+
+static int online_exec(lm_sink *s, const lm_stmt *st) {
+  trace(s, st->sql);
+  return s->d->exec(s->conn, st);
+}
+
+static int online_query(lm_sink *s, const lm_stmt *st, lm_row_fn fn, void *ud) {
+  trace(s, st->sql);
+  return s->d->query(s->conn, st, fn, ud);
+}
+
+static int online_simple(lm_sink *s, const char *sql) {
+  lm_stmt st = {(char *)sql, NULL, 0};
+  return online_exec(s, &st);
+}
+
+static int online_begin(lm_sink *s) {
+  if (s->outer_tx) return 0;
+  int rc = online_simple(s, s->d->begin_sql);
+  if (!rc) s->in_tx = 1;
+  return rc;
+}
+
+static int online_commit(lm_sink *s) {
+  if (s->outer_tx) return 0;
+  int rc = online_simple(s, "COMMIT");
+  s->in_tx = 0;
+  return rc;
+}
+
+static int online_rollback(lm_sink *s) {
+  if (s->outer_tx || !s->in_tx) return 0;
+  s->in_tx = 0;
+  lm_stmt st = {"ROLLBACK", NULL, 0};
+  trace(s, st.sql);
+  /* a failing ROLLBACK must not replace the error that caused it */
+  if (lm_error_code()) {
+    const lm_error *e = lm_error_last();
+    int code = e->code;
+    char *m = lm_xstrdup(e->message), *f = e->file ? lm_xstrdup(e->file) : NULL;
+    char *st_sql = e->statement ? lm_xstrdup(e->statement) : NULL;
+    char *ss = e->sqlstate ? lm_xstrdup(e->sqlstate) : NULL;
+    char *dm = e->db_message ? lm_xstrdup(e->db_message) : NULL;
+    char *rv = e->revision ? lm_xstrdup(e->revision) : NULL;
+    int line = e->line;
+    s->d->exec(s->conn, &st);
+    lm_error_set(code, "%s", m);
+    lm_error_set_location(f, line);
+    lm_error_set_statement(st_sql);
+    lm_error_set_db(ss, dm);
+    lm_error_set_revision(rv);
+    free(m), free(f), free(st_sql), free(ss), free(dm), free(rv);
+    return 0;
+  }
+  return s->d->exec(s->conn, &st);
+}
+
+static void online_comment(lm_sink *s, const char *text) {
+  LM_UNUSED(s);
+  LM_UNUSED(text);
+}
+
+void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c) {
+  memset(s, 0, sizeof *s);
+  s->exec = online_exec;
+  s->query = online_query;
+  s->begin = online_begin;
+  s->commit = online_commit;
+  s->rollback = online_rollback;
+  s->comment = online_comment;
+  s->d = d;
+  s->conn = c;
+}
+
+static int print_exec(lm_sink *s, const lm_stmt *st) {
+  char *sql = lm_render_inline(s->d, st);
+  size_t n = strlen(sql);
+  while (n > 0 && (sql[n - 1] == ' ' || sql[n - 1] == '\n' || sql[n - 1] == '\t'))
+    n--;
+  fwrite(sql, 1, n, s->out);
+  fputs(n > 0 && sql[n - 1] == ';' ? "\n\n" : ";\n\n", s->out);
+  free(sql);
+  return 0;
+}
+
+static int print_begin(lm_sink *s) {
+  if (s->outer_tx) return 0;
+  fputs("BEGIN;\n\n", s->out);
+  s->in_tx = 1;
+  return 0;
+}
+
+static int print_commit(lm_sink *s) {
+  if (s->outer_tx) return 0;
+  fputs("COMMIT;\n\n", s->out);
+  s->in_tx = 0;
+  return 0;
+}
+
+static int print_rollback(lm_sink *s) {
+  s->in_tx = 0;
+  return 0;
+}
+
+static void print_comment(lm_sink *s, const char *text) { fprintf(s->out, "-- %s\n\n", text); }
+
+void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out) {
+  memset(s, 0, sizeof *s);
+  s->exec = print_exec;
+  s->query = NULL;
+  s->begin = print_begin;
+  s->commit = print_commit;
+  s->rollback = print_rollback;
+  s->comment = print_comment;
+  s->d = d;
+  s->out = out;
+}
+
+int lm_sink_stmts(lm_sink *s, const lm_stmts *l) {
+  for (int i = 0; i < l->n; i++) {
+    int rc = s->exec(s, &l->v[i]);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int lm_sink_op(lm_sink *s, const lm_op *op) {
+  lm_stmts l = {0};
+  int rc = lm_render(s->d, op, &l);
+  if (!rc) rc = lm_sink_stmts(s, &l);
+  lm_stmts_free(&l);
+  return rc;
+}

@@ -1,0 +1,195 @@
+/* Allocation that never returns NULL, growable strings, small file helpers. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lm.h"
+
+static void oom(void) {
+  fputs("luamig: error: out of memory\n", stderr);
+  abort();
+}
+
+void *lm_xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) oom();
+  return p;
+}
+
+void *lm_xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p) oom();
+  return p;
+}
+
+void *lm_xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) oom();
+  return q;
+}
+
+char *lm_xstrdup(const char *s) { return s ? lm_xstrndup(s, strlen(s)) : NULL; }
+
+char *lm_xstrndup(const char *s, size_t n) {
+  char *d = lm_xmalloc(n + 1);
+  memcpy(d, s, n);
+  d[n] = 0;
+  return d;
+}
+
+char *lm_xasprintf(const char *fmt, ...) {
+  lm_buf b;
+  va_list ap;
+  lm_buf_init(&b);
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  b.s = lm_xmalloc((size_t)n + 1);
+  va_start(ap, fmt);
+  vsnprintf(b.s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return b.s;
+}
+
+void lm_buf_init(lm_buf *b) {
+  b->s = NULL;
+  b->len = b->cap = 0;
+}
+
+void lm_buf_free(lm_buf *b) {
+  free(b->s);
+  lm_buf_init(b);
+}
+
+static void grow(lm_buf *b, size_t extra) {
+  if (b->len + extra + 1 <= b->cap) return;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < b->len + extra + 1)
+    cap *= 2;
+  b->s = lm_xrealloc(b->s, cap);
+  b->cap = cap;
+}
+
+void lm_buf_put(lm_buf *b, const char *s, size_t n) {
+  grow(b, n);
+  if (n) memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = 0;
+}
+
+void lm_buf_puts(lm_buf *b, const char *s) { lm_buf_put(b, s, strlen(s)); }
+
+void lm_buf_putc(lm_buf *b, char c) { lm_buf_put(b, &c, 1); }
+
+void lm_buf_printf(lm_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n <= 0) return;
+  grow(b, (size_t)n);
+  va_start(ap, fmt);
+  vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+}
+
+void lm_buf_ident(lm_buf *b, const char *name) {
+  lm_buf_putc(b, '"');
+  for (const char *p = name; *p; p++) {
+    if (*p == '"') lm_buf_putc(b, '"');
+    lm_buf_putc(b, *p);
+  }
+  lm_buf_putc(b, '"');
+}
+
+void lm_buf_literal(lm_buf *b, const char *s, size_t n) {
+  lm_buf_putc(b, '\'');
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '\'') lm_buf_putc(b, '\'');
+    lm_buf_putc(b, s[i]);
+  }
+  lm_buf_putc(b, '\'');
+}
+
+char *lm_buf_steal(lm_buf *b) {
+  char *s = b->s ? b->s : lm_xstrdup("");
+  lm_buf_init(b);
+  return s;
+}
+
+int lm_read_file(const char *path, char **data, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return lm_error_set(LM_EIO, "cannot read %s: %s", path, strerror(errno));
+  lm_buf b;
+  lm_buf_init(&b);
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    lm_buf_put(&b, chunk, n);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    lm_buf_free(&b);
+    return lm_error_set(LM_EIO, "cannot read %s", path);
+  }
+  *len = b.len;
+  *data = lm_buf_steal(&b);
+  return 0;
+}
+
+long long lm_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- values and statement lists ---- */
+
+void lm_value_copy(lm_value *dst, const lm_value *src) {
+  *dst = *src;
+  if (src->t == LM_V_TEXT) dst->s = lm_xstrndup(src->s, src->len);
+}
+
+void lm_value_clear(lm_value *v) {
+  if (v->t == LM_V_TEXT) free(v->s);
+  memset(v, 0, sizeof *v);
+}
+
+void lm_stmts_add(lm_stmts *l, char *sql, const lm_value *params, int n) {
+  if (l->n == l->cap) {
+    l->cap = l->cap ? l->cap * 2 : 8;
+    l->v = lm_xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
+  }
+  lm_stmt *s = &l->v[l->n++];
+  s->sql = sql;
+  s->nparams = n;
+  s->params = NULL;
+  if (n > 0) {
+    s->params = lm_xcalloc((size_t)n, sizeof *s->params);
+    for (int i = 0; i < n; i++)
+      lm_value_copy(&s->params[i], &params[i]);
+  }
+}
+
+void lm_stmt_free(lm_stmt *s) {
+  free(s->sql);
+  for (int i = 0; i < s->nparams; i++)
+    lm_value_clear(&s->params[i]);
+  free(s->params);
+  s->sql = NULL;
+  s->params = NULL;
+  s->nparams = 0;
+}
+
+void lm_stmts_free(lm_stmts *l) {
+  for (int i = 0; i < l->n; i++)
+    lm_stmt_free(&l->v[i]);
+  free(l->v);
+  l->v = NULL;
+  l->n = l->cap = 0;
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The README's second command (and CI's, through .ci/run): installs what is
+# missing, checks formatting, builds and runs the whole ctest suite (unit tests
+# plus the integration tests on SQLite and on a throwaway PostgreSQL server),
+# then builds again with AddressSanitizer + UBSan and runs the suite once more.
+# Every stage runs even when an earlier one failed; the exit status is non-zero
+# when anything failed.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+jobs=2
+failed=()
+
+stage() { printf '\n==== %s ====\n' "$*"; }
+
+stage "dependencies"
+bash scripts/deps.sh || { echo "test: dependency installation failed" >&2; exit 1; }
+
+stage "formatting (clang-format --dry-run --Werror)"
+format_dirs=()
+for d in engine bindings include tests/unit; do [ -d "$d" ] && format_dirs+=("$d"); done
+if [ ${#format_dirs[@]} -gt 0 ]; then
+  if find "${format_dirs[@]}" -type f \( -name '*.c' -o -name '*.h' \) -print0 |
+    xargs -0 -r clang-format --dry-run --Werror; then
+    echo "formatting ok"
+  else
+    failed+=("formatting")
+  fi
+fi
+
+# build_and_test NAME BUILD_DIR [CMAKE_ARGS...]
+build_and_test() {
+  local name=$1 dir=$2
+  shift 2
+  stage "build: $name ($dir)"
+  if ! cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" ||
+    ! cmake --build "$dir" -j"$jobs"; then
+    failed+=("build $name")
+    return
+  fi
+  stage "ctest: $name"
+  if ! ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 600; then
+    failed+=("tests $name")
+  fi
+}
+
+build_and_test "normal" build
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+build_and_test "sanitizers" build-asan -DLUAMIG_SANITIZE=ON
+
+stage "summary"
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}"
+  exit 1
+fi
+echo "all checks passed"

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SQLite-only URL forms: relative and absolute paths, :memory:.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+only_dialect sqlite
+
+mkrev_table() {
+  mkrev "$1" "$2" "create $3" <<EOF
+function upgrade()
+  op.create_table("$3", op.column("id", "integer", { primary_key = true }))
+end
+
+function downgrade()
+  op.drop_table("$3")
+end
+EOF
+}
+
+# ---------------------------------------------------------------------------
+t_case "sqlite:///relative.db is relative to the working folder"
+new_project --no-url
+mkrev_table e00000000001 "" rel_table
+lm --url sqlite:///relative.db upgrade head
+expect_exit 0
+expect_file "$PROJECT/relative.db"
+expect_table rel_table "sqlite:///$PROJECT/relative.db"
+
+t_case "sqlite:////absolute/path.db"
+lm --url "sqlite:///$PROJECT/abs.db" upgrade head
+expect_exit 0
+expect_file "$PROJECT/abs.db"
+expect_table rel_table "sqlite:///$PROJECT/abs.db"
+
+t_case "sqlite:///relative path in the config"
+cat >luamig.lua <<'EOF'
+return { url = "sqlite:///from_config.db" }
+EOF
+lm upgrade head
+expect_exit 0
+expect_file "$PROJECT/from_config.db"
+
+t_case "sqlite:///:memory:"
+lm --url "sqlite:///:memory:" upgrade head
+expect_exit 0
+expect_out_contains "Running upgrade <base> -> e00000000001, create rel_table"
+expect_no_file "$PROJECT/:memory:"
+
+t_case "a SQLite file in a folder that does not exist"
+lm --url "sqlite:///$PROJECT/no/such/folder/x.db" upgrade head
+expect_exit_nonzero
+expect_err_error_line
+
+t_done
