@@ -430,6 +430,7 @@ static lm_run *need_run(lua_State *L, const char *fn) {
 static int emit(lua_State *L, lm_op *op) {
   lm_run *run = need_run(L, lm_op_name(op->kind));
   caller_location(L, &op->file, &op->line);
+  run->nops++;
   lm_error_clear();
   if (lm_sink_op(run->sink, op) != 0) return lm_lua_raise(L);
   return 0;

@@ -346,6 +346,7 @@ const char *lm_op_name(lm_op_kind k);
 /* ---- dialects --------------------------------------------------------------- */
 
 typedef struct lm_conn lm_conn;
+typedef struct lm_cursor lm_cursor;
 
 /** Row callback: return non-zero to stop. names/vals are borrowed. */
 typedef int (*lm_row_fn)(void *ud, int ncols, const char *const *names, const lm_value *vals);
@@ -362,6 +363,13 @@ typedef struct lm_dialect {
   void (*close)(lm_conn *c);
   int (*exec)(lm_conn *c, const lm_stmt *s);
   int (*query)(lm_conn *c, const lm_stmt *s, lm_row_fn fn, void *ud);
+  /* streamed reading for op.rows and backfills (pull, one row at a time):
+   * next returns 1 with a row (borrowed until the next call), 0 at the end,
+   * or a negative LM_E… code */
+  int (*cursor_open)(lm_conn *c, const lm_stmt *s, lm_cursor **out);
+  int (*cursor_next)(lm_cursor *cur, int *ncols, const char *const **names,
+                     const lm_value **vals);
+  void (*cursor_close)(lm_cursor *cur);
 } lm_dialect;
 
 extern const lm_dialect lm_dialect_sqlite;
@@ -423,10 +431,17 @@ struct lm_sink {
   FILE *trace; /* -v: statements echoed here */
   int in_tx;
   int outer_tx; /* dry-run or one transaction: begin/commit are no-ops */
+  /* record sink: every op record goes here first; nothing is rendered */
+  int (*on_op)(void *ud, const lm_op *op);
+  void *op_ud;
 };
 
 void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c);
 void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out);
+/** A sink for lint and plans: each op record goes to fn (records are only
+ * valid during the call); statements are dropped; queries return no rows. */
+void lm_sink_record(lm_sink *s, const lm_dialect *d, int (*fn)(void *ud, const lm_op *op),
+                    void *ud);
 /** Renders op and sends every statement to the sink. */
 int lm_sink_op(lm_sink *s, const lm_op *op);
 int lm_sink_stmts(lm_sink *s, const lm_stmts *l);
@@ -456,6 +471,7 @@ struct lm_run {
   int offline;
   const lm_revision *rev; /* running now */
   const char *step_name;
+  int nops; /* op records emitted so far by the running step */
 };
 
 /** Project internals shared with the CLI. */

@@ -310,7 +310,7 @@ static int run_item(runner *rn, const lm_plan_item *it) {
   lm_sink *s = rn->sink;
   const lm_revision *r = p->graph.revs[it->rev];
   char *what = describe(r, it->step, it->up);
-  lm_run run = {p, s, p->dialect, rn->offline, r, r->multistep ? r->step_names[it->step] : NULL};
+  lm_run run = {p, s, p->dialect, rn->offline, r, r->multistep ? r->step_names[it->step] : NULL, 0};
   lm_stmts l = {0};
   int rc;
   if (rn->offline) {

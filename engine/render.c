@@ -214,7 +214,14 @@ void lm_render_type(const lm_dialect *d, const char *type, lm_buf *b) {
   char norm[64];
   if (!type) return;
   if (normalise_type(type, norm, sizeof norm) && render_known_type(d, norm, b)) return;
-  lm_buf_puts(b, type);
+  /* Verbatim, less the padding around it, which would only show up as
+   * stray spaces inside a column definition. */
+  size_t n = strlen(type);
+  while (n > 0 && c_space((unsigned char)type[n - 1]))
+    n--;
+  while (n > 0 && c_space((unsigned char)*type))
+    type++, n--;
+  lm_buf_put(b, type, n);
 }
 
 typedef enum int_family { FAM_NONE, FAM_INT, FAM_BIG, FAM_SMALL } int_family;
@@ -651,6 +658,18 @@ static int auto_increments(const lm_column *c) {
   return c->autoincrement == -1 && !has_default(&c->server_default) && !c->ref_table;
 }
 
+/* REFERENCES "t" ("c") ON …, from a column's references = "table.column". */
+static int put_column_references(lm_buf *b, const lm_column *c) {
+  lm_buf_puts(b, "REFERENCES ");
+  put_path_table(b, c->ref_table);
+  if (c->ref_column) {
+    lm_buf_puts(b, " (");
+    lm_buf_ident(b, c->ref_column);
+    lm_buf_putc(b, ')');
+  }
+  return put_fk_actions(b, c->ondelete, c->onupdate);
+}
+
 static int put_column(const lm_dialect *d, lm_buf *b, const lm_column *c, const col_ctx *x,
                       const char *table) {
   if (!c->name) return lm_error_set(LM_EUSAGE, "a column of table \"%s\" has no name", table);
@@ -680,14 +699,8 @@ static int put_column(const lm_dialect *d, lm_buf *b, const lm_column *c, const 
   }
   if (x->inline_unique) lm_buf_puts(b, " UNIQUE");
   if (x->inline_ref && c->ref_table) {
-    lm_buf_puts(b, " REFERENCES ");
-    put_path_table(b, c->ref_table);
-    if (c->ref_column) {
-      lm_buf_puts(b, " (");
-      lm_buf_ident(b, c->ref_column);
-      lm_buf_putc(b, ')');
-    }
-    return put_fk_actions(b, c->ondelete, c->onupdate);
+    lm_buf_putc(b, ' ');
+    return put_column_references(b, c);
   }
   return 0;
 }
@@ -756,6 +769,10 @@ static int in_list(const char **names, int n, const char *name) {
   return 0;
 }
 
+static void next_item(lm_buf *b, int *items) {
+  if ((*items)++) lm_buf_puts(b, ", ");
+}
+
 static int render_create_table(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
   const lm_constraint *pkc = NULL;
   for (int i = 0; i < op->ncons; i++) {
@@ -793,10 +810,6 @@ static int render_create_table(const lm_dialect *d, const lm_op *op, lm_stmts *o
   lm_buf_ident(&b, op->table);
   lm_buf_puts(&b, " (");
   int rc = 0, items = 0;
-#define NEXT_ITEM()                                                                                \
-  do {                                                                                             \
-    if (items++) lm_buf_puts(&b, ", ");                                                            \
-  } while (0)
   for (int i = 0; i < op->ncols && !rc; i++) {
     const lm_column *c = &op->cols[i];
     col_ctx x = {0};
@@ -804,11 +817,11 @@ static int render_create_table(const lm_dialect *d, const lm_op *op, lm_stmts *o
     x.auto_pk = c == auto_col;
     x.inline_pk = x.auto_pk && inline_pk;
     x.pk_name = pk_name;
-    NEXT_ITEM();
+    next_item(&b, &items);
     rc = put_column(d, &b, c, &x, op->table);
   }
   if (!rc && npk > 0 && !inline_pk) {
-    NEXT_ITEM();
+    next_item(&b, &items);
     put_constraint_name(&b, pk_name);
     lm_buf_puts(&b, "PRIMARY KEY (");
     put_idents(&b, pk, npk);
@@ -817,33 +830,26 @@ static int render_create_table(const lm_dialect *d, const lm_op *op, lm_stmts *o
   for (int i = 0; i < op->ncols && !rc; i++) {
     const lm_column *c = &op->cols[i];
     if (c->unique && !c->index) {
-      NEXT_ITEM();
+      next_item(&b, &items);
       lm_buf_puts(&b, "UNIQUE (");
       lm_buf_ident(&b, c->name);
       lm_buf_putc(&b, ')');
     }
     if (c->ref_table) {
-      NEXT_ITEM();
+      next_item(&b, &items);
       lm_buf_puts(&b, "FOREIGN KEY (");
       lm_buf_ident(&b, c->name);
-      lm_buf_puts(&b, ") REFERENCES ");
-      put_path_table(&b, c->ref_table);
-      if (c->ref_column) {
-        lm_buf_puts(&b, " (");
-        lm_buf_ident(&b, c->ref_column);
-        lm_buf_putc(&b, ')');
-      }
-      rc = put_fk_actions(&b, c->ondelete, c->onupdate);
+      lm_buf_puts(&b, ") ");
+      rc = put_column_references(&b, c);
     }
   }
   for (int i = 0; i < op->ncons && !rc; i++) {
     const lm_constraint *c = &op->cons[i];
     if (c->kind == LM_CON_PK) continue;
-    NEXT_ITEM();
+    next_item(&b, &items);
     put_constraint_name(&b, c->name);
     rc = put_constraint_body(&b, c->kind, c, op->table);
   }
-#undef NEXT_ITEM
   free(pk);
   if (rc) {
     lm_buf_free(&b);

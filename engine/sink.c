@@ -127,6 +127,37 @@ void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out) {
   s->out = out;
 }
 
+static int record_exec(lm_sink *s, const lm_stmt *st) {
+  LM_UNUSED(s), LM_UNUSED(st);
+  return 0;
+}
+
+static int record_query(lm_sink *s, const lm_stmt *st, lm_row_fn fn, void *ud) {
+  LM_UNUSED(s), LM_UNUSED(st), LM_UNUSED(fn), LM_UNUSED(ud);
+  return 0;
+}
+
+static int record_tx(lm_sink *s) {
+  LM_UNUSED(s);
+  return 0;
+}
+
+static void record_comment(lm_sink *s, const char *text) { LM_UNUSED(s), LM_UNUSED(text); }
+
+void lm_sink_record(lm_sink *s, const lm_dialect *d, int (*fn)(void *ud, const lm_op *op),
+                    void *ud) {
+  memset(s, 0, sizeof *s);
+  s->exec = record_exec;
+  s->query = record_query;
+  s->begin = record_tx;
+  s->commit = record_tx;
+  s->rollback = record_tx;
+  s->comment = record_comment;
+  s->d = d;
+  s->on_op = fn;
+  s->op_ud = ud;
+}
+
 int lm_sink_stmts(lm_sink *s, const lm_stmts *l) {
   for (int i = 0; i < l->n; i++) {
     int rc = s->exec(s, &l->v[i]);
@@ -136,6 +167,7 @@ int lm_sink_stmts(lm_sink *s, const lm_stmts *l) {
 }
 
 int lm_sink_op(lm_sink *s, const lm_op *op) {
+  if (s->on_op) return s->on_op(s->op_ud, op);
   lm_stmts l = {0};
   int rc = lm_render(s->d, op, &l);
   if (!rc) rc = lm_sink_stmts(s, &l);

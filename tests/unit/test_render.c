@@ -185,6 +185,8 @@ static void test_types_table(void **state) {
       {"var char(20)", "var char(20)", "var char(20)"},
       {"timestamp with time zone", "timestamp with time zone", "timestamp with time zone"},
       {"", "", ""},
+      {"  citext\t", "citext", "citext"},
+      {" \t ", "", ""},
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
     expect_type(PG, rows[i].in, rows[i].pg);
