@@ -370,6 +370,8 @@ typedef struct lm_dialect {
   int (*cursor_next)(lm_cursor *cur, int *ncols, const char *const **names,
                      const lm_value **vals);
   void (*cursor_close)(lm_cursor *cur);
+  /* checks run before a migration's COMMIT (SQLite: foreign_key_check) */
+  int (*before_commit)(lm_conn *c);
 } lm_dialect;
 
 extern const lm_dialect lm_dialect_sqlite;
@@ -434,6 +436,9 @@ struct lm_sink {
   /* record sink: every op record goes here first; nothing is rendered */
   int (*on_op)(void *ud, const lm_op *op);
   void *op_ud;
+  /* the database that move-and-copy reflects tables from: the connection
+   * online, an in-memory shadow replaying the script under --sql */
+  lm_conn *shadow;
 };
 
 void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c);

@@ -34,6 +34,10 @@ static int online_begin(lm_sink *s) {
 
 static int online_commit(lm_sink *s) {
   if (s->outer_tx) return 0;
+  if (s->d->before_commit) {
+    int rc = s->d->before_commit(s->conn);
+    if (rc) return rc;
+  }
   int rc = online_simple(s, "COMMIT");
   s->in_tx = 0;
   return rc;
@@ -81,6 +85,7 @@ void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c) {
   s->comment = online_comment;
   s->d = d;
   s->conn = c;
+  s->shadow = c;
 }
 
 static int print_exec(lm_sink *s, const lm_stmt *st) {

@@ -732,7 +732,7 @@ foreign_keys() {
 
 # constraint_names TABLE: PostgreSQL only: name|type(p,u,f,c)|validated(t/f), sorted.
 constraint_names() {
-  db_query "SELECT conname || '|' || contype || '|' || convalidated FROM pg_constraint
+  db_query "SELECT conname || '|' || contype::text || '|' || convalidated FROM pg_constraint
              WHERE conrelid = '$1'::regclass ORDER BY 1"
 }
 
