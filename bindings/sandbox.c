@@ -209,6 +209,7 @@ static int init_state(lua_State *L) {
 lua_State *lm_lua_new(void) {
   lua_State *L = luaL_newstate();
   if (!L) return NULL;
+  lm_interrupt_watch_lua(L);
   lua_pushcfunction(L, init_state);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     lm_error_set(LM_ENOMEM, "cannot set up Lua: %s", lua_tostring(L, -1));
@@ -278,4 +279,14 @@ void lm_lua_error_from_message(int code, const char *msg) {
     }
     c = strchr(c + 1, ':');
   }
+}
+
+static void interrupt_hook(lua_State *L, lua_Debug *ar) {
+  LM_UNUSED(ar);
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted");
+}
+
+void lm_lua_interrupt(lua_State *L) {
+  lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }

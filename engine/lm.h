@@ -367,8 +367,7 @@ typedef struct lm_dialect {
    * next returns 1 with a row (borrowed until the next call), 0 at the end,
    * or a negative LM_E… code */
   int (*cursor_open)(lm_conn *c, const lm_stmt *s, lm_cursor **out);
-  int (*cursor_next)(lm_cursor *cur, int *ncols, const char *const **names,
-                     const lm_value **vals);
+  int (*cursor_next)(lm_cursor *cur, int *ncols, const char *const **names, const lm_value **vals);
   void (*cursor_close)(lm_cursor *cur);
   /* checks run before a migration's COMMIT (SQLite: foreign_key_check) */
   int (*before_commit)(lm_conn *c);
@@ -489,6 +488,19 @@ struct lm_project {
   lm_graph graph;
   FILE *out, *err;
 };
+
+/* ---- interruption (engine/interrupt.c) ----------------------------------------- */
+
+#include <signal.h>
+extern volatile sig_atomic_t lm_interrupted;
+/** What lm_interrupt() stops: the newest connection and the Lua state. */
+void lm_interrupt_watch_pg(void *cancel);
+void lm_interrupt_unwatch_pg(void *cancel);
+void lm_interrupt_watch_sqlite(void *db);
+void lm_interrupt_unwatch_sqlite(void *db);
+void lm_interrupt_watch_lua(lua_State *L);
+/** Makes running Lua code raise "interrupted" (async-signal-safe). */
+void lm_lua_interrupt(lua_State *L);
 
 /* ---- utilities --------------------------------------------------------------- */
 

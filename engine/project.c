@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "lm.h"
+#include "recreate.h"
 
 int lm_project_open(lm_project **out, const lm_options *opts) {
   *out = NULL;
@@ -305,40 +306,123 @@ typedef struct runner {
   int quiet;
 } runner;
 
-static int run_item(runner *rn, const lm_plan_item *it) {
+/* A PostgreSQL lock_timeout (SQLSTATE 55P03) is worth retrying: the lock
+ * holder is usually a short transaction that will finish. */
+static int is_lock_timeout(void) {
+  const lm_error *e = lm_error_last();
+  return e->sqlstate && strcmp(e->sqlstate, "55P03") == 0;
+}
+
+typedef struct lock_holders {
+  lm_buf text;
+  int n;
+} lock_holders;
+
+static int holder_row(void *ud, int n, const char *const *names, const lm_value *v) {
+  LM_UNUSED(names);
+  lock_holders *h = ud;
+  if (n < 4) return 0;
+  lm_buf_printf(&h->text, "\n  pid %lld holds %.*s on %.*s: %.*s",
+                v[0].t == LM_V_INT ? v[0].i : 0LL, (int)v[1].len, v[1].s ? v[1].s : "",
+                (int)v[2].len, v[2].s ? v[2].s : "", (int)(v[3].len > 200 ? 200 : v[3].len),
+                v[3].s ? v[3].s : "");
+  h->n++;
+  return h->n >= 10;
+}
+
+/* After the last retry: name the sessions holding locks on tables, which is
+ * where a migration's lock_timeout comes from. */
+static void name_lock_holders(lm_sink *s) {
+  if (!s->query || s->d->id != LM_POSTGRESQL) return;
+  lock_holders h;
+  lm_buf_init(&h.text);
+  h.n = 0;
+  lm_stmt st = {"SELECT l.pid::bigint, l.mode, l.relation::regclass::text, "
+                "coalesce(a.query, '') || ' (' || coalesce(a.state, '?') || ')' "
+                "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "ORDER BY l.pid",
+                NULL, 0};
+  const lm_error *e = lm_error_last();
+  char *msg = lm_xstrdup(e->message);
+  char *stmt = e->statement ? lm_xstrdup(e->statement) : NULL;
+  char *state = e->sqlstate ? lm_xstrdup(e->sqlstate) : NULL;
+  char *dbm = e->db_message ? lm_xstrdup(e->db_message) : NULL;
+  char *file = e->file ? lm_xstrdup(e->file) : NULL;
+  int line = e->line, code = e->code;
+  s->query(s, &st, holder_row, &h);
+  lm_error_set(code, "%s%s%s", msg, h.n ? "; blocked by:" : "", h.n ? h.text.s : "");
+  lm_error_set_statement(stmt);
+  lm_error_set_db(state, dbm);
+  lm_error_set_location(file, line);
+  free(msg), free(stmt), free(state), free(dbm), free(file);
+  lm_buf_free(&h.text);
+}
+
+static int run_once(runner *rn, const lm_plan_item *it, const char *what, long long *ms) {
   lm_project *p = rn->p;
   lm_sink *s = rn->sink;
   const lm_revision *r = p->graph.revs[it->rev];
-  char *what = describe(r, it->step, it->up);
   lm_run run = {p, s, p->dialect, rn->offline, r, r->multistep ? r->step_names[it->step] : NULL, 0};
   lm_stmts l = {0};
-  int rc;
-  if (rn->offline) {
-    char *c = lm_xasprintf("Running %s", what);
-    s->comment(s, c);
-    free(c);
-  }
   long long t0 = lm_now_ms();
-  rc = s->begin(s);
+  int rc = s->begin(s);
   if (!rc && rn->create_vt) {
     lm_vt_create(rn->vt, &l);
     rc = lm_sink_stmts(s, &l);
     lm_stmts_free(&l);
   }
   if (!rc) rc = lm_lua_call_step(p->L, &run, r, it->step, it->up);
-  long long ms = lm_now_ms() - t0;
+  *ms = lm_now_ms() - t0;
   if (!rc) {
-    vt_write(rn->vt, r, it->step, it->up, rn->offline ? 0 : ms, &l);
+    vt_write(rn->vt, r, it->step, it->up, rn->offline ? 0 : *ms, &l);
     rc = lm_sink_stmts(s, &l);
     lm_stmts_free(&l);
   }
+  if (!rc && lm_interrupted) rc = lm_error_set(LM_EINTR, "interrupted");
   if (!rc) rc = s->commit(s);
   if (rc) {
     s->rollback(s);
-    lm_error_prefix("%s failed and was rolled back", what);
+    if (lm_interrupted) {
+      rc = lm_error_set(
+          LM_EINTR, "interrupted: %s was rolled back; run the same command again to resume", what);
+    } else {
+      lm_error_prefix("%s failed and was rolled back", what);
+    }
     lm_error_set_revision(r->id);
     if (!lm_error_last()->file) lm_error_set_location(r->path, 0);
-  } else {
+  }
+  return rc;
+}
+
+static int run_item(runner *rn, const lm_plan_item *it) {
+  lm_project *p = rn->p;
+  lm_sink *s = rn->sink;
+  const lm_revision *r = p->graph.revs[it->rev];
+  char *what = describe(r, it->step, it->up);
+  long long ms = 0;
+  int rc;
+  if (rn->offline) {
+    char *c = lm_xasprintf("Running %s", what);
+    s->comment(s, c);
+    free(c);
+  }
+  int retries = rn->offline || s->outer_tx ? 0 : p->config->lock_retries;
+  for (int attempt = 0;; attempt++) {
+    rc = run_once(rn, it, what, &ms);
+    if (!rc || attempt >= retries || !is_lock_timeout() || lm_interrupted) break;
+    /* growing pauses: 1 s, 2 s, 4 s, … capped at 30 s */
+    int pause = 1 << (attempt < 5 ? attempt : 5);
+    if (pause > 30) pause = 30;
+    if (!p->opts.quiet)
+      fprintf(p->err, "luamig: %s hit lock_timeout; retry %d of %d in %d s\n", what, attempt + 1,
+              retries, pause);
+    for (int t = 0; t < pause * 10 && !lm_interrupted; t++)
+      usleep(100000);
+  }
+  if (rc && is_lock_timeout()) name_lock_holders(s);
+  if (!rc) {
     rn->create_vt = 0;
     if (!rn->offline && !rn->quiet) {
       fprintf(p->out, "Running %s (%lld ms)\n", what, ms);
@@ -394,6 +478,41 @@ static int state_at(lm_project *p, const char *spec, int *state) {
   return rc;
 }
 
+/* --sql on SQLite: a move-and-copy reads the table it rewrites, so the script
+ * also runs, as it is printed, on an in-memory database (the print sink's
+ * shadow). For FROM:TO that database must first hold the schema at FROM:
+ * every step applied in state runs into it through a print sink that prints
+ * nothing. PostgreSQL needs no shadow. */
+static int offline_shadow(lm_project *p, const int *state, lm_conn **shadow) {
+  *shadow = NULL;
+  if (p->dialect->id != LM_SQLITE) return 0;
+  int rc = lm_recreate_shadow_open(shadow);
+  if (rc) return rc;
+  lm_plan plan = {0};
+  for (int k = 0; k < p->graph.n; k++) {
+    int i = p->graph.topo[k];
+    for (int step = 0; step < state[i]; step++) {
+      if (plan.n == plan.cap) {
+        plan.cap = plan.cap ? 2 * plan.cap : 16;
+        plan.v = lm_xrealloc(plan.v, sizeof *plan.v * (size_t)plan.cap);
+      }
+      plan.v[plan.n++] = (lm_plan_item){i, step, 1};
+    }
+  }
+  if (plan.n > 0) {
+    lm_sink quiet;
+    lm_vt vt;
+    lm_sink_print(&quiet, p->dialect, NULL);
+    quiet.shadow = *shadow;
+    vt_init(p, p->dialect, &vt);
+    runner rn = {p, &quiet, &vt, 1, 1, 1};
+    rc = run_plan(&rn, &plan, 0);
+    if (rc) lm_error_prefix("replaying the revisions up to FROM into the in-memory schema");
+  }
+  lm_plan_free(&plan);
+  return rc;
+}
+
 static int migrate(lm_project *p, int up, const char *target, const lm_run_options *o) {
   const lm_run_options none = {0};
   if (!o) o = &none;
@@ -426,18 +545,26 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
       lm_sink_print(&sink, p->dialect, p->out);
       vt_init(p, p->dialect, &vt);
       lm_lua_set_context(p->L, p->dialect->name, 1, p->opts.x, p->opts.nx);
+      lm_conn *shadow = NULL;
+      rc = offline_shadow(p, state, &shadow);
+      sink.shadow = shadow;
       int fresh = up && (!*from || strcmp(from, "base") == 0);
       fprintf(p->out, "-- luamig %s script for %s, generated by luamig %s\n\n",
               up ? "upgrade" : "downgrade", p->dialect->name, LUAMIG_VERSION);
-      if (fresh) {
+      if (shadow)
+        fputs("-- a move-and-copy drops tables that others reference: no cascades meanwhile\n"
+              "PRAGMA foreign_keys = OFF;\n\n",
+              p->out);
+      if (fresh && !rc) {
         lm_stmts l = {0};
         lm_vt_create(&vt, &l);
         lm_sink_stmts(&sink, &l);
         lm_stmts_free(&l);
       }
       runner rn = {p, &sink, &vt, 1, 0, 1};
-      rc = run_plan(&rn, &plan, 0);
+      if (!rc) rc = run_plan(&rn, &plan, 0);
       fflush(p->out);
+      if (shadow) p->dialect->close(shadow);
     }
     free(state);
     lm_plan_free(&plan);

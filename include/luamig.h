@@ -86,6 +86,11 @@ int lm_stamp(lm_project *p, const char *target);
 /** Prints the applied heads (`REV (head)`), as `luamig current` does. */
 int lm_current(lm_project *p, int json);
 
+/** Asks the running migration to stop: the current statement is cancelled,
+ * its transaction rolled back, and the call returns LM_EINTR. Safe to call
+ * from a signal handler. */
+void lm_interrupt(void);
+
 #ifdef __cplusplus
 }
 #endif

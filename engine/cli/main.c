@@ -1,5 +1,6 @@
 /* luamig: the command line. A table of commands, each in its own file; global
  * options may stand before or after the command name. */
+#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,26 @@ static const command COMMANDS[] = {
     {"heads", cmd_heads, "luamig heads [--verbose] [--json]", "show the chain's heads", "", ""},
     {"branches", cmd_branches, "luamig branches", "show the chain's branch points", "", ""},
     {"show", cmd_show, "luamig show REV", "show one revision's header and file", "", ""},
+    {"lint", cmd_lint, "luamig lint [REV...] [--json]", "check revisions for dangerous operations",
+     "Runs each revision's upgrade and downgrade against a recorder, without a database, and\n"
+     "reports FILE:LINE: error|warning [RULE] message. A line `-- luamig: allow RULE` just\n"
+     "before an operation, or in the file's header comment, silences RULE there.\n"
+     "Exit 1 when an error remains. --json prints a JSON array of findings.",
+     ""},
+    {"check", cmd_check, "luamig check [--roundtrip] [--json]",
+     "check the chain, the applied checksums and lint",
+     "Passes when the chain loads, has exactly one head, the checksums recorded in the\n"
+     "database (when one is configured and reachable) match the files, and lint finds no\n"
+     "error. --roundtrip also runs, on a scratch database that is removed afterwards, each\n"
+     "revision's upgrade, downgrade and upgrade again, and fails at the first revision whose\n"
+     "downgrade does not give back the schema from before its upgrade (on PostgreSQL the\n"
+     "scratch database luamig_check_* is made on the configured server). Exit 1 on failure.",
+     "--roundtrip --dialect"},
+    {"schema", cmd_schema, "luamig schema", "print the database schema as SQL",
+     "Prints the current database schema as deterministic SQL: tables sorted by name with\n"
+     "their columns, constraints, indexes and triggers (luamig's version table left out).\n"
+     "Two databases migrated the same way print the same text.",
+     ""},
     {NULL, NULL, NULL, NULL, NULL, NULL}};
 
 const command *cli_find(const char *name) {
@@ -123,6 +144,7 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, "--sql", 0, F(sql)},
                               {NULL, "--dry-run", 0, F(dry_run)},
                               {NULL, "--ignore-checksums", 0, F(ignore_checksums)},
+                              {NULL, "--roundtrip", 0, F(roundtrip)},
                               {NULL, NULL, 0, 0}};
 #undef F
 
@@ -145,7 +167,18 @@ static int option_allowed(const command *cmd, const optdef *o) {
   return 0;
 }
 
+static void on_signal(int sig) {
+  /* a second Ctrl-C gets the default action */
+  signal(sig, SIG_DFL);
+  lm_interrupt();
+}
+
 int main(int argc, char **argv) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
   cli c;
   memset(&c, 0, sizeof c);
   int want_help = 0, want_version = 0, only_pos = 0;

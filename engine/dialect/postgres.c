@@ -12,7 +12,13 @@
 /* Not "pg_conn": libpq already uses that tag for PGconn. */
 typedef struct pgsql_conn {
   PGconn *pg;
+  PGcancel *cancel; /* for lm_interrupt(), made once: PQgetCancel is not signal-safe */
+  struct pg_cursor *cursors; /* open cursors, detached when the connection closes */
+  unsigned cursor_seq;       /* names server-side cursors uniquely */
+  int busy;                  /* a single-row-mode query is being read */
 } pgsql_conn;
+
+static void detach_cursors(pgsql_conn *c);
 
 /* Type OIDs from pg_type.h, which is not part of libpq's client headers. */
 enum {
@@ -122,6 +128,8 @@ static int pg_open(lm_conn **out, const lm_url *url) {
   PQclear(res);
   pgsql_conn *c = lm_xcalloc(1, sizeof *c);
   c->pg = pg;
+  c->cancel = PQgetCancel(pg);
+  lm_interrupt_watch_pg(c->cancel);
   *out = (lm_conn *)c;
   return 0;
 }
@@ -129,6 +137,9 @@ static int pg_open(lm_conn **out, const lm_url *url) {
 static void pg_close(lm_conn *conn) {
   pgsql_conn *c = (pgsql_conn *)conn;
   if (!c) return;
+  lm_interrupt_unwatch_pg(c->cancel);
+  PQfreeCancel(c->cancel);
+  detach_cursors(c);
   PQfinish(c->pg);
   free(c);
 }
@@ -325,7 +336,7 @@ static void cancel_running(PGconn *pg) {
 
 /* True when sql starts with a keyword that only reads (SELECT, VALUES,
  * TABLE, SHOW): stopping such a statement early loses nothing. */
-static int reads_only(const char *sql) {
+static int starts_with_keyword(const char *sql, const char *const *kw, size_t nkw) {
   const char *p = sql;
   for (;;) {
     while (isspace((unsigned char)*p) || *p == '(')
@@ -340,12 +351,16 @@ static int reads_only(const char *sql) {
       break;
     }
   }
-  static const char *const kw[] = {"select", "values", "table", "show"};
-  for (size_t i = 0; i < sizeof kw / sizeof *kw; i++) {
+  for (size_t i = 0; i < nkw; i++) {
     size_t n = strlen(kw[i]);
     if (strncasecmp(p, kw[i], n) == 0 && !isalnum((unsigned char)p[n]) && p[n] != '_') return 1;
   }
   return 0;
+}
+
+static int reads_only(const char *sql) {
+  static const char *const kw[] = {"select", "values", "table", "show"};
+  return starts_with_keyword(sql, kw, sizeof kw / sizeof *kw);
 }
 
 static int pg_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
@@ -365,6 +380,7 @@ static int pg_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
   if (!sent) return pg_fail(c, NULL, s->sql);
   /* One result per row keeps memory flat however large the table. */
   PQsetSingleRowMode(c->pg);
+  c->busy = 1;
 
   const char **names = NULL;
   lm_value *vals = NULL;
@@ -405,9 +421,184 @@ static int pg_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
     }
     PQclear(res);
   }
+  c->busy = 0;
   free(names);
   free(vals);
   return rc;
+}
+
+/* ---- streamed reading ------------------------------------------------------- */
+
+/* A cursor is a server-side cursor (DECLARE … CURSOR, then FETCH 1000 at a
+ * time), not a single-row-mode query: while single-row results are being
+ * read the connection cannot run anything else, and a Lua loop over op.rows
+ * may well call op.execute or op.query between two rows. Inside the
+ * migration's transaction the cursor lives as long as that transaction;
+ * outside one (autocommit_block) it is declared WITH HOLD, which the server
+ * materialises when the implicit transaction ends. Either way the client
+ * holds at most one FETCH worth of rows. Statements DECLARE cannot take (an
+ * INSERT … RETURNING) run at once and their rows are read from memory. */
+#define FETCH_ROWS 1000
+
+typedef struct pg_cursor {
+  pgsql_conn *c; /* NULL once the connection has closed */
+  struct pg_cursor *next;
+  char name[32];
+  int declared; /* a server-side cursor exists: CLOSE it */
+  int done;     /* no more rows to fetch */
+  char *sql;    /* for error reports */
+  PGresult *res;
+  int row, nrows;
+  const char **names;
+  lm_value *vals;
+  int cap;
+} pg_cursor;
+
+static void detach_cursors(pgsql_conn *c) {
+  for (pg_cursor *cur = c->cursors; cur; cur = cur->next)
+    cur->c = NULL;
+  c->cursors = NULL;
+}
+
+/* What DECLARE … CURSOR FOR accepts. */
+static int declarable(const char *sql) {
+  static const char *const kw[] = {"select", "values", "table", "with"};
+  return starts_with_keyword(sql, kw, sizeof kw / sizeof *kw);
+}
+
+/* Runs st and keeps its rows in cur->res, or fails. */
+static int cursor_result(pg_cursor *cur, PGresult *res, const char *sql) {
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
+    end_copy(cur->c, st);
+    PQclear(res);
+    return drain(cur->c, sql, copy_error(sql));
+  }
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+    int rc = pg_fail(cur->c, res, sql);
+    PQclear(res);
+    return rc;
+  }
+  PQclear(cur->res);
+  cur->res = res;
+  cur->row = 0;
+  cur->nrows = PQntuples(res);
+  return 0;
+}
+
+static void pg_cursor_close(lm_cursor *cursor);
+
+static int pg_cursor_open(lm_conn *conn, const lm_stmt *s, lm_cursor **out) {
+  pgsql_conn *c = (pgsql_conn *)conn;
+  *out = NULL;
+  char **pv = NULL;
+  int rc = params_to_text(s, &pv);
+  if (rc) return rc;
+  pg_cursor *cur = lm_xcalloc(1, sizeof *cur);
+  cur->c = c;
+  cur->sql = lm_xstrdup(s->sql);
+  cur->next = c->cursors;
+  c->cursors = cur;
+  PGresult *res;
+  if (declarable(s->sql)) {
+    snprintf(cur->name, sizeof cur->name, "luamig_cursor_%u", ++c->cursor_seq);
+    int hold = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    char *sql = lm_xasprintf("DECLARE %s NO SCROLL CURSOR%s FOR %s", cur->name,
+                             hold ? " WITH HOLD" : "", s->sql);
+    res = PQexecParams(c->pg, sql, s->nparams > 0 ? s->nparams : 0, NULL,
+                       (const char *const *)pv, NULL, NULL, 0);
+    free(sql);
+    if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+      PQclear(res);
+      cur->declared = 1;
+      res = NULL;
+    }
+  } else {
+    res = PQexecParams(c->pg, s->sql, s->nparams > 0 ? s->nparams : 0, NULL,
+                       (const char *const *)pv, NULL, NULL, 0);
+    cur->done = 1;
+  }
+  free_params(pv, s->nparams);
+  if (!cur->declared) rc = cursor_result(cur, res, s->sql);
+  if (rc) {
+    pg_cursor_close((lm_cursor *)cur);
+    return rc;
+  }
+  *out = (lm_cursor *)cur;
+  return 0;
+}
+
+static int pg_cursor_next(lm_cursor *cursor, int *ncols, const char *const **names,
+                          const lm_value **vals) {
+  pg_cursor *cur = (pg_cursor *)cursor;
+  if (!cur->c) return lm_error_set(LM_EDB, "the connection of this cursor has closed");
+  if (cur->row >= cur->nrows) {
+    if (cur->done) return 0;
+    char fetch[64];
+    snprintf(fetch, sizeof fetch, "FETCH %d FROM %s", FETCH_ROWS, cur->name);
+    int rc = cursor_result(cur, PQexec(cur->c->pg, fetch), cur->sql);
+    if (rc) {
+      cur->done = 1;
+      return rc;
+    }
+    if (cur->nrows < FETCH_ROWS) cur->done = 1;
+    if (cur->nrows == 0) return 0;
+  }
+  int nf = PQnfields(cur->res);
+  if (nf > cur->cap) {
+    cur->cap = nf;
+    cur->names = lm_xrealloc(cur->names, (size_t)nf * sizeof *cur->names);
+    cur->vals = lm_xrealloc(cur->vals, (size_t)nf * sizeof *cur->vals);
+  }
+  for (int i = 0; i < nf; i++) {
+    cur->names[i] = PQfname(cur->res, i);
+    pg_value(cur->res, cur->row, i, &cur->vals[i]);
+  }
+  cur->row++;
+  *ncols = nf;
+  *names = cur->names;
+  *vals = cur->vals;
+  return 1;
+}
+
+static int cursor_exists(void *ud, int n, const char *const *names, const lm_value *v) {
+  LM_UNUSED(n), LM_UNUSED(names), LM_UNUSED(v);
+  *(int *)ud = 1;
+  return 1;
+}
+
+/* CLOSE only a cursor that still exists: one declared in a transaction that
+ * has ended is gone, and a failing CLOSE would abort the transaction now
+ * running. Nothing is sent while another query is being read (a cursor
+ * collected by Lua's GC in the middle of it): the cursor then ends with its
+ * transaction, or its session. */
+static void pg_cursor_close(lm_cursor *cursor) {
+  pg_cursor *cur = (pg_cursor *)cursor;
+  if (!cur) return;
+  pgsql_conn *c = cur->c;
+  if (c) {
+    for (pg_cursor **pp = &c->cursors; *pp; pp = &(*pp)->next)
+      if (*pp == cur) {
+        *pp = cur->next;
+        break;
+      }
+    PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+    if (cur->declared && !c->busy && (ts == PQTRANS_IDLE || ts == PQTRANS_INTRANS)) {
+      lm_value v = {.t = LM_V_TEXT, .s = cur->name, .len = strlen(cur->name)};
+      lm_stmt q = {"SELECT 1 FROM pg_catalog.pg_cursors WHERE name = $1", &v, 1};
+      int found = 0;
+      if (pg_query((lm_conn *)c, &q, cursor_exists, &found) == 0 && found) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "CLOSE %s", cur->name);
+        PQclear(PQexec(c->pg, sql));
+      }
+    }
+  }
+  PQclear(cur->res);
+  free(cur->sql);
+  free(cur->names);
+  free(cur->vals);
+  free(cur);
 }
 
 const lm_dialect lm_dialect_postgresql = {
@@ -419,4 +610,7 @@ const lm_dialect lm_dialect_postgresql = {
     .close = pg_close,
     .exec = pg_exec,
     .query = pg_query,
+    .cursor_open = pg_cursor_open,
+    .cursor_next = pg_cursor_next,
+    .cursor_close = pg_cursor_close,
 };

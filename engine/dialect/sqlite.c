@@ -59,9 +59,15 @@ static int sqlite_open(lm_conn **out, const lm_url *url) {
   free(name);
   if (rc == SQLITE_OK) {
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-    /* Reading the schema now makes a file that is not a database fail here,
+    /* Foreign keys are not enforced while migrating (SQLite's default, and
+     * what Alembic users get): a move-and-copy drops a table that others
+     * reference, and with enforcement on that DROP would cascade or fail.
+     * The pragma cannot change inside a transaction, so it is set for the
+     * connection; before_commit checks every foreign key instead, so a
+     * migration that leaves a violation is still rolled back.
+     * Reading the schema now makes a file that is not a database fail here,
      * with the path in the message, rather than at the first migration. */
-    rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON; SELECT count(*) FROM sqlite_master", NULL,
+    rc = sqlite3_exec(db, "PRAGMA foreign_keys = OFF; SELECT count(*) FROM sqlite_master", NULL,
                       NULL, NULL);
   }
   if (rc != SQLITE_OK) {
@@ -72,6 +78,7 @@ static int sqlite_open(lm_conn **out, const lm_url *url) {
   }
   sqlite_conn *c = lm_xcalloc(1, sizeof *c);
   c->db = db;
+  lm_interrupt_watch_sqlite(db);
   *out = (lm_conn *)c;
   return 0;
 }
@@ -79,17 +86,20 @@ static int sqlite_open(lm_conn **out, const lm_url *url) {
 static void sqlite_close(lm_conn *conn) {
   sqlite_conn *c = (sqlite_conn *)conn;
   if (!c) return;
+  lm_interrupt_unwatch_sqlite(c->db);
   sqlite3_close_v2(c->db);
   free(c);
 }
 
-static int fail(sqlite_conn *c, const char *sql) {
-  const char *m = sqlite3_errmsg(c->db);
+static int fail_db(sqlite3 *db, const char *sql) {
+  const char *m = sqlite3_errmsg(db);
   lm_error_set(LM_EDB, "%s", m);
   lm_error_set_statement(sql);
   lm_error_set_db(NULL, m);
   return LM_EDB;
 }
+
+static int fail(sqlite_conn *c, const char *sql) { return fail_db(c->db, sql); }
 
 /* Statement text from p, without leading blanks, for error reports. */
 static char *trimmed(const char *p) {
@@ -236,6 +246,36 @@ static int sqlite_exec(lm_conn *conn, const lm_stmt *s) {
   return 0;
 }
 
+/* The current row of st as values borrowed from the statement (valid until
+ * its next step). */
+static void read_row(sqlite3_stmt *st, int ncols, lm_value *vals) {
+  for (int i = 0; i < ncols; i++) {
+    lm_value *v = &vals[i];
+    memset(v, 0, sizeof *v);
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+      v->t = LM_V_INT;
+      v->i = sqlite3_column_int64(st, i);
+      break;
+    case SQLITE_FLOAT:
+      v->t = LM_V_FLOAT;
+      v->f = sqlite3_column_double(st, i);
+      break;
+    case SQLITE_NULL: v->t = LM_V_NULL; break;
+    default: {
+      /* column_text also gives a BLOB a terminating NUL, which callers
+       * treating the value as a string rely on. */
+      const unsigned char *t = sqlite3_column_text(st, i);
+      v->t = LM_V_TEXT;
+      v->len = (size_t)sqlite3_column_bytes(st, i);
+      v->s = t ? (char *)t : (char *)"";
+      if (!t) v->len = 0;
+      break;
+    }
+    }
+  }
+}
+
 static int sqlite_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
   sqlite_conn *c = (sqlite_conn *)conn;
   sqlite3_stmt *st = NULL;
@@ -250,31 +290,7 @@ static int sqlite_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud)
   }
   int step;
   while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    for (int i = 0; i < ncols; i++) {
-      lm_value *v = &vals[i];
-      memset(v, 0, sizeof *v);
-      switch (sqlite3_column_type(st, i)) {
-      case SQLITE_INTEGER:
-        v->t = LM_V_INT;
-        v->i = sqlite3_column_int64(st, i);
-        break;
-      case SQLITE_FLOAT:
-        v->t = LM_V_FLOAT;
-        v->f = sqlite3_column_double(st, i);
-        break;
-      case SQLITE_NULL: v->t = LM_V_NULL; break;
-      default: {
-        /* column_text also gives a BLOB a terminating NUL, which callers
-         * treating the value as a string rely on. */
-        const unsigned char *t = sqlite3_column_text(st, i);
-        v->t = LM_V_TEXT;
-        v->len = (size_t)sqlite3_column_bytes(st, i);
-        v->s = t ? (char *)t : (char *)"";
-        if (!t) v->len = 0;
-        break;
-      }
-      }
-    }
+    read_row(st, ncols, vals);
     int r = fn(ud, ncols, names, vals);
     if (r) {
       /* A negative return is an LM_E… code the callback has set: pass it on. */
@@ -289,6 +305,113 @@ static int sqlite_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud)
   return rc;
 }
 
+/* ---- streamed reading ------------------------------------------------------- */
+
+/* A cursor is one prepared statement stepped on demand. It keeps the sqlite3
+ * handle rather than the connection record: sqlite3_close_v2 leaves a handle
+ * with unfinalized statements alive until the last one is finalized, so a
+ * cursor that outlives its connection (an abandoned op.rows iterator
+ * collected late) still closes safely. Other statements may run on the
+ * connection between two rows. */
+typedef struct sqlite_cursor {
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int ncols;
+  const char **names;
+  lm_value *vals;
+  int done;
+} sqlite_cursor;
+
+static int sqlite_cursor_open(lm_conn *conn, const lm_stmt *s, lm_cursor **out) {
+  sqlite_conn *c = (sqlite_conn *)conn;
+  sqlite3_stmt *st = NULL;
+  *out = NULL;
+  int rc = prepare_one(c, s, &st);
+  if (rc) return rc;
+  sqlite_cursor *cur = lm_xcalloc(1, sizeof *cur);
+  cur->db = c->db;
+  cur->st = st;
+  cur->ncols = sqlite3_column_count(st);
+  cur->names = lm_xcalloc((size_t)cur->ncols + 1, sizeof *cur->names);
+  cur->vals = lm_xcalloc((size_t)cur->ncols + 1, sizeof *cur->vals);
+  for (int i = 0; i < cur->ncols; i++) {
+    cur->names[i] = sqlite3_column_name(st, i);
+    if (!cur->names[i]) cur->names[i] = "";
+  }
+  *out = (lm_cursor *)cur;
+  return 0;
+}
+
+static int sqlite_cursor_next(lm_cursor *cursor, int *ncols, const char *const **names,
+                              const lm_value **vals) {
+  sqlite_cursor *cur = (sqlite_cursor *)cursor;
+  if (cur->done) return 0;
+  int step = sqlite3_step(cur->st);
+  if (step == SQLITE_ROW) {
+    read_row(cur->st, cur->ncols, cur->vals);
+    *ncols = cur->ncols;
+    *names = cur->names;
+    *vals = cur->vals;
+    return 1;
+  }
+  cur->done = 1;
+  if (step == SQLITE_DONE) return 0;
+  return fail_db(cur->db, sqlite3_sql(cur->st));
+}
+
+static void sqlite_cursor_close(lm_cursor *cursor) {
+  sqlite_cursor *cur = (sqlite_cursor *)cursor;
+  if (!cur) return;
+  sqlite3_finalize(cur->st);
+  free(cur->names);
+  free(cur->vals);
+  free(cur);
+}
+
+/* Up to this many violations are named in the error. */
+#define FK_SHOWN 5
+
+typedef struct fk_report {
+  lm_buf text;
+  int n;
+} fk_report;
+
+static int fk_row(void *ud, int ncols, const char *const *names, const lm_value *v) {
+  LM_UNUSED(names);
+  fk_report *r = ud;
+  if (ncols < 4) return 0;
+  if (r->n++ >= FK_SHOWN) return 0;
+  lm_buf_puts(&r->text, "\n  table \"");
+  lm_buf_put(&r->text, v[0].s ? v[0].s : "", v[0].s ? v[0].len : 0);
+  lm_buf_puts(&r->text, "\" ");
+  if (v[1].t == LM_V_INT)
+    lm_buf_printf(&r->text, "rowid %lld", v[1].i);
+  else
+    lm_buf_puts(&r->text, "(a WITHOUT ROWID row)");
+  lm_buf_puts(&r->text, " has no parent row in \"");
+  lm_buf_put(&r->text, v[2].s ? v[2].s : "", v[2].s ? v[2].len : 0);
+  lm_buf_printf(&r->text, "\" (foreign key %lld)", v[3].i);
+  return 0;
+}
+
+/* Foreign keys are not enforced during migrations (see sqlite_open): a
+ * migration may only commit when every row of every table satisfies them. */
+static int sqlite_before_commit(lm_conn *conn) {
+  fk_report r;
+  lm_buf_init(&r.text);
+  r.n = 0;
+  lm_stmt st = {"PRAGMA foreign_key_check", NULL, 0};
+  int rc = sqlite_query(conn, &st, fk_row, &r);
+  if (!rc && r.n > 0) {
+    rc = lm_error_set(LM_EDB, "%d row%s violate%s a foreign key:%s%s", r.n, r.n > 1 ? "s" : "",
+                      r.n > 1 ? "" : "s", r.text.s,
+                      r.n > FK_SHOWN ? "\n  …" : "");
+    lm_error_set_statement(st.sql);
+  }
+  lm_buf_free(&r.text);
+  return rc;
+}
+
 const lm_dialect lm_dialect_sqlite = {
     .version = 1,
     .name = "sqlite",
@@ -298,4 +421,8 @@ const lm_dialect lm_dialect_sqlite = {
     .close = sqlite_close,
     .exec = sqlite_exec,
     .query = sqlite_query,
+    .cursor_open = sqlite_cursor_open,
+    .cursor_next = sqlite_cursor_next,
+    .cursor_close = sqlite_cursor_close,
+    .before_commit = sqlite_before_commit,
 };
