@@ -265,7 +265,7 @@ static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph
     names[n++] = lm_xstrdup(e->d_name);
   }
   closedir(d);
-  qsort(names, (size_t)n, sizeof *names, cmp_names);
+  if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_names);
   int rc = 0;
   for (int i = 0; i < n && !rc; i++) {
     char *path =

@@ -51,7 +51,7 @@ int lm_project_open(lm_project **out, const lm_options *opts) {
       rc = lm_error_set(LM_EUSAGE, "unknown dialect '%s': use sqlite or postgresql", opts->dialect);
       goto done;
     }
-    if (!p->dialect) p->dialect = d;
+    p->dialect = d; /* --dialect is explicit: it wins over the URL's */
   }
   rc = lm_lua_load_revisions(p->L, p->config, &p->graph);
 done:

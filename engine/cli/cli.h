@@ -20,6 +20,7 @@ typedef struct cli {
   /* per command */
   const char *message, *rev_id, *head, *depends_on, *branch_label, *steps, *stop_before, *range;
   int sql, dry_run, ignore_checksums;
+  int roundtrip; /* check --roundtrip */
 } cli;
 
 typedef struct command {
@@ -49,6 +50,9 @@ int cmd_history(cli *c);
 int cmd_heads(cli *c);
 int cmd_branches(cli *c);
 int cmd_show(cli *c);
+int cmd_check(cli *c);
+int cmd_schema(cli *c);
+int cmd_lint(cli *c);
 
 /** Writes s as a JSON string. */
 void cli_json_str(FILE *out, const char *s);

@@ -83,7 +83,7 @@ static const char GLOBAL_HELP[] =
     "  -x KEY=VALUE       passed to revisions as context.x.KEY (repeatable)\n"
     "  -q, --quiet        print only errors\n"
     "  -v, --verbose      print each SQL statement as it runs\n"
-    "  --json             machine-readable output (current, history, heads)\n"
+    "  --json             machine-readable output (current, history, heads, lint, check)\n"
     "  --version          print the version\n"
     "  -h, --help         this help; 'luamig help COMMAND' for one command\n"
     "\n"
