@@ -253,11 +253,26 @@ int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, l
     rc = lm_graph_find(g, t->rev, &idx);
     if (!rc) mark_above(g, idx, revert);
     break;
-  case LM_T_REV_REL:
+  case LM_T_REV_REL: {
     rc = resolve_relative(g, t, &idx);
-    if (!rc && idx < 0) memset(revert, 1, (size_t)n);
-    if (!rc && idx >= 0) mark_above(g, idx, revert);
+    int src;
+    if (rc || t->n >= 0 || lm_graph_find(g, t->rev, &src) != 0) {
+      if (!rc && idx < 0) memset(revert, 1, (size_t)n);
+      if (!rc && idx >= 0) mark_above(g, idx, revert);
+      break;
+    }
+    /* REV-N walks down REV's own branch, as in Alembic: only the revisions
+     * between REV and the target (and what stands on them) go, not a sibling
+     * branch that shares the target as its branch point. */
+    char *path = lm_xcalloc((size_t)n, 1), *below = lm_xcalloc((size_t)n, 1);
+    lm_graph_mark_ancestors(g, src, path);
+    if (idx >= 0) lm_graph_mark_ancestors(g, idx, below);
+    for (int i = 0; i < n; i++)
+      if (path[i] && !below[i]) lm_graph_mark_descendants(g, i, revert);
+    free(path);
+    free(below);
     break;
+  }
   case LM_T_REL: {
     if (t->n > -1) {
       rc = lm_error_set(LM_EUSAGE, "downgrade target must be -N, a revision or base");
