@@ -147,23 +147,6 @@ void lm_lint_sort(lm_lint_findings *f) {
   f->n = w;
 }
 
-static void json_str(FILE *out, const char *s) {
-  fputc('"', out);
-  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(out, "\\%c", *p);
-    else if (*p == '\n')
-      fputs("\\n", out);
-    else if (*p == '\t')
-      fputs("\\t", out);
-    else if (*p < 0x20)
-      fprintf(out, "\\u%04x", *p);
-    else
-      fputc(*p, out);
-  }
-  fputc('"', out);
-}
-
 void lm_lint_print(const lm_lint_findings *f, int json, FILE *out) {
   if (json) fputc('[', out);
   for (int i = 0; i < f->n; i++) {
@@ -173,13 +156,13 @@ void lm_lint_print(const lm_lint_findings *f, int json, FILE *out) {
     char *msg = lm_url_mask(x->message);
     if (json) {
       fputs(i ? ",\n  {\"file\": " : "\n  {\"file\": ", out);
-      json_str(out, x->file);
+      lm_json_str(out, x->file);
       fprintf(out, ", \"line\": %d, \"severity\": \"%s\", \"rule\": ", x->line, sev);
-      json_str(out, x->rule);
+      lm_json_str(out, x->rule);
       fputs(", \"message\": ", out);
-      json_str(out, msg);
+      lm_json_str(out, msg);
       fputs(", \"hint\": ", out);
-      json_str(out, x->hint);
+      lm_json_str(out, x->hint);
       fputc('}', out);
     } else {
       fprintf(out, "%s:%d: %s [%s] %s", x->file, x->line, sev, x->rule, msg);

@@ -505,6 +505,8 @@ void lm_lua_interrupt(lua_State *L);
 /* ---- utilities --------------------------------------------------------------- */
 
 int lm_read_file(const char *path, char **data, size_t *len);
+/** Writes s as a JSON string literal. */
+void lm_json_str(FILE *out, const char *s);
 long long lm_now_ms(void);
 
 #endif

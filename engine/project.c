@@ -668,10 +668,14 @@ int lm_current(lm_project *p, int json) {
       if (json) {
         fprintf(p->out, "%s{\"revision\": \"%s\", \"head\": %s, \"step\": ", k ? ", " : "", r->id,
                 is_head ? "true" : "false");
-        if (step)
-          fprintf(p->out, "\"%s\", \"next\": \"%s\"}", step, next);
-        else
+        if (step) {
+          lm_json_str(p->out, step);
+          fputs(", \"next\": ", p->out);
+          lm_json_str(p->out, next);
+          fputs("}", p->out);
+        } else {
           fputs("null}", p->out);
+        }
         continue;
       }
       fputs(r->id, p->out);

@@ -26,17 +26,4 @@ int cli_args(cli *c, int min, int max) {
   return 0;
 }
 
-void cli_json_str(FILE *out, const char *s) {
-  fputc('"', out);
-  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(out, "\\%c", *p);
-    else if (*p == '\n')
-      fputs("\\n", out);
-    else if (*p < 0x20)
-      fprintf(out, "\\u%04x", *p);
-    else
-      fputc(*p, out);
-  }
-  fputc('"', out);
-}
+void cli_json_str(FILE *out, const char *s) { lm_json_str(out, s); }

@@ -1,0 +1,164 @@
+/* luamig.lua parsing: defaults, every key, and each kind of bad input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lm.h"
+
+static char dir[] = "/tmp/lm_test_config_XXXXXX";
+
+static char *write_config(const char *text) {
+  char *path = lm_xasprintf("%s/luamig.lua", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+static int load(const char *text, lm_config **c) {
+  lua_State *L = lm_lua_new();
+  assert_non_null(L);
+  char *path = write_config(text);
+  int rc = lm_config_load(c, L, path);
+  free(path);
+  lm_lua_close(L);
+  return rc;
+}
+
+static void test_defaults(void **state) {
+  (void)state;
+  lm_config *c;
+  assert_int_equal(load("return {}", &c), 0);
+  assert_null(c->url);
+  assert_string_equal(c->version_table, "luamig_version");
+  assert_null(c->version_table_schema);
+  assert_int_equal(c->transaction_per_migration, 1);
+  assert_string_equal(c->lock_timeout, "5s");
+  assert_int_equal(c->lock_retries, 3);
+  assert_int_equal(c->nversions, 1);
+  assert_string_equal(c->versions_display[0], "versions");
+  /* relative folders start at the config file's folder */
+  char *want = lm_xasprintf("%s/versions", dir);
+  assert_string_equal(c->versions[0], want);
+  free(want);
+  lm_config_free(c);
+}
+
+static void test_every_key(void **state) {
+  (void)state;
+  lm_config *c;
+  assert_int_equal(load("return {\n"
+                        "  url = \"sqlite:///x.db\",\n"
+                        "  versions = { \"a\", \"/abs/b\" },\n"
+                        "  version_table = \"vt\",\n"
+                        "  version_table_schema = \"meta\",\n"
+                        "  transaction_per_migration = false,\n"
+                        "  lock_timeout = \"250ms\",\n"
+                        "  lock_retries = 0,\n"
+                        "}\n",
+                        &c),
+                   0);
+  assert_string_equal(c->url, "sqlite:///x.db");
+  assert_int_equal(c->nversions, 2);
+  assert_string_equal(c->versions[1], "/abs/b");
+  assert_string_equal(c->versions_display[0], "a");
+  assert_string_equal(c->version_table, "vt");
+  assert_string_equal(c->version_table_schema, "meta");
+  assert_int_equal(c->transaction_per_migration, 0);
+  assert_string_equal(c->lock_timeout, "250ms");
+  assert_int_equal(c->lock_retries, 0);
+  lm_config_free(c);
+}
+
+static void test_versions_string_and_getenv(void **state) {
+  (void)state;
+  lm_config *c;
+  setenv("LM_TEST_CONFIG_URL", "sqlite:///env.db", 1);
+  assert_int_equal(
+      load("return { versions = 'migrations', url = os.getenv('LM_TEST_CONFIG_URL') }", &c), 0);
+  assert_int_equal(c->nversions, 1);
+  assert_string_equal(c->versions_display[0], "migrations");
+  assert_string_equal(c->url, "sqlite:///env.db");
+  lm_config_free(c);
+}
+
+/* Each bad config: LM_ECONFIG, and the message names the file and, where
+ * there is one, the line. */
+static void expect_bad(const char *text, const char *needle, int line) {
+  lm_config *c = (lm_config *)0x1;
+  int rc = load(text, &c);
+  assert_int_equal(rc, LM_ECONFIG);
+  assert_null(c);
+  const lm_error *e = lm_error_last();
+  assert_non_null(e->message);
+  assert_non_null(strstr(e->message, "luamig.lua"));
+  if (!strstr(e->message, needle)) fail_msg("message '%s' lacks '%s'", e->message, needle);
+  if (line) {
+    char *at = lm_xasprintf("luamig.lua:%d:", line);
+    if (!strstr(e->message, at)) fail_msg("message '%s' lacks '%s'", e->message, at);
+    free(at);
+  }
+}
+
+static void test_bad_configs(void **state) {
+  (void)state;
+  expect_bad("return {", "expected", 1);
+  expect_bad("return 42", "must return a table", 0);
+  expect_bad("x = 1", "must return a table", 0);
+  expect_bad("error('boom')", "boom", 1);
+  expect_bad("return {\n  url = 5,\n}", "url must be a string", 2);
+  expect_bad("return {\n\n  urll = 'sqlite:///x.db' }", "unknown setting 'urll'", 3);
+  expect_bad("return { versions = 3 }", "versions", 1);
+  expect_bad("return { versions = {} }", "at least one folder", 1);
+  expect_bad("return { versions = { 1 } }", "folder", 1);
+  expect_bad("return { transaction_per_migration = 'yes' }", "true or false", 1);
+  expect_bad("return { lock_retries = -1 }", "whole number", 1);
+  expect_bad("return { lock_retries = 1.5 }", "whole number", 1);
+  expect_bad("return { version_table = '' }", "must not be empty", 1);
+  expect_bad("return { lock_timeout = {} }", "must be a string", 1);
+  /* the sandbox: no os.execute, no io */
+  expect_bad("os.execute('true') return {}", "execute", 1);
+  expect_bad("io.open('/etc/passwd') return {}", "io", 1);
+}
+
+static void test_missing_file(void **state) {
+  (void)state;
+  lua_State *L = lm_lua_new();
+  lm_config *c;
+  assert_int_equal(lm_config_load(&c, L, "/nonexistent/luamig.lua"), LM_ECONFIG);
+  assert_non_null(strstr(lm_error_last()->message, "/nonexistent/luamig.lua"));
+  lm_lua_close(L);
+}
+
+static int setup(void **state) {
+  (void)state;
+  return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char *path = lm_xasprintf("%s/luamig.lua", dir);
+  unlink(path);
+  free(path);
+  rmdir(dir);
+  lm_error_clear();
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_every_key),
+      cmocka_unit_test(test_versions_string_and_getenv),
+      cmocka_unit_test(test_bad_configs),
+      cmocka_unit_test(test_missing_file),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
