@@ -61,7 +61,8 @@ static const command COMMANDS[] = {
      "error. --roundtrip also runs, on a scratch database that is removed afterwards, each\n"
      "revision's upgrade, downgrade and upgrade again, and fails at the first revision whose\n"
      "downgrade does not give back the schema from before its upgrade (on PostgreSQL the\n"
-     "scratch database luamig_check_* is made on the configured server). Exit 1 on failure.",
+     "scratch database luamig_check_* is made on the configured server; without a URL,\n"
+     "--dialect sqlite runs it on a temporary file). Exit 1 on failure.",
      "--roundtrip --dialect"},
     {"schema", cmd_schema, "luamig schema", "print the database schema as SQL",
      "Prints the current database schema as deterministic SQL: tables sorted by name with\n"

@@ -1,0 +1,283 @@
+/* check and schema: is the chain safe to deploy, and what does the database
+ * look like. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "lint.h"
+#include "schema.h"
+
+/* ---- luamig schema ------------------------------------------------------------------ */
+
+int cmd_schema(cli *c) {
+  int rc = cli_args(c, 0, 0);
+  if (rc) return rc;
+  lm_project *p;
+  if ((rc = cli_open(c, &p))) return rc;
+  if (!p->url) {
+    rc = lm_error_set(LM_ECONFIG, "no database URL: set url in luamig.lua, set DATABASE_URL, or "
+                                  "pass --url");
+  } else if (p->dialect->id == LM_SQLITE && strcmp(p->url->path, ":memory:") != 0 &&
+             access(p->url->path, F_OK) != 0) {
+    /* opening it would create an empty database: a typo would go unnoticed */
+    rc = lm_error_set(LM_EDB, "the SQLite database %s does not exist", p->url->path);
+  }
+  lm_schema *s = NULL;
+  if (!rc) rc = lm_schema_read_url(p, p->url, &s);
+  if (!rc) {
+    lm_buf b;
+    lm_buf_init(&b);
+    lm_schema_render(s, &b);
+    fwrite(b.s, 1, b.len, p->out);
+    fflush(p->out);
+    lm_buf_free(&b);
+  }
+  lm_schema_free(s);
+  lm_project_free(p);
+  return rc;
+}
+
+/* ---- luamig check ------------------------------------------------------------------- */
+
+typedef struct checker {
+  cli *c;
+  lm_project *p;
+  int problems;
+  lm_buf problem_json; /* --json: the problems, as JSON strings */
+  lm_buf checked_json; /* --json: revisions that round-tripped */
+  int nchecked;
+} checker;
+
+/* Reports the last error as one problem of the check: printed now (a check
+ * reports everything it finds, not just the first thing) and counted. */
+static void report(checker *k) {
+  k->problems++;
+  lm_error_print(stderr);
+  if (k->c->json) {
+    if (k->problem_json.len) lm_buf_puts(&k->problem_json, ", ");
+    char *msg = lm_url_mask(lm_error_last()->message);
+    char *js = NULL;
+    size_t jn = 0;
+    FILE *f = open_memstream(&js, &jn);
+    cli_json_str(f, msg);
+    fclose(f);
+    lm_buf_put(&k->problem_json, js, jn);
+    free(js);
+    free(msg);
+  }
+  lm_error_clear();
+}
+
+static void problem(checker *k, const char *fmt, ...) LM_PRINTF(2, 3);
+static void problem(checker *k, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *msg = lm_xmalloc((size_t)(n > 0 ? n : 0) + 1);
+  va_start(ap, fmt);
+  vsnprintf(msg, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
+  va_end(ap);
+  lm_error_set(LM_ECHECK, "%s", msg);
+  free(msg);
+  report(k);
+}
+
+static void check_heads(checker *k, int *heads, int *nheads) {
+  const lm_graph *g = &k->p->graph;
+  *nheads = lm_graph_heads(g, heads);
+  if (g->n == 0 || *nheads == 1) return;
+  lm_buf ids;
+  lm_buf_init(&ids);
+  for (int i = 0; i < *nheads; i++)
+    lm_buf_printf(&ids, "%s%s", i ? " " : "", g->revs[heads[i]]->id);
+  lm_buf list;
+  lm_buf_init(&list);
+  for (int i = 0; i < *nheads; i++)
+    lm_buf_printf(&list, "%s%s", i ? ", " : "", g->revs[heads[i]]->id);
+  problem(k, "the chain has %d heads: %s; merge them with 'luamig merge -m MSG %s'", *nheads,
+          list.s, ids.s);
+  lm_buf_free(&list);
+  lm_buf_free(&ids);
+}
+
+static const char *checksum_status_name(lm_checksum_status s) {
+  switch (s) {
+  case LM_CS_COMPARED: return "compared";
+  case LM_CS_NO_URL: return "no_url";
+  case LM_CS_NO_DATABASE: return "no_database";
+  case LM_CS_UNREACHABLE: return "unreachable";
+  case LM_CS_NO_TABLE: return "no_version_table";
+  }
+  return "?";
+}
+
+static void check_checksums(checker *k, lm_checksums *cs) {
+  lm_project *p = k->p;
+  if (lm_check_checksums(p, cs)) {
+    report(k);
+    return;
+  }
+  if (cs->status == LM_CS_UNREACHABLE && !k->c->quiet)
+    fprintf(stderr, "luamig: note: checksums not compared: %s\n", cs->why);
+  if (cs->nchanged) {
+    lm_buf b;
+    lm_buf_init(&b);
+    for (int i = 0; i < cs->nchanged; i++) {
+      const lm_revision *r = p->graph.revs[cs->changed[i]];
+      lm_buf_printf(&b, "\n  %s (%s)", r->path, r->id);
+    }
+    problem(k,
+            "%d applied revision file%s changed since %s applied:%s\n"
+            "restore the file%s, or re-record the checksums with 'luamig stamp'",
+            cs->nchanged, cs->nchanged > 1 ? "s" : "", cs->nchanged > 1 ? "they were" : "it was",
+            b.s, cs->nchanged > 1 ? "s" : "");
+    lm_buf_free(&b);
+  }
+  if (cs->nunknown) {
+    lm_buf b;
+    lm_buf_init(&b);
+    for (int i = 0; i < cs->nunknown; i++)
+      lm_buf_printf(&b, "%s%s", i ? ", " : "", cs->unknown[i]);
+    problem(k,
+            "%s has revision%s applied that no revision file defines: %s (is this the right "
+            "project and versions folder?)",
+            p->url->masked, cs->nunknown > 1 ? "s" : "", b.s);
+    lm_buf_free(&b);
+  }
+}
+
+/* Lint's findings go to stdout as `luamig lint` prints them; with --json they
+ * are kept and embedded in the report; with -q they show only when one is an
+ * error (warnings are not what -q wants to see). */
+static void check_lint(checker *k, int *nerr, int *nwarn, char **json) {
+  *nerr = *nwarn = 0;
+  *json = NULL;
+  size_t jn = 0;
+  int keep = k->c->json || k->c->quiet;
+  FILE *out = keep ? open_memstream(json, &jn) : k->p->out;
+  if (!out) out = k->p->out;
+  int rc = lm_lint(k->p, NULL, 0, k->c->json, out, nerr, nwarn);
+  if (out != k->p->out) fclose(out);
+  if (!k->c->json && *json) {
+    if (*nerr) fputs(*json, k->p->out);
+    free(*json);
+    *json = NULL;
+  }
+  if (rc) {
+    report(k);
+    return;
+  }
+  if (*nerr) problem(k, "lint found %d error%s", *nerr, *nerr > 1 ? "s" : "");
+}
+
+static void on_roundtrip_ok(void *ud, const lm_revision *r) {
+  checker *k = ud;
+  k->nchecked++;
+  if (k->c->json) {
+    if (k->checked_json.len) lm_buf_puts(&k->checked_json, ", ");
+    lm_buf_printf(&k->checked_json, "\"%s\"", r->id);
+  } else if (!k->c->quiet) {
+    fprintf(k->p->out, "roundtrip ok: %s %s\n", r->id, r->message ? r->message : "");
+    fflush(k->p->out);
+  }
+}
+
+static void print_json(checker *k, const int *heads, int nheads, const lm_checksums *cs, int nerr,
+                       int nwarn, const char *lint_json, int roundtrip_rc) {
+  FILE *o = k->p->out;
+  const lm_graph *g = &k->p->graph;
+  fprintf(o, "{\"ok\": %s, \"revisions\": %d, \"heads\": [", k->problems ? "false" : "true", g->n);
+  for (int i = 0; i < nheads; i++)
+    fprintf(o, "%s\"%s\"", i ? ", " : "", g->revs[heads[i]]->id);
+  fprintf(o, "], \"checksums\": {\"status\": \"%s\", \"applied\": %d, \"changed\": [",
+          checksum_status_name(cs->status), cs->napplied);
+  for (int i = 0; i < cs->nchanged; i++) {
+    const lm_revision *r = g->revs[cs->changed[i]];
+    fprintf(o, "%s{\"revision\": \"%s\", \"path\": ", i ? ", " : "", r->id);
+    cli_json_str(o, r->path);
+    fputs("}", o);
+  }
+  fputs("], \"unknown\": [", o);
+  for (int i = 0; i < cs->nunknown; i++) {
+    fputs(i ? ", " : "", o);
+    cli_json_str(o, cs->unknown[i]);
+  }
+  /* lint's own JSON, trimmed of its final newline */
+  size_t ln = lint_json ? strlen(lint_json) : 0;
+  while (ln && (lint_json[ln - 1] == '\n' || lint_json[ln - 1] == ' '))
+    ln--;
+  fprintf(o, "]}, \"lint\": {\"errors\": %d, \"warnings\": %d, \"findings\": %.*s}", nerr, nwarn,
+          ln ? (int)ln : 2, ln ? lint_json : "[]");
+  if (k->c->roundtrip)
+    fprintf(o, ", \"roundtrip\": {\"ok\": %s, \"checked\": [%s]}", roundtrip_rc ? "false" : "true",
+            k->checked_json.s ? k->checked_json.s : "");
+  fprintf(o, ", \"problems\": [%s]}\n", k->problem_json.s ? k->problem_json.s : "");
+  fflush(o);
+}
+
+int cmd_check(cli *c) {
+  int rc = cli_args(c, 0, 0);
+  if (rc) return rc;
+  if (c->dialect && !c->roundtrip)
+    return lm_error_set(LM_EUSAGE, "--dialect applies to check only with --roundtrip");
+  /* the chain loads: a loading error is exit 2, as for every command */
+  lm_project *p;
+  if ((rc = cli_open(c, &p))) return rc;
+  checker k;
+  memset(&k, 0, sizeof k);
+  k.c = c;
+  k.p = p;
+  int *heads = lm_xcalloc((size_t)p->graph.n + 1, sizeof *heads), nheads = 0;
+  check_heads(&k, heads, &nheads);
+  lm_checksums cs;
+  check_checksums(&k, &cs);
+  int nerr = 0, nwarn = 0;
+  char *lint_json = NULL;
+  check_lint(&k, &nerr, &nwarn, &lint_json);
+  int roundtrip_rc = 0;
+  if (c->roundtrip) {
+    int n = 0;
+    roundtrip_rc = lm_check_roundtrip(p, on_roundtrip_ok, &k, &n);
+    /* interrupted, or nowhere to run: not a finding about the chain */
+    if (roundtrip_rc == LM_EINTR || roundtrip_rc == LM_ECONFIG) {
+      rc = roundtrip_rc;
+      goto done;
+    }
+    if (roundtrip_rc) report(&k);
+  }
+  if (c->json) {
+    print_json(&k, heads, nheads, &cs, nerr, nwarn, lint_json, roundtrip_rc);
+  } else if (!c->quiet && !k.problems) {
+    fprintf(p->out, "check ok: %d revision%s", p->graph.n, p->graph.n == 1 ? "" : "s");
+    if (nheads == 1) fprintf(p->out, ", head %s", p->graph.revs[heads[0]]->id);
+    switch (cs.status) {
+    case LM_CS_COMPARED: fprintf(p->out, ", checksums match (%d applied)", cs.napplied); break;
+    case LM_CS_NO_TABLE: fputs(", nothing applied yet", p->out); break;
+    case LM_CS_NO_URL: fputs(", no database configured", p->out); break;
+    case LM_CS_NO_DATABASE: fputs(", no database yet", p->out); break;
+    case LM_CS_UNREACHABLE: fputs(", checksums not compared", p->out); break;
+    }
+    fprintf(p->out, ", lint: %d warning%s", nwarn, nwarn == 1 ? "" : "s");
+    if (c->roundtrip) fprintf(p->out, ", every revision round-trips");
+    fputc('\n', p->out);
+  }
+  if (k.problems > 1) {
+    rc = lm_error_set(LM_ECHECK, "check failed: %d problems", k.problems);
+  } else if (k.problems) {
+    /* The one problem is printed already; a cleared error makes the caller
+     * print nothing more (lm_error_print prints only a set error). */
+    lm_error_clear();
+    rc = LM_ECHECK;
+  }
+done:
+  free(lint_json);
+  lm_checksums_free(&cs);
+  lm_buf_free(&k.problem_json);
+  lm_buf_free(&k.checked_json);
+  free(heads);
+  lm_project_free(p);
+  return rc;
+}

@@ -1,0 +1,392 @@
+/* The schema model: building, canonical order, rendering as SQL and the
+ * structured diff. No I/O here (introspection is in schema_introspect.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema.h"
+
+/* ---- building ------------------------------------------------------------------ */
+
+lm_schema *lm_schema_new(void) { return lm_xcalloc(1, sizeof(lm_schema)); }
+
+static void list_free(lm_schema_list *l) {
+  for (int i = 0; i < l->n; i++) {
+    free(l->v[i].name);
+    free(l->v[i].def);
+  }
+  free(l->v);
+  memset(l, 0, sizeof *l);
+}
+
+static void table_free(lm_schema_table *t) {
+  for (int i = 0; i < t->ncols; i++) {
+    lm_schema_column *c = &t->cols[i];
+    free(c->name);
+    free(c->type);
+    free(c->def);
+    free(c->extra);
+    free(c->comment);
+  }
+  free(t->cols);
+  list_free(&t->constraints);
+  list_free(&t->indexes);
+  list_free(&t->triggers);
+  free(t->name);
+  free(t);
+}
+
+void lm_schema_free(lm_schema *s) {
+  if (!s) return;
+  for (int i = 0; i < s->ntables; i++)
+    table_free(s->tables[i]);
+  free(s->tables);
+  list_free(&s->objects);
+  free(s);
+}
+
+lm_schema_table *lm_schema_add_table(lm_schema *s, const char *name) {
+  if (s->ntables == s->cap) {
+    s->cap = s->cap ? s->cap * 2 : 16;
+    s->tables = lm_xrealloc(s->tables, (size_t)s->cap * sizeof *s->tables);
+  }
+  lm_schema_table *t = lm_xcalloc(1, sizeof *t);
+  t->name = lm_xstrdup(name);
+  s->tables[s->ntables++] = t;
+  return t;
+}
+
+lm_schema_table *lm_schema_find_table(const lm_schema *s, const char *name) {
+  for (int i = 0; i < s->ntables; i++)
+    if (strcmp(s->tables[i]->name, name) == 0) return s->tables[i];
+  return NULL;
+}
+
+lm_schema_column *lm_schema_add_column(lm_schema_table *t, const char *name, const char *type,
+                                       int notnull, const char *def) {
+  if (t->ncols == t->capcols) {
+    t->capcols = t->capcols ? t->capcols * 2 : 8;
+    t->cols = lm_xrealloc(t->cols, (size_t)t->capcols * sizeof *t->cols);
+  }
+  lm_schema_column *c = &t->cols[t->ncols++];
+  memset(c, 0, sizeof *c);
+  c->name = lm_xstrdup(name);
+  c->type = lm_xstrdup(type ? type : "");
+  c->notnull = notnull != 0;
+  c->def = lm_xstrdup(def);
+  return c;
+}
+
+static void list_add(lm_schema_list *l, int kind, const char *name, const char *def) {
+  if (l->n == l->cap) {
+    l->cap = l->cap ? l->cap * 2 : 8;
+    l->v = lm_xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
+  }
+  l->v[l->n++] = (lm_schema_item){lm_xstrdup(name), lm_xstrdup(def ? def : ""), kind};
+}
+
+void lm_schema_add_constraint(lm_schema_table *t, lm_schema_con_kind kind, const char *name,
+                              const char *def) {
+  list_add(&t->constraints, (int)kind, name, def);
+}
+
+void lm_schema_add_index(lm_schema_table *t, const char *name, const char *def) {
+  list_add(&t->indexes, 0, name, def);
+}
+
+void lm_schema_add_trigger(lm_schema_table *t, const char *name, const char *def) {
+  list_add(&t->triggers, 0, name, def);
+}
+
+void lm_schema_add_object(lm_schema *s, lm_schema_obj_kind kind, const char *name,
+                          const char *def) {
+  list_add(&s->objects, (int)kind, name, def);
+}
+
+/* ---- canonical order --------------------------------------------------------------- */
+
+/* Byte order, not the locale's: the same model sorts the same everywhere. */
+static int str_cmp(const char *a, const char *b) { return strcmp(a ? a : "", b ? b : ""); }
+
+static int item_cmp(const void *pa, const void *pb) {
+  const lm_schema_item *a = pa, *b = pb;
+  if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+  int c = str_cmp(a->name, b->name);
+  return c ? c : str_cmp(a->def, b->def);
+}
+
+static int table_cmp(const void *pa, const void *pb) {
+  const lm_schema_table *const *a = pa, *const *b = pb;
+  return strcmp((*a)->name, (*b)->name);
+}
+
+static void list_sort(lm_schema_list *l) {
+  if (l->n > 1) qsort(l->v, (size_t)l->n, sizeof *l->v, item_cmp);
+}
+
+void lm_schema_sort(lm_schema *s) {
+  if (s->ntables > 1) qsort(s->tables, (size_t)s->ntables, sizeof *s->tables, table_cmp);
+  for (int i = 0; i < s->ntables; i++) {
+    list_sort(&s->tables[i]->constraints);
+    list_sort(&s->tables[i]->indexes);
+    list_sort(&s->tables[i]->triggers);
+  }
+  list_sort(&s->objects);
+}
+
+/* ---- rendering ------------------------------------------------------------------- */
+
+/* `"name" type NOT NULL DEFAULT x`: the line of a column, also what the diff
+ * shows when a column differs. */
+static void put_column(lm_buf *b, const lm_schema_column *c) {
+  lm_buf_ident(b, c->name);
+  if (c->type && *c->type) lm_buf_printf(b, " %s", c->type);
+  if (c->extra) lm_buf_printf(b, " %s", c->extra);
+  if (c->notnull) lm_buf_puts(b, " NOT NULL");
+  if (c->def) lm_buf_printf(b, " DEFAULT %s", c->def);
+}
+
+static char *column_text(const lm_schema_column *c) {
+  lm_buf b;
+  lm_buf_init(&b);
+  put_column(&b, c);
+  if (c->comment) {
+    lm_buf_puts(&b, " COMMENT ");
+    lm_buf_literal(&b, c->comment, strlen(c->comment));
+  }
+  return lm_buf_steal(&b);
+}
+
+static void put_constraint(lm_buf *b, const lm_schema_item *it) {
+  if (it->name) {
+    lm_buf_puts(b, "CONSTRAINT ");
+    lm_buf_ident(b, it->name);
+    lm_buf_putc(b, ' ');
+  }
+  lm_buf_puts(b, it->def);
+}
+
+static void render_table(const lm_schema_table *t, lm_buf *out) {
+  lm_buf_puts(out, "CREATE TABLE ");
+  lm_buf_ident(out, t->name);
+  lm_buf_puts(out, " (");
+  int items = t->ncols + t->constraints.n;
+  for (int i = 0; i < t->ncols; i++) {
+    lm_buf_puts(out, "\n  ");
+    put_column(out, &t->cols[i]);
+    if (--items) lm_buf_putc(out, ',');
+  }
+  for (int i = 0; i < t->constraints.n; i++) {
+    lm_buf_puts(out, "\n  ");
+    put_constraint(out, &t->constraints.v[i]);
+    if (--items) lm_buf_putc(out, ',');
+  }
+  lm_buf_puts(out, t->ncols + t->constraints.n ? "\n);\n" : ");\n");
+  for (int i = 0; i < t->indexes.n; i++)
+    lm_buf_printf(out, "%s;\n", t->indexes.v[i].def);
+  for (int i = 0; i < t->triggers.n; i++)
+    lm_buf_printf(out, "%s;\n", t->triggers.v[i].def);
+  for (int i = 0; i < t->ncols; i++) {
+    const lm_schema_column *c = &t->cols[i];
+    if (!c->comment) continue;
+    lm_buf_puts(out, "COMMENT ON COLUMN ");
+    lm_buf_ident(out, t->name);
+    lm_buf_putc(out, '.');
+    lm_buf_ident(out, c->name);
+    lm_buf_puts(out, " IS ");
+    lm_buf_literal(out, c->comment, strlen(c->comment));
+    lm_buf_puts(out, ";\n");
+  }
+}
+
+void lm_schema_render(const lm_schema *s, lm_buf *out) {
+  if (s->ntables == 0 && s->objects.n == 0) {
+    lm_buf_puts(out, "-- the schema is empty\n");
+    return;
+  }
+  for (int i = 0; i < s->ntables; i++) {
+    if (i) lm_buf_putc(out, '\n');
+    render_table(s->tables[i], out);
+  }
+  for (int i = 0; i < s->objects.n; i++) {
+    if (i == 0 && s->ntables) lm_buf_putc(out, '\n');
+    lm_buf_printf(out, "%s;\n", s->objects.v[i].def);
+  }
+}
+
+/* ---- diff --------------------------------------------------------------------------- */
+
+typedef struct differ {
+  const char *when, *ref;
+  char *what;
+} differ;
+
+static const char *const CON_WORD[] = {"primary key", "unique constraint", "foreign key",
+                                       "check constraint", "exclusion constraint"};
+static const char *const OBJ_WORD[] = {"view", "materialized view", "sequence", "type"};
+
+static const char *kind_word(const char *const *words, size_t n, int kind) {
+  return kind >= 0 && (size_t)kind < n ? words[kind] : "object";
+}
+
+/* The first difference wins: later ones are not looked at. */
+static void found(differ *d, const char *table, const char *thing, const char *how) {
+  if (d->what) return;
+  if (table)
+    d->what = lm_xasprintf("table %s: %s %s", table, thing, how);
+  else
+    d->what = lm_xasprintf("%s %s", thing, how);
+}
+
+static void missing(differ *d, const char *table, const char *thing) {
+  char *how = lm_xasprintf("is missing %s (it exists %s)", d->when, d->ref);
+  found(d, table, thing, how);
+  free(how);
+}
+
+static void extra(differ *d, const char *table, const char *thing) {
+  char *how = lm_xasprintf("is present %s but not %s", d->when, d->ref);
+  found(d, table, thing, how);
+  free(how);
+}
+
+static void differs(differ *d, const char *table, const char *thing, const char *actual,
+                    const char *expected) {
+  char *how = lm_xasprintf("differs %s: %s; %s: %s", d->when, actual, d->ref, expected);
+  found(d, table, thing, how);
+  free(how);
+}
+
+static const lm_schema_column *find_column(const lm_schema_table *t, const char *name) {
+  for (int i = 0; i < t->ncols; i++)
+    if (strcmp(t->cols[i].name, name) == 0) return &t->cols[i];
+  return NULL;
+}
+
+static void diff_columns(differ *d, const lm_schema_table *e, const lm_schema_table *a) {
+  for (int i = 0; i < e->ncols && !d->what; i++) {
+    const lm_schema_column *ce = &e->cols[i];
+    const lm_schema_column *ca = find_column(a, ce->name);
+    char *thing = lm_xasprintf("column %s", ce->name);
+    if (!ca) {
+      missing(d, e->name, thing);
+    } else {
+      char *te = column_text(ce), *ta = column_text(ca);
+      if (strcmp(te, ta) != 0) differs(d, e->name, thing, ta, te);
+      free(te);
+      free(ta);
+    }
+    free(thing);
+  }
+  for (int i = 0; i < a->ncols && !d->what; i++) {
+    if (find_column(e, a->cols[i].name)) continue;
+    char *thing = lm_xasprintf("column %s", a->cols[i].name);
+    extra(d, e->name, thing);
+    free(thing);
+  }
+}
+
+/* Items match by name; unnamed ones (SQLite constraints) by kind and text. */
+static int same_key(const lm_schema_item *x, const lm_schema_item *y) {
+  if (x->name || y->name) return x->name && y->name && strcmp(x->name, y->name) == 0;
+  return x->kind == y->kind && strcmp(x->def, y->def) == 0;
+}
+
+static const lm_schema_item *find_item(const lm_schema_list *l, const lm_schema_item *key) {
+  for (int i = 0; i < l->n; i++)
+    if (same_key(&l->v[i], key)) return &l->v[i];
+  return NULL;
+}
+
+typedef enum item_type { IT_CONSTRAINT, IT_INDEX, IT_TRIGGER, IT_OBJECT } item_type;
+
+static char *item_thing(item_type type, const lm_schema_item *it) {
+  switch (type) {
+  case IT_CONSTRAINT:
+    if (it->name)
+      return lm_xasprintf("constraint %s (%s)", it->name,
+                          kind_word(CON_WORD, sizeof CON_WORD / sizeof *CON_WORD, it->kind));
+    return lm_xasprintf("constraint %s", it->def);
+  case IT_INDEX: return lm_xasprintf("index %s", it->name);
+  case IT_TRIGGER: return lm_xasprintf("trigger %s", it->name);
+  case IT_OBJECT:
+    return lm_xasprintf("%s %s", kind_word(OBJ_WORD, sizeof OBJ_WORD / sizeof *OBJ_WORD, it->kind),
+                        it->name);
+  }
+  return lm_xstrdup("?");
+}
+
+static char *item_text(item_type type, const lm_schema_item *it) {
+  if (type != IT_CONSTRAINT) return lm_xstrdup(it->def);
+  lm_buf b;
+  lm_buf_init(&b);
+  put_constraint(&b, it);
+  return lm_buf_steal(&b);
+}
+
+static void diff_items(differ *d, const char *table, item_type type, const lm_schema_list *e,
+                       const lm_schema_list *a) {
+  for (int i = 0; i < e->n && !d->what; i++) {
+    const lm_schema_item *ie = &e->v[i];
+    const lm_schema_item *ia = find_item(a, ie);
+    char *thing = item_thing(type, ie);
+    if (!ia) {
+      missing(d, table, thing);
+    } else if (ia->kind != ie->kind || strcmp(ia->def, ie->def) != 0) {
+      char *te = item_text(type, ie), *ta = item_text(type, ia);
+      differs(d, table, thing, ta, te);
+      free(te);
+      free(ta);
+    }
+    free(thing);
+  }
+  for (int i = 0; i < a->n && !d->what; i++) {
+    if (find_item(e, &a->v[i])) continue;
+    char *thing = item_thing(type, &a->v[i]);
+    extra(d, table, thing);
+    free(thing);
+  }
+}
+
+static void diff_table(differ *d, const lm_schema_table *e, const lm_schema_table *a) {
+  diff_columns(d, e, a);
+  diff_items(d, e->name, IT_CONSTRAINT, &e->constraints, &a->constraints);
+  diff_items(d, e->name, IT_INDEX, &e->indexes, &a->indexes);
+  diff_items(d, e->name, IT_TRIGGER, &e->triggers, &a->triggers);
+}
+
+int lm_schema_diff(const lm_schema *expected, const lm_schema *actual, const char *when,
+                   const char *ref, char **what) {
+  differ d = {when ? when : "in the second schema", ref ? ref : "in the first", NULL};
+  /* Tables in name order whatever order the models are in, so that "the
+   * first difference" is well defined. */
+  lm_schema_table **te = lm_xcalloc((size_t)expected->ntables + 1, sizeof *te);
+  lm_schema_table **ta = lm_xcalloc((size_t)actual->ntables + 1, sizeof *ta);
+  for (int k = 0; k < expected->ntables; k++)
+    te[k] = expected->tables[k];
+  for (int k = 0; k < actual->ntables; k++)
+    ta[k] = actual->tables[k];
+  if (expected->ntables > 1) qsort(te, (size_t)expected->ntables, sizeof *te, table_cmp);
+  if (actual->ntables > 1) qsort(ta, (size_t)actual->ntables, sizeof *ta, table_cmp);
+  int i = 0, j = 0;
+  while (!d.what && (i < expected->ntables || j < actual->ntables)) {
+    int c = i >= expected->ntables ? 1
+            : j >= actual->ntables ? -1
+                                   : strcmp(te[i]->name, ta[j]->name);
+    if (c < 0) {
+      char *thing = lm_xasprintf("table %s", te[i++]->name);
+      missing(&d, NULL, thing);
+      free(thing);
+    } else if (c > 0) {
+      char *thing = lm_xasprintf("table %s", ta[j++]->name);
+      extra(&d, NULL, thing);
+      free(thing);
+    } else {
+      diff_table(&d, te[i++], ta[j++]);
+    }
+  }
+  free(te);
+  free(ta);
+  if (!d.what) diff_items(&d, NULL, IT_OBJECT, &expected->objects, &actual->objects);
+  *what = d.what;
+  return d.what != NULL;
+}

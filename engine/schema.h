@@ -1,0 +1,149 @@
+/* The schema of a database as a plain, deterministic model: what `luamig
+ * schema` prints and what `luamig check --roundtrip` compares. Introspection
+ * (schema_introspect.c) fills the model from sqlite_master and the pragmas,
+ * or from pg_catalog; everything else here is pure, so the rendering and the
+ * diff are unit-tested on hand-made models. */
+#ifndef LM_SCHEMA_H
+#define LM_SCHEMA_H
+
+#include "lm.h"
+
+typedef struct lm_schema_column {
+  char *name;
+  char *type;    /* as the database reports it, normalised */
+  int notnull;   /* NOT NULL */
+  char *def;     /* DEFAULT expression, or NULL */
+  char *extra;   /* identity or generated clause, or NULL */
+  char *comment; /* column comment (PostgreSQL), or NULL */
+} lm_schema_column;
+
+/* Constraint kinds, in the order they are printed. */
+typedef enum lm_schema_con_kind {
+  LM_SCON_PK,
+  LM_SCON_UNIQUE,
+  LM_SCON_FK,
+  LM_SCON_CHECK,
+  LM_SCON_EXCLUDE
+} lm_schema_con_kind;
+
+/* Kinds of the objects that belong to no table. */
+typedef enum lm_schema_obj_kind {
+  LM_SOBJ_VIEW,
+  LM_SOBJ_MATVIEW,
+  LM_SOBJ_SEQUENCE,
+  LM_SOBJ_TYPE
+} lm_schema_obj_kind;
+
+/** A constraint, index, trigger or free-standing object: a name and its
+ * canonical definition. Two items are equal when both are. */
+typedef struct lm_schema_item {
+  char *name; /* NULL for an unnamed SQLite constraint */
+  char *def;  /* constraint body ("UNIQUE (a)"), or the whole CREATE statement */
+  int kind;   /* lm_schema_con_kind or lm_schema_obj_kind; 0 for indexes and triggers */
+} lm_schema_item;
+
+typedef struct lm_schema_list {
+  lm_schema_item *v;
+  int n, cap;
+} lm_schema_list;
+
+typedef struct lm_schema_table {
+  char *name;
+  lm_schema_column *cols; /* ordinal order */
+  int ncols, capcols;
+  lm_schema_list constraints, indexes, triggers;
+} lm_schema_table;
+
+typedef struct lm_schema {
+  lm_schema_table **tables;
+  int ntables, cap;
+  lm_schema_list objects; /* views, sequences, types */
+} lm_schema;
+
+/* ---- building (introspection and tests) ------------------------------------ */
+
+lm_schema *lm_schema_new(void);
+void lm_schema_free(lm_schema *s);
+/** Adds an empty table; the pointer stays valid until lm_schema_free. */
+lm_schema_table *lm_schema_add_table(lm_schema *s, const char *name);
+/** The table of that name, or NULL. */
+lm_schema_table *lm_schema_find_table(const lm_schema *s, const char *name);
+/** Appends a column (strings copied; def may be NULL). */
+lm_schema_column *lm_schema_add_column(lm_schema_table *t, const char *name, const char *type,
+                                       int notnull, const char *def);
+void lm_schema_add_constraint(lm_schema_table *t, lm_schema_con_kind kind, const char *name,
+                              const char *def);
+/** def: the whole CREATE INDEX statement, without a semicolon. */
+void lm_schema_add_index(lm_schema_table *t, const char *name, const char *def);
+void lm_schema_add_trigger(lm_schema_table *t, const char *name, const char *def);
+void lm_schema_add_object(lm_schema *s, lm_schema_obj_kind kind, const char *name, const char *def);
+/** Puts tables, constraints, indexes, triggers and objects in their canonical
+ * order (columns keep their ordinal order). */
+void lm_schema_sort(lm_schema *s);
+
+/* ---- using ----------------------------------------------------------------- */
+
+/** Appends the schema as SQL: one CREATE TABLE per table (sorted by name)
+ * with its columns, constraints, then its indexes and triggers, then the
+ * other objects. The same model always gives the same text. */
+void lm_schema_render(const lm_schema *s, lm_buf *out);
+
+/** Compares two models and describes the first difference in *what (NULL
+ * when equal; free it). `when` says when `actual` was taken and `ref` when
+ * `expected` was ("after downgrade", "before the upgrade"): the message reads
+ * "table users: column phone is present after downgrade but not before the
+ * upgrade". NULL labels mean "in the second schema" / "in the first". Column
+ * order does not count: a column dropped and added back lands at the end,
+ * and nothing that names its columns can tell. Returns 1 when they differ. */
+int lm_schema_diff(const lm_schema *expected, const lm_schema *actual, const char *when,
+                   const char *ref, char **what);
+
+/* ---- introspection ---------------------------------------------------------- */
+
+/** Reads the schema of the connected database (PostgreSQL: the current
+ * schema) without the version table vt_schema.vt_table (luamig's own). */
+int lm_schema_read(const lm_dialect *d, lm_conn *c, const char *vt_schema, const char *vt_table,
+                   lm_schema **out);
+
+/** Opens url, reads its schema with p's version table left out, closes. */
+int lm_schema_read_url(lm_project *p, const lm_url *url, lm_schema **out);
+
+/* ---- `luamig check` ---------------------------------------------------------- */
+
+typedef enum lm_checksum_status {
+  LM_CS_COMPARED,    /* the version table was read and compared */
+  LM_CS_NO_URL,      /* no database configured */
+  LM_CS_NO_DATABASE, /* the SQLite file does not exist (yet) */
+  LM_CS_UNREACHABLE, /* cannot connect: why says so */
+  LM_CS_NO_TABLE     /* connected, but nothing was ever applied */
+} lm_checksum_status;
+
+typedef struct lm_checksums {
+  lm_checksum_status status;
+  char *why;    /* LM_CS_UNREACHABLE: the connection error (masked) */
+  int napplied; /* rows of the version table */
+  int *changed; /* graph indices of applied revisions whose file changed */
+  int nchanged;
+  char **unknown; /* applied revision ids that no file defines */
+  int nunknown;
+} lm_checksums;
+
+/** Compares the checksums recorded in p's database with the files. A
+ * database that is not configured, does not exist or cannot be reached is
+ * not an error: the status says so. */
+int lm_check_checksums(lm_project *p, lm_checksums *out);
+void lm_checksums_free(lm_checksums *c);
+
+/** Called after each revision that round-trips cleanly. */
+typedef void (*lm_roundtrip_fn)(void *ud, const lm_revision *r);
+
+/** On a scratch database (a temporary SQLite file, or a temporary PostgreSQL
+ * database on p's server, always removed afterwards), for each revision in
+ * topological order: upgrade to it, downgrade one revision, compare the
+ * schema with the one before the upgrade, upgrade again and compare with the
+ * one after the first upgrade. The first difference is LM_ECHECK naming the
+ * revision, its file and what differs. Without a URL, p->dialect (from
+ * --dialect) must be SQLite. *nchecked counts the revisions that passed. */
+int lm_check_roundtrip(lm_project *p, lm_roundtrip_fn fn, void *ud, int *nchecked);
+
+#endif
