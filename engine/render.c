@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lm.h"
+#include "recreate.h"
 
 /* Limits for one multi-row INSERT: PostgreSQL takes at most 65535 parameters
  * and SQLite 32766 by default, and very long statements cost more to parse
@@ -361,7 +362,33 @@ static int number_text(const char *s) {
  * parenthesised expression; the test is SQLAlchemy's, so what works there
  * works here. */
 static int sqlite_default_needs_parens(const char *s) {
-  if (*s == '\'' || *s == '"' || *s == '(') return 0;
+  if (*s == '\'' || *s == '"' || *s == '(') {
+    /* one literal, or one parenthesised group, and nothing after it:
+     * 'a' || 'b' starts like a literal but is an expression */
+    char close = *s == '(' ? ')' : *s;
+    int depth = 0;
+    const char *p = s;
+    for (; *p; p++) {
+      if (close != ')') {
+        if (p > s && *p == close) {
+          if (p[1] == close) {
+            p++;
+            continue;
+          }
+          break;
+        }
+      } else if (*p == '\'') {
+        for (p++; *p && !(*p == '\'' && p[1] != '\''); p += *p == '\'' ? 2 : 1) {
+        }
+        if (!*p) break;
+      } else if (*p == '(') {
+        depth++;
+      } else if (*p == ')' && --depth == 0) {
+        break;
+      }
+    }
+    return !*p || p[1] != 0;
+  }
   for (; *s; s++)
     if (!c_word((unsigned char)*s)) return 1;
   return 0;
@@ -1187,4 +1214,29 @@ int lm_render(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
     while (out->n > n0)
       lm_stmt_free(&out->v[--out->n]);
   return rc;
+}
+
+/* ---- pieces for move-and-copy (engine/recreate.c) ------------------------------ */
+
+/* Move-and-copy writes new column and constraint definitions into a CREATE
+ * TABLE of its own; they come from here so that they read exactly as
+ * create_table and add_column would have written them. */
+
+int lm_render_column_sql(const lm_dialect *d, const lm_column *c, const char *table, lm_buf *b) {
+  col_ctx x = {0};
+  x.pk = x.inline_pk = c->primary_key;
+  x.auto_pk = c->primary_key && auto_increments(c);
+  x.inline_ref = 1;
+  return put_column(d, b, c, &x, table);
+}
+
+int lm_render_constraint_sql(const lm_dialect *d, lm_con_kind kind, const lm_constraint *c,
+                             const char *name, const char *table, lm_buf *b) {
+  LM_UNUSED(d);
+  put_constraint_name(b, name);
+  return put_constraint_body(b, kind, c, table);
+}
+
+void lm_render_default_ddl(const lm_dialect *d, const lm_default *v, lm_buf *b) {
+  put_default(d, b, v, 1);
 }

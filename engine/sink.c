@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lm.h"
+#include "recreate.h"
 
 static void trace(lm_sink *s, const char *sql) {
   if (s->trace) fprintf(s->trace, "luamig: sql: %s\n", sql);
@@ -88,7 +89,20 @@ void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c) {
   s->shadow = c;
 }
 
+/* out may be NULL: a silent print sink only replays into its shadow (the
+ * revisions before FROM of --sql FROM:TO). Every statement also runs on the
+ * shadow, when there is one, so that move-and-copy can read the tables the
+ * script has made so far. */
 static int print_exec(lm_sink *s, const lm_stmt *st) {
+  if (s->shadow) {
+    int rc = s->d->exec(s->shadow, st);
+    if (rc) {
+      lm_error_prefix("--sql replays its script on an empty in-memory database to render "
+                      "move-and-copy, and a statement failed there");
+      return rc;
+    }
+  }
+  if (!s->out) return 0;
   char *sql = lm_render_inline(s->d, st);
   size_t n = strlen(sql);
   while (n > 0 && (sql[n - 1] == ' ' || sql[n - 1] == '\n' || sql[n - 1] == '\t'))
@@ -101,14 +115,14 @@ static int print_exec(lm_sink *s, const lm_stmt *st) {
 
 static int print_begin(lm_sink *s) {
   if (s->outer_tx) return 0;
-  fputs("BEGIN;\n\n", s->out);
+  if (s->out) fputs("BEGIN;\n\n", s->out);
   s->in_tx = 1;
   return 0;
 }
 
 static int print_commit(lm_sink *s) {
   if (s->outer_tx) return 0;
-  fputs("COMMIT;\n\n", s->out);
+  if (s->out) fputs("COMMIT;\n\n", s->out);
   s->in_tx = 0;
   return 0;
 }
@@ -118,7 +132,9 @@ static int print_rollback(lm_sink *s) {
   return 0;
 }
 
-static void print_comment(lm_sink *s, const char *text) { fprintf(s->out, "-- %s\n\n", text); }
+static void print_comment(lm_sink *s, const char *text) {
+  if (s->out) fprintf(s->out, "-- %s\n\n", text);
+}
 
 void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out) {
   memset(s, 0, sizeof *s);
@@ -173,6 +189,8 @@ int lm_sink_stmts(lm_sink *s, const lm_stmts *l) {
 
 int lm_sink_op(lm_sink *s, const lm_op *op) {
   if (s->on_op) return s->on_op(s->op_ud, op);
+  /* SQLite: what ALTER TABLE cannot do becomes a move-and-copy. */
+  if (lm_recreate_wanted(s, op)) return lm_recreate_ops(s, op->table, &op, 1, LM_RECREATE_AUTO);
   lm_stmts l = {0};
   int rc = lm_render(s->d, op, &l);
   if (!rc) rc = lm_sink_stmts(s, &l);

@@ -404,8 +404,7 @@ static int sqlite_before_commit(lm_conn *conn) {
   int rc = sqlite_query(conn, &st, fk_row, &r);
   if (!rc && r.n > 0) {
     rc = lm_error_set(LM_EDB, "%d row%s violate%s a foreign key:%s%s", r.n, r.n > 1 ? "s" : "",
-                      r.n > 1 ? "" : "s", r.text.s,
-                      r.n > FK_SHOWN ? "\n  …" : "");
+                      r.n > 1 ? "" : "s", r.text.s, r.n > FK_SHOWN ? "\n  …" : "");
     lm_error_set_statement(st.sql);
   }
   lm_buf_free(&r.text);

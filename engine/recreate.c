@@ -1,0 +1,1857 @@
+/* Move-and-copy of SQLite tables: see recreate.h.
+ *
+ * SQLite keeps a table's definition only as the text of its CREATE TABLE;
+ * CHECK constraints and constraint names exist nowhere else. So the new
+ * definition is made from the old text: columns and constraints that do not
+ * change are kept exactly as written (collations, generated columns, ON
+ * CONFLICT clauses, AUTOINCREMENT, comments…), and only what an operation
+ * touches is rewritten. The text is read with a tokenizer that follows
+ * SQLite's own CREATE TABLE grammar, and what it reads is checked against
+ * pragma_table_xinfo, so a definition it would misread is refused rather than
+ * rewritten wrongly. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recreate.h"
+
+#define TMP_PREFIX "_luamig_tmp_"
+
+#define GROW(v, n, cap)                                                                            \
+  do {                                                                                             \
+    if ((n) >= (cap)) {                                                                            \
+      (cap) = (cap) ? 2 * (cap) : 8;                                                               \
+      (v) = lm_xrealloc((v), sizeof *(v) * (size_t)(cap));                                         \
+    }                                                                                              \
+  } while (0)
+
+/* Locale-independent: a user's LC_CTYPE must not change how SQL is read. */
+static int c_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int c_digit(int c) { return c >= '0' && c <= '9'; }
+static int c_space(int c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+static int c_lower(int c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
+static int id_start(unsigned char c) { return c_alpha(c) || c == '_' || c >= 0x80; }
+static int id_char(unsigned char c) { return id_start(c) || c_digit(c) || c == '$'; }
+
+/* SQLite compares identifiers without regard to ASCII case. */
+static int ieq(const char *a, const char *b) {
+  if (!a || !b) return 0;
+  for (; *a && *b; a++, b++)
+    if (c_lower((unsigned char)*a) != c_lower((unsigned char)*b)) return 0;
+  return *a == *b;
+}
+
+/* ---- tokens ------------------------------------------------------------------ */
+
+enum { T_ID, T_QID, T_STR, T_NUM, T_BLOB, T_LP, T_RP, T_COMMA, T_DOT, T_SEMI, T_OP, T_VAR };
+
+typedef struct tok {
+  int t;
+  size_t at, len;
+} tok;
+
+typedef struct toks {
+  const char *s;
+  tok *v;
+  int n, cap;
+} toks;
+
+/* Index just past a quoted run opened at s[i]; a doubled quote stays inside. */
+static size_t skip_quoted(const char *s, size_t n, size_t i, char close) {
+  for (size_t j = i + 1; j < n; j++) {
+    if (s[j] != close) continue;
+    if (close != ']' && j + 1 < n && s[j + 1] == close) {
+      j++;
+      continue;
+    }
+    return j + 1;
+  }
+  return n;
+}
+
+/* SQLite's tokenizer, less what DDL cannot hold; blanks and comments go. */
+static void tokenize(const char *s, toks *ts) {
+  size_t n = strlen(s), i = 0;
+  memset(ts, 0, sizeof *ts);
+  ts->s = s;
+  while (i < n) {
+    unsigned char c = (unsigned char)s[i];
+    size_t j = i + 1;
+    int t = T_OP;
+    if (c_space(c)) {
+      while (j < n && c_space((unsigned char)s[j]))
+        j++;
+      i = j;
+      continue;
+    }
+    if (c == '-' && j < n && s[j] == '-') {
+      while (j < n && s[j] != '\n')
+        j++;
+      i = j;
+      continue;
+    }
+    if (c == '/' && j < n && s[j] == '*') {
+      j = i + 2;
+      while (j + 1 < n && !(s[j] == '*' && s[j + 1] == '/'))
+        j++;
+      i = j + 2 > n ? n : j + 2;
+      continue;
+    }
+    if ((c == 'x' || c == 'X') && j < n && s[j] == '\'') {
+      j = skip_quoted(s, n, j, '\'');
+      t = T_BLOB;
+    } else if (id_start(c)) {
+      while (j < n && id_char((unsigned char)s[j]))
+        j++;
+      t = T_ID;
+    } else if (c == '"' || c == '`' || c == '[') {
+      j = skip_quoted(s, n, i, c == '[' ? ']' : (char)c);
+      t = T_QID;
+    } else if (c == '\'') {
+      j = skip_quoted(s, n, i, '\'');
+      t = T_STR;
+    } else if (c_digit(c) || (c == '.' && j < n && c_digit((unsigned char)s[j]))) {
+      int hex = c == '0' && j < n && (s[j] == 'x' || s[j] == 'X');
+      while (j < n) {
+        unsigned char d = (unsigned char)s[j];
+        int sign = (d == '+' || d == '-') && !hex && (s[j - 1] == 'e' || s[j - 1] == 'E');
+        if (!id_char(d) && d != '.' && !sign) break;
+        j++;
+      }
+      t = T_NUM;
+    } else if (c == '(') {
+      t = T_LP;
+    } else if (c == ')') {
+      t = T_RP;
+    } else if (c == ',') {
+      t = T_COMMA;
+    } else if (c == '.') {
+      t = T_DOT;
+    } else if (c == ';') {
+      t = T_SEMI;
+    } else if (c == '?' || c == ':' || c == '@' || c == '$') {
+      while (j < n && id_char((unsigned char)s[j]))
+        j++;
+      t = T_VAR;
+    } else if (j < n && strchr("|<>=!-", c) && strchr("|<>=", s[j])) {
+      j++; /* || <= >= == != <> << >> -> */
+      if (c == '-' && s[j - 1] == '>' && j < n && s[j] == '>') j++;
+    }
+    GROW(ts->v, ts->n, ts->cap);
+    ts->v[ts->n++] = (tok){t, i, j - i};
+    i = j;
+  }
+}
+
+static void toks_free(toks *ts) { free(ts->v); }
+
+static int kw(const toks *ts, int i, const char *word) {
+  if (i < 0 || i >= ts->n || ts->v[i].t != T_ID) return 0;
+  size_t n = strlen(word);
+  if (ts->v[i].len != n) return 0;
+  const char *p = ts->s + ts->v[i].at;
+  for (size_t k = 0; k < n; k++)
+    if (c_lower((unsigned char)p[k]) != c_lower((unsigned char)word[k])) return 0;
+  return 1;
+}
+
+static int is_t(const toks *ts, int i, int t) { return i >= 0 && i < ts->n && ts->v[i].t == t; }
+
+/* Identifier text without its quotes ("a""b" is a"b). */
+static char *unquote(const toks *ts, int i) {
+  const char *p = ts->s + ts->v[i].at;
+  size_t n = ts->v[i].len;
+  if (ts->v[i].t != T_QID && ts->v[i].t != T_STR) return lm_xstrndup(p, n);
+  char close = p[0] == '[' ? ']' : p[0];
+  lm_buf b;
+  lm_buf_init(&b);
+  for (size_t k = 1; k < n; k++) {
+    if (p[k] == close) {
+      if (close != ']' && k + 1 < n && p[k + 1] == close) {
+        lm_buf_putc(&b, close);
+        k++;
+        continue;
+      }
+      break;
+    }
+    lm_buf_putc(&b, p[k]);
+  }
+  return lm_buf_steal(&b);
+}
+
+/* Text of tokens [a, b) as written, comments between them included. */
+static char *span(const toks *ts, int a, int b) {
+  if (a >= b) return lm_xstrdup("");
+  size_t from = ts->v[a].at, to = ts->v[b - 1].at + ts->v[b - 1].len;
+  return lm_xstrndup(ts->s + from, to - from);
+}
+
+/* Index just past the parenthesised group opening at i. */
+static int skip_group(const toks *ts, int i) {
+  int depth = 0;
+  for (; i < ts->n; i++) {
+    if (ts->v[i].t == T_LP) depth++;
+    if (ts->v[i].t == T_RP && --depth == 0) return i + 1;
+  }
+  return ts->n;
+}
+
+int lm_rc_mentions(const char *sql, const char *ident) {
+  toks ts;
+  tokenize(sql ? sql : "", &ts);
+  int found = 0, open = 0;
+  for (int i = 0; i < ts.n && !found; i++) {
+    if (ts.v[i].t == T_LP) open = 1;
+    if (!open || (ts.v[i].t != T_ID && ts.v[i].t != T_QID)) continue;
+    char *name = unquote(&ts, i);
+    found = ieq(name, ident);
+    free(name);
+  }
+  toks_free(&ts);
+  return found;
+}
+
+/* ---- CREATE TABLE ---------------------------------------------------------------- */
+
+typedef struct parser {
+  toks ts;
+  const char *table;
+  int err;
+} parser;
+
+static int parse_error(parser *p, int i, const char *what) {
+  if (p->err) return p->err;
+  const toks *ts = &p->ts;
+  if (i < ts->n)
+    p->err = lm_error_set(LM_EMIGRATE,
+                          "cannot read the definition of table \"%s\" for a move-and-copy: %s "
+                          "near \"%.*s\"",
+                          p->table ? p->table : "?", what, (int)ts->v[i].len, ts->s + ts->v[i].at);
+  else
+    p->err = lm_error_set(LM_EMIGRATE,
+                          "cannot read the definition of table \"%s\" for a move-and-copy: %s at "
+                          "its end",
+                          p->table ? p->table : "?", what);
+  return p->err;
+}
+
+static int is_name(const toks *ts, int i) {
+  return is_t(ts, i, T_ID) || is_t(ts, i, T_QID) || is_t(ts, i, T_STR);
+}
+
+/* ON CONFLICT resolution, where the grammar allows one. */
+static int conflict_clause(const toks *ts, int i) {
+  if (kw(ts, i, "ON") && kw(ts, i + 1, "CONFLICT")) return i + 3;
+  return i;
+}
+
+/* ( name [COLLATE x] [ASC|DESC], … ): the names. */
+static int name_list(parser *p, int i, int end, char ***cols, int *n) {
+  const toks *ts = &p->ts;
+  *cols = NULL;
+  *n = 0;
+  if (!is_t(ts, i, T_LP)) return parse_error(p, i, "expected a column list");
+  int close = skip_group(ts, i) - 1;
+  if (close >= end || !is_t(ts, close, T_RP)) return parse_error(p, i, "unbalanced parentheses");
+  int cap = 0, expect_name = 1;
+  for (int k = i + 1; k < close; k++) {
+    if (ts->v[k].t == T_COMMA) {
+      expect_name = 1;
+      continue;
+    }
+    if (ts->v[k].t == T_LP) {
+      k = skip_group(ts, k) - 1;
+      continue;
+    }
+    if (expect_name) {
+      if (!is_name(ts, k)) return parse_error(p, k, "expected a column name");
+      GROW(*cols, *n, cap);
+      (*cols)[(*n)++] = unquote(ts, k);
+      expect_name = 0;
+    }
+  }
+  if (*n == 0) return parse_error(p, i, "empty column list");
+  return close + 1;
+}
+
+/* REFERENCES t [(cols)] [ON DELETE|UPDATE action | MATCH x]
+ * [[NOT] DEFERRABLE [INITIALLY DEFERRED|IMMEDIATE]] */
+static int fk_clause(parser *p, int i, int end, lm_rc_clause *cl) {
+  const toks *ts = &p->ts;
+  i++; /* REFERENCES */
+  if (!is_name(ts, i) || i >= end) return parse_error(p, i, "expected the referenced table");
+  cl->ref_table = unquote(ts, i++);
+  if (is_t(ts, i, T_LP)) i = skip_group(ts, i);
+  while (i < end) {
+    if (kw(ts, i, "ON") && (kw(ts, i + 1, "DELETE") || kw(ts, i + 1, "UPDATE"))) {
+      i += 2;
+      if (kw(ts, i, "SET") || kw(ts, i, "NO"))
+        i += 2;
+      else
+        i++;
+    } else if (kw(ts, i, "MATCH")) {
+      i += 2;
+    } else if (kw(ts, i, "NOT") && kw(ts, i + 1, "DEFERRABLE")) {
+      i += 2;
+    } else if (kw(ts, i, "DEFERRABLE")) {
+      i++;
+    } else if (kw(ts, i, "INITIALLY")) {
+      i += 2;
+    } else {
+      break;
+    }
+  }
+  return i > end ? parse_error(p, end, "incomplete REFERENCES clause") : i;
+}
+
+static int tcons_start(const toks *ts, int i) {
+  return kw(ts, i, "CONSTRAINT") || kw(ts, i, "PRIMARY") || kw(ts, i, "UNIQUE") ||
+         kw(ts, i, "CHECK") || kw(ts, i, "FOREIGN");
+}
+
+static int ccons_start(const toks *ts, int i) {
+  static const char *const words[] = {"CONSTRAINT", "PRIMARY", "NOT",       "NULL",
+                                      "UNIQUE",     "CHECK",   "DEFAULT",   "COLLATE",
+                                      "REFERENCES", "AS",      "GENERATED", NULL};
+  for (int k = 0; words[k]; k++)
+    if (kw(ts, i, words[k])) return 1;
+  return 0;
+}
+
+/* The expression inside the group at i, without its parentheses. */
+static char *group_inner(const toks *ts, int i) {
+  int close = skip_group(ts, i) - 1;
+  return span(ts, i + 1, close);
+}
+
+/* One constraint starting at i, of a column (table = 0) or of the table. */
+static int parse_clause(parser *p, int i, int end, int table, lm_rc_clause *cl) {
+  const toks *ts = &p->ts;
+  int start = i;
+  memset(cl, 0, sizeof *cl);
+  if (kw(ts, i, "CONSTRAINT")) {
+    if (!is_name(ts, i + 1) || i + 1 >= end) return parse_error(p, i, "expected a constraint name");
+    cl->name = unquote(ts, i + 1);
+    i += 2;
+  }
+  if (kw(ts, i, "PRIMARY") && kw(ts, i + 1, "KEY")) {
+    cl->kind = LM_RC_PK;
+    i += 2;
+    if (table) {
+      i = name_list(p, i, end, &cl->cols, &cl->ncols);
+      if (p->err) return p->err;
+    } else if (kw(ts, i, "ASC") || kw(ts, i, "DESC")) {
+      i++;
+    }
+    i = conflict_clause(ts, i);
+    if (kw(ts, i, "AUTOINCREMENT")) cl->autoincrement = 1, i++;
+  } else if (kw(ts, i, "UNIQUE")) {
+    cl->kind = LM_RC_UNIQUE;
+    i++;
+    if (table) {
+      i = name_list(p, i, end, &cl->cols, &cl->ncols);
+      if (p->err) return p->err;
+    }
+    i = conflict_clause(ts, i);
+  } else if (kw(ts, i, "CHECK")) {
+    cl->kind = LM_RC_CHECK;
+    i++;
+    if (!is_t(ts, i, T_LP)) return parse_error(p, i, "expected ( after CHECK");
+    cl->expr = group_inner(ts, i);
+    i = skip_group(ts, i);
+  } else if (table && kw(ts, i, "FOREIGN") && kw(ts, i + 1, "KEY")) {
+    cl->kind = LM_RC_FK;
+    i = name_list(p, i + 2, end, &cl->cols, &cl->ncols);
+    if (p->err) return p->err;
+    if (!kw(ts, i, "REFERENCES")) return parse_error(p, i, "expected REFERENCES");
+    i = fk_clause(p, i, end, cl);
+  } else if (!table && kw(ts, i, "NOT") && kw(ts, i + 1, "NULL")) {
+    cl->kind = LM_RC_NOTNULL;
+    i = conflict_clause(ts, i + 2);
+  } else if (!table && kw(ts, i, "NULL")) {
+    cl->kind = LM_RC_NULL;
+    i = conflict_clause(ts, i + 1);
+  } else if (!table && kw(ts, i, "DEFAULT")) {
+    cl->kind = LM_RC_DEFAULT;
+    i++;
+    int vstart = i;
+    if (is_t(ts, i, T_LP))
+      i = skip_group(ts, i);
+    else if (is_t(ts, i, T_OP) && (ts->s[ts->v[i].at] == '+' || ts->s[ts->v[i].at] == '-'))
+      i += 2;
+    else
+      i++;
+    cl->expr = span(ts, vstart, i > ts->n ? ts->n : i);
+  } else if (!table && kw(ts, i, "COLLATE")) {
+    cl->kind = LM_RC_COLLATE;
+    cl->expr = i + 1 < end ? unquote(ts, i + 1) : NULL;
+    i += 2;
+  } else if (!table && kw(ts, i, "REFERENCES")) {
+    cl->kind = LM_RC_FK;
+    i = fk_clause(p, i, end, cl);
+  } else if (!table && (kw(ts, i, "AS") || (kw(ts, i, "GENERATED") && kw(ts, i + 1, "ALWAYS")))) {
+    cl->kind = LM_RC_GENERATED;
+    if (kw(ts, i, "GENERATED")) i += 2;
+    if (!kw(ts, i, "AS") || !is_t(ts, i + 1, T_LP)) return parse_error(p, i, "expected AS (…)");
+    cl->expr = group_inner(ts, i + 1);
+    i = skip_group(ts, i + 1);
+    if (kw(ts, i, "STORED") || kw(ts, i, "VIRTUAL")) i++;
+  } else {
+    return parse_error(p, i,
+                       table ? "expected a table constraint" : "expected a column constraint");
+  }
+  if (p->err) return p->err;
+  if (i > end) return parse_error(p, end, "incomplete constraint");
+  cl->text = span(ts, start, i);
+  return i;
+}
+
+static void clause_free(lm_rc_clause *cl) {
+  free(cl->name);
+  free(cl->text);
+  for (int i = 0; i < cl->ncols; i++)
+    free(cl->cols[i]);
+  free(cl->cols);
+  free(cl->ref_table);
+  free(cl->expr);
+}
+
+static void column_free(lm_rc_column *c) {
+  free(c->name);
+  free(c->name_sql);
+  free(c->type);
+  free(c->text);
+  for (int i = 0; i < c->nclauses; i++)
+    clause_free(&c->clauses[i]);
+  free(c->clauses);
+}
+
+void lm_rc_create_free(lm_rc_create *c) {
+  if (!c) return;
+  free(c->table);
+  for (int i = 0; i < c->ncols; i++)
+    column_free(&c->cols[i]);
+  free(c->cols);
+  for (int i = 0; i < c->ncons; i++)
+    clause_free(&c->cons[i]);
+  free(c->cons);
+  free(c->options);
+  memset(c, 0, sizeof *c);
+}
+
+/* One comma-separated item [a, b): a column, or table constraints (which
+ * SQLite also accepts one after another without a comma). */
+static int parse_item(parser *p, int a, int b, lm_rc_create *out, int *capcols, int *capcons) {
+  const toks *ts = &p->ts;
+  if (a >= b) return parse_error(p, a, "empty definition");
+  if (tcons_start(ts, a)) {
+    while (a < b && !p->err) {
+      lm_rc_clause cl;
+      int next = parse_clause(p, a, b, 1, &cl);
+      if (p->err) {
+        clause_free(&cl);
+        break;
+      }
+      GROW(out->cons, out->ncons, *capcons);
+      out->cons[out->ncons++] = cl;
+      a = next;
+    }
+    return p->err;
+  }
+  if (!is_name(ts, a)) return parse_error(p, a, "expected a column name");
+  GROW(out->cols, out->ncols, *capcols);
+  lm_rc_column *c = &out->cols[out->ncols++];
+  memset(c, 0, sizeof *c);
+  c->name = unquote(ts, a);
+  c->name_sql = span(ts, a, a + 1);
+  int i = a + 1;
+  while (i < b && !ccons_start(ts, i))
+    i = is_t(ts, i, T_LP) ? skip_group(ts, i) : i + 1;
+  c->type = span(ts, a + 1, i);
+  c->text = span(ts, a, b);
+  int cap = 0;
+  while (i < b && !p->err) {
+    lm_rc_clause cl;
+    int next = parse_clause(p, i, b, 0, &cl);
+    if (p->err) {
+      clause_free(&cl);
+      break;
+    }
+    GROW(c->clauses, c->nclauses, cap);
+    c->clauses[c->nclauses++] = cl;
+    i = next;
+  }
+  return p->err;
+}
+
+int lm_rc_parse_create(const char *sql, lm_rc_create *out) {
+  memset(out, 0, sizeof *out);
+  parser p;
+  memset(&p, 0, sizeof p);
+  tokenize(sql ? sql : "", &p.ts);
+  const toks *ts = &p.ts;
+  int i = 0;
+  if (!kw(ts, i, "CREATE")) parse_error(&p, i, "expected CREATE");
+  i++;
+  if (kw(ts, i, "TEMP") || kw(ts, i, "TEMPORARY")) i++;
+  if (!p.err && !kw(ts, i, "TABLE")) parse_error(&p, i, "expected TABLE");
+  i++;
+  if (kw(ts, i, "IF") && kw(ts, i + 1, "NOT") && kw(ts, i + 2, "EXISTS")) i += 3;
+  if (!p.err && is_name(ts, i) && is_t(ts, i + 1, T_DOT)) i += 2; /* schema. */
+  if (!p.err && !is_name(ts, i)) parse_error(&p, i, "expected the table name");
+  if (!p.err) {
+    out->table = unquote(ts, i);
+    p.table = out->table;
+    i++;
+  }
+  if (!p.err && !is_t(ts, i, T_LP))
+    parse_error(&p, i, "expected ( (CREATE TABLE … AS SELECT is not supported)");
+  int close = p.err ? 0 : skip_group(ts, i) - 1;
+  if (!p.err && !is_t(ts, close, T_RP)) parse_error(&p, i, "unbalanced parentheses");
+  int capcols = 0, capcons = 0;
+  if (!p.err) {
+    int a = i + 1;
+    for (int k = a; k <= close && !p.err; k++) {
+      if (is_t(ts, k, T_LP)) {
+        k = skip_group(ts, k) - 1;
+        continue;
+      }
+      if (k == close || is_t(ts, k, T_COMMA)) {
+        parse_item(&p, a, k, out, &capcols, &capcons);
+        a = k + 1;
+      }
+    }
+  }
+  if (!p.err && out->ncols == 0) parse_error(&p, close, "no column");
+  if (!p.err) {
+    int end = ts->n;
+    while (end > close + 1 && is_t(ts, end - 1, T_SEMI))
+      end--;
+    out->options = span(ts, close + 1, end);
+  }
+  toks_free(&p.ts);
+  if (p.err) lm_rc_create_free(out);
+  return p.err;
+}
+
+/* ---- reflection ---------------------------------------------------------------- */
+
+/* Rows of a query as strings (NULL for SQL NULL). */
+typedef struct rows {
+  int ncols, n, cap;
+  char **v;
+} rows;
+
+static int rows_add(void *ud, int ncols, const char *const *names, const lm_value *vals) {
+  LM_UNUSED(names);
+  rows *r = ud;
+  r->ncols = ncols;
+  if ((r->n + 1) * ncols > r->cap) {
+    r->cap = (r->n + 1) * ncols * 2;
+    r->v = lm_xrealloc(r->v, sizeof *r->v * (size_t)r->cap);
+  }
+  for (int i = 0; i < ncols; i++) {
+    const lm_value *v = &vals[i];
+    char *s = NULL;
+    if (v->t == LM_V_TEXT)
+      s = lm_xstrndup(v->s ? v->s : "", v->s ? v->len : 0);
+    else if (v->t == LM_V_INT || v->t == LM_V_BOOL)
+      s = lm_xasprintf("%lld", v->i);
+    else if (v->t == LM_V_FLOAT)
+      s = lm_xasprintf("%.17g", v->f);
+    r->v[r->n * ncols + i] = s;
+  }
+  r->n++;
+  return 0;
+}
+
+static void rows_free(rows *r) {
+  for (int i = 0; i < r->n * r->ncols; i++)
+    free(r->v[i]);
+  free(r->v);
+  memset(r, 0, sizeof *r);
+}
+
+static const char *cell(const rows *r, int row, int col) { return r->v[row * r->ncols + col]; }
+
+static int fetch(const lm_dialect *d, lm_conn *c, const char *sql, const char *param, rows *r) {
+  memset(r, 0, sizeof *r);
+  lm_value v = {.t = LM_V_TEXT, .s = (char *)param, .len = strlen(param)};
+  lm_stmt st = {(char *)sql, &v, 1};
+  int rc = d->query(c, &st, rows_add, r);
+  if (rc) {
+    lm_error_prefix("reading the table for a move-and-copy");
+    rows_free(r);
+  }
+  return rc;
+}
+
+static char **split_unit(const char *s, int *n) {
+  char **v = NULL;
+  int cap = 0;
+  *n = 0;
+  if (!s) return NULL;
+  for (;;) {
+    const char *e = strchr(s, '\x1f');
+    GROW(v, *n, cap);
+    v[(*n)++] = e ? lm_xstrndup(s, (size_t)(e - s)) : lm_xstrdup(s);
+    if (!e) break;
+    s = e + 1;
+  }
+  return v;
+}
+
+int lm_rc_table_from_sql(const char *sql, lm_rc_table **out) {
+  *out = NULL;
+  lm_rc_table *t = lm_xcalloc(1, sizeof *t);
+  int rc = lm_rc_parse_create(sql, &t->def);
+  if (rc) {
+    free(t);
+    return rc;
+  }
+  t->name = lm_xstrdup(t->def.table);
+  t->sql = lm_xstrdup(sql);
+  t->generated = lm_xcalloc((size_t)t->def.ncols + 1, sizeof *t->generated);
+  for (int i = 0; i < t->def.ncols; i++)
+    for (int k = 0; k < t->def.cols[i].nclauses; k++)
+      if (t->def.cols[i].clauses[k].kind == LM_RC_GENERATED) t->generated[i] = 1;
+  *out = t;
+  return 0;
+}
+
+void lm_rc_table_free(lm_rc_table *t) {
+  if (!t) return;
+  free(t->name);
+  free(t->sql);
+  lm_rc_create_free(&t->def);
+  free(t->generated);
+  for (int i = 0; i < t->nidx; i++) {
+    free(t->idx[i].name);
+    free(t->idx[i].sql);
+    for (int k = 0; k < t->idx[i].ncols; k++)
+      free(t->idx[i].cols[k]);
+    free(t->idx[i].cols);
+  }
+  free(t->idx);
+  for (int i = 0; i < t->ntrg; i++)
+    free(t->trg[i].name), free(t->trg[i].sql);
+  free(t->trg);
+  for (int i = 0; i < t->nfkin; i++)
+    free(t->fkin[i].table), free(t->fkin[i].from), free(t->fkin[i].to);
+  free(t->fkin);
+  free(t);
+}
+
+/* What the parser read must be what SQLite reads: same columns, same order,
+ * same generated columns, as many foreign keys. */
+static int cross_check(const lm_rc_table *t, const rows *xinfo, const rows *fks) {
+  int ok = xinfo->n == t->def.ncols;
+  for (int i = 0; ok && i < xinfo->n; i++) {
+    const char *hidden = cell(xinfo, i, 1);
+    int gen = hidden && (!strcmp(hidden, "2") || !strcmp(hidden, "3"));
+    ok = ieq(cell(xinfo, i, 0), t->def.cols[i].name) && gen == t->generated[i];
+  }
+  int nfk = 0;
+  for (int i = 0; i < t->def.ncons; i++)
+    nfk += t->def.cons[i].kind == LM_RC_FK;
+  for (int i = 0; i < t->def.ncols; i++)
+    for (int k = 0; k < t->def.cols[i].nclauses; k++)
+      nfk += t->def.cols[i].clauses[k].kind == LM_RC_FK;
+  if (ok && fks->n > 0 && cell(fks, 0, 0)) ok = nfk == atoi(cell(fks, 0, 0));
+  if (!ok)
+    return lm_error_set(LM_EMIGRATE,
+                        "cannot read the definition of table \"%s\" for a move-and-copy: what "
+                        "luamig reads differs from what SQLite reports (pragma_table_xinfo); "
+                        "definition: %s",
+                        t->name, t->sql);
+  return 0;
+}
+
+int lm_rc_reflect(const lm_dialect *d, lm_conn *c, const char *table, lm_rc_table **out) {
+  *out = NULL;
+  rows r;
+  int rc = fetch(d, c,
+                 "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name = $1 COLLATE "
+                 "NOCASE",
+                 table, &r);
+  if (rc) return rc;
+  if (r.n == 0 || !cell(&r, 0, 1)) {
+    rows_free(&r);
+    return lm_error_set(LM_EMIGRATE, "table \"%s\" does not exist", table);
+  }
+  lm_rc_table *t = NULL;
+  rc = lm_rc_table_from_sql(cell(&r, 0, 1), &t);
+  if (!rc) {
+    free(t->name);
+    t->name = lm_xstrdup(cell(&r, 0, 0));
+  }
+  rows_free(&r);
+  if (rc) return rc;
+
+  rows xinfo = {0}, fks = {0};
+  rc = fetch(d, c, "SELECT name, hidden FROM pragma_table_xinfo($1) ORDER BY cid", t->name, &xinfo);
+  if (!rc)
+    rc = fetch(d, c, "SELECT count(DISTINCT id) FROM pragma_foreign_key_list($1)", t->name, &fks);
+  if (!rc) rc = cross_check(t, &xinfo, &fks);
+  rows_free(&xinfo);
+  rows_free(&fks);
+
+  /* Indexes in the order they were made (sqlite_master's rowid), with their
+   * key columns ("" for an expression), unit-separator-joined. */
+  if (!rc)
+    rc = fetch(d, c,
+               "SELECT il.name, il.\"unique\", il.origin, il.partial, m.sql, "
+               "(SELECT group_concat(coalesce(x.name, ''), char(31)) FROM "
+               "(SELECT name FROM pragma_index_xinfo(il.name) WHERE key = 1 ORDER BY seqno) x) "
+               "FROM pragma_index_list($1) il "
+               "LEFT JOIN sqlite_master m ON m.type = 'index' AND m.name = il.name "
+               "ORDER BY m.rowid, il.name",
+               t->name, &r);
+  if (!rc) {
+    t->idx = lm_xcalloc((size_t)r.n + 1, sizeof *t->idx);
+    for (int i = 0; i < r.n; i++) {
+      lm_rc_index *x = &t->idx[t->nidx++];
+      x->name = lm_xstrdup(cell(&r, i, 0) ? cell(&r, i, 0) : "");
+      x->unique = cell(&r, i, 1) && atoi(cell(&r, i, 1));
+      snprintf(x->origin, sizeof x->origin, "%s", cell(&r, i, 2) ? cell(&r, i, 2) : "c");
+      x->partial = cell(&r, i, 3) && atoi(cell(&r, i, 3));
+      x->sql = cell(&r, i, 4) ? lm_xstrdup(cell(&r, i, 4)) : NULL;
+      x->cols = split_unit(cell(&r, i, 5), &x->ncols);
+    }
+    rows_free(&r);
+  }
+  if (!rc)
+    rc = fetch(d, c,
+               "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = $1 "
+               "COLLATE NOCASE ORDER BY rowid",
+               t->name, &r);
+  if (!rc) {
+    t->trg = lm_xcalloc((size_t)r.n + 1, sizeof *t->trg);
+    for (int i = 0; i < r.n; i++, t->ntrg++) {
+      t->trg[i].name = lm_xstrdup(cell(&r, i, 0) ? cell(&r, i, 0) : "");
+      t->trg[i].sql = lm_xstrdup(cell(&r, i, 1) ? cell(&r, i, 1) : "");
+    }
+    rows_free(&r);
+  }
+  if (!rc)
+    rc = fetch(d, c,
+               "SELECT m.name, f.\"from\", coalesce(f.\"to\", '') FROM sqlite_master m "
+               "JOIN pragma_foreign_key_list(m.name) f "
+               "WHERE m.type = 'table' AND f.\"table\" = $1 COLLATE NOCASE "
+               "ORDER BY m.name, f.id, f.seq",
+               t->name, &r);
+  if (!rc) {
+    t->fkin = lm_xcalloc((size_t)r.n + 1, sizeof *t->fkin);
+    for (int i = 0; i < r.n; i++, t->nfkin++) {
+      t->fkin[i].table = lm_xstrdup(cell(&r, i, 0) ? cell(&r, i, 0) : "");
+      t->fkin[i].from = lm_xstrdup(cell(&r, i, 1) ? cell(&r, i, 1) : "");
+      t->fkin[i].to = lm_xstrdup(cell(&r, i, 2) ? cell(&r, i, 2) : "");
+    }
+    rows_free(&r);
+  }
+  if (rc) {
+    lm_rc_table_free(t);
+    return rc;
+  }
+  *out = t;
+  return 0;
+}
+
+/* ---- the working copy of a table ---------------------------------------------- */
+
+/* A column of the new table: where it comes from and its constraints. */
+typedef struct wcol {
+  const lm_rc_column *src; /* its definition (old, or parsed from a new one) */
+  int old;                 /* it exists in the old table: its rows are copied */
+  int generated;
+  const lm_rc_clause **cl; /* current column constraints */
+  int ncl, capcl;
+  const char *type;
+  int changed;      /* its text must be rebuilt from the parts */
+  int type_changed; /* the copy casts it */
+} wcol;
+
+/* A table constraint, or a constraint written inside a column. */
+typedef struct wcon {
+  const lm_rc_clause *cl;
+  wcol *owner;           /* NULL: a table constraint */
+  const char *col;       /* the owner's column name */
+  const char *autoindex; /* the index SQLite made for it (UNIQUE, PRIMARY KEY) */
+  int keep;
+} wcon;
+
+typedef struct widx {
+  const char *name;
+  const char *sql; /* NULL: made by a constraint, not re-created */
+  int unique;
+  const char *const *cols;
+  int ncols;
+  int keep;
+} widx;
+
+typedef struct rctx {
+  const lm_dialect *d;
+  const lm_rc_table *t;
+  const lm_op *const *ops;
+  int nops;
+  const lm_op *op; /* the one being applied, for error locations */
+  void **mem;      /* everything allocated here, freed at the end */
+  int nmem, capmem;
+  lm_rc_create **parsed;
+  int nparsed, capparsed;
+  wcol **cols;
+  int ncols, capcols;
+  wcon *cons;
+  int ncons, capcons;
+  widx *idx;
+  int nidx, capidx;
+} rctx;
+
+static void *keep_mem(rctx *x, void *p) {
+  GROW(x->mem, x->nmem, x->capmem);
+  x->mem[x->nmem++] = p;
+  return p;
+}
+
+static char *keep_str(rctx *x, char *s) { return keep_mem(x, s); }
+
+static void ctx_free(rctx *x) {
+  for (int i = 0; i < x->nmem; i++)
+    free(x->mem[i]);
+  free(x->mem);
+  for (int i = 0; i < x->nparsed; i++) {
+    lm_rc_create_free(x->parsed[i]);
+    free(x->parsed[i]);
+  }
+  free(x->parsed);
+  for (int i = 0; i < x->ncols; i++) {
+    free(x->cols[i]->cl);
+    free(x->cols[i]);
+  }
+  free(x->cols);
+  free(x->cons);
+  free(x->idx);
+}
+
+/* An error about the operation being applied, located at its call. */
+static int op_fail(rctx *x, int code, const char *fmt, ...) LM_PRINTF(3, 4);
+static int op_fail(rctx *x, int code, const char *fmt, ...) {
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  lm_error_set(code, "%s: %s", x->op ? lm_op_name(x->op->kind) : "move-and-copy", buf);
+  if (x->op && x->op->file) lm_error_set_location(x->op->file, x->op->line);
+  return code;
+}
+
+static void cl_push(wcol *c, const lm_rc_clause *cl, int at) {
+  GROW(c->cl, c->ncl, c->capcl);
+  if (at < 0 || at > c->ncl) at = c->ncl;
+  memmove(&c->cl[at + 1], &c->cl[at], sizeof *c->cl * (size_t)(c->ncl - at));
+  c->cl[at] = cl;
+  c->ncl++;
+}
+
+static void cl_remove(wcol *c, int at) {
+  memmove(&c->cl[at], &c->cl[at + 1], sizeof *c->cl * (size_t)(c->ncl - at - 1));
+  c->ncl--;
+  c->changed = 1;
+}
+
+static wcol *add_wcol(rctx *x, const lm_rc_column *src, int old, int generated) {
+  wcol *c = lm_xcalloc(1, sizeof *c);
+  c->src = src;
+  c->old = old;
+  c->generated = generated;
+  c->type = src->type;
+  for (int k = 0; k < src->nclauses; k++)
+    cl_push(c, &src->clauses[k], -1);
+  GROW(x->cols, x->ncols, x->capcols);
+  x->cols[x->ncols++] = c;
+  return c;
+}
+
+static void add_wcon(rctx *x, const lm_rc_clause *cl, wcol *owner) {
+  GROW(x->cons, x->ncons, x->capcons);
+  wcon *w = &x->cons[x->ncons++];
+  memset(w, 0, sizeof *w);
+  w->cl = cl;
+  w->owner = owner;
+  w->col = owner ? owner->src->name : NULL;
+  w->keep = 1;
+}
+
+/* Parses a piece of a CREATE TABLE written here ("CREATE TABLE x (…)"). */
+static lm_rc_create *parse_piece(rctx *x, const char *items) {
+  char *sql = lm_xasprintf("CREATE TABLE x (%s)", items);
+  lm_rc_create *c = lm_xcalloc(1, sizeof *c);
+  int rc = lm_rc_parse_create(sql, c);
+  free(sql);
+  if (rc) {
+    free(c);
+    return NULL;
+  }
+  GROW(x->parsed, x->nparsed, x->capparsed);
+  x->parsed[x->nparsed++] = c;
+  return c;
+}
+
+static int same_cols(char *const *a, int na, const char *const *b, int nb) {
+  if (na != nb) return 0;
+  for (int i = 0; i < na; i++)
+    if (!ieq(a[i], b[i])) return 0;
+  return 1;
+}
+
+/* Which automatic index belongs to which UNIQUE / PRIMARY KEY constraint:
+ * they have the same columns. */
+static void match_autoindexes(rctx *x) {
+  for (int i = 0; i < x->t->nidx; i++) {
+    const lm_rc_index *ix = &x->t->idx[i];
+    if (ix->sql) continue;
+    for (int k = 0; k < x->ncons; k++) {
+      wcon *w = &x->cons[k];
+      if (w->autoindex || (w->cl->kind != LM_RC_UNIQUE && w->cl->kind != LM_RC_PK)) continue;
+      const char *one[1] = {w->col};
+      int ok = w->owner
+                   ? same_cols((char *const *)one, 1, (const char *const *)ix->cols, ix->ncols)
+                   : same_cols(w->cl->cols, w->cl->ncols, (const char *const *)ix->cols, ix->ncols);
+      if (ok && ((w->cl->kind == LM_RC_PK) == !strcmp(ix->origin, "pk"))) {
+        w->autoindex = ix->name;
+        break;
+      }
+    }
+  }
+}
+
+static void ctx_init(rctx *x, const lm_dialect *d, const lm_rc_table *t, const lm_op *const *ops,
+                     int n) {
+  memset(x, 0, sizeof *x);
+  x->d = d;
+  x->t = t;
+  x->ops = ops;
+  x->nops = n;
+  for (int i = 0; i < t->def.ncols; i++) {
+    wcol *c = add_wcol(x, &t->def.cols[i], 1, t->generated ? t->generated[i] : 0);
+    for (int k = 0; k < c->ncl; k++) {
+      lm_rc_kind kind = c->cl[k]->kind;
+      if (kind == LM_RC_PK || kind == LM_RC_UNIQUE || kind == LM_RC_CHECK || kind == LM_RC_FK)
+        add_wcon(x, c->cl[k], c);
+    }
+  }
+  for (int i = 0; i < t->def.ncons; i++)
+    add_wcon(x, &t->def.cons[i], NULL);
+  match_autoindexes(x);
+  for (int i = 0; i < t->nidx; i++) {
+    const lm_rc_index *ix = &t->idx[i];
+    GROW(x->idx, x->nidx, x->capidx);
+    x->idx[x->nidx++] =
+        (widx){ix->name, ix->sql, ix->unique, (const char *const *)ix->cols, ix->ncols, 1};
+  }
+}
+
+/* The column named name: its current name, or an old name that a rename of
+ * the same batch (already done) replaced. */
+static wcol *find_col(rctx *x, const char *name) {
+  for (int pass = 0; pass < 8 && name; pass++) {
+    for (int i = 0; i < x->ncols; i++)
+      if (ieq(x->cols[i]->src->name, name)) return x->cols[i];
+    const char *next = NULL;
+    for (int k = 0; k < x->nops && !next; k++) {
+      const lm_op *o = x->ops[k];
+      if (o->kind == LM_OP_ALTER_COLUMN && o->new_name && ieq(o->name, name)) next = o->new_name;
+    }
+    name = next;
+  }
+  return NULL;
+}
+
+static char *column_names(rctx *x) {
+  lm_buf b;
+  lm_buf_init(&b);
+  for (int i = 0; i < x->ncols; i++) {
+    if (i) lm_buf_puts(&b, ", ");
+    lm_buf_puts(&b, x->cols[i]->src->name);
+  }
+  return keep_str(x, lm_buf_steal(&b));
+}
+
+static int need_col(rctx *x, const char *name, wcol **out) {
+  *out = find_col(x, name);
+  if (*out) return 0;
+  return op_fail(x, LM_EMIGRATE, "table \"%s\" has no column \"%s\" (its columns: %s)", x->t->name,
+                 name, column_names(x));
+}
+
+static lm_rc_clause *new_clause(rctx *x, lm_rc_kind kind, char *text, char *expr) {
+  lm_rc_clause *cl = keep_mem(x, lm_xcalloc(1, sizeof *cl));
+  cl->kind = kind;
+  cl->text = keep_str(x, text);
+  cl->expr = expr ? keep_str(x, expr) : NULL;
+  return cl;
+}
+
+/* ---- applying one operation ------------------------------------------------------ */
+
+static int apply_alter(rctx *x, const lm_op *op) {
+  wcol *c;
+  int rc = need_col(x, op->name, &c);
+  if (rc) return rc;
+  if (op->type) {
+    lm_buf b;
+    lm_buf_init(&b);
+    lm_render_type(x->d, op->type, &b);
+    c->type = keep_str(x, lm_buf_steal(&b));
+    c->changed = c->type_changed = 1;
+  }
+  if (op->nullable != -1) {
+    for (int k = c->ncl - 1; k >= 0; k--)
+      if (c->cl[k]->kind == LM_RC_NOTNULL || c->cl[k]->kind == LM_RC_NULL) cl_remove(c, k);
+    /* where create_table writes it: right after the type */
+    if (!op->nullable) cl_push(c, new_clause(x, LM_RC_NOTNULL, lm_xstrdup("NOT NULL"), NULL), 0);
+    c->changed = 1;
+  }
+  if (op->server_default.kind != LM_DEF_NONE) {
+    int at = -1;
+    for (int k = c->ncl - 1; k >= 0; k--)
+      if (c->cl[k]->kind == LM_RC_DEFAULT) cl_remove(c, k), at = k;
+    if (op->server_default.kind != LM_DEF_DROP) {
+      lm_buf v;
+      lm_buf_init(&v);
+      lm_render_default_ddl(x->d, &op->server_default, &v);
+      char *val = lm_buf_steal(&v);
+      char *text = lm_xasprintf("DEFAULT %s", val);
+      if (at < 0) { /* after NOT NULL, as create_table writes it */
+        at = 0;
+        while (at < c->ncl && (c->cl[at]->kind == LM_RC_NOTNULL || c->cl[at]->kind == LM_RC_NULL))
+          at++;
+      }
+      cl_push(c, new_clause(x, LM_RC_DEFAULT, text, val), at);
+    }
+    c->changed = 1;
+  }
+  return 0;
+}
+
+static void add_index_sql(rctx *x, const char *name, const char *sql, int unique) {
+  GROW(x->idx, x->nidx, x->capidx);
+  x->idx[x->nidx++] = (widx){name, sql, unique, NULL, 0, 1};
+}
+
+static widx *find_index(rctx *x, const char *name) {
+  for (int i = 0; i < x->nidx; i++)
+    if (x->idx[i].keep && x->idx[i].sql && ieq(x->idx[i].name, name)) return &x->idx[i];
+  return NULL;
+}
+
+static int apply_create_index(rctx *x, const lm_op *op) {
+  if (op->if_not_exists && op->name && find_index(x, op->name)) return 0;
+  lm_stmts l = {0};
+  lm_op copy = *op;
+  copy.table = x->t->name;
+  int rc = lm_render(x->d, &copy, &l);
+  if (rc) return rc;
+  for (int i = 0; i < l.n; i++)
+    add_index_sql(x, op->name ? keep_str(x, lm_xstrdup(op->name)) : "",
+                  keep_str(x, lm_xstrdup(l.v[i].sql)), op->unique);
+  lm_stmts_free(&l);
+  return 0;
+}
+
+static char *index_names(rctx *x) {
+  lm_buf b;
+  lm_buf_init(&b);
+  int n = 0;
+  for (int i = 0; i < x->nidx; i++) {
+    if (!x->idx[i].keep || !x->idx[i].sql) continue;
+    if (n++) lm_buf_puts(&b, ", ");
+    lm_buf_puts(&b, x->idx[i].name);
+  }
+  if (!n) lm_buf_puts(&b, "none");
+  return keep_str(x, lm_buf_steal(&b));
+}
+
+static int apply_drop_index(rctx *x, const lm_op *op) {
+  widx *ix = find_index(x, op->name);
+  if (ix) {
+    ix->keep = 0;
+    return 0;
+  }
+  if (op->if_exists) return 0;
+  return op_fail(x, LM_EMIGRATE, "table \"%s\" has no index \"%s\" (its indexes: %s)", x->t->name,
+                 op->name, index_names(x));
+}
+
+static int apply_add_column(rctx *x, const lm_op *op) {
+  if (op->ncols != 1)
+    return op_fail(x, LM_EMIGRATE, "add_column on table \"%s\" needs exactly one column",
+                   x->t->name);
+  const lm_column *col = &op->cols[0];
+  if (col->name && find_col(x, col->name))
+    return op_fail(x, LM_EMIGRATE, "table \"%s\" already has a column \"%s\"", x->t->name,
+                   col->name);
+  lm_buf b;
+  lm_buf_init(&b);
+  int rc = lm_render_column_sql(x->d, col, x->t->name, &b);
+  if (rc) {
+    lm_buf_free(&b);
+    return rc;
+  }
+  lm_rc_create *piece = parse_piece(x, b.s);
+  lm_buf_free(&b);
+  if (!piece) return op_fail(x, LM_EMIGRATE, "cannot read back column \"%s\"", col->name);
+  wcol *c = add_wcol(x, &piece->cols[0], 0, 0);
+  for (int k = 0; k < c->ncl; k++) {
+    lm_rc_kind kind = c->cl[k]->kind;
+    if (kind == LM_RC_PK || kind == LM_RC_UNIQUE || kind == LM_RC_CHECK || kind == LM_RC_FK)
+      add_wcon(x, c->cl[k], c);
+  }
+  /* The same indexes as a plain add_column on SQLite (render.c): index, and a
+   * unique column as a unique index, since ADD COLUMN refuses UNIQUE. */
+  if (col->index || col->unique) {
+    const char *prefix = col->index ? "ix" : "uq";
+    char *name = keep_str(x, lm_xasprintf("%s_%s_%s", prefix, x->t->name, col->name));
+    lm_buf s;
+    lm_buf_init(&s);
+    lm_buf_puts(&s, col->unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
+    lm_buf_ident(&s, name);
+    lm_buf_puts(&s, " ON ");
+    lm_buf_ident(&s, x->t->name);
+    lm_buf_puts(&s, " (");
+    lm_buf_ident(&s, col->name);
+    lm_buf_putc(&s, ')');
+    add_index_sql(x, name, keep_str(x, lm_buf_steal(&s)), col->unique);
+  }
+  return 0;
+}
+
+/* A foreign key of another table that names the column, or names no
+ * column and so means the primary key, which the column is part of. */
+static int fk_in_uses(const lm_rc_create *def, const lm_rc_fk_in *f, const char *col) {
+  if (*f->to) return ieq(f->to, col);
+  for (int i = 0; i < def->ncols; i++)
+    for (int k = 0; k < def->cols[i].nclauses; k++)
+      if (def->cols[i].clauses[k].kind == LM_RC_PK && ieq(def->cols[i].name, col)) return 1;
+  for (int i = 0; i < def->ncons; i++)
+    if (def->cons[i].kind == LM_RC_PK)
+      for (int k = 0; k < def->cons[i].ncols; k++)
+        if (ieq(def->cons[i].cols[k], col)) return 1;
+  return 0;
+}
+
+static int index_uses(const widx *ix, const char *col) {
+  for (int k = 0; k < ix->ncols; k++)
+    if (ieq(ix->cols[k], col)) return 1;
+  return ix->sql && lm_rc_mentions(ix->sql, col);
+}
+
+static int clause_uses(const lm_rc_clause *cl, const char *col) {
+  for (int k = 0; k < cl->ncols; k++)
+    if (ieq(cl->cols[k], col)) return 1;
+  if (cl->kind == LM_RC_CHECK || cl->kind == LM_RC_GENERATED) {
+    char *sql = lm_xasprintf("(%s)", cl->expr ? cl->expr : "");
+    int used = lm_rc_mentions(sql, col);
+    free(sql);
+    return used;
+  }
+  return 0;
+}
+
+static int apply_drop_column(rctx *x, const lm_op *op) {
+  wcol *c;
+  int rc = need_col(x, op->name, &c);
+  if (rc) return rc;
+  const char *name = c->src->name;
+  for (int i = 0; i < x->t->nfkin; i++) {
+    const lm_rc_fk_in *f = &x->t->fkin[i];
+    if (fk_in_uses(&x->t->def, f, name))
+      return op_fail(x, LM_EMIGRATE,
+                     "column \"%s\" of table \"%s\" is referenced by a foreign key of table "
+                     "\"%s\" (column %s); drop that foreign key first",
+                     name, x->t->name, f->table, f->from);
+  }
+  for (int i = 0; i < x->t->ntrg; i++)
+    if (lm_rc_mentions(x->t->trg[i].sql, name))
+      return op_fail(x, LM_EMIGRATE,
+                     "trigger \"%s\" on table \"%s\" uses column \"%s\"; drop the trigger first "
+                     "(op.execute('DROP TRIGGER …')) and create it again without the column",
+                     x->t->trg[i].name, x->t->name, name);
+  /* As PostgreSQL's DROP COLUMN: the indexes and constraints that use the
+   * column go with it. */
+  for (int i = 0; i < x->nidx; i++)
+    if (x->idx[i].keep && index_uses(&x->idx[i], name)) x->idx[i].keep = 0;
+  for (int i = 0; i < x->ncons; i++) {
+    wcon *w = &x->cons[i];
+    if (!w->keep) continue;
+    if (w->owner == c || clause_uses(w->cl, name)) {
+      w->keep = 0;
+      if (w->owner && w->owner != c)
+        for (int k = 0; k < w->owner->ncl; k++)
+          if (w->owner->cl[k] == w->cl) cl_remove(w->owner, k);
+    }
+  }
+  int at = 0;
+  while (x->cols[at] != c)
+    at++;
+  free(c->cl);
+  free(c);
+  memmove(&x->cols[at], &x->cols[at + 1], sizeof *x->cols * (size_t)(x->ncols - at - 1));
+  x->ncols--;
+  return 0;
+}
+
+static const char *kind_word(lm_rc_kind k) {
+  switch (k) {
+  case LM_RC_PK: return "PRIMARY KEY";
+  case LM_RC_UNIQUE: return "UNIQUE";
+  case LM_RC_CHECK: return "CHECK";
+  case LM_RC_FK: return "FOREIGN KEY";
+  default: return "constraint";
+  }
+}
+
+/* The names an unnamed constraint answers to: the index SQLite made for it,
+ * and the names of Alembic's usual naming convention. */
+static int names_of(rctx *x, const wcon *w, const char **names, int max) {
+  int n = 0;
+  const lm_rc_clause *cl = w->cl;
+  if (cl->name) names[n++] = cl->name;
+  if (w->autoindex && n < max) names[n++] = w->autoindex;
+  if (cl->name) return n;
+  const char *t = x->t->name;
+  const char *c0 = w->owner ? w->col : cl->ncols ? cl->cols[0] : "";
+  switch (cl->kind) {
+  case LM_RC_PK:
+    if (n < max) names[n++] = keep_str(x, lm_xasprintf("pk_%s", t));
+    break;
+  case LM_RC_UNIQUE:
+    if (n < max) names[n++] = keep_str(x, lm_xasprintf("uq_%s_%s", t, c0));
+    if (!w->owner && cl->ncols > 1 && n < max) {
+      lm_buf b;
+      lm_buf_init(&b);
+      lm_buf_printf(&b, "uq_%s", t);
+      for (int k = 0; k < cl->ncols; k++)
+        lm_buf_printf(&b, "_%s", cl->cols[k]);
+      names[n++] = keep_str(x, lm_buf_steal(&b));
+    }
+    break;
+  case LM_RC_FK:
+    if (n < max)
+      names[n++] =
+          keep_str(x, lm_xasprintf("fk_%s_%s_%s", t, c0, cl->ref_table ? cl->ref_table : ""));
+    break;
+  case LM_RC_CHECK: {
+    int nth = 0;
+    for (int i = 0; i < x->ncons; i++) {
+      if (x->cons[i].cl->kind == LM_RC_CHECK && !x->cons[i].cl->name) nth++;
+      if (&x->cons[i] == w) break;
+    }
+    if (n < max) names[n++] = keep_str(x, lm_xasprintf("ck_%s_%d", t, nth));
+    break;
+  }
+  default: break;
+  }
+  return n;
+}
+
+static lm_rc_kind type_kind(const char *type_, int *any) {
+  *any = !type_;
+  if (!type_) return LM_RC_CHECK;
+  if (!strcmp(type_, "foreignkey")) return LM_RC_FK;
+  if (!strcmp(type_, "unique")) return LM_RC_UNIQUE;
+  if (!strcmp(type_, "primary")) return LM_RC_PK;
+  return LM_RC_CHECK;
+}
+
+static char *constraint_list(rctx *x) {
+  lm_buf b;
+  lm_buf_init(&b);
+  int n = 0;
+  for (int i = 0; i < x->ncons; i++) {
+    const wcon *w = &x->cons[i];
+    if (!w->keep) continue;
+    const char *names[4];
+    int nn = names_of(x, w, names, 4);
+    lm_buf_puts(&b, n++ ? "; " : "");
+    lm_buf_puts(&b, kind_word(w->cl->kind));
+    for (int k = 0; k < nn; k++)
+      lm_buf_printf(&b, "%s%s", k ? " or " : " ", names[k]);
+    if (!w->cl->name) lm_buf_puts(&b, " (unnamed)");
+    if (w->owner) lm_buf_printf(&b, " on column %s", w->col);
+    if (w->cl->kind == LM_RC_CHECK) lm_buf_printf(&b, ": CHECK (%s)", w->cl->expr);
+  }
+  for (int i = 0; i < x->nidx; i++)
+    if (x->idx[i].keep && x->idx[i].sql && x->idx[i].unique)
+      lm_buf_printf(&b, "%sunique index %s", n++ ? "; " : "", x->idx[i].name);
+  if (!n) lm_buf_puts(&b, "none");
+  return keep_str(x, lm_buf_steal(&b));
+}
+
+static int apply_drop_constraint(rctx *x, const lm_op *op) {
+  int any;
+  lm_rc_kind want = type_kind(op->constraint_type, &any);
+  wcon *hit = NULL;
+  /* an explicit name first, then the names an unnamed constraint answers to */
+  for (int pass = 0; pass < 2 && !hit; pass++) {
+    for (int i = 0; i < x->ncons && !hit; i++) {
+      wcon *w = &x->cons[i];
+      if (!w->keep || (!any && w->cl->kind != want)) continue;
+      const char *names[4];
+      int nn = pass == 0 ? (w->cl->name ? 1 : 0) : names_of(x, w, names, 4);
+      if (pass == 0) names[0] = w->cl->name;
+      for (int k = 0; k < nn && !hit; k++)
+        if (ieq(names[k], op->name)) hit = w;
+    }
+  }
+  if (hit) {
+    hit->keep = 0;
+    if (hit->owner)
+      for (int k = 0; k < hit->owner->ncl; k++)
+        if (hit->owner->cl[k] == hit->cl) cl_remove(hit->owner, k);
+    return 0;
+  }
+  /* On SQLite a unique constraint added by add_column is a unique index. */
+  widx *ix = find_index(x, op->name);
+  if (ix && ix->unique && (any || want == LM_RC_UNIQUE)) {
+    ix->keep = 0;
+    return 0;
+  }
+  return op_fail(x, LM_EMIGRATE, "table \"%s\" has no %s%s named \"%s\"; it has: %s", x->t->name,
+                 any ? "constraint" : kind_word(want), any ? "" : " constraint", op->name,
+                 constraint_list(x));
+}
+
+static int apply_add_constraint(rctx *x, const lm_op *op) {
+  if (op->ncons < 1)
+    return op_fail(x, LM_EMIGRATE, "no constraint given for table \"%s\"", x->t->name);
+  const lm_constraint *c = &op->cons[0];
+  lm_con_kind kind = op->kind == LM_OP_CREATE_PK       ? LM_CON_PK
+                     : op->kind == LM_OP_CREATE_UNIQUE ? LM_CON_UNIQUE
+                     : op->kind == LM_OP_CREATE_FK     ? LM_CON_FK
+                                                       : LM_CON_CHECK;
+  for (int i = 0; i < c->ncols; i++) {
+    wcol *col;
+    int rc = need_col(x, c->cols[i], &col);
+    if (rc) return rc;
+  }
+  if (kind == LM_CON_PK)
+    for (int i = 0; i < x->ncons; i++)
+      if (x->cons[i].keep && x->cons[i].cl->kind == LM_RC_PK) {
+        const char *names[4];
+        names_of(x, &x->cons[i], names, 4);
+        return op_fail(x, LM_EMIGRATE,
+                       "table \"%s\" already has a primary key (%s); drop it first with "
+                       "drop_constraint",
+                       x->t->name, names[0]);
+      }
+  /* Columns are written with their current names: an old name of a column
+   * renamed in the same batch still finds it. */
+  lm_constraint cc = *c;
+  const char **cols = keep_mem(x, lm_xcalloc((size_t)c->ncols + 1, sizeof *cols));
+  for (int i = 0; i < c->ncols; i++)
+    cols[i] = find_col(x, c->cols[i])->src->name;
+  cc.cols = cols;
+  lm_buf b;
+  lm_buf_init(&b);
+  int rc = lm_render_constraint_sql(x->d, kind, &cc, op->name ? op->name : c->name, x->t->name, &b);
+  if (rc) {
+    lm_buf_free(&b);
+    return rc;
+  }
+  char *items = lm_xasprintf("x, %s", b.s);
+  lm_buf_free(&b);
+  lm_rc_create *piece = parse_piece(x, items);
+  free(items);
+  if (!piece || piece->ncons != 1)
+    return op_fail(x, LM_EMIGRATE, "cannot read back the new constraint of table \"%s\"",
+                   x->t->name);
+  add_wcon(x, &piece->cons[0], NULL);
+  return 0;
+}
+
+static int apply(rctx *x, const lm_op *op) {
+  x->op = op;
+  switch (op->kind) {
+  case LM_OP_ALTER_COLUMN: return apply_alter(x, op);
+  case LM_OP_ADD_COLUMN: return apply_add_column(x, op);
+  case LM_OP_DROP_COLUMN: return apply_drop_column(x, op);
+  case LM_OP_CREATE_INDEX: return apply_create_index(x, op);
+  case LM_OP_DROP_INDEX: return apply_drop_index(x, op);
+  case LM_OP_CREATE_PK:
+  case LM_OP_CREATE_UNIQUE:
+  case LM_OP_CREATE_FK:
+  case LM_OP_CREATE_CHECK: return apply_add_constraint(x, op);
+  case LM_OP_DROP_CONSTRAINT: return apply_drop_constraint(x, op);
+  default: break;
+  }
+  return op_fail(x, LM_EMIGRATE, "cannot be part of a move-and-copy of table \"%s\"", x->t->name);
+}
+
+/* ---- the statements ---------------------------------------------------------------- */
+
+/* SQLite's type affinity (datatype3 §3.1) of a declared type. */
+typedef enum affinity { AFF_INTEGER, AFF_TEXT, AFF_BLOB, AFF_REAL, AFF_NUMERIC } affinity;
+
+static int has_word(const char *type, const char *w) {
+  size_t n = strlen(w);
+  for (const char *p = type; *p; p++) {
+    size_t k = 0;
+    while (k < n && p[k] && c_lower((unsigned char)p[k]) == c_lower((unsigned char)w[k]))
+      k++;
+    if (k == n) return 1;
+  }
+  return 0;
+}
+
+static affinity type_affinity(const char *type) {
+  if (has_word(type, "int")) return AFF_INTEGER;
+  if (has_word(type, "char") || has_word(type, "clob") || has_word(type, "text")) return AFF_TEXT;
+  if (!*type || has_word(type, "blob")) return AFF_BLOB;
+  if (has_word(type, "real") || has_word(type, "floa") || has_word(type, "doub")) return AFF_REAL;
+  return AFF_NUMERIC;
+}
+
+static void put_column_text(lm_buf *b, const wcol *c) {
+  if (!c->changed) {
+    lm_buf_puts(b, c->src->text);
+    return;
+  }
+  lm_buf_puts(b, c->src->name_sql);
+  if (c->type && *c->type) {
+    lm_buf_putc(b, ' ');
+    lm_buf_puts(b, c->type);
+  }
+  for (int k = 0; k < c->ncl; k++) {
+    lm_buf_putc(b, ' ');
+    lm_buf_puts(b, c->cl[k]->text);
+  }
+}
+
+static int col_autoincrement(const wcol *c) {
+  for (int k = 0; k < c->ncl; k++)
+    if (c->cl[k]->autoincrement) return 1;
+  return 0;
+}
+
+static void emit_sql(lm_stmts *out, char *sql) { lm_stmts_add(out, sql, NULL, 0); }
+
+static void put_copy_expr(lm_buf *b, const wcol *c) {
+  /* CAST where the type changes, so the values take the new type as
+   * PostgreSQL's ALTER COLUMN TYPE would convert them (and a value that a new
+   * CHECK then refuses fails the copy). Not for NUMERIC and BLOB affinity:
+   * CAST('2024-01-02' AS NUMERIC) is 2024, while storing into the column
+   * keeps the text; the column's affinity converts what converts losslessly. */
+  affinity a = type_affinity(c->type ? c->type : "");
+  if (c->type_changed && (a == AFF_INTEGER || a == AFF_TEXT || a == AFF_REAL)) {
+    lm_buf_puts(b, "CAST(");
+    lm_buf_ident(b, c->src->name);
+    lm_buf_puts(b, " AS ");
+    lm_buf_puts(b, c->type);
+    lm_buf_putc(b, ')');
+  } else {
+    lm_buf_ident(b, c->src->name);
+  }
+}
+
+static int emit_all(rctx *x, lm_stmts *out) {
+  const lm_rc_table *t = x->t;
+  if (x->ncols == 0)
+    return op_fail(x, LM_EMIGRATE, "table \"%s\" would be left without a column", t->name);
+  char *tmp = keep_str(x, lm_xasprintf(TMP_PREFIX "%s", t->name));
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "CREATE TABLE ");
+  lm_buf_ident(&b, tmp);
+  lm_buf_puts(&b, " (");
+  int items = 0, autoinc_new = 0, autoinc_old = 0;
+  for (int i = 0; i < x->ncols; i++) {
+    if (items++) lm_buf_puts(&b, ", ");
+    put_column_text(&b, x->cols[i]);
+    autoinc_new |= col_autoincrement(x->cols[i]);
+  }
+  for (int i = 0; i < x->ncons; i++) {
+    if (x->cons[i].owner || !x->cons[i].keep) continue;
+    if (items++) lm_buf_puts(&b, ", ");
+    lm_buf_puts(&b, x->cons[i].cl->text);
+  }
+  lm_buf_putc(&b, ')');
+  if (t->def.options && *t->def.options) {
+    lm_buf_putc(&b, ' ');
+    lm_buf_puts(&b, t->def.options);
+  }
+  emit_sql(out, lm_buf_steal(&b));
+  for (int i = 0; i < t->def.ncols; i++)
+    for (int k = 0; k < t->def.cols[i].nclauses; k++)
+      autoinc_old |= t->def.cols[i].clauses[k].autoincrement;
+
+  /* Every row, in rowid order; generated columns compute themselves. */
+  lm_buf cols, vals;
+  lm_buf_init(&cols);
+  lm_buf_init(&vals);
+  int ncopy = 0;
+  for (int i = 0; i < x->ncols; i++) {
+    const wcol *c = x->cols[i];
+    if (!c->old || c->generated) continue;
+    if (ncopy++) {
+      lm_buf_puts(&cols, ", ");
+      lm_buf_puts(&vals, ", ");
+    }
+    lm_buf_ident(&cols, c->src->name);
+    put_copy_expr(&vals, c);
+  }
+  if (ncopy == 0) {
+    lm_buf_free(&cols);
+    lm_buf_free(&vals);
+    return op_fail(x, LM_EMIGRATE,
+                   "no column of table \"%s\" would remain to carry its rows into the new table",
+                   t->name);
+  }
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "INSERT INTO ");
+  lm_buf_ident(&b, tmp);
+  lm_buf_printf(&b, " (%s) SELECT %s FROM ", cols.s, vals.s);
+  lm_buf_ident(&b, t->name);
+  lm_buf_free(&cols);
+  lm_buf_free(&vals);
+  emit_sql(out, lm_buf_steal(&b));
+
+  if (autoinc_new && autoinc_old) {
+    /* AUTOINCREMENT never hands out a number twice: the new table starts
+     * where the old one's counter stood, not at its largest remaining id.
+     * DROP TABLE deletes the old counter; RENAME carries the new one. */
+    lm_buf q, tq;
+    lm_buf_init(&q);
+    lm_buf_init(&tq);
+    lm_buf_literal(&q, tmp, strlen(tmp));
+    lm_buf_literal(&tq, t->name, strlen(t->name));
+    emit_sql(out, lm_xasprintf("INSERT INTO sqlite_sequence (name, seq) SELECT %s, seq FROM "
+                               "sqlite_sequence WHERE name = %s AND NOT EXISTS (SELECT 1 FROM "
+                               "sqlite_sequence WHERE name = %s)",
+                               q.s, tq.s, q.s));
+    emit_sql(out, lm_xasprintf("UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT "
+                               "seq FROM sqlite_sequence WHERE name = %s), 0)) WHERE name = %s",
+                               tq.s, q.s));
+    lm_buf_free(&q);
+    lm_buf_free(&tq);
+  }
+
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "DROP TABLE ");
+  lm_buf_ident(&b, t->name);
+  emit_sql(out, lm_buf_steal(&b));
+  /* Views and triggers of other tables that name the table are left
+   * dangling by the DROP until the RENAME; since SQLite 3.26 the RENAME
+   * checks the whole schema and refuses ("error in view v: no such table").
+   * The legacy behaviour renames without that check, and it has nothing else
+   * to rewrite here: everything names the table by its final name. */
+  emit_sql(out, lm_xstrdup("PRAGMA legacy_alter_table = ON"));
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "ALTER TABLE ");
+  lm_buf_ident(&b, tmp);
+  lm_buf_puts(&b, " RENAME TO ");
+  lm_buf_ident(&b, t->name);
+  emit_sql(out, lm_buf_steal(&b));
+  emit_sql(out, lm_xstrdup("PRAGMA legacy_alter_table = OFF"));
+
+  /* After the copy: building an index once is cheaper than keeping it up to
+   * date row by row, and the old ones' names are free again. */
+  for (int i = 0; i < x->nidx; i++)
+    if (x->idx[i].keep && x->idx[i].sql) emit_sql(out, lm_xstrdup(x->idx[i].sql));
+  for (int i = 0; i < t->ntrg; i++)
+    emit_sql(out, lm_xstrdup(t->trg[i].sql));
+  return 0;
+}
+
+int lm_rc_render(const lm_dialect *d, const lm_rc_table *t, const lm_op *const *ops, int n,
+                 lm_stmts *out) {
+  rctx x;
+  ctx_init(&x, d, t, ops, n);
+  int n0 = out->n;
+  int rc = 0;
+  for (int i = 0; i < n && !rc; i++)
+    rc = apply(&x, ops[i]);
+  x.op = NULL;
+  if (!rc) rc = emit_all(&x, out);
+  if (rc)
+    while (out->n > n0)
+      lm_stmt_free(&out->v[--out->n]);
+  ctx_free(&x);
+  return rc;
+}
+
+/* ---- deciding ------------------------------------------------------------------------ */
+
+static int drop_needs(const lm_rc_table *t, const char *name) {
+  int col = -1;
+  for (int i = 0; i < t->def.ncols; i++)
+    if (ieq(t->def.cols[i].name, name)) col = i;
+  if (col < 0) return 0; /* the plain DROP COLUMN reports it */
+  for (int i = 0; i < t->nidx; i++) {
+    widx w = {
+        t->idx[i].name, t->idx[i].sql, 0, (const char *const *)t->idx[i].cols, t->idx[i].ncols, 1};
+    if (index_uses(&w, name)) return 1;
+  }
+  for (int i = 0; i < t->def.ncons; i++)
+    if (clause_uses(&t->def.cons[i], name)) return 1;
+  for (int i = 0; i < t->def.ncols; i++)
+    for (int k = 0; k < t->def.cols[i].nclauses; k++) {
+      const lm_rc_clause *cl = &t->def.cols[i].clauses[k];
+      if (i == col && (cl->kind == LM_RC_PK || cl->kind == LM_RC_UNIQUE || cl->kind == LM_RC_FK))
+        return 1;
+      if (i != col && clause_uses(cl, name)) return 1;
+    }
+  for (int i = 0; i < t->nfkin; i++)
+    if (fk_in_uses(&t->def, &t->fkin[i], name)) return 1;
+  for (int i = 0; i < t->ntrg; i++)
+    if (lm_rc_mentions(t->trg[i].sql, name)) return 1;
+  return 0;
+}
+
+/* Needs a move-and-copy whatever the table looks like. */
+static int always_needs(const lm_op *op) {
+  switch (op->kind) {
+  case LM_OP_ALTER_COLUMN:
+    return op->type || op->nullable != -1 || op->server_default.kind != LM_DEF_NONE;
+  case LM_OP_ADD_COLUMN:
+    /* ADD COLUMN refuses a PRIMARY KEY, and NOT NULL without a default even
+     * on an empty table, where PostgreSQL accepts it. */
+    return op->ncols == 1 &&
+           (op->cols[0].primary_key ||
+            (!op->cols[0].nullable && (op->cols[0].server_default.kind == LM_DEF_NONE ||
+                                       op->cols[0].server_default.kind == LM_DEF_DROP)));
+  case LM_OP_CREATE_PK:
+  case LM_OP_CREATE_UNIQUE:
+  case LM_OP_CREATE_FK:
+  case LM_OP_CREATE_CHECK:
+  case LM_OP_DROP_CONSTRAINT: return 1;
+  default: return 0;
+  }
+}
+
+int lm_rc_needs(const lm_rc_table *t, const lm_op *op) {
+  if (always_needs(op)) return 1;
+  return op->kind == LM_OP_DROP_COLUMN && t && op->name && drop_needs(t, op->name);
+}
+
+int lm_recreate_wanted(const lm_sink *s, const lm_op *op) {
+  if (s->d->id != LM_SQLITE || !s->shadow || !s->d->query || !op->table) return 0;
+  return always_needs(op) || op->kind == LM_OP_DROP_COLUMN;
+}
+
+/* ---- running ------------------------------------------------------------------------- */
+
+static int run_plain(lm_sink *s, const lm_op *op) {
+  lm_stmts l = {0};
+  int rc = lm_render(s->d, op, &l);
+  if (!rc) rc = lm_sink_stmts(s, &l);
+  lm_stmts_free(&l);
+  return rc;
+}
+
+static int located(const lm_op *op, int rc) {
+  if (rc && op && op->file && !lm_error_last()->file) lm_error_set_location(op->file, op->line);
+  return rc;
+}
+
+int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int n,
+                    lm_recreate_mode mode) {
+  int rc = 0;
+  int maybe = mode == LM_RECREATE_ALWAYS;
+  for (int i = 0; i < n; i++)
+    maybe |= always_needs(ops[i]) || ops[i]->kind == LM_OP_DROP_COLUMN;
+  if (s->d->id != LM_SQLITE || !s->shadow || !s->d->query || !maybe) {
+    for (int i = 0; i < n && !rc; i++)
+      rc = located(ops[i], run_plain(s, ops[i]));
+    return rc;
+  }
+  lm_rc_table *t = NULL;
+  rc = lm_rc_reflect(s->d, s->shadow, table, &t);
+  if (rc) return located(n ? ops[0] : NULL, rc);
+  int need = mode == LM_RECREATE_ALWAYS;
+  for (int i = 0; i < n && !rc; i++) {
+    if (!lm_rc_needs(t, ops[i])) continue;
+    need = 1;
+    if (mode == LM_RECREATE_NEVER)
+      rc = located(ops[i],
+                   lm_error_set(LM_EMIGRATE,
+                                "%s on table \"%s\" needs a move-and-copy of the table on SQLite, "
+                                "and batch_alter_table was given recreate = \"never\"",
+                                lm_op_name(ops[i]->kind), t->name));
+  }
+  if (!rc && !need) {
+    lm_rc_table_free(t);
+    for (int i = 0; i < n && !rc; i++)
+      rc = located(ops[i], run_plain(s, ops[i]));
+    return rc;
+  }
+  /* Renames first, by SQLite itself: RENAME COLUMN rewrites every index,
+   * trigger, view, CHECK and foreign key (of any table) that names the
+   * column, which copying the text could not. The table is read again
+   * afterwards. */
+  int renamed = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    const lm_op *o = ops[i];
+    if (o->kind != LM_OP_ALTER_COLUMN || !o->new_name) continue;
+    lm_buf b;
+    lm_buf_init(&b);
+    lm_buf_puts(&b, "ALTER TABLE ");
+    lm_buf_ident(&b, t->name);
+    lm_buf_puts(&b, " RENAME COLUMN ");
+    lm_buf_ident(&b, o->name);
+    lm_buf_puts(&b, " TO ");
+    lm_buf_ident(&b, o->new_name);
+    lm_stmt st = {b.s, NULL, 0};
+    rc = located(o, s->exec(s, &st));
+    lm_buf_free(&b);
+    renamed = 1;
+  }
+  if (!rc && renamed) {
+    lm_rc_table_free(t);
+    t = NULL;
+    rc = lm_rc_reflect(s->d, s->shadow, table, &t);
+  }
+  lm_stmts l = {0};
+  if (!rc) rc = lm_rc_render(s->d, t, ops, n, &l);
+  for (int i = 0; i < l.n && !rc; i++) {
+    rc = s->exec(s, &l.v[i]);
+    if (rc) {
+      lm_error_prefix("move-and-copy of table \"%s\"", t->name);
+      /* the statement names the failing op's line best through the first op */
+      located(n ? ops[0] : NULL, rc);
+    }
+  }
+  lm_stmts_free(&l);
+  lm_rc_table_free(t);
+  return rc;
+}
+
+int lm_recreate_shadow_open(lm_conn **out) {
+  lm_url *u = NULL;
+  *out = NULL;
+  int rc = lm_url_parse(&u, "sqlite:///:memory:");
+  if (!rc) rc = lm_dialect_sqlite.open(out, u);
+  lm_url_free(u);
+  return rc;
+}
+
+/* ---- batches ---------------------------------------------------------------------------- */
+
+struct lm_rc_batch {
+  lm_op *ops;
+  int n, cap;
+  const lm_op **ptrs;
+  void **mem;
+  int nmem, capmem;
+};
+
+lm_rc_batch *lm_rc_batch_new(void) { return lm_xcalloc(1, sizeof(lm_rc_batch)); }
+
+void lm_rc_batch_free(lm_rc_batch *b) {
+  if (!b) return;
+  for (int i = 0; i < b->nmem; i++)
+    free(b->mem[i]);
+  free(b->mem);
+  free(b->ops);
+  free(b->ptrs);
+  free(b);
+}
+
+static void *bkeep(lm_rc_batch *b, void *p) {
+  GROW(b->mem, b->nmem, b->capmem);
+  b->mem[b->nmem++] = p;
+  return p;
+}
+
+static const char *bstr(lm_rc_batch *b, const char *s) {
+  return s ? bkeep(b, lm_xstrdup(s)) : NULL;
+}
+
+static const char **bstrs(lm_rc_batch *b, const char *const *v, int n) {
+  if (!v) return NULL;
+  const char **out = bkeep(b, lm_xcalloc((size_t)n + 1, sizeof *out));
+  for (int i = 0; i < n; i++)
+    out[i] = bstr(b, v[i]);
+  return out;
+}
+
+static lm_default bdefault(lm_rc_batch *b, lm_default d) {
+  d.text = bstr(b, d.text);
+  return d;
+}
+
+void lm_rc_batch_add(lm_rc_batch *b, const lm_op *op) {
+  GROW(b->ops, b->n, b->cap);
+  lm_op *o = &b->ops[b->n++];
+  *o = *op;
+  o->table = bstr(b, op->table);
+  o->name = bstr(b, op->name);
+  o->new_name = bstr(b, op->new_name);
+  if (op->cols) {
+    o->cols = bkeep(b, lm_xcalloc((size_t)op->ncols + 1, sizeof *o->cols));
+    for (int i = 0; i < op->ncols; i++) {
+      lm_column *c = &o->cols[i];
+      *c = op->cols[i];
+      c->name = bstr(b, c->name);
+      c->type = bstr(b, c->type);
+      c->server_default = bdefault(b, c->server_default);
+      c->comment = bstr(b, c->comment);
+      c->ref_table = bstr(b, c->ref_table);
+      c->ref_column = bstr(b, c->ref_column);
+      c->ondelete = bstr(b, c->ondelete);
+      c->onupdate = bstr(b, c->onupdate);
+    }
+  }
+  if (op->cons) {
+    o->cons = bkeep(b, lm_xcalloc((size_t)op->ncons + 1, sizeof *o->cons));
+    for (int i = 0; i < op->ncons; i++) {
+      lm_constraint *c = &o->cons[i];
+      *c = op->cons[i];
+      c->name = bstr(b, c->name);
+      c->cols = bstrs(b, c->cols, c->ncols);
+      c->ref_table = bstr(b, c->ref_table);
+      c->ref_cols = bstrs(b, c->ref_cols, c->nref);
+      c->ondelete = bstr(b, c->ondelete);
+      c->onupdate = bstr(b, c->onupdate);
+      c->expr = bstr(b, c->expr);
+    }
+  }
+  o->names = bstrs(b, op->names, op->nnames);
+  o->type = bstr(b, op->type);
+  o->existing_type = bstr(b, op->existing_type);
+  o->using_expr = bstr(b, op->using_expr);
+  o->server_default = bdefault(b, op->server_default);
+  o->comment = bstr(b, op->comment);
+  o->where = bstr(b, op->where);
+  o->constraint_type = bstr(b, op->constraint_type);
+  o->sql = bstr(b, op->sql);
+  if (op->params) {
+    o->params = bkeep(b, lm_xcalloc((size_t)op->nparams + 1, sizeof *o->params));
+    for (int i = 0; i < op->nparams; i++) {
+      o->params[i] = op->params[i];
+      if (op->params[i].t == LM_V_TEXT && op->params[i].s)
+        o->params[i].s = bkeep(b, lm_xstrndup(op->params[i].s, op->params[i].len));
+    }
+  }
+  /* not batch operations: never kept */
+  o->rows = NULL;
+  o->nrows = 0;
+  o->set_cols = NULL;
+  o->set_vals = NULL;
+  o->nset = 0;
+  o->file = bstr(b, op->file);
+}
+
+int lm_rc_batch_count(const lm_rc_batch *b) { return b->n; }
+
+const lm_op *const *lm_rc_batch_ops(lm_rc_batch *b) {
+  free(b->ptrs);
+  b->ptrs = lm_xcalloc((size_t)b->n + 1, sizeof *b->ptrs);
+  for (int i = 0; i < b->n; i++)
+    b->ptrs[i] = &b->ops[i];
+  return b->ptrs;
+}
