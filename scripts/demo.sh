@@ -3,7 +3,7 @@
 # the repository's own demo chain (versions/) on the embedded SQLite default
 # configured in luamig.lua, then shows what was applied.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
 bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo

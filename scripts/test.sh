@@ -6,7 +6,7 @@
 # Every stage runs even when an earlier one failed; the exit status is non-zero
 # when anything failed.
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
 jobs=2
 failed=()

@@ -145,9 +145,9 @@ CONF
     exit 1
   done
 
-  local i pg_isready=$bindir/pg_isready
+  local pg_isready=$bindir/pg_isready
   [ -x "$pg_isready" ] || pg_isready=pg_isready
-  for i in $(seq 1 60); do
+  for _ in $(seq 1 60); do
     if "$pg_isready" -q -h 127.0.0.1 -p "$port" -U "$PG_USER" -d postgres; then
       cat >"$state/env" <<ENV
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=$PG_USER PGPASSWORD='$PG_PASSWORD' PGDATABASE=postgres LM_PG_PORT=$port

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: a small framework for luamig's black-box integration tests.
 #
 # Sourced by every tests/integration/test_<area>.sh. The same test runs on
@@ -11,6 +12,8 @@
 #   LM_SOURCE_DIR  the source tree
 #   LM_PG_STATE    the folder tests/pg_server.sh started the server in
 #                  (its env file gives the port)    (default build/pgtest)
+#   LM_KEEP=1      keep the temporary folder (and luamig's output log) even
+#                  when every assertion passed
 #
 # Running one by hand:
 #   LM_DIALECT=postgresql bash tests/integration/test_cli.sh
@@ -48,17 +51,6 @@ LM_URL=""
 PROJECT=""
 # The version table db_schema reports the rows of (PostgreSQL: may be schema.table).
 LM_VERSION_TABLE=luamig_version
-
-LM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/luamig-it-${LM_TEST_SLUG}-${LM_DIALECT}.XXXXXX")
-LM_OUTPUT_LOG=$LM_TMP/output.log
-: >"$LM_OUTPUT_LOG"
-
-# Nothing from the caller's environment may steer luamig or libpq: every test
-# says exactly which database it means.
-unset DATABASE_URL PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGOPTIONS
-export PGPASSFILE=$LM_TMP/no-such-pgpass
-export PGCONNECT_TIMEOUT=10
-export NO_COLOR=1
 
 # Revision ids shared by many tests: a chain R1 <- R2 <- R3 where "9c" is an
 # ambiguous prefix (R2, R3) and "3a8" a unique one.
@@ -104,6 +96,17 @@ if is_pg; then
   LM_PG_PORT=$(. "$LM_PG_STATE/env" && printf '%s' "$PGPORT")
   LM_PG_HOST=127.0.0.1
 fi
+
+LM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/luamig-it-${LM_TEST_SLUG}-${LM_DIALECT}.XXXXXX")
+LM_OUTPUT_LOG=$LM_TMP/output.log
+: >"$LM_OUTPUT_LOG"
+
+# Nothing from the caller's environment may steer luamig or libpq: every test
+# says exactly which database it means.
+unset DATABASE_URL PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGOPTIONS
+export PGPASSFILE=$LM_TMP/no-such-pgpass
+export PGCONNECT_TIMEOUT=10
+export NO_COLOR=1
 
 # pg_admin CMD...: runs a PostgreSQL client tool as the test superuser.
 pg_admin() {
@@ -341,6 +344,14 @@ _check() { # _check CONDITION_STATUS MESSAGE [DETAIL]
   if [ "$1" -eq 0 ]; then _pass; else _fail "$2" "${3:-}"; fi
 }
 
+# _lm_harness_error MESSAGE: a helper of this file failed (an introspection
+# query, say). Recorded in a file, because helpers often run in a subshell
+# ($(db_schema)); the test fails at its end.
+_lm_harness_error() {
+  printf '[%s] %s\n' "$LM_CASE" "$1" | tee -a "$LM_TMP/harness_errors" >&2
+  printf 'HARNESS ERROR: %s\n' "$1"
+}
+
 expect_exit() {
   [ "$LM_RC" = "$1" ]
   _check $? "expected exit status $1, got $LM_RC"
@@ -400,6 +411,12 @@ expect_err_matches() {
 expect_err_error_line() {
   [[ $(head -n 1 <<<"$LM_ERR") == "luamig: error: "* ]]
   _check $? "stderr should start with 'luamig: error: '"
+}
+# expect_err_has_error_line: some line of stderr starts with `luamig: error: `
+# (for runs that print progress notes, e.g. lock retries, before failing).
+expect_err_has_error_line() {
+  grep -q '^luamig: error: ' <<<"$LM_ERR"
+  _check $? "stderr should have a line starting with 'luamig: error: '"
 }
 # expect_out_count N REGEX: exactly N lines of stdout match.
 expect_out_count() {
@@ -520,7 +537,7 @@ _db_schema_pg() {
   user_ns="n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'"
   db_query "
 SELECT 'schema|' || n.nspname FROM pg_namespace n WHERE $user_ns AND n.nspname <> 'public' ORDER BY 1;
-SELECT 'relation|' || n.nspname || '.' || c.relname || '|kind=' || c.relkind
+SELECT 'relation|' || n.nspname || '.' || c.relname || '|kind=' || c.relkind::text
        || '|comment=' || coalesce(obj_description(c.oid, 'pg_class'), '')
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND $user_ns ORDER BY 1;
@@ -528,7 +545,7 @@ SELECT 'column|' || n.nspname || '.' || c.relname || '|' || a.attname
        || '|' || format_type(a.atttypid, a.atttypmod)
        || '|notnull=' || a.attnotnull
        || '|default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), 'NULL')
-       || '|identity=' || a.attidentity
+       || '|identity=' || a.attidentity::text
        || '|comment=' || coalesce(col_description(c.oid, a.attnum), '')
   FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid
@@ -544,7 +561,7 @@ SELECT 'index|' || n.nspname || '.' || t.relname || '|' || i.relname
   JOIN pg_namespace n ON n.oid = t.relnamespace
  WHERE $user_ns ORDER BY 1;
 SELECT 'constraint|' || n.nspname || '.' || c.relname || '|' || con.conname
-       || '|' || con.contype || '|' || pg_get_constraintdef(con.oid)
+       || '|' || con.contype::text || '|' || pg_get_constraintdef(con.oid)
        || '|validated=' || con.convalidated
   FROM pg_constraint con
   JOIN pg_class c ON c.oid = con.conrelid
@@ -554,11 +571,11 @@ SELECT 'rows|' || n.nspname || '.' || c.relname || '|' ||
        (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p') AND $user_ns ORDER BY 1;
-" "$url" || echo "db_schema: introspection failed"
+" "$url" || _lm_harness_error "db_schema: PostgreSQL introspection failed"
   local vt=$LM_VERSION_TABLE
   if [ "$(db_query "SELECT to_regclass('$vt') IS NOT NULL" "$url")" = t ]; then
     db_query "SELECT 'version|' || revision || '|step=' || coalesce(step::text, 'NULL') || '|' || checksum
-                FROM $vt ORDER BY revision" "$url" || echo "db_schema: cannot read $vt"
+                FROM $vt ORDER BY revision" "$url" || _lm_harness_error "db_schema: cannot read $vt"
   fi
 }
 
@@ -587,15 +604,17 @@ SELECT 'fk|' || m.name || '|' || f.id || '|' || f.seq || '|' || f.\"table\" || '
        || '->' || coalesce(f.\"to\", '') || '|onupdate=' || f.on_update || '|ondelete=' || f.on_delete
   FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f
  WHERE $user_tables ORDER BY m.name, f.id, f.seq;
-" "$url" || echo "db_schema: introspection failed"
+" "$url" || _lm_harness_error "db_schema: SQLite introspection failed"
   local t counts=""
   for t in $(db_query "SELECT name FROM sqlite_master m WHERE $user_tables ORDER BY name" "$url"); do
     counts+="SELECT 'rows|$t|' || count(*) FROM \"$t\";"
   done
-  [ -n "$counts" ] && db_query "$counts" "$url"
+  if [ -n "$counts" ]; then
+    db_query "$counts" "$url" || _lm_harness_error "db_schema: cannot count rows"
+  fi
   if [ "$(db_query "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '$LM_VERSION_TABLE'" "$url")" = 1 ]; then
     db_query "SELECT 'version|' || revision || '|step=' || coalesce(step, 'NULL') || '|' || checksum
-                FROM \"$LM_VERSION_TABLE\" ORDER BY revision" "$url" || echo "db_schema: cannot read $LM_VERSION_TABLE"
+                FROM \"$LM_VERSION_TABLE\" ORDER BY revision" "$url" || _lm_harness_error "db_schema: cannot read $LM_VERSION_TABLE"
   fi
 }
 
@@ -784,16 +803,20 @@ _lm_finish() {
   fi
 
   if is_pg && [ -f "$LM_TMP/databases" ]; then
-    local db
-    while read -r db; do
-      pg_admin dropdb --if-exists --force "$db" >/dev/null 2>&1 ||
-        echo "warning: could not drop test database $db" >&2
-    done <"$LM_TMP/databases"
+    # one session drops them all (WITH (FORCE): PostgreSQL 13+)
+    sed 's/.*/DROP DATABASE IF EXISTS "&" WITH (FORCE);/' "$LM_TMP/databases" |
+      pg_admin psql -X -q -v ON_ERROR_STOP=0 >/dev/null 2>"$LM_TMP/dropdb.err" ||
+      echo "warning: could not drop the test databases: $(cat "$LM_TMP/dropdb.err")" >&2
   fi
 
   if [ "$rc" = 77 ]; then
     rm -rf "$LM_TMP"
     exit 77
+  fi
+  if [ -s "$LM_TMP/harness_errors" ]; then
+    echo "FAIL: helpers of lib.sh failed (the comparisons they fed are void):" >&2
+    sed 's/^/    /' "$LM_TMP/harness_errors" >&2
+    LM_FAILED=$((LM_FAILED + 1))
   fi
   if [ "$LM_DONE" != 1 ]; then
     echo "FAIL: the test script stopped before its end (status $rc, last case: $LM_CASE)" >&2
@@ -809,7 +832,11 @@ _lm_finish() {
     echo "(kept $LM_TMP for inspection; luamig's outputs are in $LM_OUTPUT_LOG)"
     exit 1
   fi
-  rm -rf "$LM_TMP"
+  if [ "${LM_KEEP:-0}" = 1 ]; then
+    echo "(LM_KEEP=1: kept $LM_TMP; luamig's outputs are in $LM_OUTPUT_LOG)"
+  else
+    rm -rf "$LM_TMP"
+  fi
   exit 0
 }
 trap _lm_finish EXIT

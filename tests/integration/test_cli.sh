@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # ---------------------------------------------------------------------------
 t_case "init makes a project and refuses to overwrite it"
 new_project
-mkdir fresh && cd fresh
+mkdir fresh && cd fresh || exit 1
 lm init
 expect_exit 0
 expect_file luamig.lua
@@ -21,7 +21,7 @@ expect_err_error_line
 expect_same "$(cat luamig.lua)" "$(cat luamig.lua.orig)" "luamig.lua after a refused init"
 
 t_case "init DIR makes the folder; a second init DIR is refused"
-cd "$PROJECT"
+cd "$PROJECT" || exit 1
 lm init subdir
 expect_exit 0
 expect_file subdir/luamig.lua
@@ -32,7 +32,7 @@ expect_exit 2
 expect_err_error_line
 
 t_case "an init'ed project works: revision from the template, then upgrade"
-cd "$PROJECT/fresh"
+cd "$PROJECT/fresh" || exit 1
 lm revision -m "first one"
 expect_exit 0
 expect_out_matches '^versions/[0-9a-f]{12}_first_one\.lua$'

@@ -67,7 +67,7 @@ return {
 }
 EOF
 one_table_rev c00000000003 "" from_custom conf/nested/revs
-mkdir elsewhere && cd elsewhere
+mkdir elsewhere && cd elsewhere || exit 1
 lm -c ../conf/nested/custom.lua upgrade head
 expect_exit 0
 expect_out_contains "Running upgrade <base> -> c00000000003, create from_custom"

@@ -147,7 +147,7 @@ function upgrade()
   local n = op.scalar("SELECT count(*) FROM users WHERE score > $1", { 6 })
   local rows = op.query("SELECT name, score FROM users WHERE email = $1", { "ann@example.com" })
   local names = {}
-  for row in op.rows("SELECT name FROM users WHERE name IN ($1, $2) ORDER BY name", { "b2", "b1" }) do
+  for row in op.rows("SELECT name FROM users WHERE name LIKE $1 ORDER BY name", { "b_" }) do
     names[#names + 1] = row.name
   end
   op.create_table("facts", op.column("k", "string(40)"), op.column("v", "text"))

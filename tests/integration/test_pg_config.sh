@@ -125,7 +125,7 @@ expect_exit 0
 PGOPTIONS='-c client_min_messages=warning' psql -X -q -d "$LM_URL" \
   -c "BEGIN; LOCK TABLE busy IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT;" >/dev/null 2>&1 &
 holder=$!
-for _ in $(seq 1 50); do
+for i in $(seq 1 50); do
   [ "$(db_query "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'busy' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ] && break
   sleep 0.1
 done
@@ -133,7 +133,7 @@ started=$(date +%s)
 LM_TIMEOUT=60 lm upgrade head
 elapsed=$(($(date +%s) - started))
 expect_exit 1
-expect_err_error_line
+expect_err_has_error_line
 expect_err_contains_i "lock"
 expect_err_contains "d00000000005"
 [ "$elapsed" -lt 15 ]
