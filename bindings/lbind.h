@@ -24,5 +24,15 @@ int lm_lua_msgh(lua_State *L);
 void lm_lua_error_from_message(int code, const char *msg);
 /** Raises the sentinel after recording the caller's file and line. */
 int lm_lua_raise(lua_State *L);
+/** The running migration; raises an error naming op.<fn> when none runs. */
+lm_run *lm_lua_need_run(lua_State *L, const char *fn);
+/** Rejects keys of the options table at idx that are not in allowed (NULL-ended). */
+void lm_lua_check_opts(lua_State *L, int idx, const char *fn, const char *const *allowed);
+/** Pushes a database value: NULL as nil, integers as integers. */
+void lm_lua_push_value(lua_State *L, const lm_value *v);
+/** The text of the op.sql(...) value at idx, or NULL when it is not one. */
+const char *lm_lua_sql_text(lua_State *L, int idx);
+/** Adds op.backfill to the op table on top of the stack (bindings/backfill.c). */
+void lm_lua_open_backfill(lua_State *L);
 
 #endif

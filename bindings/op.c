@@ -10,6 +10,7 @@
 #include <lua.h>
 
 #include "lbind.h"
+#include "recreate.h"
 
 int lm_lua_error_sentinel;
 
@@ -17,6 +18,9 @@ int lm_lua_error_sentinel;
 #define MT_COLUMN "luamig.column"
 #define MT_CONSTRAINT "luamig.constraint"
 #define MT_SQL "luamig.sql"
+#define MT_BATCH "luamig.batch"
+#define REG_BATCH "luamig.batch.collecting"
+#define MT_ROWS "luamig.rows"
 
 /* ---- arena ------------------------------------------------------------- */
 
@@ -427,10 +431,24 @@ static lm_run *need_run(lua_State *L, const char *fn) {
   return r;
 }
 
+/* batch_alter_table on SQLite: see l_batch_alter_table. */
+typedef struct batch_box {
+  lm_rc_batch *ops;
+  char *table;
+  int closed; /* the batch function has returned */
+} batch_box;
+static batch_box *collecting(lua_State *L);
+
 static int emit(lua_State *L, lm_op *op) {
   lm_run *run = need_run(L, lm_op_name(op->kind));
   caller_location(L, &op->file, &op->line);
   run->nops++;
+  batch_box *box = collecting(L);
+  if (box) {
+    if (!op->table) op->table = box->table; /* batch.drop_index */
+    lm_rc_batch_add(box->ops, op);
+    return 0;
+  }
   lm_error_clear();
   if (lm_sink_op(run->sink, op) != 0) return lm_lua_raise(L);
   return 0;
@@ -831,27 +849,88 @@ static int l_bulk_insert(lua_State *L) {
   return emit(L, &op);
 }
 
-/* ---- batch_alter_table: the batch object forwards to op with the table ---- */
+/* ---- batch_alter_table ---------------------------------------------------------- */
 
-static int batch_forward(lua_State *L) {
-  /* upvalue 1: op function, upvalue 2: table name, upvalue 3: table position */
-  int pos = (int)lua_tointeger(L, lua_upvalueindex(3));
-  int n = lua_gettop(L);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  for (int i = 1; i <= n + 1; i++) {
-    if (i == pos)
-      lua_pushvalue(L, lua_upvalueindex(2));
-    else
-      lua_pushvalue(L, i < pos ? i : i - 1);
-  }
-  lua_call(L, n + 1, 0);
+/* The batch object's methods call the op functions with the table filled
+ * in. On SQLite they do not run there and then: each record is kept (a deep
+ * copy, records live only as long as their call) and the whole batch becomes
+ * one move-and-copy at its end (engine/recreate.c). Elsewhere, and for lint's
+ * record sink, each call runs as the op call it stands for. */
+
+static int batch_gc(lua_State *L) {
+  batch_box *box = luaL_checkudata(L, 1, MT_BATCH);
+  lm_rc_batch_free(box->ops);
+  free(box->table);
+  box->ops = NULL;
+  box->table = NULL;
   return 0;
 }
 
+/* The batch that emit() keeps records in while a batch method runs. */
+static batch_box *collecting(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, REG_BATCH);
+  batch_box *box = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return box;
+}
+
+static int batch_forward(lua_State *L) {
+  /* upvalues: op function, table name, table position (0: none, drop_index
+   * takes it as an option), the batch_box or nil */
+  int pos = (int)lua_tointeger(L, lua_upvalueindex(3));
+  batch_box *box = lua_touserdata(L, lua_upvalueindex(4));
+  if (box && box->closed)
+    return op_error(L, "op.batch_alter_table: a batch object can only be used inside its function");
+  int n = lua_gettop(L);
+  int nargs = pos ? n + 1 : n;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  for (int i = 1; i <= nargs; i++) {
+    if (i == pos)
+      lua_pushvalue(L, lua_upvalueindex(2));
+    else
+      lua_pushvalue(L, pos && i > pos ? i - 1 : i);
+  }
+  if (!box) {
+    lua_call(L, nargs, 0);
+    return 0;
+  }
+  lua_pushlightuserdata(L, box);
+  lua_setfield(L, LUA_REGISTRYINDEX, REG_BATCH);
+  int st = lua_pcall(L, nargs, 0, 0);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, REG_BATCH);
+  if (st != LUA_OK) return lua_error(L); /* the same error value, passed on */
+  return 0;
+}
+
+static const char *const BATCH_OPTS[] = {"recreate", NULL};
+
 static int l_batch_alter_table(lua_State *L) {
   arena *A = arena_push(L, 3);
-  check_str(L, A, 1, "batch_alter_table", "table name");
+  const char *fn = "batch_alter_table";
+  const char *table = check_str(L, A, 1, fn, "table name");
   luaL_checktype(L, 2, LUA_TFUNCTION);
+  check_opts(L, 3, fn, BATCH_OPTS);
+  const char *how = opt_str(L, A, 3, "recreate", fn);
+  lm_recreate_mode mode = LM_RECREATE_AUTO;
+  if (how && strcmp(how, "always") == 0)
+    mode = LM_RECREATE_ALWAYS;
+  else if (how && strcmp(how, "never") == 0)
+    mode = LM_RECREATE_NEVER;
+  else if (how && strcmp(how, "auto") != 0)
+    return op_error(L, "op.batch_alter_table: recreate must be \"auto\", \"always\" or \"never\"");
+  lm_run *run = need_run(L, fn);
+  batch_box *box = NULL;
+  if (run->sink->d->id == LM_SQLITE && !run->sink->on_op) {
+    box = lua_newuserdatauv(L, sizeof *box, 0);
+    memset(box, 0, sizeof *box);
+    luaL_setmetatable(L, MT_BATCH);
+    box->ops = lm_rc_batch_new();
+    box->table = lm_xstrdup(table);
+  } else {
+    lua_pushnil(L);
+  }
+  int boxidx = lua_gettop(L);
   static const struct {
     const char *name;
     int pos; /* where the table name goes among the op's arguments */
@@ -872,19 +951,22 @@ static int l_batch_alter_table(lua_State *L) {
   int ops = lua_gettop(L);
   for (int i = 0; methods[i].name; i++) {
     lua_getfield(L, ops, methods[i].name);
-    if (methods[i].pos == 0) { /* drop_index: the op itself, table_name optional */
-      lua_setfield(L, batch, methods[i].name);
-      continue;
-    }
     lua_pushvalue(L, 1);
     lua_pushinteger(L, methods[i].pos);
-    lua_pushcclosure(L, batch_forward, 3);
+    lua_pushvalue(L, boxidx);
+    lua_pushcclosure(L, batch_forward, 4);
     lua_setfield(L, batch, methods[i].name);
   }
   lua_pop(L, 1);
   lua_pushvalue(L, 2);
   lua_pushvalue(L, batch);
   lua_call(L, 1, 0);
+  if (!box) return 0;
+  box->closed = 1;
+  lm_error_clear();
+  int n = lm_rc_batch_count(box->ops);
+  if (lm_recreate_ops(run->sink, box->table, lm_rc_batch_ops(box->ops), n, mode) != 0)
+    return lm_lua_raise(L);
   return 0;
 }
 
@@ -971,26 +1053,75 @@ static int l_query(lua_State *L) {
   return 1;
 }
 
-static int rows_iter(lua_State *L) {
-  lua_Integer i = lua_tointeger(L, lua_upvalueindex(2)) + 1;
-  lua_pushinteger(L, i);
-  lua_replace(L, lua_upvalueindex(2));
-  lua_rawgeti(L, lua_upvalueindex(1), i);
+/* op.rows: a dialect cursor owned by a userdata, read one row per call of
+ * the iterator. `for row in op.rows(...)` closes it when the loop ends, by
+ * break or error too (the userdata is the loop's to-be-closed value); an
+ * iterator dropped half-way is closed when it is collected. Other op calls
+ * may run between two rows (PostgreSQL reads a server-side cursor, see
+ * postgres.c). PostgreSQL's cursor reads a snapshot; SQLite's statement may
+ * also visit rows the loop itself inserts into the table it reads. */
+typedef struct rows_iter {
+  const lm_dialect *d;
+  lm_cursor *cur; /* NULL when exhausted, closed or never opened */
+} rows_iter;
+
+static void rows_close(rows_iter *it) {
+  if (!it->cur) return;
+  lm_cursor *cur = it->cur;
+  it->cur = NULL;
+  it->d->cursor_close(cur);
+}
+
+static int rows_gc(lua_State *L) {
+  rows_close(luaL_checkudata(L, 1, MT_ROWS));
+  return 0;
+}
+
+static int rows_next(lua_State *L) {
+  rows_iter *it = lua_touserdata(L, lua_upvalueindex(1));
+  if (!it->cur) return 0;
+  int ncols = 0;
+  const char *const *names = NULL;
+  const lm_value *vals = NULL;
+  lm_error_clear();
+  int rc = it->d->cursor_next(it->cur, &ncols, &names, &vals);
+  if (rc <= 0) {
+    rows_close(it);
+    if (rc < 0) return lm_lua_raise(L);
+    return 0;
+  }
+  lua_createtable(L, 0, ncols);
+  for (int i = 0; i < ncols; i++) {
+    push_value(L, &vals[i]);
+    lua_setfield(L, -2, names[i]);
+  }
   return 1;
 }
 
 static int l_rows(lua_State *L) {
   arena *A = arena_push(L, 2);
-  need_live(L, "rows");
+  lm_sink *s = need_live(L, "rows");
   const char *sql = check_str(L, A, 1, "rows", "SQL");
   int np;
   lm_value *p = parse_params(L, A, 2, &np, "rows");
-  lua_newtable(L);
-  collect c = {L, lua_gettop(L), 0, 0};
-  run_query(L, "rows", collect_row, &c, sql, p, np);
-  lua_pushinteger(L, 0);
-  lua_pushcclosure(L, rows_iter, 2);
-  return 1;
+  rows_iter *it = lua_newuserdatauv(L, sizeof *it, 0);
+  it->d = s->d;
+  it->cur = NULL;
+  luaL_setmetatable(L, MT_ROWS);
+  /* the record sink (lint, plans) has no connection: no rows, as its query */
+  if (s->conn && !s->on_op) {
+    if (!s->d->cursor_open) return op_error(L, "op.rows is not supported on %s", s->d->name);
+    if (s->trace) fprintf(s->trace, "luamig: sql: %s\n", sql);
+    lm_stmt st = {(char *)sql, p, np};
+    lm_error_clear();
+    if (s->d->cursor_open(s->conn, &st, &it->cur) != 0) return lm_lua_raise(L);
+  }
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, rows_next, 1);
+  lua_pushnil(L);
+  lua_pushnil(L);
+  lua_pushvalue(L, -4); /* closing value of the generic for */
+  return 4;
 }
 
 static int l_scalar(lua_State *L) {
@@ -1004,6 +1135,22 @@ static int l_scalar(lua_State *L) {
   run_query(L, "scalar", collect_first, &c, sql, p, np);
   if (lua_gettop(L) == top) lua_pushnil(L);
   return 1;
+}
+
+lm_run *lm_lua_need_run(lua_State *L, const char *fn) { return need_run(L, fn); }
+
+void lm_lua_check_opts(lua_State *L, int idx, const char *fn, const char *const *allowed) {
+  check_opts(L, idx, fn, allowed);
+}
+
+void lm_lua_push_value(lua_State *L, const lm_value *v) { push_value(L, v); }
+
+const char *lm_lua_sql_text(lua_State *L, int idx) {
+  if (!is_marked(L, idx, MT_SQL)) return NULL;
+  lua_getfield(L, idx, "text");
+  const char *s = lua_tostring(L, -1); /* still referenced by the op.sql table */
+  lua_pop(L, 1);
+  return s;
 }
 
 static int introspect(lua_State *L, const char *fn, lm_introspect kind, int nargs) {
@@ -1071,7 +1218,18 @@ void lm_lua_open_op(lua_State *L) {
   lua_pop(L, 1);
   luaL_newmetatable(L, MT_SQL);
   lua_pop(L, 1);
+  luaL_newmetatable(L, MT_BATCH);
+  lua_pushcfunction(L, batch_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, MT_ROWS);
+  lua_pushcfunction(L, rows_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, rows_gc);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
   luaL_newlib(L, OPS);
+  lm_lua_open_backfill(L);
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, "luamig.optable");
 }

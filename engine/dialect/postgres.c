@@ -12,7 +12,7 @@
 /* Not "pg_conn": libpq already uses that tag for PGconn. */
 typedef struct pgsql_conn {
   PGconn *pg;
-  PGcancel *cancel; /* for lm_interrupt(), made once: PQgetCancel is not signal-safe */
+  PGcancel *cancel;          /* for lm_interrupt(), made once: PQgetCancel is not signal-safe */
   struct pg_cursor *cursors; /* open cursors, detached when the connection closes */
   unsigned cursor_seq;       /* names server-side cursors uniquely */
   int busy;                  /* a single-row-mode query is being read */
@@ -505,8 +505,8 @@ static int pg_cursor_open(lm_conn *conn, const lm_stmt *s, lm_cursor **out) {
     int hold = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
     char *sql = lm_xasprintf("DECLARE %s NO SCROLL CURSOR%s FOR %s", cur->name,
                              hold ? " WITH HOLD" : "", s->sql);
-    res = PQexecParams(c->pg, sql, s->nparams > 0 ? s->nparams : 0, NULL,
-                       (const char *const *)pv, NULL, NULL, 0);
+    res = PQexecParams(c->pg, sql, s->nparams > 0 ? s->nparams : 0, NULL, (const char *const *)pv,
+                       NULL, NULL, 0);
     free(sql);
     if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
       PQclear(res);

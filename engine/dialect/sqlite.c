@@ -276,6 +276,16 @@ static void read_row(sqlite3_stmt *st, int ncols, lm_value *vals) {
   }
 }
 
+/* Column names, read after the first step: a statement whose plan depends on
+ * a bound value (a LIKE against a parameter) is prepared again by that step,
+ * which frees the names read before it. */
+static void read_names(sqlite3_stmt *st, int ncols, const char **names) {
+  for (int i = 0; i < ncols; i++) {
+    names[i] = sqlite3_column_name(st, i);
+    if (!names[i]) names[i] = "";
+  }
+}
+
 static int sqlite_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
   sqlite_conn *c = (sqlite_conn *)conn;
   sqlite3_stmt *st = NULL;
@@ -284,12 +294,10 @@ static int sqlite_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud)
   int ncols = sqlite3_column_count(st);
   const char **names = lm_xcalloc((size_t)ncols + 1, sizeof *names);
   lm_value *vals = lm_xcalloc((size_t)ncols + 1, sizeof *vals);
-  for (int i = 0; i < ncols; i++) {
-    names[i] = sqlite3_column_name(st, i);
-    if (!names[i]) names[i] = "";
-  }
-  int step;
+  int step, first = 1;
   while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (first) read_names(st, ncols, names);
+    first = 0;
     read_row(st, ncols, vals);
     int r = fn(ud, ncols, names, vals);
     if (r) {
@@ -317,9 +325,9 @@ typedef struct sqlite_cursor {
   sqlite3 *db;
   sqlite3_stmt *st;
   int ncols;
-  const char **names;
+  const char **names; /* read with the first row */
   lm_value *vals;
-  int done;
+  int rows, done;
 } sqlite_cursor;
 
 static int sqlite_cursor_open(lm_conn *conn, const lm_stmt *s, lm_cursor **out) {
@@ -334,10 +342,6 @@ static int sqlite_cursor_open(lm_conn *conn, const lm_stmt *s, lm_cursor **out) 
   cur->ncols = sqlite3_column_count(st);
   cur->names = lm_xcalloc((size_t)cur->ncols + 1, sizeof *cur->names);
   cur->vals = lm_xcalloc((size_t)cur->ncols + 1, sizeof *cur->vals);
-  for (int i = 0; i < cur->ncols; i++) {
-    cur->names[i] = sqlite3_column_name(st, i);
-    if (!cur->names[i]) cur->names[i] = "";
-  }
   *out = (lm_cursor *)cur;
   return 0;
 }
@@ -348,6 +352,7 @@ static int sqlite_cursor_next(lm_cursor *cursor, int *ncols, const char *const *
   if (cur->done) return 0;
   int step = sqlite3_step(cur->st);
   if (step == SQLITE_ROW) {
+    if (cur->rows++ == 0) read_names(cur->st, cur->ncols, cur->names);
     read_row(cur->st, cur->ncols, cur->vals);
     *ncols = cur->ncols;
     *names = cur->names;
