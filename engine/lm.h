@@ -438,6 +438,8 @@ struct lm_sink {
   /* the database that move-and-copy reflects tables from: the connection
    * online, an in-memory shadow replaying the script under --sql */
   lm_conn *shadow;
+  /* a move-and-copy ran: the dialect checks foreign keys before COMMIT */
+  int fk_check;
 };
 
 void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c);

@@ -1669,6 +1669,8 @@ int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int 
       rc = located(ops[i], run_plain(s, ops[i]));
     return rc;
   }
+  /* a copy runs with foreign keys unenforced: check them before COMMIT */
+  s->fk_check = 1;
   lm_rc_table *t = NULL;
   rc = lm_rc_reflect(s->d, s->shadow, table, &t);
   if (rc) return located(n ? ops[0] : NULL, rc);

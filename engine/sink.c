@@ -35,10 +35,11 @@ static int online_begin(lm_sink *s) {
 
 static int online_commit(lm_sink *s) {
   if (s->outer_tx) return 0;
-  if (s->d->before_commit) {
+  if (s->fk_check && s->d->before_commit) {
     int rc = s->d->before_commit(s->conn);
     if (rc) return rc;
   }
+  s->fk_check = 0;
   int rc = online_simple(s, "COMMIT");
   s->in_tx = 0;
   return rc;
@@ -47,6 +48,7 @@ static int online_commit(lm_sink *s) {
 static int online_rollback(lm_sink *s) {
   if (s->outer_tx || !s->in_tx) return 0;
   s->in_tx = 0;
+  s->fk_check = 0;
   lm_stmt st = {"ROLLBACK", NULL, 0};
   trace(s, st.sql);
   /* a failing ROLLBACK must not replace the error that caused it */
@@ -189,6 +191,11 @@ int lm_sink_stmts(lm_sink *s, const lm_stmts *l) {
 
 int lm_sink_op(lm_sink *s, const lm_op *op) {
   if (s->on_op) return s->on_op(s->op_ud, op);
+  /* Foreign keys are not enforced while SQLite migrates, so a transaction
+   * that changed anything is checked before COMMIT. Backfill batches are
+   * exempt: they commit one by one, and a full check per batch would cost
+   * a scan of every child table each time. */
+  if (op->kind != LM_OP_BACKFILL_SQL) s->fk_check = 1;
   /* SQLite: what ALTER TABLE cannot do becomes a move-and-copy. */
   if (lm_recreate_wanted(s, op)) return lm_recreate_ops(s, op->table, &op, 1, LM_RECREATE_AUTO);
   lm_stmts l = {0};

@@ -134,39 +134,45 @@ static int bind_one(sqlite3_stmt *st, int idx, const lm_value *v) {
 /* Parameter i goes to "$<i+1>" when the text names it so, otherwise to
  * position i+1 (plain ? and ?NNN). A placeholder left without a value is an
  * error, as it is on PostgreSQL, rather than a silent NULL. */
+/* One pass over the statement's placeholders: looking each $N up by name
+ * would be quadratic, and bulk inserts carry thousands of parameters. */
 static int bind_all(sqlite_conn *c, sqlite3_stmt *st, const lm_stmt *s) {
   int count = sqlite3_bind_parameter_count(st);
-  char *bound = lm_xcalloc((size_t)count + 1, 1);
+  char *used = lm_xcalloc((size_t)s->nparams + 1, 1);
   int rc = 0;
-  for (int i = 0; i < s->nparams && !rc; i++) {
-    char name[24];
-    snprintf(name, sizeof name, "$%d", i + 1);
-    int idx = sqlite3_bind_parameter_index(st, name);
-    if (idx == 0) {
-      const char *pn = i + 1 <= count ? sqlite3_bind_parameter_name(st, i + 1) : NULL;
-      if (i + 1 <= count && (!pn || pn[0] == '?')) {
-        idx = i + 1;
-      } else {
-        lm_error_set(LM_EDB, "%d parameters given but the statement has no placeholder for $%d",
-                     s->nparams, i + 1);
+  for (int idx = 1; idx <= count && !rc; idx++) {
+    const char *pn = sqlite3_bind_parameter_name(st, idx);
+    long k = idx; /* an anonymous ? takes the next position */
+    if (pn) {
+      char *end;
+      k = (pn[0] == '$' || pn[0] == '?') ? strtol(pn + 1, &end, 10) : 0;
+      if (k <= 0 || *end) {
+        lm_error_set(LM_EDB, "placeholder %s is not supported: use $1, $2, … or ?", pn);
         lm_error_set_statement(s->sql);
         rc = LM_EDB;
+        break;
       }
     }
-    if (!rc && bind_one(st, idx, &s->params[i]) != SQLITE_OK) rc = fail(c, s->sql);
-    if (!rc) bound[idx] = 1;
+    if (k > s->nparams) {
+      char pos[24];
+      snprintf(pos, sizeof pos, "?%d", idx);
+      lm_error_set(LM_EDB, "no value for placeholder %s (%d parameters given)", pn ? pn : pos,
+                   s->nparams);
+      lm_error_set_statement(s->sql);
+      rc = LM_EDB;
+      break;
+    }
+    if (bind_one(st, idx, &s->params[k - 1]) != SQLITE_OK) rc = fail(c, s->sql);
+    used[k] = 1;
   }
-  for (int idx = 1; idx <= count && !rc; idx++) {
-    if (bound[idx]) continue;
-    const char *pn = sqlite3_bind_parameter_name(st, idx);
-    char pos[24];
-    snprintf(pos, sizeof pos, "?%d", idx);
-    lm_error_set(LM_EDB, "no value for placeholder %s (%d parameters given)", pn ? pn : pos,
-                 s->nparams);
-    lm_error_set_statement(s->sql);
-    rc = LM_EDB;
-  }
-  free(bound);
+  for (int k = 1; k <= s->nparams && !rc; k++)
+    if (!used[k]) {
+      lm_error_set(LM_EDB, "%d parameters given but the statement has no placeholder for $%d",
+                   s->nparams, k);
+      lm_error_set_statement(s->sql);
+      rc = LM_EDB;
+    }
+  free(used);
   return rc;
 }
 
@@ -399,8 +405,10 @@ static int fk_row(void *ud, int ncols, const char *const *names, const lm_value 
   return 0;
 }
 
-/* Foreign keys are not enforced during migrations (see sqlite_open): a
- * migration may only commit when every row of every table satisfies them. */
+/* Foreign keys are not enforced during migrations (see sqlite_open), so a
+ * transaction that changed something may only commit when every row of every
+ * table satisfies them (the sink skips transactions holding only backfill
+ * batches or version-table writes). */
 static int sqlite_before_commit(lm_conn *conn) {
   fk_report r;
   lm_buf_init(&r.text);
