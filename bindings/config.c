@@ -107,10 +107,12 @@ static int read_table(lua_State *L, lm_config *c, const char *text) {
     if (!known) {
       const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
       int line = key_line(text, k);
+      char *where = line ? lm_xasprintf("%s:%d", c->path, line) : lm_xstrdup(c->path);
       lm_error_set(LM_ECONFIG,
-                   "%s:%d: unknown setting '%s' (known: url, versions, version_table, "
+                   "%s: unknown setting '%s' (known: url, versions, version_table, "
                    "version_table_schema, transaction_per_migration, lock_timeout, lock_retries)",
-                   c->path, line, k);
+                   where, k);
+      free(where);
       lua_pop(L, 1);
       return LM_ECONFIG;
     }
@@ -166,6 +168,18 @@ static int read_table(lua_State *L, lm_config *c, const char *text) {
   return 0;
 }
 
+typedef struct config_ctx {
+  lm_config *c;
+  const char *text;
+  int rc;
+} config_ctx;
+
+static int read_table_protected(lua_State *L) {
+  config_ctx *x = lua_touserdata(L, 1);
+  x->rc = read_table(L, x->c, x->text);
+  return 0;
+}
+
 int lm_config_load(lm_config **out, lua_State *L, const char *path) {
   *out = NULL;
   char *text;
@@ -193,14 +207,22 @@ int lm_config_load(lm_config **out, lua_State *L, const char *path) {
     st = lua_pcall(L, 0, 1, -2);
   }
   if (st != LUA_OK) {
-    lm_lua_error_from_message(LM_ECONFIG, lua_tostring(L, -1));
+    lm_lua_error_in_file(LM_ECONFIG, path, lua_tostring(L, -1));
     rc = LM_ECONFIG;
   } else if (lua_type(L, -1) != LUA_TTABLE) {
     rc = lm_error_set(LM_ECONFIG, "%s: must return a table of settings (return { url = ... })",
                       path);
     lm_error_set_location(path, 0);
   } else {
-    rc = read_table(L, c, text);
+    /* reading the settings may run the table's metamethods: protected */
+    config_ctx x = {c, text, 0};
+    lua_pushcfunction(L, read_table_protected);
+    lua_pushlightuserdata(L, &x);
+    lua_pushvalue(L, -3);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK)
+      x.rc = lm_lua_error_in_file(LM_ECONFIG, path,
+                                  lua_isstring(L, -1) ? lua_tostring(L, -1) : "error in settings");
+    rc = x.rc;
   }
   lua_settop(L, top);
   free(text);

@@ -12,6 +12,7 @@
 #define LM_REG_LOADED "luamig.loaded"
 #define LM_REG_PATH "luamig.path"
 #define LM_REG_RUN "luamig.run"
+#define LM_REG_PROXIES "luamig.proxies"
 
 /* Raised (as a light userdata) when the last-error record already holds a
  * structured error, so the caller must not overwrite it. */
@@ -21,7 +22,8 @@ void lm_lua_open_op(lua_State *L);
 void lm_lua_push_env(lua_State *L);
 void lm_lua_add_path(lua_State *L, const char *dir);
 int lm_lua_msgh(lua_State *L);
-void lm_lua_error_from_message(int code, const char *msg);
+int lm_lua_error_from_message(int code, const char *msg);
+int lm_lua_error_in_file(int code, const char *path, const char *msg);
 /** Raises the sentinel after recording the caller's file and line. */
 int lm_lua_raise(lua_State *L);
 /** The running migration; raises an error naming op.<fn> when none runs. */

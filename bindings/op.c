@@ -524,7 +524,7 @@ static int l_f(lua_State *L) {
 
 static int l_create_table(lua_State *L) {
   int nargs = lua_gettop(L);
-  arena *A = arena_push(L, nargs);
+  arena *A = arena_push(L, nargs < 1 ? 1 : nargs);
   lm_op op = {.kind = LM_OP_CREATE_TABLE};
   op.table = check_str(L, A, 1, "create_table", "table name");
   int first = 2, last = nargs;

@@ -42,7 +42,23 @@ static int load_error(const char *path, const char *text, const char *key, const
   return LM_ELOAD;
 }
 
+/* Reads t[k] without metamethods: a revision's tables are user data, and a
+ * raising __index must not escape protected mode. */
+static int rawfield(lua_State *L, int idx, const char *k) {
+  idx = lua_absindex(L, idx);
+  lua_pushstring(L, k);
+  return lua_rawget(L, idx);
+}
+
+/* The string at the top, when it holds no NUL byte (which C would cut). */
+static const char *clean_str(lua_State *L) {
+  size_t n;
+  const char *s = lua_tolstring(L, -1, &n);
+  return s && strlen(s) == n ? s : NULL;
+}
+
 static int valid_id(const char *s) {
+  if (!s) return 0;
   size_t n = strlen(s);
   if (n < 1 || n > 32) return 0;
   for (const char *p = s; *p; p++)
@@ -57,10 +73,20 @@ static int id_list(lua_State *L, int env, const char *key, char ***out, int *n, 
                    const char *text, int check_ids) {
   *out = NULL;
   *n = 0;
-  int t = lua_getfield(L, env, key);
+  int t = rawfield(L, env, key);
   int rc = 0;
   if (t == LUA_TNIL) {
   } else if (t == LUA_TSTRING) {
+    if (!clean_str(L)) {
+      char *v = lm_xstrdup(lua_tostring(L, -1));
+      lua_pop(L, 1);
+      rc = load_error(path, text, key,
+                      check_ids ? "'%s' is not a valid revision id (it contains a NUL byte)"
+                                : "'%s' contains a NUL byte",
+                      v);
+      free(v);
+      return rc;
+    }
     *out = lm_xcalloc(1, sizeof **out);
     (*out)[0] = lm_xstrdup(lua_tostring(L, -1));
     *n = 1;
@@ -68,7 +94,7 @@ static int id_list(lua_State *L, int env, const char *key, char ***out, int *n, 
     int len = (int)lua_rawlen(L, -1);
     *out = lm_xcalloc((size_t)(len ? len : 1), sizeof **out);
     for (int i = 1; i <= len; i++) {
-      if (lua_rawgeti(L, -1, i) != LUA_TSTRING) {
+      if (lua_rawgeti(L, -1, i) != LUA_TSTRING || !clean_str(L)) {
         lua_pop(L, 2);
         return load_error(path, text, key, "%s must be a string or a list of strings", key);
       }
@@ -99,48 +125,22 @@ static char *header_doc(const char *text) {
   return lm_xstrndup(p, (size_t)(end - p));
 }
 
-static int read_revision(lua_State *L, const char *path, const char *text, size_t len,
-                         lm_revision *r) {
+typedef struct fields_ctx {
+  const char *path, *text;
+  lm_revision *r;
   int rc;
-  lm_sha256_hex_normalised(text, len, r->checksum);
-  char *chunk = lm_xasprintf("@%s", path);
-  int st = luaL_loadbufferx(L, text, len, chunk, "t");
-  free(chunk);
-  if (st != LUA_OK) {
-    lm_lua_error_from_message(LM_ELOAD, lua_tostring(L, -1));
-    lua_pop(L, 1);
-    return LM_ELOAD;
-  }
-  lm_lua_push_env(L);
-  lua_pushvalue(L, -1);
-  int env = lua_gettop(L);
-  lua_insert(L, -3); /* env, chunk, env */
-  lua_setupvalue(L, -2, 1);
-  lua_pushcfunction(L, lm_lua_msgh);
-  lua_insert(L, -2);
-  if (lua_pcall(L, 0, 0, -2) != LUA_OK) {
-    if (lua_islightuserdata(L, -1))
-      rc = lm_error_code() ? lm_error_code() : LM_ELOAD;
-    else
-      lm_lua_error_from_message(LM_ELOAD, lua_tostring(L, -1));
-    lua_settop(L, env - 1);
-    if (lm_error_code() != LM_ELOAD) {
-      const char *m = lm_error_last()->message;
-      char *copy = lm_xstrdup(m);
-      lm_lua_error_from_message(LM_ELOAD, copy);
-      free(copy);
-    }
-    return LM_ELOAD;
-  }
-  lua_pop(L, 1); /* msgh */
-  env = lua_gettop(L);
+} fields_ctx;
 
+/* The revision's fields, from its environment at index env. */
+static int read_fields_body(lua_State *L, int env, const char *path, const char *text,
+                            lm_revision *r) {
+  int rc;
   int t = lua_getfield(L, env, "revision");
   if (t == LUA_TNIL) {
     lua_settop(L, env - 1);
     return load_error(path, text, NULL, "no revision id: set revision = \"...\"%s", NULL);
   }
-  if (t != LUA_TSTRING || !valid_id(lua_tostring(L, -1))) {
+  if (t != LUA_TSTRING || !valid_id(clean_str(L))) {
     const char *v = t == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1);
     rc = load_error(path, text, "revision",
                     "revision must be a string of 1-32 letters, digits or _ (got '%s')", v);
@@ -220,7 +220,8 @@ static int read_revision(lua_State *L, const char *path, const char *text, size_
       int tn = lua_getfield(L, -1, "name");
       int tup = lua_getfield(L, -2, "up");
       int tdn = lua_getfield(L, -3, "down");
-      if (tn != LUA_TSTRING || !*lua_tostring(L, -3) || tup != LUA_TFUNCTION ||
+      if (tn != LUA_TSTRING || !*lua_tostring(L, -3) ||
+          strlen(lua_tostring(L, -3)) != lua_rawlen(L, -3) || tup != LUA_TFUNCTION ||
           (tdn != LUA_TFUNCTION && tdn != LUA_TNIL)) {
         lua_settop(L, env - 1);
         char num[16];
@@ -243,6 +244,53 @@ static int read_revision(lua_State *L, const char *path, const char *text, size_
   r->env_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops env */
   lua_settop(L, env - 1);
   return 0;
+}
+
+static int read_fields(lua_State *L) {
+  fields_ctx *x = lua_touserdata(L, 1);
+  x->rc = read_fields_body(L, 2, x->path, x->text, x->r);
+  return 0;
+}
+
+static int read_revision(lua_State *L, const char *path, const char *text, size_t len,
+                         lm_revision *r) {
+  lm_sha256_hex_normalised(text, len, r->checksum);
+  char *chunk = lm_xasprintf("@%s", path);
+  int st = luaL_loadbufferx(L, text, len, chunk, "t");
+  free(chunk);
+  if (st != LUA_OK) {
+    lm_lua_error_in_file(LM_ELOAD, path, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return LM_ELOAD;
+  }
+  lm_lua_push_env(L);
+  lua_pushvalue(L, -1);
+  int env = lua_gettop(L);
+  lua_insert(L, -3); /* env, chunk, env */
+  lua_setupvalue(L, -2, 1);
+  lua_pushcfunction(L, lm_lua_msgh);
+  lua_insert(L, -2);
+  if (lua_pcall(L, 0, 0, -2) != LUA_OK) {
+    /* op calls raise plain messages while loading: no run is active */
+    lm_lua_error_in_file(LM_ELOAD, path,
+                         lua_isstring(L, -1) ? lua_tostring(L, -1) : "error while loading");
+    lua_settop(L, env - 1);
+    return LM_ELOAD;
+  }
+  lua_pop(L, 1); /* msgh */
+  env = lua_gettop(L);
+  /* reading the fields may run the revision's metamethods: protected */
+  fields_ctx x = {path, text, r, 0};
+  lua_pushcfunction(L, read_fields);
+  lua_pushlightuserdata(L, &x);
+  lua_pushvalue(L, env);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+    lm_lua_error_in_file(LM_ELOAD, path,
+                         lua_isstring(L, -1) ? lua_tostring(L, -1) : "error while reading fields");
+    x.rc = LM_ELOAD;
+  }
+  lua_settop(L, env - 1);
+  return x.rc;
 }
 
 static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph *g) {
@@ -309,11 +357,11 @@ int lm_lua_load_revisions(lua_State *L, const lm_config *c, lm_graph *g) {
 static void push_step_fn(lua_State *L, const lm_revision *r, int step, int up) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->env_ref);
   if (!r->multistep) {
-    lua_getfield(L, -1, up ? "upgrade" : "downgrade");
+    rawfield(L, -1, up ? "upgrade" : "downgrade");
   } else {
-    lua_getfield(L, -1, "steps");
+    rawfield(L, -1, "steps");
     lua_rawgeti(L, -1, step + 1);
-    lua_getfield(L, -1, up ? "up" : "down");
+    rawfield(L, -1, up ? "up" : "down");
     lua_replace(L, -3);
     lua_pop(L, 1);
   }

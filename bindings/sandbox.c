@@ -19,6 +19,25 @@ static const char *const SAFE_BASE[] = {
 static const char *const SAFE_LIBS[] = {"string", "table", "math", "utf8", "coroutine", NULL};
 static const char *const SAFE_OS[] = {"time", "date", "clock", "getenv", "difftime", NULL};
 
+/* rawset() would get past a read-only proxy's __newindex. */
+static int safe_rawset(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_getmetatable(L, 1)) {
+    lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_PROXIES);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      if (lua_rawequal(L, -1, -4)) return luaL_error(L, "'%s' is read-only", lua_tostring(L, -2));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+  }
+  luaL_checkany(L, 2);
+  luaL_checkany(L, 3);
+  lua_settop(L, 3);
+  lua_rawset(L, 1);
+  return 1;
+}
+
 /* print goes to stderr: stdout carries the SQL script under --sql. */
 static int safe_print(lua_State *L) {
   int n = lua_gettop(L);
@@ -38,6 +57,18 @@ void lm_lua_push_env(lua_State *L) {
   lua_newtable(L);
   lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_ENVMT);
   lua_setmetatable(L, -2);
+  /* private read-only proxies of op and the libraries (see push_readonly_proxy) */
+  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_PROXIES);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_newtable(L);
+    lua_insert(L, -2);
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -2); /* name */
+    lua_insert(L, -2);
+    lua_rawset(L, -5);
+  }
+  lua_pop(L, 1);
 }
 
 /* load() that only accepts text and defaults to a sandboxed environment. */
@@ -126,7 +157,10 @@ static int readonly_newindex(lua_State *L) {
   return luaL_error(L, "'%s' is read-only", lua_tostring(L, lua_upvalueindex(1)));
 }
 
-/* Wraps the table at the top in a read-only proxy named name. */
+/* Wraps the table at the top in a read-only proxy named name. Its metatable
+ * is remembered (registry LM_REG_PROXIES) so that every environment gets a
+ * proxy of its own: rawset() gets past __newindex, and on a shared proxy it
+ * would let one revision change what the next one runs. */
 static void push_readonly_proxy(lua_State *L, const char *name) {
   lua_newtable(L); /* proxy */
   lua_newtable(L); /* mt */
@@ -137,6 +171,15 @@ static void push_readonly_proxy(lua_State *L, const char *name) {
   lua_setfield(L, -2, "__newindex");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_PROXIES) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_PROXIES);
+  }
+  lua_pushvalue(L, -2);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 1);
   lua_setmetatable(L, -2);
   lua_remove(L, -2);
 }
@@ -148,6 +191,12 @@ static int init_state(lua_State *L) {
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
+  /* getmetatable("") would hand out the real string library to change */
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 2);
 
   lua_newtable(L); /* safe globals */
   for (int i = 0; SAFE_BASE[i]; i++) {
@@ -174,6 +223,8 @@ static int init_state(lua_State *L) {
   lua_setfield(L, -2, "os");
   lua_pushcfunction(L, safe_print);
   lua_setfield(L, -2, "print");
+  lua_pushcfunction(L, safe_rawset);
+  lua_setfield(L, -2, "rawset");
   lua_pushcfunction(L, safe_load);
   lua_setfield(L, -2, "load");
   lua_pushcfunction(L, safe_require);
@@ -263,10 +314,11 @@ int lm_lua_msgh(lua_State *L) {
   return 1;
 }
 
-/* Splits "path:line: message" produced by Lua into location fields. */
-void lm_lua_error_from_message(int code, const char *msg) {
+/* Splits "path:line: message" produced by Lua into location fields.
+ * Returns 1 when the message carried a location. */
+int lm_lua_error_from_message(int code, const char *msg) {
   lm_error_set(code, "%s", msg ? msg : "unknown Lua error");
-  if (!msg) return;
+  if (!msg) return 0;
   const char *c = strchr(msg, ':');
   while (c) {
     char *end;
@@ -275,10 +327,20 @@ void lm_lua_error_from_message(int code, const char *msg) {
       char *file = lm_xstrndup(msg, (size_t)(c - msg));
       lm_error_set_location(file, (int)line);
       free(file);
-      return;
+      return 1;
     }
     c = strchr(c + 1, ':');
   }
+  return 0;
+}
+
+/* A Lua error about a file: when Lua gave no position (an error object that
+ * is not a string, a binary chunk refused), the file is named all the same. */
+int lm_lua_error_in_file(int code, const char *path, const char *msg) {
+  if (lm_lua_error_from_message(code, msg)) return code;
+  lm_error_set(code, "%s: %s", path, msg ? msg : "unknown Lua error");
+  lm_error_set_location(path, 0);
+  return code;
 }
 
 static void interrupt_hook(lua_State *L, lua_Debug *ar) {

@@ -572,6 +572,13 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
   }
   rc = lm_target_parse(&t, target);
   if (rc) return rc;
+  /* a target naming no revision is a usage error: say so before touching
+   * (or, for SQLite, creating) the database */
+  if ((t.kind == LM_T_REV || t.kind == LM_T_REV_REL || (t.kind == LM_T_HEAD && t.rev[0]))) {
+    int idx;
+    rc = lm_graph_find(&p->graph, t.rev, &idx);
+    if (rc) return rc;
+  }
   session s;
   rc = session_open(&s, p);
   if (!rc) rc = take_lock(&s);

@@ -110,7 +110,13 @@ static int print_exec(lm_sink *s, const lm_stmt *st) {
   while (n > 0 && (sql[n - 1] == ' ' || sql[n - 1] == '\n' || sql[n - 1] == '\t'))
     n--;
   fwrite(sql, 1, n, s->out);
-  fputs(n > 0 && sql[n - 1] == ';' ? "\n\n" : ";\n\n", s->out);
+  /* a last line with a -- comment would swallow the terminator */
+  const char *last = sql + n;
+  while (last > sql && last[-1] != '\n')
+    last--;
+  const char *dash = strstr(last, "--");
+  int ends = n > 0 && sql[n - 1] == ';' && !(dash && dash < sql + n);
+  fputs(ends ? "\n\n" : dash && dash < sql + n ? "\n;\n\n" : ";\n\n", s->out);
   free(sql);
   return 0;
 }
