@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Installs the system packages luamig needs to build and test, but only those
-# that are missing: when everything is present, apt is not touched at all.
+# Installs the system packages luamig needs, but only those that are missing:
+# when everything is present, apt is not touched at all.
+#   scripts/deps.sh          what building and running luamig needs
+#   scripts/deps.sh --test   also what the test suite needs (cmocka, a
+#                            PostgreSQL server, clang for libFuzzer, clang-format)
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  liblua5.4-dev libsqlite3-dev libpq-dev libcmocka-dev
-  sqlite3 postgresql postgresql-client
-  clang-format
+  liblua5.4-dev libsqlite3-dev libpq-dev sqlite3
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=(libcmocka-dev postgresql postgresql-client clang-format clang libclang-rt-14-dev)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

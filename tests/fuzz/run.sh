@@ -11,7 +11,7 @@
 #
 # Environment:
 #   LM_FUZZ_SECONDS   seconds per target (when no argument is given)
-#   LM_FUZZ_DEFAULT_SECONDS  the default when neither is given (ctest sets 10)
+#   LM_FUZZ_DEFAULT_SECONDS  the default when neither is given (ctest sets 20)
 #   LM_FUZZ_BUILD     build folder (default: build-fuzz in the repository)
 #   LM_FUZZ_TARGETS   which targets, space-separated (default: all: url config
 #                     type target graph)

@@ -221,4 +221,25 @@ expect_out_equals "4e0000000002"
 expect_ok "the second part applies" db_apply_script "$LM_TMP/part2.sql" "$offline_url"
 expect_same "$(db_schema "$online_url")" "$(db_schema "$offline_url")" "db_schema online vs offline in two parts"
 
+# ---------------------------------------------------------------------------
+# The repository's own demo chain and every example project: the --sql
+# script and the online upgrade give the same schema and version table.
+for proj in "$LM_SOURCE_DIR" "$LM_SOURCE_DIR"/examples/*/; do
+  proj=${proj%/}
+  [ -f "$proj/luamig.lua" ] || continue
+  name=${proj#"$LM_SOURCE_DIR"}
+  name=${name#/}
+  name=${name:-demo chain}
+  t_case "equivalence of $name"
+  on=$(fresh_url)
+  off=$(fresh_url)
+  lm -c "$proj/luamig.lua" --url "$on" upgrade head
+  expect_exit 0
+  lm -c "$proj/luamig.lua" "${offline_target[@]}" upgrade head --sql
+  expect_exit 0
+  printf '%s\n' "$LM_OUT" >"$LM_TMP/project.sql"
+  expect_ok "the $name script applies cleanly" db_apply_script "$LM_TMP/project.sql" "$off"
+  expect_same "$(db_schema "$on")" "$(db_schema "$off")" "db_schema online vs offline for $name"
+done
+
 t_done

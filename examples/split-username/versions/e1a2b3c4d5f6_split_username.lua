@@ -35,8 +35,18 @@ steps = {
   -- The backfill is all this step does: each batch commits on its own, and
   -- the step is recorded only once every row is done. Interrupted, it resumes
   -- where `where` says: the rows still without a first_name.
+  -- Under --sql there are no rows to hand to Lua, so the script a reviewer
+  -- reads does the same split in SQL (context.offline and context.dialect).
   { name = "backfill",
     up = function()
+      if context.offline then
+        local pos = context.dialect == "postgresql" and "strpos(username, '_')" or "instr(username, '_')"
+        op.backfill("users", { where = "first_name IS NULL", set = {
+          first_name = op.sql("CASE WHEN " .. pos .. " > 0 THEN substr(username, 1, " .. pos .. " - 1) ELSE username END"),
+          last_name = op.sql("CASE WHEN " .. pos .. " > 0 THEN substr(username, " .. pos .. " + 1) ELSE '' END"),
+        } })
+        return
+      end
       op.backfill("users", { columns = { "username" }, where = "first_name IS NULL", batch_size = 1000 },
         function(row)
           local first, last = split(row.username)
@@ -53,6 +63,12 @@ steps = {
     end,
     down = function()
       op.add_column("users", op.column("username", "string(100)", { nullable = true }))
+      if context.offline then
+        -- luamig: allow backfill-in-transaction (a downgrade restores the column atomically)
+        op.backfill("users", { where = "username IS NULL", set = { username = op.sql(
+          "CASE WHEN last_name = '' THEN first_name ELSE first_name || '_' || last_name END") } })
+        return
+      end
       -- luamig: allow backfill-in-transaction (a downgrade restores the column atomically)
       op.backfill("users", { columns = { "first_name", "last_name" }, where = "username IS NULL" },
         function(row)
