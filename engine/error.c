@@ -124,3 +124,34 @@ int lm_exit_code(int code) {
   default: return 1;
   }
 }
+
+struct lm_error_saved {
+  int code, line;
+  char *message, *file, *revision, *statement, *sqlstate, *db_message;
+};
+
+lm_error_saved *lm_error_save(void) {
+  lm_error_saved *v = lm_xcalloc(1, sizeof *v);
+  v->code = E.code;
+  v->line = E.line;
+  v->message = E.message ? lm_xstrdup(E.message) : NULL;
+  v->file = E.file ? lm_xstrdup(E.file) : NULL;
+  v->revision = E.revision ? lm_xstrdup(E.revision) : NULL;
+  v->statement = E.statement ? lm_xstrdup(E.statement) : NULL;
+  v->sqlstate = E.sqlstate ? lm_xstrdup(E.sqlstate) : NULL;
+  v->db_message = E.db_message ? lm_xstrdup(E.db_message) : NULL;
+  return v;
+}
+
+void lm_error_restore(lm_error_saved *v) {
+  lm_error_clear();
+  E.code = v->code;
+  E.line = v->line;
+  E.message = v->message;
+  E.file = v->file;
+  E.revision = v->revision;
+  E.statement = v->statement;
+  E.sqlstate = v->sqlstate;
+  E.db_message = v->db_message;
+  free(v);
+}

@@ -56,6 +56,11 @@ void lm_error_set_db(const char *sqlstate, const char *db_message);
 /** Prefixes the message with "prefix: ". */
 void lm_error_prefix(const char *fmt, ...) LM_PRINTF(1, 2);
 int lm_error_code(void);
+/** A copy of the last error, to keep it across a call that may fail too
+ * (a ROLLBACK, a diagnostic query); restore frees the copy. */
+typedef struct lm_error_saved lm_error_saved;
+lm_error_saved *lm_error_save(void);
+void lm_error_restore(lm_error_saved *saved);
 
 /* ---- SHA-256 --------------------------------------------------------------- */
 

@@ -344,19 +344,14 @@ static void name_lock_holders(lm_sink *s) {
                 "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "ORDER BY l.pid",
                 NULL, 0};
-  const lm_error *e = lm_error_last();
-  char *msg = lm_xstrdup(e->message);
-  char *stmt = e->statement ? lm_xstrdup(e->statement) : NULL;
-  char *state = e->sqlstate ? lm_xstrdup(e->sqlstate) : NULL;
-  char *dbm = e->db_message ? lm_xstrdup(e->db_message) : NULL;
-  char *file = e->file ? lm_xstrdup(e->file) : NULL;
-  int line = e->line, code = e->code;
+  lm_error_saved *saved = lm_error_save();
   s->query(s, &st, holder_row, &h);
-  lm_error_set(code, "%s%s%s", msg, h.n ? "; blocked by:" : "", h.n ? h.text.s : "");
-  lm_error_set_statement(stmt);
-  lm_error_set_db(state, dbm);
-  lm_error_set_location(file, line);
-  free(msg), free(stmt), free(state), free(dbm), free(file);
+  lm_error_restore(saved);
+  if (h.n) {
+    char *msg = lm_xasprintf("%s; blocked by:%s", lm_error_last()->message, h.text.s);
+    lm_error_set_message(msg);
+    free(msg);
+  }
   lm_buf_free(&h.text);
 }
 

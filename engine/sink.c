@@ -53,21 +53,9 @@ static int online_rollback(lm_sink *s) {
   trace(s, st.sql);
   /* a failing ROLLBACK must not replace the error that caused it */
   if (lm_error_code()) {
-    const lm_error *e = lm_error_last();
-    int code = e->code;
-    char *m = lm_xstrdup(e->message), *f = e->file ? lm_xstrdup(e->file) : NULL;
-    char *st_sql = e->statement ? lm_xstrdup(e->statement) : NULL;
-    char *ss = e->sqlstate ? lm_xstrdup(e->sqlstate) : NULL;
-    char *dm = e->db_message ? lm_xstrdup(e->db_message) : NULL;
-    char *rv = e->revision ? lm_xstrdup(e->revision) : NULL;
-    int line = e->line;
+    lm_error_saved *saved = lm_error_save();
     s->d->exec(s->conn, &st);
-    lm_error_set(code, "%s", m);
-    lm_error_set_location(f, line);
-    lm_error_set_statement(st_sql);
-    lm_error_set_db(ss, dm);
-    lm_error_set_revision(rv);
-    free(m), free(f), free(st_sql), free(ss), free(dm), free(rv);
+    lm_error_restore(saved);
     return 0;
   }
   return s->d->exec(s->conn, &st);
