@@ -261,9 +261,10 @@ int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, l
       if (!rc && idx >= 0) mark_above(g, idx, revert);
       break;
     }
-    /* REV-N walks down REV's own branch, as in Alembic: only the revisions
-     * between REV and the target (and what stands on them) go, not a sibling
-     * branch that shares the target as its branch point. */
+    /* REV-N walks down REV's own branch: only the revisions between REV and
+     * the target (and what stands on them) go, not a sibling branch that
+     * shares the target as its branch point. (Alembic reverts every branch
+     * above the target here; downgrading to the target itself still does.) */
     char *path = lm_xcalloc((size_t)n, 1), *below = lm_xcalloc((size_t)n, 1);
     lm_graph_mark_ancestors(g, src, path);
     if (idx >= 0) lm_graph_mark_ancestors(g, idx, below);

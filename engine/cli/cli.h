@@ -19,7 +19,7 @@ typedef struct cli {
   int quiet, verbose, json;
   /* per command */
   const char *message, *rev_id, *head, *depends_on, *branch_label, *steps, *stop_before, *range;
-  int sql, dry_run, ignore_checksums;
+  int sql, dry_run, ignore_checksums, splice;
   int roundtrip; /* check --roundtrip */
 } cli;
 

@@ -11,6 +11,8 @@ static void print_parents(FILE *out, const lm_revision *r) {
 }
 
 static void print_marks(FILE *out, const lm_revision *r) {
+  for (int i = 0; i < r->nlabels; i++)
+    fprintf(out, " (%s)", r->labels[i]);
   if (r->nchildren == 0) fputs(" (head)", out);
   if (r->nchildren > 1) fputs(" (branchpoint)", out);
   if (r->ndown > 1) fputs(" (mergepoint)", out);

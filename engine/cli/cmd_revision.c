@@ -309,6 +309,37 @@ static int write_revision(cli *c, lm_project *p, const newrev *nr) {
   return rc;
 }
 
+/* --head REV or --head LABEL@head: the revision the new one stands on. A
+ * revision that already has children would start a new branch, which takes
+ * --splice, as in Alembic. */
+static int resolve_head(const lm_graph *g, const char *spec, int splice, int *idx) {
+  size_t n = strlen(spec);
+  if (n > 5 && strcmp(spec + n - 5, "@head") == 0) {
+    char *label = lm_xstrndup(spec, n - 5);
+    int start, rc = lm_graph_find(g, label, &start), found = -1, count = 0;
+    if (!rc) {
+      char *mark = lm_xcalloc((size_t)g->n, 1);
+      lm_graph_mark_descendants(g, start, mark);
+      for (int i = 0; i < g->n; i++)
+        if (mark[i] && g->revs[i]->nchildren == 0) found = i, count++;
+      free(mark);
+      if (count != 1)
+        rc = lm_error_set(LM_EUSAGE, "branch %s has %d heads; name one revision with --head", label,
+                          count);
+    }
+    free(label);
+    if (!rc) *idx = found;
+    return rc;
+  }
+  int rc = lm_graph_find(g, spec, idx);
+  if (!rc && g->revs[*idx]->nchildren > 0 && !splice)
+    rc = lm_error_set(LM_EUSAGE,
+                      "%s is not a head: a revision on it would start a new branch; pass "
+                      "--splice to do that on purpose",
+                      g->revs[*idx]->id);
+  return rc;
+}
+
 int cmd_revision(cli *c) {
   int rc = cli_args(c, 0, 0);
   if (rc) return rc;
@@ -327,7 +358,7 @@ int cmd_revision(cli *c) {
   if (c->head) {
     if (strcmp(c->head, "base") != 0) {
       int idx;
-      if ((rc = lm_graph_find(g, c->head, &idx))) goto done;
+      if ((rc = resolve_head(g, c->head, c->splice, &idx))) goto done;
       down[0] = g->revs[idx]->id;
       nr.ndown = 1;
     }

@@ -17,9 +17,10 @@ static const command COMMANDS[] = {
      "[--steps a,b,c]",
      "write a new revision file",
      "Writes versions/<id>_<slug>.lua from script.lua.tmpl on top of the single head (or\n"
-     "--head REV; --head base starts a new root) and prints its path. --steps writes a\n"
+     "--head REV or LABEL@head; --head base starts a new root; --splice branches from a\n"
+     "revision that is not a head) and prints its path. --steps writes a\n"
      "multi-step revision with the named steps (expand/contract across deploys).",
-     "-m --message --rev-id --head --depends-on --branch-label --steps"},
+     "-m --message --rev-id --head --depends-on --branch-label --steps --splice"},
     {"merge", cmd_merge, "luamig merge -m MSG REV REV...", "write a revision merging heads",
      "Writes a revision whose down_revision lists the given revisions (usually the heads).",
      "-m --message --rev-id --branch-label"},
@@ -145,6 +146,7 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, "--sql", 0, F(sql)},
                               {NULL, "--dry-run", 0, F(dry_run)},
                               {NULL, "--ignore-checksums", 0, F(ignore_checksums)},
+                              {NULL, "--splice", 0, F(splice)},
                               {NULL, "--roundtrip", 0, F(roundtrip)},
                               {NULL, NULL, 0, 0}};
 #undef F
