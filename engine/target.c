@@ -45,7 +45,7 @@ static int parse_count(const char *s, int *out) {
 static int bad_target(const char *s) {
   return lm_error_set(LM_EUSAGE,
                       "invalid target '%s': use head, heads, base, a revision id or prefix, +N, "
-                      "-N or REV+N",
+                      "-N, REV+N, REV-N or LABEL@head",
                       s);
 }
 

@@ -144,7 +144,7 @@ static void test_error_message(void **state) {
   parse_bad("+0");
   assert_string_equal(lm_error_last()->message,
                       "invalid target '+0': use head, heads, base, a revision id or prefix, +N, "
-                      "-N or REV+N");
+                      "-N, REV+N, REV-N or LABEL@head");
 }
 
 static void split_ok(const char *s, const char *from, const char *to) {
