@@ -34,13 +34,10 @@ typedef struct arena {
   ablk *head;
 } arena;
 
+static void arena_release(arena *a);
+
 static int arena_gc(lua_State *L) {
-  arena *a = luaL_checkudata(L, 1, MT_ARENA);
-  while (a->head) {
-    ablk *n = a->head->next;
-    free(a->head);
-    a->head = n;
-  }
+  arena_release(luaL_checkudata(L, 1, MT_ARENA));
   return 0;
 }
 
@@ -439,7 +436,18 @@ typedef struct batch_box {
 } batch_box;
 static batch_box *collecting(lua_State *L);
 
-static int emit(lua_State *L, lm_op *op) {
+/* Frees an arena's blocks now rather than at garbage collection: Lua does
+ * not see the malloc'd blocks, so it would not hurry to collect them and a
+ * long chain would pile up one block per op call. */
+static void arena_release(arena *a) {
+  while (a->head) {
+    ablk *n = a->head->next;
+    free(a->head);
+    a->head = n;
+  }
+}
+
+static int emit(lua_State *L, arena *A, lm_op *op) {
   lm_run *run = need_run(L, lm_op_name(op->kind));
   caller_location(L, &op->file, &op->line);
   run->nops++;
@@ -447,10 +455,12 @@ static int emit(lua_State *L, lm_op *op) {
   if (box) {
     if (!op->table) op->table = box->table; /* batch.drop_index */
     lm_rc_batch_add(box->ops, op);
+    arena_release(A);
     return 0;
   }
   lm_error_clear();
   if (lm_sink_op(run->sink, op) != 0) return lm_lua_raise(L);
+  arena_release(A);
   return 0;
 }
 
@@ -555,14 +565,14 @@ static int l_create_table(lua_State *L) {
   }
   if (op.ncols == 0)
     return op_error(L, "op.create_table: table '%s' needs at least one column", op.table);
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static int l_drop_table(lua_State *L) {
   arena *A = arena_push(L, 1);
   lm_op op = {.kind = LM_OP_DROP_TABLE};
   op.table = check_str(L, A, 1, "drop_table", "table name");
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static int l_rename_table(lua_State *L) {
@@ -570,7 +580,7 @@ static int l_rename_table(lua_State *L) {
   lm_op op = {.kind = LM_OP_RENAME_TABLE};
   op.table = check_str(L, A, 1, "rename_table", "old table name");
   op.new_name = check_str(L, A, 2, "rename_table", "new table name");
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static int l_add_column(lua_State *L) {
@@ -582,7 +592,7 @@ static int l_add_column(lua_State *L) {
   op.cols = aalloc(A, sizeof *op.cols);
   op.ncols = 1;
   parse_column(L, A, 2, &op.cols[0], "add_column");
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static int l_drop_column(lua_State *L) {
@@ -590,7 +600,7 @@ static int l_drop_column(lua_State *L) {
   lm_op op = {.kind = LM_OP_DROP_COLUMN};
   op.table = check_str(L, A, 1, "drop_column", "table name");
   op.name = check_str(L, A, 2, "drop_column", "column name");
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static const char *const ALTER_OPTS[] = {"new_column_name",
@@ -641,7 +651,7 @@ static int l_alter_column(lua_State *L) {
                     "op.alter_column: nothing to change on column '%s' (give new_column_name, "
                     "type, nullable, server_default or comment)",
                     op.name);
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static const char *const INDEX_OPTS[] = {"unique",           "where",
@@ -664,7 +674,7 @@ static int l_create_index(lua_State *L) {
       first_set(opt_bool(L, 4, "concurrently", "create_index"),
                 first_set(opt_bool(L, 4, "postgresql_concurrently", "create_index"), 0));
   op.if_not_exists = first_set(opt_bool(L, 4, "if_not_exists", "create_index"), 0);
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static const char *const DROP_INDEX_OPTS[] = {"table_name", "concurrently",
@@ -685,7 +695,7 @@ static int l_drop_index(lua_State *L) {
       first_set(opt_bool(L, o, "concurrently", "drop_index"),
                 first_set(opt_bool(L, o, "postgresql_concurrently", "drop_index"), 0));
   op.if_exists = first_set(opt_bool(L, o, "if_exists", "drop_index"), 0);
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static int l_create_primary_key(lua_State *L) {
@@ -698,7 +708,7 @@ static int l_create_primary_key(lua_State *L) {
   op.cons[0].kind = LM_CON_PK;
   op.cons[0].name = op.name;
   op.cons[0].cols = str_list(L, A, 3, &op.cons[0].ncols, "create_primary_key", "columns");
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static const char *const UNIQUE_OPTS[] = {"deferrable", "initially", NULL};
@@ -714,7 +724,7 @@ static int l_create_unique_constraint(lua_State *L) {
   op.cons[0].kind = LM_CON_UNIQUE;
   op.cons[0].name = op.name;
   op.cons[0].cols = str_list(L, A, 3, &op.cons[0].ncols, "create_unique_constraint", "columns");
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static const char *const FK_OPTS[] = {"ondelete", "onupdate", "not_valid", "postgresql_not_valid",
@@ -741,7 +751,7 @@ static int l_create_foreign_key(lua_State *L) {
   k->onupdate = opt_str(L, A, 6, "onupdate", fn);
   k->not_valid = first_set(opt_bool(L, 6, "not_valid", fn),
                            first_set(opt_bool(L, 6, "postgresql_not_valid", fn), 0));
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static const char *const CHECK_OPTS[] = {"not_valid", "postgresql_not_valid", NULL};
@@ -763,7 +773,7 @@ static int l_create_check_constraint(lua_State *L) {
   check_opts(L, 4, fn, CHECK_OPTS);
   op.cons[0].not_valid = first_set(opt_bool(L, 4, "not_valid", fn),
                                    first_set(opt_bool(L, 4, "postgresql_not_valid", fn), 0));
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static const char *const DROP_CON_OPTS[] = {"type_", "type", NULL};
@@ -785,7 +795,7 @@ static int l_drop_constraint(lua_State *L) {
     if (!ok)
       return op_error(L, "op.drop_constraint: type_ must be foreignkey, unique, check or primary");
   }
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static int l_execute(lua_State *L) {
@@ -796,7 +806,7 @@ static int l_execute(lua_State *L) {
   else
     op.sql = check_str(L, A, 1, "execute", "SQL");
   op.params = parse_params(L, A, 2, &op.nparams, "execute");
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -846,7 +856,7 @@ static int l_bulk_insert(lua_State *L) {
     lua_pop(L, 1);
   }
   if (n == 0) return 0;
-  return emit(L, &op);
+  return emit(L, A, &op);
 }
 
 /* ---- batch_alter_table ---------------------------------------------------------- */

@@ -261,6 +261,8 @@ lua_State *lm_lua_new(void) {
   lua_State *L = luaL_newstate();
   if (!L) return NULL;
   lm_interrupt_watch_lua(L);
+  /* most of what a run allocates (op arguments, arenas) dies young */
+  lua_gc(L, LUA_GCGEN, 0, 0);
   lua_pushcfunction(L, init_state);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     lm_error_set(LM_ENOMEM, "cannot set up Lua: %s", lua_tostring(L, -1));
