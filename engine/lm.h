@@ -443,6 +443,9 @@ struct lm_sink {
   /* the database that move-and-copy reflects tables from: the connection
    * online, an in-memory shadow replaying the script under --sql */
   lm_conn *shadow;
+  /* --sql: statements not yet replayed on the shadow (replayed only when a
+   * move-and-copy must read it, since most scripts never need it) */
+  lm_stmts *shadow_pending;
   /* a move-and-copy ran: the dialect checks foreign keys before COMMIT */
   int fk_check;
 };
@@ -456,6 +459,8 @@ void lm_sink_record(lm_sink *s, const lm_dialect *d, int (*fn)(void *ud, const l
 /** Renders op and sends every statement to the sink. */
 int lm_sink_op(lm_sink *s, const lm_op *op);
 int lm_sink_stmts(lm_sink *s, const lm_stmts *l);
+/** Brings s->shadow up to date with the statements sent so far. */
+int lm_sink_shadow_sync(lm_sink *s);
 
 /* ---- the Lua side (bindings/) ---------------------------------------------------- */
 

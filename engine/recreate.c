@@ -1672,7 +1672,8 @@ int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int 
   /* a copy runs with foreign keys unenforced: check them before COMMIT */
   s->fk_check = 1;
   lm_rc_table *t = NULL;
-  rc = lm_rc_reflect(s->d, s->shadow, table, &t);
+  rc = lm_sink_shadow_sync(s);
+  if (!rc) rc = lm_rc_reflect(s->d, s->shadow, table, &t);
   if (rc) return located(n ? ops[0] : NULL, rc);
   int need = mode == LM_RECREATE_ALWAYS;
   for (int i = 0; i < n && !rc; i++) {
@@ -1715,7 +1716,8 @@ int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int 
   if (!rc && renamed) {
     lm_rc_table_free(t);
     t = NULL;
-    rc = lm_rc_reflect(s->d, s->shadow, table, &t);
+    rc = lm_sink_shadow_sync(s);
+    if (!rc) rc = lm_rc_reflect(s->d, s->shadow, table, &t);
   }
   lm_stmts l = {0};
   if (!rc) rc = lm_rc_render(s->d, t, ops, n, &l);

@@ -83,14 +83,30 @@ void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c) {
  * revisions before FROM of --sql FROM:TO). Every statement also runs on the
  * shadow, when there is one, so that move-and-copy can read the tables the
  * script has made so far. */
+static int shadow_exec(lm_sink *s, const lm_stmt *st) {
+  int rc = s->d->exec(s->shadow, st);
+  if (rc)
+    lm_error_prefix("--sql replays its script on an empty in-memory database to render "
+                    "move-and-copy, and a statement failed there");
+  return rc;
+}
+
+int lm_sink_shadow_sync(lm_sink *s) {
+  lm_stmts *l = s->shadow_pending;
+  if (!l || !s->shadow) return 0;
+  int rc = 0;
+  for (int i = 0; i < l->n && !rc; i++)
+    rc = shadow_exec(s, &l->v[i]);
+  lm_stmts_free(l);
+  return rc;
+}
+
 static int print_exec(lm_sink *s, const lm_stmt *st) {
-  if (s->shadow) {
-    int rc = s->d->exec(s->shadow, st);
-    if (rc) {
-      lm_error_prefix("--sql replays its script on an empty in-memory database to render "
-                      "move-and-copy, and a statement failed there");
-      return rc;
-    }
+  if (s->shadow && s->shadow_pending)
+    lm_stmts_add(s->shadow_pending, lm_xstrdup(st->sql), st->params, st->nparams);
+  else if (s->shadow) {
+    int rc = shadow_exec(s, st);
+    if (rc) return rc;
   }
   if (!s->out) return 0;
   char *sql = lm_render_inline(s->d, st);
