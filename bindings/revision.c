@@ -254,7 +254,6 @@ static int read_fields(lua_State *L) {
 
 static int read_revision(lua_State *L, const char *path, const char *text, size_t len,
                          lm_revision *r) {
-  lm_sha256_hex_normalised(text, len, r->checksum);
   char *chunk = lm_xasprintf("@%s", path);
   int st = luaL_loadbufferx(L, text, len, chunk, "t");
   free(chunk);

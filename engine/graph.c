@@ -470,3 +470,24 @@ void lm_graph_mark_descendants(const lm_graph *g, int idx, char *mark) {
     if (seen[i]) mark[i] = 1;
   free(seen);
 }
+
+/* The checksum is computed when first needed: history, heads and current
+ * never need it, and hashing every file is a tenth of their start-up. */
+const char *lm_revision_checksum(const lm_revision *r) {
+  lm_revision *w = (lm_revision *)r;
+  if (!w->checksum[0]) {
+    char *text;
+    size_t len;
+    lm_error_saved *saved = lm_error_save();
+    if (lm_read_file(w->path, &text, &len) == 0) {
+      lm_sha256_hex_normalised(text, len, w->checksum);
+      free(text);
+    } else {
+      /* unreadable since it was loaded: a value no file hashes to */
+      memset(w->checksum, '-', 64);
+      w->checksum[64] = 0;
+    }
+    lm_error_restore(saved);
+  }
+  return w->checksum;
+}

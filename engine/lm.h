@@ -156,8 +156,8 @@ typedef struct lm_revision {
   int nsteps;        /* 1 for a plain upgrade/downgrade revision */
   int multistep;
   int has_downgrade;
-  char checksum[65];
-  int env_ref; /* Lua registry reference of the file's environment */
+  char checksum[65]; /* read it through lm_revision_checksum() */
+  int env_ref;       /* Lua registry reference of the file's environment */
   /* resolved by lm_graph_build */
   int *parents;
   int nparents;
@@ -179,6 +179,8 @@ void lm_graph_free(lm_graph *g);
 /** Takes ownership of r. */
 void lm_graph_add(lm_graph *g, lm_revision *r);
 void lm_revision_free(lm_revision *r);
+/** SHA-256 of the file, line endings normalised; computed on first use. */
+const char *lm_revision_checksum(const lm_revision *r);
 /** Resolves parents and dependencies; rejects duplicates, unknown ids and
  * cycles (LM_ELOAD naming the file). */
 int lm_graph_build(lm_graph *g);

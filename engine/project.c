@@ -108,6 +108,7 @@ typedef struct state_reader {
   lm_buf changed;
   int nchanged;
   int rc;
+  int check; /* compare the stored checksums with the files */
 } state_reader;
 
 static int state_row(void *ud, int n, const char *const *names, const lm_value *v) {
@@ -143,7 +144,8 @@ static int state_row(void *ud, int n, const char *const *names, const lm_value *
     free(step);
     sr->state[i] = found + 1;
   }
-  if (v[2].t == LM_V_TEXT && (v[2].len != 64 || memcmp(v[2].s, r->checksum, 64) != 0)) {
+  if (sr->check && v[2].t == LM_V_TEXT &&
+      (v[2].len != 64 || memcmp(v[2].s, lm_revision_checksum(r), 64) != 0)) {
     lm_buf_printf(&sr->changed, "\n  %s (%s)", r->path, r->id);
     sr->nchanged++;
   }
@@ -160,7 +162,7 @@ static int read_state(session *s, int check_checksums) {
   rc = s->sink.query(&s->sink, &l.v[0], exists_row, &s->vt_exists);
   lm_stmts_free(&l);
   if (rc || !s->vt_exists) return rc;
-  state_reader sr = {p, s->state, {0}, 0, 0};
+  state_reader sr = {p, s->state, {0}, 0, 0, check_checksums};
   lm_vt_select(&s->vt, &l);
   rc = s->sink.query(&s->sink, &l.v[0], state_row, &sr);
   lm_stmts_free(&l);
@@ -287,13 +289,13 @@ static void vt_write(const lm_vt *vt, const lm_revision *r, int step, int up, lo
   if (up) {
     const char *st = step == r->nsteps - 1 ? NULL : r->step_names[step];
     if (step == 0)
-      lm_vt_insert(vt, r->id, st, r->checksum, ms, out);
+      lm_vt_insert(vt, r->id, st, lm_revision_checksum(r), ms, out);
     else
-      lm_vt_update(vt, r->id, st, r->checksum, ms, out);
+      lm_vt_update(vt, r->id, st, lm_revision_checksum(r), ms, out);
   } else if (step == 0) {
     lm_vt_delete(vt, r->id, out);
   } else {
-    lm_vt_update(vt, r->id, r->step_names[step - 1], r->checksum, ms, out);
+    lm_vt_update(vt, r->id, r->step_names[step - 1], lm_revision_checksum(r), ms, out);
   }
 }
 
@@ -642,7 +644,8 @@ int lm_stamp(lm_project *p, const char *target) {
     for (int k = 0; k < p->graph.n; k++) {
       int i = p->graph.topo[k];
       if (mark[i])
-        lm_vt_insert(&s.vt, p->graph.revs[i]->id, NULL, p->graph.revs[i]->checksum, 0, &l);
+        lm_vt_insert(&s.vt, p->graph.revs[i]->id, NULL, lm_revision_checksum(p->graph.revs[i]), 0,
+                     &l);
     }
     if (!rc) rc = lm_sink_stmts(&s.sink, &l);
     if (!rc) rc = s.sink.commit(&s.sink);
