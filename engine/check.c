@@ -60,12 +60,6 @@ void lm_checksums_free(lm_checksums *c) {
   memset(c, 0, sizeof *c);
 }
 
-static int find_exact(const lm_graph *g, const char *id) {
-  for (int i = 0; i < g->n; i++)
-    if (strcmp(g->revs[i]->id, id) == 0) return i;
-  return -1;
-}
-
 typedef struct cs_reader {
   lm_project *p;
   lm_checksums *out;
@@ -84,7 +78,7 @@ static int checksum_row(void *ud, int n, const char *const *names, const lm_valu
   if (n < 3 || v[0].t != LM_V_TEXT) return 0;
   out->napplied++;
   char *id = lm_xstrndup(v[0].s, v[0].len);
-  int i = find_exact(&r->p->graph, id);
+  int i = lm_graph_index(&r->p->graph, id);
   if (i < 0) {
     out->unknown = lm_xrealloc(out->unknown, (size_t)(out->nunknown + 1) * sizeof *out->unknown);
     out->unknown[out->nunknown++] = id;

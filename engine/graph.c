@@ -491,3 +491,9 @@ const char *lm_revision_checksum(const lm_revision *r) {
   }
   return w->checksum;
 }
+
+int lm_graph_index(const lm_graph *g, const char *id) {
+  for (int i = 0; i < g->n; i++)
+    if (strcmp(g->revs[i]->id, id) == 0) return i;
+  return -1;
+}

@@ -184,6 +184,8 @@ const char *lm_revision_checksum(const lm_revision *r);
 /** Resolves parents and dependencies; rejects duplicates, unknown ids and
  * cycles (LM_ELOAD naming the file). */
 int lm_graph_build(lm_graph *g);
+/** The index of the revision with exactly this id, or -1. */
+int lm_graph_index(const lm_graph *g, const char *id);
 /** Finds a revision by id, unique prefix or branch label. */
 int lm_graph_find(const lm_graph *g, const char *spec, int *idx);
 /** Heads (revisions with no children) in topological order. */

@@ -96,12 +96,6 @@ static int exists_row(void *ud, int n, const char *const *names, const lm_value 
   return 1;
 }
 
-static int find_exact(const lm_graph *g, const char *id) {
-  for (int i = 0; i < g->n; i++)
-    if (strcmp(g->revs[i]->id, id) == 0) return i;
-  return -1;
-}
-
 typedef struct state_reader {
   lm_project *p;
   int *state;
@@ -116,7 +110,7 @@ static int state_row(void *ud, int n, const char *const *names, const lm_value *
   state_reader *sr = ud;
   if (n < 3 || v[0].t != LM_V_TEXT) return 0;
   char *id = lm_xstrndup(v[0].s, v[0].len);
-  int i = find_exact(&sr->p->graph, id);
+  int i = lm_graph_index(&sr->p->graph, id);
   if (i < 0) {
     sr->rc = lm_error_set(LM_ECONFIG,
                           "the database has revision '%s' applied, but no revision file defines "
