@@ -15,6 +15,7 @@ void lm_graph_free(lm_graph *g) {
     lm_revision_free(g->revs[i]);
   free(g->revs);
   free(g->topo);
+  free(g->slots);
   lm_graph_init(g);
 }
 
@@ -313,12 +314,41 @@ static int check_duplicates(const lm_graph *g, const key *k, int nk, int labels)
   return load_error(b);
 }
 
+/* ---- the id index ----------------------------------------------------------
+ * Exact-id lookups (every version-table row, every target) go through an
+ * open-addressing table built once per build: a linear scan per row made
+ * reading the state of N revisions O(N^2). */
+
+static unsigned id_hash(const char *s) {
+  unsigned h = 2166136261u; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
+static void index_ids(lm_graph *g) {
+  int cap = 16;
+  while (cap < 2 * g->n)
+    cap *= 2;
+  g->slots = lm_xcalloc((size_t)cap, sizeof *g->slots);
+  g->nslots = cap;
+  for (int i = 0; i < g->n; i++) {
+    unsigned k = id_hash(g->revs[i]->id ? g->revs[i]->id : "") & (unsigned)(cap - 1);
+    while (g->slots[k])
+      k = (k + 1) & (unsigned)(cap - 1);
+    g->slots[k] = i + 1;
+  }
+}
+
 int lm_graph_build(lm_graph *g) {
   int n = g->n;
   /* Start from a clean slate so that a failed or repeated build never leaves
    * stale links behind. */
   free(g->topo);
   g->topo = NULL;
+  free(g->slots);
+  g->slots = NULL;
+  g->nslots = 0;
   for (int i = 0; i < n; i++) {
     lm_revision *r = g->revs[i];
     free(r->parents);
@@ -352,6 +382,7 @@ int lm_graph_build(lm_graph *g) {
   if (!rc) rc = check_duplicates(g, labels, nlabels, 1);
   if (!rc) rc = resolve(g, ids, labels, nlabels);
   if (!rc) rc = topo_sort(g);
+  if (!rc) index_ids(g);
   free(labels);
   free(ids);
   return rc;
@@ -390,12 +421,11 @@ static int ambiguous(const lm_graph *g, const char *spec, int by_label) {
 
 int lm_graph_find(const lm_graph *g, const char *spec, int *idx) {
   if (!spec || !*spec) return lm_error_set(LM_EUSAGE, "no revision matches ''");
-  for (int i = 0; i < g->n; i++)
-    if (g->revs[i]->id && strcmp(g->revs[i]->id, spec) == 0) {
-      *idx = i;
-      return 0;
-    }
-  int found = -1, count = 0;
+  int found = lm_graph_index(g, spec), count = 0;
+  if (found >= 0) {
+    *idx = found;
+    return 0;
+  }
   for (int i = 0; i < g->n; i++)
     if (has_label(g->revs[i], spec)) {
       if (!count++) found = i;
@@ -493,7 +523,14 @@ const char *lm_revision_checksum(const lm_revision *r) {
 }
 
 int lm_graph_index(const lm_graph *g, const char *id) {
-  for (int i = 0; i < g->n; i++)
-    if (strcmp(g->revs[i]->id, id) == 0) return i;
+  if (!g->slots) { /* not built (or its build failed): scan */
+    for (int i = 0; i < g->n; i++)
+      if (g->revs[i]->id && strcmp(g->revs[i]->id, id) == 0) return i;
+    return -1;
+  }
+  unsigned mask = (unsigned)(g->nslots - 1);
+  for (unsigned k = id_hash(id) & mask; g->slots[k]; k = (k + 1) & mask)
+    if (g->revs[g->slots[k] - 1]->id && strcmp(g->revs[g->slots[k] - 1]->id, id) == 0)
+      return g->slots[k] - 1;
   return -1;
 }

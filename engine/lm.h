@@ -171,7 +171,9 @@ typedef struct lm_revision {
 typedef struct lm_graph {
   lm_revision **revs; /* owned */
   int n, cap;
-  int *topo; /* indices, parents before children */
+  int *topo;  /* indices, parents before children */
+  int *slots; /* open-addressing index of ids (revision index + 1, 0 = empty) */
+  int nslots; /* a power of two, or 0 before lm_graph_build */
 } lm_graph;
 
 void lm_graph_init(lm_graph *g);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -453,6 +454,35 @@ static void test_revision_free_owns_everything(void **state) {
   lm_revision_free(NULL);
 }
 
+/* The id index after a build: every id found at its own index, prefixes and
+ * absent ids not, on a graph large enough for collisions and rehash sizes. */
+static void test_index_exact_ids(void **state) {
+  (void)state;
+  lm_graph g;
+  lm_graph_init(&g);
+  char prev[16] = "", id[16];
+  for (int i = 0; i < 1000; i++) {
+    snprintf(id, sizeof id, "r%04d", i);
+    add(&g, id, i ? prev : NULL);
+    memcpy(prev, id, sizeof id);
+  }
+  assert_int_equal(lm_graph_index(&g, "r0001"), 1); /* unbuilt: a scan */
+  assert_int_equal(lm_graph_build(&g), 0);
+  for (int i = 0; i < 1000; i++) {
+    snprintf(id, sizeof id, "r%04d", i);
+    assert_int_equal(lm_graph_index(&g, id), i);
+    int idx = -1;
+    assert_int_equal(lm_graph_find(&g, id, &idx), 0);
+    assert_int_equal(idx, i);
+  }
+  assert_int_equal(lm_graph_index(&g, "r"), -1);
+  assert_int_equal(lm_graph_index(&g, "r1000"), -1);
+  assert_int_equal(lm_graph_index(&g, ""), -1);
+  int idx = -1;
+  assert_int_equal(lm_graph_find(&g, "r099", &idx), LM_EUSAGE); /* r0990 .. r0999 */
+  lm_graph_free(&g);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_empty),
@@ -473,6 +503,7 @@ int main(void) {
       cmocka_unit_test(test_find_prefix),
       cmocka_unit_test(test_ambiguous_list_is_capped),
       cmocka_unit_test(test_revision_free_owns_everything),
+      cmocka_unit_test(test_index_exact_ids),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
