@@ -13,6 +13,7 @@
 #define LM_REG_PATH "luamig.path"
 #define LM_REG_RUN "luamig.run"
 #define LM_REG_PROXIES "luamig.proxies"
+#define LM_REG_REQUIRED "luamig.required"
 
 /* Raised (as a light userdata) when the last-error record already holds a
  * structured error, so the caller must not overwrite it. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -252,8 +253,13 @@ static int read_fields(lua_State *L) {
   return 0;
 }
 
+/* Compiles and runs one revision file and reads its fields into r. *pure
+ * (when not NULL) tells whether its top level stayed within the file (called
+ * no require()), so that the fields depend on its text alone. */
 static int read_revision(lua_State *L, const char *path, const char *text, size_t len,
-                         lm_revision *r) {
+                         lm_revision *r, int *pure) {
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_REQUIRED);
   char *chunk = lm_xasprintf("@%s", path);
   int st = luaL_loadbufferx(L, text, len, chunk, "t");
   free(chunk);
@@ -277,6 +283,10 @@ static int read_revision(lua_State *L, const char *path, const char *text, size_
     return LM_ELOAD;
   }
   lua_pop(L, 1); /* msgh */
+  if (pure) {
+    *pure = lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_REQUIRED) == LUA_TNIL;
+    lua_pop(L, 1);
+  }
   env = lua_gettop(L);
   /* reading the fields may run the revision's metamethods: protected */
   fields_ctx x = {path, text, r, 0};
@@ -313,10 +323,20 @@ static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph
   }
   closedir(d);
   if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_names);
+  lm_revindex *x = lm_revindex_open(dir);
   int rc = 0;
   for (int i = 0; i < n && !rc; i++) {
     char *path =
         strcmp(dir, ".") == 0 ? lm_xstrdup(names[i]) : lm_xasprintf("%s/%s", dir, names[i]);
+    /* stat before reading: a file changed after this is a miss next time */
+    struct stat st;
+    int have_st = stat(path, &st) == 0;
+    lm_revision *r = have_st ? lm_revindex_get(x, names[i], &st) : NULL;
+    if (r) {
+      r->path = path;
+      lm_graph_add(g, r);
+      continue;
+    }
     char *text;
     size_t len;
     rc = lm_read_file(path, &text, &len);
@@ -325,19 +345,70 @@ static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph
       free(path);
       break;
     }
-    lm_revision *r = lm_xcalloc(1, sizeof *r);
+    r = lm_xcalloc(1, sizeof *r);
     r->env_ref = LUA_NOREF;
     r->path = path;
-    rc = read_revision(L, path, text, len, r);
+    int pure = 0;
+    rc = read_revision(L, path, text, len, r, &pure);
+    if (!rc && have_st && pure && lm_revindex_wants(x, &st)) {
+      lm_sha256_hex_normalised(text, len, r->checksum);
+      lm_revindex_put(x, names[i], &st, r);
+    }
     free(text);
     if (rc)
       lm_revision_free(r);
     else
       lm_graph_add(g, r);
   }
+  lm_revindex_close(x, rc == 0);
   for (int i = 0; i < n; i++)
     free(names[i]);
   free(names);
+  return rc;
+}
+
+int lm_lua_revision_load(lua_State *L, lm_revision *r) {
+  if (r->env_ref != LM_NOT_LOADED) return 0;
+  char *text;
+  size_t len;
+  if (lm_read_file(r->path, &text, &len)) return LM_ELOAD;
+  char sum[65];
+  lm_sha256_hex_normalised(text, len, sum);
+  int rc = 0;
+  if (strcmp(sum, r->checksum) != 0) {
+    rc = lm_error_set(LM_ELOAD, "%s changed while luamig was running: run the command again",
+                      r->path);
+    lm_error_set_location(r->path, 0);
+  } else {
+    /* the top level runs as it does when every file is loaded at start-up,
+     * before the run has set context: the same file defines the same
+     * functions whether or not its fields came from the index */
+    static const char *const keys[] = {"dialect", "offline", "x", "revision", "step"};
+    const int nkeys = (int)(sizeof keys / sizeof *keys);
+    lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
+    int ctx = lua_gettop(L);
+    for (int i = 0; i < nkeys; i++) {
+      lua_getfield(L, ctx, keys[i]); /* saved at ctx + 1 + i */
+      lua_pushnil(L);
+      lua_setfield(L, ctx, keys[i]);
+    }
+    lua_pushboolean(L, 0);
+    lua_setfield(L, ctx, "offline");
+    lua_newtable(L);
+    lua_setfield(L, ctx, "x");
+    lm_revision *t = lm_xcalloc(1, sizeof *t);
+    t->env_ref = LUA_NOREF;
+    rc = read_revision(L, r->path, text, len, t, NULL);
+    for (int i = nkeys - 1; i >= 0; i--)
+      lua_setfield(L, ctx, keys[i]);
+    lua_pop(L, 1);
+    if (!rc) {
+      r->env_ref = t->env_ref;
+      t->env_ref = LUA_NOREF;
+    }
+    lm_revision_free(t);
+  }
+  free(text);
   return rc;
 }
 
@@ -368,6 +439,8 @@ static void push_step_fn(lua_State *L, const lm_revision *r, int step, int up) {
 }
 
 int lm_lua_call_step(lua_State *L, lm_run *run, const lm_revision *r, int step, int up) {
+  int rc = lm_lua_revision_load(L, (lm_revision *)r);
+  if (rc) return rc;
   int top = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
   lua_pushstring(L, r->id);
@@ -392,7 +465,6 @@ int lm_lua_call_step(lua_State *L, lm_run *run, const lm_revision *r, int step, 
   lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_RUN);
   lm_error_clear();
   int st = lua_pcall(L, 0, 0, top + 1);
-  int rc = 0;
   if (st != LUA_OK) {
     if (lua_islightuserdata(L, -1) && lua_touserdata(L, -1) == &lm_lua_error_sentinel) {
       rc = lm_error_code() ? lm_error_code() : LM_EMIGRATE;

@@ -100,6 +100,10 @@ static int safe_load(lua_State *L) {
  * name.lua, with dots as folder separators, and loads it as text. */
 static int safe_require(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
+  /* a revision whose top level requires a module is never put in the
+   * revision index: its fields may come from the module */
+  lua_pushboolean(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_REQUIRED);
   for (const char *p = name; *p; p++)
     if (!(*p == '.' || *p == '_' || *p == '-' || (*p >= '0' && *p <= '9') ||
           (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))

@@ -967,12 +967,14 @@ static const char *strip_location(const char *msg, const char *file, int line) {
 
 static void run_function(lm_project *p, const lm_dialect *d, const lm_revision *r, int step, int up,
                          lm_lint_fn *fn, lm_lint_findings *out) {
-  fn->present = function_info(p->L, r, step, up, &fn->line);
+  /* a revision whose fields came from the revision index is compiled now */
+  int loaded = lm_lua_revision_load(p->L, (lm_revision *)r) == 0;
+  fn->present = !loaded || function_info(p->L, r, step, up, &fn->line);
   if (!fn->present) return;
   lm_sink sink;
   lm_sink_record(&sink, d, record_op, fn);
   lm_run run = {p, &sink, d, 1, r, r->multistep ? r->step_names[step] : NULL, 0};
-  if (lm_lua_call_step(p->L, &run, r, step, up) == 0) return;
+  if (loaded && lm_lua_call_step(p->L, &run, r, step, up) == 0) return;
   fn->failed = 1;
   const lm_error *e = lm_error_last();
   const char *file = e->file ? e->file : r->path;

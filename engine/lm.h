@@ -157,7 +157,8 @@ typedef struct lm_revision {
   int multistep;
   int has_downgrade;
   char checksum[65]; /* read it through lm_revision_checksum() */
-  int env_ref;       /* Lua registry reference of the file's environment */
+  int env_ref;       /* Lua registry reference of the file's environment, or
+                        LM_NOT_LOADED (its fields came from the revision index) */
   /* resolved by lm_graph_build */
   int *parents;
   int nparents;
@@ -196,6 +197,24 @@ int lm_graph_heads(const lm_graph *g, int *out);
 void lm_graph_mark_ancestors(const lm_graph *g, int idx, char *mark);
 /** Marks idx and every descendant. */
 void lm_graph_mark_descendants(const lm_graph *g, int idx, char *mark);
+
+/* ---- the revision index (engine/revindex.c) ---------------------------------- */
+
+#define LM_NOT_LOADED (-2) /* LUA_NOREF */
+struct stat;
+typedef struct lm_revindex lm_revindex;
+/** The index of a versions folder; never NULL (an empty one when there is
+ * no cache folder or file). */
+lm_revindex *lm_revindex_open(const char *versions_dir);
+/** The revision recorded for file `name` when st matches (without path;
+ * the caller owns it, the index must be closed before it is freed). */
+lm_revision *lm_revindex_get(lm_revindex *x, const char *name, const struct stat *st);
+/** Whether a file with this stat may be recorded (settled, index present). */
+int lm_revindex_wants(const lm_revindex *x, const struct stat *st);
+/** Records r (its checksum filled in) for file name, when wanted. */
+void lm_revindex_put(lm_revindex *x, const char *name, const struct stat *st, const lm_revision *r);
+/** Saves the index when save is set and it changed; frees it. */
+void lm_revindex_close(lm_revindex *x, int save);
 
 /* ---- targets ----------------------------------------------------------------- */
 
@@ -475,8 +494,13 @@ typedef struct lm_run lm_run;
 /** A sandboxed Lua state with the `op` and `context` globals. */
 lua_State *lm_lua_new(void);
 void lm_lua_close(lua_State *L);
-/** Loads every revision file of the config's folders into g. */
+/** Loads every revision file of the config's folders into g; revisions
+ * found unchanged in the revision index are not compiled until needed. */
 int lm_lua_load_revisions(lua_State *L, const lm_config *c, lm_graph *g);
+/** Compiles and runs the file of a revision whose fields came from the
+ * revision index (nothing to do for others). LM_ELOAD when the file no
+ * longer has the recorded checksum. */
+int lm_lua_revision_load(lua_State *L, lm_revision *r);
 /** Sets context.x, dialect, offline. */
 void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const char *const *x,
                         int nx);

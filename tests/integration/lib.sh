@@ -106,6 +106,8 @@ LM_OUTPUT_LOG=$LM_TMP/output.log
 unset DATABASE_URL PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGOPTIONS
 export PGPASSFILE=$LM_TMP/no-such-pgpass
 export PGCONNECT_TIMEOUT=10
+# luamig's revision index goes to the test's own folder, not ~/.cache
+export LUAMIG_CACHE_DIR=$LM_TMP/cache
 export NO_COLOR=1
 
 # pg_admin CMD...: runs a PostgreSQL client tool as the test superuser.

@@ -1,0 +1,437 @@
+/* The revision index: what loading each revision file found out (its id,
+ * parents, labels, steps and checksum), kept between runs in a cache file per
+ * versions folder, so that commands that run no revision code (`current`,
+ * `heads`, an `upgrade` with nothing to do) need not compile every file.
+ *
+ * An entry is used only when the file's size, inode, mtime and ctime are
+ * those recorded, and the same luamig binary wrote it; anything else is a
+ * miss, and a miss loads the file as always. An entry is recorded only when
+ * the file was last changed at least LM_INDEX_SETTLE seconds before it was
+ * read: a file rewritten within the same clock tick as its recorded change
+ * would otherwise keep its old times (the "racy clean" problem of every
+ * stat-based cache), while a file that old can only change by getting a
+ * newer ctime. Revisions whose top level calls require() are never recorded:
+ * their fields may come from another file.
+ *
+ * Where: $LUAMIG_CACHE_DIR (empty or "off": no index), else
+ * $XDG_CACHE_HOME/luamig, else ~/.cache/luamig; one file per versions folder,
+ * named by a hash of its real path. A missing, unreadable, unwritable or
+ * damaged index is never an error: luamig loads the files instead. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lm.h"
+
+#define LM_INDEX_MAGIC "luamig-revindex 1"
+#define LM_INDEX_SETTLE 2
+
+typedef struct entry {
+  char *name;
+  long long size, ino, mtime_s, mtime_ns, ctime_s, ctime_ns;
+  lm_revision *rev; /* the fields, without path */
+  int seen;         /* its file was looked up in this run */
+  int dead;         /* replaced by a newer entry appended after the sorted part */
+  int lent;         /* rev was handed to the graph, which frees it */
+} entry;
+
+struct lm_revindex {
+  char *file;   /* the cache file, or NULL when there is no index */
+  char *header; /* the first line this binary writes and accepts */
+  entry *v;     /* sorted by name after reading; appended to after */
+  int n, cap, nread;
+  int dirty;
+  time_t now;
+};
+
+/* ---- where ------------------------------------------------------------------ */
+
+static char *cache_dir(void) {
+  const char *e = getenv("LUAMIG_CACHE_DIR");
+  if (e) return *e && strcmp(e, "off") != 0 ? lm_xstrdup(e) : NULL;
+  const char *x = getenv("XDG_CACHE_HOME");
+  if (x && *x == '/') return lm_xasprintf("%s/luamig", x);
+  const char *h = getenv("HOME");
+  if (h && *h == '/') return lm_xasprintf("%s/.cache/luamig", h);
+  return NULL;
+}
+
+/* mkdir -p, private to the user. */
+static int make_dirs(const char *dir) {
+  char *p = lm_xstrdup(dir);
+  int ok = 1;
+  for (char *s = p + 1; ok; s++) {
+    if (*s != '/' && *s) continue;
+    char c = *s;
+    *s = 0;
+    if (mkdir(p, 0700) != 0 && errno != EEXIST) ok = 0;
+    *s = c;
+    if (!c) break;
+  }
+  free(p);
+  return ok;
+}
+
+/* ---- tokens: <length>:<bytes>, ------------------------------------------------ */
+
+static void put_str(lm_buf *b, const char *s) {
+  if (!s) {
+    lm_buf_puts(b, "-,");
+    return;
+  }
+  lm_buf_printf(b, "%zu:", strlen(s));
+  lm_buf_puts(b, s);
+  lm_buf_putc(b, ',');
+}
+
+static void put_num(lm_buf *b, long long v) { lm_buf_printf(b, "%lld,", v); }
+
+static void put_list(lm_buf *b, char **v, int n) {
+  put_num(b, n);
+  for (int i = 0; i < n; i++)
+    put_str(b, v[i]);
+}
+
+typedef struct reader {
+  const char *p, *end;
+  int bad;
+} reader;
+
+static long long get_num(reader *r) {
+  long long v = 0;
+  int digits = 0, neg = 0;
+  if (r->p < r->end && *r->p == '-') {
+    neg = 1;
+    r->p++;
+  }
+  while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && digits < 18) {
+    v = v * 10 + (*r->p++ - '0');
+    digits++;
+  }
+  if (!digits || r->p >= r->end || *r->p != ',') {
+    r->bad = 1;
+    return 0;
+  }
+  r->p++;
+  return neg ? -v : v;
+}
+
+/* A string token, or NULL for "-," (*isnull set); NUL bytes are refused. */
+static char *get_str(reader *r, int *isnull) {
+  *isnull = 0;
+  if (r->bad) return NULL;
+  if (r->end - r->p >= 2 && r->p[0] == '-' && r->p[1] == ',') {
+    r->p += 2;
+    *isnull = 1;
+    return NULL;
+  }
+  size_t len = 0;
+  int digits = 0;
+  while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && digits < 9) {
+    len = len * 10 + (size_t)(*r->p++ - '0');
+    digits++;
+  }
+  if (!digits || r->p >= r->end || *r->p != ':' || (size_t)(r->end - r->p - 1) < len + 1 ||
+      r->p[1 + len] != ',' || memchr(r->p + 1, 0, len)) {
+    r->bad = 1;
+    return NULL;
+  }
+  char *s = lm_xstrndup(r->p + 1, len);
+  r->p += len + 2;
+  return s;
+}
+
+static char *get_req(reader *r) {
+  int isnull;
+  char *s = get_str(r, &isnull);
+  if (isnull) r->bad = 1;
+  return s;
+}
+
+static char **get_list(reader *r, int *n) {
+  long long c = get_num(r);
+  *n = 0;
+  if (r->bad || c < 0 || c > 10000) {
+    r->bad = 1;
+    return NULL;
+  }
+  char **v = lm_xcalloc((size_t)(c ? c : 1), sizeof *v);
+  for (int i = 0; i < c && !r->bad; i++) {
+    v[i] = get_req(r);
+    if (!r->bad) *n = i + 1;
+  }
+  return v;
+}
+
+static void free_entry(entry *e) {
+  free(e->name);
+  if (!e->lent) lm_revision_free(e->rev);
+}
+
+static int read_entry(reader *r, entry *e) {
+  memset(e, 0, sizeof *e);
+  lm_revision *v = e->rev = lm_xcalloc(1, sizeof *v);
+  v->env_ref = LM_NOT_LOADED;
+  int isnull;
+  e->name = get_req(r);
+  e->size = get_num(r);
+  e->ino = get_num(r);
+  e->mtime_s = get_num(r);
+  e->mtime_ns = get_num(r);
+  e->ctime_s = get_num(r);
+  e->ctime_ns = get_num(r);
+  char *sum = get_req(r);
+  if (sum && strlen(sum) == 64)
+    memcpy(v->checksum, sum, 65);
+  else
+    r->bad = 1;
+  free(sum);
+  v->id = get_req(r);
+  v->message = get_req(r);
+  v->doc = get_str(r, &isnull);
+  v->down = get_list(r, &v->ndown);
+  v->depends = get_list(r, &v->ndepends);
+  v->labels = get_list(r, &v->nlabels);
+  v->multistep = (int)get_num(r);
+  v->has_downgrade = (int)get_num(r);
+  if (v->multistep) {
+    v->step_names = get_list(r, &v->nsteps);
+    if (v->nsteps < 1) r->bad = 1;
+  } else {
+    v->nsteps = 1;
+  }
+  if (r->p >= r->end || *r->p != '\n') r->bad = 1;
+  r->p++;
+  if (r->bad) {
+    free_entry(e);
+    memset(e, 0, sizeof *e);
+    return -1;
+  }
+  return 0;
+}
+
+static void write_entry(lm_buf *b, const entry *e) {
+  const lm_revision *v = e->rev;
+  put_str(b, e->name);
+  put_num(b, e->size);
+  put_num(b, e->ino);
+  put_num(b, e->mtime_s);
+  put_num(b, e->mtime_ns);
+  put_num(b, e->ctime_s);
+  put_num(b, e->ctime_ns);
+  put_str(b, v->checksum);
+  put_str(b, v->id);
+  put_str(b, v->message);
+  put_str(b, v->doc);
+  put_list(b, v->down, v->ndown);
+  put_list(b, v->depends, v->ndepends);
+  put_list(b, v->labels, v->nlabels);
+  put_num(b, v->multistep);
+  put_num(b, v->has_downgrade);
+  if (v->multistep) put_list(b, v->step_names, v->nsteps);
+  lm_buf_putc(b, '\n');
+}
+
+static int cmp_entry(const void *a, const void *b) {
+  return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
+}
+
+static void add_entry(lm_revindex *x, entry *e) {
+  if (x->n == x->cap) {
+    x->cap = x->cap ? x->cap * 2 : 64;
+    x->v = lm_xrealloc(x->v, (size_t)x->cap * sizeof *x->v);
+  }
+  x->v[x->n++] = *e;
+}
+
+static void parse(lm_revindex *x, const char *text, size_t len) {
+  size_t hl = strlen(x->header);
+  if (len < hl + 1 || memcmp(text, x->header, hl) != 0 || text[hl] != '\n') return;
+  reader r = {text + hl + 1, text + len, 0};
+  while (r.p < r.end && !r.bad) {
+    if (r.end - r.p >= 4 && memcmp(r.p, "end\n", 4) == 0) {
+      if (r.end - r.p != 4) break;
+      qsort(x->v, (size_t)x->n, sizeof *x->v, cmp_entry);
+      x->nread = x->n;
+      return;
+    }
+    entry e;
+    if (read_entry(&r, &e) == 0) add_entry(x, &e);
+  }
+  /* no end marker, or damaged: the whole file is ignored and rewritten */
+  for (int i = 0; i < x->n; i++)
+    free_entry(&x->v[i]);
+  x->n = 0;
+  x->dirty = 1;
+}
+
+/* ---- the interface ------------------------------------------------------------ */
+
+lm_revindex *lm_revindex_open(const char *versions_dir) {
+  lm_revindex *x = lm_xcalloc(1, sizeof *x);
+  x->now = time(NULL);
+  char *dir = cache_dir();
+  char real[PATH_MAX];
+  struct stat exe;
+  if (!dir || !realpath(versions_dir, real) || stat("/proc/self/exe", &exe) != 0) {
+    free(dir);
+    return x;
+  }
+  char hash[65];
+  lm_sha256_hex(real, strlen(real), hash);
+  hash[32] = 0;
+  x->file = lm_xasprintf("%s/%s.idx", dir, hash);
+  free(dir);
+  /* The binary's size and times: a rebuilt luamig may read revisions
+   * differently, so it starts a new index. The folder is in the header so
+   * that a hash collision is a miss too. */
+  x->header = lm_xasprintf(LM_INDEX_MAGIC " %lld %lld.%09ld %s", (long long)exe.st_size,
+                           (long long)exe.st_mtim.tv_sec, exe.st_mtim.tv_nsec, real);
+  if (strchr(real, '\n')) { /* a header must stay one line */
+    free(x->file);
+    x->file = NULL;
+    return x;
+  }
+  lm_error_saved *saved = lm_error_save();
+  char *text;
+  size_t len;
+  if (lm_read_file(x->file, &text, &len) == 0) {
+    parse(x, text, len);
+    free(text);
+  }
+  lm_error_restore(saved);
+  return x;
+}
+
+static char **copy_list(char **v, int n) {
+  if (!n) return NULL;
+  char **c = lm_xcalloc((size_t)n, sizeof *c);
+  for (int i = 0; i < n; i++)
+    c[i] = lm_xstrdup(v[i]);
+  return c;
+}
+
+static lm_revision *copy_revision(const lm_revision *s) {
+  lm_revision *r = lm_xcalloc(1, sizeof *r);
+  r->id = lm_xstrdup(s->id);
+  r->message = lm_xstrdup(s->message);
+  r->doc = s->doc ? lm_xstrdup(s->doc) : NULL;
+  r->down = copy_list(s->down, r->ndown = s->ndown);
+  r->depends = copy_list(s->depends, r->ndepends = s->ndepends);
+  r->labels = copy_list(s->labels, r->nlabels = s->nlabels);
+  r->step_names = copy_list(s->step_names, s->multistep ? s->nsteps : 0);
+  r->nsteps = s->nsteps;
+  r->multistep = s->multistep;
+  r->has_downgrade = s->has_downgrade;
+  memcpy(r->checksum, s->checksum, sizeof r->checksum);
+  r->env_ref = LM_NOT_LOADED;
+  return r;
+}
+
+static int same_file(const entry *e, const struct stat *st) {
+  return e->size == (long long)st->st_size && e->ino == (long long)st->st_ino &&
+         e->mtime_s == (long long)st->st_mtim.tv_sec && e->mtime_ns == st->st_mtim.tv_nsec &&
+         e->ctime_s == (long long)st->st_ctim.tv_sec && e->ctime_ns == st->st_ctim.tv_nsec;
+}
+
+/* The entry read from the file for name, or NULL. */
+static entry *find(lm_revindex *x, const char *name) {
+  int lo = 0, hi = x->nread;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    int c = strcmp(x->v[mid].name, name);
+    if (c == 0) return &x->v[mid];
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+lm_revision *lm_revindex_get(lm_revindex *x, const char *name, const struct stat *st) {
+  if (!x->file) return NULL;
+  entry *e = find(x, name);
+  if (!e) return NULL;
+  e->seen = 1;
+  if (!same_file(e, st) || e->lent) return NULL;
+  /* the graph takes the entry's revision; the index still reads it when it
+   * is saved, which happens before the graph can be freed */
+  e->lent = 1;
+  return e->rev;
+}
+
+int lm_revindex_wants(const lm_revindex *x, const struct stat *st) {
+  return x->file && st->st_mtim.tv_sec <= x->now - LM_INDEX_SETTLE &&
+         st->st_ctim.tv_sec <= x->now - LM_INDEX_SETTLE;
+}
+
+void lm_revindex_put(lm_revindex *x, const char *name, const struct stat *st,
+                     const lm_revision *r) {
+  if (!lm_revindex_wants(x, st) || strlen(r->checksum) != 64) return;
+  entry e = {.name = lm_xstrdup(name),
+             .size = (long long)st->st_size,
+             .ino = (long long)st->st_ino,
+             .mtime_s = (long long)st->st_mtim.tv_sec,
+             .mtime_ns = st->st_mtim.tv_nsec,
+             .ctime_s = (long long)st->st_ctim.tv_sec,
+             .ctime_ns = st->st_ctim.tv_nsec,
+             .rev = copy_revision(r),
+             .seen = 1};
+  entry *old = find(x, name);
+  if (old) old->dead = 1;
+  add_entry(x, &e);
+  x->dirty = 1;
+}
+
+/* Writes the index if save is set and it changed (a new file replaces the old one at once,
+ * so a reader never sees half of it), then frees it. */
+void lm_revindex_close(lm_revindex *x, int save) {
+  if (!x) return;
+  if (!save) x->dirty = 0;
+  /* entries of files that are gone are dropped */
+  for (int i = 0; i < x->nread && save; i++)
+    if (!x->v[i].seen && !x->v[i].dead) {
+      x->v[i].dead = 1;
+      x->dirty = 1;
+    }
+  if (x->file && x->dirty) {
+    lm_buf b;
+    lm_buf_init(&b);
+    lm_buf_puts(&b, x->header);
+    lm_buf_putc(&b, '\n');
+    for (int i = 0; i < x->n; i++)
+      if (!x->v[i].dead) write_entry(&b, &x->v[i]);
+    lm_buf_puts(&b, "end\n");
+    char *dir = lm_xstrdup(x->file);
+    *strrchr(dir, '/') = 0;
+    char *tmp = lm_xasprintf("%s.%ld.tmp", x->file, (long)getpid());
+    if (make_dirs(dir)) {
+      int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd >= 0) {
+        size_t off = 0;
+        while (off < b.len) {
+          ssize_t w = write(fd, b.s + off, b.len - off);
+          if (w <= 0) break;
+          off += (size_t)w;
+        }
+        if (close(fd) == 0 && off == b.len && rename(tmp, x->file) == 0) tmp[0] = 0;
+        if (tmp[0]) unlink(tmp);
+      }
+    }
+    free(tmp);
+    free(dir);
+    lm_buf_free(&b);
+  }
+  for (int i = 0; i < x->n; i++)
+    free_entry(&x->v[i]);
+  free(x->v);
+  free(x->file);
+  free(x->header);
+  free(x);
+}

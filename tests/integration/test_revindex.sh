@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# The revision index (engine/revindex.c): luamig records what each settled
+# revision file declares, keyed by the file's size, inode, mtime and ctime, so
+# that later runs compile only the files they execute. These cases check that
+# the index is used, that it never changes what a command does or prints, and
+# that every way it can be wrong (an edited file, a damaged or foreign index,
+# a revision whose fields come from a required module, an unwritable folder)
+# falls back to reading the files.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+readonly X1=7e0000000001 X2=7e0000000002 X3=7e0000000003 X4=7e0000000004
+
+# project: a fresh project with its own cache folder.
+project() {
+  new_project
+  export LUAMIG_CACHE_DIR=$PROJECT.cache
+}
+
+# index_files: the index files in LUAMIG_CACHE_DIR, one per line.
+index_files() { find "$LUAMIG_CACHE_DIR" -name '*.idx' 2>/dev/null | sort; }
+
+# settle: files are recorded once they are 2 s old; wait that out.
+settle() { sleep 3; }
+
+# same_as_without_index ARGS...: runs the command with and without the index
+# (LUAMIG_CACHE_DIR=off) and compares exit code, stdout and stderr.
+same_as_without_index() {
+  lm "$@"
+  local rc=$LM_RC out=$LM_OUT err=$LM_ERR
+  LUAMIG_CACHE_DIR=off lm "$@"
+  expect_eq "$rc" "$LM_RC" "exit code of '$*' with and without the index"
+  expect_same "$LM_OUT" "$out" "stdout of '$*' (- without the index, + with it)"
+  expect_same "$LM_ERR" "$err" "stderr of '$*' (- without the index, + with it)"
+}
+
+chain() {
+  mkrev "$X1" "" "create one" <<'EOF'
+function upgrade()
+  op.create_table("t_one", op.column("id", "integer", { primary_key = true }))
+end
+
+function downgrade()
+  op.drop_table("t_one")
+end
+EOF
+  mkrev "$X2" "$X1" "two steps" <<'EOF'
+branch_labels = { "feature" }
+steps = {
+  { name = "expand",
+    up = function() op.create_table("t_two", op.column("id", "integer", { primary_key = true })) end,
+    down = function() op.drop_table("t_two") end },
+  { name = "contract",
+    up = function() op.add_column("t_two", op.column("note", "text")) end,
+    down = function() op.drop_column("t_two", "note") end },
+}
+EOF
+  mkrev "$X3" "$X2" "uses context" <<'EOF'
+-- the top level runs before the run sets context, with or without the index
+local at_load = tostring(context.dialect)
+function upgrade()
+  op.create_table("t_three", op.column("id", "integer", { primary_key = true }),
+    op.column("seen", "text"))
+  op.execute("INSERT INTO t_three (id, seen) VALUES (1, '" .. at_load .. "')")
+end
+
+function downgrade()
+  op.drop_table("t_three")
+end
+EOF
+}
+
+# ---------------------------------------------------------------------------
+t_case "revindex: settled files are recorded; every command prints the same with and without it"
+project
+chain
+settle
+lm upgrade head
+expect_exit 0
+expect_eq "$(index_files | wc -l)" 1 "one index file for the versions folder"
+idx=$(index_files)
+expect_text_contains "$(cat "$idx")" "create one" "the index records the revisions"
+for args in "current" "current --verbose" "heads" "history" "history --verbose" "branches" \
+  "show $X2" "upgrade head" "upgrade head --sql" "downgrade head:base --sql" \
+  "upgrade head --sql --stop-before contract" "check" "lint"; do
+  # shellcheck disable=SC2086 # args is a list of words
+  same_as_without_index $args
+done
+expect_eq "$(db_query "SELECT seen FROM t_three")" "nil" "top level ran without context (no index)"
+
+t_case "revindex: revisions read from the index run when executed (downgrade, upgrade, steps)"
+lm downgrade base
+expect_exit 0
+expect_out_contains "Running downgrade $X1 -> <base>"
+before=$(db_schema)
+lm upgrade head --stop-before contract
+expect_exit 0
+lm current
+expect_out_contains "$X2 (expand"
+lm upgrade head
+expect_exit 0
+expect_table t_three
+expect_eq "$(db_query "SELECT seen FROM t_three")" "nil" \
+  "top level of a revision from the index also ran without context"
+lm downgrade base
+expect_exit 0
+expect_same "$before" "$(db_schema)" "schema after upgrade + downgrade from the index"
+lm upgrade head
+expect_exit 0
+
+t_case "revindex: a hit is really served from the index (a forged entry shows)"
+# Same length, so the entry still parses: history must print the forged text.
+sed -i 's/create one/FORGED one/' "$idx"
+lm history
+expect_exit 0
+expect_out_contains "FORGED one"
+LUAMIG_CACHE_DIR=off lm history
+expect_out_not_contains "FORGED one"
+
+t_case "revindex: an edited file is read again, even with the same size, at once"
+cp "versions/${X1}_create_one.lua" "$LM_TMP/x1.orig"
+# rewritten in place: same inode, same size; only the times tell
+sed 's/t_one/t_uno/' "$LM_TMP/x1.orig" >"$LM_TMP/x1.new"
+cat "$LM_TMP/x1.new" >"versions/${X1}_create_one.lua"
+lm history
+expect_out_not_contains "FORGED one"
+expect_out_contains "create one"
+lm upgrade head
+expect_exit_nonzero
+expect_err_contains "${X1}_create_one.lua"
+cp "$LM_TMP/x1.orig" "versions/${X1}_create_one.lua"
+lm upgrade head
+expect_exit 0
+
+t_case "revindex: a damaged, truncated or foreign index is ignored and rewritten"
+settle
+lm current
+for damage in "truncate" "garbage" "header" "empty"; do
+  case $damage in
+  truncate) head -c 200 "$idx" >"$LM_TMP/idx" && cp "$LM_TMP/idx" "$idx" ;;
+  garbage) printf '\0\377 not an index\n' >"$idx" ;;
+  header) sed -i '1s/.*/luamig-revindex 1 0 0.000000000 \/elsewhere/' "$idx" ;;
+  empty) : >"$idx" ;;
+  esac
+  same_as_without_index history --verbose
+  lm current
+  expect_exit 0
+  expect_out_contains "$X3 (head)"
+  expect_text_contains "$(cat "$idx")" "uses context" "the index was rewritten after '$damage'"
+done
+
+t_case "revindex: another luamig binary does not use this one's index"
+cp "$LUAMIG" "$LM_TMP/luamig-copy"
+sed -i 's/create one/FORGED one/' "$idx"
+LUAMIG=$LM_TMP/luamig-copy lm history
+expect_exit 0
+expect_out_not_contains "FORGED one"
+expect_out_contains "create one"
+
+t_case "revindex: a revision whose top level requires a module is never recorded"
+project
+chain
+write_rev versions/_names.lua <<'EOF'
+return { message = "from a module" }
+EOF
+mkrev "$X4" "$X3" "placeholder" <<'EOF'
+local names = require("_names")
+message = names.message
+function upgrade() end
+function downgrade() end
+EOF
+settle
+lm upgrade head
+expect_exit 0
+idx=$(index_files)
+expect_text_not_contains "$(cat "$idx")" "$X4" "no entry for the revision that requires a module"
+sed -i 's/from a module/changed module/' versions/_names.lua
+lm history
+expect_out_contains "changed module"
+
+t_case "revindex: an unusable cache folder is no error"
+project
+chain
+settle
+blocker=$LM_TMP/not-a-folder
+: >"$blocker"
+LUAMIG_CACHE_DIR=$blocker/cache lm upgrade head
+expect_exit 0
+expect_table t_three
+LUAMIG_CACHE_DIR="" lm current
+expect_exit 0
+expect_out_contains "$X3 (head)"
+
+t_case "revindex: files younger than 2 s are not recorded (a same-tick edit cannot be missed)"
+project
+chain
+lm current
+expect_exit 0
+expect_eq "$(index_files | wc -l)" 0 "no index written for files changed just now"
+
+t_done
