@@ -256,13 +256,47 @@ static int read_fields(lua_State *L) {
 /* Compiles and runs one revision file and reads its fields into r. *pure
  * (when not NULL) tells whether its top level stayed within the file (called
  * no require()), so that the fields depend on its text alone. */
+static int dump_writer(lua_State *L, const void *p, size_t n, void *ud) {
+  (void)L;
+  lm_buf_put(ud, p, n);
+  return 0;
+}
+
+/* Compiles a revision file: from the compiled chunk kept for text with
+ * checksum sum when there is one (sum NULL: never), else from the text,
+ * keeping the result for the next run. */
+static int compile(lua_State *L, const char *path, const char *text, size_t len, const char *sum) {
+  char *chunk = lm_xasprintf("@%s", path);
+  int st = -1;
+  size_t blen;
+  char *bc = sum ? lm_bytecode_read(sum, chunk, &blen) : NULL;
+  if (bc) {
+    st = luaL_loadbufferx(L, bc, blen, chunk, "b");
+    free(bc);
+    if (st != LUA_OK) {
+      lua_pop(L, 1);
+      st = -1;
+    }
+  }
+  if (st == -1) {
+    st = luaL_loadbufferx(L, text, len, chunk, "t");
+    if (st == LUA_OK && sum) {
+      lm_buf b;
+      lm_buf_init(&b);
+      lua_dump(L, dump_writer, &b, 0); /* with line numbers, for messages */
+      lm_bytecode_write(sum, chunk, b.s, b.len);
+      lm_buf_free(&b);
+    }
+  }
+  free(chunk);
+  return st;
+}
+
 static int read_revision(lua_State *L, const char *path, const char *text, size_t len,
-                         lm_revision *r, int *pure) {
+                         const char *sum, lm_revision *r, int *pure) {
   lua_pushnil(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_REQUIRED);
-  char *chunk = lm_xasprintf("@%s", path);
-  int st = luaL_loadbufferx(L, text, len, chunk, "t");
-  free(chunk);
+  int st = compile(L, path, text, len, sum);
   if (st != LUA_OK) {
     lm_lua_error_in_file(LM_ELOAD, path, lua_tostring(L, -1));
     lua_pop(L, 1);
@@ -348,12 +382,10 @@ static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph
     r = lm_xcalloc(1, sizeof *r);
     r->env_ref = LUA_NOREF;
     r->path = path;
-    int pure = 0;
-    rc = read_revision(L, path, text, len, r, &pure);
-    if (!rc && have_st && pure && lm_revindex_wants(x, &st)) {
-      lm_sha256_hex_normalised(text, len, r->checksum);
-      lm_revindex_put(x, names[i], &st, r);
-    }
+    int pure = 0, wanted = have_st && lm_revindex_wants(x, &st);
+    if (wanted) lm_sha256_hex_normalised(text, len, r->checksum);
+    rc = read_revision(L, path, text, len, wanted ? r->checksum : NULL, r, &pure);
+    if (!rc && pure && wanted) lm_revindex_put(x, names[i], &st, r);
     free(text);
     if (rc)
       lm_revision_free(r);
@@ -365,6 +397,12 @@ static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph
     free(names[i]);
   free(names);
   return rc;
+}
+
+void lm_lua_revision_unload(lua_State *L, lm_revision *r) {
+  if (r->env_ref == LM_NOT_LOADED || r->env_ref == LUA_REFNIL || strlen(r->checksum) != 64) return;
+  luaL_unref(L, LUA_REGISTRYINDEX, r->env_ref);
+  r->env_ref = LM_NOT_LOADED;
 }
 
 int lm_lua_revision_load(lua_State *L, lm_revision *r) {
@@ -398,7 +436,7 @@ int lm_lua_revision_load(lua_State *L, lm_revision *r) {
     lua_setfield(L, ctx, "x");
     lm_revision *t = lm_xcalloc(1, sizeof *t);
     t->env_ref = LUA_NOREF;
-    rc = read_revision(L, r->path, text, len, t, NULL);
+    rc = read_revision(L, r->path, text, len, sum, t, NULL);
     for (int i = nkeys - 1; i >= 0; i--)
       lua_setfield(L, ctx, keys[i]);
     lua_pop(L, 1);

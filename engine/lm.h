@@ -215,6 +215,11 @@ int lm_revindex_wants(const lm_revindex *x, const struct stat *st);
 void lm_revindex_put(lm_revindex *x, const char *name, const struct stat *st, const lm_revision *r);
 /** Saves the index when save is set and it changed; frees it. */
 void lm_revindex_close(lm_revindex *x, int save);
+/** The compiled chunk kept for a file whose text has this checksum, when it
+ * was compiled by this binary under this chunk name; NULL otherwise. */
+char *lm_bytecode_read(const char *checksum, const char *chunkname, size_t *len);
+/** Keeps a compiled chunk for the next run (failures are silent). */
+void lm_bytecode_write(const char *checksum, const char *chunkname, const void *chunk, size_t len);
 
 /* ---- targets ----------------------------------------------------------------- */
 
@@ -501,6 +506,9 @@ int lm_lua_load_revisions(lua_State *L, const lm_config *c, lm_graph *g);
  * revision index (nothing to do for others). LM_ELOAD when the file no
  * longer has the recorded checksum. */
 int lm_lua_revision_load(lua_State *L, lm_revision *r);
+/** Drops the compiled file of a revision whose checksum is known, so the
+ * garbage collector can take it; lm_lua_revision_load compiles it again. */
+void lm_lua_revision_unload(lua_State *L, lm_revision *r);
 /** Sets context.x, dialect, offline. */
 void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const char *const *x,
                         int nx);

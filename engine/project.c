@@ -433,8 +433,18 @@ static int run_plan(runner *rn, const lm_plan *plan, int dry_run) {
     if (rc) return rc;
     s->outer_tx = 1;
   }
-  for (int i = 0; i < plan->n && !rc; i++)
+  /* A revision's compiled file is dropped after its last item in the plan,
+   * so that memory does not grow with the chain (it is compiled again if
+   * anything needs it later). */
+  lm_graph *g = &rn->p->graph;
+  int *last = lm_xcalloc((size_t)(g->n ? g->n : 1), sizeof *last);
+  for (int i = 0; i < plan->n; i++)
+    last[plan->v[i].rev] = i;
+  for (int i = 0; i < plan->n && !rc; i++) {
     rc = run_item(rn, &plan->v[i]);
+    if (!rc && last[plan->v[i].rev] == i) lm_lua_revision_unload(rn->p->L, g->revs[plan->v[i].rev]);
+  }
+  free(last);
   if (one_tx && plan->n > 0) {
     s->outer_tx = 0;
     if (rc || dry_run)

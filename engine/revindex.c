@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -61,6 +62,19 @@ static char *cache_dir(void) {
   return NULL;
 }
 
+/* The running binary's size and mtime: a rebuilt luamig may read revisions
+ * (or compile them) differently, so it does not use an older one's cache. */
+static char *exe_id(void) {
+  static char id[64];
+  if (!id[0]) {
+    struct stat exe;
+    if (stat("/proc/self/exe", &exe) != 0) return NULL;
+    snprintf(id, sizeof id, "%lld %lld.%09ld", (long long)exe.st_size,
+             (long long)exe.st_mtim.tv_sec, exe.st_mtim.tv_nsec);
+  }
+  return lm_xstrdup(id);
+}
+
 /* mkdir -p, private to the user. */
 static int make_dirs(const char *dir) {
   char *p = lm_xstrdup(dir);
@@ -75,6 +89,29 @@ static int make_dirs(const char *dir) {
   }
   free(p);
   return ok;
+}
+
+/* Writes path whole or not at all: a new file renamed over the old one, so
+ * that a reader never sees half of it. Failures are silent (a cache). */
+static void write_atomic(const char *path, const char *data, size_t len) {
+  char *dir = lm_xstrdup(path);
+  *strrchr(dir, '/') = 0;
+  char *tmp = lm_xasprintf("%s.%ld.tmp", path, (long)getpid());
+  if (make_dirs(dir)) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      size_t off = 0;
+      while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w <= 0) break;
+        off += (size_t)w;
+      }
+      if (close(fd) == 0 && off == len && rename(tmp, path) == 0) tmp[0] = 0;
+      if (tmp[0]) unlink(tmp);
+    }
+  }
+  free(tmp);
+  free(dir);
 }
 
 /* ---- tokens: <length>:<bytes>, ------------------------------------------------ */
@@ -277,9 +314,10 @@ lm_revindex *lm_revindex_open(const char *versions_dir) {
   x->now = time(NULL);
   char *dir = cache_dir();
   char real[PATH_MAX];
-  struct stat exe;
-  if (!dir || !realpath(versions_dir, real) || stat("/proc/self/exe", &exe) != 0) {
+  char *exe = exe_id();
+  if (!dir || !exe || !realpath(versions_dir, real)) {
     free(dir);
+    free(exe);
     return x;
   }
   char hash[65];
@@ -290,8 +328,8 @@ lm_revindex *lm_revindex_open(const char *versions_dir) {
   /* The binary's size and times: a rebuilt luamig may read revisions
    * differently, so it starts a new index. The folder is in the header so
    * that a hash collision is a miss too. */
-  x->header = lm_xasprintf(LM_INDEX_MAGIC " %lld %lld.%09ld %s", (long long)exe.st_size,
-                           (long long)exe.st_mtim.tv_sec, exe.st_mtim.tv_nsec, real);
+  x->header = lm_xasprintf(LM_INDEX_MAGIC " %s %s", exe, real);
+  free(exe);
   if (strchr(real, '\n')) { /* a header must stay one line */
     free(x->file);
     x->file = NULL;
@@ -408,24 +446,7 @@ void lm_revindex_close(lm_revindex *x, int save) {
     for (int i = 0; i < x->n; i++)
       if (!x->v[i].dead) write_entry(&b, &x->v[i]);
     lm_buf_puts(&b, "end\n");
-    char *dir = lm_xstrdup(x->file);
-    *strrchr(dir, '/') = 0;
-    char *tmp = lm_xasprintf("%s.%ld.tmp", x->file, (long)getpid());
-    if (make_dirs(dir)) {
-      int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      if (fd >= 0) {
-        size_t off = 0;
-        while (off < b.len) {
-          ssize_t w = write(fd, b.s + off, b.len - off);
-          if (w <= 0) break;
-          off += (size_t)w;
-        }
-        if (close(fd) == 0 && off == b.len && rename(tmp, x->file) == 0) tmp[0] = 0;
-        if (tmp[0]) unlink(tmp);
-      }
-    }
-    free(tmp);
-    free(dir);
+    write_atomic(x->file, b.s, b.len);
     lm_buf_free(&b);
   }
   for (int i = 0; i < x->n; i++)
@@ -434,4 +455,86 @@ void lm_revindex_close(lm_revindex *x, int save) {
   free(x->file);
   free(x->header);
   free(x);
+}
+
+/* ---- compiled revisions ----------------------------------------------------------
+ * A revision run from the index is compiled when it first runs; the compiled
+ * chunk is kept in <cache>/bytecode/<checksum of the file's text>.luac, so
+ * that the next run loads it instead of parsing the text again. The file
+ * starts with a header line naming the format, the luamig binary and the
+ * SHA-256 of the chunk, then the chunk's name (the path messages show), then
+ * the chunk; anything that does not match exactly is not loaded. */
+
+#define LM_BYTECODE_MAGIC "luamig-bytecode 1"
+
+static char *bytecode_path(const char *checksum) {
+  if (strlen(checksum) != 64 || strspn(checksum, "0123456789abcdef") != 64) return NULL;
+  char *dir = cache_dir();
+  if (!dir) return NULL;
+  char *path = lm_xasprintf("%s/bytecode/%s.luac", dir, checksum);
+  free(dir);
+  return path;
+}
+
+static char *bytecode_header(const char *chunk_sum, const char *chunkname) {
+  char *exe = exe_id();
+  if (!exe || strchr(chunkname, '\n')) {
+    free(exe);
+    return NULL;
+  }
+  char *h = lm_xasprintf(LM_BYTECODE_MAGIC " %s %s\n%s\n", exe, chunk_sum, chunkname);
+  free(exe);
+  return h;
+}
+
+char *lm_bytecode_read(const char *checksum, const char *chunkname, size_t *len) {
+  char *path = bytecode_path(checksum);
+  if (!path) return NULL;
+  lm_error_saved *saved = lm_error_save();
+  char *text = NULL, *out = NULL;
+  size_t n = 0;
+  int rc = lm_read_file(path, &text, &n);
+  lm_error_restore(saved);
+  free(path);
+  if (rc) return NULL;
+  /* the header names the chunk's SHA-256: read it, then check the rest */
+  const char *nl = memchr(text, '\n', n);
+  size_t ml = strlen(LM_BYTECODE_MAGIC);
+  if (nl && (size_t)(nl - text) > ml + 66 && memcmp(text, LM_BYTECODE_MAGIC " ", ml + 1) == 0) {
+    char sum[65];
+    memcpy(sum, nl - 64, 64);
+    sum[64] = 0;
+    char *want = bytecode_header(sum, chunkname);
+    size_t wl = want ? strlen(want) : 0;
+    if (want && n > wl && memcmp(text, want, wl) == 0) {
+      char got[65];
+      lm_sha256_hex(text + wl, n - wl, got);
+      if (strcmp(got, sum) == 0) {
+        *len = n - wl;
+        out = lm_xmalloc(*len);
+        memcpy(out, text + wl, *len);
+      }
+    }
+    free(want);
+  }
+  free(text);
+  return out;
+}
+
+void lm_bytecode_write(const char *checksum, const char *chunkname, const void *chunk, size_t len) {
+  char *path = bytecode_path(checksum);
+  if (!path) return;
+  char sum[65];
+  lm_sha256_hex(chunk, len, sum);
+  char *h = bytecode_header(sum, chunkname);
+  if (h) {
+    lm_buf b;
+    lm_buf_init(&b);
+    lm_buf_puts(&b, h);
+    lm_buf_put(&b, chunk, len);
+    write_atomic(path, b.s, b.len);
+    lm_buf_free(&b);
+  }
+  free(h);
+  free(path);
 }

@@ -156,6 +156,61 @@ expect_exit 0
 expect_out_not_contains "FORGED one"
 expect_out_contains "create one"
 
+t_case "revindex: compiled revisions are kept; a damaged one is compiled again"
+project
+chain
+mkrev "$X4" "$X3" "fails" <<'EOF'
+function upgrade()
+  op.create_table("t_four", op.column("id", "integer", { primary_key = true }))
+  local n = nil
+  op.execute("SELECT " .. n)
+end
+
+function downgrade()
+  op.drop_table("t_four")
+end
+EOF
+settle
+lm current
+lm upgrade head
+expect_exit 1
+before=$(db_schema)
+expect_err_contains "${X4}_fails.lua:14:"
+bc_dir=$LUAMIG_CACHE_DIR/bytecode
+expect_eq "$(find "$bc_dir" -name '*.luac' | wc -l)" 4 "one compiled chunk per revision run"
+# the second run loads the kept chunks: the same line in the message
+lm upgrade head
+expect_exit 1
+expect_err_contains "${X4}_fails.lua:14:"
+# damage every kept chunk in a way that still loads (a constant renamed):
+# each is refused by its checksum and the text compiled again
+for f in "$bc_dir"/*.luac; do
+  perl -pi -e 's/t_one/t_xne/g' "$f"
+done
+expect_eq "$(grep -l t_xne "$bc_dir"/*.luac | wc -l)" 1 "the chunk of $X1 was changed"
+lm upgrade head
+expect_exit 1
+expect_err_contains "${X4}_fails.lua:14:"
+expect_same "$before" "$(db_schema)" "schema after the failed upgrades"
+lm downgrade base
+expect_exit 0
+expect_no_table t_one
+lm upgrade "$X3"
+expect_exit 0
+expect_table t_one
+expect_no_table t_xne
+# from another folder the chunks' names differ, so they are not used
+mkdir -p "$LM_TMP/elsewhere"
+cd "$LM_TMP/elsewhere" || exit 1
+lm -c "$PROJECT/luamig.lua" upgrade head
+expect_exit 1
+expect_err_contains "$(basename "$PROJECT")/versions/${X4}_fails.lua:14:"
+cd "$PROJECT" || exit 1
+rm "versions/${X4}_fails.lua"
+lm upgrade head
+expect_exit 0
+expect_table t_three
+
 t_case "revindex: a revision whose top level requires a module is never recorded"
 project
 chain
