@@ -1,16 +1,26 @@
 /* SHA-256 (FIPS 180-4) for revision checksums.
  *
- * blocks_portable() hashes whole 64-byte blocks read straight from the
- * input; update() copies only a partial block into the context. */
+ * Two block functions with the same contract (hash nblocks whole 64-byte
+ * blocks read straight from p into st): a portable one, and on x86-64 one
+ * using the SHA extensions, chosen at run time by CPUID. update() feeds
+ * whole blocks from the caller's buffer and copies only a partial block. */
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
 #include "lm.h"
+
+typedef void (*blocks_fn)(uint32_t st[8], const unsigned char *p, size_t nblocks);
 
 typedef struct {
   uint32_t h[8];
   uint64_t len; /* bytes so far */
-  size_t used;  /* bytes waiting in blk */
+  blocks_fn blocks;
+  size_t used; /* bytes waiting in blk */
   unsigned char blk[64];
 } sha256;
 
@@ -109,6 +119,137 @@ static void blocks_portable(uint32_t st[8], const unsigned char *p, size_t nbloc
   }
 }
 
+/* ---- x86-64 SHA extensions ----------------------------------------------- */
+
+#if defined(__x86_64__)
+#define LM_SHA256_NI 1
+
+/* sha256rnds2 keeps the state as two vectors, ABEF and CDGH (A in the
+ * highest lane), and does two rounds with the low two lanes of its third
+ * operand as W[t] + K[t], returning the new ABEF; the old ABEF is then the
+ * new CDGH, so the second call of each pair swaps the names back. Four
+ * rounds: */
+#define NI_RND4(msg, t)                                                                            \
+  do {                                                                                             \
+    __m128i wk = _mm_add_epi32(msg, _mm_loadu_si128((const __m128i *)&K[t]));                      \
+    cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);                                                  \
+    abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0e));                         \
+  } while (0)
+
+/* The schedule, four words at a time in m0..m3 (m[g % 4] holds W[4g..4g+3]).
+ * After the rounds of group g, NI_NEXT finishes group g+1 (whose
+ * sha256msg1 part was done at g-2) by adding W[t-7] and sha256msg2, and
+ * NI_PART starts group g+3 in the register group g-1 frees. */
+#define NI_NEXT(prev, cur, next)                                                                   \
+  next = _mm_sha256msg2_epu32(_mm_add_epi32(next, _mm_alignr_epi8(cur, prev, 4)), cur)
+#define NI_PART(prev, cur) prev = _mm_sha256msg1_epu32(prev, cur)
+
+__attribute__((target("sha,sse4.1"))) static void
+blocks_shani(uint32_t st[8], const unsigned char *p, size_t nblocks) {
+  const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i dcba = _mm_loadu_si128((const __m128i *)&st[0]);
+  __m128i hgfe = _mm_loadu_si128((const __m128i *)&st[4]);
+  __m128i cdab = _mm_shuffle_epi32(dcba, 0xb1);
+  __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1b);
+  __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+  __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xf0);
+
+  for (; nblocks > 0; nblocks--, p += 64) {
+    __m128i abef0 = abef, cdgh0 = cdgh;
+    __m128i m0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 0)), bswap);
+    __m128i m1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16)), bswap);
+    __m128i m2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 32)), bswap);
+    __m128i m3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 48)), bswap);
+
+    NI_RND4(m0, 0);
+    NI_RND4(m1, 4);
+    NI_PART(m0, m1);
+    NI_RND4(m2, 8);
+    NI_PART(m1, m2);
+    NI_RND4(m3, 12);
+    NI_NEXT(m2, m3, m0);
+    NI_PART(m2, m3);
+    NI_RND4(m0, 16);
+    NI_NEXT(m3, m0, m1);
+    NI_PART(m3, m0);
+    NI_RND4(m1, 20);
+    NI_NEXT(m0, m1, m2);
+    NI_PART(m0, m1);
+    NI_RND4(m2, 24);
+    NI_NEXT(m1, m2, m3);
+    NI_PART(m1, m2);
+    NI_RND4(m3, 28);
+    NI_NEXT(m2, m3, m0);
+    NI_PART(m2, m3);
+    NI_RND4(m0, 32);
+    NI_NEXT(m3, m0, m1);
+    NI_PART(m3, m0);
+    NI_RND4(m1, 36);
+    NI_NEXT(m0, m1, m2);
+    NI_PART(m0, m1);
+    NI_RND4(m2, 40);
+    NI_NEXT(m1, m2, m3);
+    NI_PART(m1, m2);
+    NI_RND4(m3, 44);
+    NI_NEXT(m2, m3, m0);
+    NI_PART(m2, m3);
+    NI_RND4(m0, 48);
+    NI_NEXT(m3, m0, m1);
+    NI_PART(m3, m0);
+    NI_RND4(m1, 52);
+    NI_NEXT(m0, m1, m2);
+    NI_RND4(m2, 56);
+    NI_NEXT(m1, m2, m3);
+    NI_RND4(m3, 60);
+
+    abef = _mm_add_epi32(abef, abef0);
+    cdgh = _mm_add_epi32(cdgh, cdgh0);
+  }
+
+  __m128i feba = _mm_shuffle_epi32(abef, 0x1b);
+  __m128i dchg = _mm_shuffle_epi32(cdgh, 0xb1);
+  _mm_storeu_si128((__m128i *)&st[0], _mm_blend_epi16(feba, dchg, 0xf0));
+  _mm_storeu_si128((__m128i *)&st[4], _mm_alignr_epi8(dchg, feba, 8));
+}
+
+/* CPUID: SHA (leaf 7 EBX bit 29), SSE4.1 and SSSE3 (leaf 1 ECX bits 19, 9). */
+static int cpu_has_shani(void) {
+  unsigned a, b, c, d;
+  if (__get_cpuid_max(0, NULL) < 7) return 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  if (!(c & (1u << 19)) || !(c & (1u << 9))) return 0;
+  __cpuid_count(7, 0, a, b, c, d);
+  return (b >> 29) & 1;
+}
+#endif
+
+/* ---- selection ----------------------------------------------------------- */
+
+static int force_portable;
+static int have_shani = -1; /* -1 until CPUID has been asked */
+
+void lm_sha256_force_portable(int on) { __atomic_store_n(&force_portable, on, __ATOMIC_RELAXED); }
+
+static blocks_fn pick(void) {
+#if defined(LM_SHA256_NI)
+  if (__atomic_load_n(&force_portable, __ATOMIC_RELAXED)) return blocks_portable;
+  int has = __atomic_load_n(&have_shani, __ATOMIC_RELAXED);
+  if (has < 0) {
+    has = cpu_has_shani();
+    __atomic_store_n(&have_shani, has, __ATOMIC_RELAXED);
+  }
+  if (has) return blocks_shani;
+#endif
+  return blocks_portable;
+}
+
+const char *lm_sha256_impl(void) {
+#if defined(LM_SHA256_NI)
+  if (pick() == blocks_shani) return "sha-ni";
+#endif
+  return "portable";
+}
+
 /* ---- streaming ----------------------------------------------------------- */
 
 static void init(sha256 *c) {
@@ -117,6 +258,7 @@ static void init(sha256 *c) {
   memcpy(c->h, h0, sizeof h0);
   c->len = 0;
   c->used = 0;
+  c->blocks = pick();
 }
 
 static void update(sha256 *c, const unsigned char *p, size_t n) {
@@ -130,12 +272,12 @@ static void update(sha256 *c, const unsigned char *p, size_t n) {
     p += take;
     n -= take;
     if (c->used < 64) return;
-    blocks_portable(c->h, c->blk, 1);
+    c->blocks(c->h, c->blk, 1);
     c->used = 0;
   }
   if (n >= 64) { /* whole blocks straight from the input */
     size_t nb = n / 64;
-    blocks_portable(c->h, p, nb);
+    c->blocks(c->h, p, nb);
     p += nb * 64;
     n -= nb * 64;
   }
@@ -151,13 +293,13 @@ static void final(sha256 *c, char out[65]) {
   c->blk[u++] = 0x80;
   if (u > 56) {
     memset(c->blk + u, 0, 64 - u);
-    blocks_portable(c->h, c->blk, 1);
+    c->blocks(c->h, c->blk, 1);
     u = 0;
   }
   memset(c->blk + u, 0, 56 - u);
   for (int i = 0; i < 8; i++)
     c->blk[56 + i] = (unsigned char)(bits >> (56 - 8 * i));
-  blocks_portable(c->h, c->blk, 1);
+  c->blocks(c->h, c->blk, 1);
   static const char hex[] = "0123456789abcdef";
   for (int i = 0; i < 8; i++)
     for (int j = 0; j < 4; j++) {
