@@ -67,6 +67,11 @@ void lm_error_restore(lm_error_saved *saved);
 /** Hex SHA-256 of data with CRLF and lone CR normalised to LF. */
 void lm_sha256_hex_normalised(const void *data, size_t n, char out[65]);
 void lm_sha256_hex(const void *data, size_t n, char out[65]);
+/** For tests and benchmarks: nonzero makes later hashes use the portable
+ * code even where the CPU has SHA instructions. */
+void lm_sha256_force_portable(int on);
+/** The block code hashes would use now: "sha-ni" or "portable". */
+const char *lm_sha256_impl(void);
 
 /* ---- values and statements ------------------------------------------------- */
 
