@@ -6,15 +6,23 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include "dialect/pq_load.h"
 #include "lm.h"
 
 volatile sig_atomic_t lm_interrupted;
 
 static PGcancel *volatile pg_cancel;
+/* libpq's PQcancel, copied here before pg_cancel is set: both are volatile,
+ * so the handler never sees a cancel object without the function to use it
+ * (libpq is loaded with dlopen, see dialect/pq_load.h). */
+static int (*volatile pg_cancel_fn)(PGcancel *, char *, int);
 static sqlite3 *volatile sqlite_db;
 static lua_State *volatile lua;
 
-void lm_interrupt_watch_pg(void *cancel) { pg_cancel = cancel; }
+void lm_interrupt_watch_pg(void *cancel) {
+  pg_cancel_fn = PQcancel;
+  pg_cancel = cancel;
+}
 void lm_interrupt_unwatch_pg(void *cancel) {
   if (pg_cancel == cancel) pg_cancel = NULL;
 }
@@ -27,7 +35,9 @@ void lm_interrupt_watch_lua(lua_State *L) { lua = L; }
 void lm_interrupt(void) {
   lm_interrupted = 1;
   char err[256];
-  if (pg_cancel) PQcancel(pg_cancel, err, sizeof err);
+  PGcancel *cancel = pg_cancel;
+  int (*cancel_fn)(PGcancel *, char *, int) = pg_cancel_fn;
+  if (cancel && cancel_fn) cancel_fn(cancel, err, sizeof err);
   if (sqlite_db) sqlite3_interrupt(sqlite_db);
   if (lua) lm_lua_interrupt(lua);
 }

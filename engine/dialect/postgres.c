@@ -1,4 +1,4 @@
-/* PostgreSQL connections over libpq. */
+/* PostgreSQL connections over libpq, loaded when the first one opens. */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include "dialect/pq_load.h"
 #include "lm.h"
 
 /* Not "pg_conn": libpq already uses that tag for PGconn. */
@@ -80,6 +81,15 @@ static void drop_notice(void *arg, const char *msg) {
 
 static int pg_open(lm_conn **out, const lm_url *url) {
   *out = NULL;
+  /* Every other function here runs on a connection this one made, so this
+   * is the only place that needs to load libpq. */
+  const char *missing;
+  if (lm_pq_load(&missing)) {
+    char *where = describe(url);
+    lm_error_set(LM_EDB, "cannot connect to %s: %s", where, missing);
+    free(where);
+    return LM_EDB;
+  }
   size_t cap = (size_t)url->nopts + 8;
   const char **keys = lm_xcalloc(cap, sizeof *keys);
   const char **vals = lm_xcalloc(cap, sizeof *vals);

@@ -85,7 +85,8 @@ fi
 
 mkdir -p "$build"
 deps_cflags=$(pkg-config --cflags lua5.4 sqlite3 libpq)
-deps_libs="$(pkg-config --libs lua5.4 sqlite3 libpq) -lm"
+# libpq: headers only; the engine dlopen()s it (engine/dialect/pq_load.c).
+deps_libs="$(pkg-config --libs lua5.4 sqlite3) -lm -ldl"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 # A small Makefile does the incremental part (-MMD dependencies).
