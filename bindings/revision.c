@@ -262,9 +262,12 @@ static int dump_writer(lua_State *L, const void *p, size_t n, void *ud) {
   return 0;
 }
 
+#define NO_CHUNK (-1) /* compile(): no kept chunk, and no text given */
+
 /* Compiles a revision file: from the compiled chunk kept for text with
  * checksum sum when there is one (sum NULL: never), else from the text,
- * keeping the result for the next run. */
+ * keeping the result for the next run. Without text (NULL), only a kept
+ * chunk will do: NO_CHUNK when there is none. */
 static int compile(lua_State *L, const char *path, const char *text, size_t len, const char *sum) {
   char *chunk = lm_xasprintf("@%s", path);
   int st = -1;
@@ -278,7 +281,7 @@ static int compile(lua_State *L, const char *path, const char *text, size_t len,
       st = -1;
     }
   }
-  if (st == -1) {
+  if (st == -1 && text) {
     st = luaL_loadbufferx(L, text, len, chunk, "t");
     if (st == LUA_OK && sum) {
       lm_buf b;
@@ -297,6 +300,8 @@ static int read_revision(lua_State *L, const char *path, const char *text, size_
   lua_pushnil(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_REQUIRED);
   int st = compile(L, path, text, len, sum);
+  if (st == NO_CHUNK) return NO_CHUNK;
+  if (!text) text = ""; /* from a kept chunk: the file's text was checked when it was kept */
   if (st != LUA_OK) {
     lm_lua_error_in_file(LM_ELOAD, path, lua_tostring(L, -1));
     lua_pop(L, 1);
@@ -405,46 +410,55 @@ void lm_lua_revision_unload(lua_State *L, lm_revision *r) {
   r->env_ref = LM_NOT_LOADED;
 }
 
+/* Runs the top level of r's file (from its kept compiled chunk when text is
+ * NULL) as it runs when every file is loaded at start-up, before the run has
+ * set context: the same file defines the same functions whether or not its
+ * fields came from the index. */
+static int run_file(lua_State *L, lm_revision *r, const char *text, size_t len) {
+  static const char *const keys[] = {"dialect", "offline", "x", "revision", "step"};
+  const int nkeys = (int)(sizeof keys / sizeof *keys);
+  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
+  int ctx = lua_gettop(L);
+  for (int i = 0; i < nkeys; i++) {
+    lua_getfield(L, ctx, keys[i]); /* saved at ctx + 1 + i */
+    lua_pushnil(L);
+    lua_setfield(L, ctx, keys[i]);
+  }
+  lua_pushboolean(L, 0);
+  lua_setfield(L, ctx, "offline");
+  lua_newtable(L);
+  lua_setfield(L, ctx, "x");
+  lm_revision *t = lm_xcalloc(1, sizeof *t);
+  t->env_ref = LUA_NOREF;
+  int rc = read_revision(L, r->path, text, len, r->checksum, t, NULL);
+  for (int i = nkeys - 1; i >= 0; i--)
+    lua_setfield(L, ctx, keys[i]);
+  lua_pop(L, 1);
+  if (!rc) {
+    r->env_ref = t->env_ref;
+    t->env_ref = LUA_NOREF;
+  }
+  lm_revision_free(t);
+  return rc;
+}
+
 int lm_lua_revision_load(lua_State *L, lm_revision *r) {
   if (r->env_ref != LM_NOT_LOADED) return 0;
+  /* The chunk kept under the checksum is the code of exactly the text the
+   * index recorded, so the file need not be read at all. */
+  int rc = run_file(L, r, NULL, 0);
+  if (rc != NO_CHUNK) return rc;
   char *text;
   size_t len;
   if (lm_read_file(r->path, &text, &len)) return LM_ELOAD;
   char sum[65];
   lm_sha256_hex_normalised(text, len, sum);
-  int rc = 0;
   if (strcmp(sum, r->checksum) != 0) {
     rc = lm_error_set(LM_ELOAD, "%s changed while luamig was running: run the command again",
                       r->path);
     lm_error_set_location(r->path, 0);
   } else {
-    /* the top level runs as it does when every file is loaded at start-up,
-     * before the run has set context: the same file defines the same
-     * functions whether or not its fields came from the index */
-    static const char *const keys[] = {"dialect", "offline", "x", "revision", "step"};
-    const int nkeys = (int)(sizeof keys / sizeof *keys);
-    lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
-    int ctx = lua_gettop(L);
-    for (int i = 0; i < nkeys; i++) {
-      lua_getfield(L, ctx, keys[i]); /* saved at ctx + 1 + i */
-      lua_pushnil(L);
-      lua_setfield(L, ctx, keys[i]);
-    }
-    lua_pushboolean(L, 0);
-    lua_setfield(L, ctx, "offline");
-    lua_newtable(L);
-    lua_setfield(L, ctx, "x");
-    lm_revision *t = lm_xcalloc(1, sizeof *t);
-    t->env_ref = LUA_NOREF;
-    rc = read_revision(L, r->path, text, len, sum, t, NULL);
-    for (int i = nkeys - 1; i >= 0; i--)
-      lua_setfield(L, ctx, keys[i]);
-    lua_pop(L, 1);
-    if (!rc) {
-      r->env_ref = t->env_ref;
-      t->env_ref = LUA_NOREF;
-    }
-    lm_revision_free(t);
+    rc = run_file(L, r, text, len);
   }
   free(text);
   return rc;

@@ -54,7 +54,8 @@ static int safe_print(lua_State *L) {
 
 /* Pushes a fresh environment whose unknown names resolve to the safe globals. */
 void lm_lua_push_env(lua_State *L) {
-  lua_newtable(L);
+  /* sized for the proxies and a revision's usual globals: no rehash */
+  lua_createtable(L, 0, 16);
   lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_ENVMT);
   lua_setmetatable(L, -2);
   /* private read-only proxies of op and the libraries (see push_readonly_proxy) */

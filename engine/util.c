@@ -41,18 +41,22 @@ char *lm_xstrndup(const char *s, size_t n) {
 }
 
 char *lm_xasprintf(const char *fmt, ...) {
-  lm_buf b;
+  /* one formatting pass for the usual short result, two for a long one */
+  char small[256];
   va_list ap;
-  lm_buf_init(&b);
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
   va_end(ap);
   if (n < 0) n = 0;
-  b.s = lm_xmalloc((size_t)n + 1);
+  char *s = lm_xmalloc((size_t)n + 1);
+  if ((size_t)n < sizeof small) {
+    memcpy(s, small, (size_t)n + 1);
+    return s;
+  }
   va_start(ap, fmt);
-  vsnprintf(b.s, (size_t)n + 1, fmt, ap);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
   va_end(ap);
-  return b.s;
+  return s;
 }
 
 void lm_buf_init(lm_buf *b) {
