@@ -7,11 +7,12 @@
 # folder's artifacts/.
 #
 #   tests/fuzz/run.sh [SECONDS]          default: $LM_FUZZ_SECONDS, else 60
-#                                        (ctest's fuzz.smoke: 10)
+#                                        (ctest's fuzz.smoke: 60 as well)
 #
 # Environment:
 #   LM_FUZZ_SECONDS   seconds per target (when no argument is given)
-#   LM_FUZZ_DEFAULT_SECONDS  the default when neither is given (ctest sets 20)
+#   LM_FUZZ_DEFAULT_SECONDS  the default when neither is given
+#   LM_FUZZ_JOBS      targets run at the same time (default: number of CPUs)
 #   LM_FUZZ_BUILD     build folder (default: build-fuzz in the repository)
 #   LM_FUZZ_TARGETS   which targets, space-separated (default: all: url config
 #                     type target graph)
@@ -117,16 +118,29 @@ make -s -C "$build" -j"$(nproc 2>/dev/null || echo 2)" >"$build/build.log" 2>&1 
 
 # ---- run -----------------------------------------------------------------------
 
+# Targets run side by side, LM_FUZZ_JOBS at a time (default: the number of
+# CPUs), each for the full SECONDS.
+jobs=${LM_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
+run_target() {
+  local t=$1 seeds=$root/tests/fuzz/corpus/$1 work=$build/corpus/$1
+  mkdir -p "$work" "$build/artifacts"
+  # New inputs go to the first folder (the build's), never to the seeds.
+  "$build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" \
+    "$work" "$seeds" >"$build/$t.log" 2>&1
+  echo $? >"$build/$t.status"
+}
+for t in $targets; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  log "fuzz_$t for ${seconds}s (seeds: tests/fuzz/corpus/$t)"
+  rm -f "$build/$t.status"
+  run_target "$t" &
+done
+wait
+
 failed=()
 for t in $targets; do
-  seeds=$root/tests/fuzz/corpus/$t
-  work=$build/corpus/$t
-  mkdir -p "$work" "$build/artifacts"
-  log "fuzz_$t for ${seconds}s (seeds: tests/fuzz/corpus/$t)"
-  # New inputs go to the first folder (the build's), never to the seeds.
-  if "$build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" \
-    "$work" "$seeds" >"$build/$t.log" 2>&1; then
+  if [ "$(cat "$build/$t.status" 2>/dev/null)" = 0 ]; then
     grep -E '^stat::number_of_executed_units|^stat::new_units_added' "$build/$t.log" |
       sed "s/^/  fuzz_$t /" >&2 || true
   else
