@@ -220,6 +220,9 @@ int lm_revindex_wants(const lm_revindex *x, const struct stat *st);
 void lm_revindex_put(lm_revindex *x, const char *name, const struct stat *st, const lm_revision *r);
 /** Saves the index when save is set and it changed; frees it. */
 void lm_revindex_close(lm_revindex *x, int save);
+/** Fuzzing hook: parses an index text (first line "luamig-revindex 1 fuzz");
+ * the number of entries, or -1 when an invariant is broken. */
+int lm_revindex_parse_buffer(const char *text, size_t len);
 /** The compiled chunk kept for a file whose text has this checksum, when it
  * was compiled by this binary under this chunk name; NULL otherwise. */
 char *lm_bytecode_read(const char *checksum, const char *chunkname, size_t *len);
