@@ -262,44 +262,50 @@ static int dump_writer(lua_State *L, const void *p, size_t n, void *ud) {
   return 0;
 }
 
-#define NO_CHUNK (-1) /* compile(): no kept chunk, and no text given */
+#define NO_CHUNK (-1) /* compile(): no usable kept chunk, and no text given */
 
-/* Compiles a revision file: from the compiled chunk kept for text with
- * checksum sum when there is one (sum NULL: never), else from the text,
- * keeping the result for the next run. Without text (NULL), only a kept
- * chunk will do: NO_CHUNK when there is none. */
-static int compile(lua_State *L, const char *path, const char *text, size_t len, const char *sum) {
-  char *chunk = lm_xasprintf("@%s", path);
-  int st = -1;
-  size_t blen;
-  char *bc = sum ? lm_bytecode_read(sum, chunk, &blen) : NULL;
-  if (bc) {
-    st = luaL_loadbufferx(L, bc, blen, chunk, "b");
-    free(bc);
-    if (st != LUA_OK) {
-      lua_pop(L, 1);
-      st = -1;
+/* Compiles a revision file: from src's kept chunk (the revision index's)
+ * when it was compiled under this chunk name and still has its SHA-256,
+ * else from the text. Without text, only a kept chunk will do: NO_CHUNK.
+ * With keep set, a chunk compiled from the text is dumped into keep for the
+ * index. */
+static int compile(lua_State *L, const char *path, const char *text, size_t len,
+                   const lm_revision *src, lm_revision *keep) {
+  char *name = lm_xasprintf("@%s", path);
+  int st = NO_CHUNK;
+  if (src && src->chunk && src->chunkname && strcmp(src->chunkname, name) == 0) {
+    char sum[65];
+    lm_sha256_hex(src->chunk, src->nchunk, sum);
+    if (strcmp(sum, src->chunk_sum) == 0) {
+      st = luaL_loadbufferx(L, src->chunk, src->nchunk, name, "b");
+      if (st != LUA_OK) {
+        lua_pop(L, 1);
+        st = NO_CHUNK;
+      }
     }
   }
-  if (st == -1 && text) {
-    st = luaL_loadbufferx(L, text, len, chunk, "t");
-    if (st == LUA_OK && sum) {
+  if (st == NO_CHUNK && text) {
+    st = luaL_loadbufferx(L, text, len, name, "t");
+    if (st == LUA_OK && keep) {
       lm_buf b;
       lm_buf_init(&b);
       lua_dump(L, dump_writer, &b, 0); /* with line numbers, for messages */
-      lm_bytecode_write(sum, chunk, b.s, b.len);
-      lm_buf_free(&b);
+      keep->nchunk = b.len;
+      keep->chunk = lm_buf_steal(&b);
+      keep->chunkname = name;
+      name = NULL;
+      lm_sha256_hex(keep->chunk, keep->nchunk, keep->chunk_sum);
     }
   }
-  free(chunk);
+  free(name);
   return st;
 }
 
 static int read_revision(lua_State *L, const char *path, const char *text, size_t len,
-                         const char *sum, lm_revision *r, int *pure) {
+                         const lm_revision *src, lm_revision *r, int *pure, int keep) {
   lua_pushnil(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_REQUIRED);
-  int st = compile(L, path, text, len, sum);
+  int st = compile(L, path, text, len, src, keep ? r : NULL);
   if (st == NO_CHUNK) return NO_CHUNK;
   if (!text) text = ""; /* from a kept chunk: the file's text was checked when it was kept */
   if (st != LUA_OK) {
@@ -389,8 +395,13 @@ static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph
     r->path = path;
     int pure = 0, wanted = have_st && lm_revindex_wants(x, &st);
     if (wanted) lm_sha256_hex_normalised(text, len, r->checksum);
-    rc = read_revision(L, path, text, len, wanted ? r->checksum : NULL, r, &pure);
+    rc = read_revision(L, path, text, len, NULL, r, &pure, wanted);
     if (!rc && pure && wanted) lm_revindex_put(x, names[i], &st, r);
+    /* the index has its copy; this revision is compiled already */
+    free(r->chunk);
+    free(r->chunkname);
+    r->chunk = r->chunkname = NULL;
+    r->nchunk = 0;
     free(text);
     if (rc)
       lm_revision_free(r);
@@ -410,10 +421,10 @@ void lm_lua_revision_unload(lua_State *L, lm_revision *r) {
   r->env_ref = LM_NOT_LOADED;
 }
 
-/* Runs the top level of r's file (from its kept compiled chunk when text is
- * NULL) as it runs when every file is loaded at start-up, before the run has
- * set context: the same file defines the same functions whether or not its
- * fields came from the index. */
+/* Runs the top level of r's file (from its kept compiled chunk when it has
+ * a usable one; with text NULL, only then) as it runs when every file is loaded at start-up, before
+ * the run has set context: the same file defines the same functions whether or not its fields came
+ * from the index. */
 static int run_file(lua_State *L, lm_revision *r, const char *text, size_t len) {
   static const char *const keys[] = {"dialect", "offline", "x", "revision", "step"};
   const int nkeys = (int)(sizeof keys / sizeof *keys);
@@ -430,7 +441,7 @@ static int run_file(lua_State *L, lm_revision *r, const char *text, size_t len) 
   lua_setfield(L, ctx, "x");
   lm_revision *t = lm_xcalloc(1, sizeof *t);
   t->env_ref = LUA_NOREF;
-  int rc = read_revision(L, r->path, text, len, r->checksum, t, NULL);
+  int rc = read_revision(L, r->path, text, len, r, t, NULL, 0);
   for (int i = nkeys - 1; i >= 0; i--)
     lua_setfield(L, ctx, keys[i]);
   lua_pop(L, 1);
@@ -444,8 +455,8 @@ static int run_file(lua_State *L, lm_revision *r, const char *text, size_t len) 
 
 int lm_lua_revision_load(lua_State *L, lm_revision *r) {
   if (r->env_ref != LM_NOT_LOADED) return 0;
-  /* The chunk kept under the checksum is the code of exactly the text the
-   * index recorded, so the file need not be read at all. */
+  /* The chunk kept in the index is the code of exactly the text whose
+   * checksum it recorded, so the file need not be read at all. */
   int rc = run_file(L, r, NULL, 0);
   if (rc != NO_CHUNK) return rc;
   char *text;

@@ -40,6 +40,8 @@ void lm_revision_free(lm_revision *r) {
   free(r->path);
   free(r->message);
   free(r->doc);
+  free(r->chunk);
+  free(r->chunkname);
   free_strv(r->down, r->ndown);
   free_strv(r->depends, r->ndepends);
   free_strv(r->labels, r->nlabels);

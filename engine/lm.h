@@ -162,8 +162,13 @@ typedef struct lm_revision {
   int multistep;
   int has_downgrade;
   char checksum[65]; /* read it through lm_revision_checksum() */
-  int env_ref;       /* Lua registry reference of the file's environment, or
-                        LM_NOT_LOADED (its fields came from the revision index) */
+  /* the file compiled (lua_dump) under chunkname, kept in the revision index;
+   * chunk_sum is its SHA-256, checked before it is loaded */
+  char *chunk, *chunkname;
+  size_t nchunk;
+  char chunk_sum[65];
+  int env_ref; /* Lua registry reference of the file's environment, or
+                  LM_NOT_LOADED (its fields came from the revision index) */
   /* resolved by lm_graph_build */
   int *parents;
   int nparents;
@@ -220,14 +225,9 @@ int lm_revindex_wants(const lm_revindex *x, const struct stat *st);
 void lm_revindex_put(lm_revindex *x, const char *name, const struct stat *st, const lm_revision *r);
 /** Saves the index when save is set and it changed; frees it. */
 void lm_revindex_close(lm_revindex *x, int save);
-/** Fuzzing hook: parses an index text (first line "luamig-revindex 1 fuzz");
- * the number of entries, or -1 when an invariant is broken. */
-int lm_revindex_parse_buffer(const char *text, size_t len);
-/** The compiled chunk kept for a file whose text has this checksum, when it
- * was compiled by this binary under this chunk name; NULL otherwise. */
-char *lm_bytecode_read(const char *checksum, const char *chunkname, size_t *len);
-/** Keeps a compiled chunk for the next run (failures are silent). */
-void lm_bytecode_write(const char *checksum, const char *chunkname, const void *chunk, size_t len);
+/** Fuzzing hook: parses body as an index file after its header line; the
+ * number of entries, or -1 when an invariant is broken. */
+int lm_revindex_parse_buffer(const char *body, size_t len);
 
 /* ---- targets ----------------------------------------------------------------- */
 

@@ -11,7 +11,10 @@
  * would otherwise keep its old times (the "racy clean" problem of every
  * stat-based cache), while a file that old can only change by getting a
  * newer ctime. Revisions whose top level calls require() are never recorded:
- * their fields may come from another file.
+ * their fields may come from another file. Each entry also keeps the file
+ * compiled (lua_dump, with its SHA-256 and the chunk name it was compiled
+ * under), so that a revision served from the index is loaded without
+ * parsing its text when it runs.
  *
  * Where: $LUAMIG_CACHE_DIR (empty or "off": no index), else
  * $XDG_CACHE_HOME/luamig, else ~/.cache/luamig; one file per versions folder,
@@ -29,7 +32,7 @@
 
 #include "lm.h"
 
-#define LM_INDEX_MAGIC "luamig-revindex 1"
+#define LM_INDEX_MAGIC "luamig-revindex 2"
 #define LM_INDEX_SETTLE 2
 
 typedef struct entry {
@@ -128,6 +131,17 @@ static void put_str(lm_buf *b, const char *s) {
 
 static void put_num(lm_buf *b, long long v) { lm_buf_printf(b, "%lld,", v); }
 
+/* Binary data (a compiled chunk) as a token; NULL as "-,". */
+static void put_bytes(lm_buf *b, const char *s, size_t n) {
+  if (!s) {
+    lm_buf_puts(b, "-,");
+    return;
+  }
+  lm_buf_printf(b, "%zu:", n);
+  lm_buf_put(b, s, n);
+  lm_buf_putc(b, ',');
+}
+
 static void put_list(lm_buf *b, char **v, int n) {
   put_num(b, n);
   for (int i = 0; i < n; i++)
@@ -180,6 +194,32 @@ static char *get_str(reader *r, int *isnull) {
   }
   char *s = lm_xstrndup(r->p + 1, len);
   r->p += len + 2;
+  return s;
+}
+
+/* A token of binary data, or NULL for "-,". */
+static char *get_bytes(reader *r, size_t *n) {
+  *n = 0;
+  if (r->bad) return NULL;
+  if (r->end - r->p >= 2 && r->p[0] == '-' && r->p[1] == ',') {
+    r->p += 2;
+    return NULL;
+  }
+  size_t len = 0;
+  int digits = 0;
+  while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && digits < 9) {
+    len = len * 10 + (size_t)(*r->p++ - '0');
+    digits++;
+  }
+  if (!digits || r->p >= r->end || *r->p != ':' || (size_t)(r->end - r->p - 1) < len + 1 ||
+      r->p[1 + len] != ',') {
+    r->bad = 1;
+    return NULL;
+  }
+  char *s = lm_xmalloc(len ? len : 1);
+  memcpy(s, r->p + 1, len);
+  r->p += len + 2;
+  *n = len;
   return s;
 }
 
@@ -242,6 +282,15 @@ static int read_entry(reader *r, entry *e) {
   } else {
     v->nsteps = 1;
   }
+  v->chunkname = get_str(r, &isnull);
+  char *csum = get_str(r, &isnull);
+  if (csum && strlen(csum) == 64)
+    memcpy(v->chunk_sum, csum, 65);
+  else if (csum)
+    r->bad = 1;
+  free(csum);
+  v->chunk = get_bytes(r, &v->nchunk);
+  if (!v->chunk != !v->chunkname || !v->chunk != !v->chunk_sum[0]) r->bad = 1;
   if (r->p >= r->end || *r->p != '\n')
     r->bad = 1;
   else
@@ -273,6 +322,10 @@ static void write_entry(lm_buf *b, const entry *e) {
   put_num(b, v->multistep);
   put_num(b, v->has_downgrade);
   if (v->multistep) put_list(b, v->step_names, v->nsteps);
+  int chunk = v->chunk && v->chunkname && strlen(v->chunk_sum) == 64;
+  put_str(b, chunk ? v->chunkname : NULL);
+  put_str(b, chunk ? v->chunk_sum : NULL);
+  put_bytes(b, chunk ? v->chunk : NULL, v->nchunk);
   lm_buf_putc(b, '\n');
 }
 
@@ -369,6 +422,13 @@ static lm_revision *copy_revision(const lm_revision *s) {
   r->multistep = s->multistep;
   r->has_downgrade = s->has_downgrade;
   memcpy(r->checksum, s->checksum, sizeof r->checksum);
+  if (s->chunk && s->chunkname) {
+    r->chunk = lm_xmalloc(s->nchunk ? s->nchunk : 1);
+    memcpy(r->chunk, s->chunk, s->nchunk);
+    r->nchunk = s->nchunk;
+    r->chunkname = lm_xstrdup(s->chunkname);
+    memcpy(r->chunk_sum, s->chunk_sum, sizeof r->chunk_sum);
+  }
   r->env_ref = LM_NOT_LOADED;
   return r;
 }
@@ -459,13 +519,19 @@ void lm_revindex_close(lm_revindex *x, int save) {
   free(x);
 }
 
-/* For the fuzz target (tests/fuzz/fuzz_revindex.c): parses an index whose
- * first line is LM_INDEX_MAGIC " fuzz", checks what it kept and writes it
- * back; returns the number of entries, or -1 when an invariant is broken. */
-int lm_revindex_parse_buffer(const char *text, size_t len) {
+/* For the fuzz target (tests/fuzz/fuzz_revindex.c): parses body as an index
+ * after its header line, checks what it kept and writes it back; returns the
+ * number of entries, or -1 when an invariant is broken. */
+int lm_revindex_parse_buffer(const char *body, size_t len) {
   lm_revindex *x = lm_xcalloc(1, sizeof *x);
   x->header = lm_xstrdup(LM_INDEX_MAGIC " fuzz");
-  parse(x, text, len);
+  size_t hl = strlen(x->header);
+  char *text = lm_xmalloc(hl + 1 + len);
+  memcpy(text, x->header, hl);
+  text[hl] = '\n';
+  memcpy(text + hl + 1, body, len);
+  parse(x, text, hl + 1 + len);
+  free(text);
   int n = x->nread, bad = 0;
   for (int i = 0; i < n && !bad; i++) {
     const lm_revision *r = x->v[i].rev;
@@ -491,86 +557,4 @@ int lm_revindex_parse_buffer(const char *text, size_t len) {
   }
   lm_revindex_close(x, 0);
   return bad ? -1 : n;
-}
-
-/* ---- compiled revisions ----------------------------------------------------------
- * A revision run from the index is compiled when it first runs; the compiled
- * chunk is kept in <cache>/bytecode/<checksum of the file's text>.luac, so
- * that the next run loads it instead of parsing the text again. The file
- * starts with a header line naming the format, the luamig binary and the
- * SHA-256 of the chunk, then the chunk's name (the path messages show), then
- * the chunk; anything that does not match exactly is not loaded. */
-
-#define LM_BYTECODE_MAGIC "luamig-bytecode 1"
-
-static char *bytecode_path(const char *checksum) {
-  if (strlen(checksum) != 64 || strspn(checksum, "0123456789abcdef") != 64) return NULL;
-  char *dir = cache_dir();
-  if (!dir) return NULL;
-  char *path = lm_xasprintf("%s/bytecode/%s.luac", dir, checksum);
-  free(dir);
-  return path;
-}
-
-static char *bytecode_header(const char *chunk_sum, const char *chunkname) {
-  char *exe = exe_id();
-  if (!exe || strchr(chunkname, '\n')) {
-    free(exe);
-    return NULL;
-  }
-  char *h = lm_xasprintf(LM_BYTECODE_MAGIC " %s %s\n%s\n", exe, chunk_sum, chunkname);
-  free(exe);
-  return h;
-}
-
-char *lm_bytecode_read(const char *checksum, const char *chunkname, size_t *len) {
-  char *path = bytecode_path(checksum);
-  if (!path) return NULL;
-  lm_error_saved *saved = lm_error_save();
-  char *text = NULL, *out = NULL;
-  size_t n = 0;
-  int rc = lm_read_file(path, &text, &n);
-  lm_error_restore(saved);
-  free(path);
-  if (rc) return NULL;
-  /* the header names the chunk's SHA-256: read it, then check the rest */
-  const char *nl = memchr(text, '\n', n);
-  size_t ml = strlen(LM_BYTECODE_MAGIC);
-  if (nl && (size_t)(nl - text) > ml + 66 && memcmp(text, LM_BYTECODE_MAGIC " ", ml + 1) == 0) {
-    char sum[65];
-    memcpy(sum, nl - 64, 64);
-    sum[64] = 0;
-    char *want = bytecode_header(sum, chunkname);
-    size_t wl = want ? strlen(want) : 0;
-    if (want && n > wl && memcmp(text, want, wl) == 0) {
-      char got[65];
-      lm_sha256_hex(text + wl, n - wl, got);
-      if (strcmp(got, sum) == 0) {
-        *len = n - wl;
-        out = lm_xmalloc(*len);
-        memcpy(out, text + wl, *len);
-      }
-    }
-    free(want);
-  }
-  free(text);
-  return out;
-}
-
-void lm_bytecode_write(const char *checksum, const char *chunkname, const void *chunk, size_t len) {
-  char *path = bytecode_path(checksum);
-  if (!path) return;
-  char sum[65];
-  lm_sha256_hex(chunk, len, sum);
-  char *h = bytecode_header(sum, chunkname);
-  if (h) {
-    lm_buf b;
-    lm_buf_init(&b);
-    lm_buf_puts(&b, h);
-    lm_buf_put(&b, chunk, len);
-    write_atomic(path, b.s, b.len);
-    lm_buf_free(&b);
-  }
-  free(h);
-  free(path);
 }

@@ -90,9 +90,9 @@ static const char GLOBAL_HELP[] =
     "  -h, --help         this help; 'luamig help COMMAND' for one command\n"
     "\n"
     "Environment: DATABASE_URL (the database URL unless --url is given; it overrides\n"
-    "the config's url); LUAMIG_CACHE_DIR (where the revision index and compiled\n"
-    "revisions are kept, default $XDG_CACHE_HOME/luamig or ~/.cache/luamig; empty or\n"
-    "'off' for none).\n"
+    "the config's url); LUAMIG_CACHE_DIR (where the revision index, with each\n"
+    "revision compiled, is kept; default $XDG_CACHE_HOME/luamig or ~/.cache/luamig;\n"
+    "empty or 'off' for none).\n"
     "\n"
     "Exit codes: 0 success, 1 a migration or check failed, 2 usage, configuration or\n"
     "revision-loading error, 130 interrupted.\n";

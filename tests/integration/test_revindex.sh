@@ -176,18 +176,17 @@ lm upgrade head
 expect_exit 1
 before=$(db_schema)
 expect_err_contains "${X4}_fails.lua:14:"
-bc_dir=$LUAMIG_CACHE_DIR/bytecode
-expect_eq "$(find "$bc_dir" -name '*.luac' | wc -l)" 4 "one compiled chunk per revision run"
+idx=$(index_files)
+expect_eq "$(grep -c 'function upgrade' "$idx")" 0 "the index keeps compiled chunks, not text"
+expect_eq "$(grep -a -o $'\x1bLua' "$idx" | wc -l)" 4 "one compiled chunk (a Lua binary chunk) per revision"
 # the second run loads the kept chunks: the same line in the message
 lm upgrade head
 expect_exit 1
 expect_err_contains "${X4}_fails.lua:14:"
-# damage every kept chunk in a way that still loads (a constant renamed):
-# each is refused by its checksum and the text compiled again
-for f in "$bc_dir"/*.luac; do
-  perl -pi -e 's/t_one/t_xne/g' "$f"
-done
-expect_eq "$(grep -l t_xne "$bc_dir"/*.luac | wc -l)" 1 "the chunk of $X1 was changed"
+# damage the kept chunks in a way that still loads (a constant renamed, same
+# length): each is refused by its SHA-256 and the text compiled again
+perl -pi -e 's/t_one/t_xne/g' "$idx"
+expect_ne "$(grep -a -c t_xne "$idx")" 0 "the chunk of $X1 was changed"
 lm upgrade head
 expect_exit 1
 expect_err_contains "${X4}_fails.lua:14:"
