@@ -373,13 +373,17 @@ static int reads_only(const char *sql) {
   return starts_with_keyword(sql, kw, sizeof kw / sizeof *kw);
 }
 
+/* Rows read and dropped after the callback stopped before the rest of a
+ * read-only statement is cancelled instead. */
+#define CANCEL_AFTER_ROWS 1000
+
 static int pg_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
   pgsql_conn *c = (pgsql_conn *)conn;
   char **pv = NULL;
   int rc = params_to_text(s, &pv);
   if (rc) return rc;
-  /* When the callback stops early the rest is cancelled rather than read,
-   * but only where that is harmless: outside a transaction block (inside
+  /* When the callback stops early, a long rest is cancelled rather than
+   * read, but only where that is harmless: outside a transaction block (inside
    * one the cancel error would abort the caller's transaction) and for a
    * statement that only reads (a cancelled INSERT … RETURNING rolls back).
    * Otherwise the rest is read and dropped row by row. */
@@ -394,7 +398,7 @@ static int pg_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
 
   const char **names = NULL;
   lm_value *vals = NULL;
-  int cap = 0, stopped = 0, cancelled = 0;
+  int cap = 0, stopped = 0, cancelled = 0, skipped = 0;
   PGresult *res;
   while ((res = PQgetResult(c->pg))) {
     ExecStatusType st = PQresultStatus(res);
@@ -407,6 +411,16 @@ static int pg_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
       }
       for (int i = 0; i < nf; i++)
         names[i] = PQfname(res, i);
+      if (stopped) {
+        /* A cancel costs a new connection to the server and a wait for it:
+         * worth it for a long result, not for the one row an existence
+         * check stops after (the rest, if any, is usually read already). */
+        skipped += nt;
+        if (may_cancel && !cancelled && skipped > CANCEL_AFTER_ROWS) {
+          cancel_running(c->pg);
+          cancelled = 1;
+        }
+      }
       for (int r = 0; r < nt && !stopped && !rc; r++) {
         for (int i = 0; i < nf; i++)
           pg_value(res, r, i, &vals[i]);
@@ -415,10 +429,6 @@ static int pg_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
           stopped = 1;
           /* A negative return is an LM_E… code the callback has set. */
           if (ret < 0) rc = ret;
-          if (may_cancel) {
-            cancel_running(c->pg);
-            cancelled = 1;
-          }
         }
       }
     } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
