@@ -172,32 +172,8 @@ static long long get_num(reader *r) {
   return neg ? -v : v;
 }
 
-/* A string token, or NULL for "-," (*isnull set); NUL bytes are refused. */
-static char *get_str(reader *r, int *isnull) {
-  *isnull = 0;
-  if (r->bad) return NULL;
-  if (r->end - r->p >= 2 && r->p[0] == '-' && r->p[1] == ',') {
-    r->p += 2;
-    *isnull = 1;
-    return NULL;
-  }
-  size_t len = 0;
-  int digits = 0;
-  while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && digits < 9) {
-    len = len * 10 + (size_t)(*r->p++ - '0');
-    digits++;
-  }
-  if (!digits || r->p >= r->end || *r->p != ':' || (size_t)(r->end - r->p - 1) < len + 1 ||
-      r->p[1 + len] != ',' || memchr(r->p + 1, 0, len)) {
-    r->bad = 1;
-    return NULL;
-  }
-  char *s = lm_xstrndup(r->p + 1, len);
-  r->p += len + 2;
-  return s;
-}
-
-/* A token of binary data, or NULL for "-,". */
+/* A token <length>:<bytes>, (returned NUL-terminated, *n its length), or
+ * NULL for "-,". */
 static char *get_bytes(reader *r, size_t *n) {
   *n = 0;
   if (r->bad) return NULL;
@@ -216,10 +192,24 @@ static char *get_bytes(reader *r, size_t *n) {
     r->bad = 1;
     return NULL;
   }
-  char *s = lm_xmalloc(len ? len : 1);
+  char *s = lm_xmalloc(len + 1);
   memcpy(s, r->p + 1, len);
+  s[len] = 0;
   r->p += len + 2;
   *n = len;
+  return s;
+}
+
+/* A string token, or NULL for "-," (*isnull set); NUL bytes are refused. */
+static char *get_str(reader *r, int *isnull) {
+  size_t n;
+  char *s = get_bytes(r, &n);
+  *isnull = !s && !r->bad;
+  if (s && memchr(s, 0, n)) {
+    free(s);
+    r->bad = 1;
+    return NULL;
+  }
   return s;
 }
 
