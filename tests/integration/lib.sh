@@ -526,16 +526,18 @@ db_apply_script() {
 # db_exists [URL]: the SQLite file exists (always true on PostgreSQL).
 db_exists() { is_pg || [ -e "$(sqlite_path "${1:-$LM_URL}")" ]; }
 
-# db_schema [URL]: a deterministic dump of the database's structure: tables,
-# columns (type, nullability, default), indexes, constraints, row counts, and
-# the version table's revision/step/checksum rows.
+# db_schema [URL] [EXTRA_SQL]: a deterministic dump of the database's
+# structure: tables, columns (type, nullability, default), indexes,
+# constraints, row counts, and the version table's revision/step/checksum
+# rows. On PostgreSQL it is one psql call; EXTRA_SQL (PostgreSQL only) runs
+# in the same call and its rows are appended.
 db_schema() {
   local url=${1:-$LM_URL}
-  if is_pg; then _db_schema_pg "$url"; else _db_schema_sqlite "$url"; fi
+  if is_pg; then _db_schema_pg "$url" "${2:-}"; else _db_schema_sqlite "$url"; fi
 }
 
 _db_schema_pg() {
-  local url=$1 user_ns
+  local url=$1 extra=$2 user_ns vt=$LM_VERSION_TABLE
   user_ns="n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'"
   db_query "
 SELECT 'schema|' || n.nspname FROM pg_namespace n WHERE $user_ns AND n.nspname <> 'public' ORDER BY 1;
@@ -573,12 +575,12 @@ SELECT 'rows|' || n.nspname || '.' || c.relname || '|' ||
        (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p') AND $user_ns ORDER BY 1;
-" "$url" || _lm_harness_error "db_schema: PostgreSQL introspection failed"
-  local vt=$LM_VERSION_TABLE
-  if [ "$(db_query "SELECT to_regclass('$vt') IS NOT NULL" "$url")" = t ]; then
-    db_query "SELECT 'version|' || revision || '|step=' || coalesce(step::text, 'NULL') || '|' || checksum
-                FROM $vt ORDER BY revision" "$url" || _lm_harness_error "db_schema: cannot read $vt"
-  fi
+SELECT to_regclass('$vt') IS NOT NULL AS lm_has_vt \\gset
+\\if :lm_has_vt
+SELECT 'version|' || revision || '|step=' || coalesce(step::text, 'NULL') || '|' || checksum
+  FROM $vt ORDER BY revision;
+\\endif
+$extra" "$url" || _lm_harness_error "db_schema: PostgreSQL introspection failed"
 }
 
 _db_schema_sqlite() {

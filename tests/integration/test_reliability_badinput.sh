@@ -7,13 +7,12 @@
 #     loading; 1: a migration or the database failed),
 #   - stderr starts with `luamig: error:` and contains the case's texts (for
 #     revision files: the file name and, where there is one, the line),
-#   - the database is unchanged: its schema dump (fast_schema: what db_schema
-#     shows, in one round trip) is the same before and after, and for
-#     loading and configuration errors on SQLite no database file is created.
+#   - the database is unchanged: its schema dump (db_schema) is the same
+#     before and after, and for loading and configuration errors on SQLite
+#     no database file is created.
 #
 # LM_BADINPUT_ONLY=REGEX runs only the cases whose name matches.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/reliability_lib.sh"
 
 CORPUS=$LM_SOURCE_DIR/tests/integration/corpus/badinput
 BAD_ID=b0000000000b
@@ -56,8 +55,8 @@ setup_project() {
   expect_exit 0
   lm --url "$BASE3_URL" upgrade "$R3"
   expect_exit 0
-  BASE1_DUMP=$(fast_schema "$BASE1_URL")
-  BASE3_DUMP=$(fast_schema "$BASE3_URL")
+  BASE1_DUMP=$(db_schema "$BASE1_URL")
+  BASE3_DUMP=$(db_schema "$BASE3_URL")
   if is_sqlite; then
     cp "$(sqlite_path "$BASE1_URL")" "$LM_TMP/baseline1.db"
     cp "$(sqlite_path "$BASE3_URL")" "$LM_TMP/baseline3.db"
@@ -179,7 +178,7 @@ run_case() {
     rm -f "$(sqlite_path "$NOFILE_URL")"
   fi
   local after
-  after=$(fast_schema "$base_url")
+  after=$(db_schema "$base_url")
   if [ "$after" = "$base_dump" ]; then
     _pass
   else

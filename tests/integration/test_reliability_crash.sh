@@ -14,7 +14,6 @@
 # LM_CRASH_SEED makes the sequence of delays repeatable (timing still varies).
 # Nothing here asserts a timing: the delays only decide where the kills land.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/reliability_lib.sh"
 
 NREV=50
 ROWS=${LM_CRASH_ROWS:-150} # rows each revision inserts (slows the chain a little)
@@ -101,7 +100,7 @@ write_chain() {
 }
 
 # snapshot [URL]: the database as text: db_schema (structure, row counts, the
-# version table; in one round trip on PostgreSQL: fast_schema) plus a digest
+# version table; one round trip on PostgreSQL) plus a digest
 # of the data (sum of n and of label lengths per t_ table). An empty
 # database and a missing SQLite file both give "".
 # (Ids are left out of the digest: PostgreSQL sequences are not rolled back,
@@ -109,7 +108,7 @@ write_chain() {
 snapshot() {
   local url=${1:-$LM_URL} tables q="" t schema
   if is_pg; then
-    fast_schema "$url" "
+    db_schema "$url" "
 SELECT 'data|' || c.relname || '|' ||
        (xpath('/row/d/text()', query_to_xml(format(
           'SELECT coalesce(sum(n), 0) || ''|'' || coalesce(sum(length(label)), 0) AS d FROM public.%I',

@@ -8,7 +8,6 @@
 # starting with `luamig: error:` and naming the file and line; the database
 # is unchanged and nothing outside the project is touched.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/reliability_lib.sh"
 
 OUTSIDE=$LM_TMP/outside # what an escape would write to
 mkdir -p "$OUTSIDE"
@@ -31,7 +30,7 @@ return { greeting = function(name) return "hello " .. name end }
 EOF
 lm upgrade head
 expect_exit 0
-BASELINE=$(fast_schema)
+BASELINE=$(db_schema)
 
 # attempt NAME WHERE CODE [TEXT...]: writes CODE into a new revision (WHERE:
 # "upgrade" puts it inside upgrade() and expects exit 1; "load" puts it at
@@ -73,7 +72,7 @@ EOF
   local t
   for t in "$@"; do expect_err_contains "$t"; done
   expect_out_not_contains "Running upgrade"
-  expect_same "$(fast_schema)" "$BASELINE" "the database before (-) and after (+) the attempt"
+  expect_same "$(db_schema)" "$BASELINE" "the database before (-) and after (+) the attempt"
   expect_outside_untouched
   rm -f "$REV_FILE"
   if [ "$LM_RC" = 0 ]; then
