@@ -319,6 +319,16 @@ static void write_entry(lm_buf *b, const entry *e) {
   lm_buf_putc(b, '\n');
 }
 
+/* The index file's text: the header line, the live entries, the end mark. */
+static void serialize(const lm_revindex *x, lm_buf *b) {
+  lm_buf_init(b);
+  lm_buf_puts(b, x->header);
+  lm_buf_putc(b, '\n');
+  for (int i = 0; i < x->n; i++)
+    if (!x->v[i].dead) write_entry(b, &x->v[i]);
+  lm_buf_puts(b, "end\n");
+}
+
 static int cmp_entry(const void *a, const void *b) {
   return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
 }
@@ -492,12 +502,7 @@ void lm_revindex_close(lm_revindex *x, int save) {
     }
   if (x->file && x->dirty) {
     lm_buf b;
-    lm_buf_init(&b);
-    lm_buf_puts(&b, x->header);
-    lm_buf_putc(&b, '\n');
-    for (int i = 0; i < x->n; i++)
-      if (!x->v[i].dead) write_entry(&b, &x->v[i]);
-    lm_buf_puts(&b, "end\n");
+    serialize(x, &b);
     write_atomic(x->file, b.s, b.len);
     lm_buf_free(&b);
   }
@@ -532,12 +537,7 @@ int lm_revindex_parse_buffer(const char *body, size_t len) {
   }
   if (!bad && n) { /* what is written back parses to the same entries */
     lm_buf b;
-    lm_buf_init(&b);
-    lm_buf_puts(&b, x->header);
-    lm_buf_putc(&b, '\n');
-    for (int i = 0; i < n; i++)
-      write_entry(&b, &x->v[i]);
-    lm_buf_puts(&b, "end\n");
+    serialize(x, &b);
     lm_revindex *y = lm_xcalloc(1, sizeof *y);
     y->header = lm_xstrdup(x->header);
     parse(y, b.s, b.len);
