@@ -253,9 +253,6 @@ static int read_fields(lua_State *L) {
   return 0;
 }
 
-/* Compiles and runs one revision file and reads its fields into r. *pure
- * (when not NULL) tells whether its top level stayed within the file (called
- * no require()), so that the fields depend on its text alone. */
 static int dump_writer(lua_State *L, const void *p, size_t n, void *ud) {
   (void)L;
   lm_buf_put(ud, p, n);
@@ -301,6 +298,10 @@ static int compile(lua_State *L, const char *path, const char *text, size_t len,
   return st;
 }
 
+/* Compiles (see compile(); keep: dump the chunk into r) and runs one
+ * revision file and reads its fields into r. *pure (when not NULL) tells
+ * whether its top level stayed within the file (called no require()), so
+ * that the fields depend on its text alone. */
 static int read_revision(lua_State *L, const char *path, const char *text, size_t len,
                          const lm_revision *src, lm_revision *r, int *pure, int keep) {
   lua_pushnil(L);
@@ -421,10 +422,10 @@ void lm_lua_revision_unload(lua_State *L, lm_revision *r) {
   r->env_ref = LM_NOT_LOADED;
 }
 
-/* Runs the top level of r's file (from its kept compiled chunk when it has
- * a usable one; with text NULL, only then) as it runs when every file is loaded at start-up, before
- * the run has set context: the same file defines the same functions whether or not its fields came
- * from the index. */
+/* Runs the top level of r's file -- from its kept compiled chunk when it has
+ * a usable one; with text NULL, only then -- as it runs when every file is
+ * loaded at start-up, before the run has set context: the same file defines
+ * the same functions whether or not its fields came from the index. */
 static int run_file(lua_State *L, lm_revision *r, const char *text, size_t len) {
   static const char *const keys[] = {"dialect", "offline", "x", "revision", "step"};
   const int nkeys = (int)(sizeof keys / sizeof *keys);
