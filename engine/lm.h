@@ -247,7 +247,8 @@ typedef struct lm_target {
 } lm_target;
 
 int lm_target_parse(lm_target *t, const char *s);
-/** Splits FROM:TO; without a colon from is empty. Returns LM_EUSAGE on
+/** Splits FROM:TO; without a colon from is empty; with one, either side may
+ * be empty (an open end). Returns LM_EUSAGE on
  * a malformed range. */
 int lm_range_split(const char *s, char *from, size_t fromsz, char *to, size_t tosz);
 
@@ -271,6 +272,10 @@ int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
 int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, lm_plan *out);
 /** Applied heads: applied revisions with no applied child. */
 int lm_plan_applied_heads(const lm_graph *g, const int *state, int *out);
+/** The one revision spec names (*idx = -1 for base): an id, prefix or label,
+ * head, base, current (the applied head; needs state, NULL without a
+ * database), REV+N, REV-N, LABEL@head. */
+int lm_plan_resolve(const lm_graph *g, const int *state, const char *spec, int *idx);
 
 /* ---- operation records ------------------------------------------------------ */
 

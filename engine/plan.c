@@ -40,38 +40,109 @@ static void list_ids(lm_buf *b, const lm_graph *g, const int *idx, int n) {
     lm_buf_printf(b, "%s%s", i ? ", " : "", g->revs[idx[i]]->id);
 }
 
+#define TARGET_FORMS                                                                               \
+  "head, heads, base, current, a revision id, unique prefix or branch label, +N, -N, REV+N, "      \
+  "REV-N (REV may be head, current or base) or LABEL@head"
+
+static int single_head(const lm_graph *g, int *out);
+static int branch_head(const lm_graph *g, const char *name, int *out);
+
+/* One name of a revision: an id, unique prefix or label; head (the single
+ * head), base (-1), current (the single applied head, -1 when nothing is
+ * applied; it needs the state). */
+static int resolve_name(const lm_graph *g, const int *state, const char *name, int *out) {
+  if (strcmp(name, "base") == 0) {
+    *out = -1;
+    return 0;
+  }
+  if (strcmp(name, "head") == 0) return single_head(g, out);
+  if (strcmp(name, "current") == 0 && lm_graph_index(g, name) < 0) {
+    if (!state)
+      return lm_error_set(LM_EUSAGE, "'current' needs the database's state; it is not "
+                                     "available with --sql");
+    int *heads = lm_xmalloc((size_t)(g->n ? g->n : 1) * sizeof *heads);
+    int nh = lm_plan_applied_heads(g, state, heads), rc = 0;
+    *out = nh ? heads[0] : -1;
+    if (nh > 1) {
+      lm_buf b;
+      lm_buf_init(&b);
+      list_ids(&b, g, heads, nh);
+      rc = lm_error_set(LM_EUSAGE, "'current' is ambiguous: the database is at %s; name one", b.s);
+      lm_buf_free(&b);
+    }
+    free(heads);
+    return rc;
+  }
+  int rc = lm_graph_find(g, name, out);
+  if (rc && !strstr(lm_error_last()->message, "ambiguous")) {
+    char *msg = lm_xasprintf("%s; a target is one of " TARGET_FORMS, lm_error_last()->message);
+    lm_error_set_message(msg);
+    free(msg);
+  }
+  return rc;
+}
+
 /* Follows single children (n > 0) or single parents (n < 0) from the
- * revision named by t->rev. *out = -1 means base: one step below a root. */
-static int resolve_relative(const lm_graph *g, const lm_target *t, int *out) {
-  int cur, rc = lm_graph_find(g, t->rev, &cur);
+ * revision named by t->rev (base: from nothing to the single root).
+ * *out = -1 means base: one step below a root. */
+static int resolve_relative(const lm_graph *g, const int *state, const lm_target *t, int *out) {
+  int cur, rc = resolve_name(g, state, t->rev, &cur);
   if (rc) return rc;
   int steps = t->n > 0 ? t->n : -t->n;
+  int *roots = lm_xmalloc((size_t)(g->n ? g->n : 1) * sizeof *roots), nroots = 0;
+  for (int k = 0; k < g->n; k++)
+    if (g->revs[g->topo[k]]->nparents == 0) roots[nroots++] = g->topo[k];
   for (int k = 0; k < steps; k++) {
-    const lm_revision *r = g->revs[cur];
-    int cnt = t->n > 0 ? r->nchildren : r->nparents;
-    const int *next = t->n > 0 ? r->children : r->parents;
+    const lm_revision *r = cur >= 0 ? g->revs[cur] : NULL;
+    int cnt = t->n > 0 ? (r ? r->nchildren : nroots) : (r ? r->nparents : 0);
+    const int *next = t->n > 0 ? (r ? r->children : roots) : (r ? r->parents : NULL);
     if (cnt == 1) {
       cur = next[0];
       continue;
     }
-    if (cnt == 0 && t->n < 0 && k == steps - 1) {
-      *out = -1;
-      return 0;
+    if (cnt == 0 && t->n < 0 && r && k == steps - 1) {
+      cur = -1;
+      break;
     }
-    if (cnt == 0)
+    if (cnt == 0) {
+      free(roots);
       return lm_error_set(LM_EUSAGE, "cannot resolve '%s%+d': it goes %s", t->rev, t->n,
                           t->n > 0 ? "past the head" : "below base");
+    }
     lm_buf b;
     lm_buf_init(&b);
     list_ids(&b, g, next, cnt);
     lm_error_set(LM_EUSAGE, "cannot resolve '%s%+d': %s is a %s (%s: %s); name a revision instead",
-                 t->rev, t->n, r->id, t->n > 0 ? "branch point" : "merge point",
-                 t->n > 0 ? "children" : "parents", b.s);
+                 t->rev, t->n, r ? r->id : "base", t->n > 0 ? "branch point" : "merge point",
+                 t->n > 0 ? (r ? "children" : "roots") : "parents", b.s);
     lm_buf_free(&b);
+    free(roots);
     return LM_EUSAGE;
   }
+  free(roots);
   *out = cur;
   return 0;
+}
+
+int lm_plan_resolve(const lm_graph *g, const int *state, const char *spec, int *idx) {
+  lm_target t;
+  int rc = lm_target_parse(&t, spec);
+  if (rc) return rc;
+  switch (t.kind) {
+  case LM_T_BASE: *idx = -1; return 0;
+  case LM_T_HEAD:
+    if (!t.rev[0]) {
+      rc = single_head(g, idx);
+      if (!rc && *idx < 0) rc = lm_error_set(LM_EUSAGE, "there are no revisions yet");
+      return rc;
+    }
+    return branch_head(g, t.rev, idx);
+  case LM_T_REV: return resolve_name(g, state, t.rev, idx);
+  case LM_T_REV_REL: return resolve_relative(g, state, &t, idx);
+  case LM_T_HEADS:
+  case LM_T_REL: break;
+  }
+  return lm_error_set(LM_EUSAGE, "'%s' does not name one revision; use " TARGET_FORMS, spec);
 }
 
 /* The head of the branch that starts at the revision named `name`. Only
@@ -141,11 +212,11 @@ int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
   switch (t->kind) {
   case LM_T_BASE: break;
   case LM_T_REV:
-    rc = lm_graph_find(g, t->rev, &idx);
-    if (!rc) lm_graph_mark_ancestors(g, idx, want);
+    rc = resolve_name(g, state, t->rev, &idx);
+    if (!rc && idx >= 0) lm_graph_mark_ancestors(g, idx, want);
     break;
   case LM_T_REV_REL:
-    rc = resolve_relative(g, t, &idx);
+    rc = resolve_relative(g, state, t, &idx);
     if (!rc && idx >= 0) lm_graph_mark_ancestors(g, idx, want);
     break;
   case LM_T_HEAD:
@@ -250,13 +321,14 @@ int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, l
     break;
   case LM_T_BASE: memset(revert, 1, (size_t)n); break;
   case LM_T_REV:
-    rc = lm_graph_find(g, t->rev, &idx);
-    if (!rc) mark_above(g, idx, revert);
+    rc = resolve_name(g, state, t->rev, &idx);
+    if (!rc && idx < 0) memset(revert, 1, (size_t)n);
+    if (!rc && idx >= 0) mark_above(g, idx, revert);
     break;
   case LM_T_REV_REL: {
-    rc = resolve_relative(g, t, &idx);
+    rc = resolve_relative(g, state, t, &idx);
     int src;
-    if (rc || t->n >= 0 || lm_graph_find(g, t->rev, &src) != 0) {
+    if (rc || t->n >= 0 || resolve_name(g, state, t->rev, &src) != 0 || src < 0) {
       if (!rc && idx < 0) memset(revert, 1, (size_t)n);
       if (!rc && idx >= 0) mark_above(g, idx, revert);
       break;

@@ -43,10 +43,11 @@ static int parse_count(const char *s, int *out) {
 }
 
 static int bad_target(const char *s) {
-  return lm_error_set(LM_EUSAGE,
-                      "invalid target '%s': use head, heads, base, a revision id or prefix, +N, "
-                      "-N, REV+N, REV-N or LABEL@head",
-                      s);
+  return lm_error_set(
+      LM_EUSAGE,
+      "invalid target '%s': use head, heads, base, current, a revision id or prefix, "
+      "+N, -N, REV+N, REV-N (REV may be head, current or base) or LABEL@head",
+      s);
 }
 
 int lm_target_parse(lm_target *t, const char *s) {
@@ -103,7 +104,7 @@ int lm_range_split(const char *s, char *from, size_t fromsz, char *to, size_t to
   const char *tstart = colon ? colon + 1 : s;
   size_t flen = colon ? (size_t)(colon - s) : 0;
   size_t tlen = strlen(tstart);
-  if (tlen == 0 || strchr(tstart, ':') || flen >= fromsz || tlen >= tosz)
+  if ((tlen == 0 && !colon) || strchr(tstart, ':') || flen >= fromsz || tlen >= tosz)
     return lm_error_set(LM_EUSAGE, "invalid range '%s': use FROM:TO, for example base:head", s);
   memcpy(from, s, flen);
   from[flen] = 0;

@@ -191,6 +191,58 @@ static int teardown(void **state) {
 
 /* ---- linear ------------------------------------------------------------------ */
 
+#define NO_ZZ                                                                                      \
+  "no revision matches 'zz'; a target is one of head, heads, base, current, a revision id, "       \
+  "unique prefix or branch label, +N, -N, REV+N, REV-N (REV may be head, current or base) or "     \
+  "LABEL@head"
+
+static void resolve(const lm_graph *g, const char *state, const char *spec, const char *want) {
+  int *st = state ? state_of(g, state) : NULL;
+  int idx = 99;
+  int rc = lm_plan_resolve(g, st, spec, &idx);
+  if (rc) fail_msg("resolve %s: %s", spec, lm_error_last()->message);
+  assert_string_equal(idx < 0 ? "base" : g->revs[idx]->id, want);
+  free(st);
+}
+
+static void resolve_error(const lm_graph *g, const char *state, const char *spec, const char *msg) {
+  int *st = state ? state_of(g, state) : NULL;
+  int idx;
+  assert_int_equal(lm_plan_resolve(g, st, spec, &idx), LM_EUSAGE);
+  assert_string_equal(lm_error_last()->message, msg);
+  free(st);
+}
+
+/* Alembic's spellings: current, head-N, base+N, current+-N. */
+static void test_linear_alembic_names(void **state) {
+  const lm_graph *g = *state;
+  const char *all = "a1=1 b2=1 c3=1";
+  up(g, NULL, "base+2", NULL, "a10+ b20+");
+  up(g, NULL, "head-1", NULL, "a10+ b20+");
+  up(g, "a1=1", "current+1", NULL, "b20+");
+  up(g, NULL, "current+1", NULL, "a10+");
+  up(g, "a1=1", "current", NULL, "");
+  down(g, all, "current-1", "c30-");
+  down(g, all, "head-2", "c30- b20-");
+  down(g, all, "base+1", "c30- b20-");
+  down(g, "a1=1 b2=1", "current", "");
+  resolve(g, all, "current", "c3");
+  resolve(g, NULL, "head-1", "b2");
+  resolve(g, NULL, "base+1", "a1");
+  resolve(g, NULL, "base", "base");
+  resolve(g, "a1=1", "current-1", "base");
+  resolve(g, "a1=1 b2=1", "current", "b2");
+  resolve(g, NULL, "head", "c3");
+  resolve_error(g, NULL, "current",
+                "'current' needs the database's state; it is not available with --sql");
+  resolve_error(g, NULL, "heads",
+                "'heads' does not name one revision; use head, heads, base, current, a revision "
+                "id, unique prefix or branch label, +N, -N, REV+N, REV-N (REV may be head, "
+                "current or base) or LABEL@head");
+  resolve_error(g, NULL, "base-1", "cannot resolve 'base-1': it goes below base");
+  resolve_error(g, NULL, "zz", NO_ZZ);
+}
+
 static void test_linear_upgrade(void **state) {
   const lm_graph *g = *state;
   up(g, NULL, "head", NULL, "a10+ b20+ c30+");
@@ -221,12 +273,12 @@ static void test_linear_upgrade_relative(void **state) {
   up(g, NULL, "c3-1", NULL, "a10+ b20+");
   up(g, NULL, "a1-1", NULL, "");
   up_error(g, NULL, "a1+3", NULL, "cannot resolve 'a1+3': it goes past the head");
-  up_error(g, NULL, "zz+1", NULL, "no revision matches 'zz'");
+  up_error(g, NULL, "zz+1", NULL, NO_ZZ);
 }
 
 static void test_linear_upgrade_errors(void **state) {
   const lm_graph *g = *state;
-  up_error(g, NULL, "zz", NULL, "no revision matches 'zz'");
+  up_error(g, NULL, "zz", NULL, NO_ZZ);
   up_error(g, NULL, "zz@head", NULL, "no revision matches 'zz'");
   up_error(g, NULL, "head", "contract",
            "--stop-before 'contract': no revision has a step of that name");
@@ -255,7 +307,7 @@ static void test_linear_downgrade(void **state) {
   down_error(g, all, "head", "downgrade target must be -N, a revision or base");
   down_error(g, all, "heads", "downgrade target must be -N, a revision or base");
   down_error(g, all, "+1", "downgrade target must be -N, a revision or base");
-  down_error(g, all, "zz", "no revision matches 'zz'");
+  down_error(g, all, "zz", NO_ZZ);
 }
 
 static void test_linear_applied_heads(void **state) {
@@ -418,7 +470,10 @@ static void test_empty_graph(void **state) {
   down(&g, NULL, "base", "");
   up_error(&g, NULL, "+1", NULL, "cannot upgrade +1: only 0 revisions pending");
   down_error(&g, NULL, "-1", "cannot downgrade -1: only 0 revisions applied");
-  up_error(&g, NULL, "abc", NULL, "no revision matches 'abc'");
+  up_error(&g, NULL, "abc", NULL,
+           "no revision matches 'abc'; a target is one of head, heads, base, current, a "
+           "revision id, unique prefix or branch label, +N, -N, REV+N, REV-N (REV may be head, "
+           "current or base) or LABEL@head");
   applied_heads(&g, NULL, "");
   lm_plan p = {0};
   lm_plan_free(&p);
@@ -430,6 +485,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_linear_upgrade, linear, teardown),
       cmocka_unit_test_setup_teardown(test_linear_upgrade_relative, linear, teardown),
       cmocka_unit_test_setup_teardown(test_linear_upgrade_errors, linear, teardown),
+      cmocka_unit_test_setup_teardown(test_linear_alembic_names, linear, teardown),
       cmocka_unit_test_setup_teardown(test_linear_downgrade, linear, teardown),
       cmocka_unit_test_setup_teardown(test_linear_applied_heads, linear, teardown),
       cmocka_unit_test_setup_teardown(test_branchy_upgrade, branchy, teardown),

@@ -143,8 +143,9 @@ static void test_error_message(void **state) {
   (void)state;
   parse_bad("+0");
   assert_string_equal(lm_error_last()->message,
-                      "invalid target '+0': use head, heads, base, a revision id or prefix, +N, "
-                      "-N, REV+N, REV-N or LABEL@head");
+                      "invalid target '+0': use head, heads, base, current, a revision id or "
+                      "prefix, +N, -N, REV+N, REV-N (REV may be head, current or base) or "
+                      "LABEL@head");
 }
 
 static void split_ok(const char *s, const char *from, const char *to) {
@@ -171,9 +172,10 @@ static void test_range(void **state) {
   split_ok("ae10:+2", "ae10", "+2");
   split_ok("abcdefghijklmnopqrstuvwxyz012345:abcdefghijklmnopqrstuvwxyz012345",
            "abcdefghijklmnopqrstuvwxyz012345", "abcdefghijklmnopqrstuvwxyz012345");
-  split_bad("ae10:");
+  /* open ranges, as history -r takes them */
+  split_ok("ae10:", "ae10", "");
+  split_ok(":", "", "");
   split_bad("");
-  split_bad(":");
   split_bad(NULL);
   split_bad("a:b:c");
   split_bad("a::b");
