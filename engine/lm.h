@@ -272,6 +272,14 @@ int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
 int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, lm_plan *out);
 /** Applied heads: applied revisions with no applied child. */
 int lm_plan_applied_heads(const lm_graph *g, const int *state, int *out);
+/** The applied steps per revision (caller frees), read from the database
+ * without creating it. */
+int lm_read_applied(lm_project *p, int **state);
+/** Re-records the checksum of the applied revision spec names (its full id
+ * into id); which revisions are applied does not change. */
+int lm_stamp_checksums(lm_project *p, const char *spec, char *id, size_t idsz);
+/** LM_ECONFIG when the project's SQLite database file does not exist. */
+int lm_sqlite_must_exist(const lm_project *p);
 /** The one revision spec names (*idx = -1 for base): an id, prefix or label,
  * head, base, current (the applied head; needs state, NULL without a
  * database), REV+N, REV-N, LABEL@head. */
@@ -461,6 +469,8 @@ void lm_vt_update(const lm_vt *vt, const char *rev, const char *step, const char
                   long long ms, lm_stmts *out);
 void lm_vt_delete(const lm_vt *vt, const char *rev, lm_stmts *out);
 void lm_vt_delete_all(const lm_vt *vt, lm_stmts *out);
+/** Re-records one applied revision's checksum, nothing else. */
+void lm_vt_set_checksum(const lm_vt *vt, const char *rev, const char *checksum, lm_stmts *out);
 
 /* ---- sinks ---------------------------------------------------------------------- */
 
@@ -568,6 +578,8 @@ void lm_lua_interrupt(lua_State *L);
 /* ---- utilities --------------------------------------------------------------- */
 
 int lm_read_file(const char *path, char **data, size_t *len);
+/** The candidate closest to word (a likely misspelling of it), or NULL. */
+const char *lm_closest(const char *word, const char *const *cands, int n);
 /** Writes s as a JSON string literal. */
 void lm_json_str(FILE *out, const char *s);
 long long lm_now_ms(void);

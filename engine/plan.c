@@ -75,7 +75,11 @@ static int resolve_name(const lm_graph *g, const int *state, const char *name, i
   }
   int rc = lm_graph_find(g, name, out);
   if (rc && !strstr(lm_error_last()->message, "ambiguous")) {
-    char *msg = lm_xasprintf("%s; a target is one of " TARGET_FORMS, lm_error_last()->message);
+    static const char *const words[] = {"head", "heads", "base", "current"};
+    const char *near = lm_closest(name, words, 4);
+    char *msg =
+        near ? lm_xasprintf("%s; did you mean '%s'?", lm_error_last()->message, near)
+             : lm_xasprintf("%s; a target is one of " TARGET_FORMS, lm_error_last()->message);
     lm_error_set_message(msg);
     free(msg);
   }

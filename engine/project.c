@@ -140,7 +140,21 @@ static int state_row(void *ud, int n, const char *const *names, const lm_value *
   }
   if (sr->check && v[2].t == LM_V_TEXT &&
       (v[2].len != 64 || memcmp(v[2].s, lm_revision_checksum(r), 64) != 0)) {
-    lm_buf_printf(&sr->changed, "\n  %s (%s)", r->path, r->id);
+    /* The file's text at apply time is not stored, only its hash: say what
+     * can be said (its size now) and how to re-record it. */
+    char *text = NULL;
+    size_t len = 0;
+    long lines = 0;
+    if (lm_read_file(r->path, &text, &len) == 0) {
+      for (size_t k = 0; k < len; k++)
+        lines += text[k] == '\n';
+      if (len && text[len - 1] != '\n') lines++;
+      free(text);
+    }
+    lm_buf_printf(&sr->changed,
+                  "\n  %s (%s): %ld lines now; compare with the version that was applied "
+                  "(git log -p %s)\n    re-record it: luamig stamp --checksums-only %s",
+                  r->path, r->id, lines, r->path, r->id);
     sr->nchanged++;
   }
   return 0;
@@ -164,10 +178,12 @@ static int read_state(session *s, int check_checksums) {
   if (!rc && sr.nchanged && check_checksums)
     rc = lm_error_set(LM_ECHECK,
                       "%d applied revision file%s changed since %s applied:%s\n"
-                      "restore the file%s, or pass --ignore-checksums, or re-record with "
-                      "'luamig stamp'",
+                      "restore the file%s, or pass --ignore-checksums for this run, or re-record "
+                      "the checksum%s (the version stays where it is) with the 'luamig stamp "
+                      "--checksums-only' command%s above",
                       sr.nchanged, sr.nchanged > 1 ? "s" : "",
                       sr.nchanged > 1 ? "they were" : "it was", sr.changed.s,
+                      sr.nchanged > 1 ? "s" : "", sr.nchanged > 1 ? "s" : "",
                       sr.nchanged > 1 ? "s" : "");
   lm_buf_free(&sr.changed);
   return rc;
@@ -228,17 +244,32 @@ static int take_lock(session *s) {
   return rc;
 }
 
-static int session_open(session *s, lm_project *p) {
+int lm_sqlite_must_exist(const lm_project *p) {
+  if (!p->url || !p->dialect || p->dialect->id != LM_SQLITE || !p->url->path) return 0;
+  if (strcmp(p->url->path, ":memory:") == 0 || access(p->url->path, F_OK) == 0) return 0;
+  return lm_error_set(LM_ECONFIG,
+                      "the SQLite database %s does not exist (nothing has been migrated there; "
+                      "'luamig upgrade' creates it)",
+                      p->url->path);
+}
+
+/* readonly: a command that only reads (current, history -i, ...) must not
+ * create an empty SQLite database where a typo in the URL pointed it. */
+static int session_open(session *s, lm_project *p, int readonly) {
   memset(s, 0, sizeof *s);
   s->p = p;
   s->lock_fd = -1;
   if (!p->url)
     return lm_error_set(LM_ECONFIG, "no database URL: set url in luamig.lua, set DATABASE_URL, or "
                                     "pass --url");
+  if (readonly) {
+    int rc = lm_sqlite_must_exist(p);
+    if (rc) return rc;
+  }
   int rc = p->dialect->open(&s->conn, p->url);
   if (rc) return rc;
   lm_sink_online(&s->sink, p->dialect, s->conn);
-  if (p->opts.verbose) s->sink.trace = p->err;
+  if (p->opts.echo_sql) s->sink.trace = p->err;
   vt_init(p, p->dialect, &s->vt);
   s->state = lm_xcalloc((size_t)(p->graph.n ? p->graph.n : 1), sizeof *s->state);
   return 0;
@@ -378,6 +409,8 @@ static int run_once(runner *rn, const lm_plan_item *it, const char *what, long l
     if (lm_interrupted) {
       rc = lm_error_set(
           LM_EINTR, "interrupted: %s was rolled back; run the same command again to resume", what);
+    } else if (rn->offline) {
+      lm_error_prefix("rendering %s failed; --sql printed no script", what);
     } else {
       lm_error_prefix("%s failed and was rolled back", what);
     }
@@ -463,10 +496,10 @@ static int state_at(lm_project *p, const char *spec, int *state) {
   int rc = lm_target_parse(&t, spec);
   if (rc) return rc;
   char *mark = lm_xcalloc((size_t)(p->graph.n ? p->graph.n : 1), 1);
-  if (t.kind == LM_T_REV) {
+  if (t.kind == LM_T_REV || t.kind == LM_T_REV_REL || (t.kind == LM_T_HEAD && t.rev[0])) {
     int idx;
-    rc = lm_graph_find(&p->graph, t.rev, &idx);
-    if (!rc) lm_graph_mark_ancestors(&p->graph, idx, mark);
+    rc = lm_plan_resolve(&p->graph, NULL, spec, &idx);
+    if (!rc && idx >= 0) lm_graph_mark_ancestors(&p->graph, idx, mark);
   } else if (t.kind == LM_T_HEAD || t.kind == LM_T_HEADS) {
     memset(mark, 1, (size_t)p->graph.n);
   } else {
@@ -515,6 +548,74 @@ static int offline_shadow(lm_project *p, const int *state, lm_conn **shadow, lm_
   return rc;
 }
 
+/* "a, b" of the applied heads, or "base". */
+static char *applied_text(const lm_graph *g, const int *state, int *all_heads) {
+  int *heads = lm_xmalloc((size_t)(g->n ? g->n : 1) * sizeof *heads);
+  int nh = lm_plan_applied_heads(g, state, heads);
+  lm_buf b;
+  lm_buf_init(&b);
+  *all_heads = nh > 0;
+  for (int k = 0; k < nh; k++) {
+    const lm_revision *r = g->revs[heads[k]];
+    lm_buf_printf(&b, "%s%s", k ? ", " : "", r->id);
+    if (r->nchildren || state[heads[k]] < (r->nsteps > 0 ? r->nsteps : 1)) *all_heads = 0;
+  }
+  if (!nh) lm_buf_puts(&b, "base");
+  free(heads);
+  return lm_buf_steal(&b);
+}
+
+/* An empty plan: either the database is already at the target (one line on
+ * stderr, unless -q; stdout stays empty for scripts) or the target lies the
+ * other way, which is a usage error naming the command that goes there. */
+static int nothing_to_do(lm_project *p, int up, const lm_target *t, const char *spec,
+                         const int *state, const char *stop_before, int offline) {
+  const lm_graph *g = &p->graph;
+  int rc = 0, idx = -2, all_heads;
+  char *at = applied_text(g, state, &all_heads);
+  const char *where = offline ? "the script's starting point" : "the current revision";
+  if (t->kind == LM_T_BASE)
+    idx = -1;
+  else if (t->kind == LM_T_REV || t->kind == LM_T_REV_REL || (t->kind == LM_T_HEAD && t->rev[0]))
+    if (lm_plan_resolve(g, state, spec, &idx)) idx = -2, lm_error_clear();
+  const char *name = idx >= 0 ? g->revs[idx]->id : "base";
+  if (up && idx != -2 && strcmp(at, "base") != 0) {
+    int below = idx == -1;
+    if (idx >= 0) {
+      int *heads = lm_xmalloc((size_t)(g->n ? g->n : 1) * sizeof *heads);
+      int nh = lm_plan_applied_heads(g, state, heads), is_head = 0;
+      for (int k = 0; k < nh; k++)
+        is_head |= heads[k] == idx;
+      below = !is_head && state[idx] > 0;
+      free(heads);
+    }
+    if (below)
+      rc = lm_error_set(LM_EUSAGE,
+                        "upgrade only goes up, and %s is below %s %s: to go down to it, run "
+                        "'luamig downgrade %s'",
+                        name, where, at, name);
+  }
+  if (!up && idx >= 0 && state[idx] == 0)
+    rc = lm_error_set(LM_EUSAGE,
+                      "downgrade only goes down, and %s is not applied (%s is %s): to go up to "
+                      "it, run 'luamig upgrade %s'",
+                      name, where, at, name);
+  if (!rc && !p->opts.quiet) {
+    int pending = 0;
+    for (int i = 0; i < g->n; i++)
+      pending += state[i] < (g->revs[i]->nsteps > 0 ? g->revs[i]->nsteps : 1);
+    if (up && stop_before && pending)
+      fprintf(p->err, "Nothing to run: the next step is held back by --stop-before %s (at %s).\n",
+              stop_before, at);
+    else if (up && (t->kind == LM_T_HEAD || t->kind == LM_T_HEADS) && all_heads)
+      fprintf(p->err, "Already at head %s.\n", at);
+    else
+      fprintf(p->err, "Already at %s.\n", at);
+  }
+  free(at);
+  return rc;
+}
+
 static int migrate(lm_project *p, int up, const char *target, const lm_run_options *o) {
   const lm_run_options none = {0};
   if (!o) o = &none;
@@ -534,6 +635,9 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
     if (rc) return rc;
     if (!up && !*from)
       return lm_error_set(LM_EUSAGE, "downgrade --sql needs a range FROM:TO, such as head:base");
+    if (!*to)
+      return lm_error_set(LM_EUSAGE, "%s --sql needs the TO of FROM:TO, such as %s:%s",
+                          up ? "upgrade" : "downgrade", from, up ? "head" : "base");
     rc = lm_target_parse(&t, to);
     if (rc) return rc;
     int *state = lm_xcalloc((size_t)n, sizeof *state);
@@ -541,10 +645,17 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
     if (!rc)
       rc = up ? lm_plan_upgrade(&p->graph, state, &t, o->stop_before, &plan)
               : lm_plan_downgrade(&p->graph, state, &t, &plan);
+    if (!rc && plan.n == 0) rc = nothing_to_do(p, up, &t, to, state, o->stop_before, 1);
     if (!rc) {
+      /* The script is rendered into memory and printed only once it is
+       * whole: a failure half way prints nothing a DBA could run by mistake. */
+      char *script = NULL;
+      size_t script_len = 0;
+      FILE *mem = open_memstream(&script, &script_len);
+      if (!mem) return lm_error_set(LM_ENOMEM, "out of memory");
       lm_sink sink;
       lm_vt vt;
-      lm_sink_print(&sink, p->dialect, p->out);
+      lm_sink_print(&sink, p->dialect, mem);
       vt_init(p, p->dialect, &vt);
       lm_lua_set_context(p->L, p->dialect->name, 1, p->opts.x, p->opts.nx);
       lm_conn *shadow = NULL;
@@ -553,12 +664,12 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
       sink.shadow = shadow;
       sink.shadow_pending = &pending;
       int fresh = up && (!*from || strcmp(from, "base") == 0);
-      fprintf(p->out, "-- luamig %s script for %s, generated by luamig %s\n\n",
+      fprintf(mem, "-- luamig %s script for %s, generated by luamig %s\n\n",
               up ? "upgrade" : "downgrade", p->dialect->name, LUAMIG_VERSION);
       if (shadow)
         fputs("-- a move-and-copy drops tables that others reference: no cascades meanwhile\n"
               "PRAGMA foreign_keys = OFF;\n\n",
-              p->out);
+              mem);
       if (fresh && !rc) {
         lm_stmts l = {0};
         lm_vt_create(&vt, &l);
@@ -567,7 +678,11 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
       }
       runner rn = {p, &sink, &vt, 1, 0, 1};
       if (!rc) rc = run_plan(&rn, &plan, 0);
+      fclose(mem);
+      if (!rc && script_len && fwrite(script, 1, script_len, p->out) != script_len)
+        rc = lm_error_set(LM_EIO, "writing the script failed");
       fflush(p->out);
+      free(script);
       if (shadow) p->dialect->close(shadow);
       lm_stmts_free(&pending);
     }
@@ -578,19 +693,21 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
   rc = lm_target_parse(&t, target);
   if (rc) return rc;
   /* a target naming no revision is a usage error: say so before touching
-   * (or, for SQLite, creating) the database */
-  if ((t.kind == LM_T_REV || t.kind == LM_T_REV_REL || (t.kind == LM_T_HEAD && t.rev[0]))) {
+   * (or, for SQLite, creating) the database ('current' needs the database) */
+  if ((t.kind == LM_T_REV || t.kind == LM_T_REV_REL || (t.kind == LM_T_HEAD && t.rev[0])) &&
+      strcmp(t.rev, "current") != 0) {
     int idx;
-    rc = lm_graph_find(&p->graph, t.rev, &idx);
+    rc = lm_plan_resolve(&p->graph, NULL, target, &idx);
     if (rc) return rc;
   }
   session s;
-  rc = session_open(&s, p);
+  rc = session_open(&s, p, 0);
   if (!rc) rc = take_lock(&s);
   if (!rc) rc = read_state(&s, !o->ignore_checksums);
   if (!rc)
     rc = up ? lm_plan_upgrade(&p->graph, s.state, &t, o->stop_before, &plan)
             : lm_plan_downgrade(&p->graph, s.state, &t, &plan);
+  if (!rc && plan.n == 0) rc = nothing_to_do(p, up, &t, target, s.state, o->stop_before, 0);
   if (!rc && plan.n > 0) {
     lm_lua_set_context(p->L, p->dialect->name, 0, p->opts.x, p->opts.nx);
     runner rn = {p, &s.sink, &s.vt, 0, !s.vt_exists, p->opts.quiet};
@@ -635,7 +752,7 @@ int lm_stamp(lm_project *p, const char *target) {
   }
   session s;
   if (!rc)
-    rc = session_open(&s, p);
+    rc = session_open(&s, p, 0);
   else
     memset(&s, 0, sizeof s), s.lock_fd = -1;
   if (!rc) rc = take_lock(&s);
@@ -661,10 +778,38 @@ int lm_stamp(lm_project *p, const char *target) {
   return rc;
 }
 
+int lm_stamp_checksums(lm_project *p, const char *spec, char *id, size_t idsz) {
+  lm_error_clear();
+  session s;
+  int idx = -1;
+  int rc = session_open(&s, p, 1);
+  if (!rc) rc = take_lock(&s);
+  if (!rc) rc = read_state(&s, 0);
+  if (!rc) rc = lm_plan_resolve(&p->graph, s.state, spec, &idx);
+  if (!rc && (idx < 0 || s.state[idx] == 0))
+    rc = lm_error_set(LM_EUSAGE,
+                      "stamp --checksums-only: %s is not applied; it re-records the checksums of "
+                      "applied revisions only",
+                      idx < 0 ? spec : p->graph.revs[idx]->id);
+  if (!rc) {
+    const lm_revision *r = p->graph.revs[idx];
+    lm_stmts l = {0};
+    lm_vt_set_checksum(&s.vt, r->id, lm_revision_checksum(r), &l);
+    rc = s.sink.begin(&s.sink);
+    if (!rc) rc = lm_sink_stmts(&s.sink, &l);
+    if (!rc) rc = s.sink.commit(&s.sink);
+    if (rc) s.sink.rollback(&s.sink);
+    lm_stmts_free(&l);
+    snprintf(id, idsz, "%s", r->id);
+  }
+  session_close(&s);
+  return rc;
+}
+
 int lm_current(lm_project *p, int json) {
   lm_error_clear();
   session s;
-  int rc = session_open(&s, p);
+  int rc = session_open(&s, p, 1);
   if (!rc) rc = read_state(&s, 0);
   if (!rc) {
     int n = p->graph.n ? p->graph.n : 1;
@@ -700,6 +845,20 @@ int lm_current(lm_project *p, int json) {
     }
     if (json) fputs("]\n", p->out);
     free(heads);
+  }
+  session_close(&s);
+  return rc;
+}
+
+int lm_read_applied(lm_project *p, int **state) {
+  lm_error_clear();
+  *state = NULL;
+  session s;
+  int rc = session_open(&s, p, 1);
+  if (!rc) rc = read_state(&s, 0);
+  if (!rc) {
+    *state = s.state;
+    s.state = NULL;
   }
   session_close(&s);
   return rc;

@@ -214,3 +214,42 @@ void lm_json_str(FILE *out, const char *s) {
   }
   fputc('"', out);
 }
+
+/* Edit distance (insert, delete, substitute, swap of neighbours), capped:
+ * names are short, so a small table on the stack does. */
+static int edit_distance(const char *a, const char *b) {
+  size_t n = strlen(a), m = strlen(b);
+  if (n > 63 || m > 63) return 99;
+  int d[64][64];
+  for (size_t i = 0; i <= n; i++)
+    d[i][0] = (int)i;
+  for (size_t j = 0; j <= m; j++)
+    d[0][j] = (int)j;
+  for (size_t i = 1; i <= n; i++)
+    for (size_t j = 1; j <= m; j++) {
+      int cost = a[i - 1] != b[j - 1];
+      int v = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+      if (d[i - 1][j - 1] + cost < v) v = d[i - 1][j - 1] + cost;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+        v = d[i - 2][j - 2] + 1;
+      d[i][j] = v;
+    }
+  return d[n][m];
+}
+
+const char *lm_closest(const char *word, const char *const *cands, int n) {
+  const char *best = NULL;
+  size_t len = strlen(word);
+  /* about a third of the word may be wrong, at least one letter */
+  int bestd = len < 3 ? 1 : (int)(len / 3) + 1;
+  for (int i = 0; i < n; i++) {
+    if (!cands[i]) continue;
+    int dist = edit_distance(word, cands[i]);
+    if (dist <= bestd && (!best || dist < bestd)) {
+      best = cands[i];
+      bestd = dist;
+    }
+  }
+  return best;
+}

@@ -120,3 +120,13 @@ void lm_vt_delete_all(const lm_vt *vt, lm_stmts *out) {
   put_name(&b, vt);
   lm_stmts_add(out, lm_buf_steal(&b), NULL, 0);
 }
+
+void lm_vt_set_checksum(const lm_vt *vt, const char *rev, const char *checksum, lm_stmts *out) {
+  lm_value p[2] = {text_value(checksum), text_value(rev)};
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "UPDATE ");
+  put_name(&b, vt);
+  lm_buf_puts(&b, " SET \"checksum\" = $1 WHERE \"revision\" = $2");
+  lm_stmts_add(out, lm_buf_steal(&b), p, 2);
+}

@@ -61,10 +61,11 @@ typedef struct lm_options {
   const char *dialect;     /**< --dialect for --sql without a URL */
   const char *const *x;    /**< -x KEY=VALUE strings */
   int nx;
-  int quiet;   /**< no per-revision lines */
-  int verbose; /**< print each statement as it runs */
-  FILE *out;   /**< normal output (default stdout) */
-  FILE *err;   /**< diagnostics (default stderr) */
+  int quiet;    /**< no per-revision lines */
+  int verbose;  /**< more detail (backfill batches, current's URL) */
+  FILE *out;    /**< normal output (default stdout) */
+  FILE *err;    /**< diagnostics (default stderr) */
+  int echo_sql; /**< print each statement as it runs, on err */
 } lm_options;
 
 /** Reads the config and loads and validates the whole chain. */

@@ -20,7 +20,8 @@ typedef struct cli {
   /* per command */
   const char *message, *rev_id, *head, *depends_on, *branch_label, *steps, *stop_before, *range;
   int sql, dry_run, ignore_checksums, splice;
-  int roundtrip; /* check --roundtrip */
+  int roundtrip;                                  /* check --roundtrip */
+  int checksums_only, indicate_current, echo_sql; /* stamp, history -i, --echo-sql */
 } cli;
 
 typedef struct command {
@@ -30,6 +31,8 @@ typedef struct command {
   const char *summary;
   const char *help;
   const char *options; /* the command's own options, space separated */
+  const char *example; /* one or more example command lines (may be NULL) */
+  const char *exits;   /* what each exit code means for this command (may be NULL) */
 } command;
 
 const command *cli_find(const char *name);

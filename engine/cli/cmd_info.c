@@ -18,13 +18,6 @@ static void print_marks(FILE *out, const lm_revision *r) {
   if (r->ndown > 1) fputs(" (mergepoint)", out);
 }
 
-static void print_line(FILE *out, const lm_revision *r) {
-  print_parents(out, r);
-  fprintf(out, " -> %s", r->id);
-  print_marks(out, r);
-  fprintf(out, ", %s\n", r->message);
-}
-
 static void print_verbose(FILE *out, const lm_revision *r) {
   fprintf(out, "Rev: %s", r->id);
   print_marks(out, r);
@@ -80,12 +73,51 @@ static void print_json(FILE *out, const lm_revision *r, int first) {
   fprintf(out, ", \"head\": %s}", r->nchildren == 0 ? "true" : "false");
 }
 
-/* Resolves one end of -r FROM:TO; empty means open. */
-static int range_end(const lm_graph *g, const char *s, int *idx) {
+/* Resolves one end of -r FROM:TO; empty (and base, heads) means open. */
+static int range_end(const lm_graph *g, const int *state, const char *s, int *idx) {
   *idx = -1;
-  if (!*s || strcmp(s, "base") == 0 || strcmp(s, "head") == 0 || strcmp(s, "heads") == 0) return 0;
-  return lm_graph_find(g, s, idx);
+  if (!*s || strcmp(s, "base") == 0 || strcmp(s, "heads") == 0) return 0;
+  return lm_plan_resolve(g, state, s, idx);
 }
+
+/* history -r FROM:TO as Alembic reads it: a FROM of -N counts back from TO,
+ * a TO of +N counts up from FROM. */
+static int history_range(const lm_graph *g, const int *state, const char *range, char *keep) {
+  char from[128], to[128];
+  int a = -1, b = -1, n = g->n ? g->n : 1;
+  int rc = lm_range_split(range, from, sizeof from, to, sizeof to);
+  if (!rc && !strchr(range, ':'))
+    rc = lm_error_set(LM_EUSAGE, "-r needs a range FROM:TO, such as base:head, 44f: or -3:head");
+  if (rc) return rc;
+  char spec[300];
+  if (from[0] == '-' && from[1] >= '0' && from[1] <= '9') {
+    snprintf(spec, sizeof spec, "%s%s", *to ? to : "head", from);
+    rc = range_end(g, state, spec, &a);
+  } else {
+    rc = range_end(g, state, from, &a);
+  }
+  if (!rc && to[0] == '+') {
+    snprintf(spec, sizeof spec, "%s%s", *from ? from : "base", to);
+    rc = range_end(g, state, spec, &b);
+  } else if (!rc) {
+    rc = range_end(g, state, to, &b);
+  }
+  if (rc) return rc;
+  char *m = lm_xcalloc((size_t)n, 1);
+  if (a >= 0) {
+    memset(keep, 0, (size_t)g->n);
+    lm_graph_mark_descendants(g, a, keep);
+  }
+  if (b >= 0) {
+    lm_graph_mark_ancestors(g, b, m);
+    for (int i = 0; i < g->n; i++)
+      keep[i] = keep[i] && m[i];
+  }
+  free(m);
+  return 0;
+}
+
+static int names_current(const char *s) { return s && strstr(s, "current") != NULL; }
 
 int cmd_history(cli *c) {
   int rc = cli_args(c, 0, 0);
@@ -96,44 +128,44 @@ int cmd_history(cli *c) {
   int n = g->n ? g->n : 1;
   char *keep = lm_xcalloc((size_t)n, 1);
   memset(keep, 1, (size_t)g->n);
-  if (c->range) {
-    char from[128], to[128];
-    int a = -1, b = -1;
-    rc = lm_range_split(c->range, from, sizeof from, to, sizeof to);
-    if (!rc && !strchr(c->range, ':'))
-      rc = lm_error_set(LM_EUSAGE, "-r needs a range FROM:TO, such as base:head or abc123:");
-    if (!rc) rc = range_end(g, from, &a);
-    if (!rc) rc = range_end(g, to, &b);
-    if (!rc) {
-      char *m = lm_xcalloc((size_t)n, 1);
-      if (a >= 0) {
-        memset(keep, 0, (size_t)g->n);
-        lm_graph_mark_descendants(g, a, keep);
-      }
-      if (b >= 0) {
-        lm_graph_mark_ancestors(g, b, m);
-        for (int i = 0; i < g->n; i++)
-          keep[i] = keep[i] && m[i];
-      }
-      free(m);
-    }
+  int *state = NULL;
+  /* the database is read only when asked for: history works without one */
+  if (c->indicate_current || names_current(c->range)) rc = lm_read_applied(p, &state);
+  char *current = lm_xcalloc((size_t)n, 1);
+  if (!rc && state) {
+    int *heads = lm_xcalloc((size_t)n, sizeof *heads);
+    int nh = lm_plan_applied_heads(g, state, heads);
+    for (int k = 0; k < nh; k++)
+      current[heads[k]] = 1;
+    free(heads);
   }
+  if (!rc && c->range) rc = history_range(g, state, c->range, keep);
   if (!rc) {
     if (c->json) fputs("[", stdout);
     int first = 1;
     for (int k = g->n - 1; k >= 0; k--) {
-      const lm_revision *r = g->revs[g->topo[k]];
-      if (!keep[g->topo[k]]) continue;
-      if (c->json)
+      int i = g->topo[k];
+      const lm_revision *r = g->revs[i];
+      if (!keep[i]) continue;
+      int mark = c->indicate_current && current[i];
+      if (c->json) {
         print_json(stdout, r, first);
-      else if (c->verbose)
+      } else if (c->verbose) {
+        if (mark) fputs("(current)\n", stdout);
         print_verbose(stdout, r);
-      else
-        print_line(stdout, r);
+      } else {
+        print_parents(stdout, r);
+        fprintf(stdout, " -> %s", r->id);
+        print_marks(stdout, r);
+        if (mark) fputs(" (current)", stdout);
+        fprintf(stdout, ", %s\n", r->message);
+      }
       first = 0;
     }
     if (c->json) fputs("]\n", stdout);
   }
+  free(current);
+  free(state);
   free(keep);
   lm_project_free(p);
   return rc;
@@ -190,6 +222,7 @@ int cmd_show(cli *c) {
   int idx;
   const lm_graph *g = &p->graph;
   const char *spec = c->pos[0];
+  int *state = NULL;
   if (strcmp(spec, "head") == 0) {
     int *heads = lm_xcalloc((size_t)(g->n ? g->n : 1), sizeof *heads);
     int nh = lm_graph_heads(g, heads);
@@ -199,7 +232,11 @@ int cmd_show(cli *c) {
       rc = lm_error_set(LM_EUSAGE, nh ? "several heads: name one revision" : "no revisions yet");
     free(heads);
   } else {
-    rc = lm_graph_find(g, spec, &idx);
+    if (names_current(spec)) rc = lm_read_applied(p, &state);
+    if (!rc) rc = lm_plan_resolve(g, state, spec, &idx);
+    if (!rc && idx < 0)
+      rc = lm_error_set(LM_EUSAGE, "'%s' is base: nothing is applied there to show", spec);
+    free(state);
   }
   if (!rc) {
     const lm_revision *r = g->revs[idx];

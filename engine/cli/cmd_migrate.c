@@ -27,8 +27,23 @@ int cmd_stamp(cli *c) {
   if (rc) return rc;
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
+  if (c->checksums_only) {
+    char id[64];
+    rc = lm_stamp_checksums(p, c->pos[0], id, sizeof id);
+    if (!rc && !c->quiet) printf("Re-recorded the checksum of %s\n", id);
+    lm_project_free(p);
+    return rc;
+  }
   rc = lm_stamp(p, c->pos[0]);
-  if (!rc && !c->quiet) printf("Stamped %s\n", c->pos[0]);
+  if (!rc && !c->quiet) {
+    /* the full id of what a prefix, a label or head named */
+    int idx;
+    if (lm_plan_resolve(&p->graph, NULL, c->pos[0], &idx) == 0 && idx >= 0)
+      printf("Stamped %s\n", p->graph.revs[idx]->id);
+    else
+      printf("Stamped %s\n", c->pos[0]);
+    lm_error_clear();
+  }
   lm_project_free(p);
   return rc;
 }

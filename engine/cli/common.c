@@ -13,6 +13,7 @@ int cli_open(cli *c, lm_project **p) {
   o.nx = c->nx;
   o.quiet = c->quiet;
   o.verbose = c->verbose;
+  o.echo_sql = c->echo_sql || c->verbose > 1;
   return lm_project_open(p, &o);
 }
 

@@ -11,66 +11,133 @@ static const command COMMANDS[] = {
     {"init", cmd_init, "luamig init [DIR]", "make a new project",
      "Creates luamig.lua, versions/ and script.lua.tmpl in DIR (default: the current folder).\n"
      "Refuses when a project is already there.",
-     ""},
+     "", "luamig init myproject", "0 made, 2 a project is already there or DIR cannot be made"},
     {"revision", cmd_revision,
-     "luamig revision -m MSG [--rev-id ID] [--head REV] [--depends-on REV] [--branch-label L] "
-     "[--steps a,b,c]",
+     "luamig revision -m MSG [--rev-id ID] [--head REV] [--splice] [--depends-on REV] "
+     "[--branch-label L] [--steps a,b,c]",
      "write a new revision file",
-     "Writes versions/<id>_<slug>.lua from script.lua.tmpl on top of the single head (or\n"
-     "--head REV or LABEL@head; --head base starts a new root; --splice branches from a\n"
-     "revision that is not a head) and prints its path. --steps writes a\n"
-     "multi-step revision with the named steps (expand/contract across deploys).",
-     "-m --message --rev-id --head --depends-on --branch-label --steps --splice"},
+     "Writes versions/<id>_<slug>.lua from script.lua.tmpl on top of the single head and\n"
+     "prints its path.\n"
+     "  -m, --message MSG    what the revision does (also its file name's slug)\n"
+     "  --rev-id ID          the revision id instead of 12 random hex digits\n"
+     "  --head REV           build on REV or LABEL@head instead of the single head;\n"
+     "                       --head base starts a new root\n"
+     "  --splice             allow --head to name a revision that is not a head (a branch)\n"
+     "  --depends-on REV     a revision that must be applied first (another branch's)\n"
+     "  --branch-label L     a label naming the branch this revision starts\n"
+     "  --steps a,b,c        a multi-step revision with these steps (expand/contract)",
+     "-m --message --rev-id --head --depends-on --branch-label --steps --splice",
+     "luamig revision -m \"add phone_number to users\"",
+     "0 written, 2 bad options, several heads without --head, or the chain does not load"},
     {"merge", cmd_merge, "luamig merge -m MSG REV REV...", "write a revision merging heads",
-     "Writes a revision whose down_revision lists the given revisions (usually the heads).",
-     "-m --message --rev-id --branch-label"},
+     "Writes a revision whose down_revision lists the given revisions (usually the heads).\n"
+     "  -m, --message MSG    what the merge is for\n"
+     "  --rev-id ID          the revision id instead of 12 random hex digits\n"
+     "  --branch-label L     a label for the merged branch",
+     "-m --message --rev-id --branch-label", "luamig merge -m \"merge feature\" heads",
+     "0 written, 2 bad arguments or the chain does not load"},
     {"upgrade", cmd_upgrade,
      "luamig upgrade TARGET [--sql] [--stop-before STEP] [--dry-run] [--ignore-checksums]",
      "apply revisions up to TARGET",
-     "TARGET: head, heads, a revision id or unique prefix, +N, REV+N; with --sql also FROM:TO.\n"
-     "Each revision runs in its own transaction with its version-table row.\n"
-     "  --sql              print the SQL script instead of connecting (--dialect without a URL)\n"
+     "TARGET: head, heads, a revision id or unique prefix, LABEL@head, +N, REV+N (REV may be\n"
+     "head, current or base: head-1, current+2, base+1); with --sql FROM:TO.\n"
+     "Each revision runs in its own transaction with its version-table row. A TARGET below\n"
+     "the current revision is an error: that is 'luamig downgrade'.\n"
+     "  --sql              print the whole SQL script instead of connecting (FROM:TO, e.g.\n"
+     "                     base:head; --dialect without a URL); nothing is printed on failure\n"
      "  --stop-before STEP stop multi-step revisions before the step named STEP\n"
      "  --dry-run          run everything in one transaction and roll it back\n"
-     "  --ignore-checksums run even when applied revision files were edited",
-     "--sql --stop-before --dry-run --ignore-checksums --dialect"},
+     "  --ignore-checksums run even when applied revision files were edited\n"
+     "  --dialect NAME     with --sql: sqlite or postgresql",
+     "--sql --stop-before --dry-run --ignore-checksums --dialect",
+     "luamig upgrade head        luamig upgrade +1        luamig upgrade base:head --sql",
+     "0 done or already there, 1 a revision failed (rolled back), 2 bad target, wrong\n"
+     "direction, configuration or loading error, 130 interrupted (rolled back)"},
     {"downgrade", cmd_downgrade, "luamig downgrade TARGET [--sql] [--dry-run] [--ignore-checksums]",
      "revert revisions down to TARGET",
-     "TARGET: -N, a revision id or unique prefix, base; with --sql FROM:TO (e.g. head:base).",
-     "--sql --dry-run --ignore-checksums --dialect"},
-    {"stamp", cmd_stamp, "luamig stamp TARGET", "set the version table without running anything",
-     "TARGET: a revision, head, heads or base. Records the files' current checksums.", ""},
+     "TARGET: -N, a revision id or unique prefix, base, REV-N (REV may be head or current:\n"
+     "current-1); with --sql FROM:TO (e.g. head:base). A TARGET above the current revision is\n"
+     "an error: that is 'luamig upgrade'.\n"
+     "  --sql              print the whole SQL script instead of connecting (FROM:TO)\n"
+     "  --dry-run          run everything in one transaction and roll it back\n"
+     "  --ignore-checksums run even when applied revision files were edited\n"
+     "  --dialect NAME     with --sql: sqlite or postgresql",
+     "--sql --dry-run --ignore-checksums --dialect",
+     "luamig downgrade -1        luamig downgrade base        luamig downgrade head:base --sql",
+     "0 done or already there, 1 a revision failed (rolled back), 2 bad target, wrong\n"
+     "direction, configuration or loading error, 130 interrupted (rolled back)"},
+    {"stamp", cmd_stamp, "luamig stamp TARGET [--checksums-only]",
+     "set the version table without running anything",
+     "TARGET: a revision, head, heads or base. Records the files' current checksums.\n"
+     "  --checksums-only   re-record the checksum of the applied revision TARGET after its\n"
+     "                     file was edited, without changing which revisions are applied",
+     "--checksums-only", "luamig stamp head        luamig stamp --checksums-only 9c3e5f8a1d2b",
+     "0 stamped, 1 the database refused, 2 bad target or configuration"},
     {"current", cmd_current, "luamig current [--json] [-v]", "show the applied revisions",
      "Prints each applied head, with (head) when it is the chain's head, and the step of a\n"
-     "partly applied multi-step revision.",
-     ""},
-    {"history", cmd_history, "luamig history [-r FROM:TO] [--verbose] [--json]",
-     "show the chain, newest first", "", "-r --rev-range"},
-    {"heads", cmd_heads, "luamig heads [--verbose] [--json]", "show the chain's heads", "", ""},
-    {"branches", cmd_branches, "luamig branches", "show the chain's branch points", "", ""},
-    {"show", cmd_show, "luamig show REV", "show one revision's header and file", "", ""},
-    {"lint", cmd_lint, "luamig lint [REV...] [--json]", "check revisions for dangerous operations",
+     "partly applied multi-step revision. Never creates a database: a SQLite file that does\n"
+     "not exist is an error.\n"
+     "  --json             a JSON array of {revision, head, step}\n"
+     "  -v, --verbose      also name the database",
+     "--json", "luamig current",
+     "0 shown (empty output: nothing applied), 1 the database cannot "
+     "be read, 2 configuration error or no such database"},
+    {"history", cmd_history, "luamig history [-r RANGE] [-i] [--verbose] [--json]",
+     "show the chain, newest first",
+     "Prints each revision as 'PARENT -> REV (head), message', newest first.\n"
+     "  -r, --rev-range R  FROM:TO with open ends (abc:, :abc), head, base, current, REV+N,\n"
+     "                     head-1; a FROM of -N counts back from TO (-3:head)\n"
+     "  -i, --indicate-current  mark the applied revisions with (current); reads the database\n"
+     "  --verbose          revision, parents, labels, path and message of each\n"
+     "  --json             a JSON array",
+     "-r --rev-range -i --indicate-current --json", "luamig history -r current:head -i",
+     "0 shown, 2 bad range, configuration or loading error (or, with current, no such database)"},
+    {"heads", cmd_heads, "luamig heads [--verbose] [--json]", "show the chain's heads",
+     "Prints the revisions that no other revision builds on.\n"
+     "  --verbose          revision, parents, labels, path and message of each\n"
+     "  --json             a JSON array",
+     "--json", "luamig heads", "0 shown, 2 configuration or loading error"},
+    {"branches", cmd_branches, "luamig branches", "show the chain's branch points",
+     "Prints each revision with more than one child, and its children.", "", "luamig branches",
+     "0 shown, 2 configuration or loading error"},
+    {"show", cmd_show, "luamig show REV", "show one revision's header and file",
+     "REV: a revision id, unique prefix or label, head, current (reads the database), head-1,\n"
+     "REV+N, REV-N.",
+     "", "luamig show head        luamig show current        luamig show 9c3e",
+     "0 shown, 2 no such revision, configuration or loading error"},
+    {"lint", cmd_lint, "luamig lint [REV...] [--dialect NAME] [--json]",
+     "check revisions for dangerous operations",
      "Runs each revision's upgrade and downgrade against a recorder, without a database, and\n"
-     "reports FILE:LINE: error|warning [RULE] message. A line `-- luamig: allow RULE` just\n"
-     "before an operation, or in the file's header comment, silences RULE there.\n"
-     "Exit 1 when an error remains. --json prints a JSON array of findings.",
-     ""},
+     "reports FILE:LINE: error|warning [RULE] message. The rules of every dialect run; a rule\n"
+     "that concerns one dialect only is tagged, e.g. [postgresql]. A line\n"
+     "`-- luamig: allow RULE` just before an operation, or in the file's header comment,\n"
+     "silences RULE there.\n"
+     "  --dialect NAME     only the rules that apply to sqlite or postgresql\n"
+     "  --json             a JSON array of findings",
+     "--json --dialect", "luamig lint        luamig lint --dialect postgresql 9c3e",
+     "0 no error (warnings allowed), 1 an error remains, 2 configuration or loading error"},
     {"check", cmd_check, "luamig check [--roundtrip] [--json]",
      "check the chain, the applied checksums and lint",
      "Passes when the chain loads, has exactly one head, the checksums recorded in the\n"
      "database (when one is configured and reachable) match the files, and lint finds no\n"
-     "error. --roundtrip also runs, on a scratch database that is removed afterwards, each\n"
-     "revision's upgrade, downgrade and upgrade again, and fails at the first revision whose\n"
-     "downgrade does not give back the schema from before its upgrade (on PostgreSQL the\n"
-     "scratch database luamig_check_* is made on the configured server; without a URL,\n"
-     "--dialect sqlite runs it on a temporary file). Exit 1 on failure.",
-     "--roundtrip --dialect"},
+     "error.\n"
+     "  --roundtrip        also run, on a scratch database that is removed afterwards, each\n"
+     "                     revision's upgrade, downgrade and upgrade again, and fail at the\n"
+     "                     first whose downgrade does not give back the schema from before\n"
+     "                     its upgrade (PostgreSQL: a scratch database luamig_check_* on the\n"
+     "                     configured server; without a URL, --dialect sqlite uses a\n"
+     "                     temporary file)\n"
+     "  --dialect NAME     the dialect of --roundtrip without a URL\n"
+     "  --json             a JSON object with the problems",
+     "--roundtrip --dialect --json", "luamig check --roundtrip",
+     "0 passed, 1 a problem was found, 2 configuration or loading error"},
     {"schema", cmd_schema, "luamig schema", "print the database schema as SQL",
      "Prints the current database schema as deterministic SQL: tables sorted by name with\n"
      "their columns, constraints, indexes and triggers (luamig's version table left out).\n"
-     "Two databases migrated the same way print the same text.",
-     ""},
-    {NULL, NULL, NULL, NULL, NULL, NULL}};
+     "Two databases migrated the same way print the same text. Never creates a database.",
+     "", "luamig schema > schema.sql",
+     "0 printed, 1 the database cannot be read, 2 configuration error or no such database"},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
 
 const command *cli_find(const char *name) {
   for (const command *c = COMMANDS; c->name; c++)
@@ -79,12 +146,15 @@ const command *cli_find(const char *name) {
 }
 
 static const char GLOBAL_HELP[] =
-    "Global options:\n"
+    "Global options (before or after the command):\n"
     "  -c, --config FILE  project configuration (default ./luamig.lua)\n"
     "  --url URL          database URL (overrides DATABASE_URL and the config's url)\n"
+    "  --dialect NAME     sqlite or postgresql: for --sql without a URL, lint's rules,\n"
+    "                     check --roundtrip without a URL\n"
     "  -x KEY=VALUE       passed to revisions as context.x.KEY (repeatable)\n"
     "  -q, --quiet        print only errors\n"
-    "  -v, --verbose      print each SQL statement as it runs\n"
+    "  -v, --verbose      more detail (backfill batches, history's full entries)\n"
+    "  -vv, --echo-sql    also print each SQL statement as it runs (on stderr)\n"
     "  --json             machine-readable output (current, history, heads, lint, check)\n"
     "  --version          print the version\n"
     "  -h, --help         this help; 'luamig help COMMAND' for one command\n"
@@ -97,11 +167,38 @@ static const char GLOBAL_HELP[] =
     "Exit codes: 0 success, 1 a migration or check failed, 2 usage, configuration or\n"
     "revision-loading error, 130 interrupted.\n";
 
+static const command HELP_COMMAND = {
+    "help",
+    NULL,
+    "luamig help [COMMAND | options]",
+    "help for one command",
+    "Prints the usage, options, an example and the exit codes of COMMAND; 'luamig help\n"
+    "options' prints the global options and the environment; without COMMAND, the list of\n"
+    "commands.",
+    "",
+    "luamig help upgrade",
+    "0 printed, 2 no such command"};
+
+static void print_block(FILE *out, const char *title, const char *text) {
+  if (!text || !*text) return;
+  fprintf(out, "\n%s:\n", title);
+  for (const char *p = text; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    fprintf(out, "  %.*s\n", (int)n, p);
+    p += n + (nl ? 1 : 0);
+  }
+}
+
 void cli_print_help(FILE *out, const command *cmd) {
   if (cmd) {
     fprintf(out, "usage: %s\n\n%s\n", cmd->usage, cmd->summary);
     if (cmd->help && *cmd->help) fprintf(out, "\n%s\n", cmd->help);
-    fprintf(out, "\n%s", GLOBAL_HELP);
+    print_block(out, "Example", cmd->example);
+    print_block(out, "Exit codes", cmd->exits);
+    fputs("\nGlobal options (-c, --url, --dialect, -x, -q, -v, --echo-sql, ...): "
+          "'luamig help options'.\n",
+          out);
     return;
   }
   fputs("usage: luamig [OPTIONS] COMMAND [ARGS]\n\n"
@@ -109,7 +206,29 @@ void cli_print_help(FILE *out, const command *cmd) {
         out);
   for (const command *c = COMMANDS; c->name; c++)
     fprintf(out, "  %-10s %s\n", c->name, c->summary);
-  fprintf(out, "  %-10s %s\n\n%s", "help", "help for one command", GLOBAL_HELP);
+  fprintf(out, "  %-10s %s\n\n%s", "help", "help for one command (luamig help COMMAND)",
+          GLOBAL_HELP);
+}
+
+/* The command names, for suggestions. */
+static const char *closest_command(const char *name) {
+  const char *names[64];
+  int n = 0;
+  for (const command *c = COMMANDS; c->name && n < 63; c++)
+    names[n++] = c->name;
+  names[n++] = "help";
+  return lm_closest(name, names, n);
+}
+
+static int unknown_command(const char *name) {
+  const char *near = closest_command(name);
+  char *msg = near ? lm_xasprintf("unknown command '%s'; did you mean '%s'?", name, near)
+                   : lm_xasprintf("unknown command '%s'", name);
+  lm_error_set(LM_EUSAGE, "%s", msg);
+  free(msg);
+  lm_error_print(stderr);
+  fputs("Run 'luamig --help' for the list of commands.\n", stderr);
+  return 2;
 }
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -139,6 +258,9 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, "--dialect", 1, F(dialect)},
                               {"-q", "--quiet", 0, F(quiet)},
                               {"-v", "--verbose", 0, F(verbose)},
+                              {NULL, "--echo-sql", 0, F(echo_sql)},
+                              {NULL, "--checksums-only", 0, F(checksums_only)},
+                              {"-i", "--indicate-current", 0, F(indicate_current)},
                               {NULL, "--json", 0, F(json)},
                               {"-m", "--message", 1, F(message)},
                               {NULL, "--rev-id", 1, F(rev_id)},
@@ -156,7 +278,7 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, NULL, 0, 0}};
 #undef F
 
-static const char *const GLOBAL_OPTS = "-c --config --url -q --quiet -v --verbose --json";
+static const char *const GLOBAL_OPTS = "-c --config --url -q --quiet -v --verbose --echo-sql";
 
 static int option_allowed(const command *cmd, const optdef *o) {
   const char *names[2] = {o->shortname, o->longname};
@@ -173,6 +295,31 @@ static int option_allowed(const command *cmd, const optdef *o) {
     }
   }
   return 0;
+}
+
+/* An unknown option: the closest option this command takes, if any. */
+static int unknown_option(const command *cmd, const char *fmt, const char *arg) {
+  const char *names[128];
+  int n = 0;
+  char name[64];
+  const char *eq = strchr(arg, '=');
+  snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - arg) : 63, arg);
+  for (const optdef *o = OPTS; o->longname && n < 126; o++)
+    if (option_allowed(cmd, o)) names[n++] = o->longname;
+  names[n++] = "--help";
+  names[n++] = "--version";
+  const char *near = lm_closest(name, names, n);
+  char *msg = lm_xasprintf(fmt, name);
+  int rc;
+  if (near) {
+    char *full = lm_xasprintf("%s; did you mean '%s'?", msg, near);
+    rc = usage_error("%s", full);
+    free(full);
+  } else {
+    rc = usage_error("%s", msg);
+  }
+  free(msg);
+  return rc;
 }
 
 static void on_signal(int sig) {
@@ -237,6 +384,10 @@ int main(int argc, char **argv) {
       if ((o->shortname && strcmp(o->shortname, name) == 0) || strcmp(o->longname, name) == 0)
         break;
     if (!o->longname) {
+      if (strcmp(name, "-vv") == 0) {
+        c.verbose += 2;
+        continue;
+      }
       if (!pending_error) pending_error = "unknown option '%s'", pending_arg = a;
       continue;
     }
@@ -248,7 +399,7 @@ int main(int argc, char **argv) {
       *(const char **)((char *)&c + o->field) = val;
     } else {
       if (val) return usage_error("option %s takes no value", name);
-      *(int *)((char *)&c + o->field) = 1;
+      *(int *)((char *)&c + o->field) += 1; /* -v -v counts */
     }
   }
   if (want_version) {
@@ -260,8 +411,12 @@ int main(int argc, char **argv) {
       cli_print_help(stdout, NULL);
       return 0;
     }
-    const command *cmd = cli_find(c.pos[0]);
-    if (!cmd) return usage_error("unknown command '%s'", c.pos[0]);
+    if (strcmp(c.pos[0], "options") == 0) {
+      fputs(GLOBAL_HELP, stdout);
+      return 0;
+    }
+    const command *cmd = strcmp(c.pos[0], "help") == 0 ? &HELP_COMMAND : cli_find(c.pos[0]);
+    if (!cmd) return unknown_command(c.pos[0]);
     cli_print_help(stdout, cmd);
     return 0;
   }
@@ -274,12 +429,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   const command *cmd = cli_find(c.command);
-  if (!cmd) return usage_error("unknown command '%s'", c.command);
+  if (!cmd) return unknown_command(c.command);
   if (want_help) {
     cli_print_help(stdout, cmd);
     return 0;
   }
-  if (pending_error) return usage_error(pending_error, pending_arg);
+  if (pending_error) return unknown_option(cmd, pending_error, pending_arg);
   /* reject options that the command does not take */
   for (int i = 1; i < argc; i++) {
     if (argv[i][0] != '-' || is_negative_number(argv[i]) || strcmp(argv[i], "--") == 0) continue;
