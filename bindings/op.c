@@ -1217,6 +1217,29 @@ static const luaL_Reg OPS[] = {{"column", l_column},
                                {"has_index", l_has_index},
                                {NULL, NULL}};
 
+/* __index of the op table: a name that is no directive is a mistake in the
+ * revision, not a nil to call ("attempt to call a nil value"). The error
+ * names the caller's file and line and the closest directive. */
+static int op_unknown(lua_State *L) {
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  const char *name = lua_tostring(L, 2);
+  const char *names[128];
+  int n = 0;
+  lua_pushnil(L);
+  while (n < 128 && lua_next(L, 1)) {
+    if (lua_type(L, -2) == LUA_TSTRING) names[n++] = lua_tostring(L, -2);
+    lua_pop(L, 1);
+  }
+  const char *near = lm_closest(name, names, n);
+  luaL_where(L, 1); /* the revision's line that indexed op */
+  if (near)
+    lua_pushfstring(L, "%sno op.%s; did you mean op.%s?", lua_tostring(L, -1), name, near);
+  else
+    lua_pushfstring(L, "%sno op.%s: see the op API (SPEC section 4) for the directives",
+                    lua_tostring(L, -1), name);
+  return lua_error(L);
+}
+
 void lm_lua_open_op(lua_State *L) {
   luaL_newmetatable(L, MT_ARENA);
   lua_pushcfunction(L, arena_gc);
@@ -1240,6 +1263,10 @@ void lm_lua_open_op(lua_State *L) {
   lua_pop(L, 1);
   luaL_newlib(L, OPS);
   lm_lua_open_backfill(L);
+  lua_newtable(L);
+  lua_pushcfunction(L, op_unknown);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, "luamig.optable");
 }
