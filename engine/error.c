@@ -99,9 +99,13 @@ void lm_error_print(FILE *out) {
   char *msg = lm_url_mask(e->message);
   fprintf(out, "luamig: error: %s\n", msg);
   free(msg);
-  if (e->file && e->line > 0)
+  /* a Lua message already starts with FILE:LINE: say the place once */
+  char *where = e->file && e->line > 0 ? lm_xasprintf("%s:%d:", e->file, e->line) : NULL;
+  int said = where && strstr(e->message ? e->message : "", where) != NULL;
+  free(where);
+  if (e->file && e->line > 0 && !said)
     fprintf(out, "  at %s:%d\n", e->file, e->line);
-  else if (e->file)
+  else if (e->file && !said)
     fprintf(out, "  in %s\n", e->file);
   if (e->statement) fprintf(out, "  statement: %s\n", e->statement);
   if (e->db_message) {
