@@ -85,6 +85,18 @@ void lm_lint_fn_free(lm_lint_fn *fn) {
 
 /* ---- findings -------------------------------------------------------------------- */
 
+/* The rules that concern one dialect only: lint runs every dialect's rules
+ * (unless --dialect names one) and tags these findings. */
+static const struct {
+  const char *rule, *dialect;
+} RULE_DIALECT[] = {{"index-not-concurrent", "postgresql"}, {"set-not-null", "postgresql"}};
+
+const char *lm_lint_rule_dialect(const char *rule) {
+  for (size_t i = 0; rule && i < sizeof RULE_DIALECT / sizeof RULE_DIALECT[0]; i++)
+    if (!strcmp(RULE_DIALECT[i].rule, rule)) return RULE_DIALECT[i].dialect;
+  return NULL;
+}
+
 void lm_lint_add(lm_lint_findings *f, const char *file, int line, lm_lint_severity sev,
                  const char *rule, const char *hint, const char *fmt, ...) {
   if (f->n == f->cap) {
@@ -106,6 +118,7 @@ void lm_lint_add(lm_lint_findings *f, const char *file, int line, lm_lint_severi
   vsnprintf(x->message, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
   va_end(ap);
   x->seq = f->n;
+  x->dialect = lm_lint_rule_dialect(rule);
   f->n++;
 }
 
@@ -163,9 +176,11 @@ void lm_lint_print(const lm_lint_findings *f, int json, FILE *out) {
       lm_json_str(out, msg);
       fputs(", \"hint\": ", out);
       lm_json_str(out, x->hint);
+      if (x->dialect) fprintf(out, ", \"dialect\": \"%s\"", x->dialect);
       fputc('}', out);
     } else {
-      fprintf(out, "%s:%d: %s [%s] %s", x->file, x->line, sev, x->rule, msg);
+      fprintf(out, "%s:%d: %s [%s] %s%s%s%s", x->file, x->line, sev, x->rule, x->dialect ? "[" : "",
+              x->dialect ? x->dialect : "", x->dialect ? "] " : "", msg);
       if (*x->hint) fprintf(out, " \xe2\x80\x94 %s", x->hint);
       fputc('\n', out);
     }
@@ -715,8 +730,34 @@ static void check_downgrade(ctx *c, int s) {
   free(fname);
 }
 
+static void check_type(const ctx *c, const lm_lint_op *o, const char *type) {
+  if (!type || lm_type_known(type, c->r->dialects)) return;
+  lm_lint_add(c->out, op_file(c, o), o->line, LM_LINT_ERROR, "unknown-type",
+              "use a type of the op API (integer, string(n), text, boolean, numeric(p,s), "
+              "timestamp, json, uuid, ...) or one the database knows; a type of your own "
+              "(CREATE TYPE, a domain) is silenced with -- luamig: allow unknown-type",
+              "unknown type \"%s\" on \"%s\": neither a luamig type nor one %s knows", type,
+              o->table ? o->table : "?",
+              c->r->dialects == 1   ? "PostgreSQL"
+              : c->r->dialects == 2 ? "SQLite"
+                                    : "PostgreSQL or SQLite");
+}
+
+static void check_types(const ctx *c, const lm_lint_fn *fn) {
+  for (int i = 0; i < fn->n; i++) {
+    const lm_lint_op *o = &fn->ops[i];
+    for (int k = 0; k < o->ncols; k++)
+      check_type(c, o, o->cols[k].type);
+    if (o->kind == LM_OP_ALTER_COLUMN) check_type(c, o, o->type);
+  }
+}
+
 void lm_lint_check_revision(const lm_lint_rev *r, int postgres, lm_lint_findings *out) {
   ctx c = {r, postgres, out};
+  for (int s = 0; s < r->nsteps; s++) {
+    check_types(&c, &r->up[s]);
+    check_types(&c, &r->down[s]);
+  }
   names created = {0};
   int total = 0;
   for (int s = 0; s < r->nsteps; s++)
@@ -996,15 +1037,16 @@ static void run_function(lm_project *p, const lm_dialect *d, const lm_revision *
   lm_error_clear();
 }
 
-static void lint_revision(lm_project *p, const lm_dialect *d, int pg, const lm_revision *r,
-                          lm_lint_findings *out) {
+static void lint_revision(lm_project *p, const lm_dialect *d, int pg, int dialects,
+                          const lm_revision *r, lm_lint_findings *out) {
   int n = r->nsteps > 0 ? r->nsteps : 1;
   lm_lint_rev lr = {r->id,
                     r->path,
                     r->multistep ? (const char *const *)r->step_names : NULL,
                     n,
                     lm_xcalloc((size_t)n, sizeof(lm_lint_fn)),
-                    lm_xcalloc((size_t)n, sizeof(lm_lint_fn))};
+                    lm_xcalloc((size_t)n, sizeof(lm_lint_fn)),
+                    dialects};
   for (int s = 0; s < n; s++)
     run_function(p, d, r, s, 1, &lr.up[s], out);
   for (int s = n - 1; s >= 0; s--)
@@ -1076,9 +1118,15 @@ int lm_lint(lm_project *p, const char *const *revs, int nrevs, int json, FILE *o
     }
     chosen[idx] = 1;
   }
-  /* No URL: lint as for PostgreSQL, the stricter set (SQLite has no
-   * concurrent index builds or NOT NULL scans to warn about). */
-  const lm_dialect *d = p->dialect ? p->dialect : &lm_dialect_postgresql;
+  /* Lint is the same whatever the URL: every dialect's rules (the
+   * PostgreSQL-only ones tagged), the revisions run as for PostgreSQL, the
+   * stricter set. --dialect names one dialect: only its rules. */
+  const lm_dialect *d = &lm_dialect_postgresql;
+  int dialects = 0;
+  if (p->opts.dialect && p->dialect) {
+    d = p->dialect;
+    dialects = d->id == LM_POSTGRESQL ? 1 : 2;
+  }
   int pg = d->id == LM_POSTGRESQL;
   lm_lua_set_context(p->L, d->name, 1, p->opts.x, p->opts.nx);
 
@@ -1087,7 +1135,7 @@ int lm_lint(lm_project *p, const char *const *revs, int nrevs, int json, FILE *o
   for (int k = 0; k < g->n; k++) {
     int i = g->topo ? g->topo[k] : k;
     if (nrevs && !chosen[i]) continue;
-    lint_revision(p, d, pg, g->revs[i], &f);
+    lint_revision(p, d, pg, dialects, g->revs[i], &f);
   }
   /* the configuration belongs to the whole chain, not to a named revision */
   if (!nrevs) check_config(p->config, &f, &tc);

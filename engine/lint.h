@@ -47,6 +47,7 @@ typedef struct lm_lint_rev {
   const char *const *step_names; /* NULL for a plain revision */
   int nsteps;
   lm_lint_fn *up, *down;
+  int dialects; /* whose types count as known: 1 PostgreSQL, 2 SQLite, 0 both */
 } lm_lint_rev;
 
 typedef struct lm_lint_finding {
@@ -55,7 +56,8 @@ typedef struct lm_lint_finding {
   lm_lint_severity severity;
   const char *rule; /* static */
   char *message, *hint;
-  int seq; /* order of discovery: keeps the sort stable */
+  int seq;             /* order of discovery: keeps the sort stable */
+  const char *dialect; /* static: the one dialect the rule concerns, or NULL */
 } lm_lint_finding;
 
 typedef struct lm_lint_findings {
@@ -86,6 +88,8 @@ int lm_lint_password_line(const char *text);
 /** Whether `-- luamig: allow RULE` silences rule at line of this file text:
  * on the comment lines just above line, on line itself, or in the header. */
 int lm_lint_allowed(const char *text, int line, const char *rule);
+/** The dialect a rule concerns when it concerns only one ("postgresql"), or NULL. */
+const char *lm_lint_rule_dialect(const char *rule);
 /** Adds a finding (copies the strings). */
 void lm_lint_add(lm_lint_findings *f, const char *file, int line, lm_lint_severity sev,
                  const char *rule, const char *hint, const char *fmt, ...) LM_PRINTF(7, 8);

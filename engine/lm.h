@@ -435,6 +435,9 @@ const lm_dialect *lm_dialect_find(const char *name);
 
 /** Renders a type name of SPEC §4 for the dialect into b. */
 void lm_render_type(const lm_dialect *d, const char *type, lm_buf *b);
+/** Whether type is a luamig type (SPEC §4) or one a dialect knows; dialects:
+ * 1 PostgreSQL, 2 SQLite, 0 either. */
+int lm_type_known(const char *type, int dialects);
 /** Renders one operation into statements. LM_ENOTSUP when the dialect cannot
  * do it. Pure: no I/O. */
 int lm_render(const lm_dialect *d, const lm_op *op, lm_stmts *out);

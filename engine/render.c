@@ -225,6 +225,133 @@ void lm_render_type(const lm_dialect *d, const char *type, lm_buf *b) {
   lm_buf_put(b, type, n);
 }
 
+/* Types each dialect knows beyond SPEC §4's table (which passes them through
+ * verbatim): lint calls anything else unknown-type, a likely misspelling. Base
+ * names, lower case, arguments and [] left out. */
+static const char *const PG_TYPES[] = {"int",
+                                       "int2",
+                                       "int4",
+                                       "int8",
+                                       "serial",
+                                       "serial2",
+                                       "serial4",
+                                       "serial8",
+                                       "smallserial",
+                                       "bigserial",
+                                       "real",
+                                       "float4",
+                                       "float8",
+                                       "double precision",
+                                       "decimal",
+                                       "money",
+                                       "char",
+                                       "character",
+                                       "character varying",
+                                       "bpchar",
+                                       "citext",
+                                       "bytea",
+                                       "bool",
+                                       "timetz",
+                                       "time with time zone",
+                                       "time without time zone",
+                                       "timestamp with time zone",
+                                       "timestamp without time zone",
+                                       "interval",
+                                       "jsonb",
+                                       "jsonpath",
+                                       "xml",
+                                       "inet",
+                                       "cidr",
+                                       "macaddr",
+                                       "macaddr8",
+                                       "tsvector",
+                                       "tsquery",
+                                       "point",
+                                       "line",
+                                       "lseg",
+                                       "box",
+                                       "path",
+                                       "polygon",
+                                       "circle",
+                                       "bit",
+                                       "bit varying",
+                                       "varbit",
+                                       "int4range",
+                                       "int8range",
+                                       "numrange",
+                                       "tsrange",
+                                       "tstzrange",
+                                       "daterange",
+                                       "int4multirange",
+                                       "int8multirange",
+                                       "nummultirange",
+                                       "tsmultirange",
+                                       "tstzmultirange",
+                                       "datemultirange",
+                                       "oid",
+                                       "regclass",
+                                       "regtype",
+                                       "name",
+                                       "hstore",
+                                       "ltree",
+                                       "geometry",
+                                       "geography",
+                                       "pg_lsn",
+                                       "txid_snapshot",
+                                       "vector",
+                                       NULL};
+static const char *const SQLITE_TYPES[] = {"int",
+                                           "tinyint",
+                                           "mediumint",
+                                           "unsigned big int",
+                                           "int2",
+                                           "int8",
+                                           "character",
+                                           "varying character",
+                                           "nchar",
+                                           "native character",
+                                           "nvarchar",
+                                           "char",
+                                           "clob",
+                                           "blob",
+                                           "real",
+                                           "double",
+                                           "double precision",
+                                           "decimal",
+                                           "any",
+                                           NULL};
+
+static int type_in_list(const char *const *list, const char *name) {
+  for (; *list; list++)
+    if (!strcmp(*list, name)) return 1;
+  return 0;
+}
+
+int lm_type_known(const char *type, int dialects) {
+  char norm[96], base[96];
+  if (!type || !normalise_type(type, norm, sizeof norm)) return 1; /* too long to judge */
+  /* user-defined types: quoted or schema-qualified names are the user's */
+  if (strpbrk(norm, "\".")) return 1;
+  size_t n = 0;
+  int depth = 0;
+  for (const char *p = norm; *p; p++) {
+    if (*p == '(') depth++;
+    if (!depth && *p != '[' && *p != ']') base[n++] = *p;
+    if (*p == ')' && depth && !--depth && p[1] && p[1] != ' ' && p[1] != '[') base[n++] = ' ';
+  }
+  while (n && base[n - 1] == ' ')
+    n--;
+  base[n] = 0;
+  /* "timestamp(3) with time zone" leaves a double space */
+  char *dbl;
+  while ((dbl = strstr(base, "  ")))
+    memmove(dbl, dbl + 1, strlen(dbl));
+  if (find_type(base)) return 1;
+  if ((!dialects || (dialects & 1)) && type_in_list(PG_TYPES, base)) return 1;
+  if ((!dialects || (dialects & 2)) && type_in_list(SQLITE_TYPES, base)) return 1;
+  return 0;
+}
+
 typedef enum int_family { FAM_NONE, FAM_INT, FAM_BIG, FAM_SMALL } int_family;
 
 /* Which types can take their values from SERIAL or the SQLite rowid. */

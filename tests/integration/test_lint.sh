@@ -2,7 +2,8 @@
 # luamig lint (SPEC §8): every rule fires on a revision that breaks it and
 # stays quiet on one that does not; allow comments, --json, exit codes, and
 # lint never opens a database. index-not-concurrent and set-not-null are the
-# PostgreSQL-only rules: on SQLite the same revisions must not trigger them.
+# PostgreSQL-only rules: reported, tagged [postgresql], whatever the URL, and
+# left out by --dialect sqlite.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # lint_project [--no-url]: a project whose URL points at a database that
@@ -266,7 +267,7 @@ expect_no_rule rename-table
 expect_no_rule rename-column
 
 # ---------------------------------------------------------------------------
-t_case "index-not-concurrent and set-not-null: PostgreSQL only"
+t_case "index-not-concurrent and set-not-null: tagged [postgresql], left out by --dialect sqlite"
 lint_project
 mkrev f00000000001 "" "locking changes" <<'EOF'
 function upgrade()
@@ -280,14 +281,20 @@ function downgrade()
 end
 EOF
 f=$REV_FILE
+# lint is the same whatever the URL: the PostgreSQL rules run on a SQLite
+# project too, tagged; --dialect sqlite leaves them out.
 lm lint
 expect_exit 0
-if is_pg; then
-  expect_finding "$f" 'op.create_index("ix_users_email"' warning index-not-concurrent
-  expect_finding "$f" '{ nullable = false }' warning set-not-null
-else
-  expect_out_empty
-fi
+expect_finding "$f" 'op.create_index("ix_users_email"' warning index-not-concurrent
+expect_finding "$f" '{ nullable = false }' warning set-not-null
+expect_out_contains "[index-not-concurrent] [postgresql] "
+expect_out_contains "[set-not-null] [postgresql] "
+lm lint --dialect sqlite
+expect_exit 0
+expect_out_empty
+lm lint --dialect postgresql
+expect_exit 0
+expect_finding "$f" 'op.create_index("ix_users_email"' warning index-not-concurrent
 
 t_case "index-not-concurrent: not with concurrently, not on a new table"
 lint_project

@@ -110,7 +110,7 @@ static void backfill(lm_lint_fn *fn, const char *table, const char *where, int l
 /* The findings as "LINE:E|W:rule" in sorted order, space-separated. */
 static char *run(fix *f, int pg) {
   lm_lint_rev r = {"r1",  "versions/r.lua", f->multistep ? f->steps : NULL, f->nsteps,
-                   f->up, f->down};
+                   f->up, f->down, 0};
   lm_lint_findings out = {0};
   lm_lint_check_revision(&r, pg, &out);
   lm_lint_sort(&out);
@@ -126,7 +126,7 @@ static char *run(fix *f, int pg) {
 /* The message of the first finding of rule. */
 static char *message_of(fix *f, int pg, const char *rule) {
   lm_lint_rev r = {"r1",  "versions/r.lua", f->multistep ? f->steps : NULL, f->nsteps,
-                   f->up, f->down};
+                   f->up, f->down, 0};
   lm_lint_findings out = {0};
   lm_lint_check_revision(&r, pg, &out);
   char *m = NULL;
@@ -728,6 +728,38 @@ static void test_print_masks_passwords(void **state) {
   lm_lint_findings_free(&f);
 }
 
+/* unknown-type: SPEC section 4's types and each dialect's own pass; a misspelling
+ * does not. */
+static void test_type_known(void **state) {
+  (void)state;
+  const char *both[] = {"integer", "string(20)", "String( 20 )", "numeric(10,2)", "timestamptz",
+                        "datetime(timezone)", "json", "uuid", "binary", "BigInteger", "real",
+                        "double precision", "decimal(5,2)", "int", "char(3)", NULL};
+  for (int i = 0; both[i]; i++) {
+    assert_true(lm_type_known(both[i], 0));
+    assert_true(lm_type_known(both[i], 1));
+    assert_true(lm_type_known(both[i], 2));
+  }
+  const char *pg[] = {"inet", "tsvector", "int4range", "citext", "jsonb", "text[]",
+                      "integer[]", "timestamp(3) with time zone", "character varying(40)",
+                      "bit varying(8)", "interval", NULL};
+  for (int i = 0; pg[i]; i++) {
+    assert_true(lm_type_known(pg[i], 0));
+    assert_true(lm_type_known(pg[i], 1));
+  }
+  assert_false(lm_type_known("inet", 2));
+  assert_false(lm_type_known("tsvector", 2));
+  assert_true(lm_type_known("clob", 2));
+  assert_true(lm_type_known("public.mood", 1)); /* the user's own type */
+  assert_true(lm_type_known("\"Mood\"", 0));
+  const char *bad[] = {"strng(20)", "intger", "varchr(5)", "timestampz", "jsn", NULL};
+  for (int i = 0; bad[i]; i++)
+    assert_false(lm_type_known(bad[i], 0));
+  assert_string_equal(lm_lint_rule_dialect("index-not-concurrent"), "postgresql");
+  assert_string_equal(lm_lint_rule_dialect("set-not-null"), "postgresql");
+  assert_null(lm_lint_rule_dialect("drop-column"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_record_copies_strings),
@@ -756,6 +788,7 @@ int main(void) {
       cmocka_unit_test(test_allow_header),
       cmocka_unit_test(test_sort_and_print),
       cmocka_unit_test(test_print_masks_passwords),
+      cmocka_unit_test(test_type_known),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
