@@ -11,7 +11,23 @@ packages=(
   liblua5.4-dev libsqlite3-dev libpq-dev sqlite3
 )
 if [ "${1:-}" = "--test" ]; then
-  packages+=(libcmocka-dev postgresql postgresql-client clang-format clang libclang-rt-14-dev)
+  packages+=(libcmocka-dev postgresql postgresql-client clang-format clang)
+fi
+
+# libFuzzer's runtime comes in libclang-rt-N-dev for the installed clang's
+# major version N (Debian 12: 14); older releases ship it inside
+# libclang-common-N-dev, so the package is added only where it exists.
+clang_rt_package() {
+  local major
+  major=$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9][0-9]*\).*/\1/p' | head -n 1)
+  [ -n "$major" ] || return 0
+  if apt-cache show "libclang-rt-$major-dev" >/dev/null 2>&1; then
+    echo "libclang-rt-$major-dev"
+  fi
+}
+if [ "${1:-}" = "--test" ] && command -v clang >/dev/null 2>&1; then
+  rt=$(clang_rt_package)
+  [ -z "$rt" ] || packages+=("$rt")
 fi
 
 missing=()
@@ -39,3 +55,12 @@ echo "deps: installing ${missing[*]}"
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
   "${missing[@]}"
+
+# clang was only just installed: its libFuzzer runtime now
+if [ "${1:-}" = "--test" ] && [ -z "${rt:-}" ]; then
+  rt=$(clang_rt_package)
+  if [ -n "$rt" ] && [ "$(dpkg-query -W -f='${Status}' "$rt" 2>/dev/null || true)" != "install ok installed" ]; then
+    echo "deps: installing $rt"
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$rt"
+  fi
+fi
