@@ -19,10 +19,9 @@ int cmd_schema(cli *c) {
   if (!p->url) {
     rc = lm_error_set(LM_ECONFIG, "no database URL: set url in luamig.lua, set DATABASE_URL, or "
                                   "pass --url");
-  } else if (p->dialect->id == LM_SQLITE && strcmp(p->url->path, ":memory:") != 0 &&
-             access(p->url->path, F_OK) != 0) {
+  } else {
     /* opening it would create an empty database: a typo would go unnoticed */
-    rc = lm_error_set(LM_EDB, "the SQLite database %s does not exist", p->url->path);
+    rc = lm_sqlite_must_exist(p);
   }
   lm_schema *s = NULL;
   if (!rc) rc = lm_schema_read_url(p, p->url, &s);

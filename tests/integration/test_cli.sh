@@ -84,6 +84,8 @@ expect_out_equals "abc123 (head)"
 t_case "current on a fresh database is empty"
 new_project
 chain3
+# an empty file is an empty SQLite database (one that does not exist is an error)
+is_sqlite && : >"$(sqlite_path "$LM_URL")"
 lm current
 expect_exit 0
 expect_out_empty

@@ -139,7 +139,8 @@ function downgrade()
 end
 EOF
   lm schema
-  expect_exit 1
+  expect_exit 2 # the URL names no database: a configuration error (SPEC §7)
+  expect_err_contains "does not exist"
   expect_no_file "$(sqlite_path "$LM_URL")"
   lm upgrade head
   expect_exit 0
