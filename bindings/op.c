@@ -913,6 +913,8 @@ static int batch_forward(lua_State *L) {
   return 0;
 }
 
+static int op_unknown(lua_State *L);
+
 static const char *const BATCH_OPTS[] = {"recreate", NULL};
 
 static int l_batch_alter_table(lua_State *L) {
@@ -968,6 +970,11 @@ static int l_batch_alter_table(lua_State *L) {
     lua_setfield(L, batch, methods[i].name);
   }
   lua_pop(L, 1);
+  lua_newtable(L); /* batch.X that is no method: the closest one */
+  lua_pushstring(L, "batch");
+  lua_pushcclosure(L, op_unknown, 1);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, batch);
   lua_pushvalue(L, 2);
   lua_pushvalue(L, batch);
   lua_call(L, 1, 0);
@@ -1223,6 +1230,8 @@ static const luaL_Reg OPS[] = {{"column", l_column},
 static int op_unknown(lua_State *L) {
   if (lua_type(L, 2) != LUA_TSTRING) return 0;
   const char *name = lua_tostring(L, 2);
+  const char *what =
+      lua_isstring(L, lua_upvalueindex(1)) ? lua_tostring(L, lua_upvalueindex(1)) : "op";
   const char *names[128];
   int n = 0;
   lua_pushnil(L);
@@ -1233,10 +1242,11 @@ static int op_unknown(lua_State *L) {
   const char *near = lm_closest(name, names, n);
   luaL_where(L, 1); /* the revision's line that indexed op */
   if (near)
-    lua_pushfstring(L, "%sno op.%s; did you mean op.%s?", lua_tostring(L, -1), name, near);
+    lua_pushfstring(L, "%sno %s.%s; did you mean %s.%s?", lua_tostring(L, -1), what, name, what,
+                    near);
   else
-    lua_pushfstring(L, "%sno op.%s: see the op API (SPEC section 4) for the directives",
-                    lua_tostring(L, -1), name);
+    lua_pushfstring(L, "%sno %s.%s: see the op API (SPEC section 4) for the directives",
+                    lua_tostring(L, -1), what, name);
   return lua_error(L);
 }
 

@@ -259,6 +259,26 @@ expect_exit 1
 expect_out_contains "${REV_FILE}:$line: error"
 expect_out_contains "no op.create_indx; did you mean op.create_index?"
 
+t_case "an unknown batch.X names the closest batch method"
+new_project
+mkrev 5a0000000004 "" "batch typo" <<'EOF'
+function upgrade()
+  op.create_table("t", op.column("id", "integer", { primary_key = true }))
+  op.batch_alter_table("t", function(batch)
+    batch.add_colum(op.column("v", "text"))
+  end)
+end
+
+function downgrade()
+  op.drop_table("t")
+end
+EOF
+lm upgrade head
+expect_exit 1
+line=$(grep -n 'batch.add_colum' "$REV_FILE" | cut -d: -f1)
+expect_err_contains "${REV_FILE}:$line: no batch.add_colum; did you mean batch.add_column?"
+expect_no_table t
+
 t_case "a Lua syntax error names its place once"
 new_project
 mkrev 5a0000000002 "" "syntax" <<'EOF'
