@@ -1,6 +1,6 @@
 /* libFuzzer target: command-line targets (lm_target_parse) and FROM:TO
- * ranges (lm_range_split). The first two bytes size the range buffers, so
- * that short buffers are tried too; the rest is the text. */
+ * ranges (lm_range_split), and their resolution on a chain (lm_plan_resolve). The first two bytes
+ * size the range buffers, so that short buffers are tried too; the rest is the text. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,10 +23,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   char *from = malloc(fromsz), *to = malloc(tosz);
   if (lm_range_split(s, from, fromsz, to, tosz) == 0) {
-    if (strlen(from) >= fromsz || strlen(to) >= tosz || !*to) abort();
-    lm_target_parse(&t, to);
+    /* an empty TO only as an open range (44f:) */
+    if (strlen(from) >= fromsz || strlen(to) >= tosz || (!*to && !strchr(s, ':'))) abort();
+    if (*to) lm_target_parse(&t, to);
     if (*from) lm_target_parse(&t, from);
   }
+  /* and resolved on a small chain a ─ b ─ c with a applied */
+  static lm_graph g;
+  static int ready;
+  if (!ready) {
+    lm_graph_init(&g);
+    const char *ids[] = {"a1b2c3", "b2c3d4", "c3d4e5"};
+    for (int i = 0; i < 3; i++) {
+      lm_revision *r = lm_xcalloc(1, sizeof *r);
+      r->id = lm_xstrdup(ids[i]);
+      r->path = lm_xstrdup(ids[i]);
+      r->nsteps = 1;
+      if (i) {
+        r->down = lm_xcalloc(1, sizeof *r->down);
+        r->down[0] = lm_xstrdup(ids[i - 1]);
+        r->ndown = 1;
+      }
+      lm_graph_add(&g, r);
+    }
+    if (lm_graph_build(&g) != 0) abort();
+    ready = 1;
+  }
+  int state[3] = {1, 0, 0}, idx = -5;
+  if (lm_plan_resolve(&g, (size & 1) ? state : NULL, s, &idx) == 0 && (idx < -1 || idx >= g.n))
+    abort();
   free(from);
   free(to);
   free(s);

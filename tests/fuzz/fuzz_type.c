@@ -1,4 +1,4 @@
-/* libFuzzer target: type names (lm_render_type) for both dialects. The
+/* libFuzzer target: type names (lm_render_type, lm_type_known) for both dialects. The
  * first byte picks the dialect, the rest is the type as a revision wrote it. */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* the rendering is a C string no longer than the buffer says */
   if (b.len > 0 && (!b.s || strlen(b.s) != b.len)) abort();
   lm_buf_free(&b);
+  /* lint's unknown-type check reads the same text */
+  int known = lm_type_known(type, data[0] % 3);
+  if (known != 0 && known != 1) abort();
+  if (known && !lm_type_known(type, 0)) abort(); /* known to one is known to either */
   free(type);
   lm_error_clear();
   return 0;
