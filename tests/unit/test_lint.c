@@ -109,8 +109,8 @@ static void backfill(lm_lint_fn *fn, const char *table, const char *where, int l
 
 /* The findings as "LINE:E|W:rule" in sorted order, space-separated. */
 static char *run(fix *f, int pg) {
-  lm_lint_rev r = {"r1",  "versions/r.lua", f->multistep ? f->steps : NULL, f->nsteps,
-                   f->up, f->down, 0};
+  lm_lint_rev r = {
+      "r1", "versions/r.lua", f->multistep ? f->steps : NULL, f->nsteps, f->up, f->down, 0};
   lm_lint_findings out = {0};
   lm_lint_check_revision(&r, pg, &out);
   lm_lint_sort(&out);
@@ -125,8 +125,8 @@ static char *run(fix *f, int pg) {
 
 /* The message of the first finding of rule. */
 static char *message_of(fix *f, int pg, const char *rule) {
-  lm_lint_rev r = {"r1",  "versions/r.lua", f->multistep ? f->steps : NULL, f->nsteps,
-                   f->up, f->down, 0};
+  lm_lint_rev r = {
+      "r1", "versions/r.lua", f->multistep ? f->steps : NULL, f->nsteps, f->up, f->down, 0};
   lm_lint_findings out = {0};
   lm_lint_check_revision(&r, pg, &out);
   char *m = NULL;
@@ -732,17 +732,31 @@ static void test_print_masks_passwords(void **state) {
  * does not. */
 static void test_type_known(void **state) {
   (void)state;
-  const char *both[] = {"integer", "string(20)", "String( 20 )", "numeric(10,2)", "timestamptz",
-                        "datetime(timezone)", "json", "uuid", "binary", "BigInteger", "real",
-                        "double precision", "decimal(5,2)", "int", "char(3)", NULL};
+  const char *both[] = {"integer",      "string(20)",
+                        "String( 20 )", "numeric(10,2)",
+                        "timestamptz",  "datetime(timezone)",
+                        "json",         "uuid",
+                        "binary",       "BigInteger",
+                        "real",         "double precision",
+                        "decimal(5,2)", "int",
+                        "char(3)",      NULL};
   for (int i = 0; both[i]; i++) {
     assert_true(lm_type_known(both[i], 0));
     assert_true(lm_type_known(both[i], 1));
     assert_true(lm_type_known(both[i], 2));
   }
-  const char *pg[] = {"inet", "tsvector", "int4range", "citext", "jsonb", "text[]",
-                      "integer[]", "timestamp(3) with time zone", "character varying(40)",
-                      "bit varying(8)", "interval", NULL};
+  const char *pg[] = {"inet",
+                      "tsvector",
+                      "int4range",
+                      "citext",
+                      "jsonb",
+                      "text[]",
+                      "integer[]",
+                      "timestamp(3) with time zone",
+                      "character varying(40)",
+                      "bit varying(8)",
+                      "interval",
+                      NULL};
   for (int i = 0; pg[i]; i++) {
     assert_true(lm_type_known(pg[i], 0));
     assert_true(lm_type_known(pg[i], 1));
