@@ -178,6 +178,13 @@ run_case() {
     rm -f "$(sqlite_path "$NOFILE_URL")"
   fi
   local after
+  # SQLite: a file byte for byte the baseline's has the baseline's schema and
+  # rows, which is one cmp instead of the five sqlite3 runs of a dump; a file
+  # that differs in any byte is compared by its dump, as before.
+  if is_sqlite && cmp -s "$LM_TMP/baseline$base.db" "$(sqlite_path "$base_url")"; then
+    _pass
+    return
+  fi
   after=$(db_schema "$base_url")
   if [ "$after" = "$base_dump" ]; then
     _pass
