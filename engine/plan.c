@@ -56,6 +56,9 @@ static int resolve_name(const lm_graph *g, const int *state, const char *name, i
     return 0;
   }
   if (strcmp(name, "head") == 0) return single_head(g, out);
+  if (strcmp(name, "heads") == 0 && lm_graph_index(g, name) < 0)
+    return lm_error_set(LM_EUSAGE, "'heads' names every head, not one revision: counting from it "
+                                   "needs one, such as head or a revision id");
   if (strcmp(name, "current") == 0 && lm_graph_index(g, name) < 0) {
     if (!state)
       return lm_error_set(LM_EUSAGE, "'current' needs the database's state; it is not "
