@@ -20,7 +20,8 @@ typedef struct cli {
   /* per command */
   const char *message, *rev_id, *head, *depends_on, *branch_label, *steps, *stop_before, *range;
   int sql, dry_run, ignore_checksums, splice;
-  int roundtrip; /* check --roundtrip */
+  int roundtrip;    /* check --roundtrip */
+  int from_alembic; /* stamp --from-alembic */
 } cli;
 
 typedef struct command {
@@ -53,6 +54,7 @@ int cmd_show(cli *c);
 int cmd_check(cli *c);
 int cmd_schema(cli *c);
 int cmd_lint(cli *c);
+int cmd_import(cli *c);
 
 /** Writes s as a JSON string. */
 void cli_json_str(FILE *out, const char *s);

@@ -38,8 +38,12 @@ static const command COMMANDS[] = {
      "revert revisions down to TARGET",
      "TARGET: -N, a revision id or unique prefix, base; with --sql FROM:TO (e.g. head:base).",
      "--sql --dry-run --ignore-checksums --dialect"},
-    {"stamp", cmd_stamp, "luamig stamp TARGET", "set the version table without running anything",
-     "TARGET: a revision, head, heads or base. Records the files' current checksums.", ""},
+    {"stamp", cmd_stamp, "luamig stamp TARGET | --from-alembic",
+     "set the version table without running anything",
+     "TARGET: a revision, head, heads or base. Records the files' current checksums.\n"
+     "  --from-alembic  record the revision(s) in the database's alembic_version table\n"
+     "                  (a database Alembic migrated carries on under luamig)",
+     "--from-alembic"},
     {"current", cmd_current, "luamig current [--json] [-v]", "show the applied revisions",
      "Prints each applied head, with (head) when it is the chain's head, and the step of a\n"
      "partly applied multi-step revision.",
@@ -69,6 +73,20 @@ static const command COMMANDS[] = {
      "Prints the current database schema as deterministic SQL: tables sorted by name with\n"
      "their columns, constraints, indexes and triggers (luamig's version table left out).\n"
      "Two databases migrated the same way print the same text.",
+     ""},
+    {"import", cmd_import, "luamig import alembic DIR", "convert an Alembic versions folder",
+     "Reads each Alembic revision file (*.py) of DIR (an Alembic versions folder, or the folder\n"
+     "holding env.py and versions/) and writes one luamig revision per file into the project's\n"
+     "versions folder: same id, down_revision, branch_labels, depends_on and message, the\n"
+     "upgrade() and downgrade() bodies converted by the porting rule (op.X(a, kw=v) becomes\n"
+     "op.X(a, { kw = v }), sa.Column becomes op.column, types become type strings). Prints one\n"
+     "line per file written. A statement it cannot convert becomes\n"
+     "error(\"not converted from Alembic: <line>\") in place and is listed on stderr as\n"
+     "DIR/FILE.py:LINE: not converted: <line>.\n"
+     "Example: luamig import alembic ../app/alembic/versions\n"
+     "Exit codes: 0 everything converted; 1 files written, some statements not converted;\n"
+     "2 a file cannot be read or converted, or a revision id is already in the project\n"
+     "(nothing written).",
      ""},
     {NULL, NULL, NULL, NULL, NULL, NULL}};
 
@@ -153,6 +171,7 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, "--ignore-checksums", 0, F(ignore_checksums)},
                               {NULL, "--splice", 0, F(splice)},
                               {NULL, "--roundtrip", 0, F(roundtrip)},
+                              {NULL, "--from-alembic", 0, F(from_alembic)},
                               {NULL, NULL, 0, 0}};
 #undef F
 
