@@ -999,9 +999,19 @@ static void emit_unconverted(conv *C, const py_stmt *s, const char *why, lm_buf 
     lm_buf_printf(b, "%s-- not converted (%s)%s\n", indent, why, lines ? ":" : "");
   else if (lines)
     lm_buf_printf(b, "%s-- not converted:\n", indent);
+  size_t strip = 0; /* the first line's indentation, taken off every line */
+  if (lines) {
+    char *first = py_line_raw(C->m, s->line);
+    while (first[strip] == ' ' || first[strip] == '\t')
+      strip++;
+    free(first);
+  }
   for (int l = s->line; lines && l <= s->end_line; l++) {
-    char *t = py_line_text(C->m, l);
-    lm_buf_printf(b, "%s--   %s\n", indent, t);
+    char *t = py_line_raw(C->m, l);
+    size_t k = 0;
+    while (k < strip && (t[k] == ' ' || t[k] == '\t'))
+      k++;
+    lm_buf_printf(b, "%s--   %s\n", indent, t + k);
     free(t);
   }
   if (in_function) {
@@ -1167,12 +1177,18 @@ static int call_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
 /* `t = sa.table("name", sa.column(...))`: the handle bulk_insert takes. */
 static int assign_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
   if (s->target->kind != PY_NAME || !s->value || s->value->kind != PY_CALL)
-    return failf(C, "an assignment");
+    return failf(C, "an assignment: write it in Lua");
   char *rest;
   ns n = resolve(C, s->value->a, &rest);
   int table = n == NS_SA && streq(rest, "table");
   free(rest);
-  if (!table || !lua_ident(s->target->s, strlen(s->target->s))) return failf(C, "an assignment");
+  if (!table || !lua_ident(s->target->s, strlen(s->target->s))) {
+    char *d = s->value->kind == PY_CALL ? py_dotted(s->value->a) : NULL;
+    int bind = d && strlen(d) > 9 && strcmp(d + strlen(d) - 9, ".get_bind") == 0;
+    free(d);
+    return failf(C, bind ? "op.get_bind(): write its queries with op.execute, op.query or op.rows"
+                         : "an assignment: write it in Lua");
+  }
   lm_buf v;
   lm_buf_init(&v);
   int rc = table_ref(C, s->value, &v);
@@ -1183,6 +1199,22 @@ static int assign_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent)
   }
   lm_buf_free(&v);
   return rc;
+}
+
+/* Why a statement of a kind outside the subset was left: by its keyword. */
+static const char *other_why(conv *C, const py_stmt *s) {
+  char *t = py_line_text(C->m, s->line);
+  const char *why = NULL;
+  if (strncmp(t, "for ", 4) == 0 || strncmp(t, "while ", 6) == 0)
+    why = "a loop: write it in Lua; op.rows iterates over a query";
+  else if (strncmp(t, "if ", 3) == 0)
+    why = "an if statement: write it in Lua; context.dialect names the dialect";
+  else if (strncmp(t, "try", 3) == 0)
+    why = "a try statement: write it in Lua (pcall)";
+  else if (strncmp(t, "def ", 4) == 0)
+    why = "a helper function: write it in Lua";
+  free(t);
+  return why;
 }
 
 static void body(conv *C, py_stmt *const *v, int n, lm_buf *b, const char *indent) {
@@ -1203,7 +1235,7 @@ static void body(conv *C, py_stmt *const *v, int n, lm_buf *b, const char *inden
       break;
     case PY_S_WITH: rc = with_stmt(C, s, &one, indent); break;
     case PY_S_ASSIGN: rc = assign_stmt(C, s, &one, indent); break;
-    default: rc = failf(C, s->why ? s->why : NULL); break;
+    default: rc = failf(C, s->why ? s->why : other_why(C, s)); break;
     }
     if (rc)
       emit_unconverted(C, s, C->why, b, indent, 1);
@@ -1366,7 +1398,7 @@ int lm_alembic_convert(const char *path, const char *file_name, const char *src,
     if (is_docstring(s)) continue;
     /* anything else at module level: listed, and kept as a comment (an
      * error() here would stop the whole chain from loading) */
-    emit_unconverted(C, s, C->why ? C->why : s->why, &skipped, "", 0);
+    emit_unconverted(C, s, C->why ? C->why : s->why ? s->why : other_why(C, s), &skipped, "", 0);
   }
 
   char *id = NULL;

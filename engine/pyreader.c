@@ -1155,11 +1155,11 @@ void py_module_free(py_module *m) {
   memset(m, 0, sizeof *m);
 }
 
-char *py_line_text(const py_module *m, int line) {
+static char *line_text(const py_module *m, int line, int strip) {
   const char *p = m->src, *end = m->src + m->len;
   for (int l = 1; l < line && p < end; p++)
     if (*p == '\n') l++;
-  while (p < end && (*p == ' ' || *p == '\t'))
+  while (strip && p < end && (*p == ' ' || *p == '\t'))
     p++;
   const char *e = p;
   while (e < end && *e != '\n' && *e != '\r')
@@ -1168,6 +1168,9 @@ char *py_line_text(const py_module *m, int line) {
     e--;
   return lm_xstrndup(p, (size_t)(e - p));
 }
+
+char *py_line_text(const py_module *m, int line) { return line_text(m, line, 1); }
+char *py_line_raw(const py_module *m, int line) { return line_text(m, line, 0); }
 
 char *py_dotted(const py_node *x) {
   if (!x) return NULL;

@@ -88,6 +88,9 @@ void py_module_free(py_module *m);
  * indentation, into a new string; "" past the end. */
 char *py_line_text(const py_module *m, int line);
 
+/** The same, keeping the indentation. */
+char *py_line_raw(const py_module *m, int line);
+
 /** Dotted name of a PY_NAME / PY_ATTR chain ("sa.dialects.postgresql.JSONB")
  * as a new string, or NULL when node is anything else. */
 char *py_dotted(const py_node *node);
