@@ -135,6 +135,49 @@ static int lua_ident(const char *s, size_t n) {
   return 1;
 }
 
+/* Names a Lua local of the revision must not take: the revision's own
+ * globals and the standard library its code calls. */
+static int usable_local(const char *s) {
+  static const char *const TAKEN[] = {"op",
+                                      "context",
+                                      "error",
+                                      "revision",
+                                      "message",
+                                      "down_revision",
+                                      "branch_labels",
+                                      "depends_on",
+                                      "upgrade",
+                                      "downgrade",
+                                      "steps",
+                                      "string",
+                                      "table",
+                                      "math",
+                                      "os",
+                                      "io",
+                                      "print",
+                                      "require",
+                                      "type",
+                                      "pairs",
+                                      "ipairs",
+                                      "tostring",
+                                      "tonumber",
+                                      "select",
+                                      "next",
+                                      "pcall",
+                                      "assert",
+                                      "utf8",
+                                      "load",
+                                      "setmetatable",
+                                      "getmetatable",
+                                      "rawget",
+                                      "rawset",
+                                      "coroutine",
+                                      NULL};
+  for (int i = 0; TAKEN[i]; i++)
+    if (strcmp(TAKEN[i], s) == 0) return 0;
+  return lua_ident(s, strlen(s));
+}
+
 /* A table key: name = or ["name"] =. */
 static void lua_key(lm_buf *o, const char *s, size_t n) {
   if (lua_ident(s, n)) {
@@ -1182,7 +1225,7 @@ static int assign_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent)
   ns n = resolve(C, s->value->a, &rest);
   int table = n == NS_SA && streq(rest, "table");
   free(rest);
-  if (!table || !lua_ident(s->target->s, strlen(s->target->s))) {
+  if (!table || !usable_local(s->target->s)) {
     char *d = s->value->kind == PY_CALL ? py_dotted(s->value->a) : NULL;
     int bind = d && strlen(d) > 9 && strcmp(d + strlen(d) - 9, ".get_bind") == 0;
     free(d);
@@ -1387,7 +1430,7 @@ int lm_alembic_convert(const char *path, const char *file_name, const char *src,
       /* a module-level constant becomes a local of the Lua file */
       lm_buf v;
       lm_buf_init(&v);
-      if (s->value && lua_ident(t, strlen(t)) && value(C, s->value, &v) == 0) {
+      if (s->value && usable_local(t) && value(C, s->value, &v) == 0) {
         lm_buf_printf(&locals, "local %s = %s\n", t, v.s);
         add_name(C->locals, &C->nlocals, t);
         lm_buf_free(&v);
