@@ -18,7 +18,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CORPUS=$LM_SOURCE_DIR/tests/integration/corpus/alembic
-CHAIN_HEAD=7a8b9c0d1e2f
+CHAIN_HEAD=8b9c0d1e2f3a
 
 # A Python that can run Alembic (the Debian packages live in /usr/bin's).
 ALEMBIC_PY=
@@ -71,10 +71,10 @@ new_project --no-url
 export DATABASE_URL=$LM_URL
 lm import alembic "$CORPUS/chain"
 expect_exit 0
-expect_out_count 7 '^Imported .*\.py -> versions/[0-9a-f]{12}_[a-z0-9_]+\.lua$'
+expect_out_count 8 '^Imported .*\.py -> versions/[0-9a-f]{12}_[a-z0-9_]+\.lua$'
 expect_out_contains "chain/1a2b3c4d5e6f_create_users_table.py -> versions/1a2b3c4d5e6f_create_users_table.lua"
 expect_err_not_contains "not converted"
-expect_eq "$(ls versions | wc -l)" 7 "files in versions/"
+expect_eq "$(find versions -name "*.lua" | wc -l)" 8 "files in versions/"
 merge=versions/6f7a8b9c0d1e_merge_audit_and_batch.lua
 expect_text_contains "$(cat "$merge")" 'down_revision = { "4d5e6f7a8b9c", "5e6f7a8b9c0d" }' "the merge revision"
 expect_text_contains "$(cat versions/4d5e6f7a8b9c_add_audit_log.lua)" 'branch_labels = { "audit" }' "branch labels"
@@ -98,12 +98,17 @@ expect_text_contains "$(cat versions/4d5e6f7a8b9c_add_audit_log.lua)" '{ referen
 t_case "import: the converted chain passes luamig check"
 lm check
 expect_exit 0
-expect_out_contains "7 revisions"
+expect_out_contains "8 revisions"
+
+t_case "import: each converted revision's downgrade undoes its upgrade (check --roundtrip)"
+lm check --roundtrip
+expect_exit 0
+expect_out_count 8 '^roundtrip ok: '
 
 t_case "import: the converted chain upgrades to head"
 lm upgrade head
 expect_exit 0
-expect_out_count 7 '^Running upgrade '
+expect_out_count 8 '^Running upgrade '
 expect_eq "$(db_query "SELECT code || ':' || percent FROM coupons ORDER BY id" | tr '\n' ' ')" \
   "$(pick 'WELCOME10:12.5 spring-25:25.5 ' 'WELCOME10:12.50 spring-25:25.50 ')" "rows from bulk_insert and op.execute"
 luamig_db=$LM_URL
@@ -123,7 +128,7 @@ else
   if is_sqlite; then
     # SPEC §4: float is REAL on SQLite; an autoincrementing BIGINT key is the rowid (INTEGER)
     theirs=$(printf '%s\n' "$theirs" | sed -e 's/^\(  "[a-z_]*"\) FLOAT/\1 REAL/' \
-      -e '/^CREATE TABLE "audit_log"/,/^$/s/^  "id" BIGINT NOT NULL,$/  "id" INTEGER NOT NULL,/')
+      -e '/^CREATE TABLE "audit_events"/,/^$/s/^  "id" BIGINT NOT NULL,$/  "id" INTEGER NOT NULL,/')
   fi
   expect_text_contains "$theirs" 'CREATE TABLE "coupons"' "Alembic's schema"
   expect_same "$theirs" "$ours" "Alembic's schema and luamig's"
@@ -165,7 +170,7 @@ cp -r "$CORPUS/chain" alembic_proj/versions
 echo "# env" >alembic_proj/env.py
 lm import alembic alembic_proj
 expect_exit 0
-expect_out_count 7 '^Imported alembic_proj/versions/'
+expect_out_count 8 '^Imported alembic_proj/versions/'
 
 # ---------------------------------------------------------------------------
 t_case "import: every SQLAlchemy type of autogenerate maps to a luamig type"
@@ -246,7 +251,7 @@ printf '"""broken\n\nRevision ID: 0badf00d0000\n"""\nrevision = "0badf00d0000"\n
 lm import alembic bad
 expect_exit 2
 expect_err_contains "bad/0badf00d0000_broken.py:9: cannot convert: unterminated string"
-expect_eq "$(ls versions | wc -l)" 0 "files written"
+expect_eq "$(find versions -type f | wc -l)" 0 "files written"
 lm import alembic no_such_folder
 expect_exit 2
 lm import flyway bad
