@@ -222,6 +222,9 @@ static ns resolve(conv *C, const py_node *x, char **rest) {
                strncmp(tail, "schema.", 7) == 0) {
       tail = strchr(tail, '.') + 1;
     }
+  } else if (streq(first, "sqlmodel") && tail && strncmp(tail, "sql.sqltypes.", 13) == 0) {
+    r = NS_SA; /* SQLModel's autogenerate writes sqlmodel.sql.sqltypes.AutoString() */
+    tail += 13;
   } else {
     for (int i = 0; i < C->nbare; i++)
       if (streq(C->bare_local[i], first)) {
@@ -441,7 +444,7 @@ static int type_str(conv *C, const py_node *x, lm_buf *o, enum_check *en) {
 #define IS(...)                                                                                    \
   in_list((const char *const[]){__VA_ARGS__},                                                      \
           (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *)), t)
-  if (IS("String", "VARCHAR", "Unicode", "NVARCHAR")) {
+  if (IS("String", "VARCHAR", "Unicode", "NVARCHAR", "AutoString")) {
     long len = int_arg(call, 0, "length");
     if (len == -2 || (call && (!type_kw_ok(call, STRING_KW) || npositional(call) > 1)))
       rc = failf(C, "a String type with options luamig has not (collation?)");
@@ -491,7 +494,7 @@ static int type_str(conv *C, const py_node *x, lm_buf *o, enum_check *en) {
   } else if (IS("JSON", "JSONB")) {
     if (call && !type_kw_ok(call, JSON_KW)) rc = failf(C, "a JSON type with options");
     lm_buf_puts(o, "json");
-  } else if (IS("UUID", "Uuid")) {
+  } else if (IS("UUID", "Uuid", "GUID")) {
     if (call && !type_kw_ok(call, UUID_KW)) rc = failf(C, "a UUID type with options");
     lm_buf_puts(o, "uuid");
   } else if (IS("LargeBinary", "BLOB", "BYTEA", "BINARY", "VARBINARY")) {

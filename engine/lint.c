@@ -1057,7 +1057,10 @@ static void lint_revision(lm_project *p, const lm_dialect *d, int pg, const lm_r
   for (int s = n - 1; s >= 0; s--)
     run_function(p, d, r, s, 0, &lr.down[s], out);
   lm_lint_check_revision(&lr, pg, out);
-  not_converted_lines(r, out);
+  int failed = 0; /* an error() line stops its function: only then is the file read */
+  for (int s = 0; s < n; s++)
+    failed |= lr.up[s].failed | lr.down[s].failed;
+  if (failed) not_converted_lines(r, out);
   for (int s = 0; s < n; s++) {
     lm_lint_fn_free(&lr.up[s]);
     lm_lint_fn_free(&lr.down[s]);
