@@ -242,6 +242,40 @@ static void test_convert_unconverted(void **state) {
   lm_alembic_rev_free(&r);
 }
 
+static void test_convert_batch_enum_autocommit(void **state) {
+  (void)state;
+  lm_alembic_rev r;
+  const char *lua = convert(
+      HEAD "down_revision = 'p'\n"
+           "branch_labels = 'lbl'\n"
+           "depends_on = ['d1', 'd2']\n"
+           "TABLE = 'users'\n"
+           "def upgrade():\n"
+           "    with op.batch_alter_table(TABLE, recreate='always') as b:\n"
+           "        b.add_column(sa.Column('st', sa.Enum('a', 'bb', name='st'), nullable=True))\n"
+           "        b.drop_index(b.f('ix_old'))\n"
+           "    with op.get_context().autocommit_block():\n"
+           "        op.create_index('ix', 'users', ['st'], postgresql_concurrently=True)\n",
+      &r);
+  assert_int_equal(r.nunconverted, 0);
+  assert_non_null(strstr(lua, "branch_labels = \"lbl\"\ndepends_on = { \"d1\", \"d2\" }\n"));
+  assert_non_null(strstr(lua, "local TABLE = \"users\"\n"));
+  assert_non_null(strstr(lua,
+                         "  op.batch_alter_table(TABLE, function(b)\n"
+                         "    -- sa.Enum \"st\" on column \"st\": a VARCHAR with a CHECK "
+                         "constraint (no PostgreSQL enum type)\n"
+                         "    b.add_column(op.column(\"st\", \"string(2)\", { nullable = true }))\n"
+                         "    b.create_check_constraint(\"st\", \"\\\"st\\\" IN ('a', 'bb')\")\n"
+                         "    b.drop_index(op.f(\"ix_old\"))\n"
+                         "  end, { recreate = \"always\" })\n"));
+  assert_non_null(strstr(lua, "  op.autocommit_block(function()\n"
+                              "    op.create_index(\"ix\", \"users\", { \"st\" }, "
+                              "{ postgresql_concurrently = true })\n"
+                              "  end)\n"));
+  assert_non_null(strstr(r.diag.s, "note: sa.Enum on column \"st\""));
+  lm_alembic_rev_free(&r);
+}
+
 static void test_convert_rejects(void **state) {
   (void)state;
   lm_alembic_rev r;
@@ -271,6 +305,7 @@ int main(void) {
       cmocka_unit_test(test_tokenizer_errors),
       cmocka_unit_test(test_convert_directives),
       cmocka_unit_test(test_convert_unconverted),
+      cmocka_unit_test(test_convert_batch_enum_autocommit),
       cmocka_unit_test(test_convert_rejects),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
