@@ -1006,6 +1006,48 @@ static const char *strip_location(const char *msg, const char *file, int line) {
   return msg;
 }
 
+/* A revision written by `luamig import alembic` keeps each statement it could
+ * not convert as an error("not converted from Alembic: …") line: each such
+ * line is an error of its own, whether or not an earlier one stops the run. */
+static const char NOT_CONVERTED[] = "not converted from Alembic: ";
+
+static void not_converted_lines(const lm_revision *r, lm_lint_findings *out) {
+  char *text = NULL;
+  size_t len = 0, nl = sizeof NOT_CONVERTED - 1;
+  if (lm_read_file(r->path, &text, &len) != 0) {
+    lm_error_clear();
+    return;
+  }
+  int line = 1;
+  for (const char *p = text, *end = text + len; p < end; line++) {
+    const char *e = memchr(p, '\n', (size_t)(end - p));
+    if (!e) e = end;
+    const char *q = p;
+    while (q < e && (*q == ' ' || *q == '\t'))
+      q++;
+    if ((size_t)(e - q) > 7 + nl && memcmp(q, "error(\"", 7) == 0 &&
+        memcmp(q + 7, NOT_CONVERTED, nl) == 0) {
+      const char *m = q + 7 + nl, *me = e;
+      while (me > m && (me[-1] == ' ' || me[-1] == '\r'))
+        me--;
+      if (me - m >= 2 && me[-1] == ')' && me[-2] == '"') me -= 2;
+      lm_buf py; /* the Python line, its Lua escapes undone */
+      lm_buf_init(&py);
+      for (const char *c = m; c < me; c++) {
+        if (*c == '\\' && c + 1 < me && (c[1] == '"' || c[1] == '\\')) c++;
+        lm_buf_putc(&py, *c);
+      }
+      lm_lint_add(out, r->path, line, LM_LINT_ERROR, "not-converted",
+                  "port the statement to Lua by hand (the Python is in the comment above it), "
+                  "then delete this line; see 'Coming from Alembic' in the README",
+                  "statement not converted from Alembic: %s", py.s ? py.s : "");
+      lm_buf_free(&py);
+    }
+    p = e + 1;
+  }
+  free(text);
+}
+
 static void run_function(lm_project *p, const lm_dialect *d, const lm_revision *r, int step, int up,
                          lm_lint_fn *fn, lm_lint_findings *out) {
   /* a revision whose fields came from the revision index is compiled now */
@@ -1018,6 +1060,11 @@ static void run_function(lm_project *p, const lm_dialect *d, const lm_revision *
   if (loaded && lm_lua_call_step(p->L, &run, r, step, up) == 0) return;
   fn->failed = 1;
   const lm_error *e = lm_error_last();
+  if (strncmp(strip_location(e->message, e->file, e->line), NOT_CONVERTED,
+              sizeof NOT_CONVERTED - 1) == 0) {
+    lm_error_clear(); /* reported by not_converted_lines, one finding per line */
+    return;
+  }
   const char *file = e->file ? e->file : r->path;
   int line = e->file && e->line > 0 ? e->line : fn->line;
   char *what = r->multistep ? lm_xasprintf("the %s function of step '%s'", up ? "up" : "down",
@@ -1052,6 +1099,10 @@ static void lint_revision(lm_project *p, const lm_dialect *d, int pg, int dialec
   for (int s = n - 1; s >= 0; s--)
     run_function(p, d, r, s, 0, &lr.down[s], out);
   lm_lint_check_revision(&lr, pg, out);
+  int failed = 0; /* an error() line stops its function: only then is the file read */
+  for (int s = 0; s < n; s++)
+    failed |= lr.up[s].failed | lr.down[s].failed;
+  if (failed) not_converted_lines(r, out);
   for (int s = 0; s < n; s++) {
     lm_lint_fn_free(&lr.up[s]);
     lm_lint_fn_free(&lr.down[s]);

@@ -616,6 +616,8 @@ static int nothing_to_do(lm_project *p, int up, const lm_target *t, const char *
   return rc;
 }
 
+static int refuse_alembic_db(session *s);
+
 static int migrate(lm_project *p, int up, const char *target, const lm_run_options *o) {
   const lm_run_options none = {0};
   if (!o) o = &none;
@@ -704,6 +706,7 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
   rc = session_open(&s, p, 0);
   if (!rc) rc = take_lock(&s);
   if (!rc) rc = read_state(&s, !o->ignore_checksums);
+  if (!rc && up && !s.vt_exists) rc = refuse_alembic_db(&s);
   if (!rc)
     rc = up ? lm_plan_upgrade(&p->graph, s.state, &t, o->stop_before, &plan)
             : lm_plan_downgrade(&p->graph, s.state, &t, &plan);
@@ -726,6 +729,26 @@ int lm_upgrade(lm_project *p, const char *target, const lm_run_options *o) {
 
 int lm_downgrade(lm_project *p, const char *target, const lm_run_options *o) {
   return migrate(p, 0, target, o);
+}
+
+/* Records exactly the revisions marked (with every step applied and the
+ * files' checksums) as the version table's contents. */
+static int stamp_marked(lm_project *p, const char *mark, session *s) {
+  lm_stmts l = {0};
+  int rc = s->sink.begin(&s->sink);
+  if (!s->vt_exists) lm_vt_create(&s->vt, &l);
+  lm_vt_delete_all(&s->vt, &l);
+  for (int k = 0; k < p->graph.n; k++) {
+    int i = p->graph.topo[k];
+    if (mark[i])
+      lm_vt_insert(&s->vt, p->graph.revs[i]->id, NULL, lm_revision_checksum(p->graph.revs[i]), 0,
+                   &l);
+  }
+  if (!rc) rc = lm_sink_stmts(&s->sink, &l);
+  if (!rc) rc = s->sink.commit(&s->sink);
+  if (rc) s->sink.rollback(&s->sink);
+  lm_stmts_free(&l);
+  return rc;
 }
 
 int lm_stamp(lm_project *p, const char *target) {
@@ -757,22 +780,7 @@ int lm_stamp(lm_project *p, const char *target) {
     memset(&s, 0, sizeof s), s.lock_fd = -1;
   if (!rc) rc = take_lock(&s);
   if (!rc) rc = read_state(&s, 0);
-  if (!rc) {
-    lm_stmts l = {0};
-    rc = s.sink.begin(&s.sink);
-    if (!s.vt_exists) lm_vt_create(&s.vt, &l);
-    lm_vt_delete_all(&s.vt, &l);
-    for (int k = 0; k < p->graph.n; k++) {
-      int i = p->graph.topo[k];
-      if (mark[i])
-        lm_vt_insert(&s.vt, p->graph.revs[i]->id, NULL, lm_revision_checksum(p->graph.revs[i]), 0,
-                     &l);
-    }
-    if (!rc) rc = lm_sink_stmts(&s.sink, &l);
-    if (!rc) rc = s.sink.commit(&s.sink);
-    if (rc) s.sink.rollback(&s.sink);
-    lm_stmts_free(&l);
-  }
+  if (!rc) rc = stamp_marked(p, mark, &s);
   session_close(&s);
   free(mark);
   return rc;
@@ -803,6 +811,111 @@ int lm_stamp_checksums(lm_project *p, const char *spec, char *id, size_t idsz) {
     snprintf(id, idsz, "%s", r->id);
   }
   session_close(&s);
+  return rc;
+}
+
+/* ---- a database Alembic migrated (SPEC §13) ------------------------------------------ */
+
+typedef struct alembic_rows {
+  char **ids;
+  int n;
+} alembic_rows;
+
+static int alembic_row(void *ud, int n, const char *const *names, const lm_value *v) {
+  LM_UNUSED(names);
+  alembic_rows *a = ud;
+  if (n < 1 || v[0].t != LM_V_TEXT) return 0;
+  a->ids = lm_xrealloc(a->ids, (size_t)(a->n + 1) * sizeof *a->ids);
+  a->ids[a->n++] = lm_xstrndup(v[0].s, v[0].len);
+  return 0;
+}
+
+static void alembic_rows_free(alembic_rows *a) {
+  for (int i = 0; i < a->n; i++)
+    free(a->ids[i]);
+  free(a->ids);
+}
+
+/* Whether the database has Alembic's version table, and its rows. */
+static int read_alembic(session *s, int *exists, alembic_rows *rows) {
+  *exists = 0;
+  int pg = s->p->dialect->id == LM_POSTGRESQL;
+  lm_stmt q = {pg ? "SELECT 1 WHERE to_regclass('alembic_version') IS NOT NULL"
+                  : "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'",
+               NULL, 0};
+  int rc = s->sink.query(&s->sink, &q, exists_row, exists);
+  if (rc || !*exists) return rc;
+  lm_stmt sel = {"SELECT version_num FROM alembic_version ORDER BY version_num", NULL, 0};
+  return s->sink.query(&s->sink, &sel, alembic_row, rows);
+}
+
+static void join_ids(lm_buf *b, const alembic_rows *a) {
+  for (int i = 0; i < a->n; i++)
+    lm_buf_printf(b, "%s%s", i ? ", " : "", a->ids[i]);
+}
+
+int lm_stamp_from_alembic(lm_project *p, char **stamped) {
+  lm_error_clear();
+  *stamped = NULL;
+  session s;
+  int rc = session_open(&s, p, 0);
+  if (!rc) rc = take_lock(&s);
+  if (!rc) rc = read_state(&s, 0);
+  int exists = 0;
+  alembic_rows rows = {0};
+  if (!rc) rc = read_alembic(&s, &exists, &rows);
+  if (!rc && !exists)
+    rc = lm_error_set(LM_ECONFIG, "%s has no alembic_version table: Alembic never migrated it",
+                      p->url->masked);
+  int n = p->graph.n ? p->graph.n : 1;
+  char *mark = lm_xcalloc((size_t)n, 1);
+  for (int i = 0; !rc && i < rows.n; i++) {
+    int idx = lm_graph_index(&p->graph, rows.ids[i]);
+    if (idx < 0) {
+      rc = lm_error_set(LM_ECONFIG,
+                        "alembic_version records revision '%s', which no revision file defines: "
+                        "import the Alembic versions folder first (luamig import alembic DIR)",
+                        rows.ids[i]);
+      break;
+    }
+    lm_graph_mark_ancestors(&p->graph, idx, mark);
+  }
+  if (!rc) rc = stamp_marked(p, mark, &s);
+  if (!rc) {
+    lm_buf b;
+    lm_buf_init(&b);
+    if (rows.n)
+      join_ids(&b, &rows);
+    else
+      lm_buf_puts(&b, "base");
+    *stamped = lm_buf_steal(&b);
+  }
+  free(mark);
+  alembic_rows_free(&rows);
+  session_close(&s);
+  return rc;
+}
+
+/* upgrade on a database that Alembic migrated and luamig never did: stop
+ * before anything runs twice. */
+static int refuse_alembic_db(session *s) {
+  int exists = 0;
+  alembic_rows rows = {0};
+  int rc = read_alembic(s, &exists, &rows);
+  if (!rc && exists) {
+    lm_buf b;
+    lm_buf_init(&b);
+    if (rows.n)
+      join_ids(&b, &rows);
+    else
+      lm_buf_puts(&b, "base");
+    rc = lm_error_set(LM_ECONFIG,
+                      "this database was migrated by Alembic (alembic_version is at %s); run "
+                      "'luamig stamp --from-alembic' first",
+                      b.s);
+    lm_buf_free(&b);
+  }
+  alembic_rows_free(&rows);
   return rc;
 }
 

@@ -84,6 +84,10 @@ int lm_upgrade(lm_project *p, const char *target, const lm_run_options *o);
 int lm_downgrade(lm_project *p, const char *target, const lm_run_options *o);
 /** Sets the version table to target without running any revision. */
 int lm_stamp(lm_project *p, const char *target);
+/** Records in the version table the revisions listed in the database's
+ * alembic_version table (and their ancestors), without running anything.
+ * *stamped: those revisions, comma-separated ("base" for none); free it. */
+int lm_stamp_from_alembic(lm_project *p, char **stamped);
 /** Prints the applied heads (`REV (head)`), as `luamig current` does. */
 int lm_current(lm_project *p, int json);
 

@@ -12,6 +12,8 @@ packages=(
 )
 if [ "${1:-}" = "--test" ]; then
   packages+=(libcmocka-dev postgresql postgresql-client clang-format clang)
+  # tests/integration/test_import_alembic.sh runs Alembic itself (SQLite and PostgreSQL)
+  packages+=(python3-alembic python3-psycopg2)
 fi
 
 # libFuzzer's runtime comes in libclang-rt-N-dev for the installed clang's

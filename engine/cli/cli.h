@@ -22,6 +22,7 @@ typedef struct cli {
   int sql, dry_run, ignore_checksums, splice;
   int roundtrip;                                  /* check --roundtrip */
   int checksums_only, indicate_current, echo_sql; /* stamp, history -i, --echo-sql */
+  int from_alembic;                               /* stamp --from-alembic */
 } cli;
 
 typedef struct command {
@@ -56,6 +57,7 @@ int cmd_show(cli *c);
 int cmd_check(cli *c);
 int cmd_schema(cli *c);
 int cmd_lint(cli *c);
+int cmd_import(cli *c);
 
 /** Writes s as a JSON string. */
 void cli_json_str(FILE *out, const char *s);

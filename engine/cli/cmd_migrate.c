@@ -1,4 +1,5 @@
 /* upgrade, downgrade, stamp, current. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -23,7 +24,7 @@ int cmd_upgrade(cli *c) { return migrate(c, 1); }
 int cmd_downgrade(cli *c) { return migrate(c, 0); }
 
 int cmd_stamp(cli *c) {
-  int rc = cli_args(c, 1, 1);
+  int rc = cli_args(c, c->from_alembic ? 0 : 1, c->from_alembic ? 0 : 1);
   if (rc) return rc;
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
@@ -31,6 +32,14 @@ int cmd_stamp(cli *c) {
     char id[64];
     rc = lm_stamp_checksums(p, c->pos[0], id, sizeof id);
     if (!rc && !c->quiet) printf("Re-recorded the checksum of %s\n", id);
+    lm_project_free(p);
+    return rc;
+  }
+  if (c->from_alembic) {
+    char *revs = NULL;
+    rc = lm_stamp_from_alembic(p, &revs);
+    if (!rc && !c->quiet) printf("Stamped %s (from alembic_version)\n", revs);
+    free(revs);
     lm_project_free(p);
     return rc;
   }

@@ -66,12 +66,15 @@ static const command COMMANDS[] = {
      "luamig downgrade -1        luamig downgrade base        luamig downgrade head:base --sql",
      "0 done or already there, 1 a revision failed (rolled back), 2 bad target, wrong\n"
      "direction, configuration or loading error, 130 interrupted (rolled back)"},
-    {"stamp", cmd_stamp, "luamig stamp TARGET [--checksums-only]",
+    {"stamp", cmd_stamp, "luamig stamp TARGET [--checksums-only] | --from-alembic",
      "set the version table without running anything",
      "TARGET: a revision, head, heads or base. Records the files' current checksums.\n"
      "  --checksums-only   re-record the checksum of the applied revision TARGET after its\n"
-     "                     file was edited, without changing which revisions are applied",
-     "--checksums-only", "luamig stamp head        luamig stamp --checksums-only 9c3e5f8a1d2b",
+     "                     file was edited, without changing which revisions are applied\n"
+     "  --from-alembic     record the revision(s) in the database's alembic_version table\n"
+     "                     (a database Alembic migrated carries on under luamig)",
+     "--checksums-only --from-alembic",
+     "luamig stamp head        luamig stamp --checksums-only 9c3e5f8a1d2b",
      "0 stamped, 1 the database refused, 2 bad target or configuration"},
     {"current", cmd_current, "luamig current [--json] [-v]", "show the applied revisions",
      "Prints each applied head, with (head) when it is the chain's head, and the step of a\n"
@@ -137,6 +140,18 @@ static const command COMMANDS[] = {
      "Two databases migrated the same way print the same text. Never creates a database.",
      "", "luamig schema > schema.sql",
      "0 printed, 1 the database cannot be read, 2 configuration error or no such database"},
+    {"import", cmd_import, "luamig import alembic DIR", "convert an Alembic versions folder",
+     "Reads each Alembic revision file (*.py) of DIR (an Alembic versions folder, or the folder\n"
+     "holding env.py and versions/) and writes one luamig revision per file into the project's\n"
+     "versions folder: same id, down_revision, branch_labels, depends_on and message, the\n"
+     "upgrade() and downgrade() bodies converted by the porting rule (op.X(a, kw=v) becomes\n"
+     "op.X(a, { kw = v }), sa.Column becomes op.column, types become type strings). Prints one\n"
+     "line per file written. A statement it cannot convert becomes\n"
+     "error(\"not converted from Alembic: <line>\") in place and is listed on stderr as\n"
+     "DIR/FILE.py:LINE: not converted: <line>.",
+     "", "luamig import alembic ../app/alembic/versions",
+     "0 everything converted; 1 files written, some statements not converted; 2 a file cannot\n"
+     "be read or converted, or a revision id is already in the project (nothing written)"},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
 
 const command *cli_find(const char *name) {
@@ -275,6 +290,7 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, "--ignore-checksums", 0, F(ignore_checksums)},
                               {NULL, "--splice", 0, F(splice)},
                               {NULL, "--roundtrip", 0, F(roundtrip)},
+                              {NULL, "--from-alembic", 0, F(from_alembic)},
                               {NULL, NULL, 0, 0}};
 #undef F
 

@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# Switching from Alembic (SPEC §13): `luamig import alembic DIR` on a corpus of
+# revision files in the shapes `alembic revision --autogenerate` writes
+# (tests/integration/corpus/alembic/), `luamig stamp --from-alembic`, and
+# `upgrade` refusing on a database that Alembic migrated.
+#
+# The central case runs Alembic itself (python3-alembic, SQLAlchemy; on
+# PostgreSQL also python3-psycopg2) on the original chain and luamig on the
+# converted one, on the same dialect, and compares `luamig schema` of the two
+# databases: tables, columns with types, nullability and defaults,
+# constraints with their names, indexes. Left out of the comparison, and only
+# these: Alembic's own alembic_version table; and on SQLite, two renderings
+# luamig chooses on purpose (SPEC §4's type table): a float column is REAL
+# where SQLAlchemy writes FLOAT (the same affinity), and a BIGINT primary key
+# that takes its values from the database is INTEGER, SQLite's rowid alias.
+# When Alembic cannot be imported that case is skipped with a message; the
+# rest of the test does not need it.
+. "$(dirname "$0")/lib.sh"
+
+CORPUS=$LM_SOURCE_DIR/tests/integration/corpus/alembic
+CHAIN_HEAD=8b9c0d1e2f3a
+
+# A Python that can run Alembic (the Debian packages live in /usr/bin's).
+ALEMBIC_PY=
+for py in python3 /usr/bin/python3; do
+  if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import alembic, sqlalchemy' 2>/dev/null; then
+    ALEMBIC_PY=$py
+    break
+  fi
+done
+if [ -n "$ALEMBIC_PY" ] && is_pg && ! "$ALEMBIC_PY" -c 'import psycopg2' 2>/dev/null; then
+  echo "NOTE: psycopg2 cannot be imported: Alembic is not run on PostgreSQL (scripts/deps.sh --test installs python3-psycopg2)"
+  ALEMBIC_PY=
+fi
+
+# alembic_upgrade URL DIR: runs `alembic upgrade heads` of the revision files in
+# DIR on URL, with an env.py and alembic.ini made here. Its output goes to
+# $LM_TMP/alembic.log (not to luamig's output log: it is not luamig's).
+alembic_upgrade() {
+  local url=$1 dir=$2 work
+  work=$(mktemp -d "$LM_TMP/alembic.XXXXXX")
+  mkdir -p "$work/script"
+  cp -r "$dir" "$work/script/versions"
+  cat >"$work/script/env.py" <<'EOF'
+from alembic import context
+from sqlalchemy import create_engine
+
+engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+EOF
+  # SQLAlchemy spells a psycopg2 URL postgresql+psycopg2://
+  printf '[alembic]\nscript_location = %s/script\nsqlalchemy.url = %s\n' "$work" \
+    "${url/#postgresql:/postgresql+psycopg2:}" >"$work/alembic.ini"
+  (cd "$work" && "$ALEMBIC_PY" -m alembic -c alembic.ini upgrade heads) >"$LM_TMP/alembic.log" 2>&1
+}
+
+# schema_of URL: `luamig schema` of a database, without Alembic's
+# alembic_version table (a paragraph of its own in the output).
+schema_of() {
+  lm schema --url "$1"
+  printf '%s\n' "$LM_OUT" | awk -v RS= -v ORS='\n\n' '!/^CREATE TABLE "alembic_version"/'
+}
+
+# ---------------------------------------------------------------------------
+t_case "import: one luamig revision per Alembic file, one line each on stdout"
+# the URL from the environment: `check` refuses a password written into luamig.lua
+new_project --no-url
+export DATABASE_URL=$LM_URL
+lm import alembic "$CORPUS/chain"
+expect_exit 0
+expect_out_count 8 '^Imported .*\.py -> versions/[0-9a-f]{12}_[a-z0-9_]+\.lua$'
+expect_out_contains "chain/1a2b3c4d5e6f_create_users_table.py -> versions/1a2b3c4d5e6f_create_users_table.lua"
+expect_err_not_contains "not converted"
+expect_eq "$(find versions -name "*.lua" | wc -l)" 8 "files in versions/"
+merge=versions/6f7a8b9c0d1e_merge_audit_and_batch.lua
+expect_text_contains "$(cat "$merge")" 'down_revision = { "4d5e6f7a8b9c", "5e6f7a8b9c0d" }' "the merge revision"
+expect_text_contains "$(cat versions/4d5e6f7a8b9c_add_audit_log.lua)" 'branch_labels = { "audit" }' "branch labels"
+expect_text_contains "$(cat versions/7a8b9c0d1e2f_coupons_and_seed.lua)" 'depends_on = "4d5e6f7a8b9c"' "depends_on"
+expect_text_contains "$(cat versions/2b3c4d5e6f7a_create_orders_table.lua)" 'down_revision = "1a2b3c4d5e6f"' "an annotated down_revision"
+users=$(cat versions/1a2b3c4d5e6f_create_users_table.lua)
+expect_text_contains "$users" 'message = "create users table"' "the message: the docstring's first line"
+expect_text_contains "$users" 'Revision ID: 1a2b3c4d5e6f' "the docstring kept as the header"
+expect_text_contains "$users" '    op.column("email", "string(255)", { nullable = false }),' "sa.Column → op.column"
+expect_text_contains "$users" 'op.column("created_at", "timestamptz", { server_default = op.sql("CURRENT_TIMESTAMP"), nullable = false })' "DateTime(timezone=True), sa.text"
+expect_text_contains "$users" 'op.create_index(op.f("ix_users_username"), "users", { "username" }, { unique = false })' "the porting rule"
+expect_text_contains "$users" 'op.drop_index(op.f("ix_users_username"), { table_name = "users" })' "keyword arguments → options"
+batch=$(cat versions/5e6f7a8b9c0d_batch_alter_users.lua)
+expect_text_contains "$batch" 'op.batch_alter_table("users", function(batch_op)' "with … as batch_op"
+expect_text_contains "$batch" '    batch_op.create_index(op.f("ix_users_last_login"), { "last_login" }, { unique = false })' "batch methods"
+orders=$(cat versions/2b3c4d5e6f7a_create_orders_table.lua)
+expect_text_contains "$orders" 'op.foreign_key({ "user_id" }, { "users.id" }, { ondelete = "CASCADE" })' "ForeignKeyConstraint"
+expect_text_contains "$orders" 'op.check("total >= 0", { name = "ck_orders_total_positive" })' "CheckConstraint"
+expect_text_contains "$(cat versions/4d5e6f7a8b9c_add_audit_log.lua)" '{ references = "users.id", ondelete = "SET NULL", nullable = true }' "ForeignKey inside a Column"
+
+t_case "import: the converted chain passes luamig check"
+lm check
+expect_exit 0
+expect_out_contains "8 revisions"
+
+t_case "import: each converted revision's downgrade undoes its upgrade (check --roundtrip)"
+lm check --roundtrip
+expect_exit 0
+expect_out_count 8 '^roundtrip ok: '
+
+t_case "import: the converted chain upgrades to head"
+lm upgrade head
+expect_exit 0
+expect_out_count 8 '^Running upgrade '
+expect_eq "$(db_query "SELECT code || ':' || percent FROM coupons ORDER BY id" | tr '\n' ' ')" \
+  "$(pick 'WELCOME10:12.5 spring-25:25.5 ' 'WELCOME10:12.50 spring-25:25.50 ')" "rows from bulk_insert and op.execute"
+luamig_db=$LM_URL
+
+t_case "import: the schema equals the one Alembic makes from the original chain"
+if [ -z "$ALEMBIC_PY" ]; then
+  echo "SKIP: Alembic (python3-alembic) cannot be imported: the comparison with Alembic's own schema is not run"
+else
+  alembic_db=$(fresh_url)
+  if alembic_upgrade "$alembic_db" "$CORPUS/chain"; then
+    _pass
+  else
+    _fail "alembic upgrade heads failed" "$(mask "$(cat "$LM_TMP/alembic.log")")"
+  fi
+  theirs=$(schema_of "$alembic_db")
+  ours=$(schema_of "$luamig_db")
+  if is_sqlite; then
+    # SPEC §4: float is REAL on SQLite; an autoincrementing BIGINT key is the rowid (INTEGER)
+    theirs=$(printf '%s\n' "$theirs" | sed -e 's/^\(  "[a-z_]*"\) FLOAT/\1 REAL/' \
+      -e '/^CREATE TABLE "audit_events"/,/^$/s/^  "id" BIGINT NOT NULL,$/  "id" INTEGER NOT NULL,/')
+  fi
+  expect_text_contains "$theirs" 'CREATE TABLE "coupons"' "Alembic's schema"
+  expect_same "$theirs" "$ours" "Alembic's schema and luamig's"
+
+  t_case "stamp --from-alembic: the database Alembic migrated carries on under luamig"
+  lm upgrade head --url "$alembic_db"
+  expect_exit 2
+  expect_err_contains "luamig: error: this database was migrated by Alembic (alembic_version is at $CHAIN_HEAD); run 'luamig stamp --from-alembic' first"
+  expect_out_not_contains "Running upgrade"
+  lm stamp --from-alembic --url "$alembic_db"
+  expect_exit 0
+  expect_out_contains "Stamped $CHAIN_HEAD (from alembic_version)"
+  lm current --url "$alembic_db"
+  expect_exit 0
+  expect_out_contains "$CHAIN_HEAD (head)"
+  lm upgrade head --url "$alembic_db"
+  expect_exit 0
+  expect_out_not_contains "Running upgrade"
+  lm check --url "$alembic_db"
+  expect_exit 0
+fi
+
+unset DATABASE_URL
+
+# ---------------------------------------------------------------------------
+t_case "import: an existing revision is never overwritten (exit 2, nothing written)"
+before=$(cd versions && sha256sum ./*)
+lm import alembic "$CORPUS/chain"
+expect_exit 2
+expect_err_contains "revision 1a2b3c4d5e6f"
+expect_err_contains "is already in the project"
+expect_err_contains "nothing was written"
+expect_eq "$(cd versions && sha256sum ./*)" "$before" "versions/ after a refused import"
+
+t_case "import: the Alembic project folder (env.py beside versions/) is accepted too"
+new_project
+mkdir -p alembic_proj
+cp -r "$CORPUS/chain" alembic_proj/versions
+echo "# env" >alembic_proj/env.py
+lm import alembic alembic_proj
+expect_exit 0
+expect_out_count 8 '^Imported alembic_proj/versions/'
+
+# ---------------------------------------------------------------------------
+t_case "import: every SQLAlchemy type of autogenerate maps to a luamig type"
+new_project
+lm import alembic "$CORPUS/types"
+expect_exit 0
+types=$(cat versions/a1b2c3d4e5f6_every_type.lua)
+for want in '"s", "string",' '"s50", "string(50)"' '"t", "text"' '"big", "bigint"' '"small", "smallint"' \
+  '"flag", "boolean"' '"d", "date"' '"ts", "datetime"' \
+  '"tstz", "timestamptz", { server_default = op.sql("CURRENT_TIMESTAMP")' '"tm", "time"' \
+  '"price", "numeric(10,2)"' '"ratio", "float"' '"doc", "json"' '"docb", "json"' '"uid", "uuid"' \
+  '"uid2", "uuid"' '"blob", "binary"' '"code", "CHAR(2)"' '"ip", "INET"' \
+  '"status", "string(9)", { server_default = "draft", nullable = false }' \
+  "op.check(\"\\\"status\\\" IN ('draft', 'published', 'archived')\", { name = \"post_status\" })" \
+  "op.create_check_constraint(\"mood\", \"everything\", \"\\\"mood\\\" IN ('happy', 'sad')\")" \
+  'server_default = op.sql("-1"), nullable = true, comment = "a \"quoted\" comment"' \
+  '{ existing_type = "string(50)", type = "string(80)", existing_nullable = true }' \
+  '{ existing_type = "smallint", server_default = false, existing_nullable = true }'; do
+  expect_text_contains "$types" "$want" "the converted types"
+done
+expect_text_contains "$types" '-- sa.Enum "post_status" on column "status": a VARCHAR with a CHECK constraint (no PostgreSQL enum type)' "the Enum note in the file"
+expect_err_contains 'a1b2c3d4e5f6_every_type.py:21: note: sa.Enum on column "status" became a VARCHAR with a CHECK constraint (not a PostgreSQL enum type)'
+
+t_case "import: the converted types upgrade, and the Enum CHECK holds"
+lm upgrade head
+expect_exit 0
+schema=$(db_schema)
+if is_pg; then
+  expect_text_contains "$schema" "jsonb" "PostgreSQL: json → JSONB"
+  expect_text_contains "$schema" "uuid" "PostgreSQL: uuid"
+  expect_text_contains "$schema" "timestamp with time zone" "PostgreSQL: timestamptz"
+  expect_text_contains "$schema" "bytea" "PostgreSQL: binary"
+fi
+expect_ok "a status of the Enum is accepted" db_query "INSERT INTO everything (id, status) VALUES (1, 'published')"
+expect_fails "a status outside the Enum is refused" db_query "INSERT INTO everything (id, status) VALUES (2, 'deleted')"
+expect_fails "a mood outside the Enum is refused" db_query "INSERT INTO everything (id, status, mood) VALUES (3, 'draft', 'meh')"
+lm downgrade base
+expect_exit 0
+
+# ---------------------------------------------------------------------------
+t_case "import: unconvertible statements are named with file:line, written as error(), exit 1"
+new_project
+src=$CORPUS/unconvertible/b1c2d3e4f5a6_backfill_display_names.py
+lm import alembic "$CORPUS/unconvertible"
+expect_exit 1
+expect_out_contains "-> versions/b1c2d3e4f5a6_backfill_display_names.lua (5 statements not converted)"
+for needle in 'bind = op.get_bind()' 'rows = bind.execute(' 'for row in rows:' \
+  'if op.get_context().dialect.name == "postgresql":' 'def _people_table():'; do
+  line=$(grep -nF -- "$needle" "$src" | head -n 1 | cut -d: -f1)
+  expect_err_contains "$src:$line: not converted: $needle"
+done
+expect_err_contains "luamig: error: 5 statements in 1 file not converted"
+lua=$(cat versions/b1c2d3e4f5a6_backfill_display_names.lua)
+expect_text_contains "$lua" '  error("not converted from Alembic: bind = op.get_bind()")' "the error() line at its place"
+expect_text_contains "$lua" '  error("not converted from Alembic: for row in rows:")' "a loop"
+expect_text_contains "$lua" '  --       bind.execute(' "the loop's Python kept as a comment"
+expect_text_contains "$lua" '--   def _people_table():' "a module-level helper kept as a comment"
+# what converted around them is still there, in order
+expect_text_contains "$lua" 'op.create_index("ix_people_display_name", "people", { "display_name" }, { unique = false })' "the statements after them"
+
+t_case "lint reports each not-converted line; upgrade stops at the first one"
+lm lint
+expect_exit 1
+expect_out_count 4 '^versions/b1c2d3e4f5a6_backfill_display_names\.lua:[0-9]+: error \[not-converted\] statement not converted from Alembic: '
+expect_out_contains 'statement not converted from Alembic: bind = op.get_bind()'
+lm check
+expect_exit 1
+lm upgrade head
+expect_exit 1
+expect_err_contains "not converted from Alembic: bind = op.get_bind()"
+expect_eq "$(version_rows)" "" "version rows after the failed upgrade"
+
+t_case "import: a file that is not readable Python stops everything (exit 2, nothing written)"
+new_project
+mkdir bad
+cp "$CORPUS/chain/1a2b3c4d5e6f_create_users_table.py" bad/
+printf '"""broken\n\nRevision ID: 0badf00d0000\n"""\nrevision = "0badf00d0000"\ndown_revision = None\n\ndef upgrade():\n    op.execute("unterminated)\n' >bad/0badf00d0000_broken.py
+lm import alembic bad
+expect_exit 2
+expect_err_contains "bad/0badf00d0000_broken.py:9: cannot convert: unterminated string"
+expect_eq "$(find versions -type f | wc -l)" 0 "files written"
+lm import alembic no_such_folder
+expect_exit 2
+lm import flyway bad
+expect_exit 2
+expect_err_contains "alembic"
+
+# ---------------------------------------------------------------------------
+t_case "stamp --from-alembic and the upgrade refusal, with alembic_version made by hand"
+new_project
+lm import alembic "$CORPUS/chain"
+expect_exit 0
+is_sqlite && touch "$(sqlite_path "$LM_URL")"
+db_query "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)" >/dev/null
+db_query "INSERT INTO alembic_version (version_num) VALUES ('4d5e6f7a8b9c'), ('5e6f7a8b9c0d')" >/dev/null
+lm upgrade head
+expect_exit 2
+expect_err_contains "this database was migrated by Alembic (alembic_version is at 4d5e6f7a8b9c, 5e6f7a8b9c0d); run 'luamig stamp --from-alembic' first"
+expect_eq "$(version_rows)" "" "version rows after the refusal"
+lm stamp --from-alembic
+expect_exit 0
+expect_out_contains "Stamped 4d5e6f7a8b9c, 5e6f7a8b9c0d (from alembic_version)"
+expect_eq "$(version_rows | tr '\n' ' ')" "1a2b3c4d5e6f 2b3c4d5e6f7a 3c4d5e6f7a8b 4d5e6f7a8b9c 5e6f7a8b9c0d " "the stamped revisions and their ancestors"
+sum=$(db_query "SELECT checksum FROM luamig_version WHERE revision = '4d5e6f7a8b9c'")
+expect_eq "$sum" "$(sha256sum versions/4d5e6f7a8b9c_add_audit_log.lua | cut -d' ' -f1)" "the checksum recorded"
+lm current
+expect_out_contains "4d5e6f7a8b9c"
+expect_out_contains "5e6f7a8b9c0d"
+
+t_case "stamp --from-alembic: a revision no file defines, no alembic_version table"
+db_query "DELETE FROM alembic_version" >/dev/null
+db_query "INSERT INTO alembic_version (version_num) VALUES ('ffffffffffff')" >/dev/null
+lm stamp --from-alembic
+expect_exit 2
+expect_err_contains "alembic_version records revision 'ffffffffffff', which no revision file defines"
+new_project
+lm import alembic "$CORPUS/chain"
+lm stamp --from-alembic
+expect_exit 2
+expect_err_contains "has no alembic_version table"
+lm stamp --from-alembic head
+expect_exit 2
+
+t_done
