@@ -20,7 +20,9 @@ typedef struct cli {
   /* per command */
   const char *message, *rev_id, *head, *depends_on, *branch_label, *steps, *stop_before, *range;
   int sql, dry_run, ignore_checksums, splice;
-  int roundtrip; /* check --roundtrip */
+  int roundtrip;           /* check --roundtrip */
+  const char *format_name; /* --format as given */
+  int format;              /* lint, check: an lm_format; --json is LM_FORMAT_JSON */
 } cli;
 
 typedef struct command {
@@ -53,6 +55,27 @@ int cmd_show(cli *c);
 int cmd_check(cli *c);
 int cmd_schema(cli *c);
 int cmd_lint(cli *c);
+int cmd_completion(cli *c);
+/** Hidden helpers of the generated completion scripts and man page. */
+int cli_complete(cli *c);
+int cli_man(cli *c);
+int cli_rules(cli *c);
+
+/** The command table, ended by an entry whose name is NULL. */
+extern const command *const cli_commands;
+/** The hidden commands (__complete, __man, __rules), or NULL. */
+const command *cli_find_hidden(const char *name);
+/** One option of the command line: names, whether it takes a value. */
+typedef struct cli_option {
+  const char *shortname, *longname;
+  int has_arg;
+  size_t field; /* offset of a const char* or int in cli */
+} cli_option;
+/** Every option, ended by an entry whose longname is NULL. */
+extern const cli_option *const cli_options;
+/** The options every command takes (space separated), and the global help. */
+extern const char *const cli_global_options;
+extern const char *const cli_global_help;
 
 /** Writes s as a JSON string. */
 void cli_json_str(FILE *out, const char *s);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lint.h"
 
 static const command COMMANDS[] = {
     {"init", cmd_init, "luamig init [DIR]", "make a new project",
@@ -49,13 +50,16 @@ static const command COMMANDS[] = {
     {"heads", cmd_heads, "luamig heads [--verbose] [--json]", "show the chain's heads", "", ""},
     {"branches", cmd_branches, "luamig branches", "show the chain's branch points", "", ""},
     {"show", cmd_show, "luamig show REV", "show one revision's header and file", "", ""},
-    {"lint", cmd_lint, "luamig lint [REV...] [--json]", "check revisions for dangerous operations",
+    {"lint", cmd_lint, "luamig lint [REV...] [--format text|json|github|sarif]",
+     "check revisions for dangerous operations",
      "Runs each revision's upgrade and downgrade against a recorder, without a database, and\n"
      "reports FILE:LINE: error|warning [RULE] message. A line `-- luamig: allow RULE` just\n"
      "before an operation, or in the file's header comment, silences RULE there.\n"
-     "Exit 1 when an error remains. --json prints a JSON array of findings.",
-     ""},
-    {"check", cmd_check, "luamig check [--roundtrip] [--json]",
+     "Exit 1 when an error remains. --json prints a JSON array of findings.\n"
+     "  --format FMT       text (default), json (= --json), github (workflow-command\n"
+     "                     annotations) or sarif (a SARIF 2.1.0 log for code scanning)",
+     "--format"},
+    {"check", cmd_check, "luamig check [--roundtrip] [--format text|json|github|sarif]",
      "check the chain, the applied checksums and lint",
      "Passes when the chain loads, has exactly one head, the checksums recorded in the\n"
      "database (when one is configured and reachable) match the files, and lint finds no\n"
@@ -63,14 +67,26 @@ static const command COMMANDS[] = {
      "revision's upgrade, downgrade and upgrade again, and fails at the first revision whose\n"
      "downgrade does not give back the schema from before its upgrade (on PostgreSQL the\n"
      "scratch database luamig_check_* is made on the configured server; without a URL,\n"
-     "--dialect sqlite runs it on a temporary file). Exit 1 on failure.",
-     "--roundtrip --dialect"},
+     "--dialect sqlite runs it on a temporary file). Exit 1 on failure.\n"
+     "  --format FMT       text (default), json (= --json), github or sarif: the lint\n"
+     "                     findings and check's own (heads, checksums, round trip)",
+     "--roundtrip --dialect --format"},
     {"schema", cmd_schema, "luamig schema", "print the database schema as SQL",
      "Prints the current database schema as deterministic SQL: tables sorted by name with\n"
      "their columns, constraints, indexes and triggers (luamig's version table left out).\n"
      "Two databases migrated the same way print the same text.",
      ""},
+    {"completion", cmd_completion, "luamig completion bash|zsh|fish",
+     "print a shell completion script",
+     "Prints a completion script for the shell: commands, options, and, from the project in\n"
+     "the current folder, revision ids, branch labels and step names. For example:\n"
+     "  source <(luamig completion bash)\n"
+     "  luamig completion zsh > \"${fpath[1]}/_luamig\"\n"
+     "  luamig completion fish > ~/.config/fish/completions/luamig.fish",
+     ""},
     {NULL, NULL, NULL, NULL, NULL, NULL}};
+
+const command *const cli_commands = COMMANDS;
 
 const command *cli_find(const char *name) {
   for (const command *c = COMMANDS; c->name; c++)
@@ -96,6 +112,8 @@ static const char GLOBAL_HELP[] =
     "\n"
     "Exit codes: 0 success, 1 a migration or check failed, 2 usage, configuration or\n"
     "revision-loading error, 130 interrupted.\n";
+
+const char *const cli_global_help = GLOBAL_HELP;
 
 void cli_print_help(FILE *out, const command *cmd) {
   if (cmd) {
@@ -127,11 +145,7 @@ static int is_negative_number(const char *s) {
   return 1;
 }
 
-typedef struct optdef {
-  const char *shortname, *longname;
-  int has_arg;
-  size_t field; /* offset of a const char* or int in cli */
-} optdef;
+typedef cli_option optdef;
 
 #define F(x) offsetof(cli, x)
 static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
@@ -153,10 +167,13 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, "--ignore-checksums", 0, F(ignore_checksums)},
                               {NULL, "--splice", 0, F(splice)},
                               {NULL, "--roundtrip", 0, F(roundtrip)},
+                              {NULL, "--format", 1, F(format_name)},
                               {NULL, NULL, 0, 0}};
 #undef F
+const cli_option *const cli_options = OPTS;
 
-static const char *const GLOBAL_OPTS = "-c --config --url -q --quiet -v --verbose --json";
+static const char GLOBAL_OPTS[] = "-c --config --url -q --quiet -v --verbose --json";
+const char *const cli_global_options = GLOBAL_OPTS;
 
 static int option_allowed(const command *cmd, const optdef *o) {
   const char *names[2] = {o->shortname, o->longname};
@@ -274,6 +291,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   const command *cmd = cli_find(c.command);
+  if (!cmd) cmd = cli_find_hidden(c.command);
   if (!cmd) return usage_error("unknown command '%s'", c.command);
   if (want_help) {
     cli_print_help(stdout, cmd);
@@ -299,6 +317,16 @@ int main(int argc, char **argv) {
       }
       if (o->has_arg && !eq) i++;
     }
+  }
+  if (c.format_name) {
+    c.format = lm_format_parse(c.format_name);
+    if (c.format < 0)
+      return usage_error("unknown --format '%s': use text, json, github or sarif", c.format_name);
+    if (c.json && c.format != LM_FORMAT_JSON)
+      return usage_error("--json contradicts --format %s", c.format_name);
+    c.json = c.format == LM_FORMAT_JSON;
+  } else if (c.json) {
+    c.format = LM_FORMAT_JSON;
   }
   int rc = cmd->run(&c);
   if (rc) {
