@@ -550,6 +550,7 @@ int cli_man(cli *c) {
         ".\\\" `luamig help` prints: edit engine/cli/main.c, not this file.\n",
         out);
   fprintf(out, ".TH LUAMIG 1 \"\" \"luamig %s\" \"User Commands\"\n", LUAMIG_VERSION);
+  fputs(".nh\n.ad l\n", out); /* option names are not hyphenated or stretched */
   fputs(".SH NAME\nluamig \\- database schema migrations whose revisions are Lua scripts\n"
         ".SH SYNOPSIS\n.B luamig\n[\\fIOPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]\n"
         ".SH DESCRIPTION\n"
