@@ -77,6 +77,10 @@ extern const cli_option *const cli_options;
 extern const char *const cli_global_options;
 extern const char *const cli_global_help;
 
+/** The editor files `luamig init` writes: .luarc.json and types/luamig.lua. */
+extern const char cli_luarc_json[];
+extern const char cli_luamig_meta[];
+
 /** Writes s as a JSON string. */
 void cli_json_str(FILE *out, const char *s);
 
