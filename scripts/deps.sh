@@ -14,7 +14,7 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(libcmocka-dev postgresql postgresql-client clang-format clang libclang-rt-14-dev)
   # the toolchain tests: SARIF schema validation, the zsh and fish completion
   # scripts, the man page (man, groff, col), the .deb (dpkg-deb)
-  packages+=(python3-jsonschema zsh fish man-db groff-base bsdextrautils dpkg shellcheck)
+  packages+=(python3-jsonschema python3-yaml zsh fish man-db groff-base bsdextrautils dpkg shellcheck)
 fi
 
 missing=()
