@@ -244,6 +244,7 @@ static void emit_sh_body(FILE *out, shell sh) {
   else
     fputs(
         "  local cur=\"${words[CURRENT]}\" prev=\"${words[CURRENT-1]}\" cmd=\"\" i files=0 dirs=0\n"
+        "  local lm=\"${words[1]}\"\n"
         "  local -a w cfg\n"
         "  w=() cfg=()\n"
         "  for ((i = 2; i < CURRENT; i++)); do\n"

@@ -131,6 +131,32 @@ if command -v zsh >/dev/null 2>&1; then
   expect_ok "zsh -n parses it" zsh -n "$LM_TMP/_luamig"
   out=$(cd "$LM_TMP" && HOME=$LM_TMP zsh -f -c "autoload -Uz compinit; compinit -u -d '$LM_TMP/zcompdump'; source '$LM_TMP/_luamig'; print -r -- \${_comps[luamig]}" 2>&1)
   expect_eq "$out" "_luamig" "zsh's completion function for luamig"
+  # the function itself, with zsh's completion builtins replaced by stubs that
+  # print what they are given (zsh filters by the typed prefix itself)
+  complete_zsh() {
+    local n=$1
+    shift
+    COMPLETED=$(cd "$PROJECT" && zsh -f -c '
+      compdef() { :; }
+      compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }
+      _describe() { print -l -- ${${(P)4}%%:*}; }
+      _files() { print "FILES $*"; }
+      source "$1"; shift
+      CURRENT=$1; shift
+      words=("$@")
+      _luamig' zsh "$LM_TMP/_luamig" "$n" "$@" 2>&1 | sort | paste -sd' ' -)
+  }
+  complete_zsh 2 luamig upg
+  expect_text_contains "$COMPLETED" "upgrade" "zsh: luamig upg"
+  complete_zsh 3 luamig upgrade 3a
+  expect_text_contains "$COMPLETED" "$R1" "zsh: luamig upgrade 3a"
+  expect_text_contains "$COMPLETED" "feature" "zsh: luamig upgrade 3a"
+  complete_zsh 5 luamig upgrade head --stop-before ""
+  expect_eq "$COMPLETED" "contract expand" "zsh: --stop-before"
+  complete_zsh 4 luamig lint --format ""
+  expect_eq "$COMPLETED" "github json sarif text" "zsh: --format"
+  complete_zsh 3 luamig -c ""
+  expect_eq "$COMPLETED" "FILES " "zsh: -c"
 else
   echo "  (zsh is not installed: zsh script not checked)"
 fi
