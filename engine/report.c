@@ -103,7 +103,9 @@ static void sarif_rule(FILE *out, const char *id, const char *summary, const cha
 
 static void print_sarif(const lm_lint_findings *f, const char *base, int kinds, FILE *out) {
   fputs("{\n"
-        "  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n"
+        "  \"$schema\": "
+        "\"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
+        "sarif-schema-2.1.0.json\",\n"
         "  \"version\": \"2.1.0\",\n"
         "  \"runs\": [\n"
         "    {\n"

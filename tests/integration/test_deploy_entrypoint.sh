@@ -104,7 +104,8 @@ if is_pg; then
   new_env_project
   chain3
   db=lmit_deploy_late_$$
-  export DATABASE_URL=$(pg_url "$db")
+  DATABASE_URL=$(pg_url "$db")
+  export DATABASE_URL
   echo "$db" >>"$LM_TMP/databases"
   (sleep 3 && pg_admin createdb "$db") &
   maker=$!

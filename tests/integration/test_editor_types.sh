@@ -75,7 +75,7 @@ expect_ne "$RUNTIME_CTX" "" "context's keys"
 # the class luamig.Context, up to the next blank line, names each field
 CTX_CLASS=$(sed -n '/^---@class luamig.Context$/,/^$/p' types/luamig.lua)
 for name in $RUNTIME_CTX dialect offline x revision step; do
-  grep -q "^---@field $name[? ]" <<<"$CTX_CLASS"
+  grep -q "^---@field ${name}[? ]" <<<"$CTX_CLASS"
   _check $? "context.$name is a field of luamig.Context"
 done
 expect_text_contains "$META" "---@type luamig.Context"$'\n'"context = " "context's declaration"

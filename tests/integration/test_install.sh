@@ -24,7 +24,7 @@ done
 # an ASan/UBSan build's library needs the sanitizer runtime in the program too
 CFLAGS_EXTRA=()
 grep -q '^LUAMIG_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" &&
-  CFLAGS_EXTRA=(-fsanitize=address,undefined)
+  CFLAGS_EXTRA=("-fsanitize=address,undefined")
 VERSION=$("$LUAMIG" --version | awk '{print $2}')
 PREFIX=$LM_TMP/prefix
 
@@ -99,7 +99,7 @@ expect_text_contains "$out" "aa0000000001 (head)" "its output"
 expect_text_contains "$out" "library $VERSION: ok" "its output"
 
 t_case "a C program linked to the static library"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2046
 out=$(cc "${CFLAGS_EXTRA[@]}" -Wall -Werror -o "$LM_TMP/prog_static" "$LM_TMP/prog.c" \
   $PC_CFLAGS "$PREFIX/lib/libluamig.a" $(pkg-config --static --libs luamig | sed 's/-lluamig//') 2>&1)
 _check $? "it compiles and links" "$out"
@@ -149,7 +149,7 @@ t_case "cpack -G DEB: the package's files and dependencies"
 if command -v cpack >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then
   out=$(cd "$LM_TMP" && cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$LM_TMP/deb" 2>&1)
   _check $? "cpack -G DEB succeeds" "$out"
-  DEB=$(ls "$LM_TMP"/deb/luamig_*.deb 2>/dev/null | head -n 1)
+  DEB=$(find "$LM_TMP/deb" -maxdepth 1 -name "luamig_*.deb" | head -n 1)
   expect_ne "$DEB" "" "the .deb file"
   LIST=$(dpkg-deb -c "$DEB")
   for f in usr/bin/luamig usr/include/luamig.h usr/lib/libluamig.a usr/lib/libluamig.so \
@@ -171,6 +171,34 @@ if command -v cpack >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then
   expect_eq "$out" "luamig $VERSION" "the packaged luamig --version"
   out=$(sed -n 's/^prefix=//p' "$LM_TMP/debroot/usr/lib/pkgconfig/luamig.pc")
   expect_eq "$out" "/usr" "the packaged luamig.pc's prefix"
+
+  # dpkg -i into an empty root of its own (dpkg --root): this machine's
+  # packages are not touched. Its dependencies are checked against this
+  # machine's packages instead, since the empty root has none.
+  if command -v dpkg >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+    ROOT=$LM_TMP/root
+    mkdir -p "$ROOT/var/lib/dpkg/info" "$ROOT/var/lib/dpkg/updates"
+    : >"$ROOT/var/lib/dpkg/status"
+    out=$(dpkg --root="$ROOT" --force-depends --force-script-chrootless -i "$DEB" 2>&1)
+    _check $? "dpkg -i (into $ROOT)" "$out"
+    expect_text_contains "$(dpkg --root="$ROOT" -L luamig 2>&1)" "/usr/lib/libluamig.so" "dpkg -L luamig"
+    out=$("$ROOT/usr/bin/luamig" --version 2>&1)
+    expect_eq "$out" "luamig $VERSION" "the dpkg-installed luamig --version"
+    out=$(PKG_CONFIG_SYSROOT_DIR=$ROOT PKG_CONFIG_PATH=$ROOT/usr/lib/pkgconfig pkg-config --cflags --libs luamig)
+    expect_text_contains "$out" "-I$ROOT/usr/include" "pkg-config in the dpkg root"
+    # shellcheck disable=SC2086
+    out=$(cc "${CFLAGS_EXTRA[@]}" -o "$LM_TMP/prog_deb" "$LM_TMP/prog.c" $out 2>&1)
+    _check $? "a C program builds against the dpkg-installed library" "$out"
+    out=$(cd "$LM_TMP/app" && rm -f app.db && LD_LIBRARY_PATH=$ROOT/usr/lib "$LM_TMP/prog_deb" 2>&1)
+    expect_text_contains "$out" "library $VERSION: ok" "the program linked to the dpkg-installed library"
+    for dep in liblua5.4-0 libsqlite3-0 libpq5; do
+      dpkg-query -W -f='${Status}' "$dep" 2>/dev/null | grep -q 'install ok installed'
+      _check $? "dependency $dep is a package of this distribution (installed here)"
+    done
+    out=$(dpkg --root="$ROOT" -r luamig 2>&1)
+    _check $? "dpkg -r" "$out"
+    expect_no_file "$ROOT/usr/bin/luamig"
+  fi
 else
   echo "  (cpack or dpkg-deb missing: .deb not checked)"
 fi
