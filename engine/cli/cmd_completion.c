@@ -537,7 +537,8 @@ static int global_paragraph(const char *prefix, const char **s, size_t *n) {
   const char *p = strstr(cli_global_help, prefix);
   if (!p) return 0;
   p += strlen(prefix);
-  p += strspn(p, " \n");
+  p += strspn(p, " "); /* "Exit codes: 0 ..." */
+  if (*p == '\n') p++; /* "Global options:\n  -c ...": keep the indentation */
   const char *e = strstr(p, "\n\n");
   *s = p;
   *n = e ? (size_t)(e - p) : strlen(p);
@@ -597,7 +598,7 @@ int cli_man(cli *c) {
   }
   fputs(".SH LINT RULES\n"
         "Findings of \\fBluamig lint\\fR and \\fBluamig check\\fR, with their usual level.\n"
-        "A line \\fB\\-\\- luamig: allow\\fR \\fIRULE\\fR just before an operation, or in the\n"
+        "A line \\fB\\-\\-\\ luamig:\\ allow\\ \\fIRULE\\fR just before an operation, or in the\n"
         "file's header comment, silences a lint rule there.\n",
         out);
   for (const lm_lint_rule *r = lm_lint_rules; r->id; r++) {
