@@ -16,13 +16,19 @@ int lm_format_parse(const char *s) {
   return -1;
 }
 
-char *lm_report_relpath(const char *base, const char *file) {
+/* file relative to base when it lies below it, else NULL. */
+static char *below(const char *base, const char *file) {
   char rb[PATH_MAX], rf[PATH_MAX];
-  if (base && file && realpath(base, rb) && realpath(file, rf)) {
-    size_t n = strlen(rb);
-    if (n == 1) n = 0; /* the root folder */
-    if (strncmp(rf, rb, n) == 0 && rf[n] == '/') return lm_xstrdup(rf + n + 1);
-  }
+  if (!base || !file || !realpath(base, rb) || !realpath(file, rf)) return NULL;
+  size_t n = strlen(rb);
+  if (n == 1) n = 0; /* the root folder */
+  if (strncmp(rf, rb, n) == 0 && rf[n] == '/') return lm_xstrdup(rf + n + 1);
+  return NULL;
+}
+
+char *lm_report_relpath(const char *base, const char *file) {
+  char *r = below(base, file);
+  if (r) return r;
   if (file && strncmp(file, "./", 2) == 0) file += 2;
   return lm_xstrdup(file ? file : "");
 }
@@ -47,7 +53,10 @@ static void gh_escape(FILE *out, const char *s, int property) {
 static void print_github(const lm_lint_findings *f, const char *base, FILE *out) {
   for (int i = 0; i < f->n; i++) {
     const lm_lint_finding *x = &f->v[i];
-    char *file = lm_report_relpath(base, x->file);
+    /* GitHub resolves file= against the repository's checkout: inside a
+     * workflow that is GITHUB_WORKSPACE, elsewhere the project folder */
+    char *file = below(getenv("GITHUB_WORKSPACE"), x->file);
+    if (!file) file = lm_report_relpath(base, x->file);
     char *msg = lm_url_mask(x->message);
     fprintf(out, "::%s ", x->severity == LM_LINT_ERROR ? "error" : "warning");
     if (*file) {

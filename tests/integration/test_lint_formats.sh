@@ -7,6 +7,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CHECK_SARIF=$LM_SOURCE_DIR/tests/sarif/check_sarif.py
+# file= follows GITHUB_WORKSPACE when set: the cases below set it themselves
+unset GITHUB_WORKSPACE
 # Debian's python3 has python3-jsonschema (scripts/deps.sh --test)
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -111,6 +113,16 @@ expect_text_not_contains "$SARIF" "$LM_TMP" "uri"
 lm -c "$PROJECT/luamig.lua" lint --format github
 expect_out_contains "::error file=versions/a10000000002_risky.lua,line=$ERR_LINE,"
 cd "$PROJECT" || exit 1
+
+t_case "github: in a workflow, file= is relative to the checkout (GITHUB_WORKSPACE)"
+GITHUB_WORKSPACE=$LM_TMP lm lint --format github
+expect_out_contains "::error file=${PROJECT#"$LM_TMP"/}/$RISKY,line=$ERR_LINE,"
+# SARIF stays relative to the project folder, with the folder as its base URI
+GITHUB_WORKSPACE=$LM_TMP lm lint --format sarif
+expect_out_contains "\"uri\": \"$RISKY\", \"uriBaseId\": \"PROJECTROOT\""
+expect_out_contains "\"PROJECTROOT\": {\"uri\": \"file://$(cd "$PROJECT" && pwd -P)/\"}"
+GITHUB_WORKSPACE=/nonexistent lm lint --format github
+expect_out_contains "::error file=$RISKY,line=$ERR_LINE,"
 
 t_case "a clean chain: an empty results array, exit 0"
 new_env_project
