@@ -26,6 +26,115 @@ static int blank(const char *s) {
   return 1;
 }
 
+/* ---- the rules, one table ------------------------------------------------------ */
+
+/* Every rule lint or check can report: the id a finding carries, its level,
+ * and the texts SARIF's tool.driver.rules, the man page and the docs show.
+ * A rule reported anywhere must have its line here (the lint_formats test
+ * checks every rule id written in this file against `luamig __rules`). */
+const lm_lint_rule lm_lint_rules[] = {
+    {"drop-table", LM_LINT_WARNING, LM_RULE_LINT, "A table is dropped with all its rows",
+     "op.drop_table deletes the table and every row in it for good. Make sure no deployed code "
+     "uses it any more and that its data is kept elsewhere."},
+    {"drop-column", LM_LINT_WARNING, LM_RULE_LINT, "A column is dropped with its data",
+     "op.drop_column deletes the column's data for good. Deploy code that no longer reads or "
+     "writes it first, and keep its data elsewhere."},
+    {"drop-then-add", LM_LINT_ERROR, LM_RULE_LINT,
+     "A column is dropped and another added on the same table in one revision",
+     "A rename written as drop+add loses every value of the column. Rename with "
+     "op.alter_column(..., { new_column_name = ... }), or add, backfill and drop in separate "
+     "steps (expand/contract)."},
+    {"add-not-null-without-default", LM_LINT_ERROR, LM_RULE_LINT,
+     "A NOT NULL column is added without a server_default",
+     "Adding a NOT NULL column without a default fails on a table with rows and breaks the old "
+     "code's INSERTs during a rolling deploy. Add it nullable (or with a server_default), "
+     "backfill it, then set nullable = false in a later step."},
+    {"alter-column-type", LM_LINT_WARNING, LM_RULE_LINT, "A column's type is changed",
+     "Changing a column's type may rewrite the table under an exclusive lock, and the reverse "
+     "conversion in the downgrade may fail on real data. Prefer a new column of the new type, a "
+     "backfill and a switch-over (expand/contract)."},
+    {"rename-column", LM_LINT_WARNING, LM_RULE_LINT, "A column is renamed",
+     "Code still running during the deploy uses the old name. Use expand/contract: add the new "
+     "column, write to both, backfill, then drop the old one in a later step."},
+    {"rename-table", LM_LINT_WARNING, LM_RULE_LINT, "A table is renamed",
+     "Code still running during the deploy uses the old name. Use expand/contract: create the "
+     "new table, write to both, backfill, then drop the old one in a later revision."},
+    {"index-not-concurrent", LM_LINT_WARNING, LM_RULE_LINT,
+     "A PostgreSQL index is created without CONCURRENTLY",
+     "CREATE INDEX without CONCURRENTLY blocks writes to the table while it builds. Pass "
+     "{ concurrently = true } inside op.autocommit_block(function() ... end)."},
+    {"set-not-null", LM_LINT_WARNING, LM_RULE_LINT, "A PostgreSQL column is set NOT NULL",
+     "SET NOT NULL scans the whole table under an exclusive lock. First add a CHECK "
+     "(... IS NOT NULL) with not_valid = true and VALIDATE it in a later step; PostgreSQL 12+ "
+     "then sets NOT NULL without the scan."},
+    {"foreign-key-validating", LM_LINT_WARNING, LM_RULE_LINT,
+     "A foreign key or check constraint is added without not_valid",
+     "Validating a new constraint locks the table (both tables for a foreign key) while every "
+     "row is checked. Pass { not_valid = true }, then VALIDATE CONSTRAINT in a later step."},
+    {"downgrade-missing", LM_LINT_ERROR, LM_RULE_LINT, "A revision has no downgrade",
+     "Without a downgrade the revision cannot be reverted. Write downgrade() (or each step's "
+     "down function); a revision that cannot be undone raises an error there on purpose."},
+    {"downgrade-empty", LM_LINT_ERROR, LM_RULE_LINT,
+     "The downgrade does nothing while the upgrade changes something",
+     "An empty downgrade records the revision as reverted while its changes stay in the "
+     "database. Undo each upgrade operation in reverse order."},
+    {"downgrade-not-inverse", LM_LINT_WARNING, LM_RULE_LINT,
+     "The downgrade does not undo each upgrade operation in reverse order",
+     "After a downgrade the schema should be what it was before the upgrade. Undo each upgrade "
+     "operation, in reverse order; luamig check --roundtrip proves it on a scratch database."},
+    {"backfill-not-resumable", LM_LINT_WARNING, LM_RULE_LINT,
+     "A backfill has no where clause that skips finished rows",
+     "An interrupted backfill without a where clause starts over and rewrites every row. Give "
+     "it a where clause that selects only the rows still to do."},
+    {"backfill-in-transaction", LM_LINT_WARNING, LM_RULE_LINT,
+     "A backfill shares its step with other operations",
+     "All the batches of a backfill that shares its step with other operations hold one "
+     "transaction's locks. Put the backfill in a step of its own."},
+    {"credentials-in-config", LM_LINT_ERROR, LM_RULE_LINT, "A password is written into luamig.lua",
+     "The configuration ends up in version control. Leave url out and set DATABASE_URL, or read "
+     "it: url = os.getenv(\"DATABASE_URL\")."},
+    {"unknown-type", LM_LINT_ERROR, LM_RULE_LINT,
+     "A column type is neither a luamig type nor one the database knows",
+     "A misspelt type (strng(20)) would be passed to the database verbatim. Use a type of the "
+     "op API (integer, string(n), text, boolean, numeric(p,s), timestamp, json, uuid, ...) or "
+     "a real SQL type; a type of your own (CREATE TYPE, a domain) is silenced with "
+     "-- luamig: allow unknown-type."},
+    {"not-converted", LM_LINT_ERROR, LM_RULE_LINT,
+     "A statement imported from Alembic was not converted",
+     "luamig import alembic left error(\"not converted from Alembic: ...\") where it could not "
+     "convert a Python statement. Port it to Lua by hand (op.query, op.rows, op.execute with "
+     "params), then delete the line; see 'Coming from Alembic' in the README."},
+    {"lint-failed", LM_LINT_ERROR, LM_RULE_LINT, "A revision function stopped with an error",
+     "Lint runs revisions without a database (context.offline is true and queries return no "
+     "rows), so a function that raises cannot be checked. Guard code that needs data with "
+     "`if not context.offline`; a downgrade that refuses on purpose is silenced with "
+     "-- luamig: allow lint-failed."},
+    /* the findings of luamig check itself */
+    {"multiple-heads", LM_LINT_ERROR, LM_RULE_CHECK, "The chain has more than one head",
+     "A deploy would not know which head to upgrade to. Merge the heads with "
+     "'luamig merge -m MSG REV REV...'."},
+    {"checksum-mismatch", LM_LINT_ERROR, LM_RULE_CHECK,
+     "An applied revision file changed since it was applied",
+     "The database ran a different version of the file. Restore the file, or re-record the "
+     "checksums with 'luamig stamp'."},
+    {"unknown-revision", LM_LINT_ERROR, LM_RULE_CHECK,
+     "The database has a revision applied that no revision file defines",
+     "Check that this is the right project and versions folder for the database."},
+    {"roundtrip", LM_LINT_ERROR, LM_RULE_CHECK,
+     "A revision does not survive upgrade, downgrade, upgrade",
+     "luamig check --roundtrip runs each revision's upgrade, downgrade and upgrade again on a "
+     "scratch database; the schema after the downgrade must equal the schema before the "
+     "upgrade."},
+    {"check", LM_LINT_ERROR, LM_RULE_CHECK, "luamig check found a problem",
+     "A problem found by luamig check that has no rule of its own; the message says what."},
+    {NULL, LM_LINT_WARNING, 0, NULL, NULL}};
+
+const lm_lint_rule *lm_lint_rule_find(const char *id) {
+  for (const lm_lint_rule *r = lm_lint_rules; id && r->id; r++)
+    if (strcmp(r->id, id) == 0) return r;
+  return NULL;
+}
+
 /* ---- recording ------------------------------------------------------------------ */
 
 int lm_lint_is_backfill(lm_op_kind k) {
@@ -129,6 +238,13 @@ void lm_lint_findings_free(lm_lint_findings *f) {
     finding_free(&f->v[i]);
   free(f->v);
   memset(f, 0, sizeof *f);
+}
+
+void lm_lint_findings_append(lm_lint_findings *to, const lm_lint_findings *from) {
+  for (int i = 0; i < from->n; i++) {
+    const lm_lint_finding *x = &from->v[i];
+    lm_lint_add(to, x->file, x->line, x->severity, x->rule, x->hint, "%s", x->message);
+  }
 }
 
 static int cmp_finding(const void *a, const void *b) {
@@ -1155,8 +1271,8 @@ static void check_config(const lm_config *cfg, lm_lint_findings *out, text_cache
               cfg->path);
 }
 
-int lm_lint(lm_project *p, const char *const *revs, int nrevs, int json, FILE *out, int *nerrors,
-            int *nwarnings) {
+int lm_lint_collect(lm_project *p, const char *const *revs, int nrevs, lm_lint_findings *out,
+                    int *nerrors, int *nwarnings) {
   *nerrors = *nwarnings = 0;
   const lm_graph *g = &p->graph;
   char *chosen = lm_xcalloc((size_t)g->n + 1, 1);
@@ -1208,8 +1324,19 @@ int lm_lint(lm_project *p, const char *const *revs, int nrevs, int json, FILE *o
     else
       (*nwarnings)++;
   }
-  lm_lint_print(&f, json, out);
-  fflush(out);
+  lm_lint_findings_append(out, &f);
   lm_lint_findings_free(&f);
   return 0;
+}
+
+int lm_lint(lm_project *p, const char *const *revs, int nrevs, int format, FILE *out, int *nerrors,
+            int *nwarnings) {
+  lm_lint_findings f = {0};
+  int rc = lm_lint_collect(p, revs, nrevs, &f, nerrors, nwarnings);
+  if (!rc) {
+    lm_report_print(&f, (lm_format)format, p->config ? p->config->dir : NULL, LM_RULE_LINT, out);
+    fflush(out);
+  }
+  lm_lint_findings_free(&f);
+  return rc;
 }

@@ -23,6 +23,8 @@ typedef struct cli {
   int roundtrip;                                  /* check --roundtrip */
   int checksums_only, indicate_current, echo_sql; /* stamp, history -i, --echo-sql */
   int from_alembic;                               /* stamp --from-alembic */
+  const char *format_name;                        /* --format as given */
+  int format; /* lint, check: an lm_format; --json is LM_FORMAT_JSON */
 } cli;
 
 typedef struct command {
@@ -58,6 +60,31 @@ int cmd_check(cli *c);
 int cmd_schema(cli *c);
 int cmd_lint(cli *c);
 int cmd_import(cli *c);
+int cmd_completion(cli *c);
+/** Hidden helpers of the generated completion scripts and man page. */
+int cli_complete(cli *c);
+int cli_man(cli *c);
+int cli_rules(cli *c);
+
+/** The command table, ended by an entry whose name is NULL. */
+extern const command *const cli_commands;
+/** The hidden commands (__complete, __man, __rules), or NULL. */
+const command *cli_find_hidden(const char *name);
+/** One option of the command line: names, whether it takes a value. */
+typedef struct cli_option {
+  const char *shortname, *longname;
+  int has_arg;
+  size_t field; /* offset of a const char* or int in cli */
+} cli_option;
+/** Every option, ended by an entry whose longname is NULL. */
+extern const cli_option *const cli_options;
+/** The options every command takes (space separated), and the global help. */
+extern const char *const cli_global_options;
+extern const char *const cli_global_help;
+
+/** The editor files `luamig init` writes: .luarc.json and types/luamig.lua. */
+extern const char cli_luarc_json[];
+extern const char cli_luamig_meta[];
 
 /** Writes s as a JSON string. */
 void cli_json_str(FILE *out, const char *s);

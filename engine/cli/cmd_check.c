@@ -47,12 +47,33 @@ typedef struct checker {
   lm_buf problem_json; /* --json: the problems, as JSON strings */
   lm_buf checked_json; /* --json: revisions that round-tripped */
   int nchecked;
+  int annotate;              /* --format github or sarif: findings are collected */
+  lm_lint_findings findings; /* ... here, lint's and check's own, printed at the end */
 } checker;
 
+/* The file a check finding without a file of its own points at. */
+static const char *project_file(const checker *k) {
+  return k->p->config && k->p->config->path ? k->p->config->path : "";
+}
+
+/* A finding of check itself for --format github|sarif; the message is masked. */
+static void finding(checker *k, const char *rule, const char *file, int line, const char *msg) {
+  if (!k->annotate) return;
+  const lm_lint_rule *r = lm_lint_rule_find(rule);
+  char *masked = lm_url_mask(msg);
+  lm_lint_add(&k->findings, file ? file : project_file(k), line, LM_LINT_ERROR, rule,
+              r ? r->help : "", "%s", masked);
+  free(masked);
+}
+
 /* Reports the last error as one problem of the check: printed now (a check
- * reports everything it finds, not just the first thing) and counted. */
-static void report(checker *k) {
+ * reports everything it finds, not just the first thing) and counted. rule:
+ * the finding's rule for --format github|sarif (NULL: the problem's findings
+ * are reported on their own). */
+static void report_rule(checker *k, const char *rule) {
   k->problems++;
+  const lm_error *e = lm_error_last();
+  if (rule) finding(k, rule, e->file, e->file ? e->line : 1, e->message);
   lm_error_print(stderr);
   if (k->c->json) {
     if (k->problem_json.len) lm_buf_puts(&k->problem_json, ", ");
@@ -69,8 +90,10 @@ static void report(checker *k) {
   lm_error_clear();
 }
 
-static void problem(checker *k, const char *fmt, ...) LM_PRINTF(2, 3);
-static void problem(checker *k, const char *fmt, ...) {
+static void report(checker *k) { report_rule(k, "check"); }
+
+static void problem_rule(checker *k, const char *rule, const char *fmt, ...) LM_PRINTF(3, 4);
+static void problem_rule(checker *k, const char *rule, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(NULL, 0, fmt, ap);
@@ -81,8 +104,12 @@ static void problem(checker *k, const char *fmt, ...) {
   va_end(ap);
   lm_error_set(LM_ECHECK, "%s", msg);
   free(msg);
-  report(k);
+  report_rule(k, rule);
 }
+
+/* A problem with the generic rule "check": the hook for findings that have
+ * no rule of their own yet. */
+#define problem(k, ...) problem_rule(k, "check", __VA_ARGS__)
 
 static void check_heads(checker *k, int *heads, int *nheads) {
   const lm_graph *g = &k->p->graph;
@@ -96,8 +123,16 @@ static void check_heads(checker *k, int *heads, int *nheads) {
   lm_buf_init(&list);
   for (int i = 0; i < *nheads; i++)
     lm_buf_printf(&list, "%s%s", i ? ", " : "", g->revs[heads[i]]->id);
-  problem(k, "the chain has %d heads: %s; merge them with 'luamig merge -m MSG %s'", *nheads,
-          list.s, ids.s);
+  for (int i = 0; i < *nheads; i++) {
+    const lm_revision *r = g->revs[heads[i]];
+    char *m = lm_xasprintf("revision %s is one of the chain's %d heads (%s); merge them with "
+                           "'luamig merge -m MSG %s'",
+                           r->id, *nheads, list.s, ids.s);
+    finding(k, "multiple-heads", r->path, 1, m);
+    free(m);
+  }
+  problem_rule(k, NULL, "the chain has %d heads: %s; merge them with 'luamig merge -m MSG %s'",
+               *nheads, list.s, ids.s);
   lm_buf_free(&list);
   lm_buf_free(&ids);
 }
@@ -127,12 +162,16 @@ static void check_checksums(checker *k, lm_checksums *cs) {
     for (int i = 0; i < cs->nchanged; i++) {
       const lm_revision *r = p->graph.revs[cs->changed[i]];
       lm_buf_printf(&b, "\n  %s (%s)", r->path, r->id);
+      char *m = lm_xasprintf("revision %s changed since it was applied to %s", r->id,
+                             p->url ? p->url->masked : "the database");
+      finding(k, "checksum-mismatch", r->path, 1, m);
+      free(m);
     }
-    problem(k,
-            "%d applied revision file%s changed since %s applied:%s\n"
-            "restore the file%s, or re-record the checksums with 'luamig stamp'",
-            cs->nchanged, cs->nchanged > 1 ? "s" : "", cs->nchanged > 1 ? "they were" : "it was",
-            b.s, cs->nchanged > 1 ? "s" : "");
+    problem_rule(k, NULL,
+                 "%d applied revision file%s changed since %s applied:%s\n"
+                 "restore the file%s, or re-record the checksums with 'luamig stamp'",
+                 cs->nchanged, cs->nchanged > 1 ? "s" : "",
+                 cs->nchanged > 1 ? "they were" : "it was", b.s, cs->nchanged > 1 ? "s" : "");
     lm_buf_free(&b);
   }
   if (cs->nunknown) {
@@ -140,10 +179,10 @@ static void check_checksums(checker *k, lm_checksums *cs) {
     lm_buf_init(&b);
     for (int i = 0; i < cs->nunknown; i++)
       lm_buf_printf(&b, "%s%s", i ? ", " : "", cs->unknown[i]);
-    problem(k,
-            "%s has revision%s applied that no revision file defines: %s (is this the right "
-            "project and versions folder?)",
-            p->url->masked, cs->nunknown > 1 ? "s" : "", b.s);
+    problem_rule(k, "unknown-revision",
+                 "%s has revision%s applied that no revision file defines: %s (is this the right "
+                 "project and versions folder?)",
+                 p->url->masked, cs->nunknown > 1 ? "s" : "", b.s);
     lm_buf_free(&b);
   }
 }
@@ -155,6 +194,14 @@ static void check_lint(checker *k, int *nerr, int *nwarn, char **json) {
   *nerr = *nwarn = 0;
   *json = NULL;
   size_t jn = 0;
+  if (k->annotate) {
+    int rc = lm_lint_collect(k->p, NULL, 0, &k->findings, nerr, nwarn);
+    if (rc)
+      report(k);
+    else if (*nerr)
+      problem_rule(k, NULL, "lint found %d error%s", *nerr, *nerr > 1 ? "s" : "");
+    return;
+  }
   int keep = k->c->json || k->c->quiet;
   FILE *out = keep ? open_memstream(json, &jn) : k->p->out;
   if (!out) out = k->p->out;
@@ -178,7 +225,7 @@ static void on_roundtrip_ok(void *ud, const lm_revision *r) {
   if (k->c->json) {
     if (k->checked_json.len) lm_buf_puts(&k->checked_json, ", ");
     lm_buf_printf(&k->checked_json, "\"%s\"", r->id);
-  } else if (!k->c->quiet) {
+  } else if (!k->c->quiet && k->c->format != LM_FORMAT_SARIF) {
     fprintf(k->p->out, "roundtrip ok: %s %s\n", r->id, r->message ? r->message : "");
     fflush(k->p->out);
   }
@@ -229,6 +276,7 @@ int cmd_check(cli *c) {
   memset(&k, 0, sizeof k);
   k.c = c;
   k.p = p;
+  k.annotate = c->format == LM_FORMAT_GITHUB || c->format == LM_FORMAT_SARIF;
   int *heads = lm_xcalloc((size_t)p->graph.n + 1, sizeof *heads), nheads = 0;
   check_heads(&k, heads, &nheads);
   lm_checksums cs;
@@ -245,9 +293,20 @@ int cmd_check(cli *c) {
       rc = roundtrip_rc;
       goto done;
     }
-    if (roundtrip_rc) report(&k);
+    if (roundtrip_rc) {
+      /* the finding points at the revision that failed */
+      const lm_error *e = lm_error_last();
+      int idx = e->revision ? lm_graph_index(&p->graph, e->revision) : -1;
+      if (!e->file && idx >= 0) finding(&k, "roundtrip", p->graph.revs[idx]->path, 1, e->message);
+      report_rule(&k, e->file || idx < 0 ? "roundtrip" : NULL);
+    }
   }
-  if (c->json) {
+  if (k.annotate)
+    lm_report_print(&k.findings, (lm_format)c->format, p->config ? p->config->dir : NULL,
+                    LM_RULE_LINT | LM_RULE_CHECK, p->out);
+  if (c->format == LM_FORMAT_SARIF) {
+    fflush(p->out);
+  } else if (c->json) {
     print_json(&k, heads, nheads, &cs, nerr, nwarn, lint_json, roundtrip_rc);
   } else if (!c->quiet && !k.problems) {
     fprintf(p->out, "check ok: %d revision%s", p->graph.n, p->graph.n == 1 ? "" : "s");
@@ -272,6 +331,7 @@ int cmd_check(cli *c) {
     rc = LM_ECHECK;
   }
 done:
+  lm_lint_findings_free(&k.findings);
   free(lint_json);
   lm_checksums_free(&cs);
   lm_buf_free(&k.problem_json);

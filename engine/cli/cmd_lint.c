@@ -7,7 +7,7 @@ int cmd_lint(cli *c) {
   int rc = cli_open(c, &p);
   if (rc) return rc;
   int nerrors = 0, nwarnings = 0;
-  rc = lm_lint(p, c->pos, c->npos, c->json, stdout, &nerrors, &nwarnings);
+  rc = lm_lint(p, c->pos, c->npos, c->format, stdout, &nerrors, &nwarnings);
   lm_project_free(p);
   if (rc) return rc;
   /* The findings are on stdout already; the summary is the one error line

@@ -58,6 +58,29 @@ static int write_new_file(const char *path, const char *text) {
   return 0;
 }
 
+/* .luarc.json and types/luamig.lua for lua-language-server; files the user
+ * already has are left alone. */
+static int write_editor_files(const char *pre, const char *sep, int quiet) {
+  char *luarc = lm_xasprintf("%s%s.luarc.json", pre, sep);
+  char *types = lm_xasprintf("%s%stypes", pre, sep);
+  char *meta = lm_xasprintf("%s/luamig.lua", types);
+  int rc = 0;
+  if (access(luarc, F_OK) != 0) {
+    rc = write_new_file(luarc, cli_luarc_json);
+    if (!rc && !quiet) printf("Created %s\n", luarc);
+  }
+  if (!rc && mkdir(types, 0755) != 0 && errno != EEXIST)
+    rc = lm_error_set(LM_EIO, "cannot create %s: %s", types, strerror(errno));
+  if (!rc && access(meta, F_OK) != 0) {
+    rc = write_new_file(meta, cli_luamig_meta);
+    if (!rc && !quiet) printf("Created %s\n", meta);
+  }
+  free(luarc);
+  free(types);
+  free(meta);
+  return rc;
+}
+
 int cmd_init(cli *c) {
   int rc = cli_args(c, 0, 1);
   if (rc) return rc;
@@ -90,6 +113,7 @@ int cmd_init(cli *c) {
     if (!rc) rc = write_new_file(tpl, t.s);
     lm_buf_free(&t);
     if (!rc && !c->quiet) printf("Created %s\nCreated %s/\nCreated %s\n", cfg, ver, tpl);
+    if (!rc) rc = write_editor_files(pre, sep, c->quiet);
   }
   free(cfg);
   free(ver);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lint.h"
 
 static const command COMMANDS[] = {
     {"init", cmd_init, "luamig init [DIR]", "make a new project",
@@ -108,7 +109,7 @@ static const command COMMANDS[] = {
      "REV+N, REV-N.",
      "", "luamig show head        luamig show current        luamig show 9c3e",
      "0 shown, 2 no such revision, configuration or loading error"},
-    {"lint", cmd_lint, "luamig lint [REV...] [--dialect NAME] [--json]",
+    {"lint", cmd_lint, "luamig lint [REV...] [--dialect NAME] [--format text|json|github|sarif]",
      "check revisions for dangerous operations",
      "Runs each revision's upgrade and downgrade against a recorder, without a database, and\n"
      "reports FILE:LINE: error|warning [RULE] message. The rules of every dialect run; a rule\n"
@@ -116,10 +117,12 @@ static const command COMMANDS[] = {
      "`-- luamig: allow RULE` just before an operation, or in the file's header comment,\n"
      "silences RULE there.\n"
      "  --dialect NAME     only the rules that apply to sqlite or postgresql\n"
-     "  --json             a JSON array of findings",
-     "--json --dialect", "luamig lint        luamig lint --dialect postgresql 9c3e",
+     "  --json             a JSON array of findings (= --format json)\n"
+     "  --format FMT       text (default), json, github (workflow-command annotations) or\n"
+     "                     sarif (a SARIF 2.1.0 log for code scanning)",
+     "--json --dialect --format", "luamig lint        luamig lint --dialect postgresql 9c3e",
      "0 no error (warnings allowed), 1 an error remains, 2 configuration or loading error"},
-    {"check", cmd_check, "luamig check [--roundtrip] [--json]",
+    {"check", cmd_check, "luamig check [--roundtrip] [--format text|json|github|sarif]",
      "check the chain, the applied checksums and lint",
      "Passes when the chain loads, has exactly one head, the checksums recorded in the\n"
      "database (when one is configured and reachable) match the files, and lint finds no\n"
@@ -131,8 +134,10 @@ static const command COMMANDS[] = {
      "                     configured server; without a URL, --dialect sqlite uses a\n"
      "                     temporary file)\n"
      "  --dialect NAME     the dialect of --roundtrip without a URL\n"
-     "  --json             a JSON object with the problems",
-     "--roundtrip --dialect --json", "luamig check --roundtrip",
+     "  --json             a JSON object with the problems (= --format json)\n"
+     "  --format FMT       text (default), json, github or sarif: the lint findings and\n"
+     "                     check's own (heads, checksums, round trip)",
+     "--roundtrip --dialect --json --format", "luamig check --roundtrip",
      "0 passed, 1 a problem was found, 2 configuration or loading error"},
     {"schema", cmd_schema, "luamig schema", "print the database schema as SQL",
      "Prints the current database schema as deterministic SQL: tables sorted by name with\n"
@@ -152,7 +157,18 @@ static const command COMMANDS[] = {
      "", "luamig import alembic ../app/alembic/versions",
      "0 everything converted; 1 files written, some statements not converted; 2 a file cannot\n"
      "be read or converted, or a revision id is already in the project (nothing written)"},
+    {"completion", cmd_completion, "luamig completion bash|zsh|fish",
+     "print a shell completion script",
+     "Prints a completion script for the shell: commands, options, and, from the project in\n"
+     "the current folder, revision ids, branch labels and step names.",
+     "",
+     "source <(luamig completion bash)\n"
+     "luamig completion zsh > \"${fpath[1]}/_luamig\"\n"
+     "luamig completion fish > ~/.config/fish/completions/luamig.fish",
+     "0 printed, 2 unknown shell"},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
+
+const command *const cli_commands = COMMANDS;
 
 const command *cli_find(const char *name) {
   for (const command *c = COMMANDS; c->name; c++)
@@ -204,6 +220,8 @@ static void print_block(FILE *out, const char *title, const char *text) {
     p += n + (nl ? 1 : 0);
   }
 }
+
+const char *const cli_global_help = GLOBAL_HELP;
 
 void cli_print_help(FILE *out, const command *cmd) {
   if (cmd) {
@@ -261,11 +279,7 @@ static int is_negative_number(const char *s) {
   return 1;
 }
 
-typedef struct optdef {
-  const char *shortname, *longname;
-  int has_arg;
-  size_t field; /* offset of a const char* or int in cli */
-} optdef;
+typedef cli_option optdef;
 
 #define F(x) offsetof(cli, x)
 static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
@@ -291,10 +305,13 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, "--splice", 0, F(splice)},
                               {NULL, "--roundtrip", 0, F(roundtrip)},
                               {NULL, "--from-alembic", 0, F(from_alembic)},
+                              {NULL, "--format", 1, F(format_name)},
                               {NULL, NULL, 0, 0}};
 #undef F
+const cli_option *const cli_options = OPTS;
 
-static const char *const GLOBAL_OPTS = "-c --config --url -q --quiet -v --verbose --echo-sql";
+static const char GLOBAL_OPTS[] = "-c --config --url -q --quiet -v --verbose --echo-sql";
+const char *const cli_global_options = GLOBAL_OPTS;
 
 static int option_allowed(const command *cmd, const optdef *o) {
   const char *names[2] = {o->shortname, o->longname};
@@ -445,6 +462,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   const command *cmd = cli_find(c.command);
+  if (!cmd) cmd = cli_find_hidden(c.command);
   if (!cmd) return unknown_command(c.command);
   if (want_help) {
     cli_print_help(stdout, cmd);
@@ -470,6 +488,16 @@ int main(int argc, char **argv) {
       }
       if (o->has_arg && !eq) i++;
     }
+  }
+  if (c.format_name) {
+    c.format = lm_format_parse(c.format_name);
+    if (c.format < 0)
+      return usage_error("unknown --format '%s': use text, json, github or sarif", c.format_name);
+    if (c.json && c.format != LM_FORMAT_JSON)
+      return usage_error("--json contradicts --format %s", c.format_name);
+    c.json = c.format == LM_FORMAT_JSON;
+  } else if (c.json) {
+    c.format = LM_FORMAT_JSON;
   }
   int rc = cmd->run(&c);
   if (rc) {
