@@ -6,6 +6,7 @@
 
 #define CLI_MAX_POS 16
 #define CLI_MAX_X 64
+#define CLI_MAX_TARGETS 64
 
 /* The parsed command line. */
 typedef struct cli {
@@ -21,6 +22,11 @@ typedef struct cli {
   const char *message, *rev_id, *head, *depends_on, *branch_label, *steps, *stop_before, *range;
   int sql, dry_run, ignore_checksums, splice;
   int roundtrip; /* check --roundtrip */
+  /* many databases (SPEC §11): --all, --target (repeatable), --jobs, --canary, --keep-going */
+  int all, keep_going;
+  const char *target, *jobs, *canary;
+  const char *targets[CLI_MAX_TARGETS];
+  int ntargets;
 } cli;
 
 typedef struct command {
@@ -53,6 +59,17 @@ int cmd_show(cli *c);
 int cmd_check(cli *c);
 int cmd_schema(cli *c);
 int cmd_lint(cli *c);
+
+/** Whether --all or --target asks for the command on many databases. */
+int cli_fleet_wanted(const cli *c);
+/** Runs a migrating command (upgrade, downgrade, stamp, current) on each
+ * selected target of luamig.lua (SPEC §11). */
+int cli_fleet_migrate(cli *c);
+/** The same for any single-database command: fn runs once per target, in a
+ * process of its own, on the project pointed at that target (`check
+ * --drift` plugs in here); each target's line reads `NAME: ok` or
+ * `NAME: failed: ...`. */
+int cli_fleet_each(cli *c, int (*fn)(lm_project *p, void *ud), void *ud);
 
 /** Writes s as a JSON string. */
 void cli_json_str(FILE *out, const char *s);

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 static int migrate(cli *c, int up) {
+  if (cli_fleet_wanted(c)) return cli_fleet_migrate(c);
   int rc = cli_args(c, 1, 1);
   if (rc) return rc;
   if (c->dry_run && c->sql)
@@ -23,6 +24,7 @@ int cmd_upgrade(cli *c) { return migrate(c, 1); }
 int cmd_downgrade(cli *c) { return migrate(c, 0); }
 
 int cmd_stamp(cli *c) {
+  if (cli_fleet_wanted(c)) return cli_fleet_migrate(c);
   int rc = cli_args(c, 1, 1);
   if (rc) return rc;
   lm_project *p;
@@ -34,6 +36,7 @@ int cmd_stamp(cli *c) {
 }
 
 int cmd_current(cli *c) {
+  if (cli_fleet_wanted(c)) return cli_fleet_migrate(c);
   int rc = cli_args(c, 0, 0);
   if (rc) return rc;
   lm_project *p;

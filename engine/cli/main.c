@@ -7,6 +7,19 @@
 
 #include "cli.h"
 
+/* Many databases (SPEC §11): the options of every migrating command. */
+#define FLEET_OPTS " --all --target --jobs --canary --keep-going"
+#define FLEET_HELP                                                                                 \
+  "\nMany databases (the targets of luamig.lua):\n"                                                \
+  "  --all              every target\n"                                                            \
+  "  --target PATTERN   the targets whose name matches (* globs), or a group by its name;\n"       \
+  "                     repeatable\n"                                                              \
+  "  --jobs N           targets run at once, each in a process of its own (default 4)\n"           \
+  "  --canary K         the first K targets run alone, one after another; a failure there\n"       \
+  "                     starts nothing else\n"                                                     \
+  "  --keep-going       go on with the other targets after a failure (default: start no\n"         \
+  "                     new target, let the running ones finish)"
+
 static const command COMMANDS[] = {
     {"init", cmd_init, "luamig init [DIR]", "make a new project",
      "Creates luamig.lua, versions/ and script.lua.tmpl in DIR (default: the current folder).\n"
@@ -25,25 +38,33 @@ static const command COMMANDS[] = {
      "Writes a revision whose down_revision lists the given revisions (usually the heads).",
      "-m --message --rev-id --branch-label"},
     {"upgrade", cmd_upgrade,
-     "luamig upgrade TARGET [--sql] [--stop-before STEP] [--dry-run] [--ignore-checksums]",
+     "luamig upgrade TARGET [--sql] [--stop-before STEP] [--dry-run] [--ignore-checksums]"
+     " [--all | --target PATTERN...] [--jobs N] [--canary K] [--keep-going]",
      "apply revisions up to TARGET",
      "TARGET: head, heads, a revision id or unique prefix, +N, REV+N; with --sql also FROM:TO.\n"
      "Each revision runs in its own transaction with its version-table row.\n"
      "  --sql              print the SQL script instead of connecting (--dialect without a URL)\n"
      "  --stop-before STEP stop multi-step revisions before the step named STEP\n"
      "  --dry-run          run everything in one transaction and roll it back\n"
-     "  --ignore-checksums run even when applied revision files were edited",
-     "--sql --stop-before --dry-run --ignore-checksums --dialect"},
-    {"downgrade", cmd_downgrade, "luamig downgrade TARGET [--sql] [--dry-run] [--ignore-checksums]",
+     "  --ignore-checksums run even when applied revision files were edited" FLEET_HELP,
+     "--sql --stop-before --dry-run --ignore-checksums --dialect" FLEET_OPTS},
+    {"downgrade", cmd_downgrade,
+     "luamig downgrade TARGET [--sql] [--dry-run] [--ignore-checksums]"
+     " [--all | --target PATTERN...] [--jobs N] [--canary K] [--keep-going]",
      "revert revisions down to TARGET",
-     "TARGET: -N, a revision id or unique prefix, base; with --sql FROM:TO (e.g. head:base).",
-     "--sql --dry-run --ignore-checksums --dialect"},
-    {"stamp", cmd_stamp, "luamig stamp TARGET", "set the version table without running anything",
-     "TARGET: a revision, head, heads or base. Records the files' current checksums.", ""},
-    {"current", cmd_current, "luamig current [--json] [-v]", "show the applied revisions",
+     "TARGET: -N, a revision id or unique prefix, base; with --sql FROM:TO (e.g. "
+     "head:base)." FLEET_HELP,
+     "--sql --dry-run --ignore-checksums --dialect" FLEET_OPTS},
+    {"stamp", cmd_stamp, "luamig stamp TARGET [--all | --target PATTERN...] [--jobs N]",
+     "set the version table without running anything",
+     "TARGET: a revision, head, heads or base. Records the files' current checksums." FLEET_HELP,
+     FLEET_OPTS},
+    {"current", cmd_current, "luamig current [--json] [-v] [--all | --target PATTERN...]",
+     "show the applied revisions",
      "Prints each applied head, with (head) when it is the chain's head, and the step of a\n"
-     "partly applied multi-step revision.",
-     ""},
+     "partly applied multi-step revision. With --all / --target: one line per target, then a\n"
+     "count per revision." FLEET_HELP,
+     FLEET_OPTS},
     {"history", cmd_history, "luamig history [-r FROM:TO] [--verbose] [--json]",
      "show the chain, newest first", "", "-r --rev-range"},
     {"heads", cmd_heads, "luamig heads [--verbose] [--json]", "show the chain's heads", "", ""},
@@ -153,6 +174,11 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, "--ignore-checksums", 0, F(ignore_checksums)},
                               {NULL, "--splice", 0, F(splice)},
                               {NULL, "--roundtrip", 0, F(roundtrip)},
+                              {NULL, "--all", 0, F(all)},
+                              {NULL, "--target", 1, F(target)},
+                              {NULL, "--jobs", 1, F(jobs)},
+                              {NULL, "--canary", 1, F(canary)},
+                              {NULL, "--keep-going", 0, F(keep_going)},
                               {NULL, NULL, 0, 0}};
 #undef F
 
@@ -246,6 +272,10 @@ int main(int argc, char **argv) {
         val = argv[++i];
       }
       *(const char **)((char *)&c + o->field) = val;
+      if (o->field == offsetof(cli, target)) {
+        if (c.ntargets == CLI_MAX_TARGETS) return usage_error("too many --target options%s", "");
+        c.targets[c.ntargets++] = val;
+      }
     } else {
       if (val) return usage_error("option %s takes no value", name);
       *(int *)((char *)&c + o->field) = 1;
