@@ -300,8 +300,8 @@ static int read_targets(lua_State *L, lm_config *c, const char *text) {
   if (n == 0 || count != n) {
     lua_pop(L, 1);
     return bad(c, text, "targets",
-               n == 0 ? "is empty: list at least one { name = ..., url = ... }"
-                      : "must be a list (entries 1, 2, 3, ... without other keys)",
+               count != n ? "must be a list (entries 1, 2, 3, ... without other keys)"
+                          : "is empty: list at least one { name = ..., url = ... }",
                NULL);
   }
   c->targets = lm_xcalloc((size_t)n, sizeof *c->targets);
