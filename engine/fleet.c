@@ -437,6 +437,14 @@ static void child_main(lm_project *p, const lm_fleet_list *l, int i, int fd, lm_
   /* per-revision lines and `current`'s text are the parent's to print */
   FILE *devnull = fopen("/dev/null", "w");
   p->out = devnull ? devnull : p->out;
+  /* what the command writes to stderr (warnings, findings, -v traces) goes
+   * back with the record, so the parent shows it under this target's name
+   * instead of mixed with the other targets' */
+  FILE *errf = tmpfile();
+  if (errf) {
+    fflush(stderr);
+    dup2(fileno(errf), STDERR_FILENO);
+  }
   p->opts.quiet = 1;
   p->report = &rep;
   long long t0 = lm_now_ms();
@@ -472,14 +480,34 @@ static void child_main(lm_project *p, const lm_fleet_list *l, int i, int fd, lm_
     lm_buf_free(&m);
   }
   put_field(&b, msg);
+  free(msg);
+  fflush(stderr);
+  if (errf) {
+    char chunk[4096];
+    size_t got;
+    rewind(errf);
+    lm_buf err;
+    lm_buf_init(&err);
+    while ((got = fread(chunk, 1, sizeof chunk, errf)) > 0 && err.len < (1u << 20))
+      lm_buf_put(&err, chunk, got);
+    /* a NUL ends the field; the masking covers any URL the output names */
+    for (size_t k = 0; k < err.len; k++)
+      if (!err.s[k]) err.s[k] = ' ';
+    char *masked = lm_url_mask(err.s ? err.s : "");
+    put_field(&b, masked);
+    free(masked);
+    lm_buf_free(&err);
+  } else {
+    put_field(&b, NULL);
+  }
   write_all(fd, b.s, b.len);
   _exit(0);
 }
 
 /* Splits a record into its fields; 0 when it is complete. */
-static int parse_record(lm_buf *b, const char *f[8]) {
+static int parse_record(lm_buf *b, const char *f[9]) {
   size_t pos = 0;
-  for (int k = 0; k < 8; k++) {
+  for (int k = 0; k < 9; k++) {
     if (pos >= b->len) return -1;
     f[k] = b->s + pos;
     const char *z = memchr(b->s + pos, 0, b->len - pos);
@@ -494,7 +522,7 @@ static void finish(slot *s, int status, lm_fleet_done_fn done, void *done_ud,
   lm_fleet_result r;
   memset(&r, 0, sizeof r);
   r.index = s->index;
-  const char *f[8];
+  const char *f[9];
   char crash[96];
   if ((s->buf.len == 0 || s->buf.s[s->buf.len - 1] != 0 || parse_record(&s->buf, f) != 0)) {
     r.status = LM_FLEET_FAILED;
@@ -515,6 +543,7 @@ static void finish(slot *s, int status, lm_fleet_done_fn done, void *done_ud,
     r.rep.after = (char *)f[5];
     r.revision = *f[6] ? f[6] : NULL;
     r.message = *f[7] ? f[7] : NULL;
+    r.output = *f[8] ? f[8] : NULL;
     r.status = r.code == 0          ? LM_FLEET_DONE
                : r.code == LM_EINTR ? LM_FLEET_INTERRUPTED
                                     : LM_FLEET_FAILED;

@@ -54,6 +54,7 @@ typedef struct lm_fleet_result {
   long long ms;
   const char *revision; /* where it failed, or NULL */
   const char *message;  /* the error, one line, passwords masked; or NULL */
+  const char *output;   /* what the command wrote to stderr, masked; or NULL */
 } lm_fleet_result;
 
 /** The single-database command, run in the child. p->report is set. */

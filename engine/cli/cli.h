@@ -66,10 +66,14 @@ int cli_fleet_wanted(const cli *c);
  * selected target of luamig.lua (SPEC §11). */
 int cli_fleet_migrate(cli *c);
 /** The same for any single-database command: fn runs once per target, in a
- * process of its own, on the project pointed at that target (`check
- * --drift` plugs in here); each target's line reads `NAME: ok` or
- * `NAME: failed: ...`. */
-int cli_fleet_each(cli *c, int (*fn)(lm_project *p, void *ud), void *ud);
+ * process of its own, on p (opened here when NULL) pointed at that target;
+ * it returns 0 or an LM_E… code with the error set. Each target's line
+ * reads `NAME: ok` or `NAME: failed: MESSAGE`; what fn writes to stderr is
+ * shown under the line as `  NAME: ...`. This is where `check --drift
+ * --all` plugs in: the chain-level checks run once, then
+ *   cli_fleet_each(c, p, drift_one, &checker)
+ * with drift_one comparing one target's live schema with the chain. */
+int cli_fleet_each(cli *c, lm_project *p, int (*fn)(lm_project *p, void *ud), void *ud);
 
 /** Writes s as a JSON string. */
 void cli_json_str(FILE *out, const char *s);

@@ -157,6 +157,10 @@ static void json_element(fleet_ui *u, const lm_fleet_target *t, const lm_fleet_r
     lm_json_str(stdout, r->message);
   else
     fputs("null", stdout);
+  if (r->output) {
+    fputs(", \"output\": ", stdout);
+    lm_json_str(stdout, r->output);
+  }
   fputc('}', stdout);
 }
 
@@ -228,12 +232,19 @@ static void on_done(void *ud, const lm_fleet_result *r) {
   fprintf(stdout, "%s\n", b.s);
   fflush(stdout);
   lm_buf_free(&b);
+  /* the target's own diagnostics, under its name */
+  for (const char *p = r->output; p && *p;) {
+    const char *e = strchr(p, '\n');
+    int n = e ? (int)(e - p) : (int)strlen(p);
+    fprintf(stderr, "  %s: %.*s\n", t.name, n, p);
+    p += n + (e ? 1 : 0);
+  }
   bar_draw(u);
 }
 
 static void summary_part(lm_buf *b, int n, const char *what, const char *arg) {
   if (!n) return;
-  lm_buf_printf(b, "%s%d ", b->s && b->s[b->len - 1] == ':' ? " " : ", ", n);
+  lm_buf_printf(b, "%s%d ", b->len ? ", " : "", n);
   lm_buf_printf(b, what, arg);
 }
 
@@ -266,7 +277,6 @@ static void summary(fleet_ui *u) {
       fprintf(stdout, "%s: %d target%s\n", u->revs[i], u->counts[i], u->counts[i] == 1 ? "" : "s");
   lm_buf b;
   lm_buf_init(&b);
-  lm_buf_printf(&b, "%d target%s:", u->total, u->total == 1 ? "" : "s");
   if (u->kind == FK_EACH)
     summary_part(&b, u->changed, "ok%s", "");
   else if (u->kind == FK_CURRENT)
@@ -277,7 +287,8 @@ static void summary(fleet_ui *u) {
   summary_part(&b, u->failed, "failed%s", "");
   summary_part(&b, u->interrupted, "interrupted%s", "");
   summary_part(&b, u->not_started, "not started%s", "");
-  fprintf(stdout, "%s\n", b.s);
+  fprintf(stdout, "%d target%s%s%s\n", u->total, u->total == 1 ? "" : "s", b.len ? ": " : "",
+          b.len ? b.s : "");
   fflush(stdout);
   lm_buf_free(&b);
 }
@@ -318,7 +329,8 @@ static int parse_count(const char *opt, const char *s, int min, int max, int *ou
   return 0;
 }
 
-static int run_fleet(cli *c, fleet_kind kind, int (*each)(lm_project *, void *), void *each_ud) {
+static int run_fleet(cli *c, lm_project *given, fleet_kind kind, int (*each)(lm_project *, void *),
+                     void *each_ud) {
   if (!c->all && c->ntargets == 0)
     return lm_error_set(LM_EUSAGE, "--jobs, --canary and --keep-going need --all or --target");
   if (c->all && c->ntargets)
@@ -337,12 +349,12 @@ static int run_fleet(cli *c, fleet_kind kind, int (*each)(lm_project *, void *),
   if (c->jobs) rc = parse_count("--jobs", c->jobs, 1, 1024, &o.jobs);
   if (!rc && c->canary) rc = parse_count("--canary", c->canary, 0, 1000000, &o.canary);
   if (rc) return rc;
-  lm_project *p;
-  if ((rc = cli_open(c, &p))) return rc;
+  lm_project *p = given;
+  if (!p && (rc = cli_open(c, &p))) return rc;
   lm_fleet_list list;
   rc = lm_fleet_list_load(p, c->targets, c->ntargets, &list);
   if (rc) {
-    lm_project_free(p);
+    if (!given) lm_project_free(p);
     return rc;
   }
   fleet_ui u;
@@ -395,7 +407,7 @@ static int run_fleet(cli *c, fleet_kind kind, int (*each)(lm_project *, void *),
   free(u.counts);
   lm_buf_free(&u.failed_names);
   lm_fleet_list_free(&list);
-  lm_project_free(p);
+  if (!given) lm_project_free(p);
   return rc;
 }
 
@@ -406,9 +418,9 @@ int cli_fleet_migrate(cli *c) {
                                                         : FK_CURRENT;
   int rc = cli_args(c, k == FK_CURRENT ? 0 : 1, k == FK_CURRENT ? 0 : 1);
   if (rc) return rc;
-  return run_fleet(c, k, NULL, NULL);
+  return run_fleet(c, NULL, k, NULL, NULL);
 }
 
-int cli_fleet_each(cli *c, int (*fn)(lm_project *p, void *ud), void *ud) {
-  return run_fleet(c, FK_EACH, fn, ud);
+int cli_fleet_each(cli *c, lm_project *p, int (*fn)(lm_project *p, void *ud), void *ud) {
+  return run_fleet(c, p, FK_EACH, fn, ud);
 }
