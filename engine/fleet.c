@@ -390,8 +390,9 @@ static pid_t fleet_pids[1024];
 static volatile sig_atomic_t fleet_npids;
 
 static void fleet_on_signal(int sig) {
-  LM_UNUSED(sig);
   int saved = errno;
+  /* a second Ctrl-C gets the default action, as for a single run */
+  if (fleet_stop) signal(sig, SIG_DFL);
   fleet_stop = 1;
   for (int i = 0; i < fleet_npids; i++)
     if (fleet_pids[i] > 0) kill(fleet_pids[i], SIGINT);
@@ -578,7 +579,7 @@ int lm_fleet_run(lm_project *p, const lm_fleet_list *l, const lm_fleet_options *
   struct sigaction sa, old_int, old_term;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = fleet_on_signal;
-  fleet_stop = 0;
+  fleet_stop = lm_interrupted; /* Ctrl-C while the targets were listed */
   fleet_npids = 0;
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);

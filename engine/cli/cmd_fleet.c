@@ -164,6 +164,9 @@ static void json_element(fleet_ui *u, const lm_fleet_target *t, const lm_fleet_r
   fputc('}', stdout);
 }
 
+/* +N, -N, REV+N: "already at" would not name a revision. */
+static int relative(const char *target) { return strchr(target, '+') || target[0] == '-'; }
+
 static void line_text(fleet_ui *u, const lm_fleet_target *t, const lm_fleet_result *r, lm_buf *b) {
   lm_buf_printf(b, "%s: ", t->name);
   if (r->status == LM_FLEET_FAILED || r->status == LM_FLEET_INTERRUPTED) {
@@ -176,7 +179,10 @@ static void line_text(fleet_ui *u, const lm_fleet_target *t, const lm_fleet_resu
   case FK_UPGRADE:
   case FK_DOWNGRADE:
     if (r->rep.nrevs == 0) {
-      lm_buf_printf(b, "already at %s", u->c->pos[0]);
+      if (relative(u->c->pos[0]))
+        lm_buf_puts(b, "nothing to do");
+      else
+        lm_buf_printf(b, "already at %s", u->c->pos[0]);
       break;
     }
     lm_buf_printf(b, "%s ", past_tense(u->kind));
@@ -283,7 +289,10 @@ static void summary(fleet_ui *u) {
     ; /* the counts per revision above say it */
   else
     summary_part(&b, u->changed, "%s", past_tense(u->kind));
-  summary_part(&b, u->unchanged, "already at %s", target);
+  if (*target && relative(target))
+    summary_part(&b, u->unchanged, "with nothing to do%s", "");
+  else
+    summary_part(&b, u->unchanged, "already at %s", target);
   summary_part(&b, u->failed, "failed%s", "");
   summary_part(&b, u->interrupted, "interrupted%s", "");
   summary_part(&b, u->not_started, "not started%s", "");
