@@ -66,7 +66,7 @@ peak_tree_kib() {
 # timed_fleet OUTFILE CMD...: runs CMD (a luamig fleet run), prints
 # "SECONDS TREE_PEAK_KIB SINGLE_PEAK_KIB".
 timed_fleet() {
-  local out=$1 t0 t1 tree single=?
+  local out=$1 t0 t1 tree single="?"
   shift
   t0=$(now)
   if [ -x /usr/bin/time ]; then
@@ -151,7 +151,7 @@ EOF
   check_at_head loop
   fresh
   t0=$(now)
-  ls data/*.db | sed 's|^|sqlite:///|' | xargs -P "$JOBS" -I{} "$LUAMIG" --url {} -q upgrade head
+  printf "%s\n" data/*.db | sed 's|^|sqlite:///|' | xargs -P "$JOBS" -I{} "$LUAMIG" --url {} -q upgrade head
   t1=$(now)
   xargs_s=$(secs "$t0" "$t1")
   check_at_head xargs
@@ -219,7 +219,7 @@ EOF
   check_at_head loop
   fresh
   t0=$(now)
-  ls one/*.lua | xargs -P "$JOBS" -I{} "$LUAMIG" -c {} -q upgrade head
+  printf "%s\n" one/*.lua | xargs -P "$JOBS" -I{} "$LUAMIG" -c {} -q upgrade head
   t1=$(now)
   xargs_s=$(secs "$t0" "$t1")
   check_at_head xargs

@@ -259,7 +259,7 @@ expect_all_at "$ALL_AT" "after two concurrent runs"
 t_case "Ctrl-C: running targets roll back, summary so far, exit 130; a rerun resumes"
 fleet_project 6
 # R2 takes a while, so that the interruption finds targets inside it
-sed -i 's/^function upgrade()$/function upgrade()\n  if context.revision == "'"$R2"'" then\n    if context.dialect == "postgresql" then op.execute("SELECT pg_sleep(20)")\n    else local t = os.clock() while os.clock() - t < 20 do end end\n  end/' versions/${R2}_*.lua
+sed -i 's/^function upgrade()$/function upgrade()\n  if context.revision == "'"$R2"'" then\n    if context.dialect == "postgresql" then op.execute("SELECT pg_sleep(20)")\n    else local t = os.clock() while os.clock() - t < 20 do end end\n  end/' versions/"${R2}"_*.lua
 "$LUAMIG" upgrade head --all --jobs 2 >"$LM_TMP/int.out" 2>"$LM_TMP/int.err" </dev/null &
 PID=$!
 for _ in $(seq 1 100); do
@@ -273,6 +273,7 @@ wait "$PID"
 LM_RC=$?
 LM_CMD="luamig upgrade head --all --jobs 2 (interrupted)"
 LM_OUT=$(cat "$LM_TMP/int.out")
+# shellcheck disable=SC2034 # read by expect_err_contains
 LM_ERR=$(cat "$LM_TMP/int.err")
 _lm_log_run "$LM_CMD" "$LM_RC" "$LM_TMP/int.out" "$LM_TMP/int.err"
 expect_exit 130
@@ -283,7 +284,7 @@ expect_eq "$(versions_of 0)" "$R1" "t01 keeps R1, its R2 rolled back"
 expect_no_table() { ! has_table "$1" "$2"; _check $? "table $1 should not exist in $2"; }
 expect_no_table t_two "${T_URLS[0]}"
 expect_eq "$(versions_of 2)" "" "t03 was not started"
-sed -i 's/pg_sleep(20)/pg_sleep(0)/; s/< 20 do/< 0 do/' versions/${R2}_*.lua
+sed -i 's/pg_sleep(20)/pg_sleep(0)/; s/< 20 do/< 0 do/' versions/"${R2}"_*.lua
 lm upgrade head --all
 expect_exit 0
 expect_out_contains "t01: upgraded $R1 -> $R3 (2 revisions"
