@@ -10,7 +10,7 @@
 /* Many databases (SPEC §11): the options of every migrating command. */
 #define FLEET_OPTS " --all --target --jobs --canary --keep-going"
 #define FLEET_HELP                                                                                 \
-  "\nMany databases (the targets of luamig.lua):\n"                                                \
+  "\n\nMany databases (the targets of luamig.lua):\n"                                              \
   "  --all              every target\n"                                                            \
   "  --target PATTERN   the targets whose name matches (* globs), or a group by its name;\n"       \
   "                     repeatable\n"                                                              \
