@@ -12,7 +12,9 @@
 #   LUAMIG=path     the binary (default build/luamig)
 #   N=100           targets per dialect
 #   JOBS=4          --jobs and xargs -P
-#   BIG=10000       targets of the listing/scheduling figure (current --all
+#   ROUNDS=3        rounds of fleet and xargs, alternating (medians reported;
+#                   the loop runs once)
+#   BIG=2000        targets of the listing/scheduling figure (current --all
 #                   over BIG empty SQLite files; 0 skips it)
 #   DIALECTS="sqlite postgresql"
 #   PG_ENV=file     a file setting PGHOST, PGPORT, PGUSER, PGPASSWORD for a
@@ -35,7 +37,8 @@ LUAMIG=${LUAMIG:-$here/build/luamig}
 LUAMIG=$(cd "$(dirname "$LUAMIG")" && pwd)/$(basename "$LUAMIG")
 N=${N:-100}
 JOBS=${JOBS:-4}
-BIG=${BIG:-10000}
+BIG=${BIG:-2000}
+ROUNDS=${ROUNDS:-3}
 DIALECTS=${DIALECTS:-sqlite postgresql}
 WORK=${WORK:-$(mktemp -d /tmp/luamig-bench-fleet.XXXXXX)}
 mkdir -p "$WORK"
@@ -49,6 +52,51 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
+
+# measure CMD...: runs CMD under /usr/bin/time (or bash's clock); prints
+# "WALL CPU" seconds, CPU being user + sys of CMD and all its children.
+measure() {
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f '%e %U %S' -o "$WORK/m.txt" "$@" >/dev/null 2>&1 || {
+      echo "failed: $*" >&2
+      exit 1
+    }
+    awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' "$WORK/m.txt"
+  else
+    local t0 t1
+    t0=$(now)
+    "$@" >/dev/null 2>&1
+    t1=$(now)
+    echo "$(secs "$t0" "$t1") ?"
+  fi
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# compare LABEL FRESH_FN FLEET_CMD LOOP_CMD XARGS_CMD: ROUNDS rounds of
+# fleet, xargs (alternating, each from fresh targets), one loop; a report row.
+compare() {
+  local label=$1 fresh=$2 fleet_cmd=$3 loop_cmd=$4 xargs_cmd=$5 w c lw lc
+  local -a fw=() fc=() xw=() xc=() ratio=()
+  for _ in $(seq 1 "$ROUNDS"); do
+    "$fresh"
+    read -r w c < <(measure sh -c "$fleet_cmd")
+    fw+=("$w") fc+=("$c")
+    check_at_head "fleet"
+    "$fresh"
+    read -r w c < <(measure sh -c "$xargs_cmd")
+    xw+=("$w") xc+=("$c")
+    check_at_head "xargs"
+    ratio+=("$(awk -v a="$w" -v b="${fw[-1]}" 'BEGIN { printf "%.2f", a / b }')")
+  done
+  "$fresh"
+  read -r lw lc < <(measure sh -c "$loop_cmd")
+  check_at_head "loop"
+  local mfw mxw
+  mfw=$(median "${fw[@]}")
+  mxw=$(median "${xw[@]}")
+  row "| $label | $mfw s (cpu $(median "${fc[@]}") s) | $lw s (cpu $lc s) | $mxw s (cpu $(median "${xc[@]}") s) | $(awk -v a="$lw" -v b="$mfw" 'BEGIN { printf "%.1f", a / b }')x | $(median "${ratio[@]}")x ($(printf '%s ' "${ratio[@]}" | sed 's/ $//')) | $PEAK |"
+}
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # peak_tree_kib PID: the largest sum of VmRSS over PID and its descendants
@@ -140,22 +188,12 @@ EOF
   cd "$dir"
   "$LUAMIG" history >/dev/null # the revision index, warm for every way
   fresh
-  read -r fleet tree single < <(timed_fleet "$WORK/sqlite-fleet.out" "$LUAMIG" upgrade head --all --jobs "$JOBS")
+  read -r _ tree single < <(timed_fleet "$WORK/sqlite-fleet.out" "$LUAMIG" upgrade head --all --jobs "$JOBS")
   check_at_head fleet
-  fresh
-  local t0 t1
-  t0=$(now)
-  for f in data/*.db; do "$LUAMIG" --url "sqlite:///$f" -q upgrade head; done
-  t1=$(now)
-  loop=$(secs "$t0" "$t1")
-  check_at_head loop
-  fresh
-  t0=$(now)
-  printf "%s\n" data/*.db | sed 's|^|sqlite:///|' | xargs -P "$JOBS" -I{} "$LUAMIG" --url {} -q upgrade head
-  t1=$(now)
-  xargs_s=$(secs "$t0" "$t1")
-  check_at_head xargs
-  row "| SQLite, $N files | $fleet s | $loop s | $xargs_s s | $(awk -v a="$loop" -v b="$fleet" 'BEGIN { printf "%.1f", a / b }')x | $(awk -v a="$xargs_s" -v b="$fleet" 'BEGIN { printf "%.2f", a / b }')x | $((tree / 1024)) MiB (largest process: $((${single:-0} / 1024)) MiB) |"
+  PEAK="$((tree / 1024)) MiB (largest process: $((${single:-0} / 1024)) MiB)"
+  compare "SQLite, $N files" fresh "$LUAMIG upgrade head --all --jobs $JOBS" \
+    "for f in data/*.db; do $LUAMIG --url sqlite:///\$f -q upgrade head || exit 1; done" \
+    "printf '%s\\n' data/*.db | sed 's|^|sqlite:///|' | xargs -P $JOBS -I{} $LUAMIG --url {} -q upgrade head"
   cd "$here"
 }
 
@@ -208,22 +246,12 @@ EOF
   cd "$dir"
   "$LUAMIG" history >/dev/null
   fresh
-  read -r fleet tree single < <(timed_fleet "$WORK/pg-fleet.out" "$LUAMIG" upgrade head --all --jobs "$JOBS")
+  read -r _ tree single < <(timed_fleet "$WORK/pg-fleet.out" "$LUAMIG" upgrade head --all --jobs "$JOBS")
   check_at_head fleet
-  fresh
-  local t0 t1
-  t0=$(now)
-  for f in one/*.lua; do "$LUAMIG" -c "$f" -q upgrade head; done
-  t1=$(now)
-  loop=$(secs "$t0" "$t1")
-  check_at_head loop
-  fresh
-  t0=$(now)
-  printf "%s\n" one/*.lua | xargs -P "$JOBS" -I{} "$LUAMIG" -c {} -q upgrade head
-  t1=$(now)
-  xargs_s=$(secs "$t0" "$t1")
-  check_at_head xargs
-  row "| PostgreSQL, $N schemas of one database | $fleet s | $loop s | $xargs_s s | $(awk -v a="$loop" -v b="$fleet" 'BEGIN { printf "%.1f", a / b }')x | $(awk -v a="$xargs_s" -v b="$fleet" 'BEGIN { printf "%.2f", a / b }')x | $((tree / 1024)) MiB (largest process: $((${single:-0} / 1024)) MiB) |"
+  PEAK="$((tree / 1024)) MiB (largest process: $((${single:-0} / 1024)) MiB)"
+  compare "PostgreSQL, $N schemas of one database" fresh "$LUAMIG upgrade head --all --jobs $JOBS" \
+    "for f in one/*.lua; do $LUAMIG -c \$f -q upgrade head || exit 1; done" \
+    "printf '%s\\n' one/*.lua | xargs -P $JOBS -I{} $LUAMIG -c {} -q upgrade head"
   psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
   cd "$here"
 }
@@ -262,6 +290,6 @@ done
 echo
 echo "luamig $("$LUAMIG" --version | awk '{ print $2 }'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), 20-revision chain, --jobs $JOBS / xargs -P $JOBS"
 echo
-echo "| targets | \`upgrade head --all\` | shell loop | \`xargs -P $JOBS\` | loop / fleet | xargs / fleet | peak memory of the fleet run (sum over its processes) |"
+echo "| targets | \`upgrade head --all\` (median) | shell loop | \`xargs -P $JOBS\` (median) | loop / fleet | xargs / fleet (median, per round) | peak memory of the fleet run (sum over its processes) |"
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${REPORT[@]}"
