@@ -14,6 +14,7 @@ static const char *const KEYS[] = {"url",
                                    "transaction_per_migration",
                                    "lock_timeout",
                                    "lock_retries",
+                                   "targets",
                                    NULL};
 
 lm_config *lm_config_default(void) {
@@ -45,6 +46,13 @@ void lm_config_free(lm_config *c) {
   free(c->version_table);
   free(c->version_table_schema);
   free(c->lock_timeout);
+  for (int i = 0; i < c->ntargets; i++) {
+    free(c->targets[i].name);
+    free(c->targets[i].url);
+    free(c->targets[i].sql);
+    free(c->targets[i].glob);
+  }
+  free(c->targets);
   free(c);
 }
 
@@ -95,6 +103,227 @@ static int set_string(lua_State *L, lm_config *c, const char *text, const char *
   return rc;
 }
 
+/* ---- targets (SPEC §11) ---------------------------------------------------- */
+
+/* Skips a Lua string or comment starting at p (if one does), counting lines. */
+static const char *skip_lua_token(const char *p, int *line) {
+  if (p[0] == '-' && p[1] == '-') {
+    p += 2;
+    if (p[0] == '[' && (p[1] == '[' || p[1] == '=')) {
+      const char *e = strstr(p, "]]");
+      for (; *p && (!e || p < e + 2); p++)
+        if (*p == '\n') (*line)++;
+      return p;
+    }
+    while (*p && *p != '\n')
+      p++;
+    return p;
+  }
+  if (*p == '"' || *p == '\'') {
+    char q = *p++;
+    while (*p && *p != q && *p != '\n') {
+      if (*p == '\\' && p[1]) p++;
+      p++;
+    }
+    return *p == q ? p + 1 : p;
+  }
+  if (p[0] == '[' && p[1] == '[') {
+    const char *e = strstr(p, "]]");
+    for (; *p && (!e || p < e + 2); p++)
+      if (*p == '\n') (*line)++;
+    return p;
+  }
+  return NULL;
+}
+
+/* The line of each entry of the `targets = { … }` table constructor: the
+ * line of each '{' one level inside it. Entries the text does not show as
+ * table constructors get the line of `targets`. */
+static void target_lines(const char *text, lm_config *c) {
+  int base = key_line(text, "targets");
+  for (int i = 0; i < c->ntargets; i++)
+    c->targets[i].line = base;
+  if (!base) return;
+  int line = 1;
+  const char *p = text;
+  for (; *p && line < base; p++)
+    if (*p == '\n') line++;
+  p = strstr(p, "targets");
+  if (!p) return;
+  p = strchr(p, '=');
+  if (!p) return;
+  int depth = 0, k = 0;
+  while (*p) {
+    const char *q = skip_lua_token(p, &line);
+    if (q) {
+      p = q;
+      continue;
+    }
+    if (*p == '\n') line++;
+    if (*p == '{') {
+      depth++;
+      if (depth == 2 && k < c->ntargets) c->targets[k++].line = line;
+    } else if (*p == '}') {
+      if (--depth == 0) return;
+    }
+    p++;
+  }
+}
+
+static int bad_target(lm_config *c, int i, const char *fmt, const char *arg) {
+  int line = c->targets[i].line;
+  char *msg = lm_xasprintf(fmt, arg ? arg : "");
+  if (line)
+    lm_error_set(LM_ECONFIG, "%s:%d: targets[%d]: %s", c->path, line, i + 1, msg);
+  else
+    lm_error_set(LM_ECONFIG, "%s: targets[%d]: %s", c->path, i + 1, msg);
+  lm_error_set_location(c->path, line);
+  free(msg);
+  return LM_ECONFIG;
+}
+
+/* A target name is shown on every line of a fleet run and matched by
+ * --target: printable, without blanks; only a group's name may hold '*'. */
+static int bad_name(const char *s, int group) {
+  if (!*s) return 1;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p <= ' ' || *p == 0x7f || (!group && (*p == '*' || *p == '?'))) return 1;
+  return 0;
+}
+
+static int entry_string(lua_State *L, lm_config *c, int i, const char *key, char **dst) {
+  int t = lua_getfield(L, -1, key);
+  int rc = 0;
+  if (t == LUA_TSTRING)
+    *dst = lm_xstrdup(lua_tostring(L, -1));
+  else if (t != LUA_TNIL)
+    rc = bad_target(c, i, "%s must be a string", key);
+  lua_pop(L, 1);
+  if (!rc && *dst && !**dst) rc = bad_target(c, i, "%s must not be empty", key);
+  return rc;
+}
+
+static int read_entry(lua_State *L, lm_config *c, int i) {
+  static const char *const ENTRY_KEYS[] = {"name", "url", "schemas", "query", "glob", NULL};
+  lm_fleet_entry *e = &c->targets[i];
+  if (lua_type(L, -1) != LUA_TTABLE)
+    return bad_target(c, i, "must be a table such as { name = \"eu\", url = \"...\" }%s", "");
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    int known = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (int k = 0; ENTRY_KEYS[k]; k++)
+        if (strcmp(ENTRY_KEYS[k], lua_tostring(L, -1)) == 0) known = 1;
+    if (!known) {
+      char *k = lm_xstrdup(lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+      lua_pop(L, 1);
+      int rc = bad_target(c, i, "unknown key '%s' (known: name, url, schemas, query, glob)", k);
+      free(k);
+      return rc;
+    }
+  }
+  char *glob = NULL;
+  int rc = entry_string(L, c, i, "name", &e->name);
+  if (!rc) rc = entry_string(L, c, i, "url", &e->url);
+  if (!rc) rc = entry_string(L, c, i, "schemas", &e->sql);
+  if (!rc && !e->sql) {
+    rc = entry_string(L, c, i, "query", &e->sql);
+    if (!rc && e->sql) e->kind = LM_FLEET_QUERY;
+  } else if (!rc) {
+    e->kind = LM_FLEET_SCHEMAS;
+    char *q = NULL;
+    rc = entry_string(L, c, i, "query", &q);
+    if (!rc && q) rc = bad_target(c, i, "has both schemas and query: give one%s", "");
+    free(q);
+  }
+  if (!rc) rc = entry_string(L, c, i, "glob", &glob);
+  if (rc) goto done;
+  if (!e->name) {
+    rc = bad_target(c, i, "has no name%s", "");
+    goto done;
+  }
+  if (glob) {
+    if (e->url || e->sql) {
+      rc = bad_target(c, i, "glob lists SQLite files: it takes no url, schemas or query%s", "");
+      goto done;
+    }
+    e->kind = LM_FLEET_GLOB;
+    e->glob = join_path(c->dir, glob);
+  } else if (!e->url) {
+    rc = bad_target(c, i, "'%s' has no url (or glob)", e->name);
+    goto done;
+  }
+  if (bad_name(e->name, e->kind != LM_FLEET_URL)) {
+    rc = bad_target(c, i,
+                    e->kind == LM_FLEET_URL
+                        ? "name '%s' must be printable, without blanks, '*' or '?'"
+                        : "name '%s' must be printable, without blanks",
+                    e->name);
+    goto done;
+  }
+  if (e->url) {
+    lm_url *u = NULL;
+    rc = lm_url_parse(&u, e->url);
+    if (rc) {
+      char *why = lm_xstrdup(lm_error_last()->message);
+      rc = bad_target(c, i, "%s", why);
+      free(why);
+    } else if (e->kind == LM_FLEET_SCHEMAS && strcmp(u->dialect, "postgresql") != 0) {
+      rc = bad_target(c, i, "schemas needs a PostgreSQL url, not %s", u->masked);
+    }
+    lm_url_free(u);
+  }
+done:
+  free(glob);
+  return rc;
+}
+
+static int read_targets(lua_State *L, lm_config *c, const char *text) {
+  int t = lua_getfield(L, -1, "targets");
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (t != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return bad(c, text, "targets",
+               "must be a list of tables such as { name = \"eu\", url = \"...\" }", NULL);
+  }
+  int n = (int)lua_rawlen(L, -1);
+  int count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    count++;
+  }
+  if (n == 0 || count != n) {
+    lua_pop(L, 1);
+    return bad(c, text, "targets",
+               count != n ? "must be a list (entries 1, 2, 3, ... without other keys)"
+                          : "is empty: list at least one { name = ..., url = ... }",
+               NULL);
+  }
+  c->targets = lm_xcalloc((size_t)n, sizeof *c->targets);
+  c->ntargets = n;
+  target_lines(text, c);
+  int rc = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    lua_rawgeti(L, -1, i + 1);
+    rc = read_entry(L, c, i);
+    lua_pop(L, 1);
+    for (int k = 0; k < i && !rc; k++)
+      if (strcmp(c->targets[k].name, c->targets[i].name) == 0) {
+        char *msg = lm_xasprintf("'%s' is listed twice (also targets[%d]): names must be unique",
+                                 c->targets[i].name, k + 1);
+        rc = bad_target(c, i, "%s", msg);
+        free(msg);
+      }
+  }
+  lua_pop(L, 1);
+  return rc;
+}
+
 static int read_table(lua_State *L, lm_config *c, const char *text) {
   /* unknown keys are most often typos of real ones */
   lua_pushnil(L);
@@ -110,7 +339,8 @@ static int read_table(lua_State *L, lm_config *c, const char *text) {
       char *where = line ? lm_xasprintf("%s:%d", c->path, line) : lm_xstrdup(c->path);
       lm_error_set(LM_ECONFIG,
                    "%s: unknown setting '%s' (known: url, versions, version_table, "
-                   "version_table_schema, transaction_per_migration, lock_timeout, lock_retries)",
+                   "version_table_schema, transaction_per_migration, lock_timeout, lock_retries, "
+                   "targets)",
                    where, k);
       free(where);
       lua_pop(L, 1);
@@ -165,7 +395,7 @@ static int read_table(lua_State *L, lm_config *c, const char *text) {
     return bad(c, text, "versions", "must be a folder name or a list of folder names", NULL);
   }
   lua_pop(L, 1);
-  return 0;
+  return read_targets(L, c, text);
 }
 
 typedef struct config_ctx {

@@ -1260,11 +1260,52 @@ static void text_cache_free(text_cache *tc) {
   free(tc->texts);
 }
 
+/* The entry of `targets` (SPEC §11) that holds line, or -1. */
+static int target_at_line(const lm_config *cfg, int line) {
+  int found = -1;
+  for (int i = 0; i < cfg->ntargets; i++)
+    if (cfg->targets[i].line && cfg->targets[i].line <= line) found = i;
+  return found;
+}
+
+/* The URLs of targets, as evaluated: a password written in the file but
+ * split across a concatenation escapes the text scan. A password the file
+ * reads from elsewhere (os.getenv) does not appear in its text: no finding. */
+static void check_target_urls(const lm_config *cfg, const char *text, lm_lint_findings *out) {
+  for (int i = 0; i < cfg->ntargets; i++) {
+    const lm_fleet_entry *e = &cfg->targets[i];
+    lm_url *u = NULL;
+    if (!e->url || lm_url_parse(&u, e->url) != 0) {
+      lm_error_clear();
+      continue;
+    }
+    if (u->password && *u->password && strstr(text, u->password))
+      lm_lint_add(out, cfg->path, e->line, LM_LINT_ERROR, "credentials-in-config",
+                  "leave the password out of the target's url: it comes from PGPASSWORD, "
+                  "~/.pgpass or the PG* variables",
+                  "the url of target '%s' (targets[%d]) holds a literal password: it ends up in "
+                  "version control",
+                  e->name, i + 1);
+    lm_url_free(u);
+  }
+}
+
 static void check_config(const lm_config *cfg, lm_lint_findings *out, text_cache *tc) {
   if (!cfg || !cfg->path) return;
   const char *text = cached_text(tc, cfg->path);
   int line = text ? lm_lint_password_line(text) : 0;
+  if (text && !line) check_target_urls(cfg, text, out);
   if (!line) return;
+  int t = target_at_line(cfg, line);
+  if (t >= 0) {
+    lm_lint_add(out, cfg->path, line, LM_LINT_ERROR, "credentials-in-config",
+                "leave the password out of the target's url: it comes from PGPASSWORD, "
+                "~/.pgpass or the PG* variables",
+                "the url of target '%s' (targets[%d]) holds a literal password: it ends up in "
+                "version control",
+                cfg->targets[t].name, t + 1);
+    return;
+  }
   lm_lint_add(out, cfg->path, line, LM_LINT_ERROR, "credentials-in-config",
               "leave url out and set DATABASE_URL, or read it: url = os.getenv(\"DATABASE_URL\")",
               "%s holds a database URL with a literal password: it ends up in version control",

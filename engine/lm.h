@@ -135,8 +135,30 @@ typedef struct lm_config {
   int transaction_per_migration;
   char *lock_timeout;
   int lock_retries;
-  int password_line; /* credentials-in-config: line with a literal password */
+  int password_line;              /* credentials-in-config: line with a literal password */
+  struct lm_fleet_entry *targets; /* SPEC §11: the `targets` list, or NULL */
+  int ntargets;
 } lm_config;
+
+/** One entry of `targets` in luamig.lua (SPEC §11). An entry lists one
+ * database (url), the schemas of one database (schemas: SQL returning schema
+ * names), databases read from a directory database (query: SQL returning
+ * rows of (name, url)) or SQLite files (glob, joined with the config's
+ * folder). For the lists, name names the group. */
+typedef enum lm_fleet_kind {
+  LM_FLEET_URL,
+  LM_FLEET_SCHEMAS,
+  LM_FLEET_QUERY,
+  LM_FLEET_GLOB
+} lm_fleet_kind;
+typedef struct lm_fleet_entry {
+  lm_fleet_kind kind;
+  char *name;
+  char *url;  /* URL, SCHEMAS, QUERY */
+  char *sql;  /* SCHEMAS, QUERY */
+  char *glob; /* GLOB: the pattern joined with the config's folder */
+  int line;   /* where the entry starts in luamig.lua, 0 when unknown */
+} lm_fleet_entry;
 
 /** Loads a config file (a Lua chunk returning a table) in L's sandbox. */
 int lm_config_load(lm_config **out, lua_State *L, const char *path);
@@ -555,6 +577,16 @@ struct lm_run {
 };
 
 /** Project internals shared with the CLI. */
+/** What one online run did, for a caller that reports many runs (engine/fleet.c).
+ * Filled by upgrade, downgrade, stamp and current when lm_project.report is
+ * set. before/after: the applied heads, one a line (`REV` or `REV (STEP, next:
+ * NEXT)`; current also marks `(head)`), "" for none; malloc'd. */
+typedef struct lm_run_report {
+  char *before, *after;
+  int nrevs;   /* revisions run (a multi-step revision counts once) */
+  int dry_run; /* the changes were rolled back */
+} lm_run_report;
+
 struct lm_project {
   lm_options opts;
   lm_config *config;
@@ -563,6 +595,7 @@ struct lm_project {
   lua_State *L;
   lm_graph graph;
   FILE *out, *err;
+  lm_run_report *report; /* NULL, or where the run says what it did */
 };
 
 /* ---- interruption (engine/interrupt.c) ----------------------------------------- */

@@ -331,6 +331,7 @@ typedef struct runner {
   int offline;
   int create_vt; /* the version table still has to be created */
   int quiet;
+  int done; /* plan items committed */
 } runner;
 
 /* A PostgreSQL lock_timeout (SQLSTATE 55P03) is worth retrying: the lock
@@ -448,6 +449,7 @@ static int run_item(runner *rn, const lm_plan_item *it) {
   if (rc && is_lock_timeout()) name_lock_holders(s);
   if (!rc) {
     rn->create_vt = 0;
+    rn->done++;
     if (!rn->offline && !rn->quiet) {
       fprintf(p->out, "Running %s (%lld ms)\n", what, ms);
       fflush(p->out);
@@ -540,7 +542,7 @@ static int offline_shadow(lm_project *p, const int *state, lm_conn **shadow, lm_
     quiet.shadow = *shadow;
     quiet.shadow_pending = pending;
     vt_init(p, p->dialect, &vt);
-    runner rn = {p, &quiet, &vt, 1, 1, 1};
+    runner rn = {p, &quiet, &vt, 1, 1, 1, 0};
     rc = run_plan(&rn, &plan, 0);
     if (rc) lm_error_prefix("replaying the revisions up to FROM into the in-memory schema");
   }
@@ -561,6 +563,29 @@ static char *applied_text(const lm_graph *g, const int *state, int *all_heads) {
     if (r->nchildren || state[heads[k]] < (r->nsteps > 0 ? r->nsteps : 1)) *all_heads = 0;
   }
   if (!nh) lm_buf_puts(&b, "base");
+  free(heads);
+  return lm_buf_steal(&b);
+}
+
+/* ---- what a run did, for reports over many databases ----------------------- */
+
+/* The applied heads of state, one a line, as `luamig current` shows them. */
+static char *heads_text(const lm_project *p, const int *state, int mark_head) {
+  int n = p->graph.n ? p->graph.n : 1;
+  int *heads = lm_xcalloc((size_t)n, sizeof *heads);
+  int nh = lm_plan_applied_heads(&p->graph, state, heads);
+  lm_buf b;
+  lm_buf_init(&b);
+  for (int k = 0; k < nh; k++) {
+    const lm_revision *r = p->graph.revs[heads[k]];
+    int st = state[heads[k]];
+    if (k) lm_buf_putc(&b, '\n');
+    lm_buf_puts(&b, r->id);
+    if (st < r->nsteps)
+      lm_buf_printf(&b, " (%s, next: %s)", r->step_names[st - 1], r->step_names[st]);
+    else if (mark_head && r->nchildren == 0)
+      lm_buf_puts(&b, " (head)");
+  }
   free(heads);
   return lm_buf_steal(&b);
 }
@@ -617,6 +642,30 @@ static int nothing_to_do(lm_project *p, int up, const lm_target *t, const char *
 }
 
 static int refuse_alembic_db(session *s);
+
+/* Fills p->report from the state before a run and the plan items done. */
+static void report_run(lm_project *p, const int *state, const lm_plan *plan, int done,
+                       int dry_run) {
+  lm_run_report *rep = p->report;
+  if (!rep) return;
+  int n = p->graph.n ? p->graph.n : 1;
+  free(rep->before);
+  free(rep->after);
+  rep->before = heads_text(p, state, 0);
+  int *after = lm_xcalloc((size_t)n, sizeof *after);
+  char *seen = lm_xcalloc((size_t)n, 1);
+  memcpy(after, state, sizeof *after * (size_t)n);
+  rep->nrevs = 0;
+  for (int i = 0; plan && i < done && i < plan->n; i++) {
+    const lm_plan_item *it = &plan->v[i];
+    after[it->rev] = it->up ? it->step + 1 : it->step;
+    if (!seen[it->rev]) seen[it->rev] = 1, rep->nrevs++;
+  }
+  rep->dry_run = dry_run;
+  rep->after = heads_text(p, dry_run ? state : after, 0);
+  free(after);
+  free(seen);
+}
 
 static int migrate(lm_project *p, int up, const char *target, const lm_run_options *o) {
   const lm_run_options none = {0};
@@ -678,7 +727,7 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
         lm_sink_stmts(&sink, &l);
         lm_stmts_free(&l);
       }
-      runner rn = {p, &sink, &vt, 1, 0, 1};
+      runner rn = {p, &sink, &vt, 1, 0, 1, 0};
       if (!rc) rc = run_plan(&rn, &plan, 0);
       fclose(mem);
       if (!rc && script_len && fwrite(script, 1, script_len, p->out) != script_len)
@@ -713,10 +762,15 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
   if (!rc && plan.n == 0) rc = nothing_to_do(p, up, &t, target, s.state, o->stop_before, 0);
   if (!rc && plan.n > 0) {
     lm_lua_set_context(p->L, p->dialect->name, 0, p->opts.x, p->opts.nx);
-    runner rn = {p, &s.sink, &s.vt, 0, !s.vt_exists, p->opts.quiet};
+    runner rn = {p, &s.sink, &s.vt, 0, !s.vt_exists, p->opts.quiet, 0};
     rc = run_plan(&rn, &plan, o->dry_run);
     if (!rc && o->dry_run && !p->opts.quiet)
       fprintf(p->err, "luamig: dry run: every change was rolled back\n");
+    /* one transaction for the whole run: a failure took everything back */
+    report_run(p, s.state, &plan, rc && !p->config->transaction_per_migration ? 0 : rn.done,
+               o->dry_run);
+  } else if (!rc) {
+    report_run(p, s.state, NULL, 0, 0);
   }
   lm_plan_free(&plan);
   session_close(&s);
@@ -781,6 +835,13 @@ int lm_stamp(lm_project *p, const char *target) {
   if (!rc) rc = take_lock(&s);
   if (!rc) rc = read_state(&s, 0);
   if (!rc) rc = stamp_marked(p, mark, &s);
+  if (!rc && p->report) {
+    report_run(p, s.state, NULL, 0, 0);
+    for (int i = 0; i < p->graph.n; i++)
+      s.state[i] = mark[i] ? (p->graph.revs[i]->nsteps > 0 ? p->graph.revs[i]->nsteps : 1) : 0;
+    free(p->report->after);
+    p->report->after = heads_text(p, s.state, 0);
+  }
   session_close(&s);
   free(mark);
   return rc;
@@ -924,6 +985,11 @@ int lm_current(lm_project *p, int json) {
   session s;
   int rc = session_open(&s, p, 1);
   if (!rc) rc = read_state(&s, 0);
+  if (!rc && p->report) {
+    report_run(p, s.state, NULL, 0, 0);
+    free(p->report->after);
+    p->report->after = heads_text(p, s.state, 1);
+  }
   if (!rc) {
     int n = p->graph.n ? p->graph.n : 1;
     int *heads = lm_xcalloc((size_t)n, sizeof *heads);

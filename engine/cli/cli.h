@@ -6,6 +6,7 @@
 
 #define CLI_MAX_POS 16
 #define CLI_MAX_X 64
+#define CLI_MAX_TARGETS 64
 
 /* The parsed command line. */
 typedef struct cli {
@@ -25,6 +26,11 @@ typedef struct cli {
   int from_alembic;                               /* stamp --from-alembic */
   const char *format_name;                        /* --format as given */
   int format; /* lint, check: an lm_format; --json is LM_FORMAT_JSON */
+  /* many databases (SPEC §11): --all, --target (repeatable), --jobs, --canary, --keep-going */
+  int all, keep_going;
+  const char *target, *jobs, *canary;
+  const char *targets[CLI_MAX_TARGETS];
+  int ntargets;
 } cli;
 
 typedef struct command {
@@ -85,6 +91,21 @@ extern const char *const cli_global_help;
 /** The editor files `luamig init` writes: .luarc.json and types/luamig.lua. */
 extern const char cli_luarc_json[];
 extern const char cli_luamig_meta[];
+
+/** Whether --all or --target asks for the command on many databases. */
+int cli_fleet_wanted(const cli *c);
+/** Runs a migrating command (upgrade, downgrade, stamp, current) on each
+ * selected target of luamig.lua (SPEC §11). */
+int cli_fleet_migrate(cli *c);
+/** The same for any single-database command: fn runs once per target, in a
+ * process of its own, on p (opened here when NULL) pointed at that target;
+ * it returns 0 or an LM_E… code with the error set. Each target's line
+ * reads `NAME: ok` or `NAME: failed: MESSAGE`; what fn writes to stderr is
+ * shown under the line as `  NAME: ...`. This is where `check --drift
+ * --all` plugs in: the chain-level checks run once, then
+ *   cli_fleet_each(c, p, drift_one, &checker)
+ * with drift_one comparing one target's live schema with the chain. */
+int cli_fleet_each(cli *c, lm_project *p, int (*fn)(lm_project *p, void *ud), void *ud);
 
 /** Writes s as a JSON string. */
 void cli_json_str(FILE *out, const char *s);

@@ -5,8 +5,10 @@
 #include "cli.h"
 
 static int migrate(cli *c, int up) {
+  if (cli_fleet_wanted(c)) return cli_fleet_migrate(c);
   int rc = cli_args(c, 1, 1);
   if (rc) return rc;
+  if (c->json) return lm_error_set(LM_EUSAGE, "--json goes with --all or --target");
   if (c->dry_run && c->sql)
     return lm_error_set(LM_EUSAGE, "--dry-run and --sql exclude each other");
   if (c->stop_before && !up)
@@ -24,8 +26,10 @@ int cmd_upgrade(cli *c) { return migrate(c, 1); }
 int cmd_downgrade(cli *c) { return migrate(c, 0); }
 
 int cmd_stamp(cli *c) {
+  if (cli_fleet_wanted(c)) return cli_fleet_migrate(c);
   int rc = cli_args(c, c->from_alembic ? 0 : 1, c->from_alembic ? 0 : 1);
   if (rc) return rc;
+  if (c->json) return lm_error_set(LM_EUSAGE, "--json goes with --all or --target");
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
   if (c->checksums_only) {
@@ -58,6 +62,7 @@ int cmd_stamp(cli *c) {
 }
 
 int cmd_current(cli *c) {
+  if (cli_fleet_wanted(c)) return cli_fleet_migrate(c);
   int rc = cli_args(c, 0, 0);
   if (rc) return rc;
   lm_project *p;

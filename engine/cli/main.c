@@ -8,6 +8,20 @@
 #include "cli.h"
 #include "lint.h"
 
+/* Many databases (SPEC §11): the options of every migrating command. */
+#define FLEET_OPTS " --all --target --jobs --canary --keep-going --json"
+#define FLEET_HELP                                                                                 \
+  "\n\nMany databases (the targets of luamig.lua):\n"                                              \
+  "  --all              every target\n"                                                            \
+  "  --target PATTERN   the targets whose name matches (* globs), or a group by its name;\n"       \
+  "                     repeatable\n"                                                              \
+  "  --jobs N           targets run at once, each in a process of its own (default 4)\n"           \
+  "  --canary K         the first K targets run alone, one after another; a failure there\n"       \
+  "                     starts nothing else\n"                                                     \
+  "  --keep-going       go on with the other targets after a failure (default: start no\n"         \
+  "                     new target, let the running ones finish)\n"                                \
+  "  --json             the whole report as one JSON document"
+
 static const command COMMANDS[] = {
     {"init", cmd_init, "luamig init [DIR]", "make a new project",
      "Creates luamig.lua, versions/ and script.lua.tmpl in DIR (default: the current folder).\n"
@@ -38,7 +52,8 @@ static const command COMMANDS[] = {
      "-m --message --rev-id --branch-label", "luamig merge -m \"merge feature\" heads",
      "0 written, 2 bad arguments or the chain does not load"},
     {"upgrade", cmd_upgrade,
-     "luamig upgrade TARGET [--sql] [--stop-before STEP] [--dry-run] [--ignore-checksums]",
+     "luamig upgrade TARGET [--sql] [--stop-before STEP] [--dry-run] [--ignore-checksums]"
+     " [--all | --target PATTERN...] [--jobs N] [--canary K] [--keep-going]",
      "apply revisions up to TARGET",
      "TARGET: head, heads, a revision id or unique prefix, LABEL@head, +N, REV+N (REV may be\n"
      "head, current or base: head-1, current+2, base+1); with --sql FROM:TO.\n"
@@ -49,12 +64,14 @@ static const command COMMANDS[] = {
      "  --stop-before STEP stop multi-step revisions before the step named STEP\n"
      "  --dry-run          run everything in one transaction and roll it back\n"
      "  --ignore-checksums run even when applied revision files were edited\n"
-     "  --dialect NAME     with --sql: sqlite or postgresql",
-     "--sql --stop-before --dry-run --ignore-checksums --dialect",
+     "  --dialect NAME     with --sql: sqlite or postgresql" FLEET_HELP,
+     "--sql --stop-before --dry-run --ignore-checksums --dialect" FLEET_OPTS,
      "luamig upgrade head        luamig upgrade +1        luamig upgrade base:head --sql",
      "0 done or already there, 1 a revision failed (rolled back), 2 bad target, wrong\n"
      "direction, configuration or loading error, 130 interrupted (rolled back)"},
-    {"downgrade", cmd_downgrade, "luamig downgrade TARGET [--sql] [--dry-run] [--ignore-checksums]",
+    {"downgrade", cmd_downgrade,
+     "luamig downgrade TARGET [--sql] [--dry-run] [--ignore-checksums]"
+     " [--all | --target PATTERN...] [--jobs N] [--canary K] [--keep-going]",
      "revert revisions down to TARGET",
      "TARGET: -N, a revision id or unique prefix, base, REV-N (REV may be head or current:\n"
      "current-1); with --sql FROM:TO (e.g. head:base). A TARGET above the current revision is\n"
@@ -62,28 +79,31 @@ static const command COMMANDS[] = {
      "  --sql              print the whole SQL script instead of connecting (FROM:TO)\n"
      "  --dry-run          run everything in one transaction and roll it back\n"
      "  --ignore-checksums run even when applied revision files were edited\n"
-     "  --dialect NAME     with --sql: sqlite or postgresql",
-     "--sql --dry-run --ignore-checksums --dialect",
+     "  --dialect NAME     with --sql: sqlite or postgresql" FLEET_HELP,
+     "--sql --dry-run --ignore-checksums --dialect" FLEET_OPTS,
      "luamig downgrade -1        luamig downgrade base        luamig downgrade head:base --sql",
      "0 done or already there, 1 a revision failed (rolled back), 2 bad target, wrong\n"
      "direction, configuration or loading error, 130 interrupted (rolled back)"},
-    {"stamp", cmd_stamp, "luamig stamp TARGET [--checksums-only] | --from-alembic",
+    {"stamp", cmd_stamp,
+     "luamig stamp TARGET [--checksums-only] [--all | --target PATTERN...] | --from-alembic",
      "set the version table without running anything",
      "TARGET: a revision, head, heads or base. Records the files' current checksums.\n"
      "  --checksums-only   re-record the checksum of the applied revision TARGET after its\n"
      "                     file was edited, without changing which revisions are applied\n"
      "  --from-alembic     record the revision(s) in the database's alembic_version table\n"
-     "                     (a database Alembic migrated carries on under luamig)",
-     "--checksums-only --from-alembic",
+     "                     (a database Alembic migrated carries on under luamig)" FLEET_HELP,
+     "--checksums-only --from-alembic" FLEET_OPTS,
      "luamig stamp head        luamig stamp --checksums-only 9c3e5f8a1d2b",
      "0 stamped, 1 the database refused, 2 bad target or configuration"},
-    {"current", cmd_current, "luamig current [--json] [-v]", "show the applied revisions",
+    {"current", cmd_current, "luamig current [--json] [-v] [--all | --target PATTERN...]",
+     "show the applied revisions",
      "Prints each applied head, with (head) when it is the chain's head, and the step of a\n"
      "partly applied multi-step revision. Never creates a database: a SQLite file that does\n"
-     "not exist is an error.\n"
+     "not exist is an error. With --all / --target: one line per target, then a count per\n"
+     "revision.\n"
      "  --json             a JSON array of {revision, head, step}\n"
-     "  -v, --verbose      also name the database",
-     "--json", "luamig current",
+     "  -v, --verbose      also name the database" FLEET_HELP,
+     "--json" FLEET_OPTS, "luamig current        luamig current --all",
      "0 shown (empty output: nothing applied), 1 the database cannot "
      "be read, 2 configuration error or no such database"},
     {"history", cmd_history, "luamig history [-r RANGE] [-i] [--verbose] [--json]",
@@ -306,6 +326,11 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, "--roundtrip", 0, F(roundtrip)},
                               {NULL, "--from-alembic", 0, F(from_alembic)},
                               {NULL, "--format", 1, F(format_name)},
+                              {NULL, "--all", 0, F(all)},
+                              {NULL, "--target", 1, F(target)},
+                              {NULL, "--jobs", 1, F(jobs)},
+                              {NULL, "--canary", 1, F(canary)},
+                              {NULL, "--keep-going", 0, F(keep_going)},
                               {NULL, NULL, 0, 0}};
 #undef F
 const cli_option *const cli_options = OPTS;
@@ -430,6 +455,10 @@ int main(int argc, char **argv) {
         val = argv[++i];
       }
       *(const char **)((char *)&c + o->field) = val;
+      if (o->field == offsetof(cli, target)) {
+        if (c.ntargets == CLI_MAX_TARGETS) return usage_error("too many --target options%s", "");
+        c.targets[c.ntargets++] = val;
+      }
     } else {
       if (val) return usage_error("option %s takes no value", name);
       *(int *)((char *)&c + o->field) += 1; /* -v -v counts */

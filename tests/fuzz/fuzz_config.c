@@ -84,6 +84,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int i = 0; i < c->nversions; i++)
       if (!c->versions[i] || !c->versions_display[i]) abort();
     if (c->lock_retries < 0 || c->lock_retries > 1000) abort();
+    /* targets (SPEC §11): every entry complete for its kind, names unique */
+    if (c->ntargets < 0 || (c->ntargets > 0 && !c->targets)) abort();
+    for (int i = 0; i < c->ntargets; i++) {
+      const lm_fleet_entry *e = &c->targets[i];
+      if (!e->name || !*e->name) abort();
+      if (e->kind == LM_FLEET_GLOB ? (!e->glob || e->url || e->sql) : !e->url) abort();
+      if ((e->kind == LM_FLEET_SCHEMAS || e->kind == LM_FLEET_QUERY) && !e->sql) abort();
+      for (int k = 0; k < i; k++)
+        if (strcmp(c->targets[k].name, e->name) == 0) abort();
+    }
     lm_config_free(c);
   } else {
     if (c) abort();

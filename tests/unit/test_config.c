@@ -128,6 +128,69 @@ static void test_bad_configs(void **state) {
   expect_bad("io.open('/etc/passwd') return {}", "io", 1);
 }
 
+/* SPEC §11: each kind of entry, the line of each entry (strings and
+ * comments holding braces do not throw the count off). */
+static void test_targets(void **state) {
+  (void)state;
+  lm_config *c;
+  assert_int_equal(load("return {\n"
+                        "  targets = {\n"
+                        "    { name = \"eu\", url = \"postgresql://app@db-eu/app\" }, -- {x}\n"
+                        "    --[[ { not an entry } ]]\n"
+                        "    { name = \"tenant_*\", url = \"postgresql://app@db/app\",\n"
+                        "      schemas = \"SELECT '{'\" },\n"
+                        "    { name = \"shard_*\", url = \"sqlite:///dir.db\",\n"
+                        "      query = \"SELECT name, url FROM shards\" },\n"
+                        "    { name = \"local_*\", glob = \"data/*.db\" },\n"
+                        "  },\n"
+                        "}\n",
+                        &c),
+                   0);
+  assert_int_equal(c->ntargets, 4);
+  assert_int_equal(c->targets[0].kind, LM_FLEET_URL);
+  assert_string_equal(c->targets[0].name, "eu");
+  assert_int_equal(c->targets[0].line, 3);
+  assert_int_equal(c->targets[1].kind, LM_FLEET_SCHEMAS);
+  assert_string_equal(c->targets[1].sql, "SELECT '{'");
+  assert_int_equal(c->targets[1].line, 5);
+  assert_int_equal(c->targets[2].kind, LM_FLEET_QUERY);
+  assert_int_equal(c->targets[2].line, 7);
+  assert_int_equal(c->targets[3].kind, LM_FLEET_GLOB);
+  char *want = lm_xasprintf("%s/data/*.db", dir);
+  assert_string_equal(c->targets[3].glob, want);
+  free(want);
+  assert_int_equal(c->targets[3].line, 9);
+  lm_config_free(c);
+}
+
+static void test_bad_targets(void **state) {
+  (void)state;
+  expect_bad("return { targets = {} }", "targets is empty", 1);
+  expect_bad("return {\n  targets = 'x' }", "targets must be a list", 2);
+  expect_bad("return { targets = { a = {} } }", "must be a list", 1);
+  expect_bad("return { targets = {\n  { name = 'a', url = 'sqlite:///a.db' },\n"
+             "  { name = 'a', url = 'sqlite:///b.db' } } }",
+             "targets[2]: 'a' is listed twice", 3);
+  expect_bad("return { targets = {\n  { url = 'sqlite:///a.db' } } }", "has no name", 2);
+  expect_bad("return { targets = {\n  { name = 'a' } } }", "'a' has no url", 2);
+  expect_bad("return { targets = {\n  { name = '' , url = 'sqlite:///a.db' } } }",
+             "name must not be empty", 2);
+  expect_bad("return { targets = {\n  { name = 'a*', url = 'sqlite:///a.db' } } }",
+             "must be printable, without blanks, '*'", 2);
+  expect_bad("return { targets = {\n  { name = 'a', url = 'sqlite:///a.db', x = 1 } } }",
+             "unknown key 'x'", 2);
+  expect_bad("return { targets = {\n  { name = 'a', url = 'nope' } } }", "no scheme", 2);
+  expect_bad("return { targets = {\n  { name = 'a', url = 5 } } }", "url must be a string", 2);
+  expect_bad("return { targets = {\n  { name = 'a', glob = '*.db', query = 'q' } } }",
+             "takes no url, schemas or query", 2);
+  expect_bad("return { targets = {\n  { name = 's', url = 'postgresql://h/d', schemas = 'a', "
+             "query = 'b' } } }",
+             "both schemas and query", 2);
+  expect_bad("return { targets = {\n  { name = 's', url = 'sqlite:///a.db', schemas = 'a' } } }",
+             "schemas needs a PostgreSQL url", 2);
+  expect_bad("return { targets = { 'sqlite:///a.db' } }", "must be a table", 1);
+}
+
 static void test_missing_file(void **state) {
   (void)state;
   lua_State *L = lm_lua_new();
@@ -158,6 +221,8 @@ int main(void) {
       cmocka_unit_test(test_every_key),
       cmocka_unit_test(test_versions_string_and_getenv),
       cmocka_unit_test(test_bad_configs),
+      cmocka_unit_test(test_targets),
+      cmocka_unit_test(test_bad_targets),
       cmocka_unit_test(test_missing_file),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
