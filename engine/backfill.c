@@ -327,6 +327,8 @@ static int write_sql_batch(job *j) {
   free(params);
   lm_buf_free(&w);
   if (!rc) j->written += j->nrows;
+  /* for the foreign-key check before COMMIT (SQLite) */
+  lm_sink_touch_cols(j->s, bf->table, bf->set_cols, bf->nset);
   return rc;
 }
 
@@ -440,6 +442,11 @@ static int write_fn_batch(job *j) {
   }
   free(group);
   free(done);
+  /* for the foreign-key check before COMMIT (SQLite) */
+  for (int d = 0; d < j->ndict; d++) {
+    const char *name = j->cols[j->dict[d]].name;
+    lm_sink_touch_cols(j->s, j->bf->table, &name, 1);
+  }
   return rc;
 }
 
