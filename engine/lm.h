@@ -163,7 +163,7 @@ typedef struct lm_revision {
   int has_downgrade;
   char checksum[65]; /* read it through lm_revision_checksum() */
   /* the file compiled (lua_dump) under chunkname, kept in the revision index;
-   * chunk_sum is its SHA-256, checked before it is loaded */
+   * chunk_sum is its checksum (against damage), checked before it is loaded */
   char *chunk, *chunkname;
   size_t nchunk;
   char chunk_sum[65];

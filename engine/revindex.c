@@ -12,7 +12,7 @@
  * stat-based cache), while a file that old can only change by getting a
  * newer ctime. Revisions whose top level calls require() are never recorded:
  * their fields may come from another file. Each entry also keeps the file
- * compiled (lua_dump, with its SHA-256 and the chunk name it was compiled
+ * compiled (lua_dump, with a checksum and the chunk name it was compiled
  * under), so that a revision served from the index is loaded without
  * parsing its text when it runs.
  *
