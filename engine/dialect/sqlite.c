@@ -12,6 +12,10 @@
  * record in the same library, and lm_conn stays opaque. */
 typedef struct sqlite_conn {
   sqlite3 *db;
+  /* the last statement with parameters, prepared, kept for the next exec of
+   * the same text (a backfill's per-row UPDATE, bulk inserts) */
+  sqlite3_stmt *kept;
+  char *kept_sql;
 } sqlite_conn;
 
 #define BUSY_TIMEOUT_MS 30000
@@ -87,6 +91,8 @@ static int sqlite_open(lm_conn **out, const lm_url *url) {
 static void sqlite_close(lm_conn *conn) {
   sqlite_conn *c = (sqlite_conn *)conn;
   if (!c) return;
+  sqlite3_finalize(c->kept);
+  free(c->kept_sql);
   lm_interrupt_unwatch_sqlite(c->db);
   sqlite3_close_v2(c->db);
   free(c);
@@ -235,8 +241,34 @@ static int sqlite_exec(lm_conn *conn, const lm_stmt *s) {
   sqlite_conn *c = (sqlite_conn *)conn;
   sqlite3_stmt *st = NULL;
   if (s->nparams > 0) {
-    int rc = prepare_one(c, s, &st);
-    return rc ? rc : run_to_end(c, st, s->sql);
+    /* the same text again: bind the new values to the statement kept */
+    int rc;
+    if (c->kept && strcmp(c->kept_sql, s->sql) == 0) {
+      st = c->kept;
+      c->kept = NULL;
+      rc = bind_all(c, st, s);
+      if (rc) sqlite3_finalize(st);
+    } else {
+      rc = prepare_one(c, s, &st);
+    }
+    if (rc) return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    }
+    if (step != SQLITE_DONE) {
+      fail(c, s->sql);
+      sqlite3_finalize(st);
+      return LM_EDB;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (c->kept_sql != s->sql && (!c->kept_sql || strcmp(c->kept_sql, s->sql) != 0)) {
+      free(c->kept_sql);
+      c->kept_sql = lm_xstrdup(s->sql);
+    }
+    sqlite3_finalize(c->kept);
+    c->kept = st;
+    return 0;
   }
   const char *p = s->sql;
   while (p && *p) {
