@@ -32,7 +32,7 @@
 
 #include "lm.h"
 
-#define LM_INDEX_MAGIC "luamig-revindex 2"
+#define LM_INDEX_MAGIC "luamig-revindex 3"
 #define LM_INDEX_SETTLE 2
 
 typedef struct entry {
