@@ -38,7 +38,11 @@ static int online_commit(lm_sink *s) {
   if (s->outer_tx) return 0;
   if ((s->fk.full || s->fk.n > 0) && s->d->before_commit) {
     int rc = s->d->before_commit(s->conn, s->fk.full ? NULL : &s->fk);
-    if (rc) return rc;
+    if (rc) {
+      /* the transaction cannot commit; a caller may not roll it back */
+      lm_sink_touch_clear(s);
+      return rc;
+    }
   }
   lm_sink_touch_clear(s);
   int rc = online_simple(s, "COMMIT");
