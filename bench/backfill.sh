@@ -6,7 +6,14 @@
 # Environment:
 #   LUAMIG        the binary (default build/luamig)
 #   BATCH         batch_size of the backfills (default 1000)
-#   BIG_ROWS      rows op.rows reads for the memory figure (default 10000000)
+#   BIG_ROWS      rows op.rows reads for the memory figure (default 10000000;
+#                 0 skips the memory figures)
+#   LUAMIG_OLD    a second binary (e.g. a build of an older commit): (b) and
+#                 (c) also run with it, in the same run, for before/after
+#   FK_ROWS       SQLite: rows of the table referencing users in the
+#                 foreign-key figure (default 1000000; 0 skips it): the SET
+#                 form over 100,000 users in 100 batches, with and without
+#                 orders(FK_ROWS rows) referencing users
 #   BENCH_PG_URL  a PostgreSQL URL to run the PostgreSQL half on; without it
 #                 the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD) are
 #                 used when PGHOST is set. tests/pg_server.sh start DIR makes
@@ -155,6 +162,21 @@ report_backfill() { # DIALECT PLAIN BATCHED SQL_T SQL_LONGEST LUA_T LUA_LONGEST
   printf "  (a') the same batches in the shell  %8s s   %5sx (a)\n" "$3" "$(ratio "$3" "$2")"
   printf '  (b)  op.backfill, SET form          %8s s   %5sx (a)   longest batch %s ms\n' "$4" "$(ratio "$4" "$2")" "$5"
   printf '  (c)  op.backfill, Lua function      %8s s   %5sx (a)   longest batch %s ms\n' "$6" "$(ratio "$6" "$2")" "$7"
+  if [ -n "${OLD_SQL_T:-}" ]; then
+    printf '  (b)  SET form, LUAMIG_OLD           %8s s   %5sx (a)   longest batch %s ms\n' "$OLD_SQL_T" "$(ratio "$OLD_SQL_T" "$2")" "$OLD_SQL_LONG"
+    printf '  (c)  Lua function, LUAMIG_OLD       %8s s   %5sx (a)   longest batch %s ms\n' "$OLD_LUA_T" "$(ratio "$OLD_LUA_T" "$2")" "$OLD_LUA_LONG"
+  fi
+}
+
+# run_old LABEL DIR RESET CHECK WANT: (b) or (c) again with LUAMIG_OLD, after
+# RESET (a command) gives it a fresh table; sets T and LONGEST
+run_old() {
+  local keep=$LUAMIG
+  $3
+  LUAMIG=$LUAMIG_OLD
+  run_luamig "$1" "$2"
+  LUAMIG=$keep
+  [ "$($4)" = "$5" ] || { echo "$1: result differs" >&2; exit 1; }
 }
 
 # ---------------------------------------------------------------------------
@@ -198,9 +220,62 @@ cp base.db c.db
 run_luamig sqlite-lua "$work/sc"
 lua_t=$T lua_long=$LONGEST
 [ "$(check_sqlite c.db)" = "$want" ] || { echo "Lua form result differs: $(check_sqlite c.db) vs $want" >&2; exit 1; }
+if [ -n "${LUAMIG_OLD:-}" ]; then
+  rm -f b.db c.db
+  run_old sqlite-sql-old "$work/sb" "cp base.db b.db" "check_sqlite b.db" "$want"
+  OLD_SQL_T=$T OLD_SQL_LONG=$LONGEST
+  run_old sqlite-lua-old "$work/sc" "cp base.db c.db" "check_sqlite c.db" "$want"
+  OLD_LUA_T=$T OLD_LUA_LONG=$LONGEST
+fi
 rm -f a.db a2.db b.db c.db
 report_backfill SQLite "$plain" "$batched" "$sql_t" "$sql_long" "$lua_t" "$lua_long"
+unset OLD_SQL_T
 
+# The foreign-key check before each batch's COMMIT: the same backfill of
+# 100,000 users in 100 batches, alone and with orders(FK_ROWS) referencing
+# users. Only what a transaction could have broken is checked, and the
+# batches update columns no foreign key uses.
+FK_ROWS=${FK_ROWS:-1000000}
+if [ "$FK_ROWS" -gt 0 ]; then
+  echo "making 100000 users and $FK_ROWS orders (SQLite)..."
+  sqlite3 fk0.db >/dev/null <<SQL
+PRAGMA journal_mode = DELETE;
+CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL, first_name TEXT, last_name TEXT);
+WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 100000)
+INSERT INTO users (id, username)
+SELECT x, CASE WHEN x % 10 = 0 THEN 'solo' || x ELSE 'first' || x || '_last_' || x END FROM s;
+SQL
+  cp fk0.db fk1.db
+  sqlite3 fk1.db >/dev/null <<SQL
+CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), total INTEGER);
+WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < $FK_ROWS)
+INSERT INTO orders (id, user_id, total) SELECT x, 1 + x % 100000, x FROM s;
+SQL
+  fk_form() {
+    printf '      op.backfill("users", { set = { first_name = op.sql([[%s]]), last_name = op.sql([[%s]]) }, where = "first_name IS NULL", batch_size = 1000 })' \
+      "$SQLITE_FIRST" "$SQLITE_LAST"
+  }
+  fk_run() { # LABEL BINARY DB
+    cp "$3.db" "$1.db"
+    project "$1" "sqlite:///$work/$1.db" "$(fk_form)"
+    local keep=$LUAMIG
+    LUAMIG=$2
+    run_luamig "$1" "$work/$1"
+    LUAMIG=$keep
+    rm -f "$1.db"
+  }
+  printf '\nSQLite, foreign-key check: SET form over 100,000 users, 100 batches\n'
+  for bin in "$LUAMIG" ${LUAMIG_OLD:+"$LUAMIG_OLD"}; do
+    fk_run fkn "$bin" fk0
+    t0=$T
+    fk_run fkr "$bin" fk1
+    printf '  %s: without orders %6s s, with orders(%s rows) referencing users %6s s: %5sx\n' \
+      "$([ "$bin" = "$LUAMIG" ] && echo LUAMIG || echo LUAMIG_OLD)" "$t0" "$FK_ROWS" "$T" "$(ratio "$T" "$t0")"
+  done
+  rm -f fk0.db fk1.db
+fi
+
+if [ "$BIG_ROWS" -gt 0 ]; then
 echo "making $BIG_ROWS rows (SQLite)..."
 sqlite3 big.db <<SQL
 CREATE TABLE big (id INTEGER PRIMARY KEY, username TEXT NOT NULL);
@@ -222,6 +297,7 @@ printf '  op.rows over %9s rows    %7s MB   %6s s\n' "$ROWS" "$small_mb" "$small
 printf '  op.rows over %9s rows    %7s MB   %6s s\n' "$BIG_ROWS" "$big_mb" "$big_t"
 printf '  op.query of  %9s rows    %7s MB   %6s s   (materialised, for contrast)\n' "$ROWS" "$MB" "$T"
 rm -f big.db r1.db r3.db
+fi
 
 # ---------------------------------------------------------------------------
 # PostgreSQL
@@ -288,8 +364,15 @@ pg_fresh
 run_luamig pg-lua "$work/pc"
 lua_t=$T lua_long=$LONGEST
 [ "$(check_pg)" = "$want" ] || { echo "Lua form result differs: $(check_pg) vs $want" >&2; exit 1; }
+if [ -n "${LUAMIG_OLD:-}" ]; then
+  run_old pg-sql-old "$work/pb" pg_fresh check_pg "$want"
+  OLD_SQL_T=$T OLD_SQL_LONG=$LONGEST
+  run_old pg-lua-old "$work/pc" pg_fresh check_pg "$want"
+  OLD_LUA_T=$T OLD_LUA_LONG=$LONGEST
+fi
 report_backfill PostgreSQL "$plain" "$batched" "$sql_t" "$sql_long" "$lua_t" "$lua_long"
 
+[ "$BIG_ROWS" -gt 0 ] || exit 0
 echo "making $BIG_ROWS rows (PostgreSQL)..."
 pg <<SQL
 DROP TABLE IF EXISTS luamig_version;

@@ -52,24 +52,14 @@ static int safe_print(lua_State *L) {
   return 0;
 }
 
-/* Pushes a fresh environment whose unknown names resolve to the safe globals. */
+/* Pushes a fresh environment whose unknown names resolve to the safe globals,
+ * among them the read-only proxies of op and the libraries, one of each for
+ * the whole state (see push_readonly_proxy). */
 void lm_lua_push_env(lua_State *L) {
-  /* sized for the proxies and a revision's usual globals: no rehash */
-  lua_createtable(L, 0, 16);
+  /* sized for a revision's usual globals: no rehash */
+  lua_createtable(L, 0, 8);
   lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_ENVMT);
   lua_setmetatable(L, -2);
-  /* private read-only proxies of op and the libraries (see push_readonly_proxy) */
-  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_PROXIES);
-  lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    lua_newtable(L);
-    lua_insert(L, -2);
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -2); /* name */
-    lua_insert(L, -2);
-    lua_rawset(L, -5);
-  }
-  lua_pop(L, 1);
 }
 
 /* load() that only accepts text and defaults to a sandboxed environment. */
@@ -162,10 +152,12 @@ static int readonly_newindex(lua_State *L) {
   return luaL_error(L, "'%s' is read-only", lua_tostring(L, lua_upvalueindex(1)));
 }
 
-/* Wraps the table at the top in a read-only proxy named name. Its metatable
- * is remembered (registry LM_REG_PROXIES) so that every environment gets a
- * proxy of its own: rawset() gets past __newindex, and on a shared proxy it
- * would let one revision change what the next one runs. */
+/* Wraps the table at the top in a read-only proxy named name. Every
+ * environment reaches the same proxy through the safe globals, so nothing
+ * may write into it: __newindex refuses assignments (and the table library,
+ * which honours it), __metatable hides the metatable, and safe_rawset
+ * refuses the tables whose metatable is one of these, remembered in the
+ * registry (LM_REG_PROXIES). */
 static void push_readonly_proxy(lua_State *L, const char *name) {
   lua_newtable(L); /* proxy */
   lua_newtable(L); /* mt */

@@ -27,6 +27,7 @@
  *
  * Between batches lm_interrupted is checked (and before each commit): the
  * batch under way is rolled back and the walk stops with LM_EINTR. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,6 @@
 
 #include "backfill.h"
 
-/* Below SQLite's default limit of 32766 bound parameters (PostgreSQL: 65535). */
-#define MAX_PARAMS 30000
 #define MAX_SET_COLS 64
 /* Progress: redraws on a terminal, lines elsewhere. */
 #define DRAW_EVERY_MS 100
@@ -220,15 +219,19 @@ static void put_key(const job *j, lm_buf *b, int qualify) {
 }
 
 /* key OP ($first, …): a row-value comparison for a composite key. */
-static void put_key_cmp(const job *j, lm_buf *b, const char *op, int first) {
+static void put_key_cmp_q(const job *j, lm_buf *b, const char *op, int first, int qualify) {
   int n = nkey(j);
   if (n > 1) lm_buf_putc(b, '(');
-  put_key(j, b, 0);
+  put_key(j, b, qualify);
   lm_buf_printf(b, "%s %s ", n > 1 ? ")" : "", op);
   if (n > 1) lm_buf_putc(b, '(');
   for (int k = 0; k < n; k++)
     lm_buf_printf(b, k ? ", $%d" : "$%d", first + k);
   if (n > 1) lm_buf_putc(b, ')');
+}
+
+static void put_key_cmp(const job *j, lm_buf *b, const char *op, int first) {
+  put_key_cmp_q(j, b, op, first, 0);
 }
 
 static void put_where(const job *j, lm_buf *b) {
@@ -327,6 +330,8 @@ static int write_sql_batch(job *j) {
   free(params);
   lm_buf_free(&w);
   if (!rc) j->written += j->nrows;
+  /* for the foreign-key check before COMMIT (SQLite) */
+  lm_sink_touch_cols(j->s, bf->table, bf->set_cols, bf->nset);
   return rc;
 }
 
@@ -339,88 +344,167 @@ static int set_value(const job *j, const bfrow *row, int col, const lm_value **o
   return 0;
 }
 
-/* Function form: rows [from, to) whose mask is m, as
- *   WITH lm_v(k…, c…) AS (VALUES (…), …) UPDATE t SET c = lm_v.c … FROM lm_v
- *   WHERE t.k = lm_v.k …
- * PostgreSQL types the first row's parameters with the columns' own types
- * (the others follow), as text parameters would otherwise stay text. */
-static int write_group(job *j, uint64_t m, const int *rows, int nrows) {
+/* SQLite, function form: one UPDATE of the row by its key, the same text for
+ * every row of the group, so the dialect binds each row's values to the one
+ * statement it keeps prepared. (A multi-row VALUES list costs SQLite time
+ * per row that grows with the number of rows to compile it: 20 us a row at
+ * 10,000 rows.) */
+static int write_rows_sqlite(job *j, const int *cols, int nc, const int *rows, int nrows) {
   int nk = nkey(j);
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "UPDATE ");
+  lm_buf_ident(&b, j->bf->table);
+  lm_buf_puts(&b, " SET ");
+  for (int c = 0; c < nc; c++) {
+    if (c) lm_buf_puts(&b, ", ");
+    lm_buf_ident(&b, j->cols[j->dict[cols[c]]].name);
+    lm_buf_puts(&b, " = ?");
+  }
+  lm_buf_puts(&b, " WHERE ");
+  for (int k = 0; k < nk; k++) {
+    if (k) lm_buf_puts(&b, " AND ");
+    if (j->rowid)
+      lm_buf_puts(&b, j->rowid);
+    else
+      lm_buf_ident(&b, key_name(j, k));
+    lm_buf_puts(&b, " = ?");
+  }
+  lm_value *params = lm_xcalloc((size_t)(nc + nk), sizeof *params);
+  int rc = 0;
+  for (int r = 0; r < nrows && !rc; r++) {
+    const bfrow *row = &j->rows[rows[r]];
+    for (int c = 0; c < nc; c++) {
+      const lm_value *v = NULL;
+      set_value(j, row, cols[c], &v);
+      params[c] = *v;
+    }
+    for (int k = 0; k < nk; k++)
+      params[nc + k] = row->vals[k];
+    lm_stmt st = {b.s, params, nc + nk};
+    rc = j->s->exec(j->s, &st);
+    if (!rc) j->written++;
+  }
+  free(params);
+  lm_buf_free(&b);
+  return rc;
+}
+
+/* One value as an element of a PostgreSQL array literal. */
+static void put_element(lm_buf *b, const lm_value *v) {
+  switch (v->t) {
+  case LM_V_NULL: lm_buf_puts(b, "NULL"); return;
+  case LM_V_INT: lm_buf_printf(b, "%lld", (long long)v->i); return;
+  case LM_V_BOOL: lm_buf_puts(b, v->i ? "t" : "f"); return;
+  case LM_V_FLOAT:
+    if (isnan(v->f))
+      lm_buf_puts(b, "NaN");
+    else if (isinf(v->f))
+      lm_buf_puts(b, v->f > 0 ? "Infinity" : "-Infinity");
+    else
+      lm_buf_printf(b, "%.17g", v->f);
+    return;
+  case LM_V_TEXT:
+    lm_buf_putc(b, '"');
+    for (size_t i = 0; i < v->len; i++) {
+      if (v->s[i] == '"' || v->s[i] == '\\') lm_buf_putc(b, '\\');
+      lm_buf_putc(b, v->s[i]);
+    }
+    lm_buf_putc(b, '"');
+    return;
+  }
+}
+
+/* PostgreSQL, function form: the rows of a group (their mask is m), as
+ *   UPDATE t SET c = lm_v.c … FROM unnest($1::type[], …) AS lm_v (lm_k1, …, c, …)
+ *   WHERE t.k = lm_v.lm_k1 … AND t.k >= first AND t.k <= last
+ * one array parameter per column, typed with the column's own type, so the
+ * statement has the same few parameters whatever the batch size (a VALUES
+ * list of a parameter per value cost the server time that grew with the
+ * batch). The key range of the rows (they are in key order) bounds the
+ * table's side of the join to the batch whatever plan is chosen. */
+static int write_group_pg(job *j, const int *cols, int nc, const int *rows, int nrows) {
+  int nk = nkey(j);
+  int per_row = nk + nc;
+  lm_buf *arr = lm_xcalloc((size_t)per_row, sizeof *arr);
+  for (int i = 0; i < per_row; i++) {
+    lm_buf_init(&arr[i]);
+    lm_buf_putc(&arr[i], '{');
+  }
+  for (int r = 0; r < nrows; r++) {
+    const bfrow *row = &j->rows[rows[r]];
+    for (int i = 0; i < per_row; i++) {
+      const lm_value *v = NULL;
+      if (i < nk)
+        v = &row->vals[i];
+      else
+        set_value(j, row, cols[i - nk], &v);
+      if (r) lm_buf_putc(&arr[i], ',');
+      put_element(&arr[i], v);
+    }
+  }
+  lm_value *params = lm_xcalloc((size_t)(per_row + 2 * nk), sizeof *params);
+  for (int i = 0; i < per_row; i++) {
+    lm_buf_putc(&arr[i], '}');
+    params[i] = (lm_value){.t = LM_V_TEXT, .s = arr[i].s, .len = arr[i].len};
+  }
+  for (int k = 0; k < nk; k++) {
+    params[per_row + k] = j->rows[rows[0]].vals[k];
+    params[per_row + nk + k] = j->rows[rows[nrows - 1]].vals[k];
+  }
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "UPDATE ");
+  lm_buf_ident(&b, j->bf->table);
+  lm_buf_puts(&b, " SET ");
+  for (int c = 0; c < nc; c++) {
+    const char *name = j->cols[j->dict[cols[c]]].name;
+    if (c) lm_buf_puts(&b, ", ");
+    lm_buf_ident(&b, name);
+    lm_buf_puts(&b, " = lm_v.");
+    lm_buf_ident(&b, name);
+  }
+  lm_buf_puts(&b, " FROM unnest(");
+  for (int i = 0; i < per_row; i++) {
+    const char *type = i < nk ? j->cols[j->keys[i]].type : j->cols[j->dict[cols[i - nk]]].type;
+    lm_buf_printf(&b, "%s$%d::%s[]", i ? ", " : "", i + 1, type && *type ? type : "text");
+  }
+  lm_buf_puts(&b, ") AS lm_v (");
+  for (int k = 0; k < nk; k++)
+    lm_buf_printf(&b, "%slm_k%d", k ? ", " : "", k + 1);
+  for (int c = 0; c < nc; c++) {
+    lm_buf_puts(&b, ", ");
+    lm_buf_ident(&b, j->cols[j->dict[cols[c]]].name);
+  }
+  lm_buf_puts(&b, ") WHERE ");
+  for (int k = 0; k < nk; k++) {
+    if (k) lm_buf_puts(&b, " AND ");
+    lm_buf_ident(&b, j->bf->table);
+    lm_buf_putc(&b, '.');
+    lm_buf_ident(&b, key_name(j, k));
+    lm_buf_printf(&b, " = lm_v.lm_k%d", k + 1);
+  }
+  lm_buf_puts(&b, " AND ");
+  put_key_cmp_q(j, &b, ">=", per_row + 1, 1);
+  lm_buf_puts(&b, " AND ");
+  put_key_cmp_q(j, &b, "<=", per_row + nk + 1, 1);
+  lm_stmt st = {b.s, params, per_row + 2 * nk};
+  int rc = j->s->exec(j->s, &st);
+  if (!rc) j->written += nrows;
+  lm_buf_free(&b);
+  for (int i = 0; i < per_row; i++)
+    lm_buf_free(&arr[i]);
+  free(arr);
+  free(params);
+  return rc;
+}
+
+static int write_group(job *j, uint64_t m, const int *rows, int nrows) {
   int cols[MAX_SET_COLS], nc = 0;
   for (int d = 0; d < j->ndict; d++)
     if (m & ((uint64_t)1 << d)) cols[nc++] = d;
-  int per_row = nk + nc;
-  int chunk = MAX_PARAMS / per_row;
-  int rc = 0;
-  for (int start = 0; start < nrows && !rc; start += chunk) {
-    int end = start + chunk < nrows ? start + chunk : nrows;
-    lm_buf b;
-    lm_buf_init(&b);
-    lm_buf_puts(&b, "WITH lm_v (");
-    for (int k = 0; k < nk; k++)
-      lm_buf_printf(&b, "%slm_k%d", k ? ", " : "", k + 1);
-    for (int c = 0; c < nc; c++) {
-      lm_buf_puts(&b, ", ");
-      lm_buf_ident(&b, j->cols[j->dict[cols[c]]].name);
-    }
-    lm_buf_puts(&b, ") AS (VALUES ");
-    lm_value *params = lm_xcalloc((size_t)(end - start) * (size_t)per_row, sizeof *params);
-    int np = 0;
-    for (int r = start; r < end; r++) {
-      const bfrow *row = &j->rows[rows[r]];
-      lm_buf_puts(&b, r > start ? ", (" : "(");
-      for (int i = 0; i < per_row; i++) {
-        const char *type = NULL;
-        if (i < nk) {
-          params[np] = row->vals[i];
-          if (!j->rowid) type = j->cols[j->keys[i]].type;
-        } else {
-          const lm_value *v = NULL;
-          set_value(j, row, cols[i - nk], &v);
-          params[np] = *v;
-          type = j->cols[j->dict[cols[i - nk]]].type;
-        }
-        if (i) lm_buf_puts(&b, ", ");
-        np++;
-        /* SQLite looks named parameters up one by one in a list, which
-         * makes binding thousands of $N quadratic; anonymous ? bind in
-         * order. */
-        if (is_pg(j))
-          lm_buf_printf(&b, "$%d", np);
-        else
-          lm_buf_putc(&b, '?');
-        if (is_pg(j) && r == start && type && *type) lm_buf_printf(&b, "::%s", type);
-      }
-      lm_buf_putc(&b, ')');
-    }
-    lm_buf_puts(&b, ") UPDATE ");
-    lm_buf_ident(&b, j->bf->table);
-    lm_buf_puts(&b, " SET ");
-    for (int c = 0; c < nc; c++) {
-      const char *name = j->cols[j->dict[cols[c]]].name;
-      if (c) lm_buf_puts(&b, ", ");
-      lm_buf_ident(&b, name);
-      lm_buf_puts(&b, " = lm_v.");
-      lm_buf_ident(&b, name);
-    }
-    lm_buf_puts(&b, " FROM lm_v WHERE ");
-    for (int k = 0; k < nk; k++) {
-      if (k) lm_buf_puts(&b, " AND ");
-      lm_buf_ident(&b, j->bf->table);
-      lm_buf_putc(&b, '.');
-      if (j->rowid)
-        lm_buf_puts(&b, j->rowid);
-      else
-        lm_buf_ident(&b, key_name(j, k));
-      lm_buf_printf(&b, " = lm_v.lm_k%d", k + 1);
-    }
-    lm_stmt st = {b.s, params, np};
-    rc = j->s->exec(j->s, &st);
-    if (!rc) j->written += end - start;
-    free(params);
-    lm_buf_free(&b);
-  }
-  return rc;
+  if (is_pg(j)) return write_group_pg(j, cols, nc, rows, nrows);
+  return write_rows_sqlite(j, cols, nc, rows, nrows);
 }
 
 static int write_fn_batch(job *j) {
@@ -440,6 +524,11 @@ static int write_fn_batch(job *j) {
   }
   free(group);
   free(done);
+  /* for the foreign-key check before COMMIT (SQLite) */
+  for (int d = 0; d < j->ndict; d++) {
+    const char *name = j->cols[j->dict[d]].name;
+    lm_sink_touch_cols(j->s, j->bf->table, &name, 1);
+  }
   return rc;
 }
 

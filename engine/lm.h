@@ -185,7 +185,7 @@ typedef struct lm_revision {
   int has_downgrade;
   char checksum[65]; /* read it through lm_revision_checksum() */
   /* the file compiled (lua_dump) under chunkname, kept in the revision index;
-   * chunk_sum is its SHA-256, checked before it is loaded */
+   * chunk_sum is its checksum (against damage), checked before it is loaded */
   char *chunk, *chunkname;
   size_t nchunk;
   char chunk_sum[65];
@@ -431,6 +431,24 @@ typedef int (*lm_row_fn)(void *ud, int ncols, const char *const *names, const lm
 
 typedef enum lm_dialect_id { LM_SQLITE, LM_POSTGRESQL } lm_dialect_id;
 
+/* What a transaction changed, for the foreign-key check before its COMMIT
+ * (SQLite migrates with foreign keys unenforced). Per table: */
+enum {
+  LM_FK_OWN = 1,       /* rows came in or its own foreign keys changed: check its rows */
+  LM_FK_REFERENCED = 2 /* rows or keys may have gone: check the tables that reference it */
+};
+typedef struct lm_fk_touch {
+  char *table;
+  int what;    /* LM_FK_OWN | LM_FK_REFERENCED */
+  char **cols; /* columns updated in place: the dialect decides from them */
+  int ncols;
+} lm_fk_touch;
+typedef struct lm_fk_scope {
+  int full; /* something changed tables nobody named (op.execute): check all */
+  lm_fk_touch *v;
+  int n, cap;
+} lm_fk_scope;
+
 typedef struct lm_dialect {
   int version;
   const char *name;
@@ -447,8 +465,9 @@ typedef struct lm_dialect {
   int (*cursor_open)(lm_conn *c, const lm_stmt *s, lm_cursor **out);
   int (*cursor_next)(lm_cursor *cur, int *ncols, const char *const **names, const lm_value **vals);
   void (*cursor_close)(lm_cursor *cur);
-  /* checks run before a migration's COMMIT (SQLite: foreign_key_check) */
-  int (*before_commit)(lm_conn *c);
+  /* checks run before a migration's COMMIT (SQLite: foreign_key_check) of
+   * what scope says the transaction changed; NULL scope: everything */
+  int (*before_commit)(lm_conn *c, const lm_fk_scope *scope);
 } lm_dialect;
 
 extern const lm_dialect lm_dialect_sqlite;
@@ -524,8 +543,9 @@ struct lm_sink {
   /* --sql: statements not yet replayed on the shadow (replayed only when a
    * move-and-copy must read it, since most scripts never need it) */
   lm_stmts *shadow_pending;
-  /* a move-and-copy ran: the dialect checks foreign keys before COMMIT */
-  int fk_check;
+  /* what the open transaction changed: the dialect checks the foreign keys
+   * of those tables before COMMIT (online sinks only) */
+  lm_fk_scope fk;
 };
 
 void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c);
@@ -539,6 +559,15 @@ int lm_sink_op(lm_sink *s, const lm_op *op);
 int lm_sink_stmts(lm_sink *s, const lm_stmts *l);
 /** Brings s->shadow up to date with the statements sent so far. */
 int lm_sink_shadow_sync(lm_sink *s);
+/** Notes that the open transaction changed table (LM_FK_* bits); a NULL
+ * table means unknown tables, and the whole database is checked. */
+void lm_sink_touch(lm_sink *s, const char *table, int what);
+/** Notes that rows of table had these columns updated in place. */
+void lm_sink_touch_cols(lm_sink *s, const char *table, const char *const *cols, int n);
+/** Notes what an op record changes. */
+void lm_sink_touch_op(lm_sink *s, const lm_op *op);
+/** Forgets what the transaction changed (and frees it). */
+void lm_sink_touch_clear(lm_sink *s);
 
 /* ---- the Lua side (bindings/) ---------------------------------------------------- */
 

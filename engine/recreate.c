@@ -1662,15 +1662,18 @@ int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int 
                     lm_recreate_mode mode) {
   int rc = 0;
   int maybe = mode == LM_RECREATE_ALWAYS;
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n; i++) {
     maybe |= always_needs(ops[i]) || ops[i]->kind == LM_OP_DROP_COLUMN;
+    lm_sink_touch_op(s, ops[i]);
+  }
   if (s->d->id != LM_SQLITE || !s->shadow || !s->d->query || !maybe) {
     for (int i = 0; i < n && !rc; i++)
       rc = located(ops[i], run_plain(s, ops[i]));
     return rc;
   }
-  /* a copy runs with foreign keys unenforced: check them before COMMIT */
-  s->fk_check = 1;
+  /* a copy runs with foreign keys unenforced: check its rows and the
+   * tables referencing it before COMMIT */
+  lm_sink_touch(s, table, LM_FK_OWN | LM_FK_REFERENCED);
   lm_rc_table *t = NULL;
   rc = lm_sink_shadow_sync(s);
   if (!rc) rc = lm_rc_reflect(s->d, s->shadow, table, &t);

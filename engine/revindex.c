@@ -12,7 +12,7 @@
  * stat-based cache), while a file that old can only change by getting a
  * newer ctime. Revisions whose top level calls require() are never recorded:
  * their fields may come from another file. Each entry also keeps the file
- * compiled (lua_dump, with its SHA-256 and the chunk name it was compiled
+ * compiled (lua_dump, with a checksum and the chunk name it was compiled
  * under), so that a revision served from the index is loaded without
  * parsing its text when it runs.
  *
@@ -32,7 +32,7 @@
 
 #include "lm.h"
 
-#define LM_INDEX_MAGIC "luamig-revindex 2"
+#define LM_INDEX_MAGIC "luamig-revindex 3"
 #define LM_INDEX_SETTLE 2
 
 typedef struct entry {

@@ -3,6 +3,7 @@
  * literals. Both receive exactly the same statements. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lm.h"
 #include "recreate.h"
@@ -35,20 +36,25 @@ static int online_begin(lm_sink *s) {
 
 static int online_commit(lm_sink *s) {
   if (s->outer_tx) return 0;
-  if (s->fk_check && s->d->before_commit) {
-    int rc = s->d->before_commit(s->conn);
-    if (rc) return rc;
+  if ((s->fk.full || s->fk.n > 0) && s->d->before_commit) {
+    int rc = s->d->before_commit(s->conn, s->fk.full ? NULL : &s->fk);
+    if (rc) {
+      /* the transaction cannot commit; a caller may not roll it back */
+      lm_sink_touch_clear(s);
+      return rc;
+    }
   }
-  s->fk_check = 0;
+  lm_sink_touch_clear(s);
   int rc = online_simple(s, "COMMIT");
   s->in_tx = 0;
   return rc;
 }
 
 static int online_rollback(lm_sink *s) {
-  if (s->outer_tx || !s->in_tx) return 0;
+  if (s->outer_tx) return 0;
+  lm_sink_touch_clear(s);
+  if (!s->in_tx) return 0;
   s->in_tx = 0;
-  s->fk_check = 0;
   lm_stmt st = {"ROLLBACK", NULL, 0};
   trace(s, st.sql);
   /* a failing ROLLBACK must not replace the error that caused it */
@@ -199,13 +205,111 @@ int lm_sink_stmts(lm_sink *s, const lm_stmts *l) {
   return 0;
 }
 
+/* ---- what a transaction changed ------------------------------------------------
+ *
+ * Foreign keys are not enforced while SQLite migrates (a move-and-copy drops
+ * tables others reference), so before COMMIT the dialect checks them, but
+ * only where the transaction could have broken one: the rows of a table
+ * that gained rows or foreign keys, and the tables referencing one that lost
+ * rows or keys. A transaction that only added tables, columns or indexes
+ * without foreign keys, or updated columns no foreign key involves, checks
+ * nothing; a statement whose tables are unknown (op.execute) checks the
+ * whole database, as every transaction used to. */
+
+static int tracks(const lm_sink *s) { return s->commit == online_commit && s->d->before_commit; }
+
+static lm_fk_touch *touch_entry(lm_sink *s, const char *table) {
+  lm_fk_scope *f = &s->fk;
+  for (int i = 0; i < f->n; i++)
+    if (strcasecmp(f->v[i].table, table) == 0) return &f->v[i];
+  if (f->n == f->cap) {
+    f->cap = f->cap ? f->cap * 2 : 8;
+    f->v = lm_xrealloc(f->v, (size_t)f->cap * sizeof *f->v);
+  }
+  lm_fk_touch *t = &f->v[f->n++];
+  memset(t, 0, sizeof *t);
+  t->table = lm_xstrdup(table);
+  return t;
+}
+
+void lm_sink_touch(lm_sink *s, const char *table, int what) {
+  if (!tracks(s) || !what) return;
+  if (!table)
+    s->fk.full = 1;
+  else
+    touch_entry(s, table)->what |= what;
+}
+
+void lm_sink_touch_cols(lm_sink *s, const char *table, const char *const *cols, int n) {
+  if (!tracks(s) || n <= 0) return;
+  if (!table) {
+    s->fk.full = 1;
+    return;
+  }
+  lm_fk_touch *t = touch_entry(s, table);
+  for (int i = 0; i < n; i++) {
+    int seen = 0;
+    for (int k = 0; k < t->ncols && !seen; k++)
+      seen = strcasecmp(t->cols[k], cols[i]) == 0;
+    if (seen) continue;
+    t->cols = lm_xrealloc(t->cols, (size_t)(t->ncols + 1) * sizeof *t->cols);
+    t->cols[t->ncols++] = lm_xstrdup(cols[i]);
+  }
+}
+
+void lm_sink_touch_clear(lm_sink *s) {
+  lm_fk_scope *f = &s->fk;
+  for (int i = 0; i < f->n; i++) {
+    free(f->v[i].table);
+    for (int k = 0; k < f->v[i].ncols; k++)
+      free(f->v[i].cols[k]);
+    free(f->v[i].cols);
+  }
+  free(f->v);
+  memset(f, 0, sizeof *f);
+}
+
+static int has_fk(const lm_op *op) {
+  for (int i = 0; i < op->ncols; i++)
+    if (op->cols[i].ref_table) return 1;
+  for (int i = 0; i < op->ncons; i++)
+    if (op->cons[i].kind == LM_CON_FK) return 1;
+  return 0;
+}
+
+void lm_sink_touch_op(lm_sink *s, const lm_op *op) {
+  if (!tracks(s)) return;
+  const int both = LM_FK_OWN | LM_FK_REFERENCED;
+  switch (op->kind) {
+  /* a new table: its own rows (none yet, unless inserted later) and keys;
+   * it cannot take a parent row from anyone */
+  case LM_OP_CREATE_TABLE: lm_sink_touch(s, op->table, has_fk(op) ? LM_FK_OWN : 0); break;
+  case LM_OP_BULK_INSERT: lm_sink_touch(s, op->table, LM_FK_OWN); break;
+  case LM_OP_ADD_COLUMN: lm_sink_touch(s, op->table, has_fk(op) ? LM_FK_OWN : 0); break;
+  case LM_OP_CREATE_FK: lm_sink_touch(s, op->table, LM_FK_OWN); break;
+  case LM_OP_DROP_TABLE: lm_sink_touch(s, op->table, LM_FK_REFERENCED); break;
+  /* SQLite rewrites the references to a renamed table; the new name may
+   * have been referenced already */
+  case LM_OP_RENAME_TABLE: lm_sink_touch(s, op->new_name ? op->new_name : NULL, both); break;
+  case LM_OP_DROP_COLUMN:
+  case LM_OP_ALTER_COLUMN:
+  case LM_OP_CREATE_PK:
+  case LM_OP_CREATE_UNIQUE:
+  case LM_OP_DROP_CONSTRAINT: lm_sink_touch(s, op->table, both); break;
+  /* a unique index a foreign key needs may go */
+  case LM_OP_DROP_INDEX: lm_sink_touch(s, op->table, LM_FK_REFERENCED); break;
+  case LM_OP_CREATE_INDEX:
+  case LM_OP_CREATE_CHECK: break;
+  /* batches record their own columns (engine/backfill.c) */
+  case LM_OP_BACKFILL_SQL: lm_sink_touch_cols(s, op->table, op->set_cols, op->nset); break;
+  case LM_OP_EXECUTE:
+  default: lm_sink_touch(s, NULL, LM_FK_OWN); break;
+  }
+}
+
 int lm_sink_op(lm_sink *s, const lm_op *op) {
   if (s->on_op) return s->on_op(s->op_ud, op);
-  /* Foreign keys are not enforced while SQLite migrates, so a transaction
-   * that changed anything is checked before COMMIT. Backfill batches are
-   * exempt: they commit one by one, and a full check per batch would cost
-   * a scan of every child table each time. */
-  if (op->kind != LM_OP_BACKFILL_SQL) s->fk_check = 1;
+  lm_sink_touch_op(s, op);
   /* SQLite: what ALTER TABLE cannot do becomes a move-and-copy. */
   if (lm_recreate_wanted(s, op)) return lm_recreate_ops(s, op->table, &op, 1, LM_RECREATE_AUTO);
   lm_stmts l = {0};

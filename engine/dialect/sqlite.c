@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sqlite3.h>
 
@@ -11,6 +12,10 @@
  * record in the same library, and lm_conn stays opaque. */
 typedef struct sqlite_conn {
   sqlite3 *db;
+  /* the last statement with parameters, prepared, kept for the next exec of
+   * the same text (a backfill's per-row UPDATE, bulk inserts) */
+  sqlite3_stmt *kept;
+  char *kept_sql;
 } sqlite_conn;
 
 #define BUSY_TIMEOUT_MS 30000
@@ -86,6 +91,8 @@ static int sqlite_open(lm_conn **out, const lm_url *url) {
 static void sqlite_close(lm_conn *conn) {
   sqlite_conn *c = (sqlite_conn *)conn;
   if (!c) return;
+  sqlite3_finalize(c->kept);
+  free(c->kept_sql);
   lm_interrupt_unwatch_sqlite(c->db);
   sqlite3_close_v2(c->db);
   free(c);
@@ -234,8 +241,34 @@ static int sqlite_exec(lm_conn *conn, const lm_stmt *s) {
   sqlite_conn *c = (sqlite_conn *)conn;
   sqlite3_stmt *st = NULL;
   if (s->nparams > 0) {
-    int rc = prepare_one(c, s, &st);
-    return rc ? rc : run_to_end(c, st, s->sql);
+    /* the same text again: bind the new values to the statement kept */
+    int rc;
+    if (c->kept && strcmp(c->kept_sql, s->sql) == 0) {
+      st = c->kept;
+      c->kept = NULL;
+      rc = bind_all(c, st, s);
+      if (rc) sqlite3_finalize(st);
+    } else {
+      rc = prepare_one(c, s, &st);
+    }
+    if (rc) return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    }
+    if (step != SQLITE_DONE) {
+      fail(c, s->sql);
+      sqlite3_finalize(st);
+      return LM_EDB;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (c->kept_sql != s->sql && (!c->kept_sql || strcmp(c->kept_sql, s->sql) != 0)) {
+      free(c->kept_sql);
+      c->kept_sql = lm_xstrdup(s->sql);
+    }
+    sqlite3_finalize(c->kept);
+    c->kept = st;
+    return 0;
   }
   const char *p = s->sql;
   while (p && *p) {
@@ -379,6 +412,138 @@ static void sqlite_cursor_close(lm_cursor *cursor) {
   free(cur);
 }
 
+/* ---- the foreign-key check before COMMIT ------------------------------------ */
+
+/* A list of names. */
+typedef struct names_v {
+  char **v;
+  int n;
+} names_v;
+
+static void names_push(names_v *l, char *s) {
+  l->v = lm_xrealloc(l->v, (size_t)(l->n + 1) * sizeof *l->v);
+  l->v[l->n++] = s;
+}
+
+static void names_free(names_v *l) {
+  for (int i = 0; i < l->n; i++)
+    free(l->v[i]);
+  free(l->v);
+  memset(l, 0, sizeof *l);
+}
+
+/* One foreign-key column pair: child.from references parent.to (to is NULL
+ * when the key names no columns: the parent's primary key). */
+typedef struct fk_edge {
+  char *child, *parent, *from, *to;
+} fk_edge;
+
+typedef struct fk_edges {
+  fk_edge *v;
+  int n, cap;
+} fk_edges;
+
+static char *text_of(const lm_value *v) {
+  return v->t == LM_V_NULL ? NULL : lm_xstrndup(v->s ? v->s : "", v->s ? v->len : 0);
+}
+
+static int edge_row(void *ud, int ncols, const char *const *names, const lm_value *v) {
+  LM_UNUSED(names);
+  fk_edges *e = ud;
+  if (ncols < 4) return 0;
+  if (e->n == e->cap) {
+    e->cap = e->cap ? e->cap * 2 : 16;
+    e->v = lm_xrealloc(e->v, (size_t)e->cap * sizeof *e->v);
+  }
+  fk_edge *x = &e->v[e->n++];
+  x->child = text_of(&v[0]);
+  x->parent = text_of(&v[1]);
+  x->from = text_of(&v[2]);
+  x->to = text_of(&v[3]);
+  if (!x->child || !x->parent) {
+    free(x->child), free(x->parent), free(x->from), free(x->to);
+    e->n--;
+  }
+  return 0;
+}
+
+static void edges_free(fk_edges *e) {
+  for (int i = 0; i < e->n; i++)
+    free(e->v[i].child), free(e->v[i].parent), free(e->v[i].from), free(e->v[i].to);
+  free(e->v);
+}
+
+/* Every foreign key of the database. Only tables whose text says REFERENCES
+ * can have one, so the schema is read once and the key lists of those
+ * tables alone: the cost follows the tables with foreign keys, not the rows. */
+static int load_edges(lm_conn *conn, fk_edges *e) {
+  lm_stmt st = {"SELECT m.name, f.\"table\", f.\"from\", f.\"to\" FROM sqlite_master m, "
+                "pragma_foreign_key_list(m.name) f "
+                "WHERE m.type = 'table' AND m.sql LIKE '%references%'",
+                NULL, 0};
+  return sqlite_query(conn, &st, edge_row, e);
+}
+
+static int name_row(void *ud, int ncols, const char *const *names, const lm_value *v) {
+  LM_UNUSED(names);
+  names_v *out = ud;
+  if (ncols >= 1 && v[0].t == LM_V_TEXT) names_push(out, lm_xstrndup(v[0].s, v[0].len));
+  return 0;
+}
+
+static int has_col(char *const *cols, int n, const char *name) {
+  for (int i = 0; name && i < n; i++)
+    if (strcasecmp(cols[i], name) == 0) return 1;
+  return 0;
+}
+
+/* Does updating cols of parent change the key edge x references? */
+static int key_updated(lm_conn *conn, const fk_edge *x, char *const *cols, int ncols) {
+  if (x->to) return has_col(cols, ncols, x->to);
+  /* the parent's primary key: any of its columns (none declared: check) */
+  names_v pk = {0};
+  lm_value v = {.t = LM_V_TEXT, .s = x->parent, .len = strlen(x->parent)};
+  lm_stmt st = {"SELECT name FROM pragma_table_info($1) WHERE pk > 0", &v, 1};
+  int hit = sqlite_query(conn, &st, name_row, &pk) != 0 || pk.n == 0;
+  for (int i = 0; i < pk.n && !hit; i++)
+    hit = has_col(cols, ncols, pk.v[i]);
+  names_free(&pk);
+  lm_error_clear();
+  return hit;
+}
+
+static void add_table(names_v *t, const char *name) {
+  for (int i = 0; i < t->n; i++)
+    if (strcasecmp(t->v[i], name) == 0) return;
+  names_push(t, lm_xstrdup(name));
+}
+
+/* The tables whose rows the transaction may have left without a parent:
+ * those it gave rows or keys (OWN), those whose parent lost rows or keys
+ * (REFERENCED), and for columns updated in place, the tables whose foreign
+ * keys use them, on either side. */
+static int tables_to_check(lm_conn *conn, const lm_fk_scope *scope, names_v *out) {
+  int need_edges = 0;
+  for (int i = 0; i < scope->n; i++)
+    need_edges |= (scope->v[i].what & LM_FK_REFERENCED) || scope->v[i].ncols > 0;
+  fk_edges e = {0};
+  int rc = need_edges ? load_edges(conn, &e) : 0;
+  for (int i = 0; i < scope->n && !rc; i++) {
+    const lm_fk_touch *t = &scope->v[i];
+    if (t->what & LM_FK_OWN) add_table(out, t->table);
+    for (int k = 0; k < e.n; k++) {
+      const fk_edge *x = &e.v[k];
+      if (strcasecmp(x->parent, t->table) == 0 &&
+          ((t->what & LM_FK_REFERENCED) || key_updated(conn, x, t->cols, t->ncols)))
+        add_table(out, x->child);
+      if (strcasecmp(x->child, t->table) == 0 && has_col(t->cols, t->ncols, x->from))
+        add_table(out, x->child);
+    }
+  }
+  edges_free(&e);
+  return rc;
+}
+
 /* Up to this many violations are named in the error. */
 #define FK_SHOWN 5
 
@@ -405,21 +570,56 @@ static int fk_row(void *ud, int ncols, const char *const *names, const lm_value 
   return 0;
 }
 
+static int exists_row(void *ud, int ncols, const char *const *names, const lm_value *v) {
+  LM_UNUSED(ncols), LM_UNUSED(names), LM_UNUSED(v);
+  *(int *)ud = 1;
+  return 1;
+}
+
 /* Foreign keys are not enforced during migrations (see sqlite_open), so a
- * transaction that changed something may only commit when every row of every
- * table satisfies them (the sink skips transactions holding only backfill
- * batches or version-table writes). */
-static int sqlite_before_commit(lm_conn *conn) {
+ * transaction that changed something may only commit when the rows it could
+ * have orphaned all have their parent: `PRAGMA foreign_key_check(t)` of the
+ * tables scope names (the sink's record of what the transaction changed,
+ * engine/sink.c), or of every table when scope is NULL. */
+static int sqlite_before_commit(lm_conn *conn, const lm_fk_scope *scope) {
   fk_report r;
   lm_buf_init(&r.text);
   r.n = 0;
-  lm_stmt st = {"PRAGMA foreign_key_check", NULL, 0};
-  int rc = sqlite_query(conn, &st, fk_row, &r);
+  names_v tables = {0};
+  int rc = scope ? tables_to_check(conn, scope, &tables) : 0;
+  char *failed = NULL;
+  if (!scope) {
+    lm_stmt st = {"PRAGMA foreign_key_check", NULL, 0};
+    rc = sqlite_query(conn, &st, fk_row, &r);
+    if (r.n) failed = lm_xstrdup(st.sql);
+  }
+  for (int i = 0; i < tables.n && !rc; i++) {
+    lm_value v = {.t = LM_V_TEXT, .s = tables.v[i], .len = strlen(tables.v[i])};
+    /* a table the transaction made and dropped again has nothing to check */
+    int exists = 0;
+    lm_stmt ex = {"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1 COLLATE NOCASE",
+                  &v, 1};
+    rc = sqlite_query(conn, &ex, exists_row, &exists);
+    if (rc || !exists) continue;
+    int before = r.n;
+    lm_stmt st = {"SELECT * FROM pragma_foreign_key_check($1)", &v, 1};
+    rc = sqlite_query(conn, &st, fk_row, &r);
+    if (!rc && r.n > before && !failed) {
+      lm_buf b;
+      lm_buf_init(&b);
+      lm_buf_puts(&b, "PRAGMA foreign_key_check(");
+      lm_buf_ident(&b, tables.v[i]);
+      lm_buf_putc(&b, ')');
+      failed = lm_buf_steal(&b);
+    }
+  }
   if (!rc && r.n > 0) {
     rc = lm_error_set(LM_EDB, "%d row%s violate%s a foreign key:%s%s", r.n, r.n > 1 ? "s" : "",
                       r.n > 1 ? "" : "s", r.text.s, r.n > FK_SHOWN ? "\n  …" : "");
-    lm_error_set_statement(st.sql);
+    lm_error_set_statement(failed);
   }
+  free(failed);
+  names_free(&tables);
   lm_buf_free(&r.text);
   return rc;
 }

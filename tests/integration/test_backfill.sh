@@ -130,6 +130,31 @@ expect_exit 0
 expect_err_contains "$(printf 'a\tinteger\t9007199254740993\t0.1\t%s\t%s\tO'"'"'Brien; --' "$(pick 1 true)" "$(pick 12.3 12.30)")"
 expect_err_contains "$(printf 'b\tinteger\t9007199254740993\t0.1\t%s' "$(pick 0 false)")"
 
+t_case "function form: quotes, a backslash, braces, commas and the text NULL come back as given"
+new_project
+mkrev "$B1" "" "awkward" <<'EOF'
+function upgrade()
+  op.create_table("awkward",
+    op.column("id", "integer", { primary_key = true }),
+    op.column("t", "text"), op.column("u", "text"))
+  op.bulk_insert("awkward", { { id = 1, u = "x" }, { id = 2, u = "x" }, { id = 3, u = "x" } })
+  local values = { [[a "q" \ {b,c}]], "NULL", "" }
+  op.backfill("awkward", { columns = { "id" } }, function(row)
+    return { t = values[row.id], u = "u" .. row.id }
+  end)
+end
+
+function downgrade()
+  op.drop_table("awkward")
+end
+EOF
+lm upgrade head
+expect_exit 0
+expect_eq "$(db_query "SELECT t FROM awkward WHERE id = 1")" 'a "q" \ {b,c}' "quotes, a backslash, braces and a comma"
+expect_eq "$(db_query "SELECT count(*) FROM awkward WHERE id = 2 AND t = 'NULL'")" "1" "the text NULL is text"
+expect_eq "$(db_query "SELECT count(*) FROM awkward WHERE id = 3 AND t = ''")" "1" "the empty string"
+expect_eq "$(db_query "SELECT count(*) FROM awkward WHERE u = 'u' || id")" "3" "the second column"
+
 # ---------------------------------------------------------------------------
 t_case "tables without a plain integer key: composite key, text key, no key"
 new_project

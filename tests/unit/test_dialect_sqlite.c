@@ -140,13 +140,13 @@ static void test_foreign_keys_checked_before_commit(void **state) {
   assert_int_equal(exec_sql(f->conn, "CREATE TABLE p (id INTEGER PRIMARY KEY);"
                                      "CREATE TABLE c (pid INTEGER REFERENCES p(id))"),
                    0);
-  assert_int_equal(D->before_commit(f->conn), 0);
+  assert_int_equal(D->before_commit(f->conn, NULL), 0);
   assert_int_equal(exec_sql(f->conn, "INSERT INTO c VALUES (42)"), 0);
-  assert_int_equal(D->before_commit(f->conn), LM_EDB);
+  assert_int_equal(D->before_commit(f->conn, NULL), LM_EDB);
   const char *m = lm_error_last()->message;
   assert_non_null(strstr(m, "table \"c\" rowid 1 has no parent row in \"p\""));
   assert_int_equal(exec_sql(f->conn, "INSERT INTO p VALUES (42)"), 0);
-  assert_int_equal(D->before_commit(f->conn), 0);
+  assert_int_equal(D->before_commit(f->conn, NULL), 0);
 }
 
 static void test_bind_dollar(void **state) {

@@ -428,7 +428,7 @@ static void test_reflect_and_run(void **state) {
   assert_int_equal(exec_sql(c, "BEGIN"), 0);
   for (int i = 0; i < l.n; i++)
     assert_int_equal(SL->exec(c, &l.v[i]), 0);
-  assert_int_equal(SL->before_commit(c), 0);
+  assert_int_equal(SL->before_commit(c, NULL), 0);
   assert_int_equal(exec_sql(c, "COMMIT"), 0);
   lm_stmts_free(&l);
   lm_rc_table_free(t);
