@@ -136,6 +136,9 @@ typedef struct lm_config {
   char *lock_timeout;
   int lock_retries;
   int password_line; /* credentials-in-config: line with a literal password */
+  char **model;      /* the model's files (SPEC §10), relative to the cwd; NULL when none */
+  char **model_display;
+  int nmodel;
 } lm_config;
 
 /** Loads a config file (a Lua chunk returning a table) in L's sandbox. */
@@ -546,6 +549,10 @@ struct lm_project {
   lm_graph graph;
   FILE *out, *err;
 };
+
+/** The applied steps of each revision (state[i], graph order) in p's
+ * database; all 0 when nothing was applied. */
+int lm_project_applied(lm_project *p, int *state);
 
 /* ---- interruption (engine/interrupt.c) ----------------------------------------- */
 

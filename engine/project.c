@@ -704,3 +704,14 @@ int lm_current(lm_project *p, int json) {
   session_close(&s);
   return rc;
 }
+
+int lm_project_applied(lm_project *p, int *state) {
+  lm_error_clear();
+  memset(state, 0, sizeof *state * (size_t)(p->graph.n ? p->graph.n : 1));
+  session s;
+  int rc = session_open(&s, p);
+  if (!rc) rc = read_state(&s, 0);
+  if (!rc) memcpy(state, s.state, sizeof *state * (size_t)p->graph.n);
+  session_close(&s);
+  return rc;
+}

@@ -20,7 +20,9 @@ typedef struct cli {
   /* per command */
   const char *message, *rev_id, *head, *depends_on, *branch_label, *steps, *stop_before, *range;
   int sql, dry_run, ignore_checksums, splice;
-  int roundtrip; /* check --roundtrip */
+  int roundtrip;                           /* check --roundtrip */
+  int autogenerate, offline, drift, model; /* SPEC §10 */
+  const char *scratch_url;
 } cli;
 
 typedef struct command {

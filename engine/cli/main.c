@@ -20,7 +20,8 @@ static const command COMMANDS[] = {
      "--head REV or LABEL@head; --head base starts a new root; --splice branches from a\n"
      "revision that is not a head) and prints its path. --steps writes a\n"
      "multi-step revision with the named steps (expand/contract across deploys).",
-     "-m --message --rev-id --head --depends-on --branch-label --steps --splice"},
+     "-m --message --rev-id --head --depends-on --branch-label --steps --splice --autogenerate "
+     "--offline --scratch-url"},
     {"merge", cmd_merge, "luamig merge -m MSG REV REV...", "write a revision merging heads",
      "Writes a revision whose down_revision lists the given revisions (usually the heads).",
      "-m --message --rev-id --branch-label"},
@@ -64,12 +65,12 @@ static const command COMMANDS[] = {
      "downgrade does not give back the schema from before its upgrade (on PostgreSQL the\n"
      "scratch database luamig_check_* is made on the configured server; without a URL,\n"
      "--dialect sqlite runs it on a temporary file). Exit 1 on failure.",
-     "--roundtrip --dialect"},
+     "--roundtrip --dialect --drift --scratch-url"},
     {"schema", cmd_schema, "luamig schema", "print the database schema as SQL",
      "Prints the current database schema as deterministic SQL: tables sorted by name with\n"
      "their columns, constraints, indexes and triggers (luamig's version table left out).\n"
      "Two databases migrated the same way print the same text.",
-     ""},
+     "--model"},
     {NULL, NULL, NULL, NULL, NULL, NULL}};
 
 const command *cli_find(const char *name) {
@@ -153,6 +154,11 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, "--ignore-checksums", 0, F(ignore_checksums)},
                               {NULL, "--splice", 0, F(splice)},
                               {NULL, "--roundtrip", 0, F(roundtrip)},
+                              {NULL, "--autogenerate", 0, F(autogenerate)},
+                              {NULL, "--offline", 0, F(offline)},
+                              {NULL, "--scratch-url", 1, F(scratch_url)},
+                              {NULL, "--drift", 0, F(drift)},
+                              {NULL, "--model", 0, F(model)},
                               {NULL, NULL, 0, 0}};
 #undef F
 
