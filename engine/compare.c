@@ -216,8 +216,14 @@ static void fill_constraint(lm_diff *df, const lm_schema_item *k, lm_constraint 
   out->expr = P(df, k->expr);
 }
 
+static const char *con_name(lm_diff *df, const char *table, const lm_schema_item *k,
+                            const lm_schema_list *list);
+
 static lm_op *create_table_op(const lm_dialect *d, lm_diff *df, lm_diff_item *it, int is_up,
                               const lm_schema_table *t) {
+  /* the model's unnamed constraints get the naming convention's names, so
+   * that every later revision (and its downgrade) can name them */
+  int from_model = t->ncols > 0 && t->cols[0].ltype;
   lm_op *op = is_up ? up(it, LM_OP_CREATE_TABLE, P(df, t->name))
                     : down(it, LM_OP_CREATE_TABLE, P(df, t->name));
   op->cols = palloc(df, sizeof *op->cols * (size_t)t->ncols);
@@ -244,7 +250,10 @@ static lm_op *create_table_op(const lm_dialect *d, lm_diff *df, lm_diff_item *it
         continue;
       }
     }
-    fill_constraint(df, k, &op->cons[op->ncons++]);
+    lm_constraint *c = &op->cons[op->ncons++];
+    fill_constraint(df, k, c);
+    if (!c->name && from_model && k->kind != LM_SCON_PK)
+      c->name = con_name(df, t->name, k, &t->constraints);
   }
   return op;
 }
@@ -500,7 +509,39 @@ static lm_op *drop_con_op(lm_diff *df, lm_op *op, const lm_schema_item *k) {
   return op;
 }
 
-static void create_con_op(lm_diff *df, lm_op *op, const char *table, const lm_schema_item *k) {
+/* The name of a constraint for the ops that need one: its own, or for an
+ * unnamed one the naming convention's, which an unnamed SQLite constraint
+ * also answers to in move-and-copy (pk_t, uq_t_a_b, fk_t_a_ref, ck_t_N). */
+static const char *con_name(lm_diff *df, const char *table, const lm_schema_item *k,
+                            const lm_schema_list *list) {
+  if (k->name) return P(df, k->name);
+  lm_buf b;
+  lm_buf_init(&b);
+  switch (k->kind) {
+  case LM_SCON_PK: lm_buf_printf(&b, "pk_%s", table); break;
+  case LM_SCON_UNIQUE:
+    lm_buf_printf(&b, "uq_%s", table);
+    for (int i = 0; i < k->ncols; i++)
+      lm_buf_printf(&b, "_%s", k->cols[i]);
+    break;
+  case LM_SCON_FK:
+    lm_buf_printf(&b, "fk_%s_%s_%s", table, k->ncols ? k->cols[0] : "",
+                  k->ref_table ? k->ref_table : "");
+    break;
+  default: {
+    int nth = 0;
+    for (int i = 0; list && i < list->n; i++) {
+      if (list->v[i].kind == LM_SCON_CHECK && !list->v[i].name) nth++;
+      if (&list->v[i] == k) break;
+    }
+    lm_buf_printf(&b, "ck_%s_%d", table, nth ? nth : 1);
+  }
+  }
+  return pkeep(df, lm_buf_steal(&b));
+}
+
+static void create_con_op(lm_diff *df, lm_op *op, const char *table, const lm_schema_item *k,
+                          const lm_schema_list *list) {
   op->kind = k->kind == LM_SCON_PK       ? LM_OP_CREATE_PK
              : k->kind == LM_SCON_UNIQUE ? LM_OP_CREATE_UNIQUE
              : k->kind == LM_SCON_FK     ? LM_OP_CREATE_FK
@@ -508,53 +549,24 @@ static void create_con_op(lm_diff *df, lm_op *op, const char *table, const lm_sc
   op->cons = palloc(df, sizeof *op->cons);
   op->ncons = 1;
   fill_constraint(df, k, &op->cons[0]);
-  /* the op needs a name: the convention's when the model gave none */
-  const char *name = k->name;
-  char *made = NULL;
-  if (!name) {
-    lm_buf b;
-    lm_buf_init(&b);
-    const char *pre = k->kind == LM_SCON_PK       ? "pk"
-                      : k->kind == LM_SCON_UNIQUE ? "uq"
-                      : k->kind == LM_SCON_FK     ? "fk"
-                                                  : "ck";
-    lm_buf_printf(&b, "%s_%s", pre, table);
-    if (k->kind == LM_SCON_CHECK) {
-      char *e = lm_norm_expr(k->expr ? k->expr : "");
-      unsigned h = 5381;
-      for (const char *p = e; *p; p++)
-        h = h * 33 + (unsigned char)*p;
-      lm_buf_printf(&b, "_%08x", h);
-      free(e);
-    } else if (k->kind != LM_SCON_PK) {
-      for (int i = 0; i < k->ncols; i++)
-        lm_buf_printf(&b, "_%s", k->cols[i]);
-    }
-    if (k->kind == LM_SCON_FK && k->ref_table) lm_buf_printf(&b, "_%s", k->ref_table);
-    made = lm_buf_steal(&b);
-    name = made;
-  }
-  op->name = P(df, name);
+  op->name = con_name(df, table, k, list);
   op->cons[0].name = op->name;
-  free(made);
 }
 
-static void drop_constraint_item(lm_diff *df, const char *table, const lm_schema_item *h) {
+static void drop_constraint_item(lm_diff *df, const char *table, const lm_schema_item *h,
+                                 const lm_schema_list *list) {
   lm_diff_item *it = item(df, LM_CH_REMOVED, con_object(table, h), "removed");
-  drop_con_op(df, up(it, LM_OP_DROP_CONSTRAINT, P(df, table)), h);
   lm_op *op = down(it, LM_OP_CREATE_CHECK, P(df, table));
-  create_con_op(df, op, table, h);
-  if (!h->name) {
-    it->comment =
-        lm_xasprintf("-- luamig: the database does not name this %s; check the name used here",
-                     con_word(h->kind));
-  }
+  create_con_op(df, op, table, h, list);
+  lm_op *dr = drop_con_op(df, up(it, LM_OP_DROP_CONSTRAINT, P(df, table)), h);
+  dr->name = op->name;
 }
 
-static void create_constraint_item(lm_diff *df, const char *table, const lm_schema_item *w) {
+static void create_constraint_item(lm_diff *df, const char *table, const lm_schema_item *w,
+                                   const lm_schema_list *list) {
   lm_diff_item *it = item(df, LM_CH_ADDED, con_object(table, w), "added");
   lm_op *op = up(it, LM_OP_CREATE_CHECK, P(df, table));
-  create_con_op(df, op, table, w);
+  create_con_op(df, op, table, w, list);
   lm_op *dn = down(it, LM_OP_DROP_CONSTRAINT, P(df, table));
   dn->name = op->name;
   dn->constraint_type = con_type_word(w->kind);
@@ -802,7 +814,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
           if (tp->con_match[k] == j && !con_same_content(&tp->w->constraints.v[k], h) &&
               !(h->kind == LM_SCON_CHECK))
             gone = 1;
-        if (gone) drop_constraint_item(df, tp->name, h);
+        if (gone) drop_constraint_item(df, tp->name, h, H);
       }
       if (pass == 0) continue;
       const lm_schema_list *HI = &tp->h->indexes;
@@ -885,7 +897,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         if (j == -2) continue;
         if (j >= 0 && (con_same_content(w, &tp->h->constraints.v[j]) || w->kind == LM_SCON_CHECK))
           continue;
-        create_constraint_item(df, tp->name, w);
+        create_constraint_item(df, tp->name, w, W);
       }
       if (pass == 1) continue;
       const lm_schema_list *WI = &tp->w->indexes;
