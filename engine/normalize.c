@@ -77,7 +77,8 @@ char *lm_norm_type(const char *type) {
   /* "timestamp(6) with time zone": the precision sits in the middle */
   char *out;
   const char *close = open ? strchr(open, ')') : NULL;
-  if (close && close[1]) {
+  if (close &&
+      (strcmp(close + 1, " with time zone") == 0 || strcmp(close + 1, " without time zone") == 0)) {
     char *tail = lm_xasprintf("%.*s%s", (int)(open - s), s, close + 1);
     char *inner = lm_norm_type(tail);
     out = lm_xasprintf("%s%.*s", inner, (int)(close - open + 1), open);
