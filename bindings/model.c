@@ -130,14 +130,6 @@ static int is_index(lua_State *L, int idx) {
   return eq;
 }
 
-static char *upper_action(const char *a) {
-  if (!a || !*a || strcasecmp(a, "NO ACTION") == 0) return NULL;
-  char *s = lm_xstrdup(a);
-  for (char *p = s; *p; p++)
-    if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
-  return s;
-}
-
 static lm_schema_column *find_col(lm_schema_table *t, const char *name) {
   for (int i = 0; i < t->ncols; i++)
     if (strcmp(t->cols[i].name, name) == 0) return &t->cols[i];
@@ -302,94 +294,18 @@ static int m_table(lua_State *L) {
   }
 
   /* ---- building: no Lua error from here on ---- */
-  lm_schema_table *t = lm_schema_add_table(m->s, name);
+  lm_schema_table *t = lm_schema_apply_create_table(m->s, m->d, &op);
   t->renamed_from = lm_xstrdup(renamed);
   t->file = lm_xstrdup(src);
   t->line = line;
-  const lm_constraint *pkc = NULL;
+  for (int i = 0; i < op.ncols; i++) {
+    t->cols[i].renamed_from = lm_xstrdup(col_renamed[i]);
+    if (op.cols[i].ref_table)
+      add_ref(m, name, op.cols[i].ref_table, op.cols[i].ref_column, src, line);
+  }
   for (int i = 0; i < op.ncons; i++)
-    if (op.cons[i].kind == LM_CON_PK) pkc = &op.cons[i];
-  lm_buf b;
-  for (int i = 0; i < op.ncols; i++) {
-    const lm_column *c = &op.cols[i];
-    lm_buf_init(&b);
-    lm_render_type(m->d, c->type, &b);
-    char *type = lm_buf_steal(&b);
-    char *def = NULL;
-    if (c->server_default.kind != LM_DEF_NONE && c->server_default.kind != LM_DEF_DROP) {
-      lm_buf_init(&b);
-      lm_render_default_ddl(m->d, &c->server_default, &b);
-      def = lm_buf_steal(&b);
-    }
-    lm_schema_column *col = lm_schema_add_column(t, c->name, type, !c->nullable, def);
-    free(type);
-    free(def);
-    col->ltype = lm_xstrdup(c->type);
-    col->autoincrement = c->autoincrement;
-    col->renamed_from = lm_xstrdup(col_renamed[i]);
-    col->comment = lm_xstrdup(c->comment);
-  }
-  lm_schema_item *pk = NULL;
-  if (pkc) {
-    pk = lm_schema_add_constraint(t, LM_SCON_PK, pkc->name, "");
-    for (int j = 0; j < pkc->ncols; j++)
-      lm_schema_item_add_col(pk, pkc->cols[j], 0);
-  } else {
-    for (int i = 0; i < op.ncols; i++) {
-      if (!op.cols[i].primary_key) continue;
-      if (!pk) pk = lm_schema_add_constraint(t, LM_SCON_PK, NULL, "");
-      lm_schema_item_add_col(pk, op.cols[i].name, 0);
-    }
-  }
-  for (int j = 0; pk && j < pk->ncols; j++) {
-    lm_schema_column *col = find_col(t, pk->cols[j]);
-    if (col) col->pk = 1, col->notnull = 1;
-  }
-  for (int i = 0; i < op.ncols; i++) {
-    const lm_column *c = &op.cols[i];
-    if (c->unique && !c->index) {
-      lm_schema_item *it = lm_schema_add_constraint(t, LM_SCON_UNIQUE, NULL, "");
-      lm_schema_item_add_col(it, c->name, 0);
-    }
-    if (c->ref_table) {
-      lm_schema_item *it = lm_schema_add_constraint(t, LM_SCON_FK, NULL, "");
-      lm_schema_item_add_col(it, c->name, 0);
-      it->ref_table = lm_xstrdup(c->ref_table);
-      lm_schema_item_add_ref(it, c->ref_column);
-      it->ondelete = upper_action(c->ondelete);
-      it->onupdate = upper_action(c->onupdate);
-      add_ref(m, name, c->ref_table, c->ref_column, src, line);
-    }
-  }
-  for (int i = 0; i < op.ncons; i++) {
-    const lm_constraint *k = &op.cons[i];
-    if (k->kind == LM_CON_PK) continue;
-    lm_schema_con_kind kind = k->kind == LM_CON_UNIQUE ? LM_SCON_UNIQUE
-                              : k->kind == LM_CON_FK   ? LM_SCON_FK
-                                                       : LM_SCON_CHECK;
-    lm_schema_item *it = lm_schema_add_constraint(t, kind, k->name, "");
-    for (int j = 0; j < k->ncols; j++)
-      lm_schema_item_add_col(it, k->cols[j], 0);
-    if (kind == LM_SCON_CHECK) it->expr = lm_xstrdup(k->expr);
-    if (kind == LM_SCON_FK) {
-      it->ref_table = lm_xstrdup(k->ref_table);
-      for (int j = 0; j < k->nref; j++) {
-        lm_schema_item_add_ref(it, k->ref_cols[j]);
-        add_ref(m, name, k->ref_table, k->ref_cols[j], src, line);
-      }
-      it->ondelete = upper_action(k->ondelete);
-      it->onupdate = upper_action(k->onupdate);
-    }
-  }
-  for (int i = 0; i < op.ncols; i++) {
-    const lm_column *c = &op.cols[i];
-    if (!c->index) continue;
-    char *ix = lm_xasprintf("ix_%s_%s", name, c->name);
-    lm_schema_item *it = lm_schema_add_index(t, ix, "");
-    free(ix);
-    it->unique = c->unique;
-    lm_schema_item_add_col(it, c->name, 0);
-  }
+    for (int j = 0; op.cons[i].kind == LM_CON_FK && j < op.cons[i].nref; j++)
+      add_ref(m, name, op.cons[i].ref_table, op.cons[i].ref_cols[j], src, line);
   for (int i = 0; i < nx; i++) {
     lm_schema_item *it = lm_schema_add_index(t, mx[i].name, "");
     it->unique = mx[i].unique;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "schema.h"
 
 /* ---- the last error, kept across cleanup work ------------------------------------- */
@@ -444,15 +445,27 @@ int lm_chain_schema(lm_project *p, const char *scratch_url, const int *state, lm
     p->dialect = lm_dialect_find(given->dialect);
   }
   if (!p->dialect) p->dialect = &lm_dialect_sqlite;
-  if (p->dialect->id == LM_POSTGRESQL && !p->url) {
-    p->dialect = saved_d;
-    lm_url_free(given);
-    return lm_error_set(LM_ECONFIG, "the chain's schema on PostgreSQL needs a server: pass "
-                                    "--scratch-url or configure a database URL");
-  }
   scratch sc;
   memset(&sc, 0, sizeof sc);
-  rc = p->dialect->id == LM_POSTGRESQL ? scratch_pg(p, &sc) : scratch_sqlite(&sc);
+  if (p->dialect->id == LM_POSTGRESQL) {
+    rc = p->url ? scratch_pg(p, &sc) : lm_error_set(LM_ECONFIG, "no database URL");
+    /* no server to run the chain on: the op records applied in memory */
+    if (rc && !state && rc != LM_EINTR) {
+      fprintf(p->err,
+              "luamig: note: no PostgreSQL server for a scratch database (%s): the chain's "
+              "schema is computed in memory\n",
+              lm_error_last()->message);
+      lm_error_clear();
+      const lm_dialect *d = p->dialect;
+      scratch_drop(p, &sc);
+      p->url = saved_url;
+      p->dialect = saved_d;
+      lm_url_free(given);
+      return lm_chain_schema_memory(p, d, out);
+    }
+  } else {
+    rc = scratch_sqlite(&sc);
+  }
   int saved_quiet = p->opts.quiet;
   if (!rc) {
     p->url = sc.url;

@@ -13,6 +13,19 @@
  * them). LM_ECONFIG naming the file and line for a malformed model. */
 int lm_model_load(lm_project *p, const lm_dialect *d, lm_schema **out);
 
+/* ---- op records applied to a schema (schema_apply.c) --------------------------------- */
+
+/** Adds the table a create_table record describes, types and defaults
+ * rendered for d. */
+lm_schema_table *lm_schema_apply_create_table(lm_schema *s, const lm_dialect *d, const lm_op *op);
+/** Applies one op record; *untracked counts op.execute calls (raw SQL cannot
+ * be followed). LM_EMIGRATE naming the op's file and line when it names
+ * something the schema lacks. */
+int lm_schema_apply(lm_schema *s, const lm_dialect *d, const lm_op *op, int *untracked);
+/** The schema p's chain produces at its heads, by applying every upgrade's
+ * op records in memory (no database); warns on p->err about op.execute. */
+int lm_chain_schema_memory(lm_project *p, const lm_dialect *d, lm_schema **out);
+
 /* ---- the comparison -------------------------------------------------------------- */
 
 typedef enum lm_change {

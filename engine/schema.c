@@ -73,6 +73,33 @@ lm_schema_table *lm_schema_add_table(lm_schema *s, const char *name) {
   return t;
 }
 
+void lm_schema_drop_table(lm_schema *s, const char *name) {
+  for (int i = 0; i < s->ntables; i++)
+    if (strcmp(s->tables[i]->name, name) == 0) {
+      table_free(s->tables[i]);
+      memmove(&s->tables[i], &s->tables[i + 1], sizeof *s->tables * (size_t)(s->ntables - i - 1));
+      s->ntables--;
+      return;
+    }
+}
+
+void lm_schema_drop_column(lm_schema_table *t, const char *name) {
+  for (int i = 0; i < t->ncols; i++) {
+    lm_schema_column *c = &t->cols[i];
+    if (strcmp(c->name, name) != 0) continue;
+    free(c->name);
+    free(c->type);
+    free(c->def);
+    free(c->extra);
+    free(c->comment);
+    free(c->ltype);
+    free(c->renamed_from);
+    memmove(c, c + 1, sizeof *c * (size_t)(t->ncols - i - 1));
+    t->ncols--;
+    return;
+  }
+}
+
 lm_schema_table *lm_schema_find_table(const lm_schema *s, const char *name) {
   for (int i = 0; i < s->ntables; i++)
     if (strcmp(s->tables[i]->name, name) == 0) return s->tables[i];

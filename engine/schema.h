@@ -90,6 +90,9 @@ void lm_schema_free(lm_schema *s);
 lm_schema_table *lm_schema_add_table(lm_schema *s, const char *name);
 /** The table of that name, or NULL. */
 lm_schema_table *lm_schema_find_table(const lm_schema *s, const char *name);
+/** Removes a table / a column (nothing when there is none). */
+void lm_schema_drop_table(lm_schema *s, const char *name);
+void lm_schema_drop_column(lm_schema_table *t, const char *name);
 /** Appends a column (strings copied; def may be NULL). */
 lm_schema_column *lm_schema_add_column(lm_schema_table *t, const char *name, const char *type,
                                        int notnull, const char *def);

@@ -209,6 +209,20 @@ expect_out_contains "Detected added column 'users.phone'"
 expect_out_not_contains "Detected removed"
 expect_eq "$(db_query "SELECT count(*) FROM $LM_VERSION_TABLE WHERE revision = 'abcdef012345'")" "0" "the database was not touched"
 
+if is_pg; then
+  t_case "--offline without a PostgreSQL server: the chain's op records applied in memory"
+  lm revision --autogenerate --offline -m "nothing" --url "postgresql://luamig@127.0.0.1:1/nowhere"
+  expect_exit 0
+  expect_out_equals "No changes in schema detected."
+  expect_err_contains "computed in memory"
+  expect_err_contains "op.execute call (the first at versions/abcdef012345_by_hand.lua:"
+  sed -i 's/column("phone", "string(20)"),/column("phone", "string(30)"),/' schema.lua
+  lm revision --autogenerate --offline -m "longer phone" --url "postgresql://luamig@127.0.0.1:1/nowhere"
+  expect_exit 0
+  expect_out_contains "Detected type change from"
+  expect_out_contains "on 'users.phone'"
+fi
+
 t_case "check --drift finds a change made by hand"
 model_project
 printf '%s\n' "$MODEL_V1" >schema.lua
