@@ -175,6 +175,19 @@ static int m_table(lua_State *L) {
   int line = 0;
   where(L, &src, &line);
   const char *renamed = NULL;
+  /* table(name, { items... } [, opts]): a single list, as create_table takes */
+  if (n >= 2 && lua_type(L, 2) == LUA_TTABLE && !lm_lua_is_column(L, 2) &&
+      !lm_lua_is_constraint(L, 2) && !is_index(L, 2) && lua_rawlen(L, 2) > 0) {
+    int len = (int)lua_rawlen(L, 2);
+    lua_pushvalue(L, 2);
+    lua_remove(L, 2);
+    for (int i = 1; i <= len; i++) { /* the list stays on top */
+      lua_rawgeti(L, -1, i);
+      lua_insert(L, 2 + i - 1);
+    }
+    lua_pop(L, 1);
+    n = lua_gettop(L);
+  }
   int last = n;
   if (n >= 2 && lua_type(L, n) == LUA_TTABLE && !lm_lua_is_column(L, n) &&
       !lm_lua_is_constraint(L, n) && !is_index(L, n)) {

@@ -13,7 +13,9 @@ model_project() {
 }
 
 # the newest revision file
+# shellcheck disable=SC2012
 newest() { ls -t versions/*.lua | head -n 1; }
+count_revs() { find versions -name "*.lua" | wc -l; }
 
 MODEL_V1='
 local function timestamps()
@@ -60,11 +62,11 @@ db_query "INSERT INTO users (email, name) VALUES ('a@example.com', 'Ada')" >/dev
 expect_eq "$(db_query "SELECT status FROM orders WHERE 1 = 0; SELECT count(*) FROM users")" "1" "rows"
 
 t_case "a model equal to the database: no changes, no file"
-n_before=$(ls versions | wc -l)
+n_before=$(count_revs)
 lm revision --autogenerate -m "nothing"
 expect_exit 0
 expect_out_equals "No changes in schema detected."
-expect_eq "$(ls versions | wc -l)" "$n_before" "revision files"
+expect_eq "$(count_revs)" "$n_before" "revision files"
 lm revision --autogenerate -m "nothing" --json
 expect_exit 0
 expect_out_equals '{"changes": [], "path": null}'
@@ -268,7 +270,7 @@ bad_model() { # bad_model LINE MESSAGE: schema.lua from stdin
   expect_exit 2
   expect_err_contains "schema.lua:$1:"
   expect_err_contains "$2"
-  expect_eq "$(ls versions | wc -l)" "0" "revision files"
+  expect_eq "$(count_revs)" "0" "revision files"
 }
 bad_model 2 "unknown option 'nullabel'" <<'EOF'
 table("users",
@@ -315,6 +317,14 @@ expect_text_contains "$(cat "$(newest)")" 'op.column("n", "INT8")' "the revision
 lm upgrade head
 expect_exit 0
 lm revision --autogenerate -m "nothing"
+expect_out_equals "No changes in schema detected."
+
+t_case "table() takes a single list too, as create_table does"
+cat >schema.lua <<'EOF'
+table("things", { column("id", "integer", { primary_key = true }), column("n", "INT8") })
+EOF
+lm revision --autogenerate -m "nothing"
+expect_exit 0
 expect_out_equals "No changes in schema detected."
 
 t_case "no model configured"
