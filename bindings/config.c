@@ -15,6 +15,7 @@ static const char *const KEYS[] = {"url",
                                    "lock_timeout",
                                    "lock_retries",
                                    "targets",
+                                   "model",
                                    NULL};
 
 lm_config *lm_config_default(void) {
@@ -53,6 +54,12 @@ void lm_config_free(lm_config *c) {
     free(c->targets[i].glob);
   }
   free(c->targets);
+  for (int i = 0; i < c->nmodel; i++) {
+    free(c->model[i]);
+    free(c->model_display[i]);
+  }
+  free(c->model);
+  free(c->model_display);
   free(c);
 }
 
@@ -324,6 +331,32 @@ static int read_targets(lua_State *L, lm_config *c, const char *text) {
   return rc;
 }
 
+/* model = "schema.lua" or a list of files (SPEC §10). */
+static int read_model(lua_State *L, lm_config *c, const char *text) {
+  int t = lua_getfield(L, -1, "model");
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  int n = t == LUA_TSTRING ? 1 : t == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0;
+  if (n == 0) return bad(c, text, "model", "must be a file name or a list of file names", NULL);
+  c->model = lm_xcalloc((size_t)n, sizeof *c->model);
+  c->model_display = lm_xcalloc((size_t)n, sizeof *c->model_display);
+  for (int i = 1; i <= n; i++) {
+    if (t == LUA_TTABLE) lua_rawgeti(L, -1, i);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      if (t == LUA_TTABLE) lua_pop(L, 1);
+      return bad(c, text, "model", "must be a file name or a list of file names", NULL);
+    }
+    c->model_display[c->nmodel] = lm_xstrdup(lua_tostring(L, -1));
+    c->model[c->nmodel] = join_path(c->dir, lua_tostring(L, -1));
+    c->nmodel++;
+    if (t == LUA_TTABLE) lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
 static int read_table(lua_State *L, lm_config *c, const char *text) {
   /* unknown keys are most often typos of real ones */
   lua_pushnil(L);
@@ -340,7 +373,7 @@ static int read_table(lua_State *L, lm_config *c, const char *text) {
       lm_error_set(LM_ECONFIG,
                    "%s: unknown setting '%s' (known: url, versions, version_table, "
                    "version_table_schema, transaction_per_migration, lock_timeout, lock_retries, "
-                   "targets)",
+                   "targets, model)",
                    where, k);
       free(where);
       lua_pop(L, 1);
@@ -395,7 +428,9 @@ static int read_table(lua_State *L, lm_config *c, const char *text) {
     return bad(c, text, "versions", "must be a folder name or a list of folder names", NULL);
   }
   lua_pop(L, 1);
-  return read_targets(L, c, text);
+  int rc = read_targets(L, c, text);
+  if (rc) return rc;
+  return read_model(L, c, text);
 }
 
 typedef struct config_ctx {

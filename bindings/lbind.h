@@ -35,6 +35,13 @@ void lm_lua_check_opts(lua_State *L, int idx, const char *fn, const char *const 
 void lm_lua_push_value(lua_State *L, const lm_value *v);
 /** The text of the op.sql(...) value at idx, or NULL when it is not one. */
 const char *lm_lua_sql_text(lua_State *L, int idx);
+/** 1 when the value at idx is an op.column(...) value / a constraint value. */
+int lm_lua_is_column(lua_State *L, int idx);
+int lm_lua_is_constraint(lua_State *L, int idx);
+/** Parses the list at list_idx of columns and constraints as create_table
+ * does, into op->cols and op->cons; the strings live in an arena pushed on
+ * the stack and stay valid while it is there. */
+void lm_lua_parse_table_items(lua_State *L, int list_idx, const char *fn, lm_op *op);
 /** Adds op.backfill to the op table on top of the stack (bindings/backfill.c). */
 void lm_lua_open_backfill(lua_State *L);
 

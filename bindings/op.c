@@ -1170,6 +1170,29 @@ const char *lm_lua_sql_text(lua_State *L, int idx) {
   return s;
 }
 
+int lm_lua_is_column(lua_State *L, int idx) { return is_marked(L, idx, MT_COLUMN); }
+int lm_lua_is_constraint(lua_State *L, int idx) { return is_marked(L, idx, MT_CONSTRAINT); }
+
+/* The model (bindings/model.c) declares tables with the arguments of
+ * create_table: the same parsing gives the same records. */
+void lm_lua_parse_table_items(lua_State *L, int list_idx, const char *fn, lm_op *op) {
+  list_idx = lua_absindex(L, list_idx);
+  int n = (int)lua_rawlen(L, list_idx);
+  arena *A = lua_newuserdatauv(L, sizeof *A, 0);
+  A->head = NULL;
+  luaL_setmetatable(L, MT_ARENA);
+  op->cols = aalloc(A, sizeof *op->cols * (size_t)(n ? n : 1));
+  op->cons = aalloc(A, sizeof *op->cons * (size_t)(n ? n : 1));
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, list_idx, i);
+    if (is_marked(L, -1, MT_COLUMN))
+      parse_column(L, A, -1, &op->cols[op->ncols++], fn);
+    else if (is_marked(L, -1, MT_CONSTRAINT))
+      parse_constraint(L, A, -1, &op->cons[op->ncons++], fn);
+    lua_pop(L, 1);
+  }
+}
+
 static int introspect(lua_State *L, const char *fn, lm_introspect kind, int nargs) {
   arena *A = arena_push(L, nargs);
   lm_sink *s = need_live(L, fn);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "schema.h"
 
 /* ---- the last error, kept across cleanup work ------------------------------------- */
@@ -427,5 +428,73 @@ int lm_check_roundtrip(lm_project *p, lm_roundtrip_fn fn, void *ud, int *nchecke
   if (!rc && drop)
     rc =
         lm_error_set(LM_EDB, "the round trip passed but its scratch database could not be dropped");
+  return rc;
+}
+
+/* ---- the chain's schema ------------------------------------------------------------------- */
+
+int lm_chain_schema(lm_project *p, const char *scratch_url, const int *state, lm_schema **out) {
+  *out = NULL;
+  lm_url *given = NULL;
+  int rc = 0;
+  if (scratch_url && (rc = lm_url_parse(&given, scratch_url))) return rc;
+  lm_url *saved_url = p->url;
+  const lm_dialect *saved_d = p->dialect;
+  if (given) {
+    p->url = given;
+    p->dialect = lm_dialect_find(given->dialect);
+  }
+  if (!p->dialect) p->dialect = &lm_dialect_sqlite;
+  scratch sc;
+  memset(&sc, 0, sizeof sc);
+  if (p->dialect->id == LM_POSTGRESQL) {
+    rc = p->url ? scratch_pg(p, &sc) : lm_error_set(LM_ECONFIG, "no database URL");
+    /* no server to run the chain on: the op records applied in memory */
+    if (rc && !state && rc != LM_EINTR) {
+      fprintf(p->err,
+              "luamig: note: no PostgreSQL server for a scratch database (%s): the chain's "
+              "schema is computed in memory\n",
+              lm_error_last()->message);
+      lm_error_clear();
+      const lm_dialect *d = p->dialect;
+      scratch_drop(p, &sc);
+      p->url = saved_url;
+      p->dialect = saved_d;
+      lm_url_free(given);
+      return lm_chain_schema_memory(p, d, out);
+    }
+  } else {
+    rc = scratch_sqlite(&sc);
+  }
+  int saved_quiet = p->opts.quiet;
+  if (!rc) {
+    p->url = sc.url;
+    p->opts.quiet = 1;
+    lm_run_options o = {0};
+    if (!state) {
+      if (p->graph.n) rc = lm_upgrade(p, "heads", &o);
+    } else {
+      int *heads = lm_xcalloc((size_t)p->graph.n + 1, sizeof *heads);
+      int nh = lm_plan_applied_heads(&p->graph, state, heads);
+      for (int k = 0; k < nh && !rc; k++) {
+        const lm_revision *r = p->graph.revs[heads[k]];
+        o.stop_before = state[heads[k]] < r->nsteps ? r->step_names[state[heads[k]]] : NULL;
+        rc = lm_upgrade(p, r->id, &o);
+      }
+      free(heads);
+    }
+    if (rc && rc != LM_EINTR) lm_error_prefix("running the chain on a scratch database");
+    if (!rc) rc = lm_schema_read_url(p, sc.url, out);
+  }
+  p->url = given ? given : saved_url;
+  p->opts.quiet = saved_quiet;
+  scratch_drop(p, &sc);
+  p->url = saved_url;
+  p->dialect = saved_d;
+  lm_url_free(given);
+  if (rc) {
+    lm_schema_free(*out);
+    *out = NULL;
+  }
   return rc;
 }

@@ -138,6 +138,9 @@ typedef struct lm_config {
   int password_line;              /* credentials-in-config: line with a literal password */
   struct lm_fleet_entry *targets; /* SPEC §11: the `targets` list, or NULL */
   int ntargets;
+  char **model; /* the model's files (SPEC §10), relative to the cwd; NULL when none */
+  char **model_display;
+  int nmodel;
 } lm_config;
 
 /** One entry of `targets` in luamig.lua (SPEC §11). An entry lists one
@@ -626,6 +629,10 @@ struct lm_project {
   FILE *out, *err;
   lm_run_report *report; /* NULL, or where the run says what it did */
 };
+
+/** The applied steps of each revision (state[i], graph order) in p's
+ * database; all 0 when nothing was applied. */
+int lm_project_applied(lm_project *p, int *state);
 
 /* ---- interruption (engine/interrupt.c) ----------------------------------------- */
 

@@ -1029,16 +1029,29 @@ int lm_current(lm_project *p, int json) {
   return rc;
 }
 
-int lm_read_applied(lm_project *p, int **state) {
+/* The applied state of p's database; readonly: a SQLite file that does not
+ * exist is an error instead of being created. */
+static int read_applied(lm_project *p, int readonly, int **state) {
   lm_error_clear();
   *state = NULL;
   session s;
-  int rc = session_open(&s, p, 1);
+  int rc = session_open(&s, p, readonly);
   if (!rc) rc = read_state(&s, 0);
   if (!rc) {
     *state = s.state;
     s.state = NULL;
   }
   session_close(&s);
+  return rc;
+}
+
+int lm_read_applied(lm_project *p, int **state) { return read_applied(p, 1, state); }
+
+int lm_project_applied(lm_project *p, int *state) {
+  memset(state, 0, sizeof *state * (size_t)(p->graph.n ? p->graph.n : 1));
+  int *st = NULL;
+  int rc = read_applied(p, 0, &st);
+  if (!rc && st) memcpy(state, st, sizeof *state * (size_t)p->graph.n);
+  free(st);
   return rc;
 }

@@ -9,10 +9,24 @@
 
 lm_schema *lm_schema_new(void) { return lm_xcalloc(1, sizeof(lm_schema)); }
 
+static void free_strv(char **v, int n) {
+  for (int i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
 static void list_free(lm_schema_list *l) {
   for (int i = 0; i < l->n; i++) {
-    free(l->v[i].name);
-    free(l->v[i].def);
+    lm_schema_item *it = &l->v[i];
+    free(it->name);
+    free(it->def);
+    free_strv(it->cols, it->ncols);
+    free(it->desc);
+    free(it->ref_table);
+    free_strv(it->ref_cols, it->nref);
+    free(it->ondelete);
+    free(it->onupdate);
+    free(it->expr);
   }
   free(l->v);
   memset(l, 0, sizeof *l);
@@ -26,12 +40,16 @@ static void table_free(lm_schema_table *t) {
     free(c->def);
     free(c->extra);
     free(c->comment);
+    free(c->ltype);
+    free(c->renamed_from);
   }
   free(t->cols);
   list_free(&t->constraints);
   list_free(&t->indexes);
   list_free(&t->triggers);
   free(t->name);
+  free(t->renamed_from);
+  free(t->file);
   free(t);
 }
 
@@ -55,6 +73,33 @@ lm_schema_table *lm_schema_add_table(lm_schema *s, const char *name) {
   return t;
 }
 
+void lm_schema_drop_table(lm_schema *s, const char *name) {
+  for (int i = 0; i < s->ntables; i++)
+    if (strcmp(s->tables[i]->name, name) == 0) {
+      table_free(s->tables[i]);
+      memmove(&s->tables[i], &s->tables[i + 1], sizeof *s->tables * (size_t)(s->ntables - i - 1));
+      s->ntables--;
+      return;
+    }
+}
+
+void lm_schema_drop_column(lm_schema_table *t, const char *name) {
+  for (int i = 0; i < t->ncols; i++) {
+    lm_schema_column *c = &t->cols[i];
+    if (strcmp(c->name, name) != 0) continue;
+    free(c->name);
+    free(c->type);
+    free(c->def);
+    free(c->extra);
+    free(c->comment);
+    free(c->ltype);
+    free(c->renamed_from);
+    memmove(c, c + 1, sizeof *c * (size_t)(t->ncols - i - 1));
+    t->ncols--;
+    return;
+  }
+}
+
 lm_schema_table *lm_schema_find_table(const lm_schema *s, const char *name) {
   for (int i = 0; i < s->ntables; i++)
     if (strcmp(s->tables[i]->name, name) == 0) return s->tables[i];
@@ -73,33 +118,67 @@ lm_schema_column *lm_schema_add_column(lm_schema_table *t, const char *name, con
   c->type = lm_xstrdup(type ? type : "");
   c->notnull = notnull != 0;
   c->def = lm_xstrdup(def);
+  c->autoincrement = -1;
   return c;
 }
 
-static void list_add(lm_schema_list *l, int kind, const char *name, const char *def) {
+static lm_schema_item *list_add(lm_schema_list *l, int kind, const char *name, const char *def) {
   if (l->n == l->cap) {
     l->cap = l->cap ? l->cap * 2 : 8;
     l->v = lm_xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
   }
-  l->v[l->n++] = (lm_schema_item){lm_xstrdup(name), lm_xstrdup(def ? def : ""), kind};
+  lm_schema_item *it = &l->v[l->n++];
+  memset(it, 0, sizeof *it);
+  it->name = lm_xstrdup(name);
+  it->def = lm_xstrdup(def ? def : "");
+  it->kind = kind;
+  return it;
 }
 
-void lm_schema_add_constraint(lm_schema_table *t, lm_schema_con_kind kind, const char *name,
-                              const char *def) {
-  list_add(&t->constraints, (int)kind, name, def);
+lm_schema_item *lm_schema_add_constraint(lm_schema_table *t, lm_schema_con_kind kind,
+                                         const char *name, const char *def) {
+  return list_add(&t->constraints, (int)kind, name, def);
 }
 
-void lm_schema_add_index(lm_schema_table *t, const char *name, const char *def) {
-  list_add(&t->indexes, 0, name, def);
+lm_schema_item *lm_schema_add_index(lm_schema_table *t, const char *name, const char *def) {
+  return list_add(&t->indexes, 0, name, def);
+}
+
+void lm_schema_item_add_col(lm_schema_item *it, const char *col, int desc) {
+  it->cols = lm_xrealloc(it->cols, (size_t)(it->ncols + 1) * sizeof *it->cols);
+  it->desc = lm_xrealloc(it->desc, (size_t)(it->ncols + 1) * sizeof *it->desc);
+  it->cols[it->ncols] = lm_xstrdup(col ? col : "");
+  it->desc[it->ncols++] = desc;
+}
+
+void lm_schema_item_add_ref(lm_schema_item *it, const char *col) {
+  it->ref_cols = lm_xrealloc(it->ref_cols, (size_t)(it->nref + 1) * sizeof *it->ref_cols);
+  it->ref_cols[it->nref++] = lm_xstrdup(col ? col : "");
+}
+
+void lm_schema_item_add_joined(lm_schema_item *it, const char *joined, int ref) {
+  if (!joined) return;
+  const char *p = joined;
+  for (;;) {
+    const char *e = strchr(p, '\x1f');
+    char *one = lm_xstrndup(p, e ? (size_t)(e - p) : strlen(p));
+    if (ref)
+      lm_schema_item_add_ref(it, one);
+    else
+      lm_schema_item_add_col(it, one, 0);
+    free(one);
+    if (!e) break;
+    p = e + 1;
+  }
 }
 
 void lm_schema_add_trigger(lm_schema_table *t, const char *name, const char *def) {
-  list_add(&t->triggers, 0, name, def);
+  (void)list_add(&t->triggers, 0, name, def);
 }
 
 void lm_schema_add_object(lm_schema *s, lm_schema_obj_kind kind, const char *name,
                           const char *def) {
-  list_add(&s->objects, (int)kind, name, def);
+  (void)list_add(&s->objects, (int)kind, name, def);
 }
 
 /* ---- canonical order --------------------------------------------------------------- */

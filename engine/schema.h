@@ -15,6 +15,11 @@ typedef struct lm_schema_column {
   char *def;     /* DEFAULT expression, or NULL */
   char *extra;   /* identity or generated clause, or NULL */
   char *comment; /* column comment (PostgreSQL), or NULL */
+  /* structured facts for the comparison (compare.c) */
+  int pk;             /* part of the primary key */
+  char *ltype;        /* the model's luamig type as written; NULL when read from a database */
+  char *renamed_from; /* the model's renamed_from, or NULL */
+  int autoincrement;  /* the model's autoincrement option: -1 unset, 0, 1 */
 } lm_schema_column;
 
 /* Constraint kinds, in the order they are printed. */
@@ -40,6 +45,20 @@ typedef struct lm_schema_item {
   char *name; /* NULL for an unnamed SQLite constraint */
   char *def;  /* constraint body ("UNIQUE (a)"), or the whole CREATE statement */
   int kind;   /* lm_schema_con_kind or lm_schema_obj_kind; 0 for indexes and triggers */
+  /* structured facts for the comparison (compare.c), filled by both readers
+   * and the model: constraint or index columns (an index entry may be an
+   * expression), desc per index column, the referenced table and columns
+   * and the actions of a foreign key (NULL for NO ACTION), the expression
+   * of a CHECK or the WHERE of a partial index, unique for an index */
+  char **cols;
+  int *desc;
+  int ncols;
+  char *ref_table;
+  char **ref_cols;
+  int nref;
+  char *ondelete, *onupdate;
+  char *expr;
+  int unique;
 } lm_schema_item;
 
 typedef struct lm_schema_list {
@@ -52,6 +71,9 @@ typedef struct lm_schema_table {
   lm_schema_column *cols; /* ordinal order */
   int ncols, capcols;
   lm_schema_list constraints, indexes, triggers;
+  char *renamed_from; /* the model's renamed_from, or NULL */
+  char *file;         /* the model: where the table is declared */
+  int line;
 } lm_schema_table;
 
 typedef struct lm_schema {
@@ -68,13 +90,25 @@ void lm_schema_free(lm_schema *s);
 lm_schema_table *lm_schema_add_table(lm_schema *s, const char *name);
 /** The table of that name, or NULL. */
 lm_schema_table *lm_schema_find_table(const lm_schema *s, const char *name);
+/** Removes a table / a column (nothing when there is none). */
+void lm_schema_drop_table(lm_schema *s, const char *name);
+void lm_schema_drop_column(lm_schema_table *t, const char *name);
 /** Appends a column (strings copied; def may be NULL). */
 lm_schema_column *lm_schema_add_column(lm_schema_table *t, const char *name, const char *type,
                                        int notnull, const char *def);
-void lm_schema_add_constraint(lm_schema_table *t, lm_schema_con_kind kind, const char *name,
-                              const char *def);
+/** Adds a constraint; the item may be completed (structured facts) until the
+ * next item is added to the same table. */
+lm_schema_item *lm_schema_add_constraint(lm_schema_table *t, lm_schema_con_kind kind,
+                                         const char *name, const char *def);
 /** def: the whole CREATE INDEX statement, without a semicolon. */
-void lm_schema_add_index(lm_schema_table *t, const char *name, const char *def);
+lm_schema_item *lm_schema_add_index(lm_schema_table *t, const char *name, const char *def);
+/** Appends a column (desc: index order) to an item's column list. */
+void lm_schema_item_add_col(lm_schema_item *it, const char *col, int desc);
+/** Appends a referenced column of a foreign key. */
+void lm_schema_item_add_ref(lm_schema_item *it, const char *col);
+/** Appends a string of cells joined by \x1f (as the catalog queries give
+ * them) as columns (ref = 0) or referenced columns (ref = 1). */
+void lm_schema_item_add_joined(lm_schema_item *it, const char *joined, int ref);
 void lm_schema_add_trigger(lm_schema_table *t, const char *name, const char *def);
 void lm_schema_add_object(lm_schema *s, lm_schema_obj_kind kind, const char *name, const char *def);
 /** Puts tables, constraints, indexes, triggers and objects in their canonical
@@ -145,5 +179,11 @@ typedef void (*lm_roundtrip_fn)(void *ud, const lm_revision *r);
  * revision, its file and what differs. Without a URL, p->dialect (from
  * --dialect) must be SQLite. *nchecked counts the revisions that passed. */
 int lm_check_roundtrip(lm_project *p, lm_roundtrip_fn fn, void *ud, int *nchecked);
+
+/** The schema p's chain produces, on a scratch database made and removed
+ * here (SQLite: a temporary file; PostgreSQL: a temporary database on
+ * scratch_url or p's server): every revision when state is NULL, otherwise
+ * the steps state[i] of each revision (the applied state of a database). */
+int lm_chain_schema(lm_project *p, const char *scratch_url, const int *state, lm_schema **out);
 
 #endif

@@ -477,6 +477,13 @@ static void free_strv(char **v, int n) {
   free(v);
 }
 
+/* The columns of a primary key know they are part of it. */
+static void mark_pk(lm_schema_table *t, const lm_schema_item *pk) {
+  for (int i = 0; i < pk->ncols; i++)
+    for (int j = 0; j < t->ncols; j++)
+      if (strcmp(t->cols[j].name, pk->cols[i]) == 0) t->cols[j].pk = 1;
+}
+
 static int sqlite_columns(const lm_dialect *d, lm_conn *c, lm_schema_table *t, table_text *tt) {
   rows r;
   int rc = query_rows(d, c,
@@ -510,8 +517,12 @@ static int sqlite_columns(const lm_dialect *d, lm_conn *c, lm_schema_table *t, t
     lm_buf_init(&b);
     lm_buf_puts(&b, "PRIMARY KEY ");
     put_col_list(&b, pk, npk);
-    lm_schema_add_constraint(t, LM_SCON_PK, name_of(tt, LM_SCON_PK, pk, npk), b.s);
+    lm_schema_item *it =
+        lm_schema_add_constraint(t, LM_SCON_PK, name_of(tt, LM_SCON_PK, pk, npk), b.s);
+    for (int i = 0; i < npk; i++)
+      lm_schema_item_add_col(it, pk[i], 0);
     lm_buf_free(&b);
+    mark_pk(t, it);
   }
   free_strv(pk, npk);
   rows_free(&r);
@@ -564,12 +575,19 @@ static int sqlite_index(const lm_dialect *d, lm_conn *c, lm_schema_table *t, con
     if (cell_int(&r, i, 2)) lm_buf_puts(&b, " DESC");
   }
   lm_buf_puts(&b, ")");
+  char *where = NULL;
   if (close + 1 < k.n && is_kw(&k, close + 1, "WHERE")) {
-    char *where = tok_text(&k, close + 2, k.n - 1);
+    where = tok_text(&k, close + 2, k.n - 1);
     lm_buf_printf(&b, " WHERE %s", where);
-    free(where);
   }
-  lm_schema_add_index(t, name, b.s);
+  lm_schema_item *it = lm_schema_add_index(t, name, b.s);
+  it->unique = unique;
+  it->expr = where;
+  for (int i = 0; i < r.n; i++) {
+    int expr = cell_int(&r, i, 0) == -2 || !cell(&r, i, 1);
+    lm_schema_item_add_col(it, expr ? (i < nitems ? items[i] : "?") : cell(&r, i, 1),
+                           cell_int(&r, i, 2));
+  }
   lm_buf_free(&b);
   free_strv(items, nitems);
   free(k.v);
@@ -596,7 +614,10 @@ static int sqlite_indexes(const lm_dialect *d, lm_conn *c, lm_schema_table *t, t
       lm_buf_init(&b);
       lm_buf_puts(&b, "UNIQUE ");
       put_col_list(&b, cols, ic.n);
-      lm_schema_add_constraint(t, LM_SCON_UNIQUE, name_of(tt, LM_SCON_UNIQUE, cols, ic.n), b.s);
+      lm_schema_item *it =
+          lm_schema_add_constraint(t, LM_SCON_UNIQUE, name_of(tt, LM_SCON_UNIQUE, cols, ic.n), b.s);
+      for (int j = 0; j < ic.n; j++)
+        lm_schema_item_add_col(it, cols[j], 0);
       lm_buf_free(&b);
       free_strv(cols, ic.n);
       rows_free(&ic);
@@ -649,7 +670,15 @@ static int sqlite_foreign_keys(const lm_dialect *d, lm_conn *c, lm_schema_table 
     if (m && *m && strcasecmp(m, "NONE") != 0) lm_buf_printf(&b, " MATCH %s", m);
     if (fk_action(cell(&r, i, 5))) lm_buf_printf(&b, " ON DELETE %s", cell(&r, i, 5));
     if (fk_action(cell(&r, i, 4))) lm_buf_printf(&b, " ON UPDATE %s", cell(&r, i, 4));
-    lm_schema_add_constraint(t, LM_SCON_FK, name_of(tt, LM_SCON_FK, from, n), b.s);
+    lm_schema_item *it =
+        lm_schema_add_constraint(t, LM_SCON_FK, name_of(tt, LM_SCON_FK, from, n), b.s);
+    it->ref_table = lm_xstrdup(cell(&r, i, 1));
+    for (int j = 0; j < n; j++) {
+      lm_schema_item_add_col(it, from[j], 0);
+      if (!implicit) lm_schema_item_add_ref(it, to[j]);
+    }
+    it->ondelete = lm_xstrdup(fk_action(cell(&r, i, 5)));
+    it->onupdate = lm_xstrdup(fk_action(cell(&r, i, 4)));
     lm_buf_free(&b);
     free_strv(from, n);
     free_strv(to, n);
@@ -678,7 +707,8 @@ static int read_sqlite(const lm_dialect *d, lm_conn *c, const char *vt_table, lm
     for (int j = 0; j < tt.n && !rc; j++) {
       if (tt.v[j].kind != LM_SCON_CHECK) continue;
       char *def = lm_xasprintf("CHECK (%s)", tt.v[j].expr);
-      lm_schema_add_constraint(t, LM_SCON_CHECK, tt.v[j].name, def);
+      lm_schema_item *it = lm_schema_add_constraint(t, LM_SCON_CHECK, tt.v[j].name, def);
+      it->expr = lm_xstrdup(tt.v[j].expr);
       free(def);
     }
     table_text_free(&tt);
@@ -715,14 +745,37 @@ static const char PG_COLUMNS[] =
     "AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
     "ORDER BY c.relname, a.attnum";
 
+/* Column lists come joined by chr(31), in key order. */
+#define PG_ATTNAMES(keys, rel)                                                                     \
+  "(SELECT string_agg(a.attname, chr(31) ORDER BY u.o) FROM unnest(" keys ") WITH ORDINALITY "     \
+  "u(n, o) JOIN pg_catalog.pg_attribute a ON a.attrelid = " rel " AND a.attnum = u.n)"
+
 static const char PG_CONSTRAINTS[] =
-    "SELECT c.relname, k.conname, k.contype::text, pg_catalog.pg_get_constraintdef(k.oid) "
-    "FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid" PG_REL_JOIN
-    "AND c.relkind IN ('r', 'p') AND k.contype IN ('p', 'u', 'f', 'c', 'x')";
+    "SELECT c.relname, k.conname, k.contype::text, "
+    "pg_catalog.pg_get_constraintdef(k.oid), " PG_ATTNAMES(
+        "k.conkey",
+        "k.conrelid") ", f.relname, " PG_ATTNAMES("k.confkey",
+                                                  "k.confrelid") ", k.confdeltype::text, "
+                                                                 "k.confupdtype::text, "
+                                                                 "pg_catalog.pg_get_expr(k.conbin, "
+                                                                 "k.conrelid) "
+                                                                 "FROM pg_catalog.pg_constraint k "
+                                                                 "JOIN pg_catalog.pg_class c ON "
+                                                                 "c.oid = k.conrelid "
+                                                                 "LEFT JOIN pg_catalog.pg_class f "
+                                                                 "ON f.oid = "
+                                                                 "k.confrelid" PG_REL_JOIN
+                                                                 "AND c.relkind IN ('r', 'p') AND "
+                                                                 "k.contype IN ('p', 'u', 'f', "
+                                                                 "'c', 'x')";
 
 /* Indexes that back a constraint are that constraint. */
 static const char PG_INDEXES[] =
-    "SELECT c.relname, i.relname, pg_catalog.pg_get_indexdef(x.indexrelid) "
+    "SELECT c.relname, i.relname, pg_catalog.pg_get_indexdef(x.indexrelid), x.indisunique, "
+    "(SELECT string_agg(pg_catalog.pg_get_indexdef(x.indexrelid, k, true), chr(31) ORDER BY k) "
+    "FROM generate_series(1, x.indnkeyatts) k), "
+    "(SELECT string_agg((x.indoption[k - 1] & 1)::text, chr(31) ORDER BY k) "
+    "FROM generate_series(1, x.indnkeyatts) k), pg_catalog.pg_get_expr(x.indpred, x.indrelid) "
     "FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid "
     "JOIN pg_catalog.pg_class c ON c.oid = x.indrelid" PG_REL_JOIN
     "AND c.relkind IN ('r', 'p') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k "
@@ -788,6 +841,30 @@ static int serial_type(lm_schema_column *col) {
   return 0;
 }
 
+/* confdeltype / confupdtype: NULL for NO ACTION. */
+static const char *pg_fk_action(const char *c) {
+  if (!c) return NULL;
+  switch (*c) {
+  case 'r': return "RESTRICT";
+  case 'c': return "CASCADE";
+  case 'n': return "SET NULL";
+  case 'd': return "SET DEFAULT";
+  }
+  return NULL;
+}
+
+/* pg_get_indexdef(oid, k, true) quotes a column name only when it must. */
+static void unquote_ident(char *s) {
+  size_t n = strlen(s);
+  if (n < 2 || s[0] != '"' || s[n - 1] != '"') return;
+  size_t w = 0;
+  for (size_t i = 1; i + 1 < n; i++) {
+    s[w++] = s[i];
+    if (s[i] == '"' && s[i + 1] == '"') i++;
+  }
+  s[w] = 0;
+}
+
 static int name_cmp(const void *key, const void *elem) {
   return strcmp(key, (*(lm_schema_table *const *)elem)->name);
 }
@@ -850,7 +927,17 @@ static int read_pg(const lm_dialect *d, lm_conn *c, const char *vt_schema, const
                : *type == 'f' ? LM_SCON_FK
                : *type == 'x' ? LM_SCON_EXCLUDE
                               : LM_SCON_CHECK;
-    if (t) lm_schema_add_constraint(t, kind, cell(&r, i, 1), cell(&r, i, 3));
+    if (!t) continue;
+    lm_schema_item *it = lm_schema_add_constraint(t, kind, cell(&r, i, 1), cell(&r, i, 3));
+    lm_schema_item_add_joined(it, cell(&r, i, 4), 0);
+    if (kind == LM_SCON_FK) {
+      it->ref_table = lm_xstrdup(cell(&r, i, 5));
+      lm_schema_item_add_joined(it, cell(&r, i, 6), 1);
+      it->ondelete = lm_xstrdup(pg_fk_action(cell(&r, i, 7)));
+      it->onupdate = lm_xstrdup(pg_fk_action(cell(&r, i, 8)));
+    }
+    if (kind == LM_SCON_CHECK) it->expr = lm_xstrdup(cell(&r, i, 9));
+    if (kind == LM_SCON_PK) mark_pk(t, it);
   }
   rows_free(&r);
 
@@ -862,8 +949,20 @@ static int read_pg(const lm_dialect *d, lm_conn *c, const char *vt_schema, const
     unqualify(def, " ON ONLY ", qschema);
     unqualify(def, " ON ", qschema);
     remove_first(def, " USING btree");
-    lm_schema_add_index(t, cell(&r, i, 1), def);
+    lm_schema_item *it = lm_schema_add_index(t, cell(&r, i, 1), def);
     free(def);
+    const char *u = cell(&r, i, 3);
+    it->unique = u && (*u == 't' || *u == '1');
+    lm_schema_item_add_joined(it, cell(&r, i, 4), 0);
+    const char *desc = cell(&r, i, 5);
+    for (int k = 0; desc && k < it->ncols; k++) {
+      it->desc[k] = *desc == '1';
+      desc = strchr(desc, '\x1f');
+      if (desc) desc++;
+    }
+    for (int k = 0; k < it->ncols; k++)
+      unquote_ident(it->cols[k]);
+    it->expr = lm_xstrdup(cell(&r, i, 6));
   }
   rows_free(&r);
 

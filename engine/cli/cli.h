@@ -31,6 +31,8 @@ typedef struct cli {
   const char *target, *jobs, *canary;
   const char *targets[CLI_MAX_TARGETS];
   int ntargets;
+  int autogenerate, offline, drift, model; /* SPEC §10 */
+  const char *scratch_url;
 } cli;
 
 typedef struct command {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "compare.h"
 #include "lint.h"
 #include "schema.h"
 
@@ -25,7 +26,12 @@ int cmd_schema(cli *c) {
   }
   lm_schema *s = NULL;
   if (!rc) rc = lm_schema_read_url(p, p->url, &s);
-  if (!rc) {
+  if (!rc && c->model) {
+    char *text = lm_lua_write_model(p->dialect, s);
+    fputs(text, p->out);
+    fflush(p->out);
+    free(text);
+  } else if (!rc) {
     lm_buf b;
     lm_buf_init(&b);
     lm_schema_render(s, &b);
@@ -219,6 +225,77 @@ static void check_lint(checker *k, int *nerr, int *nwarn, char **json) {
   if (*nerr) problem(k, "lint found %d error%s", *nerr, *nerr > 1 ? "s" : "");
 }
 
+/* The model (when there is one) against the schema the chain produces at
+ * its head, on a scratch database: CI's `alembic check`. */
+static void check_model(checker *k) {
+  lm_project *p = k->p;
+  if (!p->config->nmodel) return;
+  const lm_dialect *d = p->dialect ? p->dialect : &lm_dialect_sqlite;
+  lm_schema *model = NULL, *chain = NULL;
+  int rc = lm_model_load(p, d, &model);
+  if (rc) {
+    lm_schema_free(model);
+    report(k);
+    return;
+  }
+  if (lm_chain_schema(p, k->c->scratch_url, NULL, &chain)) {
+    lm_error_prefix("cannot compare the model with the chain");
+    report(k);
+    lm_schema_free(model);
+    return;
+  }
+  lm_diff diff;
+  lm_compare(d, model, chain, &diff);
+  for (int i = 0; i < diff.n; i++)
+    problem(k, "model differs: %s", diff.v[i].what);
+  lm_diff_free(&diff);
+  lm_schema_free(model);
+  lm_schema_free(chain);
+}
+
+/* The live database against the schema the chain produces at the
+ * database's applied revision: each change made by hand. */
+static void check_drift(checker *k) {
+  lm_project *p = k->p;
+  if (!p->url) {
+    problem(k, "check --drift needs a database URL (set url in luamig.lua, set DATABASE_URL or "
+               "pass --url)");
+    return;
+  }
+  int *state = lm_xcalloc((size_t)p->graph.n + 1, sizeof *state);
+  lm_schema *live = NULL, *chain = NULL;
+  int rc = lm_project_applied(p, state);
+  if (!rc) rc = lm_schema_read_url(p, p->url, &live);
+  if (!rc) rc = lm_chain_schema(p, k->c->scratch_url, state, &chain);
+  free(state);
+  if (rc) {
+    lm_error_prefix("check --drift");
+    report(k);
+    lm_schema_free(live);
+    return;
+  }
+  lm_diff diff;
+  lm_compare(p->dialect, chain, live, &diff);
+  for (int i = 0; i < diff.n; i++) {
+    const lm_diff_item *it = &diff.v[i];
+    switch (it->change) {
+    case LM_CH_ADDED:
+      problem(k, "drift: %s exists in the chain but not in the database", it->object);
+      break;
+    case LM_CH_REMOVED:
+      problem(k, "drift: %s exists in the database but not in the chain", it->object);
+      break;
+    default:
+      problem(k, "drift: %s differs: %s in the chain", it->object,
+              it->detail ? it->detail : it->what);
+      break;
+    }
+  }
+  lm_diff_free(&diff);
+  lm_schema_free(live);
+  lm_schema_free(chain);
+}
+
 static void on_roundtrip_ok(void *ud, const lm_revision *r) {
   checker *k = ud;
   k->nchecked++;
@@ -284,6 +361,10 @@ int cmd_check(cli *c) {
   int nerr = 0, nwarn = 0;
   char *lint_json = NULL;
   check_lint(&k, &nerr, &nwarn, &lint_json);
+  if (c->drift)
+    check_drift(&k);
+  else
+    check_model(&k);
   int roundtrip_rc = 0;
   if (c->roundtrip) {
     int n = 0;

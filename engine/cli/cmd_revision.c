@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "compare.h"
 
 static const char DEFAULT_CONFIG[] =
     "-- luamig project configuration: a Lua chunk returning a table; every key is optional.\n"
@@ -186,7 +187,8 @@ typedef struct newrev {
   const char *message;
   const char *const *down;
   int ndown;
-  const char *steps; /* comma-separated names, or NULL */
+  const char *steps;     /* comma-separated names, or NULL */
+  const char *functions; /* autogenerate: upgrade() and downgrade(), or NULL */
 } newrev;
 
 static void put_var(lm_buf *b, const char *name, const char *id, const newrev *nr,
@@ -223,6 +225,10 @@ static void put_var(lm_buf *b, const char *name, const char *id, const newrev *n
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
     lm_buf_puts(b, when);
   } else if (strcmp(name, "functions") == 0) {
+    if (nr->functions) {
+      lm_buf_puts(b, nr->functions);
+      return;
+    }
     if (!nr->steps) {
       lm_buf_puts(b, PLAIN_FUNCTIONS);
       return;
@@ -327,7 +333,15 @@ static int write_revision(cli *c, lm_project *p, const newrev *nr) {
                      : lm_xasprintf("%s/%s.lua", p->config->versions[0], id);
   free(slug);
   rc = write_new_file(path, out.s);
-  if (!rc) printf("%s\n", path);
+  if (!rc && nr->functions && c->json) {
+    fputs(", \"path\": ", stdout);
+    cli_json_str(stdout, path);
+    fputs("}\n", stdout);
+  } else if (!rc && nr->functions) {
+    if (!c->quiet) printf("Generating %s ... done\n", path);
+  } else if (!rc) {
+    printf("%s\n", path);
+  }
   free(path);
   lm_buf_free(&out);
   return rc;
@@ -364,6 +378,85 @@ static int resolve_head(const lm_graph *g, const char *spec, int splice, int *id
   return rc;
 }
 
+/* ---- autogenerate (SPEC §10) ---------------------------------------------------------- */
+
+static const char *change_word(lm_change ch) {
+  switch (ch) {
+  case LM_CH_ADDED: return "added";
+  case LM_CH_REMOVED: return "removed";
+  case LM_CH_CHANGED: return "changed";
+  case LM_CH_RENAMED: return "renamed";
+  }
+  return "?";
+}
+
+/* The model against the database at head (or, --offline, against the
+ * schema the chain produces on a scratch database), written as a revision. */
+static int autogenerate(cli *c, lm_project *p, newrev *nr) {
+  const lm_dialect *d = p->dialect;
+  if (c->scratch_url && !c->offline)
+    return lm_error_set(LM_EUSAGE, "--scratch-url goes with --offline");
+  if (!d && c->offline && c->scratch_url) {
+    lm_url *u = NULL;
+    int rc = lm_url_parse(&u, c->scratch_url);
+    if (rc) return rc;
+    d = lm_dialect_find(u->dialect);
+    lm_url_free(u);
+  }
+  if (!d)
+    return lm_error_set(LM_ECONFIG, "revision --autogenerate needs a database URL (set url in "
+                                    "luamig.lua, set DATABASE_URL or pass --url)");
+  lm_schema *model = NULL, *have = NULL;
+  int rc = lm_model_load(p, d, &model);
+  if (rc) return rc;
+  if (c->offline) {
+    rc = lm_chain_schema(p, c->scratch_url, NULL, &have);
+  } else {
+    int *state = lm_xcalloc((size_t)p->graph.n + 1, sizeof *state);
+    rc = lm_project_applied(p, state);
+    for (int i = 0; i < p->graph.n && !rc; i++)
+      if (state[i] < p->graph.revs[i]->nsteps)
+        rc = lm_error_set(LM_EUSAGE, "target database is not up to date (run 'luamig upgrade "
+                                     "head' first, or use --offline)");
+    free(state);
+    if (!rc) rc = lm_schema_read_url(p, p->url, &have);
+  }
+  lm_diff diff = {0};
+  if (!rc) rc = lm_compare(d, model, have, &diff);
+  if (!rc && diff.n == 0) {
+    if (c->json)
+      fputs("{\"changes\": [], \"path\": null}\n", stdout);
+    else if (!c->quiet)
+      puts("No changes in schema detected.");
+  } else if (!rc) {
+    if (c->json) fputs("{\"changes\": [", stdout);
+    for (int i = 0; i < diff.n; i++) {
+      const lm_diff_item *it = &diff.v[i];
+      if (c->json) {
+        fprintf(stdout, "%s{\"change\": \"%s\", \"object\": ", i ? ", " : "",
+                change_word(it->change));
+        cli_json_str(stdout, it->object);
+        fputs(", \"message\": ", stdout);
+        cli_json_str(stdout, it->what);
+        fputs("}", stdout);
+      } else if (!c->quiet) {
+        printf("Detected %s\n", it->what);
+      }
+    }
+    if (c->json) fputs("]", stdout);
+    char *fn = lm_lua_write_functions(&diff);
+    nr->functions = fn;
+    rc = write_revision(c, p, nr);
+    nr->functions = NULL;
+    free(fn);
+  }
+  fflush(stdout);
+  lm_diff_free(&diff);
+  lm_schema_free(model);
+  lm_schema_free(have);
+  return rc;
+}
+
 int cmd_revision(cli *c) {
   int rc = cli_args(c, 0, 0);
   if (rc) return rc;
@@ -373,7 +466,7 @@ int cmd_revision(cli *c) {
   if ((rc = cli_open(c, &p))) return rc;
   const lm_graph *g = &p->graph;
   const char *down[1];
-  newrev nr = {c->message, down, 0, c->steps};
+  newrev nr = {c->message, down, 0, c->steps, NULL};
   if (c->depends_on) {
     int idx;
     if ((rc = lm_graph_find(g, c->depends_on, &idx))) goto done;
@@ -406,6 +499,19 @@ int cmd_revision(cli *c) {
     free(heads);
     if (rc) goto done;
   }
+  if (c->autogenerate) {
+    if (c->steps) {
+      rc = lm_error_set(LM_EUSAGE, "--autogenerate writes upgrade() and downgrade(); it does "
+                                   "not take --steps");
+      goto done;
+    }
+    rc = autogenerate(c, p, &nr);
+    goto done;
+  }
+  if (c->offline || c->scratch_url) {
+    rc = lm_error_set(LM_EUSAGE, "--offline and --scratch-url go with --autogenerate");
+    goto done;
+  }
   rc = write_revision(c, p, &nr);
 done:
   lm_project_free(p);
@@ -426,7 +532,7 @@ int cmd_merge(cli *c) {
     if (!rc) down[i] = p->graph.revs[idx]->id;
   }
   if (!rc) {
-    newrev nr = {c->message, down, c->npos, NULL};
+    newrev nr = {c->message, down, c->npos, NULL, NULL};
     rc = write_revision(c, p, &nr);
   }
   lm_project_free(p);

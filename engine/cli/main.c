@@ -40,9 +40,17 @@ static const command COMMANDS[] = {
      "  --splice             allow --head to name a revision that is not a head (a branch)\n"
      "  --depends-on REV     a revision that must be applied first (another branch's)\n"
      "  --branch-label L     a label naming the branch this revision starts\n"
-     "  --steps a,b,c        a multi-step revision with these steps (expand/contract)",
-     "-m --message --rev-id --head --depends-on --branch-label --steps --splice",
-     "luamig revision -m \"add phone_number to users\"",
+     "  --steps a,b,c        a multi-step revision with these steps (expand/contract)\n"
+     "  --autogenerate       write upgrade() and downgrade() from the differences between the\n"
+     "                       model (schema.lua) and the database, which must be at head\n"
+     "  --offline            with --autogenerate: compare with the schema the chain gives at\n"
+     "                       its head, computed on a scratch database, not the configured one\n"
+     "  --scratch-url URL    with --offline: the PostgreSQL server for the scratch database\n"
+     "  --json               with --autogenerate: the list of differences as JSON",
+     "-m --message --rev-id --head --depends-on --branch-label --steps --splice --autogenerate "
+     "--offline --scratch-url --json",
+     "luamig revision -m \"add phone_number to users\"\n"
+     "luamig revision --autogenerate -m \"add profile picture\"",
      "0 written, 2 bad options, several heads without --head, or the chain does not load"},
     {"merge", cmd_merge, "luamig merge -m MSG REV REV...", "write a revision merging heads",
      "Writes a revision whose down_revision lists the given revisions (usually the heads).\n"
@@ -146,24 +154,31 @@ static const command COMMANDS[] = {
      "check the chain, the applied checksums and lint",
      "Passes when the chain loads, has exactly one head, the checksums recorded in the\n"
      "database (when one is configured and reachable) match the files, and lint finds no\n"
-     "error.\n"
+     "error, and, when luamig.lua names a model, that the model equals the schema the chain\n"
+     "gives at its head ('model differs: ...').\n"
      "  --roundtrip        also run, on a scratch database that is removed afterwards, each\n"
      "                     revision's upgrade, downgrade and upgrade again, and fail at the\n"
      "                     first whose downgrade does not give back the schema from before\n"
      "                     its upgrade (PostgreSQL: a scratch database luamig_check_* on the\n"
      "                     configured server; without a URL, --dialect sqlite uses a\n"
      "                     temporary file)\n"
+     "  --drift            compare the live database with the schema the chain gives at the\n"
+     "                     database's applied revision, and list each change made by hand\n"
+     "  --scratch-url URL  the PostgreSQL server for scratch databases\n"
      "  --dialect NAME     the dialect of --roundtrip without a URL\n"
      "  --json             a JSON object with the problems (= --format json)\n"
      "  --format FMT       text (default), json, github or sarif: the lint findings and\n"
      "                     check's own (heads, checksums, round trip)",
-     "--roundtrip --dialect --json --format", "luamig check --roundtrip",
+     "--roundtrip --dialect --json --format --drift --scratch-url",
+     "luamig check --roundtrip        luamig check --drift",
      "0 passed, 1 a problem was found, 2 configuration or loading error"},
-    {"schema", cmd_schema, "luamig schema", "print the database schema as SQL",
+    {"schema", cmd_schema, "luamig schema [--model]", "print the database schema as SQL",
      "Prints the current database schema as deterministic SQL: tables sorted by name with\n"
      "their columns, constraints, indexes and triggers (luamig's version table left out).\n"
-     "Two databases migrated the same way print the same text. Never creates a database.",
-     "", "luamig schema > schema.sql",
+     "Two databases migrated the same way print the same text. Never creates a database.\n"
+     "  --model            print it as a schema.lua model instead (the way in for an existing\n"
+     "                     database: write it, review it, commit it)",
+     "--model", "luamig schema > schema.sql        luamig schema --model > schema.lua",
      "0 printed, 1 the database cannot be read, 2 configuration error or no such database"},
     {"import", cmd_import, "luamig import alembic DIR", "convert an Alembic versions folder",
      "Reads each Alembic revision file (*.py) of DIR (an Alembic versions folder, or the folder\n"
@@ -331,6 +346,11 @@ static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
                               {NULL, "--jobs", 1, F(jobs)},
                               {NULL, "--canary", 1, F(canary)},
                               {NULL, "--keep-going", 0, F(keep_going)},
+                              {NULL, "--autogenerate", 0, F(autogenerate)},
+                              {NULL, "--offline", 0, F(offline)},
+                              {NULL, "--scratch-url", 1, F(scratch_url)},
+                              {NULL, "--drift", 0, F(drift)},
+                              {NULL, "--model", 0, F(model)},
                               {NULL, NULL, 0, 0}};
 #undef F
 const cli_option *const cli_options = OPTS;

@@ -1,0 +1,437 @@
+/* The model (SPEC §10): schema.lua run in the revision sandbox with the
+ * globals table, column, index, primary_key, unique, foreign_key, check, sql
+ * and context. The arguments are those of op.create_table and its helpers and
+ * are parsed by the same code (lm_lua_parse_table_items); the records are then
+ * turned into the schema model (schema.h) with the dialect's own type names,
+ * so that the model and a database compare in the same terms. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "compare.h"
+#include "lbind.h"
+#include "recreate.h"
+
+#define MT_MINDEX "luamig.model.index"
+
+/* A foreign key to check once every file is loaded: tables may come in any
+ * order. */
+typedef struct pending_ref {
+  char *table, *ref_table, *ref_col, *file;
+  int line;
+} pending_ref;
+
+typedef struct model_ctx {
+  lm_schema *s;
+  const lm_dialect *d;
+  pending_ref *refs;
+  int nrefs, caprefs;
+} model_ctx;
+
+/* The model line that made the call (the first Lua frame). */
+static int where(lua_State *L, const char **src, int *line) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "Sl", &ar)) break;
+    if (ar.currentline > 0) {
+      *src = ar.source[0] == '@' ? ar.source + 1 : ar.short_src;
+      *line = ar.currentline;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int model_error(lua_State *L, const char *fmt, ...) {
+  const char *src;
+  int line;
+  va_list ap;
+  va_start(ap, fmt);
+  if (where(L, &src, &line))
+    lua_pushfstring(L, "%s:%d: ", src, line);
+  else
+    lua_pushliteral(L, "");
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+static model_ctx *ctx_of(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
+
+/* column(name, type, opts): op.column plus renamed_from. */
+static int m_column(lua_State *L) {
+  lua_settop(L, 3);
+  const char *renamed = NULL;
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    lua_getfield(L, 3, "renamed_from");
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+      return model_error(L, "column: renamed_from must be a string");
+    renamed = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    if (renamed) { /* a copy of the options without it, for op.column */
+      lua_newtable(L);
+      lua_pushnil(L);
+      while (lua_next(L, 3)) {
+        if (lua_type(L, -2) == LUA_TSTRING && strcmp(lua_tostring(L, -2), "renamed_from") == 0) {
+          lua_pop(L, 1);
+          continue;
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+      }
+      lua_replace(L, 3);
+    }
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, "luamig.optable");
+  lua_getfield(L, -1, "column");
+  lua_remove(L, -2);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_call(L, 3, 1);
+  if (renamed) {
+    lua_pushstring(L, renamed);
+    lua_setfield(L, -2, "renamed_from");
+  }
+  return 1;
+}
+
+/* index(name, cols, {unique, where}) */
+static int m_index(lua_State *L) {
+  lua_settop(L, 3);
+  if (lua_type(L, 1) != LUA_TSTRING) return model_error(L, "index: the name must be a string");
+  if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TTABLE)
+    return model_error(L, "index '%s': columns must be a name or a list of names",
+                       lua_tostring(L, 1));
+  static const char *const opts[] = {"unique", "where", NULL};
+  lm_lua_check_opts(L, 3, "index", opts);
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "name");
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "cols");
+  lua_pushvalue(L, 3);
+  lua_setfield(L, -2, "opts");
+  luaL_setmetatable(L, MT_MINDEX);
+  return 1;
+}
+
+static int is_index(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
+  luaL_getmetatable(L, MT_MINDEX);
+  int eq = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return eq;
+}
+
+static lm_schema_column *find_col(lm_schema_table *t, const char *name) {
+  for (int i = 0; i < t->ncols; i++)
+    if (strcmp(t->cols[i].name, name) == 0) return &t->cols[i];
+  return NULL;
+}
+
+static void add_ref(model_ctx *m, const char *table, const char *rt, const char *rc,
+                    const char *file, int line) {
+  if (m->nrefs == m->caprefs) {
+    m->caprefs = m->caprefs ? m->caprefs * 2 : 16;
+    m->refs = lm_xrealloc(m->refs, (size_t)m->caprefs * sizeof *m->refs);
+  }
+  m->refs[m->nrefs++] =
+      (pending_ref){lm_xstrdup(table), lm_xstrdup(rt), lm_xstrdup(rc), lm_xstrdup(file), line};
+}
+
+/* An index entry "name DESC" is the column name with an order. */
+static void index_col(lm_schema_item *it, const char *c) {
+  size_t n = strlen(c);
+  if (n > 5 && strcasecmp(c + n - 5, " DESC") == 0) {
+    char *s = lm_xstrndup(c, n - 5);
+    lm_schema_item_add_col(it, s, 1);
+    free(s);
+  } else if (n > 4 && strcasecmp(c + n - 4, " ASC") == 0) {
+    char *s = lm_xstrndup(c, n - 4);
+    lm_schema_item_add_col(it, s, 0);
+    free(s);
+  } else {
+    lm_schema_item_add_col(it, c, 0);
+  }
+}
+
+/* table(name, items..., [{renamed_from}]) — called through table's __call,
+ * so argument 1 is the table library itself. */
+static int m_table(lua_State *L) {
+  model_ctx *m = ctx_of(L);
+  lua_remove(L, 1);
+  int n = lua_gettop(L);
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return model_error(L, "table: the first argument must be the table's name");
+  const char *name = lua_tostring(L, 1);
+  const char *src = "?";
+  int line = 0;
+  where(L, &src, &line);
+  const char *renamed = NULL;
+  /* table(name, { items... } [, opts]): a single list, as create_table takes */
+  if (n >= 2 && lua_type(L, 2) == LUA_TTABLE && !lm_lua_is_column(L, 2) &&
+      !lm_lua_is_constraint(L, 2) && !is_index(L, 2) && lua_rawlen(L, 2) > 0) {
+    int len = (int)lua_rawlen(L, 2);
+    lua_pushvalue(L, 2);
+    lua_remove(L, 2);
+    for (int i = 1; i <= len; i++) { /* the list stays on top */
+      lua_rawgeti(L, -1, i);
+      lua_insert(L, 2 + i - 1);
+    }
+    lua_pop(L, 1);
+    n = lua_gettop(L);
+  }
+  int last = n;
+  if (n >= 2 && lua_type(L, n) == LUA_TTABLE && !lm_lua_is_column(L, n) &&
+      !lm_lua_is_constraint(L, n) && !is_index(L, n)) {
+    static const char *const opts[] = {"renamed_from", NULL};
+    lm_lua_check_opts(L, n, "table", opts);
+    lua_getfield(L, n, "renamed_from");
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+      return model_error(L, "table '%s': renamed_from must be a string", name);
+    renamed = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    last = n - 1;
+  }
+  if (lm_schema_find_table(m->s, name))
+    return model_error(L, "table '%s' is declared twice in the model", name);
+  lua_newtable(L); /* columns and constraints */
+  int items = lua_gettop(L);
+  lua_newtable(L); /* indexes */
+  int idxs = lua_gettop(L);
+  int ni = 0, nx = 0;
+  for (int i = 2; i <= last; i++) {
+    if (lm_lua_is_column(L, i) || lm_lua_is_constraint(L, i)) {
+      lua_pushvalue(L, i);
+      lua_rawseti(L, items, ++ni);
+    } else if (is_index(L, i)) {
+      lua_pushvalue(L, i);
+      lua_rawseti(L, idxs, ++nx);
+    } else {
+      return model_error(L,
+                         "table '%s': argument %d is not a column(...), an index(...) or a "
+                         "constraint (primary_key, unique, foreign_key, check)",
+                         name, i);
+    }
+  }
+  lm_op op = {.kind = LM_OP_CREATE_TABLE, .table = name};
+  lm_lua_parse_table_items(L, items, "table", &op);
+  if (op.ncols == 0) return model_error(L, "table '%s' needs at least one column", name);
+  for (int i = 0; i < op.ncols; i++)
+    for (int j = 0; j < i; j++)
+      if (strcmp(op.cols[i].name, op.cols[j].name) == 0)
+        return model_error(L, "table '%s': column '%s' is declared twice", name, op.cols[i].name);
+  int npk = 0;
+  for (int i = 0; i < op.ncons; i++)
+    if (op.cons[i].kind == LM_CON_PK) npk++;
+  if (npk > 1) return model_error(L, "table '%s' has more than one primary key", name);
+  for (int i = 0; i < op.ncons; i++) {
+    const lm_constraint *k = &op.cons[i];
+    for (int j = 0; j < k->ncols; j++) {
+      int found = 0;
+      for (int c = 0; c < op.ncols; c++)
+        if (strcmp(op.cols[c].name, k->cols[j]) == 0) found = 1;
+      if (!found)
+        return model_error(L, "table '%s': a constraint names column '%s', which the table lacks",
+                           name, k->cols[j]);
+    }
+  }
+  /* renamed_from of each column, in column order */
+  const char **col_renamed = lua_newuserdatauv(L, sizeof(char *) * (size_t)op.ncols, 0);
+  for (int i = 1, c = 0; i <= ni; i++) {
+    lua_rawgeti(L, items, i);
+    if (lm_lua_is_column(L, -1)) {
+      lua_getfield(L, -1, "renamed_from");
+      col_renamed[c++] = lua_tostring(L, -1); /* kept alive by the column table */
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  /* indexes: read everything from Lua before building (no Lua error after) */
+  typedef struct mindex {
+    const char *name, *where;
+    const char **cols;
+    int ncols, unique;
+  } mindex;
+  mindex *mx = lua_newuserdatauv(L, sizeof *mx * (size_t)(nx ? nx : 1), 0);
+  for (int i = 1; i <= nx; i++) {
+    mindex *x = &mx[i - 1];
+    lua_rawgeti(L, idxs, i);
+    int it = lua_gettop(L);
+    lua_getfield(L, it, "name");
+    x->name = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, it, "cols");
+    int nc = lua_type(L, -1) == LUA_TSTRING ? 1 : (int)lua_rawlen(L, -1);
+    if (nc == 0) return model_error(L, "index '%s' needs at least one column", x->name);
+    x->cols = lua_newuserdatauv(L, sizeof(char *) * (size_t)nc, 0);
+    lua_setfield(L, it, "_colsbuf");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      x->cols[0] = lua_tostring(L, -1);
+    } else {
+      for (int j = 1; j <= nc; j++) {
+        lua_rawgeti(L, -1, j);
+        if (lua_type(L, -1) != LUA_TSTRING)
+          return model_error(L, "index '%s': columns must be names", x->name);
+        x->cols[j - 1] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+      }
+    }
+    x->ncols = nc;
+    lua_pop(L, 1);
+    lua_getfield(L, it, "opts");
+    x->unique = 0;
+    x->where = NULL;
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      lua_getfield(L, -1, "unique");
+      x->unique = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+      lua_getfield(L, -1, "where");
+      if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+        return model_error(L, "index '%s': where must be a string of SQL", x->name);
+      x->where = lua_tostring(L, -1);
+      lua_setfield(L, it, "_where"); /* keeps the string alive */
+    }
+    lua_pop(L, 1);
+    lua_pop(L, 1); /* the index table stays referenced by idxs */
+    for (int j = 0; j < i - 1; j++)
+      if (strcmp(mx[j].name, x->name) == 0)
+        return model_error(L, "table '%s': index '%s' is declared twice", name, x->name);
+  }
+
+  /* ---- building: no Lua error from here on ---- */
+  lm_schema_table *t = lm_schema_apply_create_table(m->s, m->d, &op);
+  t->renamed_from = lm_xstrdup(renamed);
+  t->file = lm_xstrdup(src);
+  t->line = line;
+  for (int i = 0; i < op.ncols; i++) {
+    t->cols[i].renamed_from = lm_xstrdup(col_renamed[i]);
+    if (op.cols[i].ref_table)
+      add_ref(m, name, op.cols[i].ref_table, op.cols[i].ref_column, src, line);
+  }
+  for (int i = 0; i < op.ncons; i++)
+    for (int j = 0; op.cons[i].kind == LM_CON_FK && j < op.cons[i].nref; j++)
+      add_ref(m, name, op.cons[i].ref_table, op.cons[i].ref_cols[j], src, line);
+  for (int i = 0; i < nx; i++) {
+    lm_schema_item *it = lm_schema_add_index(t, mx[i].name, "");
+    it->unique = mx[i].unique;
+    it->expr = lm_xstrdup(mx[i].where);
+    for (int j = 0; j < mx[i].ncols; j++)
+      index_col(it, mx[i].cols[j]);
+  }
+  return 0;
+}
+
+/* The helpers of op that the model uses as they are. */
+static void copy_op_helper(lua_State *L, int env, const char *name) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "luamig.optable");
+  lua_getfield(L, -1, name);
+  lua_setfield(L, env, name);
+  lua_pop(L, 1);
+}
+
+static int check_refs(model_ctx *m) {
+  for (int i = 0; i < m->nrefs; i++) {
+    const pending_ref *r = &m->refs[i];
+    lm_schema_table *t = lm_schema_find_table(m->s, r->ref_table);
+    const char *why = NULL;
+    if (!t)
+      why = "no such table in the model";
+    else if (r->ref_col && !find_col(t, r->ref_col))
+      why = "no such column in the model";
+    if (!why) continue;
+    lm_error_set(LM_ECONFIG, "%s:%d: table '%s' references %s%s%s: %s", r->file, r->line, r->table,
+                 r->ref_table, r->ref_col ? "." : "", r->ref_col ? r->ref_col : "", why);
+    lm_error_set_location(r->file, r->line);
+    return LM_ECONFIG;
+  }
+  return 0;
+}
+
+static int load_file(lua_State *L, model_ctx *m, const char *path) {
+  int top = lua_gettop(L);
+  int st = luaL_loadfilex(L, path, "t");
+  if (st == LUA_ERRFILE) {
+    lua_settop(L, top);
+    lm_error_set(LM_ECONFIG, "cannot read the model file %s", path);
+    lm_error_set_location(path, 0);
+    return LM_ECONFIG;
+  }
+  if (st == LUA_OK) {
+    lm_lua_push_env(L);
+    int env = lua_gettop(L);
+    /* table: Lua's table library, callable */
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_getfield(L, env, "table");
+    lua_setfield(L, -2, "__index");
+    lua_pushlightuserdata(L, m);
+    lua_pushcclosure(L, m_table, 1);
+    lua_setfield(L, -2, "__call");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, env, "table");
+    lua_pushcfunction(L, m_column);
+    lua_setfield(L, env, "column");
+    lua_pushcfunction(L, m_index);
+    lua_setfield(L, env, "index");
+    copy_op_helper(L, env, "primary_key");
+    copy_op_helper(L, env, "unique");
+    copy_op_helper(L, env, "foreign_key");
+    copy_op_helper(L, env, "check");
+    copy_op_helper(L, env, "sql");
+    lua_setupvalue(L, -2, 1);
+    lua_pushcfunction(L, lm_lua_msgh);
+    lua_insert(L, -2);
+    st = lua_pcall(L, 0, 0, -2);
+  }
+  int rc = 0;
+  if (st != LUA_OK) {
+    if (lua_islightuserdata(L, -1))
+      rc = lm_error_code() ? lm_error_code() : LM_ECONFIG;
+    else
+      rc = lm_lua_error_in_file(LM_ECONFIG, path, lua_tostring(L, -1));
+  }
+  lua_settop(L, top);
+  return rc;
+}
+
+int lm_model_load(lm_project *p, const lm_dialect *d, lm_schema **out) {
+  *out = NULL;
+  const lm_config *c = p->config;
+  if (!c || c->nmodel == 0)
+    return lm_error_set(LM_ECONFIG,
+                        "no model: set model = \"schema.lua\" in %s (SPEC: the "
+                        "model and autogenerate)",
+                        c && c->path ? c->path : "luamig.lua");
+  lua_State *L = p->L;
+  luaL_newmetatable(L, MT_MINDEX);
+  lua_pop(L, 1);
+  lm_lua_set_context(L, d->name, 0, p->opts.x, p->opts.nx);
+  model_ctx m = {lm_schema_new(), d, NULL, 0, 0};
+  int rc = 0;
+  for (int i = 0; i < c->nmodel && !rc; i++)
+    rc = load_file(L, &m, c->model[i]);
+  if (!rc) rc = check_refs(&m);
+  for (int i = 0; i < m.nrefs; i++) {
+    free(m.refs[i].table);
+    free(m.refs[i].ref_table);
+    free(m.refs[i].ref_col);
+    free(m.refs[i].file);
+  }
+  free(m.refs);
+  lua_gc(L, LUA_GCCOLLECT);
+  if (rc) {
+    lm_schema_free(m.s);
+    return rc;
+  }
+  lm_schema_sort(m.s);
+  *out = m.s;
+  return 0;
+}

@@ -1,0 +1,916 @@
+/* The comparison of two schema models (SPEC §10): what the model (or the
+ * chain) wants against what the database has, as a list of differences,
+ * each with the op records that remove it and their inverse. Types and
+ * defaults are compared in canonical form (normalize.c); unnamed constraints
+ * by content; renames only where the model says renamed_from. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "compare.h"
+#include "normalize.h"
+
+/* ---- memory the op records point to ------------------------------------------------ */
+
+typedef struct pool {
+  void **v;
+  int n, cap;
+} pool;
+
+static void *pkeep(lm_diff *df, void *p) {
+  pool *pl = df->pool;
+  if (!pl) pl = df->pool = lm_xcalloc(1, sizeof *pl);
+  if (pl->n == pl->cap) {
+    pl->cap = pl->cap ? pl->cap * 2 : 64;
+    pl->v = lm_xrealloc(pl->v, (size_t)pl->cap * sizeof *pl->v);
+  }
+  pl->v[pl->n++] = p;
+  return p;
+}
+
+static const char *P(lm_diff *df, const char *s) { return s ? pkeep(df, lm_xstrdup(s)) : NULL; }
+static void *palloc(lm_diff *df, size_t n) { return pkeep(df, lm_xcalloc(1, n ? n : 1)); }
+
+void lm_diff_free(lm_diff *df) {
+  if (!df) return;
+  for (int i = 0; i < df->n; i++) {
+    lm_diff_item *it = &df->v[i];
+    free(it->object);
+    free(it->what);
+    free(it->detail);
+    free(it->comment);
+    free(it->up);
+    free(it->down);
+  }
+  free(df->v);
+  pool *pl = df->pool;
+  if (pl) {
+    for (int i = 0; i < pl->n; i++)
+      free(pl->v[i]);
+    free(pl->v);
+    free(pl);
+  }
+  memset(df, 0, sizeof *df);
+}
+
+static lm_diff_item *item(lm_diff *df, lm_change ch, char *object, const char *verb) {
+  if (df->n == df->cap) {
+    df->cap = df->cap ? df->cap * 2 : 16;
+    df->v = lm_xrealloc(df->v, (size_t)df->cap * sizeof *df->v);
+  }
+  lm_diff_item *it = &df->v[df->n++];
+  memset(it, 0, sizeof *it);
+  it->change = ch;
+  it->object = object;
+  it->what = verb ? lm_xasprintf("%s %s", verb, object) : NULL;
+  return it;
+}
+
+static lm_op *add_op(lm_op **v, int *n, lm_op_kind kind, const char *table) {
+  *v = lm_xrealloc(*v, (size_t)(*n + 1) * sizeof **v);
+  lm_op *op = &(*v)[(*n)++];
+  memset(op, 0, sizeof *op);
+  op->kind = kind;
+  op->table = table;
+  op->nullable = op->existing_nullable = -1;
+  return op;
+}
+
+static lm_op *up(lm_diff_item *it, lm_op_kind k, const char *t) {
+  return add_op(&it->up, &it->nup, k, t);
+}
+static lm_op *down(lm_diff_item *it, lm_op_kind k, const char *t) {
+  return add_op(&it->down, &it->ndown, k, t);
+}
+
+/* ---- facts in canonical form ------------------------------------------------------ */
+
+static char *ntype(const lm_schema_column *c) { return lm_norm_type(c->type); }
+
+static int same_str(const char *a, const char *b) {
+  if (!a || !b) return a == b;
+  return strcmp(a, b) == 0;
+}
+
+/* The luamig type that renders as c's type on d. */
+static const char *lua_type(const lm_dialect *d, const lm_schema_column *c, lm_diff *df) {
+  if (c->ltype) return P(df, c->ltype);
+  char *n = ntype(c);
+  const char *r = NULL;
+  static const char *const same[] = {"integer", "bigint", "smallint", "text", "boolean",
+                                     "date",    "time",   "uuid",     NULL};
+  for (int i = 0; same[i] && !r; i++)
+    if (strcmp(n, same[i]) == 0) r = P(df, n);
+  if (r) {
+  } else if (strncmp(n, "varchar(", 8) == 0) {
+    r = pkeep(df, lm_xasprintf("string%s", n + 7));
+  } else if (strcmp(n, "varchar") == 0) {
+    r = P(df, "string");
+  } else if (strncmp(n, "numeric", 7) == 0) {
+    r = P(df, n);
+  } else if (strcmp(n, "double precision") == 0 && d->id == LM_POSTGRESQL) {
+    r = P(df, "float");
+  } else if (strcmp(n, "real") == 0 && d->id == LM_SQLITE) {
+    r = P(df, "float");
+  } else if (strcmp(n, "timestamp") == 0) {
+    r = P(df, "datetime");
+  } else if (strcmp(n, "timestamptz") == 0) {
+    r = P(df, "timestamptz");
+  } else if ((strcmp(n, "jsonb") == 0 && d->id == LM_POSTGRESQL) ||
+             (strcmp(n, "json") == 0 && d->id == LM_SQLITE)) {
+    r = P(df, "json");
+  } else if ((strcmp(n, "bytea") == 0 && d->id == LM_POSTGRESQL) ||
+             (strcmp(n, "blob") == 0 && d->id == LM_SQLITE)) {
+    r = P(df, "binary");
+  } else {
+    r = P(df, c->type);
+  }
+  free(n);
+  return r;
+}
+
+const char *lm_compare_lua_type(const lm_schema_column *c, lm_diff *pool) {
+  return lua_type(&lm_dialect_postgresql, c, pool);
+}
+
+/* A column's default as the server_default a revision would write. */
+static lm_default lua_default(const lm_schema_column *c, lm_diff *df) {
+  lm_default v = {LM_DEF_NONE, NULL, 0};
+  if (!c->def) return v;
+  char *raw = lm_norm_default_raw(c->def);
+  char *nt = ntype(c);
+  char *lit = lm_norm_literal(raw);
+  int is_bool = lm_norm_type_is(nt, "bool");
+  if (!*raw || strcasecmp(raw, "null") == 0) {
+  } else if (lit) {
+    v.kind = LM_DEF_LITERAL;
+    v.text = P(df, lit);
+  } else if (strcasecmp(raw, "true") == 0 || strcasecmp(raw, "false") == 0) {
+    v.kind = LM_DEF_BOOL;
+    v.b = strcasecmp(raw, "true") == 0;
+  } else if (is_bool && (strcmp(raw, "1") == 0 || strcmp(raw, "0") == 0)) {
+    v.kind = LM_DEF_BOOL;
+    v.b = raw[0] == '1';
+  } else if (lm_norm_is_number(raw)) {
+    v.kind = LM_DEF_NUMBER;
+    v.text = P(df, raw);
+  } else {
+    v.kind = LM_DEF_SQL;
+    v.text = P(df, raw);
+  }
+  free(lit);
+  free(nt);
+  free(raw);
+  return v;
+}
+
+static char *ndefault(const lm_schema_column *c) {
+  char *nt = ntype(c);
+  char *r = lm_norm_default(c->def, nt);
+  free(nt);
+  return r;
+}
+
+static const lm_schema_item *pk_of(const lm_schema_table *t) {
+  for (int i = 0; i < t->constraints.n; i++)
+    if (t->constraints.v[i].kind == LM_SCON_PK) return &t->constraints.v[i];
+  return NULL;
+}
+
+static const char **strv(lm_diff *df, char **v, int n) {
+  const char **r = palloc(df, sizeof *r * (size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++)
+    r[i] = P(df, v[i]);
+  return r;
+}
+
+/* ---- ops from a schema -------------------------------------------------------------- */
+
+static void fill_column(const lm_dialect *d, lm_diff *df, const lm_schema_column *c,
+                        lm_column *out) {
+  memset(out, 0, sizeof *out);
+  out->name = P(df, c->name);
+  out->type = lua_type(d, c, df);
+  out->nullable = !c->notnull;
+  out->autoincrement = c->autoincrement;
+  out->server_default = lua_default(c, df);
+  out->comment = P(df, c->comment);
+}
+
+static void fill_constraint(lm_diff *df, const lm_schema_item *k, lm_constraint *out) {
+  memset(out, 0, sizeof *out);
+  out->kind = k->kind == LM_SCON_PK       ? LM_CON_PK
+              : k->kind == LM_SCON_UNIQUE ? LM_CON_UNIQUE
+              : k->kind == LM_SCON_FK     ? LM_CON_FK
+                                          : LM_CON_CHECK;
+  out->name = P(df, k->name);
+  out->cols = strv(df, k->cols, k->ncols);
+  out->ncols = k->ncols;
+  if (k->kind == LM_SCON_FK) {
+    out->ref_table = P(df, k->ref_table);
+    out->ref_cols = strv(df, k->ref_cols, k->nref);
+    out->nref = k->nref;
+    out->ondelete = P(df, k->ondelete);
+    out->onupdate = P(df, k->onupdate);
+  }
+  out->expr = P(df, k->expr);
+}
+
+static const char *con_name(lm_diff *df, const char *table, const lm_schema_item *k,
+                            const lm_schema_list *list);
+
+static lm_op *create_table_op(const lm_dialect *d, lm_diff *df, lm_diff_item *it, int is_up,
+                              const lm_schema_table *t) {
+  /* the model's unnamed constraints get the naming convention's names, so
+   * that every later revision (and its downgrade) can name them */
+  int from_model = t->ncols > 0 && t->cols[0].ltype;
+  lm_op *op = is_up ? up(it, LM_OP_CREATE_TABLE, P(df, t->name))
+                    : down(it, LM_OP_CREATE_TABLE, P(df, t->name));
+  op->cols = palloc(df, sizeof *op->cols * (size_t)t->ncols);
+  op->cons = palloc(df, sizeof *op->cons * (size_t)(t->constraints.n + 1));
+  const lm_schema_item *pk = pk_of(t);
+  for (int i = 0; i < t->ncols; i++) {
+    lm_column *c = &op->cols[op->ncols++];
+    fill_column(d, df, &t->cols[i], c);
+    /* a one-column key reads best on its column */
+    if (pk && pk->ncols == 1 && !pk->name && strcmp(pk->cols[0], c->name) == 0) c->primary_key = 1;
+  }
+  for (int i = 0; i < t->constraints.n; i++) {
+    const lm_schema_item *k = &t->constraints.v[i];
+    if (k->kind == LM_SCON_EXCLUDE) continue;
+    if (k->kind == LM_SCON_PK && k->ncols == 1 && !k->name) continue;
+    if (k->kind == LM_SCON_PK && k->ncols == 1) {
+      /* named: still on the column when the name is the one PostgreSQL gives */
+      char *dflt = lm_xasprintf("%s_pkey", t->name);
+      int std = strcmp(dflt, k->name) == 0;
+      free(dflt);
+      if (std) {
+        for (int c = 0; c < op->ncols; c++)
+          if (strcmp(op->cols[c].name, k->cols[0]) == 0) op->cols[c].primary_key = 1;
+        continue;
+      }
+    }
+    lm_constraint *c = &op->cons[op->ncons++];
+    fill_constraint(df, k, c);
+    if (!c->name && from_model && k->kind != LM_SCON_PK)
+      c->name = con_name(df, t->name, k, &t->constraints);
+  }
+  return op;
+}
+
+static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix) {
+  op->name = P(df, ix->name);
+  op->names = palloc(df, sizeof *op->names * (size_t)(ix->ncols ? ix->ncols : 1));
+  for (int i = 0; i < ix->ncols; i++)
+    op->names[i] = ix->desc && ix->desc[i] ? pkeep(df, lm_xasprintf("%s DESC", ix->cols[i]))
+                                           : P(df, ix->cols[i]);
+  op->nnames = ix->ncols;
+  op->unique = ix->unique;
+  op->where = P(df, ix->expr);
+}
+
+static void create_indexes(lm_diff *df, lm_diff_item *it, int is_up, const lm_schema_table *t) {
+  for (int i = 0; i < t->indexes.n; i++) {
+    lm_op *op = is_up ? up(it, LM_OP_CREATE_INDEX, P(df, t->name))
+                      : down(it, LM_OP_CREATE_INDEX, P(df, t->name));
+    index_op(df, op, &t->indexes.v[i]);
+  }
+}
+
+/* ---- describing constraints and indexes ------------------------------------------------- */
+
+static const char *con_word(int kind) {
+  switch (kind) {
+  case LM_SCON_PK: return "primary key";
+  case LM_SCON_UNIQUE: return "unique constraint";
+  case LM_SCON_FK: return "foreign key";
+  case LM_SCON_CHECK: return "check constraint";
+  }
+  return "constraint";
+}
+
+static void put_cols(lm_buf *b, char **v, int n) {
+  for (int i = 0; i < n; i++)
+    lm_buf_printf(b, "%s%s", i ? ", " : "", v[i]);
+}
+
+static char *con_object(const char *table, const lm_schema_item *k) {
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_puts(&b, con_word(k->kind));
+  if (k->kind == LM_SCON_PK) {
+    lm_buf_printf(&b, " on '%s' (", table);
+    put_cols(&b, k->cols, k->ncols);
+    lm_buf_putc(&b, ')');
+    return lm_buf_steal(&b);
+  }
+  if (k->name) {
+    lm_buf_printf(&b, " '%s' on '%s'", k->name, table);
+    return lm_buf_steal(&b);
+  }
+  lm_buf_printf(&b, " on '%s' ", table);
+  if (k->kind == LM_SCON_CHECK) {
+    lm_buf_printf(&b, "(%s)", k->expr ? k->expr : "");
+  } else {
+    lm_buf_putc(&b, '(');
+    put_cols(&b, k->cols, k->ncols);
+    lm_buf_putc(&b, ')');
+    if (k->kind == LM_SCON_FK) {
+      lm_buf_printf(&b, " -> %s (", k->ref_table ? k->ref_table : "?");
+      put_cols(&b, k->ref_cols, k->nref);
+      lm_buf_putc(&b, ')');
+    }
+  }
+  return lm_buf_steal(&b);
+}
+
+/* ---- matching constraints and indexes ------------------------------------------------- */
+
+static int same_cols(char **a, int na, char **b, int nb) {
+  if (na != nb) return 0;
+  for (int i = 0; i < na; i++)
+    if (strcmp(a[i], b[i]) != 0) return 0;
+  return 1;
+}
+
+/* Unique columns as a set: (a, b) and (b, a) enforce the same thing. */
+static int same_col_set(char **a, int na, char **b, int nb) {
+  if (na != nb) return 0;
+  for (int i = 0; i < na; i++) {
+    int found = 0;
+    for (int j = 0; j < nb && !found; j++)
+      found = strcmp(a[i], b[j]) == 0;
+    if (!found) return 0;
+  }
+  return 1;
+}
+
+static int same_expr(const char *a, const char *b) {
+  if (!a || !b) return !a && !b;
+  char *x = lm_norm_expr(a), *y = lm_norm_expr(b);
+  int eq = strcmp(x, y) == 0;
+  free(x);
+  free(y);
+  return eq;
+}
+
+/* Same target: columns and referenced table; referenced columns when both
+ * know them (SQLite may leave them implicit: the referenced key). */
+static int fk_same_target(const lm_schema_item *a, const lm_schema_item *b) {
+  if (!same_cols(a->cols, a->ncols, b->cols, b->ncols) || !same_str(a->ref_table, b->ref_table))
+    return 0;
+  return !a->nref || !b->nref || same_cols(a->ref_cols, a->nref, b->ref_cols, b->nref);
+}
+
+static int fk_same_actions(const lm_schema_item *a, const lm_schema_item *b) {
+  return same_str(a->ondelete, b->ondelete) && same_str(a->onupdate, b->onupdate);
+}
+
+static int con_same_content(const lm_schema_item *w, const lm_schema_item *h) {
+  if (w->kind != h->kind) return 0;
+  switch (w->kind) {
+  case LM_SCON_PK: return same_cols(w->cols, w->ncols, h->cols, h->ncols);
+  case LM_SCON_UNIQUE: return same_col_set(w->cols, w->ncols, h->cols, h->ncols);
+  case LM_SCON_FK: return fk_same_target(w, h) && fk_same_actions(w, h);
+  case LM_SCON_CHECK: return same_expr(w->expr, h->expr);
+  }
+  return 0;
+}
+
+static int index_col_same(const char *a, const char *b) {
+  if (strcmp(a, b) == 0) return 1;
+  return same_expr(a, b);
+}
+
+static int index_same(const lm_schema_item *w, const lm_schema_item *h) {
+  if (w->unique != h->unique || w->ncols != h->ncols) return 0;
+  for (int i = 0; i < w->ncols; i++) {
+    if (!index_col_same(w->cols[i], h->cols[i])) return 0;
+    if ((w->desc ? w->desc[i] : 0) != (h->desc ? h->desc[i] : 0)) return 0;
+  }
+  return same_expr(w->expr, h->expr);
+}
+
+typedef struct table_pair {
+  const lm_schema_table *w, *h;
+  const char *name; /* the name after renames: w's */
+  /* matched[i] for w's constraints: index into h's constraints, or -1 */
+  int *con_match, *h_con_used;
+  int *ix_match, *h_ix_used;
+  int *col_match, *h_col_used; /* columns */
+} table_pair;
+
+static void match_constraints(table_pair *tp) {
+  const lm_schema_list *W = &tp->w->constraints, *H = &tp->h->constraints;
+  tp->con_match = lm_xcalloc((size_t)W->n + 1, sizeof(int));
+  tp->h_con_used = lm_xcalloc((size_t)H->n + 1, sizeof(int));
+  tp->ix_match = lm_xcalloc((size_t)tp->w->indexes.n + 1, sizeof(int));
+  tp->h_ix_used = lm_xcalloc((size_t)tp->h->indexes.n + 1, sizeof(int));
+  for (int i = 0; i < W->n; i++)
+    tp->con_match[i] = -1;
+  for (int i = 0; i < tp->w->indexes.n; i++)
+    tp->ix_match[i] = -1;
+  /* the primary key: one per table, whatever its name */
+  for (int i = 0; i < W->n; i++) {
+    if (W->v[i].kind != LM_SCON_PK) continue;
+    for (int j = 0; j < H->n; j++)
+      if (H->v[j].kind == LM_SCON_PK) tp->con_match[i] = j, tp->h_con_used[j] = 1;
+  }
+  /* by name */
+  for (int i = 0; i < W->n; i++) {
+    const lm_schema_item *w = &W->v[i];
+    if (tp->con_match[i] >= 0 || !w->name) continue;
+    for (int j = 0; j < H->n; j++) {
+      const lm_schema_item *h = &H->v[j];
+      if (tp->h_con_used[j] || h->kind != w->kind || !same_str(h->name, w->name)) continue;
+      tp->con_match[i] = j, tp->h_con_used[j] = 1;
+      break;
+    }
+  }
+  /* by content: an unnamed constraint, or one the database named itself */
+  for (int i = 0; i < W->n; i++) {
+    const lm_schema_item *w = &W->v[i];
+    if (tp->con_match[i] >= 0) continue;
+    for (int j = 0; j < H->n; j++) {
+      const lm_schema_item *h = &H->v[j];
+      if (tp->h_con_used[j] || !con_same_content(w, h)) continue;
+      if (w->name && h->name) continue; /* both named, differently: not the same */
+      tp->con_match[i] = j, tp->h_con_used[j] = 1;
+      break;
+    }
+  }
+  /* an unnamed CHECK: PostgreSQL rewrites expressions (IN becomes = ANY,
+   * casts appear), so a check the database named on its own stands for the
+   * model's unnamed one, in order */
+  for (int i = 0; i < W->n; i++) {
+    const lm_schema_item *w = &W->v[i];
+    if (tp->con_match[i] >= 0 || w->kind != LM_SCON_CHECK || w->name) continue;
+    for (int j = 0; j < H->n; j++) {
+      const lm_schema_item *h = &H->v[j];
+      if (tp->h_con_used[j] || h->kind != LM_SCON_CHECK) continue;
+      int claimed = 0;
+      for (int k = 0; k < W->n && !claimed; k++)
+        claimed = W->v[k].name && h->name && strcmp(W->v[k].name, h->name) == 0;
+      if (claimed) continue;
+      tp->con_match[i] = j, tp->h_con_used[j] = 1;
+      break;
+    }
+  }
+  /* indexes by name */
+  const lm_schema_list *WI = &tp->w->indexes, *HI = &tp->h->indexes;
+  for (int i = 0; i < WI->n; i++)
+    for (int j = 0; j < HI->n; j++)
+      if (!tp->h_ix_used[j] && same_str(WI->v[i].name, HI->v[j].name)) {
+        tp->ix_match[i] = j, tp->h_ix_used[j] = 1;
+        break;
+      }
+  /* a unique constraint kept as a unique index (SQLite's ADD COLUMN … UNIQUE) */
+  for (int i = 0; i < W->n; i++) {
+    const lm_schema_item *w = &W->v[i];
+    if (tp->con_match[i] >= 0 || w->kind != LM_SCON_UNIQUE) continue;
+    for (int j = 0; j < HI->n; j++) {
+      const lm_schema_item *h = &HI->v[j];
+      if (tp->h_ix_used[j] || !h->unique || h->expr ||
+          !same_col_set(w->cols, w->ncols, h->cols, h->ncols))
+        continue;
+      tp->h_ix_used[j] = 1;
+      tp->con_match[i] = -2; /* satisfied */
+      break;
+    }
+  }
+}
+
+static void pair_free(table_pair *tp) {
+  free(tp->con_match);
+  free(tp->h_con_used);
+  free(tp->ix_match);
+  free(tp->h_ix_used);
+  free(tp->col_match);
+  free(tp->h_col_used);
+}
+
+/* ---- the operations of one constraint ----------------------------------------------------- */
+
+static const char *con_type_word(int kind) {
+  switch (kind) {
+  case LM_SCON_PK: return "primary";
+  case LM_SCON_UNIQUE: return "unique";
+  case LM_SCON_FK: return "foreignkey";
+  }
+  return "check";
+}
+
+/* A constraint the database has and the model does not. Its name is the
+ * database's; an unnamed SQLite constraint gets one it never had, which
+ * move-and-copy finds by content. */
+static lm_op *drop_con_op(lm_diff *df, lm_op *op, const lm_schema_item *k) {
+  op->name = P(df, k->name);
+  op->constraint_type = con_type_word(k->kind);
+  return op;
+}
+
+/* The name of a constraint for the ops that need one: its own, or for an
+ * unnamed one the naming convention's, which an unnamed SQLite constraint
+ * also answers to in move-and-copy (pk_t, uq_t_a_b, fk_t_a_ref, ck_t_N). */
+static const char *con_name(lm_diff *df, const char *table, const lm_schema_item *k,
+                            const lm_schema_list *list) {
+  if (k->name) return P(df, k->name);
+  lm_buf b;
+  lm_buf_init(&b);
+  switch (k->kind) {
+  case LM_SCON_PK: lm_buf_printf(&b, "pk_%s", table); break;
+  case LM_SCON_UNIQUE:
+    lm_buf_printf(&b, "uq_%s", table);
+    for (int i = 0; i < k->ncols; i++)
+      lm_buf_printf(&b, "_%s", k->cols[i]);
+    break;
+  case LM_SCON_FK:
+    lm_buf_printf(&b, "fk_%s_%s_%s", table, k->ncols ? k->cols[0] : "",
+                  k->ref_table ? k->ref_table : "");
+    break;
+  default: {
+    int nth = 0;
+    for (int i = 0; list && i < list->n; i++) {
+      if (list->v[i].kind == LM_SCON_CHECK && !list->v[i].name) nth++;
+      if (&list->v[i] == k) break;
+    }
+    lm_buf_printf(&b, "ck_%s_%d", table, nth ? nth : 1);
+  }
+  }
+  return pkeep(df, lm_buf_steal(&b));
+}
+
+static void create_con_op(lm_diff *df, lm_op *op, const char *table, const lm_schema_item *k,
+                          const lm_schema_list *list) {
+  op->kind = k->kind == LM_SCON_PK       ? LM_OP_CREATE_PK
+             : k->kind == LM_SCON_UNIQUE ? LM_OP_CREATE_UNIQUE
+             : k->kind == LM_SCON_FK     ? LM_OP_CREATE_FK
+                                         : LM_OP_CREATE_CHECK;
+  op->cons = palloc(df, sizeof *op->cons);
+  op->ncons = 1;
+  fill_constraint(df, k, &op->cons[0]);
+  op->name = con_name(df, table, k, list);
+  op->cons[0].name = op->name;
+}
+
+static void drop_constraint_item(lm_diff *df, const char *table, const lm_schema_item *h,
+                                 const lm_schema_list *list) {
+  lm_diff_item *it = item(df, LM_CH_REMOVED, con_object(table, h), "removed");
+  lm_op *op = down(it, LM_OP_CREATE_CHECK, P(df, table));
+  create_con_op(df, op, table, h, list);
+  lm_op *dr = drop_con_op(df, up(it, LM_OP_DROP_CONSTRAINT, P(df, table)), h);
+  dr->name = op->name;
+}
+
+static void create_constraint_item(lm_diff *df, const char *table, const lm_schema_item *w,
+                                   const lm_schema_list *list) {
+  lm_diff_item *it = item(df, LM_CH_ADDED, con_object(table, w), "added");
+  lm_op *op = up(it, LM_OP_CREATE_CHECK, P(df, table));
+  create_con_op(df, op, table, w, list);
+  lm_op *dn = down(it, LM_OP_DROP_CONSTRAINT, P(df, table));
+  dn->name = op->name;
+  dn->constraint_type = con_type_word(w->kind);
+}
+
+static char *index_object(const lm_schema_item *ix) { return lm_xasprintf("index '%s'", ix->name); }
+
+static void drop_index_item(lm_diff *df, const char *table, const lm_schema_item *h) {
+  lm_diff_item *it = item(df, LM_CH_REMOVED, index_object(h), "removed");
+  lm_op *op = up(it, LM_OP_DROP_INDEX, P(df, table));
+  op->name = P(df, h->name);
+  index_op(df, down(it, LM_OP_CREATE_INDEX, P(df, table)), h);
+}
+
+static void create_index_item(lm_diff *df, const char *table, const lm_schema_item *w) {
+  lm_diff_item *it = item(df, LM_CH_ADDED, index_object(w), "added");
+  index_op(df, up(it, LM_OP_CREATE_INDEX, P(df, table)), w);
+  lm_op *op = down(it, LM_OP_DROP_INDEX, P(df, table));
+  op->name = P(df, w->name);
+}
+
+/* ---- columns ------------------------------------------------------------------------------ */
+
+static char *col_object(const char *table, const char *col) {
+  return lm_xasprintf("column '%s.%s'", table, col);
+}
+
+static void add_column_item(const lm_dialect *d, lm_diff *df, const char *table,
+                            const lm_schema_column *c) {
+  lm_diff_item *it = item(df, LM_CH_ADDED, col_object(table, c->name), "added");
+  lm_op *op = up(it, LM_OP_ADD_COLUMN, P(df, table));
+  op->cols = palloc(df, sizeof *op->cols);
+  op->ncols = 1;
+  fill_column(d, df, c, &op->cols[0]);
+  lm_op *dn = down(it, LM_OP_DROP_COLUMN, P(df, table));
+  dn->name = P(df, c->name);
+}
+
+static void drop_column_item(const lm_dialect *d, lm_diff *df, const char *table,
+                             const lm_schema_column *c) {
+  lm_diff_item *it = item(df, LM_CH_REMOVED, col_object(table, c->name), "removed");
+  lm_op *op = up(it, LM_OP_DROP_COLUMN, P(df, table));
+  op->name = P(df, c->name);
+  lm_op *dn = down(it, LM_OP_ADD_COLUMN, P(df, table));
+  dn->cols = palloc(df, sizeof *dn->cols);
+  dn->ncols = 1;
+  fill_column(d, df, c, &dn->cols[0]);
+}
+
+static char *show_default(const char *def) { return lm_xstrdup(def ? def : "no default"); }
+
+/* Type, nullability and default of a column both sides have. */
+static void compare_column(const lm_dialect *d, lm_diff *df, const char *table,
+                           const lm_schema_column *w, const lm_schema_column *h) {
+  char *tw = ntype(w), *th = ntype(h);
+  if (strcmp(tw, th) != 0) {
+    lm_diff_item *it = item(df, LM_CH_CHANGED, col_object(table, w->name), NULL);
+    it->what =
+        lm_xasprintf("type change from %s to %s on '%s.%s'", h->type, w->type, table, w->name);
+    it->detail = lm_xasprintf("type %s, not %s", w->type, h->type);
+    lm_op *op = up(it, LM_OP_ALTER_COLUMN, P(df, table));
+    op->name = P(df, w->name);
+    op->type = lua_type(d, w, df);
+    op->existing_type = lua_type(d, h, df);
+    op->existing_nullable = !h->notnull;
+    lm_op *dn = down(it, LM_OP_ALTER_COLUMN, P(df, table));
+    dn->name = op->name;
+    dn->type = op->existing_type;
+    dn->existing_type = op->type;
+    dn->existing_nullable = !h->notnull;
+  }
+  if (!!w->notnull != !!h->notnull) {
+    lm_diff_item *it = item(df, LM_CH_CHANGED, col_object(table, w->name), NULL);
+    it->what =
+        lm_xasprintf("%s on column '%s.%s'", w->notnull ? "NOT NULL" : "NULL", table, w->name);
+    it->detail = lm_xstrdup(w->notnull ? "NOT NULL, not nullable" : "nullable, not NOT NULL");
+    lm_op *op = up(it, LM_OP_ALTER_COLUMN, P(df, table));
+    op->name = P(df, w->name);
+    op->nullable = !w->notnull;
+    op->existing_type = lua_type(d, h, df);
+    lm_op *dn = down(it, LM_OP_ALTER_COLUMN, P(df, table));
+    dn->name = op->name;
+    dn->nullable = !h->notnull;
+    dn->existing_type = op->existing_type;
+  }
+  char *dw = ndefault(w), *dh = ndefault(h);
+  if (!same_str(dw, dh)) {
+    lm_diff_item *it = item(df, LM_CH_CHANGED, col_object(table, w->name), NULL);
+    it->what = lm_xasprintf("%s server default on column '%s.%s'",
+                            !dh   ? "added"
+                            : !dw ? "removed"
+                                  : "changed",
+                            table, w->name);
+    char *sw = show_default(w->def), *sh = show_default(h->def);
+    it->detail = lm_xasprintf("default %s, not %s", sw, sh);
+    free(sw);
+    free(sh);
+    lm_op *op = up(it, LM_OP_ALTER_COLUMN, P(df, table));
+    op->name = P(df, w->name);
+    op->server_default = lua_default(w, df);
+    if (op->server_default.kind == LM_DEF_NONE) op->server_default.kind = LM_DEF_DROP;
+    op->existing_type = lua_type(d, h, df);
+    lm_op *dn = down(it, LM_OP_ALTER_COLUMN, P(df, table));
+    dn->name = op->name;
+    dn->server_default = lua_default(h, df);
+    if (dn->server_default.kind == LM_DEF_NONE) dn->server_default.kind = LM_DEF_DROP;
+    dn->existing_type = op->existing_type;
+  }
+  free(dw);
+  free(dh);
+  free(tw);
+  free(th);
+}
+
+/* ---- tables in dependency order ---------------------------------------------------------- */
+
+/* Orders tables so that each comes after the tables it references (among
+ * those in the list); cycles keep their given order. */
+static void order_by_refs(const lm_schema_table **v, int n) {
+  const lm_schema_table **out = lm_xcalloc((size_t)n + 1, sizeof *out);
+  char *done = lm_xcalloc((size_t)n + 1, 1);
+  int k = 0;
+  while (k < n) {
+    int progress = 0;
+    for (int i = 0; i < n; i++) {
+      if (done[i]) continue;
+      int ready = 1;
+      for (int c = 0; c < v[i]->constraints.n && ready; c++) {
+        const lm_schema_item *fk = &v[i]->constraints.v[c];
+        if (fk->kind != LM_SCON_FK || !fk->ref_table || strcmp(fk->ref_table, v[i]->name) == 0)
+          continue;
+        for (int j = 0; j < n; j++)
+          if (!done[j] && j != i && strcmp(v[j]->name, fk->ref_table) == 0) ready = 0;
+      }
+      if (ready) out[k++] = v[i], done[i] = 1, progress = 1;
+    }
+    if (!progress)
+      for (int i = 0; i < n; i++)
+        if (!done[i]) {
+          out[k++] = v[i], done[i] = 1;
+          break;
+        }
+  }
+  memcpy(v, out, sizeof *v * (size_t)n);
+  free(out);
+  free(done);
+}
+
+/* ---- the comparison ------------------------------------------------------------------------ */
+
+int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have, lm_diff *out) {
+  memset(out, 0, sizeof *out);
+  lm_diff *df = out;
+  int nw = want->ntables, nh = have->ntables;
+  table_pair *pairs = lm_xcalloc((size_t)nw + 1, sizeof *pairs);
+  int np = 0;
+  int *h_used = lm_xcalloc((size_t)nh + 1, sizeof(int));
+  const lm_schema_table **created = lm_xcalloc((size_t)nw + 1, sizeof *created);
+  int ncreated = 0;
+  /* tables: by name, then renamed_from */
+  int *w_pair = lm_xcalloc((size_t)nw + 1, sizeof(int));
+  for (int i = 0; i < nw; i++) {
+    w_pair[i] = -1;
+    for (int j = 0; j < nh; j++)
+      if (!h_used[j] && strcmp(want->tables[i]->name, have->tables[j]->name) == 0) {
+        w_pair[i] = j, h_used[j] = 1;
+        break;
+      }
+  }
+  for (int i = 0; i < nw; i++) {
+    const char *from = want->tables[i]->renamed_from;
+    if (w_pair[i] >= 0 || !from) continue;
+    for (int j = 0; j < nh; j++)
+      if (!h_used[j] && strcmp(from, have->tables[j]->name) == 0) {
+        w_pair[i] = j, h_used[j] = 1;
+        break;
+      }
+  }
+  for (int i = 0; i < nw; i++) {
+    if (w_pair[i] < 0) {
+      created[ncreated++] = want->tables[i];
+      continue;
+    }
+    table_pair *tp = &pairs[np++];
+    tp->w = want->tables[i];
+    tp->h = have->tables[w_pair[i]];
+    tp->name = tp->w->name;
+    match_constraints(tp);
+  }
+  free(w_pair);
+
+  /* 1. table renames */
+  for (int i = 0; i < np; i++) {
+    table_pair *tp = &pairs[i];
+    if (strcmp(tp->w->name, tp->h->name) == 0) continue;
+    lm_diff_item *it = item(df, LM_CH_RENAMED, lm_xasprintf("table '%s'", tp->h->name), NULL);
+    it->what = lm_xasprintf("renamed table '%s' -> '%s'", tp->h->name, tp->w->name);
+    lm_op *op = up(it, LM_OP_RENAME_TABLE, P(df, tp->h->name));
+    op->new_name = P(df, tp->w->name);
+    lm_op *dn = down(it, LM_OP_RENAME_TABLE, P(df, tp->w->name));
+    dn->new_name = P(df, tp->h->name);
+  }
+  /* 2. column renames, and which columns match */
+  for (int i = 0; i < np; i++) {
+    table_pair *tp = &pairs[i];
+    tp->col_match = lm_xcalloc((size_t)tp->w->ncols + 1, sizeof(int));
+    tp->h_col_used = lm_xcalloc((size_t)tp->h->ncols + 1, sizeof(int));
+    for (int c = 0; c < tp->w->ncols; c++) {
+      tp->col_match[c] = -1;
+      for (int k = 0; k < tp->h->ncols; k++)
+        if (!tp->h_col_used[k] && strcmp(tp->w->cols[c].name, tp->h->cols[k].name) == 0) {
+          tp->col_match[c] = k, tp->h_col_used[k] = 1;
+          break;
+        }
+    }
+    for (int c = 0; c < tp->w->ncols; c++) {
+      const char *from = tp->w->cols[c].renamed_from;
+      if (tp->col_match[c] >= 0 || !from) continue;
+      for (int k = 0; k < tp->h->ncols; k++) {
+        if (tp->h_col_used[k] || strcmp(from, tp->h->cols[k].name) != 0) continue;
+        tp->col_match[c] = k, tp->h_col_used[k] = 1;
+        lm_diff_item *it = item(df, LM_CH_RENAMED, col_object(tp->name, from), NULL);
+        it->what = lm_xasprintf("renamed column '%s.%s' -> '%s.%s'", tp->name, from, tp->name,
+                                tp->w->cols[c].name);
+        lm_op *op = up(it, LM_OP_ALTER_COLUMN, P(df, tp->name));
+        op->name = P(df, from);
+        op->new_name = P(df, tp->w->cols[c].name);
+        lm_op *dn = down(it, LM_OP_ALTER_COLUMN, P(df, tp->name));
+        dn->name = op->new_name;
+        dn->new_name = op->name;
+        break;
+      }
+    }
+  }
+  /* 3. constraints and indexes that go: foreign keys first */
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < np; i++) {
+      table_pair *tp = &pairs[i];
+      const lm_schema_list *H = &tp->h->constraints;
+      for (int j = 0; j < H->n; j++) {
+        const lm_schema_item *h = &H->v[j];
+        if ((h->kind == LM_SCON_FK) != (pass == 0) || h->kind == LM_SCON_EXCLUDE) continue;
+        int gone = !tp->h_con_used[j];
+        for (int k = 0; k < tp->w->constraints.n && !gone; k++)
+          if (tp->con_match[k] == j && !con_same_content(&tp->w->constraints.v[k], h) &&
+              !(h->kind == LM_SCON_CHECK))
+            gone = 1;
+        if (gone) drop_constraint_item(df, tp->name, h, H);
+      }
+      if (pass == 0) continue;
+      const lm_schema_list *HI = &tp->h->indexes;
+      for (int j = 0; j < HI->n; j++) {
+        int gone = !tp->h_ix_used[j];
+        for (int k = 0; k < tp->w->indexes.n && !gone; k++)
+          if (tp->ix_match[k] == j && !index_same(&tp->w->indexes.v[k], &HI->v[j])) gone = 1;
+        if (gone) drop_index_item(df, tp->name, &HI->v[j]);
+      }
+    }
+  /* foreign keys of tables that go, to tables that stay, go with their table */
+  /* 4. new tables, referenced ones first */
+  order_by_refs(created, ncreated);
+  for (int i = 0; i < ncreated; i++) {
+    const lm_schema_table *t = created[i];
+    lm_diff_item *it = item(df, LM_CH_ADDED, lm_xasprintf("table '%s'", t->name), "added");
+    create_table_op(d, df, it, 1, t);
+    create_indexes(df, it, 1, t);
+    down(it, LM_OP_DROP_TABLE, P(df, t->name));
+  }
+  /* 5. columns added and changed; a drop and an add of the same type side by
+   * side with the possible-rename comment */
+  for (int i = 0; i < np; i++) {
+    table_pair *tp = &pairs[i];
+    int *paired = lm_xcalloc((size_t)tp->h->ncols + 1, sizeof(int));
+    for (int c = 0; c < tp->w->ncols; c++) {
+      const lm_schema_column *w = &tp->w->cols[c];
+      if (tp->col_match[c] >= 0) {
+        compare_column(d, df, tp->name, w, &tp->h->cols[tp->col_match[c]]);
+        continue;
+      }
+      int cand = -1;
+      char *tw = ntype(w);
+      for (int k = 0; k < tp->h->ncols && cand < 0; k++) {
+        if (tp->h_col_used[k] || paired[k]) continue;
+        char *th = ntype(&tp->h->cols[k]);
+        if (strcmp(tw, th) == 0) cand = k;
+        free(th);
+      }
+      free(tw);
+      if (cand >= 0) {
+        const lm_schema_column *h = &tp->h->cols[cand];
+        paired[cand] = 1;
+        drop_column_item(d, df, tp->name, h);
+        df->v[df->n - 1].comment = lm_xasprintf(
+            "-- luamig: possible rename of %s.%s -> %s.%s: add renamed_from = \"%s\" to the model "
+            "to keep the data",
+            tp->name, h->name, tp->name, w->name, h->name);
+      }
+      add_column_item(d, df, tp->name, w);
+    }
+    /* 6. columns that go */
+    for (int k = 0; k < tp->h->ncols; k++)
+      if (!tp->h_col_used[k] && !paired[k]) drop_column_item(d, df, tp->name, &tp->h->cols[k]);
+    free(paired);
+  }
+  /* 7. tables that go: those referencing others first */
+  const lm_schema_table **dropped = lm_xcalloc((size_t)nh + 1, sizeof *dropped);
+  int ndropped = 0;
+  for (int j = 0; j < nh; j++)
+    if (!h_used[j]) dropped[ndropped++] = have->tables[j];
+  order_by_refs(dropped, ndropped);
+  for (int i = ndropped - 1; i >= 0; i--) {
+    const lm_schema_table *t = dropped[i];
+    lm_diff_item *it = item(df, LM_CH_REMOVED, lm_xasprintf("table '%s'", t->name), "removed");
+    up(it, LM_OP_DROP_TABLE, P(df, t->name));
+    create_table_op(d, df, it, 0, t);
+    create_indexes(df, it, 0, t);
+  }
+  free(dropped);
+  /* 8. constraints and indexes that come: foreign keys last */
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < np; i++) {
+      table_pair *tp = &pairs[i];
+      const lm_schema_list *W = &tp->w->constraints;
+      for (int k = 0; k < W->n; k++) {
+        const lm_schema_item *w = &W->v[k];
+        if ((w->kind == LM_SCON_FK) != (pass == 1)) continue;
+        int j = tp->con_match[k];
+        if (j == -2) continue;
+        if (j >= 0 && (con_same_content(w, &tp->h->constraints.v[j]) || w->kind == LM_SCON_CHECK))
+          continue;
+        create_constraint_item(df, tp->name, w, W);
+      }
+      if (pass == 1) continue;
+      const lm_schema_list *WI = &tp->w->indexes;
+      for (int k = 0; k < WI->n; k++) {
+        int j = tp->ix_match[k];
+        if (j >= 0 && index_same(&WI->v[k], &tp->h->indexes.v[j])) continue;
+        create_index_item(df, tp->name, &WI->v[k]);
+      }
+    }
+  for (int i = 0; i < np; i++)
+    pair_free(&pairs[i]);
+  free(pairs);
+  free(h_used);
+  free(created);
+  return 0;
+}

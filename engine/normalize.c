@@ -1,0 +1,467 @@
+/* Normalisation of SQL types, defaults and expressions for the comparison of
+ * a model with a database (compare.c). Each dialect spells the same thing
+ * its own way — PostgreSQL's format_type says `character varying(255)`
+ * where the model renders `VARCHAR(255)`, pg_get_expr adds casts
+ * (`'pending'::character varying`) and parentheses, SQLite keeps a DEFAULT
+ * as written — and a comparison of the raw texts would report differences
+ * that are not there, the commonest complaint about autogenerate tools. The
+ * canonical forms here are only compared, never run. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "normalize.h"
+
+static int word_ch(unsigned char c) { return isalnum(c) || c == '_' || c == '$' || c >= 0x80; }
+
+/* Lower case, whitespace runs to one space, none next to ( ) , */
+static char *squeeze(const char *t) {
+  lm_buf b;
+  lm_buf_init(&b);
+  int gap = 0;
+  for (const unsigned char *p = (const unsigned char *)t; *p; p++) {
+    if (isspace(*p)) {
+      gap = 1;
+      continue;
+    }
+    if (gap && b.len && b.s[b.len - 1] != '(' && b.s[b.len - 1] != ',' && *p != '(' && *p != ')' &&
+        *p != ',')
+      lm_buf_putc(&b, ' ');
+    gap = 0;
+    lm_buf_putc(&b, (char)tolower(*p));
+  }
+  return lm_buf_steal(&b);
+}
+
+static const struct {
+  const char *from, *to;
+} TYPE_ALIASES[] = {
+    {"int", "integer"},
+    {"int4", "integer"},
+    {"serial", "integer"},
+    {"serial4", "integer"},
+    {"int8", "bigint"},
+    {"bigserial", "bigint"},
+    {"serial8", "bigint"},
+    {"int2", "smallint"},
+    {"smallserial", "smallint"},
+    {"serial2", "smallint"},
+    {"character varying", "varchar"},
+    {"bool", "boolean"},
+    {"decimal", "numeric"},
+    {"float8", "double precision"},
+    {"float4", "real"},
+    {"timestamp without time zone", "timestamp"},
+    {"datetime", "timestamp"},
+    {"timestamp with time zone", "timestamptz"},
+    {"time without time zone", "time"},
+    {"time with time zone", "timetz"},
+    {"character", "char"},
+    {"bpchar", "char"},
+};
+
+char *lm_norm_type(const char *type) {
+  if (!type) return lm_xstrdup("");
+  char *s = squeeze(type);
+  /* the name and its arguments */
+  char *open = strchr(s, '(');
+  char *name = open ? lm_xstrndup(s, (size_t)(open - s)) : lm_xstrdup(s);
+  const char *args = open ? open : "";
+  size_t n = strlen(name);
+  while (n && name[n - 1] == ' ')
+    name[--n] = 0;
+  const char *canon = name;
+  for (size_t i = 0; i < sizeof TYPE_ALIASES / sizeof *TYPE_ALIASES; i++)
+    if (strcmp(name, TYPE_ALIASES[i].from) == 0) canon = TYPE_ALIASES[i].to;
+  /* "timestamp(6) with time zone": the precision sits in the middle */
+  char *out;
+  const char *close = open ? strchr(open, ')') : NULL;
+  if (close &&
+      (strcmp(close + 1, " with time zone") == 0 || strcmp(close + 1, " without time zone") == 0)) {
+    char *tail = lm_xasprintf("%.*s%s", (int)(open - s), s, close + 1);
+    char *inner = lm_norm_type(tail);
+    out = lm_xasprintf("%s%.*s", inner, (int)(close - open + 1), open);
+    free(tail);
+    free(inner);
+  } else {
+    out = lm_xasprintf("%s%s", canon, args);
+  }
+  /* numeric(10, 2) and numeric(10,2); char without a length is char(1) */
+  if (strcmp(out, "char") == 0) {
+    free(out);
+    out = lm_xstrdup("char(1)");
+  }
+  free(name);
+  free(s);
+  return out;
+}
+
+int lm_norm_type_is(const char *ntype, const char *family) {
+  if (!ntype) return 0;
+  if (strcmp(family, "bool") == 0) return strcmp(ntype, "boolean") == 0;
+  if (strcmp(family, "number") == 0)
+    return strcmp(ntype, "integer") == 0 || strcmp(ntype, "bigint") == 0 ||
+           strcmp(ntype, "smallint") == 0 || strncmp(ntype, "numeric", 7) == 0 ||
+           strcmp(ntype, "real") == 0 || strcmp(ntype, "double precision") == 0;
+  return 0;
+}
+
+/* ---- expressions ----------------------------------------------------------------- */
+
+typedef struct ntok {
+  char t; /* 'w' word, 's' string, 'n' number, 'i' quoted identifier, 'p' punctuation */
+  char *s;
+} ntok;
+
+typedef struct ntoks {
+  ntok *v;
+  int n, cap;
+} ntoks;
+
+static void push(ntoks *k, char t, const char *s, size_t n) {
+  if (k->n == k->cap) {
+    k->cap = k->cap ? k->cap * 2 : 32;
+    k->v = lm_xrealloc(k->v, (size_t)k->cap * sizeof *k->v);
+  }
+  k->v[k->n].t = t;
+  k->v[k->n].s = lm_xstrndup(s, n);
+  k->n++;
+}
+
+static void toks_free(ntoks *k) {
+  for (int i = 0; i < k->n; i++)
+    free(k->v[i].s);
+  free(k->v);
+}
+
+static size_t skip_quote(const char *s, size_t n, size_t i) {
+  char q = s[i];
+  for (i++; i < n; i++) {
+    if (s[i] != q) continue;
+    if (i + 1 < n && s[i + 1] == q) {
+      i++;
+      continue;
+    }
+    return i + 1;
+  }
+  return n;
+}
+
+static void lex(const char *s, ntoks *out) {
+  memset(out, 0, sizeof *out);
+  size_t n = strlen(s), i = 0;
+  while (i < n) {
+    unsigned char c = (unsigned char)s[i];
+    size_t st = i;
+    if (isspace(c)) {
+      i++;
+      continue;
+    }
+    if (c == '-' && i + 1 < n && s[i + 1] == '-') {
+      while (i < n && s[i] != '\n')
+        i++;
+      continue;
+    }
+    if (c == '\'') {
+      i = skip_quote(s, n, i);
+      push(out, 's', s + st, i - st);
+    } else if (c == '"' || c == '`') {
+      i = skip_quote(s, n, i);
+      /* a quoted identifier stands for its name */
+      lm_buf b;
+      lm_buf_init(&b);
+      for (size_t j = st + 1; j + 1 < i; j++) {
+        lm_buf_putc(&b, s[j]);
+        if (s[j] == (char)c && s[j + 1] == (char)c) j++;
+      }
+      push(out, 'i', b.s ? b.s : "", b.len);
+      lm_buf_free(&b);
+    } else if (isdigit(c) || (c == '.' && i + 1 < n && isdigit((unsigned char)s[i + 1]))) {
+      while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.'))
+        i++;
+      push(out, 'n', s + st, i - st);
+    } else if (word_ch(c)) {
+      while (i < n && word_ch((unsigned char)s[i]))
+        i++;
+      char *w = lm_xstrndup(s + st, i - st);
+      for (char *p = w; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+      push(out, 'w', w, strlen(w));
+      free(w);
+    } else {
+      i++;
+      push(out, 'p', s + st, 1);
+    }
+  }
+}
+
+static int is_p(const ntoks *k, int i, char c) {
+  return i >= 0 && i < k->n && k->v[i].t == 'p' && k->v[i].s[0] == c;
+}
+
+static int is_w(const ntoks *k, int i, const char *w) {
+  return i >= 0 && i < k->n && k->v[i].t == 'w' && strcmp(k->v[i].s, w) == 0;
+}
+
+/* The words a type name may go on with: `character varying`, `double
+ * precision`, `timestamp without time zone`. */
+static int type_word(const char *w) {
+  static const char *const more[] = {"varying", "precision", "without", "with",
+                                     "time",    "zone",      NULL};
+  for (int i = 0; more[i]; i++)
+    if (strcmp(w, more[i]) == 0) return 1;
+  return 0;
+}
+
+/* Marks the tokens of every `::type` cast (and `[]` suffixes) for removal. */
+static void drop_casts(ntoks *k, char *gone) {
+  for (int i = 0; i + 1 < k->n; i++) {
+    if (!(is_p(k, i, ':') && is_p(k, i + 1, ':'))) continue;
+    int j = i + 2;
+    if (j < k->n && (k->v[j].t == 'w' || k->v[j].t == 'i')) {
+      j++;
+      while (j < k->n && k->v[j].t == 'w' && type_word(k->v[j].s))
+        j++;
+      if (is_p(k, j, '(')) {
+        int e = j;
+        while (e < k->n && !is_p(k, e, ')'))
+          e++;
+        if (e < k->n) j = e + 1;
+      }
+      while (is_p(k, j, '[') && is_p(k, j + 1, ']'))
+        j += 2;
+    }
+    for (int m = i; m < j && m < k->n; m++)
+      gone[m] = 1;
+    i = j - 1;
+  }
+}
+
+/* x = ANY (ARRAY[a, b]) is how PostgreSQL keeps x IN (a, b). */
+static void any_array_to_in(ntoks *k, char *gone) {
+  for (int i = 0; i < k->n; i++) {
+    if (!(is_p(k, i, '=') && is_w(k, i + 1, "any"))) continue;
+    int j = i + 2;
+    while (j < k->n && (is_p(k, j, '(') || gone[j]))
+      j++;
+    if (!is_w(k, j, "array") || !is_p(k, j + 1, '[')) continue;
+    free(k->v[i].s);
+    k->v[i].t = 'w';
+    k->v[i].s = lm_xstrdup("in");
+    gone[i + 1] = 1;
+    gone[j] = 1;
+    int depth = 0;
+    for (int m = j + 1; m < k->n; m++) {
+      if (is_p(k, m, '[')) depth++;
+      if (is_p(k, m, ']') && --depth == 0) {
+        gone[j + 1] = gone[m] = 1;
+        break;
+      }
+    }
+  }
+}
+
+char *lm_norm_expr(const char *expr) {
+  if (!expr) return NULL;
+  ntoks k;
+  lex(expr, &k);
+  char *gone = lm_xcalloc((size_t)k.n + 1, 1);
+  drop_casts(&k, gone);
+  any_array_to_in(&k, gone);
+  lm_buf b;
+  lm_buf_init(&b);
+  char prev = 0;
+  for (int i = 0; i < k.n; i++) {
+    if (gone[i]) continue;
+    ntok *t = &k.v[i];
+    /* parentheses say nothing two spellings agree on: PostgreSQL adds them */
+    if (t->t == 'p' && (t->s[0] == '(' || t->s[0] == ')')) continue;
+    int wordish = t->t != 'p';
+    if (wordish && prev && prev != 'p') lm_buf_putc(&b, ' ');
+    if (t->t == 'p' && t->s[0] == '!' && is_p(&k, i + 1, '=')) {
+      lm_buf_puts(&b, "<>");
+      i++;
+      prev = 'p';
+      continue;
+    }
+    lm_buf_puts(&b, t->s);
+    prev = t->t;
+  }
+  free(gone);
+  toks_free(&k);
+  if (!b.s) return lm_xstrdup("");
+  return lm_buf_steal(&b);
+}
+
+/* ---- defaults ------------------------------------------------------------------- */
+
+static int number_text(const char *s) {
+  int digits = 0;
+  if (*s == '-' || *s == '+') s++;
+  while (isdigit((unsigned char)*s))
+    s++, digits++;
+  if (*s == '.') {
+    s++;
+    while (isdigit((unsigned char)*s))
+      s++, digits++;
+  }
+  if (!digits) return 0;
+  if (*s == 'e' || *s == 'E') {
+    s++;
+    if (*s == '-' || *s == '+') s++;
+    if (!isdigit((unsigned char)*s)) return 0;
+    while (isdigit((unsigned char)*s))
+      s++;
+  }
+  return *s == 0;
+}
+
+int lm_norm_is_number(const char *s) { return s && number_text(s); }
+
+/* 1.50 and 1.5 are the same default; so are +1 and 1. */
+static char *canon_number(const char *s) {
+  if (*s == '+') s++;
+  char *c = lm_xstrdup(s);
+  if (strchr(c, '.') && !strpbrk(c, "eE")) {
+    size_t n = strlen(c);
+    while (n && c[n - 1] == '0')
+      c[--n] = 0;
+    if (n && c[n - 1] == '.') c[--n] = 0;
+    if (!n || strcmp(c, "-") == 0) {
+      free(c);
+      c = lm_xstrdup("0");
+    }
+  }
+  return c;
+}
+
+/* 'it''s' → it's; NULL when s is not exactly one string literal. */
+static char *literal_text(const char *s) {
+  size_t n = strlen(s);
+  if (n < 2 || s[0] != '\'' || skip_quote(s, n, 0) != n) return NULL;
+  lm_buf b;
+  lm_buf_init(&b);
+  for (size_t i = 1; i + 1 < n; i++) {
+    lm_buf_putc(&b, s[i]);
+    if (s[i] == '\'' && s[i + 1] == '\'') i++;
+  }
+  if (!b.s) return lm_xstrdup("");
+  return lm_buf_steal(&b);
+}
+
+/* Removes a cast at the top level of a default: `'x'::character varying`,
+ * `'{}'::jsonb`, `(0)::numeric`. */
+static char *strip_top_cast(const char *s) {
+  /* keep everything up to the first cast outside parentheses */
+  size_t n = strlen(s), cut = n;
+  int depth = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '\'' || s[i] == '"') {
+      i = skip_quote(s, n, i) - 1;
+      continue;
+    }
+    if (s[i] == '(') depth++;
+    if (s[i] == ')') depth--;
+    if (depth == 0 && s[i] == ':' && i + 1 < n && s[i + 1] == ':') {
+      cut = i;
+      break;
+    }
+  }
+  char *r = lm_xstrndup(s, cut);
+  size_t m = strlen(r);
+  while (m && isspace((unsigned char)r[m - 1]))
+    r[--m] = 0;
+  return r;
+}
+
+/* Outer parentheses that wrap the whole text. */
+static char *strip_outer_parens(char *s) {
+  for (;;) {
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+      s[--n] = 0;
+    size_t lead = 0;
+    while (isspace((unsigned char)s[lead]))
+      lead++;
+    if (lead) memmove(s, s + lead, strlen(s + lead) + 1), n -= lead;
+    if (n < 2 || s[0] != '(' || s[n - 1] != ')') return s;
+    int depth = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+      if (s[i] == '\'' || s[i] == '"') {
+        i = skip_quote(s, n, i) - 1;
+        continue;
+      }
+      if (s[i] == '(') depth++;
+      if (s[i] == ')' && --depth == 0) break;
+    }
+    if (i != n - 1) return s;
+    memmove(s, s + 1, n - 2);
+    s[n - 2] = 0;
+  }
+}
+
+char *lm_norm_default_raw(const char *def) {
+  if (!def) return NULL;
+  char *s = strip_outer_parens(lm_xstrdup(def));
+  /* a cast, possibly in parentheses of its own: ('a'::text)::character varying */
+  for (int guard = 0; guard < 8; guard++) {
+    char *c = strip_top_cast(s);
+    int same = strcmp(c, s) == 0;
+    free(s);
+    s = strip_outer_parens(c);
+    if (same) break;
+  }
+  return s;
+}
+
+char *lm_norm_literal(const char *s) { return literal_text(s); }
+
+char *lm_norm_default(const char *def, const char *ntype) {
+  if (!def) return NULL;
+  char *s = lm_norm_default_raw(def);
+  if (!*s || strcasecmp(s, "null") == 0) {
+    free(s);
+    return NULL;
+  }
+  int is_bool = lm_norm_type_is(ntype, "bool"), is_num = lm_norm_type_is(ntype, "number");
+  char *lit = literal_text(s);
+  char *out = NULL;
+  if (lit) {
+    if (is_num && number_text(lit)) {
+      out = canon_number(lit);
+    } else if (is_bool && (!strcasecmp(lit, "t") || !strcasecmp(lit, "true") || !strcmp(lit, "1") ||
+                           !strcasecmp(lit, "y") || !strcasecmp(lit, "yes"))) {
+      out = lm_xstrdup("true");
+    } else if (is_bool && (!strcasecmp(lit, "f") || !strcasecmp(lit, "false") ||
+                           !strcmp(lit, "0") || !strcasecmp(lit, "n") || !strcasecmp(lit, "no"))) {
+      out = lm_xstrdup("false");
+    } else {
+      lm_buf b;
+      lm_buf_init(&b);
+      lm_buf_literal(&b, lit, strlen(lit));
+      out = lm_buf_steal(&b);
+    }
+    free(lit);
+  } else if (number_text(s)) {
+    out = canon_number(s);
+    if (is_bool && strcmp(out, "1") == 0) {
+      free(out);
+      out = lm_xstrdup("true");
+    } else if (is_bool && strcmp(out, "0") == 0) {
+      free(out);
+      out = lm_xstrdup("false");
+    }
+  } else {
+    out = lm_norm_expr(s);
+    /* the same moment, spelt three ways */
+    if (!strcmp(out, "current_timestamp") || !strcmp(out, "now") ||
+        !strcmp(out, "transaction_timestamp")) {
+      free(out);
+      out = lm_xstrdup("now");
+    }
+  }
+  free(s);
+  return out;
+}

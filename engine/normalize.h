@@ -1,0 +1,29 @@
+/* Canonical forms of SQL types, defaults and expressions, for comparing a
+ * model with a database (engine/normalize.c). Results are malloc'd. */
+#ifndef LM_NORMALIZE_H
+#define LM_NORMALIZE_H
+
+#include "lm.h"
+
+/** `character varying(255)`, `VARCHAR(255)` → `varchar(255)`; `int4`,
+ * `serial`, `INTEGER` → `integer`; unknown types lower-cased. */
+char *lm_norm_type(const char *type);
+/** Whether a normalised type is of a family: "bool" or "number". */
+int lm_norm_type_is(const char *ntype, const char *family);
+/** A column default without casts and outer parentheses; string literals
+ * re-quoted, numbers canonical, booleans `true`/`false` on a boolean column,
+ * now() = CURRENT_TIMESTAMP; NULL for no default (or DEFAULT NULL). ntype is
+ * the column's normalised type (may be NULL). */
+char *lm_norm_default(const char *def, const char *ntype);
+/** A default without outer parentheses and casts, as written otherwise. */
+char *lm_norm_default_raw(const char *def);
+/** The text of one SQL string literal ('it''s' → it's), or NULL. */
+char *lm_norm_literal(const char *s);
+/** Whether s is the text of a number (-1.5e3). */
+int lm_norm_is_number(const char *s);
+/** An expression (CHECK, partial index WHERE, index expression) without
+ * casts, parentheses or spacing, lower-cased outside strings, `= ANY
+ * (ARRAY[…])` read as IN. */
+char *lm_norm_expr(const char *expr);
+
+#endif

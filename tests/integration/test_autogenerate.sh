@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# The model and autogenerate (SPEC §10), through the real binary on both
+# dialects: revision --autogenerate, check against the model, check --drift,
+# schema --model, and the errors of a malformed model.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# model_project: a project whose luamig.lua names schema.lua as the model.
+model_project() {
+  new_project
+  export LM_TEST_URL=$LM_URL # no password in luamig.lua: lint's credentials-in-config
+  write_config 'url = os.getenv("LM_TEST_URL"),' 'model = "schema.lua",'
+}
+
+# the newest revision file
+# shellcheck disable=SC2012
+newest() { ls -t versions/*.lua | head -n 1; }
+count_revs() { find versions -name "*.lua" | wc -l; }
+
+MODEL_V1='
+local function timestamps()
+  return column("created_at", "timestamptz", { nullable = false, server_default = sql("CURRENT_TIMESTAMP") })
+end
+
+table("users",
+  column("id", "integer", { primary_key = true }),
+  column("email", "string(255)", { nullable = false }),
+  column("name", "string(100)"),
+  column("active", "boolean", { nullable = false, server_default = true }),
+  timestamps(),
+  index("ix_users_email", { "email" }, { unique = true }))
+
+table("orders",
+  column("id", "integer", { primary_key = true }),
+  column("user_id", "integer", { nullable = false, references = "users.id", ondelete = "CASCADE" }),
+  column("status", "string(20)", { nullable = false, server_default = "pending" }),
+  column("total", "numeric(10,2)", { server_default = 0 }),
+  column("note", "text"),
+  index("ix_orders_open", { "user_id" }, { where = "status <> '"'"'done'"'"'" }),
+  check("status IN ('"'"'pending'"'"','"'"'paid'"'"','"'"'done'"'"')", { name = "ck_orders_status" }))
+
+-- the table library is still there
+assert(table.concat({ "a", "b" }, ",") == "a,b")
+'
+
+t_case "a first model: tables with a foreign key, defaults, a partial and a unique index, a check"
+model_project
+printf '%s\n' "$MODEL_V1" >schema.lua
+lm revision --autogenerate -m "initial schema"
+expect_exit 0
+expect_out_contains "Detected added table 'users'"
+expect_out_contains "Detected added table 'orders'"
+expect_out_order "Detected added table 'users'" "Detected added table 'orders'"
+expect_out_matches "Generating versions/[0-9a-f]{12}_initial_schema\.lua \.\.\. done"
+REV1=$(newest)
+expect_text_contains "$(cat "$REV1")" 'op.create_table("orders",' "the revision"
+expect_text_contains "$(cat "$REV1")" 'op.create_index("ix_orders_open", "orders", { "user_id" }, { where = "status <> '"'"'done'"'"'" })' "the revision"
+expect_text_contains "$(cat "$REV1")" 'op.drop_table("orders")' "the downgrade"
+lm upgrade head
+expect_exit 0
+db_query "INSERT INTO users (email, name) VALUES ('a@example.com', 'Ada')" >/dev/null
+expect_eq "$(db_query "SELECT status FROM orders WHERE 1 = 0; SELECT count(*) FROM users")" "1" "rows"
+
+t_case "a model equal to the database: no changes, no file"
+n_before=$(count_revs)
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+expect_eq "$(count_revs)" "$n_before" "revision files"
+lm revision --autogenerate -m "nothing" --json
+expect_exit 0
+expect_out_equals '{"changes": [], "path": null}'
+
+t_case "check compares the model with the chain"
+lm check
+expect_exit 0
+sed -i 's/column("name", "string(100)"),/column("name", "string(100)"),\n  column("nickname", "string(50)"),/' schema.lua
+lm check
+expect_exit 1
+expect_err_contains "model differs: added column 'users.nickname'"
+lm check --json
+expect_exit 1
+expect_out_contains "model differs: added column 'users.nickname'"
+
+t_case "an added column"
+lm revision --autogenerate -m "add nickname"
+expect_exit 0
+expect_out_contains "Detected added column 'users.nickname'"
+expect_text_contains "$(cat "$(newest)")" 'op.add_column("users", op.column("nickname", "string(50)"))' "the revision"
+expect_text_contains "$(cat "$(newest)")" 'op.drop_column("users", "nickname")' "the downgrade"
+lm upgrade head
+expect_exit 0
+lm check
+expect_exit 0
+
+t_case "a rename declared with renamed_from keeps the data"
+sed -i 's/column("name", "string(100)"),/column("full_name", "string(100)", { renamed_from = "name" }),/' schema.lua
+lm revision --autogenerate -m "rename name"
+expect_exit 0
+expect_out_contains "Detected renamed column 'users.name' -> 'users.full_name'"
+expect_out_not_contains "Detected removed column"
+lm upgrade head
+expect_exit 0
+expect_eq "$(db_query "SELECT full_name FROM users")" "Ada" "the renamed column's data"
+
+t_case "an undeclared rename is a drop and an add, with the possible-rename comment"
+cp schema.lua schema.lua.bak
+sed -i 's/column("full_name", "string(100)", { renamed_from = "name" }),/column("display_name", "string(100)"),/' schema.lua
+lm revision --autogenerate -m "undeclared rename"
+expect_exit 0
+expect_out_contains "Detected removed column 'users.full_name'"
+expect_out_contains "Detected added column 'users.display_name'"
+UNDECLARED=$(newest)
+expect_text_contains "$(cat "$UNDECLARED")" '-- luamig: possible rename of users.full_name -> users.display_name: add renamed_from = "full_name" to the model to keep the data' "the revision"
+# lint stops it: drop-then-add is an error
+lm lint
+expect_exit 1
+expect_out_contains "drop-then-add"
+rm -f "$UNDECLARED"
+mv schema.lua.bak schema.lua
+
+t_case "a dropped column, a type and a nullability change, a new unique index and check"
+sed -i 's/column("note", "text"),//' schema.lua
+sed -i 's/column("nickname", "string(50)"),/column("nickname", "string(80)", { server_default = "" }),/' schema.lua
+sed -i 's/column("full_name", "string(100)", { renamed_from = "name" }),/column("full_name", "string(100)", { nullable = false }),/' schema.lua
+sed -i 's/check("status IN/index("ix_orders_user_status", { "user_id", "status" }, { unique = true }),\n  check("total >= 0", { name = "ck_orders_total" }),\n  check("status IN/' schema.lua
+lm revision --autogenerate -m "change orders"
+expect_exit 0
+expect_out_contains "Detected removed column 'orders.note'"
+expect_out_contains "Detected type change from"
+expect_out_contains "on 'users.nickname'"
+expect_out_contains "Detected NOT NULL on column 'users.full_name'"
+expect_out_contains "Detected added server default on column 'users.nickname'"
+expect_out_contains "Detected added index 'ix_orders_user_status'"
+expect_out_contains "Detected added check constraint 'ck_orders_total' on 'orders'"
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm check
+expect_exit 0
+
+t_case "the generated revisions downgrade and round-trip"
+lm check --roundtrip
+expect_exit 0
+expect_out_contains "every revision round-trips"
+lm downgrade base
+expect_exit 0
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "nothing"
+expect_out_equals "No changes in schema detected."
+
+t_case "a dropped table, a foreign key dropped before its table"
+cat >>schema.lua <<'EOF'
+table("tags",
+  column("id", "integer", { primary_key = true }),
+  column("label", "string(30)", { nullable = false, unique = true }))
+table("order_tags",
+  column("order_id", "integer", { nullable = false, references = "orders.id" }),
+  column("tag_id", "integer", { nullable = false, references = "tags.id", ondelete = "CASCADE" }),
+  primary_key({ "order_id", "tag_id" }))
+EOF
+lm revision --autogenerate -m "tags"
+expect_exit 0
+expect_out_order "Detected added table 'tags'" "Detected added table 'order_tags'"
+lm upgrade head
+expect_exit 0
+lm check --roundtrip
+expect_exit 0
+# drop tags: order_tags must lose its foreign key to it first (the model
+# says so: order_tags.tag_id is a plain column now)
+python3 - <<'EOF'
+s = open("schema.lua").read()
+i = s.index('table("tags",')
+j = s.index('table("order_tags",')
+s = s[:i] + s[j:]
+s = s.replace('column("tag_id", "integer", { nullable = false, references = "tags.id", ondelete = "CASCADE" }),',
+              'column("tag_id", "integer", { nullable = false }),')
+open("schema.lua", "w").write(s)
+EOF
+lm revision --autogenerate -m "drop tags"
+expect_exit 0
+expect_out_contains "Detected removed table 'tags'"
+expect_out_order "Detected removed foreign key" "Detected removed table 'tags'"
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "nothing"
+expect_out_equals "No changes in schema detected."
+lm check --roundtrip
+expect_exit 0
+
+t_case "a database that is not at head is refused"
+mkrev abcdef012345 "$(basename "$(newest)" | cut -c1-12)" "by hand" <<'EOF'
+function upgrade() op.execute("SELECT 1") end
+function downgrade() end
+EOF
+lm revision --autogenerate -m "behind"
+expect_exit 2
+expect_err_contains "target database is not up to date"
+
+t_case "--offline compares with the chain's head without the database"
+lm revision --autogenerate --offline -m "offline"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+sed -i 's/column("email", "string(255)", { nullable = false }),/column("email", "string(255)", { nullable = false }),\n  column("phone", "string(20)"),/' schema.lua
+lm revision --autogenerate --offline -m "add phone"
+expect_exit 0
+expect_out_contains "Detected added column 'users.phone'"
+expect_out_not_contains "Detected removed"
+expect_eq "$(db_query "SELECT count(*) FROM $LM_VERSION_TABLE WHERE revision = 'abcdef012345'")" "0" "the database was not touched"
+
+if is_pg; then
+  t_case "--offline without a PostgreSQL server: the chain's op records applied in memory"
+  lm revision --autogenerate --offline -m "nothing" --url "postgresql://luamig@127.0.0.1:1/nowhere"
+  expect_exit 0
+  expect_out_equals "No changes in schema detected."
+  expect_err_contains "computed in memory"
+  expect_err_contains "op.execute call (the first at versions/abcdef012345_by_hand.lua:"
+  sed -i 's/column("phone", "string(20)"),/column("phone", "string(30)"),/' schema.lua
+  lm revision --autogenerate --offline -m "longer phone" --url "postgresql://luamig@127.0.0.1:1/nowhere"
+  expect_exit 0
+  expect_out_contains "Detected type change from"
+  expect_out_contains "on 'users.phone'"
+fi
+
+t_case "check --drift finds a change made by hand"
+model_project
+printf '%s\n' "$MODEL_V1" >schema.lua
+lm revision --autogenerate -m "initial"
+lm upgrade head
+expect_exit 0
+lm check --drift
+expect_exit 0
+db_query "CREATE INDEX ix_tmp ON users (name)" >/dev/null
+db_query "ALTER TABLE orders ADD COLUMN extra INTEGER" >/dev/null
+lm check --drift
+expect_exit 1
+expect_err_contains "drift: index 'ix_tmp' exists in the database but not in the chain"
+expect_err_contains "drift: column 'orders.extra' exists in the database but not in the chain"
+lm check --drift --json
+expect_exit 1
+expect_out_contains "drift: index 'ix_tmp' exists in the database but not in the chain"
+
+t_case "schema --model writes the database as a model that round-trips"
+lm schema --model
+expect_exit 0
+expect_out_contains 'table("orders",'
+expect_out_contains 'index("ix_tmp", { "name" })'
+printf '%s\n' "$LM_OUT" >exported.lua
+write_config 'url = os.getenv("LM_TEST_URL"),' 'model = "exported.lua",'
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+
+t_case "an empty model against that database drops every table, the version table stays"
+: >empty.lua
+write_config 'url = os.getenv("LM_TEST_URL"),' 'model = "empty.lua",'
+lm revision --autogenerate -m "drop all"
+expect_exit 0
+expect_out_contains "Detected removed table 'orders'"
+expect_out_not_contains "luamig_version"
+
+t_case "a malformed model: one error naming the file and line, exit 2"
+model_project
+bad_model() { # bad_model LINE MESSAGE: schema.lua from stdin
+  cat >schema.lua
+  lm revision --autogenerate -m "bad"
+  expect_exit 2
+  expect_err_contains "schema.lua:$1:"
+  expect_err_contains "$2"
+  expect_eq "$(count_revs)" "0" "revision files"
+}
+bad_model 2 "unknown option 'nullabel'" <<'EOF'
+table("users",
+  column("id", "integer", { nullabel = false }))
+EOF
+bad_model 3 "table 'users' is declared twice" <<'EOF'
+table("users", column("id", "integer"))
+
+table("users", column("id", "integer"))
+EOF
+bad_model 1 "column 'id' is declared twice" <<'EOF'
+table("users", column("id", "integer"), column("id", "text"))
+EOF
+bad_model 2 "references nope.id: no such table in the model" <<'EOF'
+table("users", column("id", "integer", { primary_key = true }))
+table("orders", column("user_id", "integer", { references = "nope.id" }))
+EOF
+bad_model 2 "references users.uid: no such column in the model" <<'EOF'
+table("users", column("id", "integer", { primary_key = true }))
+table("orders", column("user_id", "integer", { references = "users.uid" }))
+EOF
+bad_model 1 "unknown option 'uniq'" <<'EOF'
+table("users", column("id", "integer"), index("ix", { "id" }, { uniq = true }))
+EOF
+bad_model 2 "renamed_from" <<'EOF'
+table("users",
+  column("id", "integer", { renamed_from = 3 }))
+EOF
+bad_model 2 "expected near" <<'EOF'
+table("users", column("id", "integer"))
+table("users" column("id", "integer"))
+EOF
+bad_model 1 "is not a column" <<'EOF'
+table("users", column("id", "integer"), 42)
+EOF
+
+t_case "an unknown type passes through"
+cat >schema.lua <<'EOF'
+table("things", column("id", "integer", { primary_key = true }), column("n", "INT8"))
+EOF
+lm revision --autogenerate -m "things"
+expect_exit 0
+expect_text_contains "$(cat "$(newest)")" 'op.column("n", "INT8")' "the revision"
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "nothing"
+expect_out_equals "No changes in schema detected."
+
+t_case "table() takes a single list too, as create_table does"
+cat >schema.lua <<'EOF'
+table("things", { column("id", "integer", { primary_key = true }), column("n", "INT8") })
+EOF
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+
+t_case "no model configured"
+new_project
+lm revision --autogenerate -m "x"
+expect_exit 2
+expect_err_contains "no model"
+
+t_done

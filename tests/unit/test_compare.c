@@ -1,0 +1,397 @@
+/* The comparison for autogenerate (engine/compare.c) and the normalisation
+ * it relies on (engine/normalize.c): the same type or default spelt the way
+ * each dialect stores it must compare equal, a real difference must not, and
+ * the op records come out in an order that applies. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "compare.h"
+#include "normalize.h"
+
+static void type_eq(const char *a, const char *b) {
+  char *x = lm_norm_type(a), *y = lm_norm_type(b);
+  if (strcmp(x, y) != 0) fail_msg("types '%s' (%s) and '%s' (%s) differ", a, x, b, y);
+  free(x);
+  free(y);
+}
+
+static void type_ne(const char *a, const char *b) {
+  char *x = lm_norm_type(a), *y = lm_norm_type(b);
+  if (strcmp(x, y) == 0) fail_msg("types '%s' and '%s' should differ (both %s)", a, b, x);
+  free(x);
+  free(y);
+}
+
+/* The model's type rendered for d against what d's catalog reports. */
+static void rendered_eq(const lm_dialect *d, const char *luatype, const char *catalog) {
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_render_type(d, luatype, &b);
+  type_eq(b.s, catalog);
+  lm_buf_free(&b);
+}
+
+static void test_types(void **state) {
+  (void)state;
+  type_eq("VARCHAR(255)", "character varying(255)");
+  type_eq("varchar (255)", "CHARACTER VARYING(255)");
+  type_eq("INTEGER", "int4");
+  type_eq("integer", "serial");
+  type_eq("BIGINT", "int8");
+  type_eq("bigserial", "bigint");
+  type_eq("NUMERIC(10,2)", "numeric(10, 2)");
+  type_eq("TIMESTAMP WITHOUT TIME ZONE", "timestamp");
+  type_eq("timestamp with time zone", "TIMESTAMPTZ");
+  type_eq("DATETIME", "timestamp without time zone");
+  type_eq("BOOLEAN", "bool");
+  type_eq("DOUBLE PRECISION", "float8");
+  type_eq("timestamp(3) with time zone", "timestamptz(3)");
+  type_eq("character(36)", "CHAR(36)");
+  type_ne("VARCHAR(255)", "VARCHAR(100)");
+  type_ne("INTEGER", "BIGINT");
+  type_ne("NUMERIC(10,2)", "NUMERIC(10,3)");
+  type_ne("timestamp", "timestamptz");
+  type_ne("TEXT", "VARCHAR");
+  /* the model's types, rendered by each dialect, against its catalog */
+  rendered_eq(&lm_dialect_postgresql, "string(255)", "character varying(255)");
+  rendered_eq(&lm_dialect_postgresql, "integer", "integer");
+  rendered_eq(&lm_dialect_postgresql, "datetime", "timestamp without time zone");
+  rendered_eq(&lm_dialect_postgresql, "timestamptz", "timestamp with time zone");
+  rendered_eq(&lm_dialect_postgresql, "float", "double precision");
+  rendered_eq(&lm_dialect_postgresql, "numeric(10,2)", "numeric(10,2)");
+  rendered_eq(&lm_dialect_postgresql, "json", "jsonb");
+  rendered_eq(&lm_dialect_postgresql, "binary", "bytea");
+  rendered_eq(&lm_dialect_sqlite, "string(255)", "VARCHAR(255)");
+  rendered_eq(&lm_dialect_sqlite, "timestamptz", "DATETIME");
+  rendered_eq(&lm_dialect_sqlite, "uuid", "CHAR(36)");
+  rendered_eq(&lm_dialect_sqlite, "float", "REAL");
+}
+
+static void def_eq(const char *a, const char *b, const char *type) {
+  char *t = lm_norm_type(type);
+  char *x = lm_norm_default(a, t), *y = lm_norm_default(b, t);
+  if (!x || !y ? x != y : strcmp(x, y) != 0)
+    fail_msg("defaults '%s' (%s) and '%s' (%s) on %s differ", a, x ? x : "none", b, y ? y : "none",
+             type);
+  free(x);
+  free(y);
+  free(t);
+}
+
+static void def_ne(const char *a, const char *b, const char *type) {
+  char *t = lm_norm_type(type);
+  char *x = lm_norm_default(a, t), *y = lm_norm_default(b, t);
+  if (!x || !y ? x == y : strcmp(x, y) == 0)
+    fail_msg("defaults '%s' and '%s' on %s should differ", a, b, type);
+  free(x);
+  free(y);
+  free(t);
+}
+
+static void test_defaults(void **state) {
+  (void)state;
+  /* PostgreSQL's catalog against the model's rendering */
+  def_eq("'pending'::character varying", "'pending'", "varchar(20)");
+  def_eq("('pending'::text)::character varying", "'pending'", "varchar(20)");
+  def_eq("true", "TRUE", "boolean");
+  def_eq("false", "FALSE", "boolean");
+  def_eq("now()", "CURRENT_TIMESTAMP", "timestamptz");
+  def_eq("CURRENT_TIMESTAMP", "now()", "timestamp");
+  def_eq("0", "0", "integer");
+  def_eq("'-1'::integer", "-1", "integer");
+  def_eq("0.0", "0", "numeric(10,2)");
+  def_eq("'{}'::jsonb", "'{}'", "jsonb");
+  def_eq("''::character varying", "''", "varchar(50)");
+  def_eq("'it''s'::text", "'it''s'", "text");
+  def_eq(NULL, "NULL", "text");
+  def_eq("NULL::character varying", NULL, "varchar");
+  /* SQLite keeps the text as written, booleans as 1 and 0 */
+  def_eq("1", "true", "BOOLEAN");
+  def_eq("0", "false", "BOOLEAN");
+  def_eq("'t'", "1", "boolean");
+  def_eq("(CURRENT_TIMESTAMP)", "now()", "DATETIME");
+  def_eq("('pending')", "'pending'", "VARCHAR(20)");
+  /* real differences */
+  def_ne("'pending'", "'paid'", "varchar(20)");
+  def_ne("'1'", "1", "text");
+  def_ne("true", "false", "boolean");
+  def_ne("0", "1", "integer");
+  def_ne("'a'", NULL, "text");
+  def_ne("lower('A')", "upper('A')", "text");
+}
+
+static void expr_eq(const char *a, const char *b) {
+  char *x = lm_norm_expr(a), *y = lm_norm_expr(b);
+  if (strcmp(x, y) != 0) fail_msg("expressions '%s' (%s) and '%s' (%s) differ", a, x, b, y);
+  free(x);
+  free(y);
+}
+
+static void test_expressions(void **state) {
+  (void)state;
+  expr_eq("status <> 'done'", "((status)::text <> 'done'::text)");
+  expr_eq("status IN ('pending','paid')",
+          "((status)::text = ANY ((ARRAY['pending'::character varying, 'paid'::character "
+          "varying])::text[]))");
+  expr_eq("total >= 0", "(total >= (0)::numeric)");
+  expr_eq("a != b", "a <> b");
+  expr_eq("\"email\" IS NOT NULL", "Email is not null");
+  char *x = lm_norm_expr("status = 'A'"), *y = lm_norm_expr("status = 'a'");
+  assert_string_not_equal(x, y); /* strings keep their case */
+  free(x);
+  free(y);
+}
+
+/* ---- the comparison ---------------------------------------------------------------- */
+
+static lm_schema_column *col(lm_schema_table *t, const char *name, const char *type, int notnull,
+                             const char *def) {
+  return lm_schema_add_column(t, name, type, notnull, def);
+}
+
+static void pk(lm_schema_table *t, const char *c) {
+  lm_schema_item *it = lm_schema_add_constraint(t, LM_SCON_PK, NULL, "");
+  lm_schema_item_add_col(it, c, 0);
+  for (int i = 0; i < t->ncols; i++)
+    if (!strcmp(t->cols[i].name, c)) t->cols[i].pk = 1;
+}
+
+static void fk(lm_schema_table *t, const char *name, const char *c, const char *rt,
+               const char *rc) {
+  lm_schema_item *it = lm_schema_add_constraint(t, LM_SCON_FK, name, "");
+  lm_schema_item_add_col(it, c, 0);
+  it->ref_table = lm_xstrdup(rt);
+  lm_schema_item_add_ref(it, rc);
+}
+
+/* The model: users, orders → users; types as the model renders them. */
+static lm_schema *model(int with_orders) {
+  lm_schema *s = lm_schema_new();
+  lm_schema_table *u = lm_schema_add_table(s, "users");
+  col(u, "id", "INTEGER", 1, NULL)->ltype = lm_xstrdup("integer");
+  col(u, "email", "VARCHAR(255)", 1, NULL)->ltype = lm_xstrdup("string(255)");
+  col(u, "active", "BOOLEAN", 1, "TRUE")->ltype = lm_xstrdup("boolean");
+  pk(u, "id");
+  if (with_orders) {
+    lm_schema_table *o = lm_schema_add_table(s, "orders");
+    col(o, "id", "INTEGER", 1, NULL)->ltype = lm_xstrdup("integer");
+    col(o, "user_id", "INTEGER", 1, NULL)->ltype = lm_xstrdup("integer");
+    col(o, "status", "VARCHAR(20)", 1, "'pending'")->ltype = lm_xstrdup("string(20)");
+    pk(o, "id");
+    fk(o, NULL, "user_id", "users", "id");
+  }
+  lm_schema_sort(s);
+  return s;
+}
+
+/* The same as PostgreSQL's catalog reads it. */
+static lm_schema *pg_database(int with_orders) {
+  lm_schema *s = lm_schema_new();
+  lm_schema_table *u = lm_schema_add_table(s, "users");
+  col(u, "id", "serial", 1, NULL);
+  col(u, "email", "character varying(255)", 1, NULL);
+  col(u, "active", "boolean", 1, "true");
+  pk(u, "id");
+  if (with_orders) {
+    lm_schema_table *o = lm_schema_add_table(s, "orders");
+    col(o, "id", "serial", 1, NULL);
+    col(o, "user_id", "integer", 1, NULL);
+    col(o, "status", "character varying(20)", 1, "'pending'::character varying");
+    pk(o, "id");
+    fk(o, "orders_user_id_fkey", "user_id", "users", "id");
+  }
+  lm_schema_sort(s);
+  return s;
+}
+
+static void test_equal_schemas(void **state) {
+  (void)state;
+  lm_schema *m = model(1), *db = pg_database(1);
+  lm_diff diff;
+  assert_int_equal(lm_compare(&lm_dialect_postgresql, m, db, &diff), 0);
+  for (int i = 0; i < diff.n; i++)
+    print_message("unexpected: %s\n", diff.v[i].what);
+  assert_int_equal(diff.n, 0);
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
+static void test_added_table_order(void **state) {
+  (void)state;
+  lm_schema *m = model(1), *empty = lm_schema_new();
+  lm_diff diff;
+  lm_compare(&lm_dialect_postgresql, m, empty, &diff);
+  assert_int_equal(diff.n, 2);
+  /* users is referenced by orders: created first */
+  assert_string_equal(diff.v[0].what, "added table 'users'");
+  assert_string_equal(diff.v[1].what, "added table 'orders'");
+  char *fns = lm_lua_write_functions(&diff);
+  assert_non_null(strstr(fns, "op.create_table(\"orders\""));
+  assert_non_null(strstr(fns, "op.foreign_key({ \"user_id\" }, { \"users.id\" }"));
+  /* downgrade drops orders before users */
+  const char *d = strstr(fns, "function downgrade()");
+  assert_non_null(d);
+  assert_true(strstr(d, "op.drop_table(\"orders\")") < strstr(d, "op.drop_table(\"users\")"));
+  free(fns);
+  lm_diff_free(&diff);
+  /* and the other way: dropped, referencing table first */
+  lm_compare(&lm_dialect_postgresql, empty, m, &diff);
+  assert_int_equal(diff.n, 2);
+  assert_string_equal(diff.v[0].what, "removed table 'orders'");
+  assert_string_equal(diff.v[1].what, "removed table 'users'");
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(empty);
+}
+
+static void test_column_changes(void **state) {
+  (void)state;
+  lm_schema *m = model(0), *db = pg_database(0);
+  lm_schema_table *u = lm_schema_find_table(m, "users");
+  free(u->cols[1].type);
+  u->cols[1].type = lm_xstrdup("VARCHAR(320)");
+  free(u->cols[1].ltype);
+  u->cols[1].ltype = lm_xstrdup("string(320)");
+  u->cols[2].notnull = 0;
+  col(u, "nickname", "VARCHAR(50)", 0, NULL)->ltype = lm_xstrdup("string(50)");
+  lm_diff diff;
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 3);
+  assert_string_equal(diff.v[0].what,
+                      "type change from character varying(255) to VARCHAR(320) on 'users.email'");
+  assert_string_equal(diff.v[1].what, "NULL on column 'users.active'");
+  assert_string_equal(diff.v[2].what, "added column 'users.nickname'");
+  char *fns = lm_lua_write_functions(&diff);
+  assert_non_null(strstr(fns, "op.alter_column(\"users\", \"email\", { type = \"string(320)\", "
+                              "existing_type = \"string(255)\""));
+  assert_non_null(strstr(fns, "op.add_column(\"users\", op.column(\"nickname\", \"string(50)\"))"));
+  free(fns);
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
+static void test_renames(void **state) {
+  (void)state;
+  lm_schema *m = model(0), *db = pg_database(0);
+  lm_schema_table *u = lm_schema_find_table(m, "users");
+  free(u->cols[1].name);
+  u->cols[1].name = lm_xstrdup("mail");
+  /* without renamed_from: a drop and an add, with the comment */
+  lm_diff diff;
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 2);
+  assert_string_equal(diff.v[0].what, "removed column 'users.email'");
+  assert_non_null(diff.v[0].comment);
+  assert_non_null(strstr(diff.v[0].comment, "possible rename of users.email -> users.mail: add "
+                                            "renamed_from = \"email\" to the model"));
+  assert_string_equal(diff.v[1].what, "added column 'users.mail'");
+  lm_diff_free(&diff);
+  /* with it: a rename */
+  u->cols[1].renamed_from = lm_xstrdup("email");
+  free(u->name);
+  u->name = lm_xstrdup("members");
+  u->renamed_from = lm_xstrdup("users");
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 2);
+  assert_string_equal(diff.v[0].what, "renamed table 'users' -> 'members'");
+  assert_string_equal(diff.v[1].what, "renamed column 'members.email' -> 'members.mail'");
+  char *fns = lm_lua_write_functions(&diff);
+  assert_non_null(strstr(fns, "op.rename_table(\"users\", \"members\")"));
+  assert_non_null(strstr(fns, "op.alter_column(\"members\", \"email\", { new_column_name = "
+                              "\"mail\" })"));
+  free(fns);
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
+static void test_constraints_by_content(void **state) {
+  (void)state;
+  lm_schema *m = model(1), *db = pg_database(1);
+  /* an action on the model's unnamed foreign key: the database's must go */
+  lm_schema_table *o = lm_schema_find_table(m, "orders");
+  for (int i = 0; i < o->constraints.n; i++)
+    if (o->constraints.v[i].kind == LM_SCON_FK)
+      o->constraints.v[i].ondelete = lm_xstrdup("CASCADE");
+  lm_diff diff;
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 2);
+  assert_string_equal(diff.v[0].what, "removed foreign key 'orders_user_id_fkey' on 'orders'");
+  assert_string_equal(diff.v[1].what, "added foreign key on 'orders' (user_id) -> users (id)");
+  char *fns = lm_lua_write_functions(&diff);
+  assert_non_null(strstr(fns, "op.drop_constraint(\"orders_user_id_fkey\", \"orders\", { type_ = "
+                              "\"foreignkey\" })"));
+  assert_non_null(strstr(fns,
+                         "op.create_foreign_key(\"fk_orders_user_id_users\", \"orders\", "
+                         "\"users\", { \"user_id\" }, { \"id\" }, { ondelete = \"CASCADE\" })"));
+  free(fns);
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
+static void test_indexes(void **state) {
+  (void)state;
+  lm_schema *m = model(0), *db = pg_database(0);
+  lm_schema_item *ix = lm_schema_add_index(lm_schema_find_table(m, "users"), "ix_active", "");
+  lm_schema_item_add_col(ix, "email", 0);
+  ix->expr = lm_xstrdup("active");
+  ix = lm_schema_add_index(lm_schema_find_table(db, "users"), "ix_active", "");
+  lm_schema_item_add_col(ix, "email", 0);
+  ix->expr = lm_xstrdup("active");
+  ix = lm_schema_add_index(lm_schema_find_table(db, "users"), "ix_tmp", "");
+  lm_schema_item_add_col(ix, "email", 1);
+  lm_diff diff;
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 1);
+  assert_string_equal(diff.v[0].what, "removed index 'ix_tmp'");
+  assert_int_equal(diff.v[0].change, LM_CH_REMOVED);
+  char *fns = lm_lua_write_functions(&diff);
+  assert_non_null(strstr(fns, "op.drop_index(\"ix_tmp\", { table_name = \"users\" })"));
+  assert_non_null(strstr(fns, "op.create_index(\"ix_tmp\", \"users\", { \"email DESC\" })"));
+  free(fns);
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
+static void test_model_writer(void **state) {
+  (void)state;
+  lm_schema *db = pg_database(1);
+  char *text = lm_lua_write_model(&lm_dialect_postgresql, db);
+  assert_non_null(strstr(text, "table(\"users\",\n  column(\"id\", \"integer\", { primary_key = "
+                               "true }),"));
+  assert_non_null(strstr(text, "column(\"active\", \"boolean\", { nullable = false, "
+                               "server_default = true })"));
+  assert_non_null(strstr(text, "column(\"status\", \"string(20)\", { nullable = false, "
+                               "server_default = \"pending\" })"));
+  assert_non_null(strstr(text, "foreign_key({ \"user_id\" }, { \"users.id\" }, { name = "
+                               "\"orders_user_id_fkey\" })"));
+  assert_null(strstr(text, "op."));
+  free(text);
+  lm_schema_free(db);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_types),
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_expressions),
+      cmocka_unit_test(test_equal_schemas),
+      cmocka_unit_test(test_added_table_order),
+      cmocka_unit_test(test_column_changes),
+      cmocka_unit_test(test_renames),
+      cmocka_unit_test(test_constraints_by_content),
+      cmocka_unit_test(test_indexes),
+      cmocka_unit_test(test_model_writer),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
