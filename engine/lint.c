@@ -973,7 +973,7 @@ static void run_function(lm_project *p, const lm_dialect *d, const lm_revision *
   if (!fn->present) return;
   lm_sink sink;
   lm_sink_record(&sink, d, record_op, fn);
-  lm_run run = {p, &sink, d, 1, r, r->multistep ? r->step_names[step] : NULL, 0};
+  lm_run run = {p, &sink, d, 1, r, r->multistep ? r->step_names[step] : NULL, 0, NULL};
   if (loaded && lm_lua_call_step(p->L, &run, r, step, up) == 0) return;
   fn->failed = 1;
   const lm_error *e = lm_error_last();

@@ -74,6 +74,18 @@ void lm_project_free(lm_project *p) {
 
 /* ---- a connected session ------------------------------------------------------ */
 
+/* A journal row read at the start of a run: a step left half applied. */
+typedef struct journal_row {
+  char *rev, *direction, *step, *fingerprint;
+  long long done, started;
+} journal_row;
+
+typedef struct journal_rows {
+  journal_row *v;
+  int n;
+  int table; /* the journal table exists */
+} journal_rows;
+
 typedef struct session {
   lm_project *p;
   lm_conn *conn;
@@ -82,6 +94,7 @@ typedef struct session {
   int lock_fd;
   int *state;
   int vt_exists;
+  journal_rows journal;
 } session;
 
 static void vt_init(lm_project *p, const lm_dialect *d, lm_vt *vt) {
@@ -146,6 +159,48 @@ static int state_row(void *ud, int n, const char *const *names, const lm_value *
   return 0;
 }
 
+static char *value_text(const lm_value *v) {
+  return v->t == LM_V_TEXT ? lm_xstrndup(v->s, v->len) : NULL;
+}
+
+static int journal_row_read(void *ud, int n, const char *const *names, const lm_value *v) {
+  LM_UNUSED(names);
+  journal_rows *jr = ud;
+  if (n < 6 || v[0].t != LM_V_TEXT) return 0;
+  jr->v = lm_xrealloc(jr->v, sizeof *jr->v * (size_t)(jr->n + 1));
+  journal_row *row = &jr->v[jr->n++];
+  row->rev = value_text(&v[0]);
+  row->direction = value_text(&v[1]);
+  row->step = value_text(&v[2]);
+  row->done = v[3].t == LM_V_INT ? v[3].i : v[3].t == LM_V_TEXT ? atoll(v[3].s) : 0;
+  row->started = v[4].t == LM_V_INT ? v[4].i : v[4].t == LM_V_TEXT ? atoll(v[4].s) : 0;
+  row->fingerprint = value_text(&v[5]);
+  return 0;
+}
+
+static void journal_rows_free(journal_rows *jr) {
+  for (int i = 0; i < jr->n; i++) {
+    free(jr->v[i].rev), free(jr->v[i].direction), free(jr->v[i].step);
+    free(jr->v[i].fingerprint);
+  }
+  free(jr->v);
+  memset(jr, 0, sizeof *jr);
+}
+
+/* The journal beside the version table: the steps left half applied. */
+static int read_journal(session *s) {
+  lm_stmts l = {0};
+  journal_rows_free(&s->journal);
+  lm_vt_journal_exists_query(&s->vt, &l);
+  int rc = s->sink.query(&s->sink, &l.v[0], exists_row, &s->journal.table);
+  lm_stmts_free(&l);
+  if (rc || !s->journal.table) return rc;
+  lm_vt_journal_select(&s->vt, &l);
+  rc = s->sink.query(&s->sink, &l.v[0], journal_row_read, &s->journal);
+  lm_stmts_free(&l);
+  return rc;
+}
+
 /* Reads the version table into s->state (steps applied per revision). */
 static int read_state(session *s, int check_checksums) {
   lm_project *p = s->p;
@@ -155,6 +210,7 @@ static int read_state(session *s, int check_checksums) {
   lm_vt_exists_query(&s->vt, &l);
   rc = s->sink.query(&s->sink, &l.v[0], exists_row, &s->vt_exists);
   lm_stmts_free(&l);
+  if (!rc) rc = read_journal(s);
   if (rc || !s->vt_exists) return rc;
   state_reader sr = {p, s->state, {0}, 0, 0, check_checksums};
   lm_vt_select(&s->vt, &l);
@@ -245,6 +301,7 @@ static int session_open(session *s, lm_project *p) {
 }
 
 static void session_close(session *s) {
+  journal_rows_free(&s->journal);
   if (s->lock_fd >= 0) close(s->lock_fd);
   if (s->conn) s->p->dialect->close(s->conn);
   free(s->state);
@@ -300,6 +357,8 @@ typedef struct runner {
   int offline;
   int create_vt; /* the version table still has to be created */
   int quiet;
+  journal_rows *journal; /* online: the half-applied steps found at the start */
+  int journal_table;     /* the journal table exists */
 } runner;
 
 /* A PostgreSQL lock_timeout (SQLSTATE 55P03) is worth retrying: the lock
@@ -351,11 +410,63 @@ static void name_lock_holders(lm_sink *s) {
   lm_buf_free(&h.text);
 }
 
-static int run_once(runner *rn, const lm_plan_item *it, const char *what, long long *ms) {
+/* The journal of the item about to run: what an earlier run committed of it.
+ * A half-applied step of this revision in the other direction, or another
+ * step, must be finished (or stamped away) first. */
+static int journal_start(runner *rn, const lm_plan_item *it, lm_journal *j) {
+  const lm_revision *r = rn->p->graph.revs[it->rev];
+  memset(j, 0, sizeof *j);
+  j->sink = rn->sink;
+  j->vt = rn->vt;
+  j->r = r;
+  j->direction = it->up ? "upgrade" : "downgrade";
+  j->step = r->multistep ? r->step_names[it->step] : NULL;
+  j->table_c = j->table_p = rn->journal_table;
+  if (!rn->journal) return 0;
+  for (int i = 0; i < rn->journal->n; i++) {
+    const journal_row *row = &rn->journal->v[i];
+    if (strcmp(row->rev, r->id) != 0) continue;
+    int same_step =
+        (!row->step && !j->step) || (row->step && j->step && !strcmp(row->step, j->step));
+    if (!row->direction || strcmp(row->direction, j->direction) != 0 || !same_step)
+      return lm_error_set(LM_ECHECK,
+                          "%s %s%s%s%s is half applied: an earlier run stopped with part of it "
+                          "committed (see the journal table beside the version table); run "
+                          "'luamig %s' to finish it first, or repair the database by hand and "
+                          "record the result with 'luamig stamp'",
+                          row->direction ? row->direction : "?", r->id, row->step ? " [" : "",
+                          row->step ? row->step : "", row->step ? "]" : "",
+                          row->direction && !strcmp(row->direction, "downgrade") ? "downgrade"
+                                                                                 : "upgrade");
+    j->row_c = j->row_p = 1;
+    j->done_c = j->done_p = row->done;
+    j->started = row->started;
+    snprintf(j->expect, sizeof j->expect, "%s", row->fingerprint ? row->fingerprint : "");
+    snprintf(j->fingerprint_c, sizeof j->fingerprint_c, "%s", j->expect);
+    snprintf(j->where_c, sizeof j->where_c, "an earlier run");
+    if (!rn->quiet && !rn->offline)
+      fprintf(rn->p->err,
+              "luamig: resuming %s %s%s%s%s: its first %lld operation%s were committed by an "
+              "earlier run and are skipped\n",
+              j->direction, r->id, j->step ? " [" : "", j->step ? j->step : "", j->step ? "]" : "",
+              row->done, row->done == 1 ? "" : "s");
+  }
+  return 0;
+}
+
+static int run_once(runner *rn, const lm_plan_item *it, const char *what, long long *ms,
+                    lm_journal *j) {
   lm_project *p = rn->p;
   lm_sink *s = rn->sink;
   const lm_revision *r = p->graph.revs[it->rev];
-  lm_run run = {p, s, p->dialect, rn->offline, r, r->multistep ? r->step_names[it->step] : NULL, 0};
+  lm_run run = {p, s, p->dialect, rn->offline, r, r->multistep ? r->step_names[it->step] : NULL,
+                0, j};
+  /* a new call of the step function: it skips what is committed */
+  j->n = 0;
+  j->h = 1469598103934665603ULL;
+  j->autocommit = 0;
+  j->resume_done = j->done_c;
+  j->where[0] = 0;
   lm_stmts l = {0};
   long long t0 = lm_now_ms();
   int rc = s->begin(s);
@@ -368,14 +479,34 @@ static int run_once(runner *rn, const lm_plan_item *it, const char *what, long l
   *ms = lm_now_ms() - t0;
   if (!rc) {
     vt_write(rn->vt, r, it->step, it->up, rn->offline ? 0 : *ms, &l);
+    /* the step is whole: its journal row goes with the version-table write */
+    if (j->row_p) lm_vt_journal_delete(rn->vt, r->id, &l);
     rc = lm_sink_stmts(s, &l);
     lm_stmts_free(&l);
   }
   if (!rc && lm_interrupted) rc = lm_error_set(LM_EINTR, "interrupted");
   if (!rc) rc = s->commit(s);
+  if (!rc) {
+    lm_journal_committed(j);
+    j->row_c = j->row_p = 0;
+    j->done_c = j->done_p = 0;
+  }
   if (rc) {
     s->rollback(s);
-    if (lm_interrupted) {
+    lm_journal_rolled_back(j);
+    if (j->done_c > 0) {
+      /* part of the step is committed: say so, never "rolled back" */
+      char *kept = lm_xasprintf(
+          "its first %lld operation%s (up to %s) %s committed and stay%s done, the rest was not "
+          "committed; run the same command again to resume after the committed part",
+          j->done_c, j->done_c == 1 ? "" : "s", j->where_c[0] ? j->where_c : "?",
+          j->done_c == 1 ? "was" : "were", j->done_c == 1 ? "s" : "");
+      if (lm_interrupted)
+        rc = lm_error_set(LM_EINTR, "interrupted: %s stopped half applied: %s", what, kept);
+      else
+        lm_error_prefix("%s failed half applied: %s", what, kept);
+      free(kept);
+    } else if (lm_interrupted) {
       rc = lm_error_set(
           LM_EINTR, "interrupted: %s was rolled back; run the same command again to resume", what);
     } else {
@@ -400,8 +531,15 @@ static int run_item(runner *rn, const lm_plan_item *it) {
     free(c);
   }
   int retries = rn->offline || s->outer_tx ? 0 : p->config->lock_retries;
+  lm_journal j;
+  rc = journal_start(rn, it, &j);
+  if (rc) {
+    lm_error_set_revision(r->id);
+    free(what);
+    return rc;
+  }
   for (int attempt = 0;; attempt++) {
-    rc = run_once(rn, it, what, &ms);
+    rc = run_once(rn, it, what, &ms, &j);
     if (!rc || attempt >= retries || !is_lock_timeout() || lm_interrupted) break;
     /* growing pauses: 1 s, 2 s, 4 s, … capped at 30 s */
     int pause = 1 << (attempt < 5 ? attempt : 5);
@@ -413,8 +551,11 @@ static int run_item(runner *rn, const lm_plan_item *it) {
       usleep(100000);
   }
   if (rc && is_lock_timeout()) name_lock_holders(s);
+  rn->journal_table = j.table_c;
   if (!rc) {
     rn->create_vt = 0;
+    for (int i = 0; rn->journal && i < rn->journal->n; i++)
+      if (strcmp(rn->journal->v[i].rev, r->id) == 0) rn->journal->v[i].rev[0] = 0; /* done */
     if (!rn->offline && !rn->quiet) {
       fprintf(p->out, "Running %s (%lld ms)\n", what, ms);
       fflush(p->out);
@@ -507,7 +648,7 @@ static int offline_shadow(lm_project *p, const int *state, lm_conn **shadow, lm_
     quiet.shadow = *shadow;
     quiet.shadow_pending = pending;
     vt_init(p, p->dialect, &vt);
-    runner rn = {p, &quiet, &vt, 1, 1, 1};
+    runner rn = {p, &quiet, &vt, 1, 1, 1, NULL, 0};
     rc = run_plan(&rn, &plan, 0);
     if (rc) lm_error_prefix("replaying the revisions up to FROM into the in-memory schema");
   }
@@ -565,7 +706,7 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
         lm_sink_stmts(&sink, &l);
         lm_stmts_free(&l);
       }
-      runner rn = {p, &sink, &vt, 1, 0, 1};
+      runner rn = {p, &sink, &vt, 1, 0, 1, NULL, 0};
       if (!rc) rc = run_plan(&rn, &plan, 0);
       fflush(p->out);
       if (shadow) p->dialect->close(shadow);
@@ -593,7 +734,7 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
             : lm_plan_downgrade(&p->graph, s.state, &t, &plan);
   if (!rc && plan.n > 0) {
     lm_lua_set_context(p->L, p->dialect->name, 0, p->opts.x, p->opts.nx);
-    runner rn = {p, &s.sink, &s.vt, 0, !s.vt_exists, p->opts.quiet};
+    runner rn = {p, &s.sink, &s.vt, 0, !s.vt_exists, p->opts.quiet, &s.journal, s.journal.table};
     rc = run_plan(&rn, &plan, o->dry_run);
     if (!rc && o->dry_run && !p->opts.quiet)
       fprintf(p->err, "luamig: dry run: every change was rolled back\n");
@@ -645,6 +786,8 @@ int lm_stamp(lm_project *p, const char *target) {
     rc = s.sink.begin(&s.sink);
     if (!s.vt_exists) lm_vt_create(&s.vt, &l);
     lm_vt_delete_all(&s.vt, &l);
+    /* the database is declared to be at the target: no step is half applied */
+    if (s.journal.table) lm_vt_journal_delete(&s.vt, NULL, &l);
     for (int k = 0; k < p->graph.n; k++) {
       int i = p->graph.topo[k];
       if (mark[i])
