@@ -1020,11 +1020,12 @@ static int l_autocommit_block(lua_State *L) {
     const char *src = NULL;
     int line = 0;
     caller_location(L, &src, &line);
-    s->on_autocommit(s->op_ud, src, line);
+    s->on_autocommit(s->op_ud, src, line, 1);
   }
   if (lm_journal_block_begin(run) != 0) return lm_lua_raise(L);
   lua_pushvalue(L, 1);
   lua_call(L, 0, 0);
+  if (s->on_autocommit) s->on_autocommit(s->op_ud, NULL, 0, 0);
   if (lm_journal_block_end(run) != 0) return lm_lua_raise(L);
   return 0;
 }

@@ -76,9 +76,27 @@ static void op_free(lm_lint_op *o) {
   free(o->file);
 }
 
+void lm_lint_fn_autocommit(lm_lint_fn *fn, const char *file, int line, int begin) {
+  if (!begin) {
+    fn->block_end = fn->n;
+    return;
+  }
+  int nbefore = fn->n - (fn->block_end > 0 ? fn->block_end : 0);
+  fn->block_end = -1;
+  if (nbefore <= 0) return;
+  fn->blocks = lm_xrealloc(fn->blocks, sizeof *fn->blocks * (size_t)(fn->nblocks + 1));
+  fn->blocks[fn->nblocks].file = dup_or_null(file);
+  fn->blocks[fn->nblocks].line = line;
+  fn->blocks[fn->nblocks].nbefore = nbefore;
+  fn->nblocks++;
+}
+
 void lm_lint_fn_free(lm_lint_fn *fn) {
   for (int i = 0; i < fn->n; i++)
     op_free(&fn->ops[i]);
+  for (int i = 0; i < fn->nblocks; i++)
+    free(fn->blocks[i].file);
+  free(fn->blocks);
   free(fn->ops);
   memset(fn, 0, sizeof *fn);
 }
@@ -477,6 +495,25 @@ static void check_backfills(ctx *c, const lm_lint_fn *fn) {
   }
 }
 
+/* ops-before-autocommit: op.autocommit_block commits the step's transaction
+ * before its body, so the operations made before it in the same step are
+ * committed with no version row; after a failure later in the step they stay
+ * (the journal keeps a rerun from repeating them, but the database is left
+ * half migrated). A step of their own keeps each part atomic. */
+static void check_autocommit(ctx *c, const lm_lint_fn *fn) {
+  const char *where = c->r->step_names ? "step" : "function";
+  for (int i = 0; i < fn->nblocks; i++) {
+    const struct lm_lint_block *b = &fn->blocks[i];
+    lm_lint_add(c->out, b->file ? b->file : c->r->path, b->line, LM_LINT_ERROR,
+                "ops-before-autocommit",
+                "split into steps: put the operations before the block in a step of their own, "
+                "and the autocommit_block in the next one",
+                "op.autocommit_block commits the %d operation%s made before it in the same %s: a "
+                "failure after it leaves them committed without the revision being applied",
+                b->nbefore, b->nbefore == 1 ? "" : "s", where);
+  }
+}
+
 /* ---- downgrade rules ------------------------------------------------------------------ */
 
 static int invertible(lm_op_kind k) {
@@ -729,6 +766,8 @@ void lm_lint_check_revision(const lm_lint_rev *r, int postgres, lm_lint_findings
   for (int s = 0; s < r->nsteps; s++) {
     check_backfills(&c, &r->up[s]);
     check_backfills(&c, &r->down[s]);
+    check_autocommit(&c, &r->up[s]);
+    check_autocommit(&c, &r->down[s]);
     check_downgrade(&c, s);
   }
   free(drops);
@@ -922,6 +961,10 @@ static int record_op(void *ud, const lm_op *op) {
   return 0;
 }
 
+static void record_autocommit(void *ud, const char *file, int line, int begin) {
+  lm_lint_fn_autocommit(ud, file, line, begin);
+}
+
 /* Whether the revision has the function for step/direction, and the line
  * where it is defined. Reads the file's environment without calling anything
  * (the checks on its shape were made when the file was loaded, but a revision
@@ -973,6 +1016,7 @@ static void run_function(lm_project *p, const lm_dialect *d, const lm_revision *
   if (!fn->present) return;
   lm_sink sink;
   lm_sink_record(&sink, d, record_op, fn);
+  sink.on_autocommit = record_autocommit;
   lm_run run = {p, &sink, d, 1, r, r->multistep ? r->step_names[step] : NULL, 0, NULL};
   if (loaded && lm_lua_call_step(p->L, &run, r, step, up) == 0) return;
   fn->failed = 1;

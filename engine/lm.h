@@ -488,8 +488,8 @@ struct lm_sink {
   /* record sink: every op record goes here first; nothing is rendered */
   int (*on_op)(void *ud, const lm_op *op);
   void *op_ud;
-  /* record sink: op.autocommit_block was called at file:line (lint) */
-  void (*on_autocommit)(void *ud, const char *file, int line);
+  /* record sink: op.autocommit_block starts (begin 1) or ends at file:line (lint) */
+  void (*on_autocommit)(void *ud, const char *file, int line, int begin);
   /* the database that move-and-copy reflects tables from: the connection
    * online, an in-memory shadow replaying the script under --sql */
   lm_conn *shadow;
