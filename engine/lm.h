@@ -418,6 +418,9 @@ typedef struct lm_dialect {
 
 extern const lm_dialect lm_dialect_sqlite;
 extern const lm_dialect lm_dialect_postgresql;
+/** PostgreSQL: *pooled is set when the connection goes through a pooler
+ * (PgBouncer): the server process differs from the one libpq was told of. */
+int lm_pg_behind_pooler(lm_conn *c, int *pooled);
 const lm_dialect *lm_dialect_find(const char *name);
 
 /** Renders a type name of SPEC §4 for the dialect into b. */

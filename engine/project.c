@@ -1,5 +1,6 @@
 /* A project: its configuration, its database URL and its loaded chain; and the
  * runner that moves a database along the chain, online or as a script. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,7 @@ typedef struct session {
   lm_sink sink;
   lm_vt vt;
   int lock_fd;
+  lm_conn *lock_conn; /* behind a pooler: the connection holding the lock */
   int *state;
   int vt_exists;
   journal_rows journal;
@@ -236,40 +238,128 @@ static unsigned long long fnv1a(const char *s) {
   return h;
 }
 
+/* An interrupt while waiting for the lock: nothing has been done. */
+static int lock_interrupted(void) {
+  return lm_error_set(
+      LM_EINTR, "interrupted while waiting for another luamig run to finish; nothing was done");
+}
+
+static int text_row(void *ud, int n, const char *const *names, const lm_value *v) {
+  LM_UNUSED(names);
+  if (n >= 1 && v[0].t == LM_V_TEXT) *(char **)ud = lm_xstrndup(v[0].s, v[0].len);
+  return 1;
+}
+
+/* The advisory-lock key: the version table as the server resolves it, so that
+ * `version_table_schema = "public"` and no schema (public by search_path)
+ * are one lock. */
+static int lock_key(session *s, char key[32]) {
+  char *schema = NULL;
+  if (s->vt.schema && *s->vt.schema) {
+    schema = lm_xstrdup(s->vt.schema);
+  } else {
+    lm_stmt st = {"SELECT current_schema()::text", NULL, 0};
+    int rc = s->sink.query(&s->sink, &st, text_row, &schema);
+    if (rc) return rc;
+  }
+  lm_buf name;
+  lm_buf_init(&name);
+  lm_buf_printf(&name, "luamig:%s.%s", schema ? schema : "",
+                s->vt.table && *s->vt.table ? s->vt.table : "luamig_version");
+  snprintf(key, 32, "%lld", (long long)fnv1a(name.s));
+  lm_buf_free(&name);
+  free(schema);
+  return 0;
+}
+
+/* Behind a pooler a session advisory lock does not hold: with transaction
+ * pooling each transaction may run on another server connection, and a
+ * session lock left on a pooled server connection would outlive the run. The
+ * lock is then held by a second connection inside an open transaction
+ * (pg_advisory_xact_lock), which keeps one server connection for as long as
+ * the run lasts in both pooling modes and is released by the server when the
+ * run ends or dies. Waiting polls with short transactions, so that waiting
+ * runs do not hold server connections the pool needs for the running one. */
+static int pooled_lock(session *s, lm_value *key) {
+  lm_project *p = s->p;
+  const lm_dialect *d = p->dialect;
+  int rc = d->open(&s->lock_conn, p->url);
+  if (rc) return rc;
+  lm_stmt begin = {"BEGIN", NULL, 0}, rollback = {"ROLLBACK", NULL, 0};
+  lm_stmt keep = {"SET LOCAL idle_in_transaction_session_timeout = 0", NULL, 0};
+  lm_stmt try = {"SELECT 1 WHERE pg_try_advisory_xact_lock($1::bigint)", key, 1};
+  int said = 0;
+  for (;;) {
+    if (lm_interrupted) return lock_interrupted();
+    int got = 0;
+    rc = d->exec(s->lock_conn, &begin);
+    if (!rc) rc = d->exec(s->lock_conn, &keep);
+    if (!rc) rc = d->query(s->lock_conn, &try, exists_row, &got);
+    if (rc) return lm_interrupted ? lock_interrupted() : rc;
+    if (got) return 0;
+    d->exec(s->lock_conn, &rollback);
+    if (!said && !p->opts.quiet)
+      fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
+    said = 1;
+    for (int t = 0; t < 4 && !lm_interrupted; t++)
+      usleep(50000);
+  }
+}
+
 /* One luamig run per database at a time: PostgreSQL's session advisory lock
- * (held across autocommit_block too), flock() on the SQLite file. */
+ * (held across autocommit_block too; behind a pooler see pooled_lock),
+ * flock() on the SQLite file. An interrupt while waiting exits 130 with
+ * nothing done. */
 static int take_lock(session *s) {
   lm_project *p = s->p;
   const lm_dialect *d = p->dialect;
+  if (lm_interrupted) return lock_interrupted();
   if (d->id == LM_SQLITE) {
     if (strcmp(p->url->path, ":memory:") == 0) return 0;
     s->lock_fd = open(p->url->path, O_RDONLY | O_CLOEXEC);
-    if (s->lock_fd < 0) return 0;
+    if (s->lock_fd < 0)
+      return lm_error_set(LM_EDB, "cannot open %s to lock it: %s", p->url->path, strerror(errno));
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR)
+        return lm_error_set(LM_EDB, "cannot lock %s: %s", p->url->path, strerror(errno));
       if (!p->opts.quiet)
         fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
-      flock(s->lock_fd, LOCK_EX);
+      /* SIGINT and SIGTERM are installed without SA_RESTART, so that they
+       * end this wait; another signal resumes it */
+      while (flock(s->lock_fd, LOCK_EX) != 0) {
+        if (lm_interrupted) return lock_interrupted();
+        if (errno != EINTR)
+          return lm_error_set(LM_EDB, "cannot lock %s: %s", p->url->path, strerror(errno));
+      }
     }
+    if (lm_interrupted) return lock_interrupted();
     return 0;
   }
-  char key[64];
-  lm_buf name;
-  lm_buf_init(&name);
-  lm_buf_printf(&name, "luamig:%s.%s", s->vt.schema ? s->vt.schema : "", s->vt.table);
-  snprintf(key, sizeof key, "%lld", (long long)fnv1a(name.s));
-  lm_buf_free(&name);
-  lm_value v = {.t = LM_V_TEXT, .s = key, .len = strlen(key)};
-  lm_stmt st = {"SELECT 1 WHERE pg_try_advisory_lock($1::bigint)", &v, 1};
-  int got = 0;
-  int rc = s->sink.query(&s->sink, &st, exists_row, &got);
+  char key[32];
+  int rc = lock_key(s, key);
   if (rc) return rc;
-  if (!got) {
-    if (!p->opts.quiet)
-      fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
-    lm_stmt wait = {"SELECT pg_advisory_lock($1::bigint)", &v, 1};
-    rc = s->sink.exec(&s->sink, &wait);
+  lm_value v = {.t = LM_V_TEXT, .s = key, .len = strlen(key)};
+  int pooled = 0;
+  rc = lm_pg_behind_pooler(s->conn, &pooled);
+  if (rc) return rc;
+  if (pooled) {
+    rc = pooled_lock(s, &v);
     if (rc) return rc;
+  } else {
+    lm_stmt st = {"SELECT 1 WHERE pg_try_advisory_lock($1::bigint)", &v, 1};
+    int got = 0;
+    rc = s->sink.query(&s->sink, &st, exists_row, &got);
+    if (rc) return lm_interrupted ? lock_interrupted() : rc;
+    if (!got) {
+      if (!p->opts.quiet)
+        fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
+      if (lm_interrupted) return lock_interrupted();
+      lm_stmt wait = {"SELECT pg_advisory_lock($1::bigint)", &v, 1};
+      rc = s->sink.exec(&s->sink, &wait);
+      if (rc) return lm_interrupted ? lock_interrupted() : rc;
+    }
   }
+  if (lm_interrupted) return lock_interrupted();
   /* after the advisory lock, so that waiting for it is not cut short */
   if (p->config->lock_timeout && *p->config->lock_timeout) {
     lm_buf b;
@@ -303,6 +393,7 @@ static int session_open(session *s, lm_project *p) {
 static void session_close(session *s) {
   journal_rows_free(&s->journal);
   if (s->lock_fd >= 0) close(s->lock_fd);
+  if (s->lock_conn) s->p->dialect->close(s->lock_conn); /* ends its transaction: unlocks */
   if (s->conn) s->p->dialect->close(s->conn);
   free(s->state);
 }

@@ -12,6 +12,7 @@ packages=(
 )
 if [ "${1:-}" = "--test" ]; then
   packages+=(libcmocka-dev postgresql postgresql-client clang-format clang libclang-rt-14-dev)
+  packages+=(pgbouncer) # tests/integration/test_pgbouncer.sh
 fi
 
 missing=()
