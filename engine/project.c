@@ -293,8 +293,11 @@ static int pooled_lock(session *s, lm_value *key) {
     if (lm_interrupted) return lock_interrupted();
     int got = 0;
     rc = d->exec(s->lock_conn, &begin);
-    if (!rc) rc = d->exec(s->lock_conn, &keep);
     if (!rc) rc = d->query(s->lock_conn, &try, exists_row, &got);
+    /* a statement of the simple protocol after it also drops the finished
+     * SELECT's portal, whose snapshot would otherwise stay registered and
+     * make this run's own CREATE INDEX CONCURRENTLY wait for this transaction */
+    if (!rc) rc = d->exec(s->lock_conn, &keep);
     if (rc) return lm_interrupted ? lock_interrupted() : rc;
     if (got) return 0;
     d->exec(s->lock_conn, &rollback);
@@ -535,12 +538,12 @@ static int journal_start(runner *rn, const lm_plan_item *it, lm_journal *j) {
     snprintf(j->expect, sizeof j->expect, "%s", row->fingerprint ? row->fingerprint : "");
     snprintf(j->fingerprint_c, sizeof j->fingerprint_c, "%s", j->expect);
     snprintf(j->where_c, sizeof j->where_c, "an earlier run");
-    if (!rn->quiet && !rn->offline)
+    if (!rn->quiet && !rn->offline && row->done > 0)
       fprintf(rn->p->err,
-              "luamig: resuming %s %s%s%s%s: its first %lld operation%s were committed by an "
-              "earlier run and are skipped\n",
+              "luamig: resuming %s %s%s%s%s: its first %lld operation%s committed by an "
+              "earlier run %s skipped\n",
               j->direction, r->id, j->step ? " [" : "", j->step ? j->step : "", j->step ? "]" : "",
-              row->done, row->done == 1 ? "" : "s");
+              row->done, row->done == 1 ? " was" : "s were", row->done == 1 ? "is" : "are");
   }
   return 0;
 }
