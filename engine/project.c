@@ -540,10 +540,10 @@ static int journal_start(runner *rn, const lm_plan_item *it, lm_journal *j) {
     snprintf(j->where_c, sizeof j->where_c, "an earlier run");
     if (!rn->quiet && !rn->offline && row->done > 0)
       fprintf(rn->p->err,
-              "luamig: resuming %s %s%s%s%s: its first %lld operation%s committed by an "
-              "earlier run %s skipped\n",
+              "luamig: resuming %s %s%s%s%s: its first %lld operation%s, committed by an "
+              "earlier run, %s skipped\n",
               j->direction, r->id, j->step ? " [" : "", j->step ? j->step : "", j->step ? "]" : "",
-              row->done, row->done == 1 ? " was" : "s were", row->done == 1 ? "is" : "are");
+              row->done, row->done == 1 ? "" : "s", row->done == 1 ? "is" : "are");
   }
   return 0;
 }
