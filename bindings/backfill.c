@@ -281,7 +281,7 @@ static int l_backfill(lua_State *L) {
   }
   lm_error_clear();
   int skip = 0;
-  if (lm_journal_op(run, "backfill", bf.table, NULL, bf.where, 0, file, line, &skip) != 0)
+  if (lm_journal_op(run, "backfill", bf.table, NULL, bf.where, file, line, &skip) != 0)
     return lm_lua_raise(L);
   if (!skip && (lm_backfill_run(run, &bf, file, line) != 0 || lm_journal_op_done(run) != 0))
     return lm_lua_raise(L);

@@ -460,9 +460,8 @@ static int emit(lua_State *L, arena *A, lm_op *op) {
   }
   lm_error_clear();
   int skip = 0;
-  int cic = op->kind == LM_OP_CREATE_INDEX && op->concurrently;
-  if (lm_journal_op(run, lm_op_name(op->kind), op->table, op->name, op->sql, cic, op->file,
-                    op->line, &skip) != 0)
+  if (lm_journal_op(run, lm_op_name(op->kind), op->table, op->name, op->sql, op->file, op->line,
+                    &skip) != 0)
     return lm_lua_raise(L);
   if (!skip && (lm_sink_op(run->sink, op) != 0 || lm_journal_op_done(run) != 0))
     return lm_lua_raise(L);
@@ -1000,8 +999,7 @@ static int l_batch_alter_table(lua_State *L) {
   int line = 0;
   caller_location(L, &src, &line);
   int skip = 0;
-  if (lm_journal_op(run, fn, box->table, NULL, NULL, 0, src, line, &skip) != 0)
-    return lm_lua_raise(L);
+  if (lm_journal_op(run, fn, box->table, NULL, NULL, src, line, &skip) != 0) return lm_lua_raise(L);
   if (!skip && (lm_recreate_ops(run->sink, box->table, lm_rc_batch_ops(box->ops), n, mode) != 0 ||
                 lm_journal_op_done(run) != 0))
     return lm_lua_raise(L);

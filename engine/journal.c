@@ -86,21 +86,22 @@ static int valid_row(void *ud, int n, const char *const *names, const lm_value *
   return 1;
 }
 
-/* PostgreSQL, before CREATE INDEX CONCURRENTLY runs outside a transaction:
- * 2 when an index of that name is valid, 1 when one is INVALID (a CREATE
- * INDEX CONCURRENTLY that failed or was interrupted left it), 0 when none. */
+/* Before an index operation runs outside a transaction: 2 when an index of
+ * that name is valid, 1 when one is INVALID (PostgreSQL: a CREATE INDEX
+ * CONCURRENTLY that failed or was interrupted left it), 0 when none. */
 static int index_state(lm_sink *s, const char *name, int *state) {
   *state = 0;
   lm_value v = {.t = LM_V_TEXT, .s = (char *)name, .len = strlen(name)};
-  lm_stmt st = {"SELECT i.indisvalid FROM pg_catalog.pg_index i "
+  lm_stmt pg = {"SELECT i.indisvalid FROM pg_catalog.pg_index i "
                 "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
                 "WHERE c.relname = $1 AND pg_catalog.pg_table_is_visible(c.oid)",
                 &v, 1};
-  return s->query(s, &st, valid_row, state);
+  lm_stmt lite = {"SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $1", &v, 1};
+  return s->query(s, s->d->id == LM_POSTGRESQL ? &pg : &lite, valid_row, state);
 }
 
 int lm_journal_op(lm_run *run, const char *kind, const char *table, const char *name,
-                  const char *sql, int concurrent_index, const char *file, int line, int *skip) {
+                  const char *sql, const char *file, int line, int *skip) {
   *skip = 0;
   lm_journal *j = run ? run->journal : NULL;
   if (!j) return 0;
@@ -128,18 +129,20 @@ int lm_journal_op(lm_run *run, const char *kind, const char *table, const char *
   j->pending_h = hh;
   lm_sink *s = j->sink;
   if (!j->autocommit || s->in_tx) return 0;
-  if (concurrent_index && name && s->query && s->d->id == LM_POSTGRESQL) {
+  int creates = strcmp(kind, "create_index") == 0, drops = strcmp(kind, "drop_index") == 0;
+  if ((creates || drops) && name && s->query) {
     int state;
     int rc = index_state(s, name, &state);
     if (rc) return rc;
-    if (state == 2 && j->started == nn) {
-      /* the earlier run built it and stopped before recording that */
+    if (j->started == nn && ((creates && state == 2) || (drops && state == 0))) {
+      /* the earlier run stopped between the statement and its journal
+       * write: the index shows that the statement finished */
       j->n = nn;
       j->h = hh;
       *skip = 1;
       return jwrite(j, nn, hh, 0);
     }
-    if (state == 1) {
+    if (creates && state == 1) {
       lm_buf b;
       lm_buf_init(&b);
       lm_buf_puts(&b, "DROP INDEX CONCURRENTLY IF EXISTS ");
@@ -172,9 +175,11 @@ int lm_journal_block_begin(lm_run *run) {
   lm_journal *j = run->journal;
   int rc = 0;
   if (s->in_tx) {
-    if (j && j->n > j->done_p) rc = jwrite(j, j->n, j->h, 0);
+    int wrote = j && j->n > j->done_p;
+    if (wrote) rc = jwrite(j, j->n, j->h, 0);
     if (!rc) rc = s->commit(s);
-    if (!rc && j) {
+    if (!rc && wrote) {
+      /* (a resumed run that only skipped keeps what it read: op_started) */
       lm_journal_committed(j);
       j->started = 0;
       hex16(j->h, j->fingerprint_c);

@@ -579,10 +579,11 @@ typedef struct lm_journal {
   int autocommit;               /* inside op.autocommit_block */
 } lm_journal;
 
-/** Before operation op (file/line where it was called) of the running step:
- * *skip is set when a resumed run already committed it. 0 or an LM_E code. */
+/** Before operation `kind` (an op name: "create_index", …; file/line where it
+ * was called) of the running step: *skip is set when a resumed run already
+ * committed it. 0 or an LM_E code. */
 int lm_journal_op(lm_run *run, const char *kind, const char *table, const char *name,
-                  const char *sql, int concurrent_index, const char *file, int line, int *skip);
+                  const char *sql, const char *file, int line, int *skip);
 /** After the operation has run. */
 int lm_journal_op_done(lm_run *run);
 /** op.autocommit_block: commits what ran before (with the journal), and
