@@ -469,6 +469,7 @@ void lm_vt_journal_write(const lm_vt *vt, int insert, const char *rev, const cha
                          const char *fingerprint, lm_stmts *out);
 /** rev NULL: every row. */
 void lm_vt_journal_delete(const lm_vt *vt, const char *rev, lm_stmts *out);
+void lm_vt_journal_drop(const lm_vt *vt, lm_stmts *out);
 
 /* ---- sinks ---------------------------------------------------------------------- */
 

@@ -562,6 +562,7 @@ static int run_once(runner *rn, const lm_plan_item *it, const char *what, long l
   j->resume_done = j->done_c;
   j->where[0] = 0;
   lm_stmts l = {0};
+  int others = 0; /* another step is half applied: its journal row stays */
   long long t0 = lm_now_ms();
   int rc = s->begin(s);
   if (!rc && rn->create_vt) {
@@ -573,14 +574,19 @@ static int run_once(runner *rn, const lm_plan_item *it, const char *what, long l
   *ms = lm_now_ms() - t0;
   if (!rc) {
     vt_write(rn->vt, r, it->step, it->up, rn->offline ? 0 : *ms, &l);
-    /* the step is whole: its journal row goes with the version-table write */
-    if (j->row_p) lm_vt_journal_delete(rn->vt, r->id, &l);
+    /* the step is whole: its journal row goes with the version-table write,
+     * and the journal table too unless another step is half applied */
+    for (int i = 0; rn->journal && i < rn->journal->n; i++)
+      if (rn->journal->v[i].rev[0] && strcmp(rn->journal->v[i].rev, r->id) != 0) others = 1;
+    if (j->row_p && others) lm_vt_journal_delete(rn->vt, r->id, &l);
+    if (j->row_p && !others) lm_vt_journal_drop(rn->vt, &l);
     rc = lm_sink_stmts(s, &l);
     lm_stmts_free(&l);
   }
   if (!rc && lm_interrupted) rc = lm_error_set(LM_EINTR, "interrupted");
   if (!rc) rc = s->commit(s);
   if (!rc) {
+    if (j->row_p) j->table_p = others;
     lm_journal_committed(j);
     j->row_c = j->row_p = 0;
     j->done_c = j->done_p = 0;
@@ -881,7 +887,7 @@ int lm_stamp(lm_project *p, const char *target) {
     if (!s.vt_exists) lm_vt_create(&s.vt, &l);
     lm_vt_delete_all(&s.vt, &l);
     /* the database is declared to be at the target: no step is half applied */
-    if (s.journal.table) lm_vt_journal_delete(&s.vt, NULL, &l);
+    if (s.journal.table) lm_vt_journal_drop(&s.vt, &l);
     for (int k = 0; k < p->graph.n; k++) {
       int i = p->graph.topo[k];
       if (mark[i])

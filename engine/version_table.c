@@ -131,10 +131,13 @@ void lm_vt_delete_all(const lm_vt *vt, lm_stmts *out) {
  * many of its operations are committed ("ops_done"), which one was running
  * outside a transaction when the run stopped ("op_started"), and a
  * fingerprint of the committed operations, so that a rerun skips exactly
- * them. It has a row only while a step is half applied; the step's last
- * transaction deletes it together with the version-table write. A table of
- * its own leaves the version table's shape and meaning (one row per applied
- * revision) as every earlier luamig wrote them. */
+ * them. It exists only while a step is half applied: made (CREATE TABLE IF
+ * NOT EXISTS) the first time a step commits part of its work, dropped by the
+ * step's last transaction together with the version-table write (its row
+ * only, when another step is half applied too). A table of its own leaves the
+ * version table's shape and meaning (one row per applied revision) as every
+ * earlier luamig wrote them, and a database migrated without incident has no
+ * table more than before. */
 
 static void put_journal_name(lm_buf *b, const lm_vt *vt) {
   const char *schema = vt->d->id == LM_POSTGRESQL ? vt->schema : NULL;
@@ -218,4 +221,12 @@ void lm_vt_journal_delete(const lm_vt *vt, const char *rev, lm_stmts *out) {
   } else {
     lm_stmts_add(out, lm_buf_steal(&b), NULL, 0);
   }
+}
+
+void lm_vt_journal_drop(const lm_vt *vt, lm_stmts *out) {
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "DROP TABLE IF EXISTS ");
+  put_journal_name(&b, vt);
+  lm_stmts_add(out, lm_buf_steal(&b), NULL, 0);
 }

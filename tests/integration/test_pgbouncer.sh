@@ -51,7 +51,8 @@ stop_bouncer() {
     BOUNCER_PID=""
   fi
 }
-trap 'stop_bouncer' EXIT
+# lib.sh's own EXIT handler (_lm_finish) reports and sets the exit status
+trap 'lm_rc_=$?; stop_bouncer; (exit $lm_rc_); _lm_finish' EXIT
 
 # start_bouncer MODE: PgBouncer in MODE (session | transaction) on a free
 # port; sets BOUNCER_PORT.
