@@ -85,7 +85,7 @@ journal_rows() {
 # outside a transaction.
 wait_started() {
   local i
-  for i in $(seq 1 300); do
+  for _ in $(seq 1 300); do
     [ "$(journal_rows 2>/dev/null)" = 1 ] &&
       [ "$(db_query "SELECT coalesce(op_started, 0) FROM $J" 2>/dev/null)" = "$1" ] && return 0
     sleep 0.1
@@ -122,7 +122,7 @@ expect_eq "$(journal_rows)" "1" "journal rows after the failure"
 expect_same "$(version_rows)" "a1" "version rows after the failure"
 
 t_case "rerunning the failing revision applies nothing twice"
-for k in 1 2; do
+for _ in 1 2; do
   lm upgrade head -x fail=1
   expect_exit 1
   expect_err_contains "resuming upgrade a2: its first 3 operations, committed by an earlier run, are skipped"
