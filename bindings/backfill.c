@@ -280,7 +280,11 @@ static int l_backfill(lua_State *L) {
     line = ar.currentline;
   }
   lm_error_clear();
-  if (lm_backfill_run(run, &bf, file, line) != 0) return lm_lua_raise(L);
+  int skip = 0;
+  if (lm_journal_op(run, "backfill", bf.table, NULL, bf.where, file, line, &skip) != 0)
+    return lm_lua_raise(L);
+  if (!skip && (lm_backfill_run(run, &bf, file, line) != 0 || lm_journal_op_done(run) != 0))
+    return lm_lua_raise(L);
   return 0;
 }
 

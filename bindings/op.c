@@ -459,7 +459,12 @@ static int emit(lua_State *L, arena *A, lm_op *op) {
     return 0;
   }
   lm_error_clear();
-  if (lm_sink_op(run->sink, op) != 0) return lm_lua_raise(L);
+  int skip = 0;
+  if (lm_journal_op(run, lm_op_name(op->kind), op->table, op->name, op->sql, op->file, op->line,
+                    &skip) != 0)
+    return lm_lua_raise(L);
+  if (!skip && (lm_sink_op(run->sink, op) != 0 || lm_journal_op_done(run) != 0))
+    return lm_lua_raise(L);
   arena_release(A);
   return 0;
 }
@@ -798,6 +803,20 @@ static int l_drop_constraint(lua_State *L) {
   return emit(L, A, &op);
 }
 
+/* luamig runs each step in a transaction of its own and records the step in
+ * it: a COMMIT or ROLLBACK from the revision would end that transaction
+ * behind its back (work committed that a failure then claims rolled back, or
+ * a version row without the work). */
+static void refuse_transaction_control(lua_State *L, const char *sql, const char *fn) {
+  const char *what;
+  if (sql && lm_sql_transaction_control(sql, strlen(sql), &what))
+    op_error(L,
+             "op.%s: %s is a transaction-control statement, and luamig runs each step in a "
+             "transaction of its own: let luamig commit and roll back; put work that must run "
+             "outside the transaction in op.autocommit_block, or split it into steps",
+             fn, what);
+}
+
 static int l_execute(lua_State *L) {
   arena *A = arena_push(L, 2);
   lm_op op = {.kind = LM_OP_EXECUTE};
@@ -806,6 +825,7 @@ static int l_execute(lua_State *L) {
   else
     op.sql = check_str(L, A, 1, "execute", "SQL");
   op.params = parse_params(L, A, 2, &op.nparams, "execute");
+  refuse_transaction_control(L, op.sql, "execute");
   return emit(L, A, &op);
 }
 
@@ -982,7 +1002,13 @@ static int l_batch_alter_table(lua_State *L) {
   box->closed = 1;
   lm_error_clear();
   int n = lm_rc_batch_count(box->ops);
-  if (lm_recreate_ops(run->sink, box->table, lm_rc_batch_ops(box->ops), n, mode) != 0)
+  const char *src = NULL;
+  int line = 0;
+  caller_location(L, &src, &line);
+  int skip = 0;
+  if (lm_journal_op(run, fn, box->table, NULL, NULL, src, line, &skip) != 0) return lm_lua_raise(L);
+  if (!skip && (lm_recreate_ops(run->sink, box->table, lm_rc_batch_ops(box->ops), n, mode) != 0 ||
+                lm_journal_op_done(run) != 0))
     return lm_lua_raise(L);
   return 0;
 }
@@ -995,10 +1021,17 @@ static int l_autocommit_block(lua_State *L) {
     return op_error(L, "op.autocommit_block cannot run inside one transaction for the whole run "
                        "(--dry-run or transaction_per_migration = false)");
   lm_error_clear();
-  if (s->in_tx && s->commit(s) != 0) return lm_lua_raise(L);
+  if (s->on_autocommit) {
+    const char *src = NULL;
+    int line = 0;
+    caller_location(L, &src, &line);
+    s->on_autocommit(s->op_ud, src, line, 1);
+  }
+  if (lm_journal_block_begin(run) != 0) return lm_lua_raise(L);
   lua_pushvalue(L, 1);
   lua_call(L, 0, 0);
-  if (s->begin(s) != 0) return lm_lua_raise(L);
+  if (s->on_autocommit) s->on_autocommit(s->op_ud, NULL, 0, 0);
+  if (lm_journal_block_end(run) != 0) return lm_lua_raise(L);
   return 0;
 }
 
@@ -1062,6 +1095,7 @@ static int l_query(lua_State *L) {
   arena *A = arena_push(L, 2);
   need_live(L, "query");
   const char *sql = check_str(L, A, 1, "query", "SQL");
+  refuse_transaction_control(L, sql, "query");
   int np;
   lm_value *p = parse_params(L, A, 2, &np, "query");
   lua_newtable(L);
@@ -1119,6 +1153,7 @@ static int l_rows(lua_State *L) {
   arena *A = arena_push(L, 2);
   lm_sink *s = need_live(L, "rows");
   const char *sql = check_str(L, A, 1, "rows", "SQL");
+  refuse_transaction_control(L, sql, "rows");
   int np;
   lm_value *p = parse_params(L, A, 2, &np, "rows");
   rows_iter *it = lua_newuserdatauv(L, sizeof *it, 0);
@@ -1145,6 +1180,7 @@ static int l_scalar(lua_State *L) {
   arena *A = arena_push(L, 2);
   need_live(L, "scalar");
   const char *sql = check_str(L, A, 1, "scalar", "SQL");
+  refuse_transaction_control(L, sql, "scalar");
   int np;
   lm_value *p = parse_params(L, A, 2, &np, "scalar");
   int top = lua_gettop(L);

@@ -93,6 +93,10 @@ const lm_lint_rule lm_lint_rules[] = {
     {"credentials-in-config", LM_LINT_ERROR, LM_RULE_LINT, "A password is written into luamig.lua",
      "The configuration ends up in version control. Leave url out and set DATABASE_URL, or read "
      "it: url = os.getenv(\"DATABASE_URL\")."},
+    {"ops-before-autocommit", LM_LINT_ERROR, LM_RULE_LINT,
+     "Operations run before an autocommit_block in the same step",
+     "op.autocommit_block commits what ran before it, so a failure later leaves the step half "
+     "applied. Put the operations before the block in a step of their own (steps = { ... })."},
     {"unknown-type", LM_LINT_ERROR, LM_RULE_LINT,
      "A column type is neither a luamig type nor one the database knows",
      "A misspelt type (strng(20)) would be passed to the database verbatim. Use a type of the "
@@ -185,9 +189,27 @@ static void op_free(lm_lint_op *o) {
   free(o->file);
 }
 
+void lm_lint_fn_autocommit(lm_lint_fn *fn, const char *file, int line, int begin) {
+  if (!begin) {
+    fn->block_end = fn->n;
+    return;
+  }
+  int nbefore = fn->n - (fn->block_end > 0 ? fn->block_end : 0);
+  fn->block_end = -1;
+  if (nbefore <= 0) return;
+  fn->blocks = lm_xrealloc(fn->blocks, sizeof *fn->blocks * (size_t)(fn->nblocks + 1));
+  fn->blocks[fn->nblocks].file = dup_or_null(file);
+  fn->blocks[fn->nblocks].line = line;
+  fn->blocks[fn->nblocks].nbefore = nbefore;
+  fn->nblocks++;
+}
+
 void lm_lint_fn_free(lm_lint_fn *fn) {
   for (int i = 0; i < fn->n; i++)
     op_free(&fn->ops[i]);
+  for (int i = 0; i < fn->nblocks; i++)
+    free(fn->blocks[i].file);
+  free(fn->blocks);
   free(fn->ops);
   memset(fn, 0, sizeof *fn);
 }
@@ -608,6 +630,25 @@ static void check_backfills(ctx *c, const lm_lint_fn *fn) {
   }
 }
 
+/* ops-before-autocommit: op.autocommit_block commits the step's transaction
+ * before its body, so the operations made before it in the same step are
+ * committed with no version row; after a failure later in the step they stay
+ * (the journal keeps a rerun from repeating them, but the database is left
+ * half migrated). A step of their own keeps each part atomic. */
+static void check_autocommit(ctx *c, const lm_lint_fn *fn) {
+  const char *where = c->r->step_names ? "step" : "function";
+  for (int i = 0; i < fn->nblocks; i++) {
+    const struct lm_lint_block *b = &fn->blocks[i];
+    lm_lint_add(c->out, b->file ? b->file : c->r->path, b->line, LM_LINT_ERROR,
+                "ops-before-autocommit",
+                "split into steps: put the operations before the block in a step of their own, "
+                "and the autocommit_block in the next one",
+                "op.autocommit_block commits the %d operation%s made before it in the same %s: a "
+                "failure after it leaves them committed without the revision being applied",
+                b->nbefore, b->nbefore == 1 ? "" : "s", where);
+  }
+}
+
 /* ---- downgrade rules ------------------------------------------------------------------ */
 
 static int invertible(lm_op_kind k) {
@@ -886,6 +927,8 @@ void lm_lint_check_revision(const lm_lint_rev *r, int postgres, lm_lint_findings
   for (int s = 0; s < r->nsteps; s++) {
     check_backfills(&c, &r->up[s]);
     check_backfills(&c, &r->down[s]);
+    check_autocommit(&c, &r->up[s]);
+    check_autocommit(&c, &r->down[s]);
     check_downgrade(&c, s);
   }
   free(drops);
@@ -1079,6 +1122,10 @@ static int record_op(void *ud, const lm_op *op) {
   return 0;
 }
 
+static void record_autocommit(void *ud, const char *file, int line, int begin) {
+  lm_lint_fn_autocommit(ud, file, line, begin);
+}
+
 /* Whether the revision has the function for step/direction, and the line
  * where it is defined. Reads the file's environment without calling anything
  * (the checks on its shape were made when the file was loaded, but a revision
@@ -1172,7 +1219,8 @@ static void run_function(lm_project *p, const lm_dialect *d, const lm_revision *
   if (!fn->present) return;
   lm_sink sink;
   lm_sink_record(&sink, d, record_op, fn);
-  lm_run run = {p, &sink, d, 1, r, r->multistep ? r->step_names[step] : NULL, 0};
+  sink.on_autocommit = record_autocommit;
+  lm_run run = {p, &sink, d, 1, r, r->multistep ? r->step_names[step] : NULL, 0, NULL};
   if (loaded && lm_lua_call_step(p->L, &run, r, step, up) == 0) return;
   fn->failed = 1;
   const lm_error *e = lm_error_last();

@@ -70,7 +70,19 @@ typedef struct lm_lint_fn {
   int present; /* the function exists */
   int line;    /* where it is defined, 0 when unknown */
   int failed;  /* a Lua error stopped it: ops is a prefix */
+  /* op.autocommit_block calls that commit operations made before them in
+   * the same function (ops-before-autocommit) */
+  struct lm_lint_block {
+    char *file;
+    int line;
+    int nbefore; /* operations the block's start commits */
+  } * blocks;
+  int nblocks;
+  int block_end; /* fn->n when the last block ended, -1 inside one */
 } lm_lint_fn;
+
+/** op.autocommit_block starts (begin 1) or ends (0) at file:line in fn. */
+void lm_lint_fn_autocommit(lm_lint_fn *fn, const char *file, int line, int begin);
 
 /** One revision as lint sees it: up[i] / down[i] for each step (one step for
  * a plain upgrade/downgrade revision). */

@@ -475,6 +475,9 @@ typedef struct lm_dialect {
 
 extern const lm_dialect lm_dialect_sqlite;
 extern const lm_dialect lm_dialect_postgresql;
+/** PostgreSQL: *pooled is set when the connection goes through a pooler
+ * (PgBouncer): the server process differs from the one libpq was told of. */
+int lm_pg_behind_pooler(lm_conn *c, int *pooled);
 const lm_dialect *lm_dialect_find(const char *name);
 
 /** Renders a type name of SPEC §4 for the dialect into b. */
@@ -518,6 +521,17 @@ void lm_vt_delete(const lm_vt *vt, const char *rev, lm_stmts *out);
 void lm_vt_delete_all(const lm_vt *vt, lm_stmts *out);
 /** Re-records one applied revision's checksum, nothing else. */
 void lm_vt_set_checksum(const lm_vt *vt, const char *rev, const char *checksum, lm_stmts *out);
+/* The journal beside the version table (engine/version_table.c, engine/journal.c). */
+void lm_vt_journal_create(const lm_vt *vt, lm_stmts *out);
+void lm_vt_journal_exists_query(const lm_vt *vt, lm_stmts *out);
+void lm_vt_journal_select(const lm_vt *vt, lm_stmts *out);
+/** insert: a new row; otherwise an UPDATE of rev's row. started <= 0: NULL. */
+void lm_vt_journal_write(const lm_vt *vt, int insert, const char *rev, const char *direction,
+                         const char *step, long long done, long long started,
+                         const char *fingerprint, lm_stmts *out);
+/** rev NULL: every row. */
+void lm_vt_journal_delete(const lm_vt *vt, const char *rev, lm_stmts *out);
+void lm_vt_journal_drop(const lm_vt *vt, lm_stmts *out);
 
 /* ---- sinks ---------------------------------------------------------------------- */
 
@@ -540,6 +554,8 @@ struct lm_sink {
   /* record sink: every op record goes here first; nothing is rendered */
   int (*on_op)(void *ud, const lm_op *op);
   void *op_ud;
+  /* record sink: op.autocommit_block starts (begin 1) or ends at file:line (lint) */
+  void (*on_autocommit)(void *ud, const char *file, int line, int begin);
   /* the database that move-and-copy reflects tables from: the connection
    * online, an in-memory shadow replaying the script under --sql */
   lm_conn *shadow;
@@ -605,8 +621,58 @@ struct lm_run {
   int offline;
   const lm_revision *rev; /* running now */
   const char *step_name;
-  int nops; /* op records emitted so far by the running step */
+  int nops;                   /* op records emitted so far by the running step */
+  struct lm_journal *journal; /* progress outside the step's transaction, or NULL */
 };
+
+/* ---- the journal of committed progress (engine/journal.c) ------------------------ */
+
+/** One item (a revision's step, one direction) as it runs: which of its
+ * operations are committed. Values ending in _c are committed, _p are what
+ * the open transaction holds. */
+typedef struct lm_journal {
+  lm_sink *sink;
+  const lm_vt *vt;
+  const lm_revision *r;
+  const char *direction; /* "upgrade" / "downgrade" */
+  const char *step;      /* the step's name, NULL for a plain revision */
+  int table_c, table_p;  /* the journal table exists */
+  int row_c, row_p;      /* the item has a journal row */
+  long long done_c, done_p;
+  long long started;      /* an operation was running outside a transaction */
+  char fingerprint_c[17]; /* of the operations 1..done_c */
+  char expect[17];        /* fingerprint a resumed run must reproduce at done_c */
+  long long resume_done;  /* done_c when the item started (skip up to here) */
+  char where_c[256];      /* file:line of the last committed operation */
+  /* this call of the step function */
+  long long n;                  /* operations seen */
+  unsigned long long h;         /* fingerprint of operations 1..n */
+  char where[256];              /* file:line of operation n */
+  unsigned long long pending_h; /* … once operation n + 1 has run */
+  int autocommit;               /* inside op.autocommit_block */
+} lm_journal;
+
+/** Before operation `kind` (an op name: "create_index", …; file/line where it
+ * was called) of the running step: *skip is set when a resumed run already
+ * committed it. 0 or an LM_E code. */
+int lm_journal_op(lm_run *run, const char *kind, const char *table, const char *name,
+                  const char *sql, const char *file, int line, int *skip);
+/** After the operation has run. */
+int lm_journal_op_done(lm_run *run);
+/** op.autocommit_block: commits what ran before (with the journal), and
+ * begins again after. */
+int lm_journal_block_begin(lm_run *run);
+int lm_journal_block_end(lm_run *run);
+/** The runner's transaction ended: keep (commit) or drop (rollback) the
+ * pending state. */
+void lm_journal_committed(lm_journal *j);
+void lm_journal_rolled_back(lm_journal *j);
+/** Whether sql holds a transaction-control statement (BEGIN, COMMIT,
+ * ROLLBACK, END, SAVEPOINT, RELEASE, START TRANSACTION, ABORT, PREPARE
+ * TRANSACTION) at the start of any of its statements; *what gets its keyword
+ * (static). Quotes, comments, dollar quotes and BEGIN … END bodies of CREATE
+ * statements are skipped. */
+int lm_sql_transaction_control(const char *sql, size_t len, const char **what);
 
 /** Project internals shared with the CLI. */
 /** What one online run did, for a caller that reports many runs (engine/fleet.c).

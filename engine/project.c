@@ -1,5 +1,6 @@
 /* A project: its configuration, its database URL and its loaded chain; and the
  * runner that moves a database along the chain, online or as a script. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,14 +75,28 @@ void lm_project_free(lm_project *p) {
 
 /* ---- a connected session ------------------------------------------------------ */
 
+/* A journal row read at the start of a run: a step left half applied. */
+typedef struct journal_row {
+  char *rev, *direction, *step, *fingerprint;
+  long long done, started;
+} journal_row;
+
+typedef struct journal_rows {
+  journal_row *v;
+  int n;
+  int table; /* the journal table exists */
+} journal_rows;
+
 typedef struct session {
   lm_project *p;
   lm_conn *conn;
   lm_sink sink;
   lm_vt vt;
   int lock_fd;
+  lm_conn *lock_conn; /* behind a pooler: the connection holding the lock */
   int *state;
   int vt_exists;
+  journal_rows journal;
 } session;
 
 static void vt_init(lm_project *p, const lm_dialect *d, lm_vt *vt) {
@@ -160,6 +175,48 @@ static int state_row(void *ud, int n, const char *const *names, const lm_value *
   return 0;
 }
 
+static char *value_text(const lm_value *v) {
+  return v->t == LM_V_TEXT ? lm_xstrndup(v->s, v->len) : NULL;
+}
+
+static int journal_row_read(void *ud, int n, const char *const *names, const lm_value *v) {
+  LM_UNUSED(names);
+  journal_rows *jr = ud;
+  if (n < 6 || v[0].t != LM_V_TEXT) return 0;
+  jr->v = lm_xrealloc(jr->v, sizeof *jr->v * (size_t)(jr->n + 1));
+  journal_row *row = &jr->v[jr->n++];
+  row->rev = value_text(&v[0]);
+  row->direction = value_text(&v[1]);
+  row->step = value_text(&v[2]);
+  row->done = v[3].t == LM_V_INT ? v[3].i : v[3].t == LM_V_TEXT ? atoll(v[3].s) : 0;
+  row->started = v[4].t == LM_V_INT ? v[4].i : v[4].t == LM_V_TEXT ? atoll(v[4].s) : 0;
+  row->fingerprint = value_text(&v[5]);
+  return 0;
+}
+
+static void journal_rows_free(journal_rows *jr) {
+  for (int i = 0; i < jr->n; i++) {
+    free(jr->v[i].rev), free(jr->v[i].direction), free(jr->v[i].step);
+    free(jr->v[i].fingerprint);
+  }
+  free(jr->v);
+  memset(jr, 0, sizeof *jr);
+}
+
+/* The journal beside the version table: the steps left half applied. */
+static int read_journal(session *s) {
+  lm_stmts l = {0};
+  journal_rows_free(&s->journal);
+  lm_vt_journal_exists_query(&s->vt, &l);
+  int rc = s->sink.query(&s->sink, &l.v[0], exists_row, &s->journal.table);
+  lm_stmts_free(&l);
+  if (rc || !s->journal.table) return rc;
+  lm_vt_journal_select(&s->vt, &l);
+  rc = s->sink.query(&s->sink, &l.v[0], journal_row_read, &s->journal);
+  lm_stmts_free(&l);
+  return rc;
+}
+
 /* Reads the version table into s->state (steps applied per revision). */
 static int read_state(session *s, int check_checksums) {
   lm_project *p = s->p;
@@ -169,6 +226,7 @@ static int read_state(session *s, int check_checksums) {
   lm_vt_exists_query(&s->vt, &l);
   rc = s->sink.query(&s->sink, &l.v[0], exists_row, &s->vt_exists);
   lm_stmts_free(&l);
+  if (!rc) rc = read_journal(s);
   if (rc || !s->vt_exists) return rc;
   state_reader sr = {p, s->state, {0}, 0, 0, check_checksums};
   lm_vt_select(&s->vt, &l);
@@ -196,40 +254,131 @@ static unsigned long long fnv1a(const char *s) {
   return h;
 }
 
+/* An interrupt while waiting for the lock: nothing has been done. */
+static int lock_interrupted(void) {
+  return lm_error_set(
+      LM_EINTR, "interrupted while waiting for another luamig run to finish; nothing was done");
+}
+
+static int text_row(void *ud, int n, const char *const *names, const lm_value *v) {
+  LM_UNUSED(names);
+  if (n >= 1 && v[0].t == LM_V_TEXT) *(char **)ud = lm_xstrndup(v[0].s, v[0].len);
+  return 1;
+}
+
+/* The advisory-lock key: the version table as the server resolves it, so that
+ * `version_table_schema = "public"` and no schema (public by search_path)
+ * are one lock. */
+static int lock_key(session *s, char key[32]) {
+  char *schema = NULL;
+  if (s->vt.schema && *s->vt.schema) {
+    schema = lm_xstrdup(s->vt.schema);
+  } else {
+    lm_stmt st = {"SELECT current_schema()::text", NULL, 0};
+    int rc = s->sink.query(&s->sink, &st, text_row, &schema);
+    if (rc) return rc;
+  }
+  lm_buf name;
+  lm_buf_init(&name);
+  lm_buf_printf(&name, "luamig:%s.%s", schema ? schema : "",
+                s->vt.table && *s->vt.table ? s->vt.table : "luamig_version");
+  snprintf(key, 32, "%lld", (long long)fnv1a(name.s));
+  lm_buf_free(&name);
+  free(schema);
+  return 0;
+}
+
+/* Behind a pooler a session advisory lock does not hold: with transaction
+ * pooling each transaction may run on another server connection, and a
+ * session lock left on a pooled server connection would outlive the run. The
+ * lock is then held by a second connection inside an open transaction
+ * (pg_advisory_xact_lock), which keeps one server connection for as long as
+ * the run lasts in both pooling modes and is released by the server when the
+ * run ends or dies. Waiting polls with short transactions, so that waiting
+ * runs do not hold server connections the pool needs for the running one. */
+static int pooled_lock(session *s, lm_value *key) {
+  lm_project *p = s->p;
+  const lm_dialect *d = p->dialect;
+  int rc = d->open(&s->lock_conn, p->url);
+  if (rc) return rc;
+  lm_stmt begin = {"BEGIN", NULL, 0}, rollback = {"ROLLBACK", NULL, 0};
+  lm_stmt keep = {"SET LOCAL idle_in_transaction_session_timeout = 0", NULL, 0};
+  lm_stmt try = {"SELECT 1 WHERE pg_try_advisory_xact_lock($1::bigint)", key, 1};
+  int said = 0;
+  for (;;) {
+    if (lm_interrupted) return lock_interrupted();
+    int got = 0;
+    rc = d->exec(s->lock_conn, &begin);
+    if (!rc) rc = d->query(s->lock_conn, &try, exists_row, &got);
+    /* a statement of the simple protocol after it also drops the finished
+     * SELECT's portal, whose snapshot would otherwise stay registered and
+     * make this run's own CREATE INDEX CONCURRENTLY wait for this transaction */
+    if (!rc) rc = d->exec(s->lock_conn, &keep);
+    if (rc) return lm_interrupted ? lock_interrupted() : rc;
+    if (got) return 0;
+    d->exec(s->lock_conn, &rollback);
+    if (!said && !p->opts.quiet)
+      fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
+    said = 1;
+    for (int t = 0; t < 4 && !lm_interrupted; t++)
+      usleep(50000);
+  }
+}
+
 /* One luamig run per database at a time: PostgreSQL's session advisory lock
- * (held across autocommit_block too), flock() on the SQLite file. */
+ * (held across autocommit_block too; behind a pooler see pooled_lock),
+ * flock() on the SQLite file. An interrupt while waiting exits 130 with
+ * nothing done. */
 static int take_lock(session *s) {
   lm_project *p = s->p;
   const lm_dialect *d = p->dialect;
+  if (lm_interrupted) return lock_interrupted();
   if (d->id == LM_SQLITE) {
     if (strcmp(p->url->path, ":memory:") == 0) return 0;
     s->lock_fd = open(p->url->path, O_RDONLY | O_CLOEXEC);
-    if (s->lock_fd < 0) return 0;
+    if (s->lock_fd < 0)
+      return lm_error_set(LM_EDB, "cannot open %s to lock it: %s", p->url->path, strerror(errno));
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR)
+        return lm_error_set(LM_EDB, "cannot lock %s: %s", p->url->path, strerror(errno));
       if (!p->opts.quiet)
         fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
-      flock(s->lock_fd, LOCK_EX);
+      /* SIGINT and SIGTERM are installed without SA_RESTART, so that they
+       * end this wait; another signal resumes it */
+      while (flock(s->lock_fd, LOCK_EX) != 0) {
+        if (lm_interrupted) return lock_interrupted();
+        if (errno != EINTR)
+          return lm_error_set(LM_EDB, "cannot lock %s: %s", p->url->path, strerror(errno));
+      }
     }
+    if (lm_interrupted) return lock_interrupted();
     return 0;
   }
-  char key[64];
-  lm_buf name;
-  lm_buf_init(&name);
-  lm_buf_printf(&name, "luamig:%s.%s", s->vt.schema ? s->vt.schema : "", s->vt.table);
-  snprintf(key, sizeof key, "%lld", (long long)fnv1a(name.s));
-  lm_buf_free(&name);
-  lm_value v = {.t = LM_V_TEXT, .s = key, .len = strlen(key)};
-  lm_stmt st = {"SELECT 1 WHERE pg_try_advisory_lock($1::bigint)", &v, 1};
-  int got = 0;
-  int rc = s->sink.query(&s->sink, &st, exists_row, &got);
+  char key[32];
+  int rc = lock_key(s, key);
   if (rc) return rc;
-  if (!got) {
-    if (!p->opts.quiet)
-      fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
-    lm_stmt wait = {"SELECT pg_advisory_lock($1::bigint)", &v, 1};
-    rc = s->sink.exec(&s->sink, &wait);
+  lm_value v = {.t = LM_V_TEXT, .s = key, .len = strlen(key)};
+  int pooled = 0;
+  rc = lm_pg_behind_pooler(s->conn, &pooled);
+  if (rc) return rc;
+  if (pooled) {
+    rc = pooled_lock(s, &v);
     if (rc) return rc;
+  } else {
+    lm_stmt st = {"SELECT 1 WHERE pg_try_advisory_lock($1::bigint)", &v, 1};
+    int got = 0;
+    rc = s->sink.query(&s->sink, &st, exists_row, &got);
+    if (rc) return lm_interrupted ? lock_interrupted() : rc;
+    if (!got) {
+      if (!p->opts.quiet)
+        fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
+      if (lm_interrupted) return lock_interrupted();
+      lm_stmt wait = {"SELECT pg_advisory_lock($1::bigint)", &v, 1};
+      rc = s->sink.exec(&s->sink, &wait);
+      if (rc) return lm_interrupted ? lock_interrupted() : rc;
+    }
   }
+  if (lm_interrupted) return lock_interrupted();
   /* after the advisory lock, so that waiting for it is not cut short */
   if (p->config->lock_timeout && *p->config->lock_timeout) {
     lm_buf b;
@@ -276,7 +425,9 @@ static int session_open(session *s, lm_project *p, int readonly) {
 }
 
 static void session_close(session *s) {
+  journal_rows_free(&s->journal);
   if (s->lock_fd >= 0) close(s->lock_fd);
+  if (s->lock_conn) s->p->dialect->close(s->lock_conn); /* ends its transaction: unlocks */
   if (s->conn) s->p->dialect->close(s->conn);
   free(s->state);
 }
@@ -331,7 +482,9 @@ typedef struct runner {
   int offline;
   int create_vt; /* the version table still has to be created */
   int quiet;
-  int done; /* plan items committed */
+  journal_rows *journal; /* online: the half-applied steps found at the start */
+  int journal_table;     /* the journal table exists */
+  int done;              /* plan items committed */
 } runner;
 
 /* A PostgreSQL lock_timeout (SQLSTATE 55P03) is worth retrying: the lock
@@ -383,12 +536,65 @@ static void name_lock_holders(lm_sink *s) {
   lm_buf_free(&h.text);
 }
 
-static int run_once(runner *rn, const lm_plan_item *it, const char *what, long long *ms) {
+/* The journal of the item about to run: what an earlier run committed of it.
+ * A half-applied step of this revision in the other direction, or another
+ * step, must be finished (or stamped away) first. */
+static int journal_start(runner *rn, const lm_plan_item *it, lm_journal *j) {
+  const lm_revision *r = rn->p->graph.revs[it->rev];
+  memset(j, 0, sizeof *j);
+  j->sink = rn->sink;
+  j->vt = rn->vt;
+  j->r = r;
+  j->direction = it->up ? "upgrade" : "downgrade";
+  j->step = r->multistep ? r->step_names[it->step] : NULL;
+  j->table_c = j->table_p = rn->journal_table;
+  if (!rn->journal) return 0;
+  for (int i = 0; i < rn->journal->n; i++) {
+    const journal_row *row = &rn->journal->v[i];
+    if (strcmp(row->rev, r->id) != 0) continue;
+    int same_step =
+        (!row->step && !j->step) || (row->step && j->step && !strcmp(row->step, j->step));
+    if (!row->direction || strcmp(row->direction, j->direction) != 0 || !same_step)
+      return lm_error_set(LM_ECHECK,
+                          "%s %s%s%s%s is half applied: an earlier run stopped with part of it "
+                          "committed (see the journal table beside the version table); run "
+                          "'luamig %s' to finish it first, or repair the database by hand and "
+                          "record the result with 'luamig stamp'",
+                          row->direction ? row->direction : "?", r->id, row->step ? " [" : "",
+                          row->step ? row->step : "", row->step ? "]" : "",
+                          row->direction && !strcmp(row->direction, "downgrade") ? "downgrade"
+                                                                                 : "upgrade");
+    j->row_c = j->row_p = 1;
+    j->done_c = j->done_p = row->done;
+    j->started = row->started;
+    snprintf(j->expect, sizeof j->expect, "%s", row->fingerprint ? row->fingerprint : "");
+    snprintf(j->fingerprint_c, sizeof j->fingerprint_c, "%s", j->expect);
+    snprintf(j->where_c, sizeof j->where_c, "an earlier run");
+    if (!rn->quiet && !rn->offline && row->done > 0)
+      fprintf(rn->p->err,
+              "luamig: resuming %s %s%s%s%s: its first %lld operation%s, committed by an "
+              "earlier run, %s skipped\n",
+              j->direction, r->id, j->step ? " [" : "", j->step ? j->step : "", j->step ? "]" : "",
+              row->done, row->done == 1 ? "" : "s", row->done == 1 ? "is" : "are");
+  }
+  return 0;
+}
+
+static int run_once(runner *rn, const lm_plan_item *it, const char *what, long long *ms,
+                    lm_journal *j) {
   lm_project *p = rn->p;
   lm_sink *s = rn->sink;
   const lm_revision *r = p->graph.revs[it->rev];
-  lm_run run = {p, s, p->dialect, rn->offline, r, r->multistep ? r->step_names[it->step] : NULL, 0};
+  lm_run run = {p, s, p->dialect, rn->offline, r, r->multistep ? r->step_names[it->step] : NULL,
+                0, j};
+  /* a new call of the step function: it skips what is committed */
+  j->n = 0;
+  j->h = 1469598103934665603ULL;
+  j->autocommit = 0;
+  j->resume_done = j->done_c;
+  j->where[0] = 0;
   lm_stmts l = {0};
+  int others = 0; /* another step is half applied: its journal row stays */
   long long t0 = lm_now_ms();
   int rc = s->begin(s);
   if (!rc && rn->create_vt) {
@@ -400,14 +606,39 @@ static int run_once(runner *rn, const lm_plan_item *it, const char *what, long l
   *ms = lm_now_ms() - t0;
   if (!rc) {
     vt_write(rn->vt, r, it->step, it->up, rn->offline ? 0 : *ms, &l);
+    /* the step is whole: its journal row goes with the version-table write,
+     * and the journal table too unless another step is half applied */
+    for (int i = 0; rn->journal && i < rn->journal->n; i++)
+      if (rn->journal->v[i].rev[0] && strcmp(rn->journal->v[i].rev, r->id) != 0) others = 1;
+    if (j->row_p && others) lm_vt_journal_delete(rn->vt, r->id, &l);
+    if (j->row_p && !others) lm_vt_journal_drop(rn->vt, &l);
     rc = lm_sink_stmts(s, &l);
     lm_stmts_free(&l);
   }
   if (!rc && lm_interrupted) rc = lm_error_set(LM_EINTR, "interrupted");
   if (!rc) rc = s->commit(s);
+  if (!rc) {
+    if (j->row_p) j->table_p = others;
+    lm_journal_committed(j);
+    j->row_c = j->row_p = 0;
+    j->done_c = j->done_p = 0;
+  }
   if (rc) {
     s->rollback(s);
-    if (lm_interrupted) {
+    lm_journal_rolled_back(j);
+    if (j->done_c > 0) {
+      /* part of the step is committed: say so, never "rolled back" */
+      char *kept = lm_xasprintf(
+          "its first %lld operation%s (up to %s) %s committed and stay%s done, the rest was not "
+          "committed; run the same command again to resume after the committed part",
+          j->done_c, j->done_c == 1 ? "" : "s", j->where_c[0] ? j->where_c : "?",
+          j->done_c == 1 ? "was" : "were", j->done_c == 1 ? "s" : "");
+      if (lm_interrupted)
+        rc = lm_error_set(LM_EINTR, "interrupted: %s stopped half applied: %s", what, kept);
+      else
+        lm_error_prefix("%s failed half applied: %s", what, kept);
+      free(kept);
+    } else if (lm_interrupted) {
       rc = lm_error_set(
           LM_EINTR, "interrupted: %s was rolled back; run the same command again to resume", what);
     } else if (rn->offline) {
@@ -434,8 +665,15 @@ static int run_item(runner *rn, const lm_plan_item *it) {
     free(c);
   }
   int retries = rn->offline || s->outer_tx ? 0 : p->config->lock_retries;
+  lm_journal j;
+  rc = journal_start(rn, it, &j);
+  if (rc) {
+    lm_error_set_revision(r->id);
+    free(what);
+    return rc;
+  }
   for (int attempt = 0;; attempt++) {
-    rc = run_once(rn, it, what, &ms);
+    rc = run_once(rn, it, what, &ms, &j);
     if (!rc || attempt >= retries || !is_lock_timeout() || lm_interrupted) break;
     /* growing pauses: 1 s, 2 s, 4 s, … capped at 30 s */
     int pause = 1 << (attempt < 5 ? attempt : 5);
@@ -447,9 +685,12 @@ static int run_item(runner *rn, const lm_plan_item *it) {
       usleep(100000);
   }
   if (rc && is_lock_timeout()) name_lock_holders(s);
+  rn->journal_table = j.table_c;
   if (!rc) {
     rn->create_vt = 0;
     rn->done++;
+    for (int i = 0; rn->journal && i < rn->journal->n; i++)
+      if (strcmp(rn->journal->v[i].rev, r->id) == 0) rn->journal->v[i].rev[0] = 0; /* done */
     if (!rn->offline && !rn->quiet) {
       fprintf(p->out, "Running %s (%lld ms)\n", what, ms);
       fflush(p->out);
@@ -542,7 +783,7 @@ static int offline_shadow(lm_project *p, const int *state, lm_conn **shadow, lm_
     quiet.shadow = *shadow;
     quiet.shadow_pending = pending;
     vt_init(p, p->dialect, &vt);
-    runner rn = {p, &quiet, &vt, 1, 1, 1, 0};
+    runner rn = {p, &quiet, &vt, 1, 1, 1, NULL, 0, 0};
     rc = run_plan(&rn, &plan, 0);
     if (rc) lm_error_prefix("replaying the revisions up to FROM into the in-memory schema");
   }
@@ -727,7 +968,7 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
         lm_sink_stmts(&sink, &l);
         lm_stmts_free(&l);
       }
-      runner rn = {p, &sink, &vt, 1, 0, 1, 0};
+      runner rn = {p, &sink, &vt, 1, 0, 1, NULL, 0, 0};
       if (!rc) rc = run_plan(&rn, &plan, 0);
       fclose(mem);
       if (!rc && script_len && fwrite(script, 1, script_len, p->out) != script_len)
@@ -762,7 +1003,7 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
   if (!rc && plan.n == 0) rc = nothing_to_do(p, up, &t, target, s.state, o->stop_before, 0);
   if (!rc && plan.n > 0) {
     lm_lua_set_context(p->L, p->dialect->name, 0, p->opts.x, p->opts.nx);
-    runner rn = {p, &s.sink, &s.vt, 0, !s.vt_exists, p->opts.quiet, 0};
+    runner rn = {p, &s.sink, &s.vt, 0, !s.vt_exists, p->opts.quiet, &s.journal, s.journal.table, 0};
     rc = run_plan(&rn, &plan, o->dry_run);
     if (!rc && o->dry_run && !p->opts.quiet)
       fprintf(p->err, "luamig: dry run: every change was rolled back\n");
@@ -792,6 +1033,8 @@ static int stamp_marked(lm_project *p, const char *mark, session *s) {
   int rc = s->sink.begin(&s->sink);
   if (!s->vt_exists) lm_vt_create(&s->vt, &l);
   lm_vt_delete_all(&s->vt, &l);
+  /* the database is declared to be at the target: no step is half applied */
+  if (s->journal.table) lm_vt_journal_drop(&s->vt, &l);
   for (int k = 0; k < p->graph.n; k++) {
     int i = p->graph.topo[k];
     if (mark[i])

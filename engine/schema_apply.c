@@ -382,7 +382,7 @@ int lm_chain_schema_memory(lm_project *p, const lm_dialect *d, lm_schema **out) 
     for (int step = 0; step < r->nsteps && !rc; step++) {
       lm_sink sink;
       lm_sink_record(&sink, d, apply_op, &a);
-      lm_run run = {p, &sink, d, 1, r, r->multistep ? r->step_names[step] : NULL, 0};
+      lm_run run = {p, &sink, d, 1, r, r->multistep ? r->step_names[step] : NULL, 0, NULL};
       rc = lm_lua_call_step(p->L, &run, r, step, 1);
       if (a.untracked && !where)
         where = lm_xasprintf("%s:%d", a.first_file ? a.first_file : r->path, a.first_line);

@@ -14,6 +14,7 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(libcmocka-dev postgresql postgresql-client clang-format clang)
   # tests/integration/test_import_alembic.sh runs Alembic itself (SQLite and PostgreSQL)
   packages+=(python3-alembic python3-psycopg2)
+  packages+=(pgbouncer) # tests/integration/test_pgbouncer.sh
   # the toolchain tests: SARIF schema validation, the zsh and fish completion
   # scripts, the man page (man, groff, col), the .deb (dpkg-deb)
   packages+=(python3-jsonschema python3-yaml zsh fish man-db groff-base bsdextrautils dpkg shellcheck)

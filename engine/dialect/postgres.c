@@ -634,3 +634,22 @@ const lm_dialect lm_dialect_postgresql = {
     .cursor_next = pg_cursor_next,
     .cursor_close = pg_cursor_close,
 };
+
+static int pid_row(void *ud, int n, const char *const *names, const lm_value *v) {
+  LM_UNUSED(names);
+  if (n >= 1 && v[0].t == LM_V_INT) *(long long *)ud = v[0].i;
+  return 1;
+}
+
+int lm_pg_behind_pooler(lm_conn *conn, int *pooled) {
+  pgsql_conn *c = (pgsql_conn *)conn;
+  *pooled = 0;
+  long long server = -1;
+  lm_stmt st = {"SELECT pg_backend_pid()::bigint", NULL, 0};
+  int rc = lm_dialect_postgresql.query(conn, &st, pid_row, &server);
+  if (rc) return rc;
+  /* A pooler (PgBouncer) hands the client a cancel key of its own, so the
+   * process id libpq got at start-up is not the server process's. */
+  *pooled = server != (long long)PQbackendPID(c->pg);
+  return 0;
+}

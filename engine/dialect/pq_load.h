@@ -17,6 +17,7 @@
 #define LM_LIBPQ_SONAME "libpq.so.5"
 
 #define LM_PQ_FUNCS(X)                                                                             \
+  X(PQbackendPID)                                                                                  \
   X(PQcancel)                                                                                      \
   X(PQclear)                                                                                       \
   X(PQconnectdbParams)                                                                             \
@@ -68,6 +69,7 @@ int lm_pq_load(const char **why);
 
 /* pq_load.c itself must see the real names. */
 #ifndef LM_PQ_LOAD_IMPL
+#define PQbackendPID lm_pq.PQbackendPID
 #define PQcancel lm_pq.PQcancel
 #define PQclear lm_pq.PQclear
 #define PQconnectdbParams lm_pq.PQconnectdbParams

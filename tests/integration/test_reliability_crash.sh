@@ -270,5 +270,106 @@ t_case "reference: the rest of the chain gives the head"
 lm --url "$LM_URL" upgrade head
 expect_exit 0
 expect_same "$(snapshot)" "$HEAD_SNAPSHOT" "reference at head vs one clean run"
+# ---------------------------------------------------------------------------
+# Crash injection during autocommit_block work: a chain whose revisions
+# commit part of their work before they end (an UPDATE before the block,
+# CREATE INDEX [CONCURRENTLY] and idempotent statements inside it, more work
+# after). kill -9 at random moments; the rerun must resume from the journal
+# and give exactly the data of a clean run (the UPDATEs outside the block
+# are not idempotent: applying one twice changes the digest).
+if [ "${LM_LONG:-0}" = 1 ]; then AC_KILLS=${LM_CRASH_AC_KILLS:-40}; else AC_KILLS=${LM_CRASH_AC_KILLS:-$(pick 10 5)}; fi # PostgreSQL: a kill costs more (the killed backend finishes its statement)
+AC_ROWS=2000
+CONC=$(pick false true)
+
+write_ac_chain() {
+  mkrev ac1 "" "autocommit base" <<EOF
+function upgrade()
+  op.create_table("acc", op.column("id", "integer", { primary_key = true }),
+    op.column("n", "integer", { nullable = false }), op.column("g", "integer"))
+  local rows = {}
+  for i = 1, $AC_ROWS do rows[i] = { id = i, n = i } end
+  op.bulk_insert("acc", rows)
+end
+function downgrade() op.drop_table("acc") end
+EOF
+  mkrev ac2 ac1 "autocommit work" <<EOF
+-- luamig: allow ops-before-autocommit
+function upgrade()
+  op.execute("UPDATE acc SET n = n + 1")
+  op.autocommit_block(function()
+    op.create_index("ix_acc_n", "acc", { "n" }, { concurrently = $CONC })
+    op.execute("UPDATE acc SET g = id % 7")
+    op.create_index("ix_acc_g", "acc", { "g", "n" }, { concurrently = $CONC })
+    op.create_index("ix_acc_ng", "acc", { "n", "g", "id" }, { concurrently = $CONC })
+  end)
+  op.execute("UPDATE acc SET n = n * 3")
+  op.add_column("acc", op.column("note", "text"))
+end
+function downgrade() op.drop_column("acc", "note") end
+EOF
+  mkrev ac3 ac2 "more autocommit work" <<EOF
+-- luamig: allow ops-before-autocommit
+function upgrade()
+  op.execute("UPDATE acc SET n = n + 5 WHERE id % 2 = 0")
+  op.autocommit_block(function()
+    op.create_index("ix_acc_id_g", "acc", { "id", "g" }, { concurrently = $CONC })
+    op.execute("UPDATE acc SET note = 'x' || g")
+  end)
+  op.execute("UPDATE acc SET n = n - 1")
+end
+function downgrade() end
+EOF
+}
+
+ac_snapshot() {
+  if is_pg; then
+    db_query "SELECT 'data|' || sum(n) || '|' || coalesce(sum(g), -1) || '|' || count(note) FROM acc" 2>/dev/null
+    db_query "SELECT 'index|' || indexrelid::regclass::text || '|' || indisvalid FROM pg_index WHERE indrelid = 'acc'::regclass ORDER BY 1" 2>/dev/null
+    db_query "SELECT 'journal|' || CASE WHEN to_regclass('luamig_version_journal') IS NULL THEN 'none' ELSE 'table' END"
+  else
+    db_query "SELECT 'data|' || sum(n) || '|' || coalesce(sum(g), -1) || '|' || count(note) FROM acc" 2>/dev/null
+    db_query "SELECT 'index|' || name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'acc' ORDER BY name" 2>/dev/null
+    db_query "SELECT 'journal|' || CASE count(*) WHEN 0 THEN 'none' ELSE 'table' END FROM sqlite_master WHERE name = 'luamig_version_journal'" 2>/dev/null
+  fi
+  printf 'version|%s\n' $(version_rows)
+}
+
+t_case "autocommit_block: head reference"
+new_project
+write_ac_chain
+AC_URL=$LM_URL
+t0=$(now_us)
+lm upgrade head
+t1=$(now_us)
+expect_exit 0
+AC_HEAD=$(ac_snapshot)
+expect_text_contains "$AC_HEAD" "journal|none" "no journal table after a clean run"
+AC_SPAN=$((t1 - t0))
+[ "$AC_SPAN" -lt 50000 ] && AC_SPAN=50000
+reset_db "$AC_URL"
+ac_half=0
+for i in $(seq 1 "$AC_KILLS"); do
+  t_case "autocommit_block: kill $i of $AC_KILLS, then a rerun"
+  use_url "$AC_URL"
+  delay_us=$(((RANDOM * 32768 + RANDOM) % AC_SPAN))
+  "$LUAMIG" --url "$AC_URL" upgrade head >"$KILLS_DIR/ac.out" 2>"$KILLS_DIR/ac.err" </dev/null &
+  pid=$!
+  sleep "$(printf '%d.%06d' $((delay_us / 1000000)) $((delay_us % 1000000)))"
+  kill -9 "$pid" 2>/dev/null
+  { wait "$pid"; } 2>/dev/null
+  rc=$?
+  LM_CMD="luamig upgrade head (SIGKILL after ${delay_us} us)" LM_RC=$rc
+  LM_OUT=$(cat "$KILLS_DIR/ac.out") LM_ERR=$(cat "$KILLS_DIR/ac.err")
+  [ "$rc" = 137 ] || [ "$rc" = 0 ]
+  _check $? "the run should have been killed (137) or have finished (0), got $rc"
+  wait_pg_idle "$AC_URL"
+  grep -q '^journal|table' <<<"$(ac_snapshot)" && ac_half=$((ac_half + 1))
+  lm --url "$AC_URL" upgrade head
+  expect_exit 0
+  expect_same "$(ac_snapshot)" "$AC_HEAD" "after a kill and a rerun (-) vs a clean run (+)"
+  reset_db "$AC_URL"
+done
+echo "autocommit kills: $AC_KILLS ($ac_half left a step half applied); ${SECONDS} s so far"
+
 echo "(done after ${SECONDS} s)"
 t_done

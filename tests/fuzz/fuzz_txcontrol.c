@@ -1,0 +1,20 @@
+/* libFuzzer target: the scan of op.execute's SQL for transaction-control
+ * statements (lm_sql_transaction_control). The input is the SQL text; it
+ * need not be NUL-terminated, so the scan must stay within len. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lm.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  char *sql = lm_xmalloc(size ? size : 1);
+  memcpy(sql, data, size);
+  const char *what = NULL;
+  int found = lm_sql_transaction_control(sql, size, &what);
+  /* a finding names its keyword, and only a finding does */
+  if ((found != 0) != (what != NULL)) abort();
+  free(sql);
+  return 0;
+}
