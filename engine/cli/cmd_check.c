@@ -296,6 +296,37 @@ static void check_drift(checker *k) {
   lm_schema_free(chain);
 }
 
+/* check --drift --all: one target's drift, in the target's own process; the
+ * problems go to stderr, which the fleet shows under the target's line. */
+static int drift_one(lm_project *p, void *ud) {
+  checker *k = ud;
+  k->p = p;
+  int before = k->problems;
+  check_drift(k);
+  int n = k->problems - before;
+  if (n) return lm_error_set(LM_ECHECK, "%d change%s made outside the chain", n, n == 1 ? "" : "s");
+  return 0;
+}
+
+/* check --drift on the targets of luamig.lua (SPEC §11). */
+static int check_drift_fleet(cli *c) {
+  if (!c->drift) return lm_error_set(LM_EUSAGE, "check takes --all and --target only with --drift");
+  if (c->roundtrip) return lm_error_set(LM_EUSAGE, "--roundtrip does not combine with --all");
+  lm_project *p;
+  int rc = cli_open(c, &p);
+  if (rc) return rc;
+  checker k;
+  memset(&k, 0, sizeof k);
+  k.c = c;
+  k.p = p;
+  rc = cli_fleet_each(c, p, drift_one, &k);
+  lm_buf_free(&k.problem_json);
+  lm_buf_free(&k.checked_json);
+  lm_lint_findings_free(&k.findings);
+  lm_project_free(p);
+  return rc;
+}
+
 static void on_roundtrip_ok(void *ud, const lm_revision *r) {
   checker *k = ud;
   k->nchecked++;
@@ -346,6 +377,7 @@ int cmd_check(cli *c) {
   if (rc) return rc;
   if (c->dialect && !c->roundtrip)
     return lm_error_set(LM_EUSAGE, "--dialect applies to check only with --roundtrip");
+  if (cli_fleet_wanted(c)) return check_drift_fleet(c);
   /* the chain loads: a loading error is exit 2, as for every command */
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;

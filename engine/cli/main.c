@@ -165,11 +165,13 @@ static const command COMMANDS[] = {
      "  --drift            compare the live database with the schema the chain gives at the\n"
      "                     database's applied revision, and list each change made by hand\n"
      "  --scratch-url URL  the PostgreSQL server for scratch databases\n"
+     "  --all, --target PATTERN  with --drift: every target of luamig.lua, or those matching\n"
+     "                     (also --jobs, --canary, --keep-going, --json as for upgrade)\n"
      "  --dialect NAME     the dialect of --roundtrip without a URL\n"
      "  --json             a JSON object with the problems (= --format json)\n"
      "  --format FMT       text (default), json, github or sarif: the lint findings and\n"
      "                     check's own (heads, checksums, round trip)",
-     "--roundtrip --dialect --json --format --drift --scratch-url",
+     "--roundtrip --dialect --json --format --drift --scratch-url" FLEET_OPTS,
      "luamig check --roundtrip        luamig check --drift",
      "0 passed, 1 a problem was found, 2 configuration or loading error"},
     {"schema", cmd_schema, "luamig schema [--model]", "print the database schema as SQL",
