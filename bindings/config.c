@@ -14,7 +14,30 @@ static const char *const KEYS[] = {"url",
                                    "transaction_per_migration",
                                    "lock_timeout",
                                    "lock_retries",
+                                   "env",
+                                   "revision_timeout",
                                    NULL};
+
+/* A duration: a number of seconds, or a number with ms, s, min or h. */
+static long long parse_duration_ms(const char *s) {
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || v < 0) return -1;
+  while (*end == ' ')
+    end++;
+  double mult = 1000;
+  if (strcmp(end, "ms") == 0)
+    mult = 1;
+  else if (strcmp(end, "min") == 0)
+    mult = 60000;
+  else if (strcmp(end, "h") == 0)
+    mult = 3600000;
+  else if (*end && strcmp(end, "s") != 0)
+    return -1;
+  double ms = v * mult;
+  if (ms > 1e12) return -1;
+  return (long long)ms;
+}
 
 lm_config *lm_config_default(void) {
   lm_config *c = lm_xcalloc(1, sizeof *c);
@@ -108,10 +131,12 @@ static int read_table(lua_State *L, lm_config *c, const char *text) {
       const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
       int line = key_line(text, k);
       char *where = line ? lm_xasprintf("%s:%d", c->path, line) : lm_xstrdup(c->path);
-      lm_error_set(LM_ECONFIG,
-                   "%s: unknown setting '%s' (known: url, versions, version_table, "
-                   "version_table_schema, transaction_per_migration, lock_timeout, lock_retries)",
-                   where, k);
+      lm_error_set(
+          LM_ECONFIG,
+          "%s: unknown setting '%s' (known: url, versions, version_table, "
+          "version_table_schema, transaction_per_migration, lock_timeout, lock_retries, env, "
+          "revision_timeout)",
+          where, k);
       free(where);
       lua_pop(L, 1);
       return LM_ECONFIG;
@@ -136,6 +161,29 @@ static int read_table(lua_State *L, lm_config *c, const char *text) {
     c->lock_retries = (int)lua_tointeger(L, -1);
   else if (t != LUA_TNIL)
     return bad(c, text, "lock_retries", "must be a whole number from 0 to 1000", NULL);
+  lua_pop(L, 1);
+  t = lua_getfield(L, -1, "revision_timeout");
+  if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+    long long ms = parse_duration_ms(lua_tostring(L, -1));
+    if (ms <= 0)
+      return bad(c, text, "revision_timeout",
+                 "must be a duration such as \"30s\", \"500ms\", \"2min\"", NULL);
+    lm_lua_revision_timeout_ms = ms;
+  } else if (t != LUA_TNIL) {
+    return bad(c, text, "revision_timeout", "must be a duration such as \"30s\"", NULL);
+  }
+  lua_pop(L, 1);
+  t = lua_getfield(L, -1, "env");
+  if (t == LUA_TTABLE) {
+    for (int i = 1; i <= (int)lua_rawlen(L, -1); i++) {
+      if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+        return bad(c, text, "env", "must be a list of environment variable names", NULL);
+      lm_lua_allow_env(L, lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  } else if (t != LUA_TNIL) {
+    return bad(c, text, "env", "must be a list of environment variable names", NULL);
+  }
   lua_pop(L, 1);
   t = lua_getfield(L, -1, "versions");
   if (t == LUA_TSTRING || t == LUA_TTABLE) {
@@ -200,7 +248,7 @@ int lm_config_load(lm_config **out, lua_State *L, const char *path) {
   int st = luaL_loadbufferx(L, text, len, chunk, "t");
   free(chunk);
   if (st == LUA_OK) {
-    lm_lua_push_env(L);
+    lm_lua_push_config_env(L);
     lua_setupvalue(L, -2, 1);
     lua_pushcfunction(L, lm_lua_msgh);
     lua_insert(L, -2);
@@ -216,10 +264,12 @@ int lm_config_load(lm_config **out, lua_State *L, const char *path) {
   } else {
     /* reading the settings may run the table's metamethods: protected */
     config_ctx x = {c, text, 0};
+    int tbl = lua_gettop(L);
+    lua_pushcfunction(L, lm_lua_msgh);
     lua_pushcfunction(L, read_table_protected);
     lua_pushlightuserdata(L, &x);
-    lua_pushvalue(L, -3);
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK)
+    lua_pushvalue(L, tbl);
+    if (lua_pcall(L, 2, 0, tbl + 1) != LUA_OK)
       x.rc = lm_lua_error_in_file(LM_ECONFIG, path,
                                   lua_isstring(L, -1) ? lua_tostring(L, -1) : "error in settings");
     rc = x.rc;

@@ -418,7 +418,46 @@ static lm_run *current_run(lua_State *L) {
   return r;
 }
 
+/* Whether the code calling the C function at level 0 runs inside a __gc
+ * finalizer (Lua names such a frame's function "__gc", a metamethod). */
+static int in_finalizer(lua_State *L) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++)
+    if (lua_getinfo(L, "n", &ar) && ar.namewhat && strcmp(ar.namewhat, "metamethod") == 0 &&
+        ar.name && strcmp(ar.name, "__gc") == 0)
+      return 1;
+  return 0;
+}
+
+int lm_lua_take_gc_refused(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "luamig.gcrefused") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "luamig.gcrefused");
+  return 1;
+}
+
 static lm_run *need_run(lua_State *L, const char *fn) {
+  /* a finalizer runs whenever the collector gets to it: inside another
+   * revision's call, its transaction, or none */
+  if (in_finalizer(L)) {
+    const char *src;
+    int line;
+    if (caller_location(L, &src, &line))
+      lua_pushfstring(L, "%s:%d: ", src, line);
+    else
+      lua_pushliteral(L, "");
+    lua_pushfstring(L,
+                    "op.%s was called from a __gc finalizer: refused (op calls belong in the "
+                    "revision's own upgrade(), downgrade() or step function)",
+                    fn);
+    lua_concat(L, 2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "luamig.gcrefused");
+    return lua_error(L), NULL;
+  }
   lm_run *r = current_run(L);
   if (!r)
     op_error(L,

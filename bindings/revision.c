@@ -321,7 +321,13 @@ static int read_revision(lua_State *L, const char *path, const char *text, size_
   lua_setupvalue(L, -2, 1);
   lua_pushcfunction(L, lm_lua_msgh);
   lua_insert(L, -2);
-  if (lua_pcall(L, 0, 0, -2) != LUA_OK) {
+  char what[200];
+  snprintf(what, sizeof what, "%s: loading ran longer than revision_timeout (%lld ms): stopped",
+           path, lm_lua_revision_timeout_ms);
+  lm_lua_deadline(L, lm_lua_revision_timeout_ms, what);
+  int lst = lua_pcall(L, 0, 0, -2);
+  lm_lua_deadline(L, 0, NULL);
+  if (lst != LUA_OK) {
     /* op calls raise plain messages while loading: no run is active */
     lm_lua_error_in_file(LM_ELOAD, path,
                          lua_isstring(L, -1) ? lua_tostring(L, -1) : "error while loading");
@@ -336,10 +342,11 @@ static int read_revision(lua_State *L, const char *path, const char *text, size_
   env = lua_gettop(L);
   /* reading the fields may run the revision's metamethods: protected */
   fields_ctx x = {path, text, r, 0};
+  lua_pushcfunction(L, lm_lua_msgh);
   lua_pushcfunction(L, read_fields);
   lua_pushlightuserdata(L, &x);
   lua_pushvalue(L, env);
-  if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+  if (lua_pcall(L, 2, 0, env + 1) != LUA_OK) {
     lm_lua_error_in_file(LM_ELOAD, path,
                          lua_isstring(L, -1) ? lua_tostring(L, -1) : "error while reading fields");
     x.rc = LM_ELOAD;
@@ -427,25 +434,10 @@ void lm_lua_revision_unload(lua_State *L, lm_revision *r) {
  * loaded at start-up, before the run has set context: the same file defines
  * the same functions whether or not its fields came from the index. */
 static int run_file(lua_State *L, lm_revision *r, const char *text, size_t len) {
-  static const char *const keys[] = {"dialect", "offline", "x", "revision", "step"};
-  const int nkeys = (int)(sizeof keys / sizeof *keys);
-  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
-  int ctx = lua_gettop(L);
-  for (int i = 0; i < nkeys; i++) {
-    lua_getfield(L, ctx, keys[i]); /* saved at ctx + 1 + i */
-    lua_pushnil(L);
-    lua_setfield(L, ctx, keys[i]);
-  }
-  lua_pushboolean(L, 0);
-  lua_setfield(L, ctx, "offline");
-  lua_newtable(L);
-  lua_setfield(L, ctx, "x");
+  lm_lua_context_begin(L, NULL, NULL, 1);
   lm_revision *t = lm_xcalloc(1, sizeof *t);
   t->env_ref = LUA_NOREF;
   int rc = read_revision(L, r->path, text, len, r, t, NULL, 0);
-  for (int i = nkeys - 1; i >= 0; i--)
-    lua_setfield(L, ctx, keys[i]);
-  lua_pop(L, 1);
   if (!rc) {
     r->env_ref = t->env_ref;
     t->env_ref = LUA_NOREF;
@@ -506,15 +498,7 @@ int lm_lua_call_step(lua_State *L, lm_run *run, const lm_revision *r, int step, 
   int rc = lm_lua_revision_load(L, (lm_revision *)r);
   if (rc) return rc;
   int top = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
-  lua_pushstring(L, r->id);
-  lua_setfield(L, -2, "revision");
-  if (r->multistep)
-    lua_pushstring(L, r->step_names[step]);
-  else
-    lua_pushnil(L);
-  lua_setfield(L, -2, "step");
-  lua_pop(L, 1);
+  lm_lua_context_begin(L, r->id, r->multistep ? r->step_names[step] : NULL, 0);
 
   lua_pushcfunction(L, lm_lua_msgh);
   push_step_fn(L, r, step, up);
@@ -528,7 +512,23 @@ int lm_lua_call_step(lua_State *L, lm_run *run, const lm_revision *r, int step, 
   lua_pushlightuserdata(L, run);
   lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_RUN);
   lm_error_clear();
+  char what[200];
+  snprintf(what, sizeof what, "revision %s ran longer than revision_timeout (%lld ms): stopped",
+           r->id, lm_lua_revision_timeout_ms);
+  lm_lua_deadline(L, lm_lua_revision_timeout_ms, what);
   int st = lua_pcall(L, 0, 0, top + 1);
+  /* finalizers of what this call made run now, while it is still current:
+   * an op call from one is refused (bindings/op.c) and fails this call */
+  if (lm_lua_take_gc_armed(L)) {
+    lua_gc(L, LUA_GCCOLLECT);
+  }
+  if (lm_lua_take_gc_refused(L)) {
+    if (st == LUA_OK)
+      st = LUA_ERRRUN; /* its message is on the stack */
+    else
+      lua_pop(L, 1);
+  }
+  lm_lua_deadline(L, 0, NULL);
   if (st != LUA_OK) {
     if (lua_islightuserdata(L, -1) && lua_touserdata(L, -1) == &lm_lua_error_sentinel) {
       rc = lm_error_code() ? lm_error_code() : LM_EMIGRATE;
