@@ -551,7 +551,11 @@ static void sandbox_hook(lua_State *L, lua_Debug *ar) {
     lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, TICK_INTERRUPTED);
     luaL_error(L, "interrupted");
   }
-  if (deadline_ms && lm_now_ms() >= deadline_ms) luaL_error(L, "%s", deadline_what);
+  if (deadline_ms && lm_now_ms() >= deadline_ms) {
+    /* from now on every instruction: a pcall loop cannot outrun it */
+    lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, TICK_INTERRUPTED);
+    luaL_error(L, "%s", deadline_what);
+  }
 }
 
 static void arm_thread(lua_State *co) {
