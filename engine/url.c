@@ -208,9 +208,26 @@ static size_t mask_userinfo(const char *s, size_t i, size_t n, lm_buf *b) {
   size_t net = start;
   while (net < tok && s[net] != '/' && s[net] != '?')
     net++;
-  if (tok < n && !memchr(s + start, '@', tok - start) && memchr(s + start, ':', net - start) &&
-      !looks_like_hostports(s + start, net - start) && memchr(s + tok, '@', n - tok))
-    tok = n;
+  if (tok < n && !memchr(s + start, '@', tok - start)) {
+    /* the credentials may run past the whitespace: as libpq reads them (to
+     * the first '@' before a '/') or as we do (to the last '@' before the
+     * first '/' or '?') */
+    size_t e = start, ext = tok;
+    while (e < n && s[e] != '@' && s[e] != '/')
+      e++;
+    if (e < n && s[e] == '@' && memchr(s + start, ':', e - start)) ext = e + 1;
+    size_t f = start, last = 0;
+    while (f < n && s[f] != '/' && s[f] != '?') {
+      if (s[f] == '@') last = f;
+      f++;
+    }
+    if (last && memchr(s + start, ':', last - start) && last + 1 > ext) ext = last + 1;
+    if (ext > tok) {
+      tok = ext;
+      while (tok < n && !isspace((unsigned char)s[tok]))
+        tok++;
+    }
+  }
   unsigned char *m = lm_xcalloc(tok - start + 1, 1);
   mark_secrets(s + start, tok - start, m);
   int any = 0;
@@ -480,7 +497,14 @@ static int parse_postgres(lm_url *u, const char *rest) {
       return rc;
   }
   const char *hp = at ? at + 1 : rest;
-  if ((rc = parse_hosts(u, hp, (size_t)(rest + nl - hp), strchr(rest + nl, '@') != NULL)))
+  /* with more than one '@' before the first '/', libpq ends the
+   * credentials at the first, we at the last: the port is not echoed, it
+   * may be a piece of the password as libpq reads it */
+  int ats = 0;
+  for (const char *q = rest; *q && *q != '/'; q++)
+    ats += *q == '@';
+  if ((rc =
+           parse_hosts(u, hp, (size_t)(rest + nl - hp), strchr(rest + nl, '@') != NULL || ats > 1)))
     return rc;
   const char *p = rest + nl;
   /* "user:pa/ss@host": libpq reads host "user", port "pa", database
