@@ -233,7 +233,10 @@ int lm_config_load(lm_config **out, lua_State *L, const char *path) {
   char *text;
   size_t len;
   if (lm_read_file(path, &text, &len) != 0) {
-    return lm_error_set(LM_ECONFIG, "cannot read config file %s", path);
+    char *why = lm_xstrdup(lm_error_last()->message);
+    lm_error_set(LM_ECONFIG, "cannot read config file %s (%s)", path, why);
+    free(why);
+    return LM_ECONFIG;
   }
   lm_config *c = lm_config_default();
   c->path = lm_xstrdup(path);
@@ -245,7 +248,8 @@ int lm_config_load(lm_config **out, lua_State *L, const char *path) {
   int top = lua_gettop(L);
   char *chunk = lm_xasprintf("@%s", path);
   int rc = 0;
-  int st = luaL_loadbufferx(L, text, len, chunk, "t");
+  size_t off = lm_source_start(text, len);
+  int st = luaL_loadbufferx(L, text + off, len - off, chunk, "t");
   free(chunk);
   if (st == LUA_OK) {
     lm_lua_push_config_env(L);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <lauxlib.h>
@@ -150,6 +151,16 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
   }
   r->id = lm_xstrdup(lua_tostring(L, -1));
   lua_pop(L, 1);
+  /* these name positions on the command line, never one revision */
+  static const char *const reserved[] = {"head", "heads", "base", "current", NULL};
+  for (int i = 0; reserved[i]; i++)
+    if (strcasecmp(r->id, reserved[i]) == 0) {
+      lua_settop(L, env - 1);
+      return load_error(path, text, "revision",
+                        "revision id '%s' is reserved (head, heads, base and current name "
+                        "positions on the command line): choose another id",
+                        reserved[i]);
+    }
 
   if ((rc = id_list(L, env, "down_revision", &r->down, &r->ndown, path, text, 1)) ||
       (rc = id_list(L, env, "depends_on", &r->depends, &r->ndepends, path, text, 1)) ||
@@ -157,6 +168,20 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
     lua_settop(L, env - 1);
     return rc;
   }
+  for (int i = 0; i < r->ndown; i++)
+    for (int j = 0; j < i; j++)
+      if (strcmp(r->down[i], r->down[j]) == 0) {
+        lua_settop(L, env - 1);
+        return load_error(path, text, "down_revision", "down_revision lists '%s' twice",
+                          r->down[i]);
+      }
+  for (int i = 0; i < r->ndepends; i++)
+    for (int j = 0; j < i; j++)
+      if (strcmp(r->depends[i], r->depends[j]) == 0) {
+        lua_settop(L, env - 1);
+        return load_error(path, text, "depends_on", "depends_on lists '%s' twice",
+                          r->depends[i]);
+      }
   t = lua_getfield(L, env, "message");
   if (t == LUA_TSTRING)
     r->message = lm_xstrdup(lua_tostring(L, -1));
@@ -282,7 +307,8 @@ static int compile(lua_State *L, const char *path, const char *text, size_t len,
     }
   }
   if (st == NO_CHUNK && text) {
-    st = luaL_loadbufferx(L, text, len, name, "t");
+    size_t off = lm_source_start(text, len);
+    st = luaL_loadbufferx(L, text + off, len - off, name, "t");
     if (st == LUA_OK && keep) {
       lm_buf b;
       lm_buf_init(&b);
@@ -402,7 +428,15 @@ static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph
     r->env_ref = LUA_NOREF;
     r->path = path;
     int pure = 0, wanted = have_st && lm_revindex_wants(x, &st);
-    if (wanted) lm_sha256_hex_normalised(text, len, r->checksum);
+    if (wanted) {
+      lm_revision_sums(text, len, r->checksum, r->file_checksum);
+      /* a file that requires others is never kept in the index: its
+       * checksum covers files the index does not watch */
+      if (strcmp(r->checksum, r->file_checksum) == 0)
+        r->file_checksum[0] = 0;
+      else
+        wanted = 0;
+    }
     rc = read_revision(L, path, text, len, NULL, r, &pure, wanted);
     if (!rc && pure && wanted) lm_revindex_put(x, names[i], &st, r);
     /* the index has its copy; this revision is compiled already */
@@ -455,9 +489,9 @@ int lm_lua_revision_load(lua_State *L, lm_revision *r) {
   char *text;
   size_t len;
   if (lm_read_file(r->path, &text, &len)) return LM_ELOAD;
-  char sum[65];
-  lm_sha256_hex_normalised(text, len, sum);
-  if (strcmp(sum, r->checksum) != 0) {
+  char sum[65], file_sum[65];
+  lm_revision_sums(text, len, sum, file_sum);
+  if (strcmp(sum, lm_revision_checksum(r)) != 0) {
     rc = lm_error_set(LM_ELOAD, "%s changed while luamig was running: run the command again",
                       r->path);
     lm_error_set_location(r->path, 0);
@@ -469,6 +503,7 @@ int lm_lua_revision_load(lua_State *L, lm_revision *r) {
 }
 
 int lm_lua_load_revisions(lua_State *L, const lm_config *c, lm_graph *g) {
+  lm_revision_set_module_dirs(c->versions, c->nversions);
   for (int i = 0; i < c->nversions; i++)
     lm_lua_add_path(L, c->versions[i]);
   for (int i = 0; i < c->nversions; i++) {

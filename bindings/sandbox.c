@@ -5,6 +5,7 @@
  * programs, touches arbitrary files or loads binary chunks. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -223,16 +224,23 @@ static int safe_require(lua_State *L) {
     char *path = lm_xasprintf("%s/%s.lua", dir, rel);
     free(rel);
     lua_pop(L, 1);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    if (access(path, F_OK) != 0) {
       lua_pushfstring(L, "\n\tno file '%s'", path);
       free(path);
       luaL_addvalue(&tried);
       continue;
     }
-    fclose(f);
+    /* the revision loader's limits: a regular file of at most 16 MiB */
+    char *text;
+    size_t len;
+    if (lm_read_file(path, &text, &len) != 0) {
+      free(path);
+      return luaL_error(L, "require '%s': %s", name, lm_error_last()->message);
+    }
     lua_pushfstring(L, "@%s", path);
-    int st = luaL_loadfilex(L, path, "t");
+    size_t off = lm_source_start(text, len);
+    int st = luaL_loadbufferx(L, text + off, len - off, lua_tostring(L, -1), "t");
+    free(text);
     free(path);
     if (st != LUA_OK) return lua_error(L);
     lua_remove(L, -2);

@@ -276,6 +276,39 @@ static size_t mask_password_kv(const char *s, size_t i, size_t n, lm_buf *b) {
   return v;
 }
 
+/* At s[i], the start of a key spelled with %XX escapes ("pass%77ord=..."):
+ * libpq decodes query keys, so a key that decodes to one ending in
+ * "password" hides its value like the plain spelling. */
+static size_t mask_encoded_kv(const char *s, size_t i, size_t n, lm_buf *b) {
+  size_t k = i;
+  int pct = 0;
+  while (k < n && (is_word((unsigned char)s[k]) || s[k] == '%'))
+    pct |= s[k++] == '%';
+  if (!pct || k - i < 8 || !key_is_secret(s + i, k - i)) return 0;
+  char dec[128];
+  size_t o = 0;
+  for (size_t j = i; j < k && o + 1 < sizeof dec; j++) {
+    if (s[j] == '%' && s_hex_ok(s, k, j)) {
+      dec[o++] = (char)(hexval((unsigned char)s[j + 1]) * 16 + hexval((unsigned char)s[j + 2]));
+      j += 2;
+    } else {
+      dec[o++] = s[j];
+    }
+  }
+  if (o < 8 || strncasecmp(dec + o - 8, "password", 8) != 0) return 0;
+  size_t v = k;
+  while (v < n && (s[v] == ' ' || s[v] == '\t'))
+    v++;
+  if (v >= n || s[v] != '=') return 0;
+  v++;
+  size_t e = v;
+  while (e < n && !isspace((unsigned char)s[e]) && s[e] != '&')
+    e++;
+  lm_buf_put(b, s + i, v - i);
+  lm_buf_puts(b, "***");
+  return e;
+}
+
 char *lm_url_mask(const char *s) {
   if (!s) return lm_xstrdup("");
   lm_buf b;
@@ -286,6 +319,9 @@ char *lm_url_mask(const char *s) {
     if (s[i] == ':' && i > 0 && i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/' &&
         is_scheme_char((unsigned char)s[i - 1]))
       next = mask_userinfo(s, i, n, &b);
+    else if ((i == 0 || (!is_word((unsigned char)s[i - 1]) && s[i - 1] != '%')) &&
+             (next = mask_encoded_kv(s, i, n, &b)))
+      ;
     else if (s[i] == 'p' || s[i] == 'P')
       next = mask_password_kv(s, i, n, &b);
     if (next) {
