@@ -179,8 +179,7 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
     for (int j = 0; j < i; j++)
       if (strcmp(r->depends[i], r->depends[j]) == 0) {
         lua_settop(L, env - 1);
-        return load_error(path, text, "depends_on", "depends_on lists '%s' twice",
-                          r->depends[i]);
+        return load_error(path, text, "depends_on", "depends_on lists '%s' twice", r->depends[i]);
       }
   t = lua_getfield(L, env, "message");
   if (t == LUA_TSTRING)

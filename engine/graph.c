@@ -520,9 +520,7 @@ void lm_revision_set_module_dirs(char *const *dirs, int n) {
   nmodule_dirs = n;
 }
 
-static int module_char(int c) {
-  return isalnum(c) || c == '_' || c == '-' || c == '.';
-}
+static int module_char(int c) { return isalnum(c) || c == '_' || c == '-' || c == '.'; }
 
 /* Appends to names (unless there) every module a text requires by a literal
  * name: require "m", require 'm', require("m"), require [[m]]. A mention in

@@ -377,6 +377,9 @@ typedef struct lm_op {
   int ncons;
   const char **names; /* index columns */
   int nnames;
+  /* per names[i]: 1 when it is an op.sql() expression (lower(email), name
+   * DESC) written as is; NULL or 0: a column name, always quoted */
+  const unsigned char *name_is_expr;
   /* alter_column */
   const char *type, *existing_type, *using_expr;
   int nullable, existing_nullable; /* -1 unset */
