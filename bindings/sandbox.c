@@ -279,6 +279,8 @@ static void push_readonly_proxy(lua_State *L, const char *name) {
   lua_setfield(L, -2, "__newindex");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
+  lua_pushcfunction(L, proxy_pairs); /* pairs(op) lists the directives */
+  lua_setfield(L, -2, "__pairs");
   if (lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_PROXIES) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_newtable(L);
