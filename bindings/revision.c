@@ -107,6 +107,10 @@ static int id_list(lua_State *L, int env, const char *key, char ***out, int *n, 
     rc = load_error(path, text, key, "%s must be a string or a list of strings", key);
   }
   lua_pop(L, 1);
+  for (int i = 0; !rc && i < *n; i++)
+    for (const unsigned char *q = (const unsigned char *)(*out)[i]; *q; q++)
+      if (*q < 0x20 || *q == 0x7f)
+        return load_error(path, text, key, "%s holds a control character", key);
   if (!rc && check_ids)
     for (int i = 0; i < *n; i++)
       if (!valid_id((*out)[i]))
@@ -182,9 +186,14 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
         return load_error(path, text, "depends_on", "depends_on lists '%s' twice", r->depends[i]);
       }
   t = lua_getfield(L, env, "message");
-  if (t == LUA_TSTRING)
-    r->message = lm_xstrdup(lua_tostring(L, -1));
-  else if (t == LUA_TNIL)
+  if (t == LUA_TSTRING) {
+    /* shown on terminals and in JSON: one line, no control characters
+     * (terminal escapes), valid UTF-8 */
+    lm_buf mb;
+    lm_buf_init(&mb);
+    lm_buf_put_printable(&mb, lua_tostring(L, -1));
+    r->message = lm_buf_steal(&mb);
+  } else if (t == LUA_TNIL)
     r->message = lm_xstrdup("");
   else {
     lua_settop(L, env - 1);
@@ -192,6 +201,18 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
   }
   lua_pop(L, 1);
   r->doc = header_doc(text);
+  if (r->doc) {
+    lm_buf db;
+    lm_buf_init(&db);
+    for (char *line = r->doc, *nl; line; line = nl ? nl + 1 : NULL) {
+      nl = strchr(line, '\n');
+      if (nl) *nl = 0;
+      lm_buf_put_printable(&db, line);
+      if (nl) lm_buf_putc(&db, '\n');
+    }
+    free(r->doc);
+    r->doc = lm_buf_steal(&db);
+  }
 
   int tu = lua_getfield(L, env, "upgrade");
   int td = lua_getfield(L, env, "downgrade");
@@ -255,6 +276,16 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
                           "step %s needs a name (string) and an up function (down: a function)",
                           num);
       }
+      for (const unsigned char *q = (const unsigned char *)lua_tostring(L, -3); *q; q++)
+        if (*q < 0x20 || *q == 0x7f) {
+          lua_settop(L, env - 1);
+          char num[16];
+          snprintf(num, sizeof num, "%d", i);
+          return load_error(path, text, "steps",
+                            "the name of step %s holds a control character (a line break, a "
+                            "terminal escape): step names are shown and recorded as one line",
+                            num);
+        }
       if (tdn == LUA_TNIL) r->has_downgrade = 0;
       r->step_names[i - 1] = lm_xstrdup(lua_tostring(L, -3));
       for (int j = 0; j < i - 1; j++)
