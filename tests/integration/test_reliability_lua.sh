@@ -97,7 +97,7 @@ interrupt() {
   one_rev "  io_mark = true
 $2"
   "$LUAMIG" upgrade head >"$LM_TMP/int.out" 2>"$LM_TMP/int.err" </dev/null &
-  local pid=$! rc
+  local pid=$!
   sleep 1
   kill -INT "$pid"
   for _ in $(seq 1 100); do
