@@ -16,7 +16,30 @@ static const char *const KEYS[] = {"url",
                                    "lock_retries",
                                    "targets",
                                    "model",
+                                   "env",
+                                   "revision_timeout",
                                    NULL};
+
+/* A duration: a number of seconds, or a number with ms, s, min or h. */
+static long long parse_duration_ms(const char *s) {
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || v < 0) return -1;
+  while (*end == ' ')
+    end++;
+  double mult = 1000;
+  if (strcmp(end, "ms") == 0)
+    mult = 1;
+  else if (strcmp(end, "min") == 0)
+    mult = 60000;
+  else if (strcmp(end, "h") == 0)
+    mult = 3600000;
+  else if (*end && strcmp(end, "s") != 0)
+    return -1;
+  double ms = v * mult;
+  if (ms > 1e12) return -1;
+  return (long long)ms;
+}
 
 lm_config *lm_config_default(void) {
   lm_config *c = lm_xcalloc(1, sizeof *c);
@@ -373,7 +396,7 @@ static int read_table(lua_State *L, lm_config *c, const char *text) {
       lm_error_set(LM_ECONFIG,
                    "%s: unknown setting '%s' (known: url, versions, version_table, "
                    "version_table_schema, transaction_per_migration, lock_timeout, lock_retries, "
-                   "targets, model)",
+                   "targets, model, env, revision_timeout)",
                    where, k);
       free(where);
       lua_pop(L, 1);
@@ -399,6 +422,29 @@ static int read_table(lua_State *L, lm_config *c, const char *text) {
     c->lock_retries = (int)lua_tointeger(L, -1);
   else if (t != LUA_TNIL)
     return bad(c, text, "lock_retries", "must be a whole number from 0 to 1000", NULL);
+  lua_pop(L, 1);
+  t = lua_getfield(L, -1, "revision_timeout");
+  if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+    long long ms = parse_duration_ms(lua_tostring(L, -1));
+    if (ms <= 0)
+      return bad(c, text, "revision_timeout",
+                 "must be a duration such as \"30s\", \"500ms\", \"2min\"", NULL);
+    lm_lua_revision_timeout_ms = ms;
+  } else if (t != LUA_TNIL) {
+    return bad(c, text, "revision_timeout", "must be a duration such as \"30s\"", NULL);
+  }
+  lua_pop(L, 1);
+  t = lua_getfield(L, -1, "env");
+  if (t == LUA_TTABLE) {
+    for (int i = 1; i <= (int)lua_rawlen(L, -1); i++) {
+      if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+        return bad(c, text, "env", "must be a list of environment variable names", NULL);
+      lm_lua_allow_env(L, lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  } else if (t != LUA_TNIL) {
+    return bad(c, text, "env", "must be a list of environment variable names", NULL);
+  }
   lua_pop(L, 1);
   t = lua_getfield(L, -1, "versions");
   if (t == LUA_TSTRING || t == LUA_TTABLE) {
@@ -450,7 +496,10 @@ int lm_config_load(lm_config **out, lua_State *L, const char *path) {
   char *text;
   size_t len;
   if (lm_read_file(path, &text, &len) != 0) {
-    return lm_error_set(LM_ECONFIG, "cannot read config file %s", path);
+    char *why = lm_xstrdup(lm_error_last()->message);
+    lm_error_set(LM_ECONFIG, "cannot read config file %s (%s)", path, why);
+    free(why);
+    return LM_ECONFIG;
   }
   lm_config *c = lm_config_default();
   c->path = lm_xstrdup(path);
@@ -462,10 +511,11 @@ int lm_config_load(lm_config **out, lua_State *L, const char *path) {
   int top = lua_gettop(L);
   char *chunk = lm_xasprintf("@%s", path);
   int rc = 0;
-  int st = luaL_loadbufferx(L, text, len, chunk, "t");
+  size_t off = lm_source_start(text, len);
+  int st = luaL_loadbufferx(L, text + off, len - off, chunk, "t");
   free(chunk);
   if (st == LUA_OK) {
-    lm_lua_push_env(L);
+    lm_lua_push_config_env(L);
     lua_setupvalue(L, -2, 1);
     lua_pushcfunction(L, lm_lua_msgh);
     lua_insert(L, -2);
@@ -481,10 +531,12 @@ int lm_config_load(lm_config **out, lua_State *L, const char *path) {
   } else {
     /* reading the settings may run the table's metamethods: protected */
     config_ctx x = {c, text, 0};
+    int tbl = lua_gettop(L);
+    lua_pushcfunction(L, lm_lua_msgh);
     lua_pushcfunction(L, read_table_protected);
     lua_pushlightuserdata(L, &x);
-    lua_pushvalue(L, -3);
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK)
+    lua_pushvalue(L, tbl);
+    if (lua_pcall(L, 2, 0, tbl + 1) != LUA_OK)
       x.rc = lm_lua_error_in_file(LM_ECONFIG, path,
                                   lua_isstring(L, -1) ? lua_tostring(L, -1) : "error in settings");
     rc = x.rc;

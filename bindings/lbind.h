@@ -20,6 +20,21 @@
 extern int lm_lua_error_sentinel;
 
 void lm_lua_open_op(lua_State *L);
+/** Lets revisions read the environment variable name (config `env`). */
+void lm_lua_allow_env(lua_State *L, const char *name);
+/** Pushes the config file's environment (a revision's, with os.getenv). */
+void lm_lua_push_config_env(lua_State *L);
+/** Fresh read-only `context` data for one call (or for loading a file). */
+void lm_lua_context_begin(lua_State *L, const char *revision, const char *step, int loading);
+/** Runaway Lua: raise `what` after timeout_ms (0: no deadline, hook off). */
+void lm_lua_deadline(lua_State *L, long long timeout_ms, const char *what);
+/** Whether a __gc metamethod was set since the last call (and forget it). */
+int lm_lua_take_gc_armed(lua_State *L);
+/** Whether an op call from a finalizer was refused (and forget it); if so,
+ * pushes the refusal's message. */
+int lm_lua_take_gc_refused(lua_State *L);
+/** The revision_timeout of the config, in milliseconds (0: none). */
+extern long long lm_lua_revision_timeout_ms;
 void lm_lua_push_env(lua_State *L);
 void lm_lua_add_path(lua_State *L, const char *dir);
 int lm_lua_msgh(lua_State *L);

@@ -157,6 +157,52 @@ static const char **str_list(lua_State *L, arena *A, int idx, int *n, const char
   return v;
 }
 
+/* create_index columns: a name or a list of names and op.sql() expressions;
+ * *expr marks the expressions (NULL when there is none). */
+static const char **index_columns(lua_State *L, arena *A, int idx, int *n,
+                                  const unsigned char **expr) {
+  idx = lua_absindex(L, idx);
+  *expr = NULL;
+  const char *one = lm_lua_sql_text(L, idx);
+  if (one) {
+    const char **v = aalloc(A, sizeof *v);
+    unsigned char *e = aalloc(A, 1);
+    v[0] = astrn(A, one, strlen(one));
+    e[0] = 1;
+    *n = 1;
+    *expr = e;
+    return v;
+  }
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return str_list(L, A, idx, n, "create_index", "index columns");
+  int len = (int)lua_rawlen(L, idx);
+  if (len == 0) op_error(L, "op.create_index: index columns must not be empty");
+  const char **v = aalloc(A, sizeof *v * (size_t)len);
+  unsigned char *e = aalloc(A, (size_t)len);
+  int any = 0;
+  for (int i = 1; i <= len; i++) {
+    lua_rawgeti(L, idx, i);
+    const char *sql = lm_lua_sql_text(L, -1);
+    if (sql) {
+      v[i - 1] = astrn(A, sql, strlen(sql));
+      e[i - 1] = 1;
+      any = 1;
+    } else {
+      if (lua_type(L, -1) != LUA_TSTRING)
+        op_error(L,
+                 "op.create_index: index columns must be column names or op.sql(...) "
+                 "expressions, got %s",
+                 luaL_typename(L, -1));
+      v[i - 1] = check_str(L, A, -1, "create_index", "index columns");
+      e[i - 1] = 0;
+    }
+    lua_pop(L, 1);
+  }
+  *n = len;
+  if (any) *expr = e;
+  return v;
+}
+
 /* Rejects option names the directive does not know: a misspelt option that
  * were silently ignored would change a migration's meaning. */
 static void check_opts(lua_State *L, int idx, const char *fn, const char *const *allowed) {
@@ -418,7 +464,46 @@ static lm_run *current_run(lua_State *L) {
   return r;
 }
 
+/* Whether the code calling the C function at level 0 runs inside a __gc
+ * finalizer (Lua names such a frame's function "__gc", a metamethod). */
+static int in_finalizer(lua_State *L) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++)
+    if (lua_getinfo(L, "n", &ar) && ar.namewhat && strcmp(ar.namewhat, "metamethod") == 0 &&
+        ar.name && strcmp(ar.name, "__gc") == 0)
+      return 1;
+  return 0;
+}
+
+int lm_lua_take_gc_refused(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "luamig.gcrefused") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "luamig.gcrefused");
+  return 1;
+}
+
 static lm_run *need_run(lua_State *L, const char *fn) {
+  /* a finalizer runs whenever the collector gets to it: inside another
+   * revision's call, its transaction, or none */
+  if (in_finalizer(L)) {
+    const char *src;
+    int line;
+    if (caller_location(L, &src, &line))
+      lua_pushfstring(L, "%s:%d: ", src, line);
+    else
+      lua_pushliteral(L, "");
+    lua_pushfstring(L,
+                    "op.%s was called from a __gc finalizer: refused (op calls belong in the "
+                    "revision's own upgrade(), downgrade() or step function)",
+                    fn);
+    lua_concat(L, 2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "luamig.gcrefused");
+    return lua_error(L), NULL;
+  }
   lm_run *r = current_run(L);
   if (!r)
     op_error(L,
@@ -471,11 +556,39 @@ static int emit(lua_State *L, arena *A, lm_op *op) {
 
 /* ---- constructors ---------------------------------------------------------------- */
 
+/* A column type is written into DDL as given ("numeric(10,2)", "text[]",
+ * a quoted custom type): it may hold no statement end, no comment, and
+ * only balanced quotes and parentheses, so that it can never end the
+ * statement it is part of. */
+static void check_type_text(lua_State *L, const char *fn, const char *type) {
+  int depth = 0;
+  for (const char *p = type; *p; p++) {
+    if (*p == '"' || *p == '\'') {
+      const char *q = strchr(p + 1, *p);
+      if (!q) break;
+      p = q;
+      continue;
+    }
+    if (*p == '(') depth++;
+    if (*p == ')' && --depth < 0) break;
+    if (*p == ';' || (p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*') ||
+        (unsigned char)*p < 0x20)
+      break;
+    if (!p[1] && depth == 0) return;
+  }
+  if (!*type) op_error(L, "op.%s: empty column type", fn);
+  op_error(L,
+           "op.%s: '%s' is not a column type (a type holds no ';', comment or control "
+           "character, and its quotes and parentheses are balanced)",
+           fn, type);
+}
+
 static int l_column(lua_State *L) {
   luaL_checktype(L, 1, LUA_TSTRING);
   if (lua_type(L, 2) != LUA_TSTRING)
     return op_error(L, "op.column: type of column '%s' must be a string such as \"integer\"",
                     lua_tostring(L, 1));
+  check_type_text(L, "column", lua_tostring(L, 2));
   check_opts(L, 3, "column", COLUMN_OPTS);
   lua_createtable(L, 0, 3);
   lua_pushvalue(L, 1);
@@ -633,6 +746,8 @@ static int l_alter_column(lua_State *L) {
   op.type = opt_str(L, A, 3, "type", "alter_column");
   if (!op.type) op.type = opt_str(L, A, 3, "type_", "alter_column");
   op.existing_type = opt_str(L, A, 3, "existing_type", "alter_column");
+  if (op.type) check_type_text(L, "alter_column", op.type);
+  if (op.existing_type) check_type_text(L, "alter_column", op.existing_type);
   op.using_expr = opt_str(L, A, 3, "postgresql_using", "alter_column");
   op.nullable = opt_bool(L, 3, "nullable", "alter_column");
   op.existing_nullable = opt_bool(L, 3, "existing_nullable", "alter_column");
@@ -669,7 +784,7 @@ static int l_create_index(lua_State *L) {
   lm_op op = {.kind = LM_OP_CREATE_INDEX};
   op.name = check_str(L, A, 1, "create_index", "index name");
   op.table = check_str(L, A, 2, "create_index", "table name");
-  op.names = str_list(L, A, 3, &op.nnames, "create_index", "index columns");
+  op.names = index_columns(L, A, 3, &op.nnames, &op.name_is_expr);
   check_opts(L, 4, "create_index", INDEX_OPTS);
   op.unique = first_set(opt_bool(L, 4, "unique", "create_index"), 0);
   op.where = opt_str(L, A, 4, "where", "create_index");

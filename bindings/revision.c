@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <lauxlib.h>
@@ -107,6 +108,10 @@ static int id_list(lua_State *L, int env, const char *key, char ***out, int *n, 
     rc = load_error(path, text, key, "%s must be a string or a list of strings", key);
   }
   lua_pop(L, 1);
+  for (int i = 0; !rc && i < *n; i++)
+    for (const unsigned char *q = (const unsigned char *)(*out)[i]; *q; q++)
+      if (*q < 0x20 || *q == 0x7f)
+        return load_error(path, text, key, "%s holds a control character", key);
   if (!rc && check_ids)
     for (int i = 0; i < *n; i++)
       if (!valid_id((*out)[i]))
@@ -151,6 +156,16 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
   }
   r->id = lm_xstrdup(lua_tostring(L, -1));
   lua_pop(L, 1);
+  /* these name positions on the command line, never one revision */
+  static const char *const reserved[] = {"head", "heads", "base", "current", NULL};
+  for (int i = 0; reserved[i]; i++)
+    if (strcasecmp(r->id, reserved[i]) == 0) {
+      lua_settop(L, env - 1);
+      return load_error(path, text, "revision",
+                        "revision id '%s' is reserved (head, heads, base and current name "
+                        "positions on the command line): choose another id",
+                        reserved[i]);
+    }
 
   if ((rc = id_list(L, env, "down_revision", &r->down, &r->ndown, path, text, 1)) ||
       (rc = id_list(L, env, "depends_on", &r->depends, &r->ndepends, path, text, 1)) ||
@@ -158,10 +173,28 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
     lua_settop(L, env - 1);
     return rc;
   }
+  for (int i = 0; i < r->ndown; i++)
+    for (int j = 0; j < i; j++)
+      if (strcmp(r->down[i], r->down[j]) == 0) {
+        lua_settop(L, env - 1);
+        return load_error(path, text, "down_revision", "down_revision lists '%s' twice",
+                          r->down[i]);
+      }
+  for (int i = 0; i < r->ndepends; i++)
+    for (int j = 0; j < i; j++)
+      if (strcmp(r->depends[i], r->depends[j]) == 0) {
+        lua_settop(L, env - 1);
+        return load_error(path, text, "depends_on", "depends_on lists '%s' twice", r->depends[i]);
+      }
   t = lua_getfield(L, env, "message");
-  if (t == LUA_TSTRING)
-    r->message = lm_xstrdup(lua_tostring(L, -1));
-  else if (t == LUA_TNIL)
+  if (t == LUA_TSTRING) {
+    /* shown on terminals and in JSON: one line, no control characters
+     * (terminal escapes), valid UTF-8 */
+    lm_buf mb;
+    lm_buf_init(&mb);
+    lm_buf_put_printable(&mb, lua_tostring(L, -1));
+    r->message = lm_buf_steal(&mb);
+  } else if (t == LUA_TNIL)
     r->message = lm_xstrdup("");
   else {
     lua_settop(L, env - 1);
@@ -169,6 +202,18 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
   }
   lua_pop(L, 1);
   r->doc = header_doc(text);
+  if (r->doc) {
+    lm_buf db;
+    lm_buf_init(&db);
+    for (char *line = r->doc, *nl; line; line = nl ? nl + 1 : NULL) {
+      nl = strchr(line, '\n');
+      if (nl) *nl = 0;
+      lm_buf_put_printable(&db, line);
+      if (nl) lm_buf_putc(&db, '\n');
+    }
+    free(r->doc);
+    r->doc = lm_buf_steal(&db);
+  }
 
   int tu = lua_getfield(L, env, "upgrade");
   int td = lua_getfield(L, env, "downgrade");
@@ -232,6 +277,16 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
                           "step %s needs a name (string) and an up function (down: a function)",
                           num);
       }
+      for (const unsigned char *q = (const unsigned char *)lua_tostring(L, -3); *q; q++)
+        if (*q < 0x20 || *q == 0x7f) {
+          lua_settop(L, env - 1);
+          char num[16];
+          snprintf(num, sizeof num, "%d", i);
+          return load_error(path, text, "steps",
+                            "the name of step %s holds a control character (a line break, a "
+                            "terminal escape): step names are shown and recorded as one line",
+                            num);
+        }
       if (tdn == LUA_TNIL) r->has_downgrade = 0;
       r->step_names[i - 1] = lm_xstrdup(lua_tostring(L, -3));
       for (int j = 0; j < i - 1; j++)
@@ -325,7 +380,8 @@ static int compile(lua_State *L, const char *path, const char *text, size_t len,
     }
   }
   if (st == NO_CHUNK && text) {
-    st = luaL_loadbufferx(L, text, len, name, "t");
+    size_t off = lm_source_start(text, len);
+    st = luaL_loadbufferx(L, text + off, len - off, name, "t");
     if (st == LUA_OK && keep) {
       lm_buf b;
       lm_buf_init(&b);
@@ -364,7 +420,13 @@ static int read_revision(lua_State *L, const char *path, const char *text, size_
   lua_setupvalue(L, -2, 1);
   lua_pushcfunction(L, lm_lua_msgh);
   lua_insert(L, -2);
-  if (lua_pcall(L, 0, 0, -2) != LUA_OK) {
+  char what[200];
+  snprintf(what, sizeof what, "%s: loading ran longer than revision_timeout (%lld ms): stopped",
+           path, lm_lua_revision_timeout_ms);
+  lm_lua_deadline(L, lm_lua_revision_timeout_ms, what);
+  int lst = lua_pcall(L, 0, 0, -2);
+  lm_lua_deadline(L, 0, NULL);
+  if (lst != LUA_OK) {
     /* op calls raise plain messages while loading: no run is active */
     lm_lua_error_in_file(LM_ELOAD, path,
                          lua_isstring(L, -1) ? lua_tostring(L, -1) : "error while loading");
@@ -379,10 +441,11 @@ static int read_revision(lua_State *L, const char *path, const char *text, size_
   env = lua_gettop(L);
   /* reading the fields may run the revision's metamethods: protected */
   fields_ctx x = {path, text, r, 0};
+  lua_pushcfunction(L, lm_lua_msgh);
   lua_pushcfunction(L, read_fields);
   lua_pushlightuserdata(L, &x);
   lua_pushvalue(L, env);
-  if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+  if (lua_pcall(L, 2, 0, env + 1) != LUA_OK) {
     lm_lua_error_in_file(LM_ELOAD, path,
                          lua_isstring(L, -1) ? lua_tostring(L, -1) : "error while reading fields");
     x.rc = LM_ELOAD;
@@ -438,7 +501,15 @@ static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph
     r->env_ref = LUA_NOREF;
     r->path = path;
     int pure = 0, wanted = have_st && lm_revindex_wants(x, &st);
-    if (wanted) lm_sha256_hex_normalised(text, len, r->checksum);
+    if (wanted) {
+      lm_revision_sums(text, len, r->checksum, r->file_checksum);
+      /* a file that requires others is never kept in the index: its
+       * checksum covers files the index does not watch */
+      if (strcmp(r->checksum, r->file_checksum) == 0)
+        r->file_checksum[0] = 0;
+      else
+        wanted = 0;
+    }
     rc = read_revision(L, path, text, len, NULL, r, &pure, wanted);
     if (!rc && pure && wanted) lm_revindex_put(x, names[i], &st, r);
     /* the index has its copy; this revision is compiled already */
@@ -470,25 +541,10 @@ void lm_lua_revision_unload(lua_State *L, lm_revision *r) {
  * loaded at start-up, before the run has set context: the same file defines
  * the same functions whether or not its fields came from the index. */
 static int run_file(lua_State *L, lm_revision *r, const char *text, size_t len) {
-  static const char *const keys[] = {"dialect", "offline", "x", "revision", "step"};
-  const int nkeys = (int)(sizeof keys / sizeof *keys);
-  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
-  int ctx = lua_gettop(L);
-  for (int i = 0; i < nkeys; i++) {
-    lua_getfield(L, ctx, keys[i]); /* saved at ctx + 1 + i */
-    lua_pushnil(L);
-    lua_setfield(L, ctx, keys[i]);
-  }
-  lua_pushboolean(L, 0);
-  lua_setfield(L, ctx, "offline");
-  lua_newtable(L);
-  lua_setfield(L, ctx, "x");
+  lm_lua_context_begin(L, NULL, NULL, 1);
   lm_revision *t = lm_xcalloc(1, sizeof *t);
   t->env_ref = LUA_NOREF;
   int rc = read_revision(L, r->path, text, len, r, t, NULL, 0);
-  for (int i = nkeys - 1; i >= 0; i--)
-    lua_setfield(L, ctx, keys[i]);
-  lua_pop(L, 1);
   if (!rc) {
     r->env_ref = t->env_ref;
     t->env_ref = LUA_NOREF;
@@ -506,9 +562,9 @@ int lm_lua_revision_load(lua_State *L, lm_revision *r) {
   char *text;
   size_t len;
   if (lm_read_file(r->path, &text, &len)) return LM_ELOAD;
-  char sum[65];
-  lm_sha256_hex_normalised(text, len, sum);
-  if (strcmp(sum, r->checksum) != 0) {
+  char sum[65], file_sum[65];
+  lm_revision_sums(text, len, sum, file_sum);
+  if (strcmp(sum, lm_revision_checksum(r)) != 0) {
     rc = lm_error_set(LM_ELOAD, "%s changed while luamig was running: run the command again",
                       r->path);
     lm_error_set_location(r->path, 0);
@@ -520,6 +576,7 @@ int lm_lua_revision_load(lua_State *L, lm_revision *r) {
 }
 
 int lm_lua_load_revisions(lua_State *L, const lm_config *c, lm_graph *g) {
+  lm_revision_set_module_dirs(c->versions, c->nversions);
   for (int i = 0; i < c->nversions; i++)
     lm_lua_add_path(L, c->versions[i]);
   for (int i = 0; i < c->nversions; i++) {
@@ -549,15 +606,7 @@ int lm_lua_call_step(lua_State *L, lm_run *run, const lm_revision *r, int step, 
   int rc = lm_lua_revision_load(L, (lm_revision *)r);
   if (rc) return rc;
   int top = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
-  lua_pushstring(L, r->id);
-  lua_setfield(L, -2, "revision");
-  if (r->multistep)
-    lua_pushstring(L, r->step_names[step]);
-  else
-    lua_pushnil(L);
-  lua_setfield(L, -2, "step");
-  lua_pop(L, 1);
+  lm_lua_context_begin(L, r->id, r->multistep ? r->step_names[step] : NULL, 0);
 
   lua_pushcfunction(L, lm_lua_msgh);
   push_step_fn(L, r, step, up);
@@ -571,7 +620,23 @@ int lm_lua_call_step(lua_State *L, lm_run *run, const lm_revision *r, int step, 
   lua_pushlightuserdata(L, run);
   lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_RUN);
   lm_error_clear();
+  char what[200];
+  snprintf(what, sizeof what, "revision %s ran longer than revision_timeout (%lld ms): stopped",
+           r->id, lm_lua_revision_timeout_ms);
+  lm_lua_deadline(L, lm_lua_revision_timeout_ms, what);
   int st = lua_pcall(L, 0, 0, top + 1);
+  /* finalizers of what this call made run now, while it is still current:
+   * an op call from one is refused (bindings/op.c) and fails this call */
+  if (lm_lua_take_gc_armed(L)) {
+    lua_gc(L, LUA_GCCOLLECT);
+  }
+  if (lm_lua_take_gc_refused(L)) {
+    if (st == LUA_OK)
+      st = LUA_ERRRUN; /* its message is on the stack */
+    else
+      lua_pop(L, 1);
+  }
+  lm_lua_deadline(L, 0, NULL);
   if (st != LUA_OK) {
     if (lua_islightuserdata(L, -1) && lua_touserdata(L, -1) == &lm_lua_error_sentinel) {
       rc = lm_error_code() ? lm_error_code() : LM_EMIGRATE;

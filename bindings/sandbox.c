@@ -5,6 +5,7 @@
  * programs, touches arbitrary files or loads binary chunks. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -17,12 +18,107 @@ static const char *const SAFE_BASE[] = {
     "tonumber", "tostring",     "type",         "xpcall",   "rawequal", "rawget", "rawset",
     "rawlen",   "setmetatable", "getmetatable", "_VERSION", NULL};
 static const char *const SAFE_LIBS[] = {"string", "table", "math", "utf8", "coroutine", NULL};
-static const char *const SAFE_OS[] = {"time", "date", "clock", "getenv", "difftime", NULL};
+static const char *const SAFE_OS[] = {"time", "date", "clock", "difftime", NULL};
+
+#define REG_ENV_ALLOW "luamig.env"        /* names os.getenv may read in a revision */
+#define REG_CTX_BASE "luamig.contextbase" /* dialect, offline, x: set by the run */
+#define REG_GC_ARMED "luamig.finalizers"  /* a revision set a __gc metamethod */
+
+static int readonly_newindex(lua_State *L);
+static int safe_setmetatable(lua_State *L);
+static int coroutine_create(lua_State *L);
+static int coroutine_resume(lua_State *L);
+static void warn_to_stderr(void *ud, const char *msg, int tocont);
+static const char COROUTINE_WRAP[];
+
+/* pairs() on a read-only proxy walks the table behind it. */
+static int proxy_pairs(lua_State *L) {
+  lua_getglobal(L, "next");
+  if (lua_getmetatable(L, 1)) {
+    lua_pushliteral(L, "__index");
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+  } else {
+    lua_newtable(L);
+  }
+  lua_pushnil(L);
+  return 3;
+}
+
+/* Pushes the metatable of a read-only proxy named name (no __index yet). */
+static void push_readonly_mt(lua_State *L, const char *name) {
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, name);
+  lua_pushcclosure(L, readonly_newindex, 1);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, proxy_pairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+}
+
+/* os.getenv in a revision: only the variables the config lists in `env`.
+ * DATABASE_URL, PGPASSWORD and the like stay out of reach unless listed;
+ * the config file itself has the real os.getenv. */
+static int sandbox_getenv(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, REG_ENV_ALLOW);
+  int ok = lua_istable(L, -1) && lua_getfield(L, -1, name) == LUA_TBOOLEAN;
+  if (!ok)
+    return luaL_error(L,
+                      "os.getenv('%s'): a revision may only read the environment variables listed "
+                      "in the config's env setting (env = { \"%s\" })",
+                      name, name);
+  const char *v = getenv(name);
+  if (v)
+    lua_pushstring(L, v);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+void lm_lua_allow_env(lua_State *L, const char *name) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, REG_ENV_ALLOW) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_ENV_ALLOW);
+  }
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 1);
+}
+
+/* The config file's environment: a revision's, with the real os.getenv. */
+void lm_lua_push_config_env(lua_State *L) {
+  lm_lua_push_env(L);
+  lua_newtable(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "os");
+  lua_remove(L, -2);
+  for (int i = 0; SAFE_OS[i]; i++) {
+    lua_getfield(L, -1, SAFE_OS[i]);
+    lua_setfield(L, -3, SAFE_OS[i]);
+  }
+  lua_getfield(L, -1, "getenv");
+  lua_setfield(L, -3, "getenv");
+  lua_pop(L, 1);
+  lua_pushliteral(L, "os");
+  lua_insert(L, -2);
+  lua_rawset(L, -3);
+}
 
 /* rawset() would get past a read-only proxy's __newindex. */
 static int safe_rawset(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   if (lua_getmetatable(L, 1)) {
+    lua_pushliteral(L, "__newindex");
+    lua_rawget(L, -2);
+    if (lua_tocfunction(L, -1) == readonly_newindex) {
+      lua_getupvalue(L, -1, 1);
+      return luaL_error(L, "'%s' is read-only", lua_tostring(L, -1));
+    }
+    lua_pop(L, 1);
     lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_PROXIES);
     lua_pushnil(L);
     while (lua_next(L, -2)) {
@@ -118,16 +214,23 @@ static int safe_require(lua_State *L) {
     char *path = lm_xasprintf("%s/%s.lua", dir, rel);
     free(rel);
     lua_pop(L, 1);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    if (access(path, F_OK) != 0) {
       lua_pushfstring(L, "\n\tno file '%s'", path);
       free(path);
       luaL_addvalue(&tried);
       continue;
     }
-    fclose(f);
+    /* the revision loader's limits: a regular file of at most 16 MiB */
+    char *text;
+    size_t len;
+    if (lm_read_file(path, &text, &len) != 0) {
+      free(path);
+      return luaL_error(L, "require '%s': %s", name, lm_error_last()->message);
+    }
     lua_pushfstring(L, "@%s", path);
-    int st = luaL_loadfilex(L, path, "t");
+    size_t off = lm_source_start(text, len);
+    int st = luaL_loadbufferx(L, text + off, len - off, lua_tostring(L, -1), "t");
+    free(text);
     free(path);
     if (st != LUA_OK) return lua_error(L);
     lua_remove(L, -2);
@@ -168,6 +271,8 @@ static void push_readonly_proxy(lua_State *L, const char *name) {
   lua_setfield(L, -2, "__newindex");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
+  lua_pushcfunction(L, proxy_pairs); /* pairs(op) lists the directives */
+  lua_setfield(L, -2, "__pairs");
   if (lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_PROXIES) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_newtable(L);
@@ -216,6 +321,8 @@ static int init_state(lua_State *L) {
     lua_setfield(L, -3, SAFE_OS[i]);
   }
   lua_pop(L, 1);
+  lua_pushcfunction(L, sandbox_getenv);
+  lua_setfield(L, -2, "getenv");
   push_readonly_proxy(L, "os");
   lua_setfield(L, -2, "os");
   lua_pushcfunction(L, safe_print);
@@ -230,14 +337,42 @@ static int init_state(lua_State *L) {
   lm_lua_open_op(L); /* pushes the op table */
   push_readonly_proxy(L, "op");
   lua_setfield(L, -2, "op");
-  lua_newtable(L); /* context */
+  /* context: a read-only proxy whose data (registry LM_REG_CONTEXT holds
+   * its metatable) is a fresh table for each revision call, see
+   * lm_lua_context_begin */
   lua_newtable(L);
-  lua_setfield(L, -2, "x");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "offline");
+  push_readonly_mt(L, "context");
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
+  lua_setmetatable(L, -2);
   lua_setfield(L, -2, "context");
+  lua_newtable(L);
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "offline");
+  lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
+  lm_lua_context_begin(L, NULL, NULL, 1);
+  lua_pushcfunction(L, safe_setmetatable);
+  lua_setfield(L, -2, "setmetatable");
+  /* coroutines: interruptible and under revision_timeout like the main
+   * thread (see coroutine_resume) */
+  lua_getglobal(L, "coroutine");
+  lua_pushcfunction(L, coroutine_resume);
+  lua_setfield(L, -2, "resume");
+  lua_pushcfunction(L, coroutine_create);
+  lua_setfield(L, -2, "create");
+  lua_pop(L, 1);
+  lua_getglobal(L, "coroutine");
+  if (luaL_loadstring(L, COROUTINE_WRAP) != LUA_OK) return lua_error(L);
+  lua_getfield(L, -2, "create");
+  lua_getfield(L, -3, "resume");
+  lua_getglobal(L, "table");
+  lua_getfield(L, -1, "pack");
+  lua_getfield(L, -2, "unpack");
+  lua_remove(L, -3);
+  lua_call(L, 4, 1);
+  lua_setfield(L, -2, "wrap");
+  lua_pop(L, 1);
+  lua_setwarnf(L, warn_to_stderr, L);
 
   lua_newtable(L); /* metatable of every environment */
   lua_pushvalue(L, -2);
@@ -282,12 +417,11 @@ void lm_lua_add_path(lua_State *L, const char *dir) {
 
 void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const char *const *x,
                         int nx) {
-  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
-  if (dialect)
+  lua_newtable(L);
+  if (dialect) {
     lua_pushstring(L, dialect);
-  else
-    lua_pushnil(L);
-  lua_setfield(L, -2, "dialect");
+    lua_setfield(L, -2, "dialect");
+  }
   lua_pushboolean(L, offline);
   lua_setfield(L, -2, "offline");
   lua_newtable(L);
@@ -296,9 +430,61 @@ void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const ch
     if (!eq) continue;
     lua_pushlstring(L, x[i], (size_t)(eq - x[i]));
     lua_pushstring(L, eq + 1);
-    lua_settable(L, -3);
+    lua_rawset(L, -3);
   }
   lua_setfield(L, -2, "x");
+  lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
+}
+
+/* Gives `context` fresh data for one call: the run's dialect, offline and
+ * x (copied, read-only), and revision and step -- or, while a file loads
+ * (loading), only offline = false and an empty x, so that a file defines the
+ * same functions whenever it is loaded. Nothing a call does to `context`
+ * (it cannot: it is read-only) reaches another call. Raw accesses only:
+ * nothing here can run a revision's metamethod, so nothing can raise. */
+void lm_lua_context_begin(lua_State *L, const char *revision, const char *step, int loading) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
+  lua_pushliteral(L, "__index");
+  lua_newtable(L); /* data */
+  lua_newtable(L); /* x */
+  if (!loading) {
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
+    lua_pushliteral(L, "dialect");
+    lua_rawget(L, -2);
+    lua_setfield(L, -4, "dialect");
+    lua_pushliteral(L, "offline");
+    lua_rawget(L, -2);
+    lua_setfield(L, -4, "offline");
+    lua_pushliteral(L, "x");
+    if (lua_rawget(L, -2) == LUA_TTABLE) {
+      lua_pushnil(L);
+      while (lua_next(L, -2)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -6);
+      }
+    }
+    lua_pop(L, 2);
+  } else {
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -3, "offline");
+  }
+  lua_newtable(L); /* x proxy */
+  lua_insert(L, -2);
+  push_readonly_mt(L, "context.x");
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, -2, "x");
+  if (revision) {
+    lua_pushstring(L, revision);
+    lua_setfield(L, -2, "revision");
+  }
+  if (step) {
+    lua_pushstring(L, step);
+    lua_setfield(L, -2, "step");
+  }
+  lua_rawset(L, -3);
   lua_pop(L, 1);
 }
 
@@ -342,12 +528,158 @@ int lm_lua_error_in_file(int code, const char *path, const char *msg) {
   return code;
 }
 
-static void interrupt_hook(lua_State *L, lua_Debug *ar) {
+/* ---- interruption, revision_timeout, coroutines --------------------------------------
+ *
+ * One count hook serves both: after Ctrl-C it raises "interrupted" on every
+ * tick, so a revision that catches the error with pcall meets it again at
+ * its next instruction; with a deadline set it raises once the deadline has
+ * passed, the same way. Lua gives each coroutine its hook of its own (a new
+ * one inherits its creator's): the signal handler sets the hook on the main
+ * thread and on the coroutine running at that moment, and resume() sets it
+ * on a coroutine it is about to run while an interrupt or a deadline is
+ * pending. */
+
+static lua_State *volatile running_co; /* the coroutine resume() runs now */
+long long lm_lua_revision_timeout_ms;
+static long long deadline_ms; /* 0: no revision_timeout running */
+static char deadline_what[160];
+
+#define TICK_INTERRUPTED 1
+#define TICK_DEADLINE 1000
+
+static void sandbox_hook(lua_State *L, lua_Debug *ar) {
   LM_UNUSED(ar);
-  lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, "interrupted");
+  if (lm_interrupted) {
+    lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, TICK_INTERRUPTED);
+    luaL_error(L, "interrupted");
+  }
+  if (deadline_ms && lm_now_ms() >= deadline_ms) {
+    /* from now on every instruction: a pcall loop cannot outrun it */
+    lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, TICK_INTERRUPTED);
+    luaL_error(L, "%s", deadline_what);
+  }
+}
+
+static void arm_thread(lua_State *co) {
+  if (lm_interrupted)
+    lua_sethook(co, sandbox_hook, LUA_MASKCOUNT, TICK_INTERRUPTED);
+  else if (deadline_ms)
+    lua_sethook(co, sandbox_hook, LUA_MASKCOUNT, TICK_DEADLINE);
 }
 
 void lm_lua_interrupt(lua_State *L) {
-  lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+  lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, TICK_INTERRUPTED);
+  lua_State *co = running_co;
+  if (co) lua_sethook(co, sandbox_hook, LUA_MASKCOUNT, TICK_INTERRUPTED);
+}
+
+void lm_lua_deadline(lua_State *L, long long timeout_ms, const char *what) {
+  if (lm_interrupted) return;
+  if (timeout_ms <= 0) {
+    deadline_ms = 0;
+    lua_sethook(L, NULL, 0, 0);
+    return;
+  }
+  snprintf(deadline_what, sizeof deadline_what, "%s", what);
+  deadline_ms = lm_now_ms() + timeout_ms;
+  lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, TICK_DEADLINE);
+}
+
+/* coroutine.create and coroutine.resume as in lcorolib.c, plus the hook.
+ * Written out rather than wrapped so that argument errors keep the
+ * revision's line. */
+static int coroutine_create(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_State *co = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, co, 1);
+  arm_thread(co);
+  return 1;
+}
+
+static int coroutine_resume(lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  luaL_argexpected(L, co, 1, "coroutine");
+  int narg = lua_gettop(L) - 1, nres;
+  if (!lua_checkstack(co, narg)) {
+    lua_pushboolean(L, 0);
+    lua_pushliteral(L, "too many arguments to resume");
+    return 2;
+  }
+  arm_thread(co);
+  lua_xmove(L, co, narg);
+  lua_State *prev = running_co;
+  running_co = co;
+  int st = lua_resume(co, L, narg, &nres);
+  running_co = prev;
+  if (lm_interrupted) arm_thread(L);
+  if (st == LUA_OK || st == LUA_YIELD) {
+    if (!lua_checkstack(L, nres + 1)) {
+      lua_pop(co, nres);
+      lua_pushboolean(L, 0);
+      lua_pushliteral(L, "too many results to resume");
+      return 2;
+    }
+    lua_pushboolean(L, 1);
+    lua_xmove(co, L, nres);
+    return nres + 1;
+  }
+  lua_pushboolean(L, 0);
+  lua_xmove(co, L, 1);
+  return 2;
+}
+
+/* coroutine.wrap over the wrapped create and resume (upvalues: create,
+ * resume, table.pack, table.unpack). */
+static const char COROUTINE_WRAP[] = "local create, resume, pack, unpack = ...\n"
+                                     "return function(f)\n"
+                                     "  local co = create(f)\n"
+                                     "  return function(...)\n"
+                                     "    local r = pack(resume(co, ...))\n"
+                                     "    if r[1] then return unpack(r, 2, r.n) end\n"
+                                     "    error(r[2], 0)\n"
+                                     "  end\n"
+                                     "end\n";
+
+/* setmetatable() noting a __gc metamethod: the runner then collects garbage
+ * after the call, so that the finalizer runs while the same revision is
+ * current (op calls from finalizers are refused, see bindings/op.c). */
+static int safe_setmetatable(lua_State *L) {
+  int t = lua_type(L, 2);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+  if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+    return luaL_error(L, "cannot change a protected metatable");
+  if (t == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, 2) != LUA_TNIL) {
+      lua_pushboolean(L, 1);
+      lua_setfield(L, LUA_REGISTRYINDEX, REG_GC_ARMED);
+    }
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 2);
+  lua_setmetatable(L, 1);
+  return 1;
+}
+
+int lm_lua_take_gc_armed(lua_State *L) {
+  int armed = lua_getfield(L, LUA_REGISTRYINDEX, REG_GC_ARMED) != LUA_TNIL;
+  lua_pop(L, 1);
+  if (armed) {
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_GC_ARMED);
+  }
+  return armed;
+}
+
+/* Lua reports an error in a finalizer as a warning: print it. */
+static void warn_to_stderr(void *ud, const char *msg, int tocont) {
+  static int cont;
+  LM_UNUSED(ud);
+  if (!cont && msg[0] == '@') return; /* control messages */
+  if (!cont) fputs("luamig: warning: ", stderr);
+  fputs(msg, stderr);
+  if (!tocont) fputc('\n', stderr);
+  cont = tocont;
 }

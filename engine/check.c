@@ -86,8 +86,7 @@ static int checksum_row(void *ud, int n, const char *const *names, const lm_valu
     return 0;
   }
   free(id);
-  const char *sum = lm_revision_checksum(r->p->graph.revs[i]);
-  if (v[2].t == LM_V_TEXT && (v[2].len != 64 || memcmp(v[2].s, sum, 64) != 0)) {
+  if (v[2].t == LM_V_TEXT && !lm_revision_checksum_matches(r->p->graph.revs[i], v[2].s, v[2].len)) {
     out->changed = lm_xrealloc(out->changed, (size_t)(out->nchanged + 1) * sizeof *out->changed);
     out->changed[out->nchanged++] = i;
   }

@@ -2,6 +2,8 @@
  * down_revision (parents) and depends_on (deps), and ordered so that every
  * revision comes after everything it needs. */
 #include <stdlib.h>
+#include <unistd.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "lm.h"
@@ -503,6 +505,126 @@ void lm_graph_mark_descendants(const lm_graph *g, int idx, char *mark) {
   free(seen);
 }
 
+/* ---- checksums ------------------------------------------------------------ */
+
+static char **module_dirs;
+static int nmodule_dirs;
+
+void lm_revision_set_module_dirs(char *const *dirs, int n) {
+  for (int i = 0; i < nmodule_dirs; i++)
+    free(module_dirs[i]);
+  free(module_dirs);
+  module_dirs = n ? lm_xcalloc((size_t)n, sizeof *module_dirs) : NULL;
+  for (int i = 0; i < n; i++)
+    module_dirs[i] = lm_xstrdup(dirs[i]);
+  nmodule_dirs = n;
+}
+
+static int module_char(int c) { return isalnum(c) || c == '_' || c == '-' || c == '.'; }
+
+/* Appends to names (unless there) every module a text requires by a literal
+ * name: require "m", require 'm', require("m"), require [[m]]. A mention in
+ * a comment counts too: at worst one more file in the checksum. */
+static void scan_requires(const char *t, size_t n, char ***names, int *nn) {
+  for (size_t i = 0; i + 7 <= n; i++) {
+    if (memcmp(t + i, "require", 7) != 0) continue;
+    if (i > 0 && (isalnum((unsigned char)t[i - 1]) || t[i - 1] == '_')) continue;
+    size_t k = i + 7;
+    while (k < n && isspace((unsigned char)t[k]))
+      k++;
+    if (k < n && t[k] == '(') {
+      k++;
+      while (k < n && isspace((unsigned char)t[k]))
+        k++;
+    }
+    if (k >= n) break;
+    size_t open = 1;
+    if (t[k] == '[' && k + 1 < n && t[k + 1] == '[')
+      open = 2;
+    else if (t[k] != '"' && t[k] != '\'')
+      continue;
+    size_t s = k + open, e = s;
+    while (e < n && module_char((unsigned char)t[e]))
+      e++;
+    if (e == s || e - s > 200 || e >= n) continue;
+    char *name = lm_xstrndup(t + s, e - s);
+    int dup = 0;
+    for (int j = 0; j < *nn && !dup; j++)
+      dup = strcmp((*names)[j], name) == 0;
+    if (dup || *nn >= 256) {
+      free(name);
+      continue;
+    }
+    *names = lm_xrealloc(*names, (size_t)(*nn + 1) * sizeof **names);
+    (*names)[(*nn)++] = name;
+  }
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void lm_revision_sums(const char *text, size_t len, char sum[65], char file[65]) {
+  lm_sha256_hex_normalised(text, len, file);
+  char **names = NULL;
+  int nn = 0;
+  scan_requires(text, len, &names, &nn);
+  if (!nn) {
+    memcpy(sum, file, 65);
+    return;
+  }
+  lm_buf acc;
+  lm_buf_init(&acc);
+  lm_buf_printf(&acc, "%s\n", file);
+  lm_error_saved *saved = lm_error_save();
+  /* names grows while the modules' own requires are followed */
+  for (int i = 0; i < nn; i++) {
+    char *rel = lm_xstrdup(names[i]);
+    for (char *q = rel; *q; q++)
+      if (*q == '.') *q = '/';
+    int found = 0;
+    for (int d = 0; d < nmodule_dirs && !found; d++) {
+      char *path = lm_xasprintf("%s/%s.lua", module_dirs[d], rel);
+      char *mt;
+      size_t ml;
+      if (access(path, F_OK) == 0 && lm_read_file(path, &mt, &ml) == 0) {
+        found = 1;
+        scan_requires(mt, ml, &names, &nn);
+        free(mt);
+      }
+      free(path);
+    }
+    free(rel);
+    if (!found) lm_error_clear();
+  }
+  qsort(names, (size_t)nn, sizeof *names, cmp_str);
+  for (int i = 0; i < nn; i++) {
+    char *rel = lm_xstrdup(names[i]);
+    for (char *q = rel; *q; q++)
+      if (*q == '.') *q = '/';
+    char msum[65] = "missing";
+    for (int d = 0; d < nmodule_dirs; d++) {
+      char *path = lm_xasprintf("%s/%s.lua", module_dirs[d], rel);
+      char *mt;
+      size_t ml;
+      int ok = access(path, F_OK) == 0 && lm_read_file(path, &mt, &ml) == 0;
+      free(path);
+      if (ok) {
+        lm_sha256_hex_normalised(mt, ml, msum);
+        free(mt);
+        break;
+      }
+    }
+    lm_buf_printf(&acc, "%s=%s\n", names[i], msum);
+    free(rel);
+    free(names[i]);
+  }
+  free(names);
+  lm_error_restore(saved);
+  lm_sha256_hex(acc.s, acc.len, sum);
+  lm_buf_free(&acc);
+}
+
 /* The checksum is computed when first needed: history, heads and current
  * never need it, and hashing every file is a tenth of their start-up. */
 const char *lm_revision_checksum(const lm_revision *r) {
@@ -512,7 +634,8 @@ const char *lm_revision_checksum(const lm_revision *r) {
     size_t len;
     lm_error_saved *saved = lm_error_save();
     if (lm_read_file(w->path, &text, &len) == 0) {
-      lm_sha256_hex_normalised(text, len, w->checksum);
+      lm_revision_sums(text, len, w->checksum, w->file_checksum);
+      if (strcmp(w->checksum, w->file_checksum) == 0) w->file_checksum[0] = 0;
       free(text);
     } else {
       /* unreadable since it was loaded: a value no file hashes to */
@@ -522,6 +645,13 @@ const char *lm_revision_checksum(const lm_revision *r) {
     lm_error_restore(saved);
   }
   return w->checksum;
+}
+
+int lm_revision_checksum_matches(const lm_revision *r, const char *sum, size_t len) {
+  if (len != 64) return 0;
+  if (memcmp(sum, lm_revision_checksum(r), 64) == 0) return 1;
+  /* recorded by a luamig that hashed the file alone */
+  return r->file_checksum[0] && memcmp(sum, r->file_checksum, 64) == 0;
 }
 
 int lm_graph_index(const lm_graph *g, const char *id) {

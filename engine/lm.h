@@ -39,6 +39,12 @@ void lm_buf_printf(lm_buf *b, const char *fmt, ...) LM_PRINTF(2, 3);
 void lm_buf_ident(lm_buf *b, const char *name);
 /** Appends 'text' with embedded single quotes doubled. */
 void lm_buf_literal(lm_buf *b, const char *s, size_t n);
+/** Appends s as one line of printable text: control characters (C0, DEL,
+ * C1, so also terminal escapes) and bytes that are not UTF-8 become \n, \t,
+ * \r or \xNN. For comments in --sql scripts and for text shown to a user. */
+void lm_buf_put_printable(lm_buf *b, const char *s);
+/** The length of the valid UTF-8 sequence at s (1-4), 0 when there is none. */
+size_t lm_utf8_seq(const unsigned char *s);
 /** Returns the string (never NULL) and leaves the buffer empty. */
 char *lm_buf_steal(lm_buf *b);
 
@@ -192,6 +198,12 @@ typedef struct lm_revision {
   char *chunk, *chunkname;
   size_t nchunk;
   char chunk_sum[65];
+  /* the file's own SHA-256 when checksum also covers the files it requires
+   * (else ""): a version-table row written before that is still accepted */
+  char file_checksum[65];
+  /* what the version table records for it, read with the applied state:
+   * later steps keep it, so that --ignore-checksums never re-records */
+  char recorded_checksum[65];
   int env_ref; /* Lua registry reference of the file's environment, or
                   LM_NOT_LOADED (its fields came from the revision index) */
   /* resolved by lm_graph_build */
@@ -219,6 +231,14 @@ void lm_graph_add(lm_graph *g, lm_revision *r);
 void lm_revision_free(lm_revision *r);
 /** SHA-256 of the file, line endings normalised; computed on first use. */
 const char *lm_revision_checksum(const lm_revision *r);
+/** Whether a checksum recorded in the version table matches r. */
+int lm_revision_checksum_matches(const lm_revision *r, const char *sum, size_t len);
+/** The checksums of a revision's text: sum covers the file and every
+ * project file it requires (require "name" with a literal name, followed
+ * through the modules' own requires); file is the file's alone. */
+void lm_revision_sums(const char *text, size_t len, char sum[65], char file[65]);
+/** The folders require() searches (the config's versions folders). */
+void lm_revision_set_module_dirs(char *const *dirs, int n);
 /** Resolves parents and dependencies; rejects duplicates, unknown ids and
  * cycles (LM_ELOAD naming the file). */
 int lm_graph_build(lm_graph *g);
@@ -395,6 +415,9 @@ typedef struct lm_op {
   int ncons;
   const char **names; /* index columns */
   int nnames;
+  /* per names[i]: 1 when it is an op.sql() expression (lower(email), name
+   * DESC) written as is; NULL or 0: a column name, always quoted */
+  const unsigned char *name_is_expr;
   /* alter_column */
   const char *type, *existing_type, *using_expr;
   int nullable, existing_nullable; /* -1 unset */
@@ -715,9 +738,17 @@ void lm_lua_interrupt(lua_State *L);
 
 /* ---- utilities --------------------------------------------------------------- */
 
+/** The largest revision, config, model or module file luamig reads. */
+#define LM_MAX_SOURCE ((size_t)16 << 20)
+/** Reads a regular file of at most LM_MAX_SOURCE bytes (else an error). */
 int lm_read_file(const char *path, char **data, size_t *len);
 /** The candidate closest to word (a likely misspelling of it), or NULL. */
 const char *lm_closest(const char *word, const char *const *cands, int n);
+int lm_read_file_max(const char *path, char **data, size_t *len, size_t max);
+/** Where the Lua code of a source file starts: past a UTF-8 BOM and a
+ * first line starting with '#' (not past its newline: lines keep their
+ * numbers). */
+size_t lm_source_start(const char *text, size_t len);
 /** Writes s as a JSON string literal. */
 void lm_json_str(FILE *out, const char *s);
 long long lm_now_ms(void);

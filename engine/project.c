@@ -153,8 +153,8 @@ static int state_row(void *ud, int n, const char *const *names, const lm_value *
     free(step);
     sr->state[i] = found + 1;
   }
-  if (sr->check && v[2].t == LM_V_TEXT &&
-      (v[2].len != 64 || memcmp(v[2].s, lm_revision_checksum(r), 64) != 0)) {
+  if (v[2].t == LM_V_TEXT && v[2].len == 64) memcpy(r->recorded_checksum, v[2].s, 64);
+  if (sr->check && v[2].t == LM_V_TEXT && !lm_revision_checksum_matches(r, v[2].s, v[2].len)) {
     /* The file's text at apply time is not stored, only its hash: say what
      * can be said (its size now) and how to re-record it. */
     char *text = NULL;
@@ -459,6 +459,12 @@ static char *describe(const lm_revision *r, int step, int up) {
   return lm_buf_steal(&b);
 }
 
+/* A later step keeps the checksum its row records: under --ignore-checksums
+ * the edited file's must not replace it. */
+static const char *recorded_or_current(const lm_revision *r) {
+  return r->recorded_checksum[0] ? r->recorded_checksum : lm_revision_checksum(r);
+}
+
 /* The version-table write that goes with one step, in the same transaction. */
 static void vt_write(const lm_vt *vt, const lm_revision *r, int step, int up, long long ms,
                      lm_stmts *out) {
@@ -467,11 +473,11 @@ static void vt_write(const lm_vt *vt, const lm_revision *r, int step, int up, lo
     if (step == 0)
       lm_vt_insert(vt, r->id, st, lm_revision_checksum(r), ms, out);
     else
-      lm_vt_update(vt, r->id, st, lm_revision_checksum(r), ms, out);
+      lm_vt_update(vt, r->id, st, recorded_or_current(r), ms, out);
   } else if (step == 0) {
     lm_vt_delete(vt, r->id, out);
   } else {
-    lm_vt_update(vt, r->id, r->step_names[step - 1], lm_revision_checksum(r), ms, out);
+    lm_vt_update(vt, r->id, r->step_names[step - 1], recorded_or_current(r), ms, out);
   }
 }
 

@@ -1828,6 +1828,11 @@ void lm_rc_batch_add(lm_rc_batch *b, const lm_op *op) {
     }
   }
   o->names = bstrs(b, op->names, op->nnames);
+  if (op->name_is_expr && op->nnames > 0) {
+    unsigned char *e = bkeep(b, lm_xmalloc((size_t)op->nnames));
+    memcpy(e, op->name_is_expr, (size_t)op->nnames);
+    o->name_is_expr = e;
+  }
   o->type = bstr(b, op->type);
   o->existing_type = bstr(b, op->existing_type);
   o->using_expr = bstr(b, op->using_expr);

@@ -1109,13 +1109,14 @@ static int render_alter_column(const lm_dialect *d, const lm_op *op, lm_stmts *o
   return 0;
 }
 
-/* Index entries that are expressions (lower(email), name DESC) are the
- * author's SQL; plain names are identifiers. */
-static void put_index_columns(lm_buf *b, const char **names, int n) {
+/* Index entries given as op.sql() (lower(email), name DESC) are the
+ * author's SQL; every other entry is a column name, quoted whatever it holds
+ * ("first name", "id); DROP TABLE x; --"). */
+static void put_index_columns(lm_buf *b, const char **names, const unsigned char *expr, int n) {
   for (int i = 0; i < n; i++) {
     const char *c = names[i] ? names[i] : "";
     if (i) lm_buf_puts(b, ", ");
-    if (strpbrk(c, "( \t\n"))
+    if (expr && expr[i])
       lm_buf_puts(b, c);
     else
       lm_buf_ident(b, c);
@@ -1135,7 +1136,7 @@ static void render_create_index(const lm_dialect *d, const lm_op *op, lm_stmts *
   lm_buf_puts(&b, "ON ");
   lm_buf_ident(&b, op->table);
   lm_buf_puts(&b, " (");
-  put_index_columns(&b, op->names, op->nnames);
+  put_index_columns(&b, op->names, op->name_is_expr, op->nnames);
   lm_buf_putc(&b, ')');
   if (op->where) {
     lm_buf_puts(&b, " WHERE ");

@@ -19,7 +19,10 @@
  * Where: $LUAMIG_CACHE_DIR (empty or "off": no index), else
  * $XDG_CACHE_HOME/luamig, else ~/.cache/luamig; one file per versions folder,
  * named by a hash of its real path. A missing, unreadable, unwritable or
- * damaged index is never an error: luamig loads the files instead. */
+ * damaged index is never an error: luamig loads the files instead. The
+ * last line holds the SHA-256 of everything before it: a file that does not
+ * match it as a whole (a flipped byte anywhere, a torn write) is ignored and
+ * rewritten, so a damaged cache costs time and nothing else. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,7 +35,7 @@
 
 #include "lm.h"
 
-#define LM_INDEX_MAGIC "luamig-revindex 3"
+#define LM_INDEX_MAGIC "luamig-revindex 4"
 #define LM_INDEX_SETTLE 2
 
 typedef struct entry {
@@ -326,7 +329,21 @@ static void serialize(const lm_revindex *x, lm_buf *b) {
   lm_buf_putc(b, '\n');
   for (int i = 0; i < x->n; i++)
     if (!x->v[i].dead) write_entry(b, &x->v[i]);
-  lm_buf_puts(b, "end\n");
+  char sum[65];
+  lm_sha256_hex(b->s, b->len, sum);
+  lm_buf_printf(b, "end %s\n", sum);
+}
+
+#define END_LINE 69 /* "end " + 64 hex digits + "\n" */
+
+/* Whether text ends with the end line and that line's SHA-256 is the one of
+ * everything before it. */
+static int whole_file_ok(const char *text, size_t len) {
+  if (len < END_LINE || memcmp(text + len - END_LINE, "end ", 4) != 0 || text[len - 1] != '\n')
+    return 0;
+  char sum[65];
+  lm_sha256_hex(text, len - END_LINE, sum);
+  return memcmp(sum, text + len - END_LINE + 4, 64) == 0;
 }
 
 static int cmp_entry(const void *a, const void *b) {
@@ -343,19 +360,23 @@ static void add_entry(lm_revindex *x, entry *e) {
 
 static void parse(lm_revindex *x, const char *text, size_t len) {
   size_t hl = strlen(x->header);
-  if (len < hl + 1 || memcmp(text, x->header, hl) != 0 || text[hl] != '\n') return;
-  reader r = {text + hl + 1, text + len, 0};
+  if (len < hl + 1 + END_LINE || memcmp(text, x->header, hl) != 0 || text[hl] != '\n' ||
+      !whole_file_ok(text, len)) {
+    x->dirty = len > 0; /* damaged or another binary's: rewritten */
+    return;
+  }
+  reader r = {text + hl + 1, text + len - END_LINE, 0};
   while (r.p < r.end && !r.bad) {
-    if (r.end - r.p >= 4 && memcmp(r.p, "end\n", 4) == 0) {
-      if (r.end - r.p != 4) break;
-      if (x->n > 1) qsort(x->v, (size_t)x->n, sizeof *x->v, cmp_entry);
-      x->nread = x->n;
-      return;
-    }
     entry e;
     if (read_entry(&r, &e) == 0) add_entry(x, &e);
   }
-  /* no end marker, or damaged: the whole file is ignored and rewritten */
+  if (!r.bad && r.p == r.end) {
+    if (x->n > 1) qsort(x->v, (size_t)x->n, sizeof *x->v, cmp_entry);
+    x->nread = x->n;
+    return;
+  }
+  /* damaged (a file that matches its checksum and still does not parse):
+   * the whole file is ignored and rewritten */
   for (int i = 0; i < x->n; i++)
     free_entry(&x->v[i]);
   x->n = 0;
@@ -393,7 +414,7 @@ lm_revindex *lm_revindex_open(const char *versions_dir) {
   lm_error_saved *saved = lm_error_save();
   char *text;
   size_t len;
-  if (lm_read_file(x->file, &text, &len) == 0) {
+  if (lm_read_file_max(x->file, &text, &len, (size_t)1 << 30) == 0) {
     parse(x, text, len);
     free(text);
   }
@@ -525,7 +546,19 @@ int lm_revindex_parse_buffer(const char *body, size_t len) {
   memcpy(text, x->header, hl);
   text[hl] = '\n';
   memcpy(text + hl + 1, body, len);
-  parse(x, text, hl + 1 + len);
+  /* a body ending in a bare "end\n" gets its checksum, so that the fuzzer
+   * reaches the entries; anything else must be rejected whole */
+  size_t tl = hl + 1 + len;
+  if (len >= 4 && memcmp(body + len - 4, "end\n", 4) == 0) {
+    char sum[65];
+    lm_sha256_hex(text, tl - 4, sum);
+    text = lm_xrealloc(text, tl - 4 + END_LINE);
+    memcpy(text + tl - 4, "end ", 4);
+    memcpy(text + tl, sum, 64);
+    text[tl + 64] = '\n';
+    tl = tl - 4 + END_LINE;
+  }
+  parse(x, text, tl);
   free(text);
   int n = x->nread, bad = 0;
   for (int i = 0; i < n && !bad; i++) {

@@ -150,8 +150,15 @@ static int print_rollback(lm_sink *s) {
   return 0;
 }
 
+/* A comment is one line whatever the text holds (a revision's message, step
+ * name, id): a line break in it would turn the rest into SQL. */
 static void print_comment(lm_sink *s, const char *text) {
-  if (s->out) fprintf(s->out, "-- %s\n\n", text);
+  if (!s->out) return;
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_put_printable(&b, text);
+  fprintf(s->out, "-- %s\n\n", b.s ? b.s : "");
+  lm_buf_free(&b);
 }
 
 void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out) {

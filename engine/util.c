@@ -3,6 +3,9 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <string.h>
 #include <time.h>
 
@@ -120,30 +123,123 @@ void lm_buf_literal(lm_buf *b, const char *s, size_t n) {
   lm_buf_putc(b, '\'');
 }
 
+size_t lm_utf8_seq(const unsigned char *s) {
+  unsigned c = s[0];
+  size_t n;
+  unsigned min;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf)
+    n = 2, min = 0x80;
+  else if (c >= 0xe0 && c <= 0xef)
+    n = 3, min = 0x800;
+  else if (c >= 0xf0 && c <= 0xf4)
+    n = 4, min = 0x10000;
+  else
+    return 0;
+  unsigned cp = c & (0x7f >> n);
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+void lm_buf_put_printable(lm_buf *b, const char *s) {
+  const unsigned char *p = (const unsigned char *)(s ? s : "");
+  while (*p) {
+    unsigned c = *p;
+    size_t n = lm_utf8_seq(p);
+    if (c == '\n')
+      lm_buf_puts(b, "\\n");
+    else if (c == '\r')
+      lm_buf_puts(b, "\\r");
+    else if (c == '\t')
+      lm_buf_puts(b, "\\t");
+    else if (c < 0x20 || c == 0x7f || n == 0)
+      lm_buf_printf(b, "\\x%02x", c);
+    else if (n == 2 && c == 0xc2 && p[1] < 0xa0) /* C1 controls: CSI and co. */
+      lm_buf_printf(b, "\\u%04x", p[1]);
+    else {
+      lm_buf_put(b, (const char *)p, n);
+      p += n;
+      continue;
+    }
+    p += n ? n : 1;
+  }
+}
+
 char *lm_buf_steal(lm_buf *b) {
   char *s = b->s ? b->s : lm_xstrdup("");
   lm_buf_init(b);
   return s;
 }
 
-int lm_read_file(const char *path, char **data, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return lm_error_set(LM_EIO, "cannot read %s: %s", path, strerror(errno));
+/* Reads a whole file of at most max bytes. Only a regular file (a symlink
+ * to one is fine): a FIFO would block, /dev/zero never end. Opened without
+ * blocking so that a FIFO is refused rather than waited on. */
+int lm_read_file_max(const char *path, char **data, size_t *len, size_t max) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return lm_error_set(LM_EIO, "cannot read %s: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return lm_error_set(LM_EIO, "cannot read %s: %s", path, strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return lm_error_set(LM_EIO, "cannot read %s: not a regular file (%s)", path,
+                        S_ISDIR(st.st_mode)    ? "a folder"
+                        : S_ISFIFO(st.st_mode) ? "a FIFO"
+                        : S_ISCHR(st.st_mode)  ? "a character device"
+                        : S_ISBLK(st.st_mode)  ? "a block device"
+                        : S_ISSOCK(st.st_mode) ? "a socket"
+                                               : "not a file");
+  }
+  if ((unsigned long long)st.st_size > max) {
+    close(fd);
+    return lm_error_set(LM_EIO, "cannot read %s: it is %lld bytes, more than the limit of %zu",
+                        path, (long long)st.st_size, max);
+  }
   lm_buf b;
   lm_buf_init(&b);
   char chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    lm_buf_put(&b, chunk, n);
-  int bad = ferror(f);
-  fclose(f);
+  ssize_t n;
+  int bad = 0;
+  for (;;) {
+    n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) bad = errno;
+    if (n <= 0) break;
+    if (b.len + (size_t)n > max) { /* grew since fstat */
+      bad = EFBIG;
+      break;
+    }
+    lm_buf_put(&b, chunk, (size_t)n);
+  }
+  close(fd);
   if (bad) {
     lm_buf_free(&b);
-    return lm_error_set(LM_EIO, "cannot read %s", path);
+    return lm_error_set(LM_EIO, "cannot read %s: %s", path,
+                        bad == EFBIG ? "it grew past the size limit" : strerror(bad));
   }
   *len = b.len;
   *data = lm_buf_steal(&b);
   return 0;
+}
+
+size_t lm_source_start(const char *text, size_t len) {
+  size_t off = 0;
+  if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) off = 3;
+  if (off < len && text[off] == '#') /* #!/usr/bin/env ...: up to, not past, its newline */
+    while (off < len && text[off] != '\n')
+      off++;
+  return off;
+}
+
+int lm_read_file(const char *path, char **data, size_t *len) {
+  return lm_read_file_max(path, data, len, LM_MAX_SOURCE);
 }
 
 long long lm_now_ms(void) {

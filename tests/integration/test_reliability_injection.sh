@@ -388,4 +388,109 @@ printf '%s\n' "$LM_OUT" >"$LM_TMP/comment.sql"
 expect_ok "the --sql script applies" db_apply_script "$LM_TMP/comment.sql"
 expect_eq "$(db_query "SELECT count(*) FROM victim" 2>&1)" 2 "rows inserted by the script"
 
+# ---------------------------------------------------------------------------
+# Every identifier position of every directive. The list of directives comes
+# from the binary (pairs(op) in a revision walks bindings/op.c's table), so a
+# new directive without a case here fails this test. Each case's upgrade()
+# puts a hostile name (quotes, a statement end, a comment, a space) in every
+# position that takes a table, column, index or constraint name; it runs
+# online and through --sql applied with sqlite3 / psql, and `victim` keeps
+# its row. Directives without such a position say so in NO_IDENT.
+
+declare -A DCASE
+DCASE[column]='op.create_table(X.t, op.column(X.c, "integer"), op.column(X.c2, "integer", { references = X.t0 .. "." .. X.k }))'
+DCASE[primary_key]='op.create_table(X.t, op.column(X.c, "integer"), op.primary_key(X.c, { name = X.n }))'
+DCASE[unique]='op.create_table(X.t, op.column(X.c, "integer"), op.unique(X.c, { name = X.n }))'
+DCASE[foreign_key]='op.create_table(X.t, op.column(X.c, "integer"), op.foreign_key({ X.c }, { X.t0 .. "." .. X.k }, { name = X.n }))'
+DCASE[check]='op.create_table(X.t, op.column(X.c, "integer"), op.check(X.q(X.c) .. " > 0", { name = X.n }))'
+DCASE[create_table]='op.create_table(X.t, op.column(X.c, "integer", { primary_key = true }), op.column(X.c2, "text"))'
+DCASE[drop_table]='op.create_table(X.t, op.column(X.c, "integer")) op.drop_table(X.t)'
+DCASE[rename_table]='op.create_table(X.t, op.column(X.c, "integer")) op.rename_table(X.t, X.t2)'
+DCASE[add_column]='op.create_table(X.t, op.column(X.c, "integer")) op.add_column(X.t, op.column(X.c2, "text"))'
+DCASE[drop_column]='op.create_table(X.t, op.column(X.c, "integer"), op.column(X.c2, "text")) op.drop_column(X.t, X.c2)'
+DCASE[alter_column]='op.create_table(X.t, op.column(X.c, "integer"), op.column(X.c2, "text")) op.alter_column(X.t, X.c2, { new_column_name = X.c3 })'
+DCASE[create_index]='op.create_table(X.t, op.column(X.c, "integer"), op.column(X.c2, "text"), op.column(X.inj, "text")) op.create_index(X.i, X.t, { X.c, X.c2, X.inj })'
+DCASE[drop_index]='op.create_table(X.t, op.column(X.c, "integer")) op.create_index(X.i, X.t, { X.c }) op.drop_index(X.i, { table_name = X.t })'
+DCASE[create_primary_key]='op.create_table(X.t, op.column(X.c, "integer", { nullable = false })) op.batch_alter_table(X.t, function(b) b.create_primary_key(X.n, { X.c }) end)'
+DCASE[create_unique_constraint]='op.create_table(X.t, op.column(X.c, "integer")) op.batch_alter_table(X.t, function(b) b.create_unique_constraint(X.n, { X.c }) end)'
+DCASE[create_foreign_key]='op.create_table(X.t, op.column(X.c, "integer")) op.batch_alter_table(X.t, function(b) b.create_foreign_key(X.n, X.t0, { X.c }, { X.k }) end)'
+DCASE[create_check_constraint]='op.create_table(X.t, op.column(X.c, "integer")) op.batch_alter_table(X.t, function(b) b.create_check_constraint(X.n, op.sql(X.q(X.c) .. " > 0")) end)'
+DCASE[drop_constraint]='op.create_table(X.t, op.column(X.c, "integer"), op.unique(X.c, { name = X.n })) op.batch_alter_table(X.t, function(b) b.drop_constraint(X.n, { type_ = "unique" }) end)'
+DCASE[bulk_insert]='op.create_table(X.t, op.column(X.c, "integer"), op.column(X.c2, "text")) op.bulk_insert(X.t, { { [X.c] = 1, [X.c2] = X.inj } })'
+DCASE[batch_alter_table]='op.create_table(X.t, op.column(X.c, "integer")) op.batch_alter_table(X.t, function(b) b.add_column(op.column(X.c2, "text")) b.create_index(X.i, { X.c2 }) b.alter_column(X.c2, { new_column_name = X.c3 }) end)'
+DCASE[backfill]='op.create_table(X.t, op.column(X.c, "integer", { primary_key = true }), op.column(X.c2, "text")) op.bulk_insert(X.t, { { [X.c] = 1 } }) op.backfill(X.t, { set = { [X.c2] = X.inj } })'
+DCASE[has_table]='if not context.offline then assert(op.has_table(X.t0)) assert(not op.has_table(X.inj)) end'
+DCASE[has_column]='if not context.offline then assert(op.has_column(X.t0, X.k)) assert(not op.has_column(X.t0, X.inj)) end'
+DCASE[has_index]='if not context.offline then assert(not op.has_index(X.inj)) end'
+# no name of a table, column, index or constraint among their arguments:
+# SQL text (op.sql, execute, query, rows, scalar: the author's SQL, values
+# bound), a naming-convention marker (f) or a function (autocommit_block)
+NO_IDENT=" sql f execute query rows scalar autocommit_block "
+
+t_case "the directive list comes from the binary"
+new_project
+mkrev 1b0000000001 "" "list" <<'EOF'
+function upgrade()
+  local names = {}
+  for k in pairs(op) do names[#names + 1] = k end
+  table.sort(names)
+  print("DIRECTIVES " .. table.concat(names, " "))
+end
+EOF
+lm upgrade head --sql
+expect_exit 0
+DIRECTIVES=$(printf '%s\n' "$LM_ERR" | sed -n 's/^DIRECTIVES //p')
+expect_ne "$DIRECTIVES" "" "pairs(op) listed the directives"
+ndir=0
+for d in $DIRECTIVES; do
+  ndir=$((ndir + 1))
+  if [ -z "${DCASE[$d]+x}" ] && [[ $NO_IDENT != *" $d "* ]]; then
+    _check 1 "directive op.$d has no identifier-position case in this test (add one to DCASE or NO_IDENT)"
+  fi
+done
+expect_eq "$((ndir >= 30))" "1" "directives listed ($ndir)"
+
+X_LUA='local X = {
+  t0 = [==[t0 "x"); DROP TABLE victim; --]==],
+  k = [==[k ]; DROP TABLE victim; --]==],
+  t = [==[tt "a"); DROP TABLE victim; -- é]==],
+  t2 = [==[t2 `b`; DROP TABLE victim; --]==],
+  c = [==[first name]==],
+  c2 = [==[id"); DROP TABLE victim; --]==],
+  c3 = [==[c3 '"'"'; DROP TABLE victim; --]==],
+  i = [==[ix "i"; DROP TABLE victim; --]==],
+  n = [==[cn "n"); DROP TABLE victim; --]==],
+  inj = [==[id); DROP TABLE victim; --]==],
+}
+function X.q(name) return "\"" .. name:gsub("\"", "\"\"") .. "\"" end'
+
+for d in $DIRECTIVES; do
+  [ -n "${DCASE[$d]+x}" ] || continue
+  t_case "op.$d: hostile names in every identifier position (online and --sql)"
+  new_project
+  mkrev 1b0000000001 "" "base" <<EOF
+$X_LUA
+function upgrade()
+  op.create_table("victim", op.column("id", "integer", { primary_key = true }))
+  op.bulk_insert("victim", { { id = 1 } })
+  op.create_table(X.t0, op.column(X.k, "integer", { primary_key = true }))
+end
+EOF
+  mkrev 1b0000000002 1b0000000001 "directive $d" <<EOF
+$X_LUA
+function upgrade()
+  ${DCASE[$d]}
+end
+EOF
+  OFFLINE_URL=$(fresh_url)
+  lm upgrade head
+  expect_exit 0
+  expect_eq "$(db_query "SELECT count(*) FROM victim")" "1" "victim keeps its row (online)"
+  lm --url "$OFFLINE_URL" upgrade head --sql
+  expect_exit 0
+  printf '%s\n' "$LM_OUT" >"$LM_TMP/d_$d.sql"
+  expect_ok "the --sql script applies" db_apply_script "$LM_TMP/d_$d.sql" "$OFFLINE_URL"
+  expect_eq "$(use_url "$OFFLINE_URL"; db_query "SELECT count(*) FROM victim")" "1" "victim keeps its row (--sql)"
+done
+
 t_done

@@ -19,6 +19,15 @@ project() {
 # index_files: the index files in LUAMIG_CACHE_DIR, one per line.
 index_files() { find "$LUAMIG_CACHE_DIR" -name '*.idx' 2>/dev/null | sort; }
 
+# reseal FILE: recomputes the index's last line, the SHA-256 of the rest.
+reseal() {
+  local body
+  body=$(mktemp)
+  head -n -1 "$1" >"$body"
+  { cat "$body"; printf 'end %s\n' "$(sha256sum "$body" | cut -c1-64)"; } >"$1"
+  rm -f "$body"
+}
+
 # settle: files are recorded once they are 2 s old; wait that out.
 settle() { sleep 3; }
 
@@ -108,8 +117,11 @@ lm upgrade head
 expect_exit 0
 
 t_case "revindex: a hit is really served from the index (a forged entry shows)"
-# Same length, so the entry still parses: history must print the forged text.
+# Same length, so the entry still parses, and the whole-file checksum on
+# the last line recomputed (else the file is ignored): history must print the
+# forged text.
 sed -i 's/create one/FORGED one/' "$idx"
+reseal "$idx"
 lm history
 expect_exit 0
 expect_out_contains "FORGED one"

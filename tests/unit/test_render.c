@@ -655,6 +655,9 @@ static void test_indexes(void **state) {
   op.nnames = 1;
   EXPECT_SQL(PG, &op, "CREATE INDEX \"ix_users_email\" ON \"users\" (\"email\")");
   EXPECT_SQL(SL, &op, "CREATE INDEX \"ix_users_email\" ON \"users\" (\"email\")");
+  /* expressions come marked (op.sql() in a revision); names never run */
+  static const unsigned char exprs[3] = {0, 1, 1};
+  op.name_is_expr = exprs;
   op.nnames = 3;
   op.unique = 1;
   op.concurrently = 1;
@@ -666,6 +669,17 @@ static void test_indexes(void **state) {
   EXPECT_SQL(SL, &op,
              "CREATE UNIQUE INDEX IF NOT EXISTS \"ix_users_email\" ON \"users\" (\"email\", "
              "lower(name), created_at DESC) WHERE deleted_at IS NULL");
+
+  /* unmarked, the same text is a column name: quoted, whatever it holds */
+  const char *odd[2] = {"first name", "id); DROP TABLE victim; --"};
+  lm_op q = mkop(LM_OP_CREATE_INDEX, "users");
+  q.name = "ix_q";
+  q.names = odd;
+  q.nnames = 2;
+  EXPECT_SQL(PG, &q,
+             "CREATE INDEX \"ix_q\" ON \"users\" (\"first name\", \"id); DROP TABLE victim; --\")");
+  EXPECT_SQL(SL, &q,
+             "CREATE INDEX \"ix_q\" ON \"users\" (\"first name\", \"id); DROP TABLE victim; --\")");
 
   lm_op d = mkop(LM_OP_DROP_INDEX, NULL);
   d.name = "ix_users_email";

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dlfcn.h>
+#include <stdio.h>
 
 #include "lm.h"
 
@@ -408,6 +410,120 @@ static void test_masked_field_query_password(void **state) {
   lm_url_free(u);
 }
 
+/* ---- against libpq's own parser ---- */
+
+/* libpq-fe.h's PQconninfoOption, declared here: libpq is loaded with
+ * dlopen as luamig does, and the test skips when it is not installed. */
+typedef struct pq_opt {
+  char *keyword, *envvar, *compiled, *val, *label, *dispchar;
+  int dispsize;
+} pq_opt;
+typedef pq_opt *(*conninfo_parse_fn)(const char *, char **);
+typedef void (*conninfo_free_fn)(pq_opt *);
+typedef void (*pq_freemem_fn)(void *);
+
+static size_t count_in(const char *hay, const char *needle) {
+  size_t n = 0, len = strlen(needle);
+  for (const char *p = hay; (p = strstr(p, needle)); p += len)
+    n++;
+  return n;
+}
+
+/* Every value libpq reads as a password (dispchar "*": password,
+ * sslpassword) must be gone from the masked form: fewer raw occurrences
+ * than in the URL (the rest are user or host names holding the same text),
+ * none when the URL held it only percent-encoded. */
+static void check_secret(const char *url, const char *masked, const char *pw) {
+  size_t in_url = count_in(url, pw), in_masked = count_in(masked, pw);
+  if (in_url ? in_masked >= in_url : in_masked > 0)
+    fail_msg("password '%s' of %s shows in its masked form %s", pw, url, masked);
+}
+
+static void check_against_libpq(conninfo_parse_fn parse, conninfo_free_fn pfree,
+                                pq_freemem_fn freemem, const char *url, int *accepted) {
+  char *err = NULL;
+  pq_opt *opts = parse(url, &err);
+  if (!opts) {
+    if (err) freemem(err);
+    return;
+  }
+  (*accepted)++;
+  char *text_mask = lm_url_mask(url);
+  lm_url *u = NULL;
+  if (lm_url_parse(&u, url) != 0) u = NULL;
+  /* a failed parse shows the URL as lm_url_parse masked it */
+  const char *err_text = u ? NULL : lm_error_last()->message;
+  for (pq_opt *o = opts; o->keyword; o++) {
+    if (!o->val || !o->val[0] || !o->dispchar || strcmp(o->dispchar, "*") != 0) continue;
+    /* the secret pieces hold "QQ": other values (a password "password"
+     * from the pieces that spell keys) cannot be told from other text */
+    if (!strstr(o->val, "QQ")) continue;
+    check_secret(url, text_mask, o->val);
+    if (u) check_secret(url, u->masked, o->val);
+    if (err_text) check_secret(url, err_text, o->val);
+  }
+  lm_url_free(u);
+  lm_error_clear();
+  free(text_mask);
+  pfree(opts);
+}
+
+static void test_mask_against_libpq(void **state) {
+  (void)state;
+  void *h = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+  if (!h) skip();
+  conninfo_parse_fn parse = (conninfo_parse_fn)dlsym(h, "PQconninfoParse");
+  conninfo_free_fn pfree = (conninfo_free_fn)dlsym(h, "PQconninfoFree");
+  pq_freemem_fn freemem = (pq_freemem_fn)dlsym(h, "PQfreemem");
+  assert_non_null(parse);
+  assert_non_null(pfree);
+  assert_non_null(freemem);
+  static const char *const fixed[] = {
+      "postgresql://u:QQa QQb@h:5432/db",
+      "postgresql://u:QQa?QQb@h/db",
+      "postgresql://u:QQa@QQb@h/db",
+      "postgresql://u:QQa:QQb@h/db",
+      "postgresql://u:QQa\tQQb@h/db",
+      "postgresql://u:QQa\nQQb@h/db",
+      "postgresql://u:QQa\x01QQb@h/db",
+      "postgresql://h/db?pass%77ord=QQa",
+      "postgresql://h/db?%70assword=QQa&sslmode=disable",
+      "postgresql://h/db?sslpassword=QQa&password=QQb",
+      "postgresql://h/db?password=QQa QQb",
+      "postgresql://h/db?password=QQa#QQb",
+      "postgresql://u:QQa#QQb@h/db?password=QQc",
+      "postgres://u:QQa%20QQb@[::1]:5432/db",
+      "postgresql://u:QQa,QQb@h1,h2/db",
+  };
+  int accepted = 0;
+  for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+    check_against_libpq(parse, pfree, freemem, fixed[i], &accepted);
+  /* and random URLs built from the pieces that make URLs odd */
+  static const char *const pieces[] = {
+      "u",        ":",          "@",          "/",           "?",   "&",    "=",
+      "password", "pass%77ord", "%70assword", "sslpassword", "h",   "5432", "QQx",
+      "QQy",      "QQz",        " ",          "\t",          "%41", "#",    ",",
+      "[::1]",    "db",         "%zz",        "\x01",        "\n",  "'",    "\"",
+      ";",        "QQ%20QQ",    "%2F",        "%40",         "%3F", "+",    "\x1b[1m"};
+  const size_t npieces = sizeof pieces / sizeof *pieces;
+  unsigned long long x = 0x9e3779b97f4a7c15ULL;
+  char url[512];
+  for (int iter = 0; iter < 30000; iter++) {
+    size_t len =
+        (size_t)snprintf(url, sizeof url, "%s", iter & 1 ? "postgresql://" : "postgres://");
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    int n = 2 + (int)(x % 14);
+    for (int k = 0; k < n; k++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      len += (size_t)snprintf(url + len, sizeof url - len, "%s", pieces[x % npieces]);
+    }
+    check_against_libpq(parse, pfree, freemem, url, &accepted);
+  }
+  /* the comparison means something only if libpq accepted many of them */
+  if (accepted < 5000) fail_msg("libpq accepted only %d of the URLs", accepted);
+  dlclose(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sqlite_relative),
@@ -437,6 +553,7 @@ int main(void) {
       cmocka_unit_test(test_mask_url),
       cmocka_unit_test(test_mask_in_text),
       cmocka_unit_test(test_mask_key_value),
+      cmocka_unit_test(test_mask_against_libpq),
       cmocka_unit_test(test_masked_field_query_password),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
