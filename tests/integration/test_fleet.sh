@@ -210,4 +210,22 @@ expect_exit 0
 expect_out_count 4 "^t0[1-4]: upgraded e1a2b3c4d5f6 \\(expand, next: contract\\) -> e1a2b3c4d5f6 \\(1 revision"
 expect_table t_four "${T_URLS[3]}"
 
+t_case "check --drift --all: each target against the chain, a hand-made index named"
+fleet_project 3
+lm upgrade head --all
+expect_exit 0
+db_query "CREATE INDEX ix_tmp ON t_one (id)" "${T_URLS[1]}" >/dev/null
+lm check --drift --all
+expect_exit 1
+expect_out_contains "t01: ok"
+expect_out_contains "t03: ok"
+expect_text_contains "$LM_OUT$LM_ERR" "t02: failed" "check --drift --all output"
+expect_text_contains "$LM_OUT$LM_ERR" "index 'ix_tmp' exists in the database but not in the chain" "check --drift --all output"
+db_query "DROP INDEX ix_tmp" "${T_URLS[1]}" >/dev/null
+lm check --drift --target 't0*'
+expect_exit 0
+lm check --all
+expect_exit 2
+expect_err_contains "only with --drift"
+
 t_done
