@@ -24,12 +24,14 @@
 
 static const command COMMANDS[] = {
     {"init", cmd_init, "luamig init [DIR]", "make a new project",
-     "Creates luamig.lua, versions/ and script.lua.tmpl in DIR (default: the current folder).\n"
-     "Refuses when a project is already there.",
+     "Creates luamig.lua, versions/ and script.lua.tmpl in DIR (default: the current folder),\n"
+     "and, for lua-language-server, .luarc.json and types/luamig.lua (completion and type\n"
+     "checks of op, context and the model globals in revisions and schema.lua). Refuses when\n"
+     "a project is already there.",
      "", "luamig init myproject", "0 made, 2 a project is already there or DIR cannot be made"},
     {"revision", cmd_revision,
      "luamig revision -m MSG [--rev-id ID] [--head REV] [--splice] [--depends-on REV] "
-     "[--branch-label L] [--steps a,b,c]",
+     "[--branch-label L] [--steps a,b,c] [--autogenerate [--offline]]",
      "write a new revision file",
      "Writes versions/<id>_<slug>.lua from script.lua.tmpl on top of the single head and\n"
      "prints its path.\n"
