@@ -535,6 +535,8 @@ typedef struct lm_vt {
 
 void lm_vt_create(const lm_vt *vt, lm_stmts *out);
 void lm_vt_exists_query(const lm_vt *vt, lm_stmts *out);
+/** One row when the version table has a "revision" column (a luamig version table). */
+void lm_vt_has_revision_query(const lm_vt *vt, lm_stmts *out);
 void lm_vt_select(const lm_vt *vt, lm_stmts *out);
 void lm_vt_insert(const lm_vt *vt, const char *rev, const char *step, const char *checksum,
                   long long ms, lm_stmts *out);

@@ -228,6 +228,18 @@ static int read_state(session *s, int check_checksums) {
   lm_stmts_free(&l);
   if (!rc) rc = read_journal(s);
   if (rc || !s->vt_exists) return rc;
+  /* a table of that name that luamig did not make (or an older tool's) */
+  int has_revision = 0;
+  lm_vt_has_revision_query(&s->vt, &l);
+  rc = s->sink.query(&s->sink, &l.v[0], exists_row, &has_revision);
+  lm_stmts_free(&l);
+  if (rc) return rc;
+  if (!has_revision)
+    return lm_error_set(LM_ECONFIG,
+                        "the version table %s has no \"revision\" column: it is a legacy or "
+                        "foreign table, not luamig's; rename it, or set version_table in "
+                        "luamig.lua to another name",
+                        s->vt.table && *s->vt.table ? s->vt.table : "luamig_version");
   state_reader sr = {p, s->state, {0}, 0, 0, check_checksums};
   lm_vt_select(&s->vt, &l);
   rc = s->sink.query(&s->sink, &l.v[0], state_row, &sr);

@@ -67,6 +67,20 @@ void lm_vt_exists_query(const lm_vt *vt, lm_stmts *out) {
                  p, 1);
 }
 
+void lm_vt_has_revision_query(const lm_vt *vt, lm_stmts *out) {
+  const char *table = vt->table && *vt->table ? vt->table : "luamig_version";
+  lm_value p[2] = {text_value(table), text_value(vt->schema)};
+  if (vt->d->id == LM_POSTGRESQL)
+    lm_stmts_add(out,
+                 lm_xstrdup("SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND "
+                            "table_schema = COALESCE($2, current_schema()) AND "
+                            "column_name = 'revision'"),
+                 p, 2);
+  else
+    lm_stmts_add(out, lm_xstrdup("SELECT 1 FROM pragma_table_info($1) WHERE name = 'revision'"), p,
+                 1);
+}
+
 void lm_vt_select(const lm_vt *vt, lm_stmts *out) {
   lm_buf b;
   lm_buf_init(&b);

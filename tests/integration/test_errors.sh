@@ -432,4 +432,19 @@ lm downgrade base
 expect_exit 0
 expect_no_table t_one
 
+t_case "a version table without a revision column is named as legacy or foreign"
+new_project
+if is_sqlite; then : >"$(sqlite_path "$LM_URL")"; fi
+db_query "CREATE TABLE luamig_version (version_num VARCHAR(32))" >/dev/null
+mkrev "$R1" "" "first" <<'EOF'
+function upgrade() op.create_table("t1", op.column("id", "integer", { primary_key = true })) end
+function downgrade() op.drop_table("t1") end
+EOF
+lm current
+expect_exit 2
+expect_err_contains 'has no "revision" column: it is a legacy or foreign table'
+lm upgrade head
+expect_exit 2
+expect_err_contains 'has no "revision" column'
+
 t_done
