@@ -4,6 +4,8 @@
 
 #include <lua.h>
 
+#include <stdarg.h>
+
 #include "lm.h"
 
 #define LM_REG_SAFE "luamig.safe"
@@ -42,6 +44,11 @@ int lm_lua_error_from_message(int code, const char *msg);
 int lm_lua_error_in_file(int code, const char *path, const char *msg);
 /** Raises the sentinel after recording the caller's file and line. */
 int lm_lua_raise(lua_State *L);
+/** The first Lua frame above the running C function: the revision or model
+ * line that made the call (also through a C closure). 0 when there is none. */
+int lm_lua_caller_location(lua_State *L, const char **src, int *line);
+/** Pushes "FILE:LINE: " (of that frame) followed by the formatted message. */
+void lm_lua_push_located(lua_State *L, const char *fmt, va_list ap);
 /** The running migration; raises an error naming op.<fn> when none runs. */
 lm_run *lm_lua_need_run(lua_State *L, const char *fn);
 /** Rejects keys of the options table at idx that are not in allowed (NULL-ended). */

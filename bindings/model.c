@@ -32,32 +32,11 @@ typedef struct model_ctx {
   int nrefs, caprefs;
 } model_ctx;
 
-/* The model line that made the call (the first Lua frame). */
-static int where(lua_State *L, const char **src, int *line) {
-  lua_Debug ar;
-  for (int level = 1; lua_getstack(L, level, &ar); level++) {
-    if (!lua_getinfo(L, "Sl", &ar)) break;
-    if (ar.currentline > 0) {
-      *src = ar.source[0] == '@' ? ar.source + 1 : ar.short_src;
-      *line = ar.currentline;
-      return 1;
-    }
-  }
-  return 0;
-}
-
 static int model_error(lua_State *L, const char *fmt, ...) {
-  const char *src;
-  int line;
   va_list ap;
   va_start(ap, fmt);
-  if (where(L, &src, &line))
-    lua_pushfstring(L, "%s:%d: ", src, line);
-  else
-    lua_pushliteral(L, "");
-  lua_pushvfstring(L, fmt, ap);
+  lm_lua_push_located(L, fmt, ap);
   va_end(ap);
-  lua_concat(L, 2);
   return lua_error(L);
 }
 
@@ -173,7 +152,7 @@ static int m_table(lua_State *L) {
   const char *name = lua_tostring(L, 1);
   const char *src = "?";
   int line = 0;
-  where(L, &src, &line);
+  lm_lua_caller_location(L, &src, &line);
   const char *renamed = NULL;
   /* table(name, { items... } [, opts]): a single list, as create_table takes */
   if (n >= 2 && lua_type(L, 2) == LUA_TTABLE && !lm_lua_is_column(L, 2) &&

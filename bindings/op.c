@@ -77,7 +77,7 @@ static char *astrn(arena *a, const char *s, size_t n) {
 
 /* The first Lua frame above us: the revision line that made the call, even
  * when it went through a C closure such as a batch method. */
-static int caller_location(lua_State *L, const char **src, int *line) {
+int lm_lua_caller_location(lua_State *L, const char **src, int *line) {
   lua_Debug ar;
   for (int level = 1; lua_getstack(L, level, &ar); level++) {
     if (!lua_getinfo(L, "Sl", &ar)) break;
@@ -90,25 +90,30 @@ static int caller_location(lua_State *L, const char **src, int *line) {
   return 0;
 }
 
-static int op_error(lua_State *L, const char *fmt, ...) {
+void lm_lua_push_located(lua_State *L, const char *fmt, va_list ap) {
   const char *src;
   int line;
-  va_list ap;
-  va_start(ap, fmt);
-  if (caller_location(L, &src, &line))
+  if (lm_lua_caller_location(L, &src, &line))
     lua_pushfstring(L, "%s:%d: ", src, line);
   else
     lua_pushliteral(L, "");
   lua_pushvfstring(L, fmt, ap);
-  va_end(ap);
   lua_concat(L, 2);
+}
+
+static int op_error(lua_State *L, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lm_lua_push_located(L, fmt, ap);
+  va_end(ap);
   return lua_error(L);
 }
 
 int lm_lua_raise(lua_State *L) {
   const char *src;
   int line;
-  if (caller_location(L, &src, &line) && !lm_error_last()->file) lm_error_set_location(src, line);
+  if (lm_lua_caller_location(L, &src, &line) && !lm_error_last()->file)
+    lm_error_set_location(src, line);
   lua_pushlightuserdata(L, &lm_lua_error_sentinel);
   return lua_error(L);
 }
@@ -491,7 +496,7 @@ static lm_run *need_run(lua_State *L, const char *fn) {
   if (in_finalizer(L)) {
     const char *src;
     int line;
-    if (caller_location(L, &src, &line))
+    if (lm_lua_caller_location(L, &src, &line))
       lua_pushfstring(L, "%s:%d: ", src, line);
     else
       lua_pushliteral(L, "");
@@ -534,7 +539,7 @@ static void arena_release(arena *a) {
 
 static int emit(lua_State *L, arena *A, lm_op *op) {
   lm_run *run = need_run(L, lm_op_name(op->kind));
-  caller_location(L, &op->file, &op->line);
+  lm_lua_caller_location(L, &op->file, &op->line);
   run->nops++;
   batch_box *box = collecting(L);
   if (box) {
@@ -1119,7 +1124,7 @@ static int l_batch_alter_table(lua_State *L) {
   int n = lm_rc_batch_count(box->ops);
   const char *src = NULL;
   int line = 0;
-  caller_location(L, &src, &line);
+  lm_lua_caller_location(L, &src, &line);
   int skip = 0;
   if (lm_journal_op(run, fn, box->table, NULL, NULL, src, line, &skip) != 0) return lm_lua_raise(L);
   if (!skip && (lm_recreate_ops(run->sink, box->table, lm_rc_batch_ops(box->ops), n, mode) != 0 ||
@@ -1139,7 +1144,7 @@ static int l_autocommit_block(lua_State *L) {
   if (s->on_autocommit) {
     const char *src = NULL;
     int line = 0;
-    caller_location(L, &src, &line);
+    lm_lua_caller_location(L, &src, &line);
     s->on_autocommit(s->op_ud, src, line, 1);
   }
   if (lm_journal_block_begin(run) != 0) return lm_lua_raise(L);
