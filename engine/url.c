@@ -228,6 +228,17 @@ static size_t mask_userinfo(const char *s, size_t i, size_t n, lm_buf *b) {
         tok++;
     }
   }
+  /* a query's last value runs, as libpq reads it, to the next '&': past
+   * whitespace and newlines, when it belongs to a secret key */
+  if (tok < n && memchr(s + start, '?', tok - start)) {
+    size_t q = tok;
+    while (q > start && s[q - 1] != '&' && s[q - 1] != '?')
+      q--;
+    const char *eq = memchr(s + q, '=', tok - q);
+    if (eq && key_is_secret(s + q, (size_t)(eq - (s + q))))
+      while (tok < n && s[tok] != '&' && s[tok] != '#')
+        tok++;
+  }
   unsigned char *m = lm_xcalloc(tok - start + 1, 1);
   mark_secrets(s + start, tok - start, m);
   int any = 0;
@@ -267,8 +278,14 @@ static size_t mask_password_kv(const char *s, size_t i, size_t n, lm_buf *b) {
     while (key > 0 && is_word((unsigned char)s[key - 1]))
       key--;
     int in_query = key > 0 && (s[key - 1] == '?' || s[key - 1] == '&');
-    while (v < n && !isspace((unsigned char)s[v]) && !(in_query && (s[v] == '&' || s[v] == '#')))
-      v++;
+    /* libpq reads a query value up to the next '&', raw whitespace and
+     * newlines included: so does the mask, even if it hides more text */
+    if (in_query)
+      while (v < n && s[v] != '&' && s[v] != '#')
+        v++;
+    else
+      while (v < n && !isspace((unsigned char)s[v]))
+        v++;
   }
   if (v == k) return 0;
   lm_buf_put(b, s + i, k - i);
@@ -301,8 +318,8 @@ static size_t mask_encoded_kv(const char *s, size_t i, size_t n, lm_buf *b) {
     v++;
   if (v >= n || s[v] != '=') return 0;
   v++;
-  size_t e = v;
-  while (e < n && !isspace((unsigned char)s[e]) && s[e] != '&')
+  size_t e = v; /* a query value, as libpq reads it: up to the next '&' */
+  while (e < n && s[e] != '&' && s[e] != '#')
     e++;
   lm_buf_put(b, s + i, v - i);
   lm_buf_puts(b, "***");

@@ -17,6 +17,9 @@
 #   LM_FUZZ_TARGETS   which targets, space-separated (default: all: url config
 #                     type target graph revindex pyreader normalize txcontrol)
 #   LM_FUZZ_NO_INSTALL=1  never install clang; exit 77 (skip) when it is missing
+#   LM_FUZZ_SEED, LM_FUZZ_RUNS  a repeatable run: libFuzzer's -seed, and at
+#                     most that many inputs per target (the test command's
+#                     smoke run sets both; a longer hunt sets neither)
 #
 # clang and libFuzzer (Debian: clang, libclang-rt-<version>-dev) are
 # installed with apt when missing, and only then.
@@ -125,8 +128,17 @@ run_target() {
   local t=$1 seeds=$root/tests/fuzz/corpus/$1 work=$build/corpus/$1
   mkdir -p "$work" "$build/artifacts"
   # New inputs go to the first folder (the build's), never to the seeds.
+  local repeat=()
+  # LM_FUZZ_SEED and LM_FUZZ_RUNS make a run repeatable: the same mutations
+  # in the same order from the seeds alone (the build's own corpus folder is
+  # emptied), bounded by a count of inputs as well as by SECONDS.
+  if [ -n "${LM_FUZZ_SEED:-}" ]; then
+    rm -rf "$work" && mkdir -p "$work"
+    repeat+=(-seed="$LM_FUZZ_SEED")
+  fi
+  [ -z "${LM_FUZZ_RUNS:-}" ] || repeat+=(-runs="$LM_FUZZ_RUNS")
   "$build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" \
+    -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" "${repeat[@]}" \
     "$work" "$seeds" >"$build/$t.log" 2>&1
   echo $? >"$build/$t.status"
 }

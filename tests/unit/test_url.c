@@ -393,6 +393,10 @@ static void test_mask_in_text(void **state) {
 static void test_mask_key_value(void **state) {
   (void)state;
   expect_mask("host=h password=hunter2 user=u", "host=h password=*** user=u");
+  /* libpq reads a query value to the next '&', newlines included */
+  expect_mask("postgresql://h/db?password=\nQa\nQQb", "postgresql://h/db?password=***");
+  expect_mask("postgresql://u:p@h/postgresql://h/db?password=\nQa\nQQbd",
+              "postgresql://u:***@h/postgresql://h/db?password=***");
   expect_mask("host=h password = 'hun ter\\'2' user=u", "host=h password = *** user=u");
   expect_mask("PGPASSWORD=hunter2 psql", "PGPASSWORD=*** psql");
   expect_mask("postgresql://h/db?password=hunter2&sslmode=require",
