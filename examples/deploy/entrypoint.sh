@@ -30,6 +30,15 @@ fi
 # Wait until luamig can connect and read the version table. Exit status 1 is
 # "the database is not there yet": try again until the timeout. Anything else
 # (2: a bad configuration or revision file) will not get better by waiting.
+# A SQLite database is a file: before the first deploy it does not exist,
+# and 'upgrade' creates it once its folder (a volume) is there.
+sqlite_path=
+case $DATABASE_URL in
+sqlite:///*)
+  sqlite_path=${DATABASE_URL#sqlite:///}
+  sqlite_path=${sqlite_path%%\?*}
+  ;;
+esac
 errors=$(mktemp)
 trap 'rm -f "$errors"' EXIT
 start=$(date +%s)
@@ -37,6 +46,11 @@ while :; do
   status=0
   "$luamig" -c "$config" current >/dev/null 2>"$errors" || status=$?
   [ "$status" -eq 0 ] && break
+  if [ "$status" -eq 2 ] && [ -n "$sqlite_path" ] && [ ! -e "$sqlite_path" ] &&
+    grep -q 'SQLite database .* does not exist' "$errors"; then
+    [ -d "$(dirname "$sqlite_path")" ] && break
+    status=1 # its folder is not mounted yet: wait
+  fi
   if [ "$status" -ne 1 ]; then
     log "luamig cannot start (exit $status):"
     cat "$errors" >&2
