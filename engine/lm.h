@@ -494,6 +494,9 @@ typedef struct lm_dialect {
   /* checks run before a migration's COMMIT (SQLite: foreign_key_check) of
    * what scope says the transaction changed; NULL scope: everything */
   int (*before_commit)(lm_conn *c, const lm_fk_scope *scope);
+  /* catalog question: one row when a table named $1 is visible (SQLite:
+   * in the main database; PostgreSQL: on the search path) */
+  const char *table_exists_sql;
 } lm_dialect;
 
 extern const lm_dialect lm_dialect_sqlite;

@@ -1161,10 +1161,8 @@ static void alembic_rows_free(alembic_rows *a) {
 /* Whether the database has Alembic's version table, and its rows. */
 static int read_alembic(session *s, int *exists, alembic_rows *rows) {
   *exists = 0;
-  int pg = s->p->dialect->id == LM_POSTGRESQL;
-  lm_stmt q = {pg ? "SELECT 1 WHERE to_regclass('alembic_version') IS NOT NULL"
-                  : "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'",
-               NULL, 0};
+  lm_value name = {.t = LM_V_TEXT, .s = (char *)"alembic_version", .len = 15};
+  lm_stmt q = {(char *)s->p->dialect->table_exists_sql, &name, 1};
   int rc = s->sink.query(&s->sink, &q, exists_row, exists);
   if (rc || !*exists) return rc;
   lm_stmt sel = {"SELECT version_num FROM alembic_version ORDER BY version_num", NULL, 0};

@@ -633,6 +633,7 @@ const lm_dialect lm_dialect_postgresql = {
     .cursor_open = pg_cursor_open,
     .cursor_next = pg_cursor_next,
     .cursor_close = pg_cursor_close,
+    .table_exists_sql = "SELECT 1 WHERE to_regclass(quote_ident($1)) IS NOT NULL",
 };
 
 static int pid_row(void *ud, int n, const char *const *names, const lm_value *v) {

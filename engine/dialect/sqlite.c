@@ -637,4 +637,5 @@ const lm_dialect lm_dialect_sqlite = {
     .cursor_next = sqlite_cursor_next,
     .cursor_close = sqlite_cursor_close,
     .before_commit = sqlite_before_commit,
+    .table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
 };
