@@ -125,22 +125,6 @@ static void add_ref(model_ctx *m, const char *table, const char *rt, const char 
       (pending_ref){lm_xstrdup(table), lm_xstrdup(rt), lm_xstrdup(rc), lm_xstrdup(file), line};
 }
 
-/* An index entry "name DESC" is the column name with an order. */
-static void index_col(lm_schema_item *it, const char *c) {
-  size_t n = strlen(c);
-  if (n > 5 && strcasecmp(c + n - 5, " DESC") == 0) {
-    char *s = lm_xstrndup(c, n - 5);
-    lm_schema_item_add_col(it, s, 1);
-    free(s);
-  } else if (n > 4 && strcasecmp(c + n - 4, " ASC") == 0) {
-    char *s = lm_xstrndup(c, n - 4);
-    lm_schema_item_add_col(it, s, 0);
-    free(s);
-  } else {
-    lm_schema_item_add_col(it, c, 0);
-  }
-}
-
 /* table(name, items..., [{renamed_from}]) — called through table's __call,
  * so argument 1 is the table library itself. */
 static int m_table(lua_State *L) {
@@ -303,7 +287,7 @@ static int m_table(lua_State *L) {
     it->unique = mx[i].unique;
     it->expr = lm_xstrdup(mx[i].where);
     for (int j = 0; j < mx[i].ncols; j++)
-      index_col(it, mx[i].cols[j]);
+      lm_schema_item_add_index_col(it, mx[i].cols[j]);
   }
   return 0;
 }

@@ -2,6 +2,7 @@
  * structured diff. No I/O here (introspection is in schema_introspect.c). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "schema.h"
 
@@ -149,6 +150,21 @@ void lm_schema_item_add_col(lm_schema_item *it, const char *col, int desc) {
   it->desc = lm_xrealloc(it->desc, (size_t)(it->ncols + 1) * sizeof *it->desc);
   it->cols[it->ncols] = lm_xstrdup(col ? col : "");
   it->desc[it->ncols++] = desc;
+}
+
+void lm_schema_item_add_index_col(lm_schema_item *it, const char *c) {
+  size_t n = strlen(c);
+  if (n > 5 && strcasecmp(c + n - 5, " DESC") == 0) {
+    char *s = lm_xstrndup(c, n - 5);
+    lm_schema_item_add_col(it, s, 1);
+    free(s);
+  } else if (n > 4 && strcasecmp(c + n - 4, " ASC") == 0) {
+    char *s = lm_xstrndup(c, n - 4);
+    lm_schema_item_add_col(it, s, 0);
+    free(s);
+  } else {
+    lm_schema_item_add_col(it, c, 0);
+  }
 }
 
 void lm_schema_item_add_ref(lm_schema_item *it, const char *col) {

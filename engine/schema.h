@@ -104,6 +104,9 @@ lm_schema_item *lm_schema_add_constraint(lm_schema_table *t, lm_schema_con_kind 
 lm_schema_item *lm_schema_add_index(lm_schema_table *t, const char *name, const char *def);
 /** Appends a column (desc: index order) to an item's column list. */
 void lm_schema_item_add_col(lm_schema_item *it, const char *col, int desc);
+/** Appends an index entry as written in a revision or model: "name",
+ * "name ASC" or "name DESC". */
+void lm_schema_item_add_index_col(lm_schema_item *it, const char *entry);
 /** Appends a referenced column of a foreign key. */
 void lm_schema_item_add_ref(lm_schema_item *it, const char *col);
 /** Appends a string of cells joined by \x1f (as the catalog queries give

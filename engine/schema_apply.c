@@ -27,22 +27,6 @@ static lm_schema_column *find_col(lm_schema_table *t, const char *name) {
   return NULL;
 }
 
-/* "name DESC" in an index is the column with an order. */
-static void index_col(lm_schema_item *it, const char *c) {
-  size_t n = strlen(c);
-  if (n > 5 && strcasecmp(c + n - 5, " DESC") == 0) {
-    char *s = lm_xstrndup(c, n - 5);
-    lm_schema_item_add_col(it, s, 1);
-    free(s);
-  } else if (n > 4 && strcasecmp(c + n - 4, " ASC") == 0) {
-    char *s = lm_xstrndup(c, n - 4);
-    lm_schema_item_add_col(it, s, 0);
-    free(s);
-  } else {
-    lm_schema_item_add_col(it, c, 0);
-  }
-}
-
 static void add_column(lm_schema_table *t, const lm_dialect *d, const lm_column *c) {
   lm_buf b;
   lm_buf_init(&b);
@@ -324,7 +308,7 @@ int lm_schema_apply(lm_schema *s, const lm_dialect *d, const lm_op *op, int *unt
     it->unique = op->unique;
     it->expr = lm_xstrdup(op->where);
     for (int j = 0; j < op->nnames; j++)
-      index_col(it, op->names[j]);
+      lm_schema_item_add_index_col(it, op->names[j]);
     return 0;
   }
   case LM_OP_CREATE_PK:
