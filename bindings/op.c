@@ -1240,7 +1240,7 @@ static void rows_close(rows_iter *it) {
   if (!it->cur) return;
   lm_cursor *cur = it->cur;
   it->cur = NULL;
-  it->d->cursor_close(cur);
+  lm_dialect_cursor_close(it->d, cur);
 }
 
 static int rows_gc(lua_State *L) {
@@ -1255,7 +1255,7 @@ static int rows_next(lua_State *L) {
   const char *const *names = NULL;
   const lm_value *vals = NULL;
   lm_error_clear();
-  int rc = it->d->cursor_next(it->cur, &ncols, &names, &vals);
+  int rc = lm_dialect_cursor_next(it->d, it->cur, &ncols, &names, &vals);
   if (rc <= 0) {
     rows_close(it);
     if (rc < 0) return lm_lua_raise(L);
@@ -1282,11 +1282,12 @@ static int l_rows(lua_State *L) {
   luaL_setmetatable(L, MT_ROWS);
   /* the record sink (lint, plans) has no connection: no rows, as its query */
   if (s->conn && !s->on_op) {
-    if (!s->d->cursor_open) return op_error(L, "op.rows is not supported on %s", s->d->name);
+    if (!lm_dialect_can_stream(s->d))
+      return op_error(L, "op.rows is not supported on %s", s->d->name);
     if (s->trace) fprintf(s->trace, "luamig: sql: %s\n", sql);
     lm_stmt st = {(char *)sql, p, np};
     lm_error_clear();
-    if (s->d->cursor_open(s->conn, &st, &it->cur) != 0) return lm_lua_raise(L);
+    if (lm_dialect_cursor_open(s->d, s->conn, &st, &it->cur) != 0) return lm_lua_raise(L);
   }
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, rows_next, 1);

@@ -108,7 +108,7 @@ int lm_check_checksums(lm_project *p, lm_checksums *out) {
     return 0;
   }
   lm_conn *c = NULL;
-  if (d->open(&c, p->url)) {
+  if (lm_dialect_open(d, &c, p->url)) {
     out->status = LM_CS_UNREACHABLE;
     out->why = lm_xstrdup(lm_error_last()->message);
     lm_error_clear();
@@ -119,16 +119,16 @@ int lm_check_checksums(lm_project *p, lm_checksums *out) {
   lm_stmts l = {0};
   int exists = 0;
   lm_vt_exists_query(&vt, &l);
-  int rc = d->query(c, &l.v[0], exists_row, &exists);
+  int rc = lm_dialect_query(d, c, &l.v[0], exists_row, &exists);
   lm_stmts_free(&l);
   if (!rc && !exists) out->status = LM_CS_NO_TABLE;
   if (!rc && exists) {
     cs_reader r = {p, out};
     lm_vt_select(&vt, &l);
-    rc = d->query(c, &l.v[0], checksum_row, &r);
+    rc = lm_dialect_query(d, c, &l.v[0], checksum_row, &r);
     lm_stmts_free(&l);
   }
-  d->close(c);
+  lm_dialect_close(d, c);
   if (rc) lm_error_prefix("cannot read the version table of %s", p->url->masked);
   return rc;
 }
@@ -183,7 +183,7 @@ static unsigned random32(void) {
 
 static int exec_sql(const lm_dialect *d, lm_conn *c, const char *sql) {
   lm_stmt st = {(char *)sql, NULL, 0};
-  return d->exec(c, &st);
+  return lm_dialect_exec(d, c, &st);
 }
 
 static int scratch_sqlite(scratch *sc) {
@@ -211,13 +211,13 @@ static int scratch_sqlite(scratch *sc) {
 static int open_admin(lm_project *p, scratch *sc, lm_conn **c) {
   const lm_dialect *d = p->dialect;
   sc->admin = url_with_db(p->url, p->url->dbname);
-  int rc = d->open(c, sc->admin);
+  int rc = lm_dialect_open(d, c, sc->admin);
   if (!rc) return 0;
   saved_error first;
   error_save(&first);
   lm_url_free(sc->admin);
   sc->admin = url_with_db(p->url, "postgres");
-  if (d->open(c, sc->admin) == 0) {
+  if (lm_dialect_open(d, c, sc->admin) == 0) {
     error_free(&first);
     return 0;
   }
@@ -241,7 +241,7 @@ static int scratch_pg(lm_project *p, scratch *sc) {
   lm_buf_ident(&b, sc->dbname);
   rc = exec_sql(d, c, b.s);
   lm_buf_free(&b);
-  d->close(c);
+  lm_dialect_close(d, c);
   if (rc) {
     lm_error_prefix("cannot create the scratch database %s on %s", sc->dbname, sc->admin->masked);
     return rc;
@@ -252,14 +252,14 @@ static int scratch_pg(lm_project *p, scratch *sc) {
    * database it is ours. */
   const char *vts = p->config->version_table_schema;
   if (vts && *vts) {
-    rc = d->open(&c, sc->url);
+    rc = lm_dialect_open(d, &c, sc->url);
     if (!rc) {
       lm_buf_init(&b);
       lm_buf_puts(&b, "CREATE SCHEMA IF NOT EXISTS ");
       lm_buf_ident(&b, vts);
       rc = exec_sql(d, c, b.s);
       lm_buf_free(&b);
-      d->close(c);
+      lm_dialect_close(d, c);
     }
   }
   return rc;
@@ -283,7 +283,7 @@ static int scratch_drop(lm_project *p, scratch *sc) {
     saved_error kept;
     error_save(&kept);
     lm_conn *c = NULL;
-    rc = d->open(&c, sc->admin);
+    rc = lm_dialect_open(d, &c, sc->admin);
     if (!rc) {
       lm_buf b;
       lm_buf_init(&b);
@@ -295,7 +295,7 @@ static int scratch_drop(lm_project *p, scratch *sc) {
       if (rc) rc = exec_sql(d, c, b.s);
       free(force);
       lm_buf_free(&b);
-      d->close(c);
+      lm_dialect_close(d, c);
     }
     if (rc)
       fprintf(p->err, "luamig: warning: could not drop the scratch database %s on %s: %s\n",

@@ -188,19 +188,19 @@ static int list_by_query(lister *ls) {
   lm_conn *conn = NULL;
   int rc = lm_url_parse(&u, e->url);
   const lm_dialect *d = rc ? NULL : lm_dialect_find(u->dialect);
-  if (!rc) rc = d->open(&conn, u);
+  if (!rc) rc = lm_dialect_open(d, &conn, u);
   if (!rc) {
     lm_stmt st = {e->sql, NULL, 0};
     ls->row = 0;
     ls->rc = 0;
-    rc = d->query(conn, &st, e->kind == LM_FLEET_SCHEMAS ? schema_row : query_row, ls);
+    rc = lm_dialect_query(d, conn, &st, e->kind == LM_FLEET_SCHEMAS ? schema_row : query_row, ls);
     if (!rc)
       rc = ls->rc;
     else if (!ls->rc)
       lm_error_prefix("%s:%d: targets[%d] (%s): listing the %s failed", ls->p->config->path,
                       e->line, ls->entry + 1, e->name,
                       e->kind == LM_FLEET_SCHEMAS ? "schemas" : "targets");
-    d->close(conn);
+    lm_dialect_close(d, conn);
   } else {
     lm_error_prefix("%s:%d: targets[%d] (%s): cannot list the %s", ls->p->config->path, e->line,
                     ls->entry + 1, e->name, e->kind == LM_FLEET_SCHEMAS ? "schemas" : "targets");

@@ -449,62 +449,38 @@ const char *lm_op_name(lm_op_kind k);
 
 /* ---- dialects --------------------------------------------------------------- */
 
-typedef struct lm_conn lm_conn;
-typedef struct lm_cursor lm_cursor;
+/* The dialect table and its types (include/luamig/sys/dialect.h). */
+#include "luamig/sys/dialect.h"
 
-/** Row callback: return non-zero to stop. names/vals are borrowed. */
-typedef int (*lm_row_fn)(void *ud, int ncols, const char *const *names, const lm_value *vals);
-
+/* TRANSITIONAL: being removed; generic code must not ask which dialect it has. */
 typedef enum lm_dialect_id { LM_SQLITE, LM_POSTGRESQL } lm_dialect_id;
-
-/* What a transaction changed, for the foreign-key check before its COMMIT
- * (SQLite migrates with foreign keys unenforced). Per table: */
-enum {
-  LM_FK_OWN = 1,       /* rows came in or its own foreign keys changed: check its rows */
-  LM_FK_REFERENCED = 2 /* rows or keys may have gone: check the tables that reference it */
-};
-typedef struct lm_fk_touch {
-  char *table;
-  int what;    /* LM_FK_OWN | LM_FK_REFERENCED */
-  char **cols; /* columns updated in place: the dialect decides from them */
-  int ncols;
-} lm_fk_touch;
-typedef struct lm_fk_scope {
-  int full; /* something changed tables nobody named (op.execute): check all */
-  lm_fk_touch *v;
-  int n, cap;
-} lm_fk_scope;
-
-typedef struct lm_dialect {
-  int version;
-  const char *name;
-  lm_dialect_id id;
-  const char *begin_sql; /* how a migration transaction starts */
-  /* connection methods; NULL means not supported */
-  int (*open)(lm_conn **out, const lm_url *url);
-  void (*close)(lm_conn *c);
-  int (*exec)(lm_conn *c, const lm_stmt *s);
-  int (*query)(lm_conn *c, const lm_stmt *s, lm_row_fn fn, void *ud);
-  /* streamed reading for op.rows and backfills (pull, one row at a time):
-   * next returns 1 with a row (borrowed until the next call), 0 at the end,
-   * or a negative LM_E… code */
-  int (*cursor_open)(lm_conn *c, const lm_stmt *s, lm_cursor **out);
-  int (*cursor_next)(lm_cursor *cur, int *ncols, const char *const **names, const lm_value **vals);
-  void (*cursor_close)(lm_cursor *cur);
-  /* checks run before a migration's COMMIT (SQLite: foreign_key_check) of
-   * what scope says the transaction changed; NULL scope: everything */
-  int (*before_commit)(lm_conn *c, const lm_fk_scope *scope);
-  /* catalog question: one row when a table named $1 is visible (SQLite:
-   * in the main database; PostgreSQL: on the search path) */
-  const char *table_exists_sql;
-} lm_dialect;
 
 extern const lm_dialect lm_dialect_sqlite;
 extern const lm_dialect lm_dialect_postgresql;
 /** PostgreSQL: *pooled is set when the connection goes through a pooler
  * (PgBouncer): the server process differs from the one libpq was told of. */
 int lm_pg_behind_pooler(lm_conn *c, int *pooled);
+/** The dialect a URL scheme or --dialect names (NULL when none, or when its
+ * table is of a revision this build does not read). */
 const lm_dialect *lm_dialect_find(const char *name);
+/* Checked calls into a dialect (engine/dialect/dialect.c): a method the
+ * dialect lacks gives LM_ENOTSUP "… is not supported on <dialect>". */
+int lm_dialect_unsupported(const lm_dialect *d, const char *what);
+int lm_dialect_has_cap(const lm_dialect *d, unsigned cap);
+int lm_dialect_open(const lm_dialect *d, lm_conn **out, const lm_url *url);
+void lm_dialect_close(const lm_dialect *d, lm_conn *c);
+int lm_dialect_exec(const lm_dialect *d, lm_conn *c, const lm_stmt *s);
+int lm_dialect_query(const lm_dialect *d, lm_conn *c, const lm_stmt *s, lm_row_fn fn, void *ud);
+/** Whether the dialect streams rows (cursor_*). */
+int lm_dialect_can_stream(const lm_dialect *d);
+int lm_dialect_cursor_open(const lm_dialect *d, lm_conn *c, const lm_stmt *s, lm_cursor **out);
+int lm_dialect_cursor_next(const lm_dialect *d, lm_cursor *cur, int *ncols,
+                           const char *const **names, const lm_value **vals);
+void lm_dialect_cursor_close(const lm_dialect *d, lm_cursor *cur);
+/** Whether the dialect checks anything before COMMIT (before_commit). */
+int lm_dialect_checks_commit(const lm_dialect *d);
+int lm_dialect_before_commit(const lm_dialect *d, lm_conn *c, const lm_fk_scope *scope);
+const char *lm_dialect_table_exists_sql(const lm_dialect *d);
 
 /** Renders a type name of SPEC §4 for the dialect into b. */
 void lm_render_type(const lm_dialect *d, const char *type, lm_buf *b);

@@ -311,7 +311,7 @@ static int lock_key(session *s, char key[32]) {
 static int pooled_lock(session *s, lm_value *key) {
   lm_project *p = s->p;
   const lm_dialect *d = p->dialect;
-  int rc = d->open(&s->lock_conn, p->url);
+  int rc = lm_dialect_open(d, &s->lock_conn, p->url);
   if (rc) return rc;
   lm_stmt begin = {"BEGIN", NULL, 0}, rollback = {"ROLLBACK", NULL, 0};
   lm_stmt keep = {"SET LOCAL idle_in_transaction_session_timeout = 0", NULL, 0};
@@ -320,15 +320,15 @@ static int pooled_lock(session *s, lm_value *key) {
   for (;;) {
     if (lm_interrupted) return lock_interrupted();
     int got = 0;
-    rc = d->exec(s->lock_conn, &begin);
-    if (!rc) rc = d->query(s->lock_conn, &try, exists_row, &got);
+    rc = lm_dialect_exec(d, s->lock_conn, &begin);
+    if (!rc) rc = lm_dialect_query(d, s->lock_conn, &try, exists_row, &got);
     /* a statement of the simple protocol after it also drops the finished
      * SELECT's portal, whose snapshot would otherwise stay registered and
      * make this run's own CREATE INDEX CONCURRENTLY wait for this transaction */
-    if (!rc) rc = d->exec(s->lock_conn, &keep);
+    if (!rc) rc = lm_dialect_exec(d, s->lock_conn, &keep);
     if (rc) return lm_interrupted ? lock_interrupted() : rc;
     if (got) return 0;
-    d->exec(s->lock_conn, &rollback);
+    lm_dialect_exec(d, s->lock_conn, &rollback);
     if (!said && !p->opts.quiet)
       fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
     said = 1;
@@ -427,7 +427,7 @@ static int session_open(session *s, lm_project *p, int readonly) {
     int rc = lm_sqlite_must_exist(p);
     if (rc) return rc;
   }
-  int rc = p->dialect->open(&s->conn, p->url);
+  int rc = lm_dialect_open(p->dialect, &s->conn, p->url);
   if (rc) return rc;
   lm_sink_online(&s->sink, p->dialect, s->conn);
   if (p->opts.echo_sql) s->sink.trace = p->err;
@@ -439,8 +439,9 @@ static int session_open(session *s, lm_project *p, int readonly) {
 static void session_close(session *s) {
   journal_rows_free(&s->journal);
   if (s->lock_fd >= 0) close(s->lock_fd);
-  if (s->lock_conn) s->p->dialect->close(s->lock_conn); /* ends its transaction: unlocks */
-  if (s->conn) s->p->dialect->close(s->conn);
+  if (s->lock_conn)
+    lm_dialect_close(s->p->dialect, s->lock_conn); /* ends its transaction: unlocks */
+  if (s->conn) lm_dialect_close(s->p->dialect, s->conn);
   free(s->state);
 }
 
@@ -993,7 +994,7 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
         rc = lm_error_set(LM_EIO, "writing the script failed");
       fflush(p->out);
       free(script);
-      if (shadow) p->dialect->close(shadow);
+      if (shadow) lm_dialect_close(p->dialect, shadow);
       lm_stmts_free(&pending);
     }
     free(state);
@@ -1162,7 +1163,7 @@ static void alembic_rows_free(alembic_rows *a) {
 static int read_alembic(session *s, int *exists, alembic_rows *rows) {
   *exists = 0;
   lm_value name = {.t = LM_V_TEXT, .s = (char *)"alembic_version", .len = 15};
-  lm_stmt q = {(char *)s->p->dialect->table_exists_sql, &name, 1};
+  lm_stmt q = {(char *)lm_dialect_table_exists_sql(s->p->dialect), &name, 1};
   int rc = s->sink.query(&s->sink, &q, exists_row, exists);
   if (rc || !*exists) return rc;
   lm_stmt sel = {"SELECT version_num FROM alembic_version ORDER BY version_num", NULL, 0};

@@ -581,7 +581,7 @@ static int fetch(const lm_dialect *d, lm_conn *c, const char *sql, const char *p
   memset(r, 0, sizeof *r);
   lm_value v = {.t = LM_V_TEXT, .s = (char *)param, .len = strlen(param)};
   lm_stmt st = {(char *)sql, &v, 1};
-  int rc = d->query(c, &st, rows_add, r);
+  int rc = lm_dialect_query(d, c, &st, rows_add, r);
   if (rc) {
     lm_error_prefix("reading the table for a move-and-copy");
     rows_free(r);

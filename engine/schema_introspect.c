@@ -71,7 +71,7 @@ static int query_rows(const lm_dialect *d, lm_conn *c, const char *sql, const ch
   memset(out, 0, sizeof *out);
   lm_value v = {.t = LM_V_TEXT, .s = (char *)param, .len = param ? strlen(param) : 0};
   lm_stmt st = {(char *)sql, param ? &v : NULL, param ? 1 : 0};
-  int rc = d->query(c, &st, collect, out);
+  int rc = lm_dialect_query(d, c, &st, collect, out);
   if (rc) rows_free(out);
   return rc;
 }
@@ -1043,10 +1043,10 @@ int lm_schema_read_url(lm_project *p, const lm_url *url, lm_schema **out) {
   const lm_dialect *d = lm_dialect_find(url->dialect);
   if (!d) return lm_error_set(LM_ECONFIG, "no dialect for %s", url->masked);
   lm_conn *c = NULL;
-  int rc = d->open(&c, url);
+  int rc = lm_dialect_open(d, &c, url);
   if (rc) return rc;
   const char *vts = d->id == LM_POSTGRESQL ? p->config->version_table_schema : NULL;
   rc = lm_schema_read(d, c, vts, p->config->version_table, out);
-  d->close(c);
+  lm_dialect_close(d, c);
   return rc;
 }

@@ -14,12 +14,12 @@ static void trace(lm_sink *s, const char *sql) {
 
 static int online_exec(lm_sink *s, const lm_stmt *st) {
   trace(s, st->sql);
-  return s->d->exec(s->conn, st);
+  return lm_dialect_exec(s->d, s->conn, st);
 }
 
 static int online_query(lm_sink *s, const lm_stmt *st, lm_row_fn fn, void *ud) {
   trace(s, st->sql);
-  return s->d->query(s->conn, st, fn, ud);
+  return lm_dialect_query(s->d, s->conn, st, fn, ud);
 }
 
 static int online_simple(lm_sink *s, const char *sql) {
@@ -36,8 +36,8 @@ static int online_begin(lm_sink *s) {
 
 static int online_commit(lm_sink *s) {
   if (s->outer_tx) return 0;
-  if ((s->fk.full || s->fk.n > 0) && s->d->before_commit) {
-    int rc = s->d->before_commit(s->conn, s->fk.full ? NULL : &s->fk);
+  if ((s->fk.full || s->fk.n > 0) && lm_dialect_checks_commit(s->d)) {
+    int rc = lm_dialect_before_commit(s->d, s->conn, s->fk.full ? NULL : &s->fk);
     if (rc) {
       /* the transaction cannot commit; a caller may not roll it back */
       lm_sink_touch_clear(s);
@@ -60,11 +60,11 @@ static int online_rollback(lm_sink *s) {
   /* a failing ROLLBACK must not replace the error that caused it */
   if (lm_error_code()) {
     lm_error_saved *saved = lm_error_save();
-    s->d->exec(s->conn, &st);
+    lm_dialect_exec(s->d, s->conn, &st);
     lm_error_restore(saved);
     return 0;
   }
-  return s->d->exec(s->conn, &st);
+  return lm_dialect_exec(s->d, s->conn, &st);
 }
 
 static void online_comment(lm_sink *s, const char *text) {
@@ -90,7 +90,7 @@ void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c) {
  * shadow, when there is one, so that move-and-copy can read the tables the
  * script has made so far. */
 static int shadow_exec(lm_sink *s, const lm_stmt *st) {
-  int rc = s->d->exec(s->shadow, st);
+  int rc = lm_dialect_exec(s->d, s->shadow, st);
   if (rc)
     lm_error_prefix("--sql replays its script on an empty in-memory database to render "
                     "move-and-copy, and a statement failed there");
@@ -223,7 +223,9 @@ int lm_sink_stmts(lm_sink *s, const lm_stmts *l) {
  * nothing; a statement whose tables are unknown (op.execute) checks the
  * whole database, as every transaction used to. */
 
-static int tracks(const lm_sink *s) { return s->commit == online_commit && s->d->before_commit; }
+static int tracks(const lm_sink *s) {
+  return s->commit == online_commit && lm_dialect_checks_commit(s->d);
+}
 
 static lm_fk_touch *touch_entry(lm_sink *s, const char *table) {
   lm_fk_scope *f = &s->fk;

@@ -622,9 +622,11 @@ static void pg_cursor_close(lm_cursor *cursor) {
 }
 
 const lm_dialect lm_dialect_postgresql = {
-    .version = 1,
+    .version = LM_DIALECT_VERSION,
     .name = "postgresql",
     .id = LM_POSTGRESQL,
+    .caps = LM_CAP_TRANSACTIONAL_DDL | LM_CAP_ADVISORY_LOCK | LM_CAP_CONCURRENT_INDEX |
+            LM_CAP_SCHEMAS | LM_CAP_ALTER_COLUMN,
     .begin_sql = "BEGIN",
     .open = pg_open,
     .close = pg_close,

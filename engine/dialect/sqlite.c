@@ -625,9 +625,10 @@ static int sqlite_before_commit(lm_conn *conn, const lm_fk_scope *scope) {
 }
 
 const lm_dialect lm_dialect_sqlite = {
-    .version = 1,
+    .version = LM_DIALECT_VERSION,
     .name = "sqlite",
     .id = LM_SQLITE,
+    .caps = LM_CAP_TRANSACTIONAL_DDL,
     .begin_sql = "BEGIN IMMEDIATE",
     .open = sqlite_open,
     .close = sqlite_close,

@@ -93,7 +93,8 @@ static lm_value vtext(const char *s) {
 
 static void test_dialect_fields(void **state) {
   (void)state;
-  assert_int_equal(D->version, 1);
+  assert_int_equal(D->version, LM_DIALECT_VERSION);
+  assert_ptr_equal(lm_dialect_find("SQLite"), D);
   assert_string_equal(D->name, "sqlite");
   assert_int_equal(D->id, LM_SQLITE);
   assert_string_equal(D->begin_sql, "BEGIN IMMEDIATE");
