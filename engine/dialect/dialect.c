@@ -83,3 +83,13 @@ int lm_dialect_before_commit(const lm_dialect *d, lm_conn *c, const lm_fk_scope 
 const char *lm_dialect_table_exists_sql(const lm_dialect *d) {
   return LM_METHOD(d, table_exists_sql);
 }
+
+/* ---- rendering ---------------------------------------------------------- */
+
+/* ---- reflection and move-and-copy ----------------------------------------- */
+
+/* ---- the runner: version table, run lock, cancelling ---------------------- */
+
+/* ---- sessions: streaming, batches, autocommit ----------------------------- */
+
+/* ---- end ---------------------------------------------------------------- */

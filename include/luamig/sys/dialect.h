@@ -89,7 +89,7 @@ struct lm_dialect {
 
   /* ---- rendering (version 2) ---- */
 
-  /* ---- reflection (version 2) ---- */
+  /* ---- reflection and move-and-copy (version 2) ---- */
 
   /* ---- the runner: version table, run lock, cancelling (version 2) ---- */
 
