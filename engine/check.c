@@ -1,12 +1,9 @@
 /* `luamig check`: the checksums of applied revisions against their files, and
  * the round trip of every revision (upgrade, downgrade, upgrade) on a scratch
  * database that is always removed afterwards. */
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "compare.h"
 #include "schema.h"
@@ -93,6 +90,11 @@ static int checksum_row(void *ud, int n, const char *const *names, const lm_valu
   return 0;
 }
 
+/* The version table's schema, where tables live in schemas. */
+static const char *vt_schema(const lm_project *p, const lm_dialect *d) {
+  return lm_dialect_has_cap(d, LM_CAP_SCHEMAS) ? p->config->version_table_schema : NULL;
+}
+
 int lm_check_checksums(lm_project *p, lm_checksums *out) {
   memset(out, 0, sizeof *out);
   if (!p->url || !p->dialect) {
@@ -100,10 +102,9 @@ int lm_check_checksums(lm_project *p, lm_checksums *out) {
     return 0;
   }
   const lm_dialect *d = p->dialect;
-  /* Opening a SQLite file that is not there would create it: a check must
-   * leave no database behind. */
-  if (d->id == LM_SQLITE &&
-      (!p->url->path || strcmp(p->url->path, ":memory:") == 0 || access(p->url->path, F_OK) != 0)) {
+  /* A check must leave no database behind (opening a SQLite file that is
+   * not there would create it). */
+  if (lm_dialect_creates_on_open(d, p->url)) {
     out->status = LM_CS_NO_DATABASE;
     return 0;
   }
@@ -114,8 +115,7 @@ int lm_check_checksums(lm_project *p, lm_checksums *out) {
     lm_error_clear();
     return 0;
   }
-  lm_vt vt = {d, d->id == LM_POSTGRESQL ? p->config->version_table_schema : NULL,
-              p->config->version_table};
+  lm_vt vt = {d, vt_schema(p, d), p->config->version_table};
   lm_stmts l = {0};
   int exists = 0;
   lm_vt_exists_query(&vt, &l);
@@ -135,182 +135,23 @@ int lm_check_checksums(lm_project *p, lm_checksums *out) {
 
 /* ---- the scratch database ---------------------------------------------------------- */
 
-typedef struct scratch {
-  lm_url *url;   /* where the round trip runs */
-  char *path;    /* SQLite: the temporary file */
-  char *dbname;  /* PostgreSQL: the temporary database */
-  lm_url *admin; /* PostgreSQL: where CREATE / DROP DATABASE run */
-  int created;   /* PostgreSQL: the database exists */
-} scratch;
-
-/* A copy of a PostgreSQL URL naming another database. Built field by field:
- * the URL text (with its password) is never reassembled. */
-static lm_url *url_with_db(const lm_url *u, const char *db) {
-  lm_url *c = lm_xcalloc(1, sizeof *c);
-  c->dialect = lm_xstrdup(u->dialect);
-  c->path = lm_xstrdup(u->path);
-  c->user = lm_xstrdup(u->user);
-  c->password = lm_xstrdup(u->password);
-  c->host = lm_xstrdup(u->host);
-  c->port = lm_xstrdup(u->port);
-  c->dbname = lm_xstrdup(db); /* NULL: libpq's default, the user's name */
-  c->nopts = u->nopts;
-  c->opt_keys = lm_xcalloc((size_t)u->nopts + 1, sizeof *c->opt_keys);
-  c->opt_vals = lm_xcalloc((size_t)u->nopts + 1, sizeof *c->opt_vals);
-  for (int i = 0; i < u->nopts; i++) {
-    c->opt_keys[i] = lm_xstrdup(u->opt_keys[i]);
-    c->opt_vals[i] = lm_xstrdup(u->opt_vals[i]);
-  }
-  lm_buf b;
-  lm_buf_init(&b);
-  lm_buf_puts(&b, "postgresql://");
-  if (u->user) lm_buf_printf(&b, "%s%s@", u->user, u->password ? ":***" : "");
-  if (u->host) lm_buf_puts(&b, u->host);
-  if (u->port) lm_buf_printf(&b, ":%s", u->port);
-  if (db) lm_buf_printf(&b, "/%s", db);
-  c->masked = lm_buf_steal(&b);
-  return c;
-}
-
-static unsigned random32(void) {
-  unsigned v = 0;
-  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || read(fd, &v, sizeof v) != (ssize_t)sizeof v)
-    v = (unsigned)time(NULL) ^ (unsigned)getpid() * 2654435761u;
-  if (fd >= 0) close(fd);
-  return v;
-}
-
-static int exec_sql(const lm_dialect *d, lm_conn *c, const char *sql) {
-  lm_stmt st = {(char *)sql, NULL, 0};
-  return lm_dialect_exec(d, c, &st);
-}
-
-static int scratch_sqlite(scratch *sc) {
-  const char *tmp = getenv("TMPDIR");
-  if (!tmp || !*tmp) tmp = "/tmp";
-  sc->path = lm_xasprintf("%s/luamig_check_XXXXXX", tmp);
-  int fd = mkstemp(sc->path);
-  if (fd < 0) {
-    int rc = lm_error_set(LM_EIO, "cannot make a scratch database file in %s", tmp);
-    free(sc->path);
-    sc->path = NULL;
-    return rc;
-  }
-  close(fd);
-  /* An empty file is an empty SQLite database. */
-  sc->url = lm_xcalloc(1, sizeof *sc->url);
-  sc->url->dialect = lm_xstrdup("sqlite");
-  sc->url->path = lm_xstrdup(sc->path);
-  sc->url->masked = lm_xasprintf("sqlite:///%s", sc->path);
-  return 0;
-}
-
-/* The server's maintenance database, for when the configured one does not
- * exist yet. */
-static int open_admin(lm_project *p, scratch *sc, lm_conn **c) {
-  const lm_dialect *d = p->dialect;
-  sc->admin = url_with_db(p->url, p->url->dbname);
-  int rc = lm_dialect_open(d, c, sc->admin);
-  if (!rc) return 0;
-  saved_error first;
-  error_save(&first);
-  lm_url_free(sc->admin);
-  sc->admin = url_with_db(p->url, "postgres");
-  if (lm_dialect_open(d, c, sc->admin) == 0) {
-    error_free(&first);
-    return 0;
-  }
-  error_restore(&first, first.code);
-  error_free(&first);
-  return rc;
-}
-
-static int scratch_pg(lm_project *p, scratch *sc) {
-  const lm_dialect *d = p->dialect;
-  lm_conn *c = NULL;
-  int rc = open_admin(p, sc, &c);
-  if (rc) {
-    lm_error_prefix("cannot make a scratch database for the round trip");
-    return rc;
-  }
-  sc->dbname = lm_xasprintf("luamig_check_%ld_%08x", (long)getpid(), random32());
-  lm_buf b;
-  lm_buf_init(&b);
-  lm_buf_puts(&b, "CREATE DATABASE ");
-  lm_buf_ident(&b, sc->dbname);
-  rc = exec_sql(d, c, b.s);
-  lm_buf_free(&b);
-  lm_dialect_close(d, c);
-  if (rc) {
-    lm_error_prefix("cannot create the scratch database %s on %s", sc->dbname, sc->admin->masked);
-    return rc;
-  }
-  sc->created = 1;
-  sc->url = url_with_db(p->url, sc->dbname);
-  /* The version table's schema is the user's to create; in the scratch
-   * database it is ours. */
-  const char *vts = p->config->version_table_schema;
-  if (vts && *vts) {
-    rc = lm_dialect_open(d, &c, sc->url);
-    if (!rc) {
-      lm_buf_init(&b);
-      lm_buf_puts(&b, "CREATE SCHEMA IF NOT EXISTS ");
-      lm_buf_ident(&b, vts);
-      rc = exec_sql(d, c, b.s);
-      lm_buf_free(&b);
-      lm_dialect_close(d, c);
-    }
-  }
-  return rc;
+/* Made by the dialect beside p's database (SQLite: a temporary file;
+ * PostgreSQL: a temporary database on p's server), with the version table's
+ * schema in it. */
+static int scratch_create(lm_project *p, lm_scratch *sc) {
+  return lm_dialect_scratch_create(p->dialect, p->url, vt_schema(p, p->dialect), sc);
 }
 
 /* Removes the scratch database; a failure is reported on stderr only, since
  * the error that matters (if any) is the round trip's. Returns 0 when it is
  * gone. */
-static int scratch_drop(lm_project *p, scratch *sc) {
-  int rc = 0;
-  if (sc->path) {
-    static const char *const suffix[] = {"", "-journal", "-wal", "-shm"};
-    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
-      char *f = lm_xasprintf("%s%s", sc->path, suffix[i]);
-      unlink(f);
-      free(f);
-    }
-  }
-  if (sc->created) {
-    const lm_dialect *d = p->dialect;
-    saved_error kept;
-    error_save(&kept);
-    lm_conn *c = NULL;
-    rc = lm_dialect_open(d, &c, sc->admin);
-    if (!rc) {
-      lm_buf b;
-      lm_buf_init(&b);
-      lm_buf_puts(&b, "DROP DATABASE IF EXISTS ");
-      lm_buf_ident(&b, sc->dbname);
-      /* FORCE (PostgreSQL 13+) ends connections a failed migration left */
-      char *force = lm_xasprintf("%s WITH (FORCE)", b.s);
-      rc = exec_sql(d, c, force);
-      if (rc) rc = exec_sql(d, c, b.s);
-      free(force);
-      lm_buf_free(&b);
-      lm_dialect_close(d, c);
-    }
-    if (rc)
-      fprintf(p->err, "luamig: warning: could not drop the scratch database %s on %s: %s\n",
-              sc->dbname, sc->admin->masked, lm_error_last()->message);
-    if (kept.code)
-      error_restore(&kept, kept.code);
-    else
-      lm_error_clear();
-    error_free(&kept);
-  }
-  lm_url_free(sc->url);
-  lm_url_free(sc->admin);
-  free(sc->path);
-  free(sc->dbname);
-  memset(sc, 0, sizeof *sc);
+static int scratch_drop(lm_project *p, lm_scratch *sc) {
+  int kept_code = lm_error_code();
+  lm_error_saved *kept = lm_error_save();
+  int rc = lm_dialect_scratch_drop(p->dialect, sc);
+  if (rc) fprintf(p->err, "luamig: warning: %s\n", lm_error_last()->message);
+  lm_error_restore(kept);
+  if (!kept_code) lm_error_clear();
   return rc;
 }
 
@@ -392,12 +233,14 @@ int lm_check_roundtrip(lm_project *p, lm_roundtrip_fn fn, void *ud, int *nchecke
     return lm_error_set(LM_ECONFIG,
                         "check --roundtrip needs a database URL (set url in luamig.lua, "
                         "set DATABASE_URL or pass --url), or --dialect sqlite");
-  if (p->dialect->id == LM_POSTGRESQL && !p->url)
-    return lm_error_set(LM_ECONFIG, "check --roundtrip on PostgreSQL needs a database URL: the "
-                                    "scratch database is made on that server");
-  scratch sc;
-  memset(&sc, 0, sizeof sc);
-  int rc = p->dialect->id == LM_POSTGRESQL ? scratch_pg(p, &sc) : scratch_sqlite(&sc);
+  const char *server = lm_dialect_scratch_server(p->dialect);
+  if (server && !p->url)
+    return lm_error_set(LM_ECONFIG,
+                        "check --roundtrip on %s needs a database URL: the scratch database is "
+                        "made on that server",
+                        server);
+  lm_scratch sc;
+  int rc = scratch_create(p, &sc);
   if (rc) {
     scratch_drop(p, &sc);
     return rc;
@@ -444,16 +287,16 @@ int lm_chain_schema(lm_project *p, const char *scratch_url, const int *state, lm
     p->dialect = lm_dialect_find(given->dialect);
   }
   if (!p->dialect) p->dialect = &lm_dialect_sqlite;
-  scratch sc;
-  memset(&sc, 0, sizeof sc);
-  if (p->dialect->id == LM_POSTGRESQL) {
-    rc = p->url ? scratch_pg(p, &sc) : lm_error_set(LM_ECONFIG, "no database URL");
+  lm_scratch sc;
+  const char *server = lm_dialect_scratch_server(p->dialect);
+  rc = scratch_create(p, &sc);
+  if (server) {
     /* no server to run the chain on: the op records applied in memory */
     if (rc && !state && rc != LM_EINTR) {
       fprintf(p->err,
-              "luamig: note: no PostgreSQL server for a scratch database (%s): the chain's "
+              "luamig: note: no %s server for a scratch database (%s): the chain's "
               "schema is computed in memory\n",
-              lm_error_last()->message);
+              server, lm_error_last()->message);
       lm_error_clear();
       const lm_dialect *d = p->dialect;
       scratch_drop(p, &sc);
@@ -462,8 +305,6 @@ int lm_chain_schema(lm_project *p, const char *scratch_url, const int *state, lm
       lm_url_free(given);
       return lm_chain_schema_memory(p, d, out);
     }
-  } else {
-    rc = scratch_sqlite(&sc);
   }
   int saved_quiet = p->opts.quiet;
   if (!rc) {

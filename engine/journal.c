@@ -88,16 +88,13 @@ static int valid_row(void *ud, int n, const char *const *names, const lm_value *
 
 /* Before an index operation runs outside a transaction: 2 when an index of
  * that name is valid, 1 when one is INVALID (PostgreSQL: a CREATE INDEX
- * CONCURRENTLY that failed or was interrupted left it), 0 when none. */
-static int index_state(lm_sink *s, const char *name, int *state) {
+ * CONCURRENTLY that failed or was interrupted left it), 0 when none. The
+ * dialect's query (lm_dialect_index_valid_sql) asks. */
+static int index_state(lm_sink *s, const char *sql, const char *name, int *state) {
   *state = 0;
   lm_value v = {.t = LM_V_TEXT, .s = (char *)name, .len = strlen(name)};
-  lm_stmt pg = {"SELECT i.indisvalid FROM pg_catalog.pg_index i "
-                "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
-                "WHERE c.relname = $1 AND pg_catalog.pg_table_is_visible(c.oid)",
-                &v, 1};
-  lm_stmt lite = {"SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $1", &v, 1};
-  return s->query(s, s->d->id == LM_POSTGRESQL ? &pg : &lite, valid_row, state);
+  lm_stmt st = {(char *)sql, &v, 1};
+  return s->query(s, &st, valid_row, state);
 }
 
 int lm_journal_op(lm_run *run, const char *kind, const char *table, const char *name,
@@ -130,9 +127,10 @@ int lm_journal_op(lm_run *run, const char *kind, const char *table, const char *
   lm_sink *s = j->sink;
   if (!j->autocommit || s->in_tx) return 0;
   int creates = strcmp(kind, "create_index") == 0, drops = strcmp(kind, "drop_index") == 0;
-  if ((creates || drops) && name && s->query) {
+  const char *valid_sql = lm_dialect_index_valid_sql(s->d);
+  if ((creates || drops) && name && s->query && valid_sql) {
     int state;
-    int rc = index_state(s, name, &state);
+    int rc = index_state(s, valid_sql, name, &state);
     if (rc) return rc;
     if (j->started == nn && ((creates && state == 2) || (drops && state == 0))) {
       /* the earlier run stopped between the statement and its journal

@@ -536,6 +536,25 @@ void lm_vt_journal_write(const lm_vt *vt, int insert, const char *rev, const cha
 /** rev NULL: every row. */
 void lm_vt_journal_delete(const lm_vt *vt, const char *rev, lm_stmts *out);
 void lm_vt_journal_drop(const lm_vt *vt, lm_stmts *out);
+/* The dialect's part of them (engine/dialect/dialect.c, "the runner"): the
+ * SQL a dialect leaves NULL is standard SQL. */
+const char *lm_dialect_vt_timestamp_sql(const lm_dialect *d);
+const char *lm_dialect_vt_now_sql(const lm_dialect *d);
+const char *lm_dialect_vt_exists_sql(const lm_dialect *d);
+const char *lm_dialect_vt_revision_column_sql(const lm_dialect *d);
+/** NULL when the dialect cannot tell whether an index is usable. */
+const char *lm_dialect_index_valid_sql(const lm_dialect *d);
+/** 1 when opening url would make a new, empty database (a read-only look
+ * must not open it). */
+int lm_dialect_creates_on_open(const lm_dialect *d, const lm_url *url);
+/** The kind of server scratch databases are made on, for messages; NULL
+ * when they need none (then url may be NULL for scratch_create). */
+const char *lm_dialect_scratch_server(const lm_dialect *d);
+/** Makes an empty scratch database beside url's, with schema in it (NULL:
+ * none); always pair with lm_dialect_scratch_drop, which also frees sc. */
+int lm_dialect_scratch_create(const lm_dialect *d, const lm_url *url, const char *schema,
+                              lm_scratch *out);
+int lm_dialect_scratch_drop(const lm_dialect *d, lm_scratch *sc);
 
 /* ---- sinks ---------------------------------------------------------------------- */
 

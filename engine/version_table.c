@@ -6,20 +6,21 @@
 
 #include "lm.h"
 
+/* The schema the tables go in: where tables live in schemas only (on SQLite
+ * a qualifier would name an attached database instead). */
+static const char *vt_schema(const lm_vt *vt) {
+  return lm_dialect_has_cap(vt->d, LM_CAP_SCHEMAS) ? vt->schema : NULL;
+}
+
 static void put_name(lm_buf *b, const lm_vt *vt) {
-  /* version_table_schema is a PostgreSQL schema; on SQLite a qualifier would
-   * name an attached database instead. */
-  const char *schema = vt->d->id == LM_POSTGRESQL ? vt->schema : NULL;
-  lm_render_table(b, schema, vt->table && *vt->table ? vt->table : "luamig_version");
+  lm_render_table(b, vt_schema(vt), vt->table && *vt->table ? vt->table : "luamig_version");
 }
 
 /* Two revisions applied in the same second (or, on PostgreSQL, in the same
  * transaction) would tie on a second-resolution now() and fall back to the
- * order of their random ids; a finer, per-statement clock keeps
+ * order of their random ids; the dialect's finer, per-statement clock keeps
  * ORDER BY applied_at in the order they ran. */
-static const char *now_sql(const lm_vt *vt) {
-  return vt->d->id == LM_POSTGRESQL ? "clock_timestamp()" : "strftime('%Y-%m-%d %H:%M:%f', 'now')";
-}
+static const char *now_sql(const lm_vt *vt) { return lm_dialect_vt_now_sql(vt->d); }
 
 static lm_value text_value(const char *s) {
   lm_value v = {0};
@@ -38,7 +39,6 @@ static lm_value int_value(long long i) {
 }
 
 void lm_vt_create(const lm_vt *vt, lm_stmts *out) {
-  const int pg = vt->d->id == LM_POSTGRESQL;
   lm_buf b;
   lm_buf_init(&b);
   lm_buf_puts(&b, "CREATE TABLE IF NOT EXISTS ");
@@ -46,39 +46,26 @@ void lm_vt_create(const lm_vt *vt, lm_stmts *out) {
   lm_buf_puts(&b, " (\"revision\" VARCHAR(32) NOT NULL PRIMARY KEY, "
                   "\"step\" VARCHAR(255) NULL, "
                   "\"checksum\" VARCHAR(64) NOT NULL, ");
-  if (pg)
-    lm_buf_printf(&b, "\"applied_at\" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT %s, ", now_sql(vt));
-  else
-    lm_buf_printf(&b, "\"applied_at\" TIMESTAMP NOT NULL DEFAULT (%s), ", now_sql(vt));
+  lm_buf_printf(&b, "\"applied_at\" %s, ", lm_dialect_vt_timestamp_sql(vt->d));
   lm_buf_puts(&b, "\"execution_ms\" BIGINT NOT NULL DEFAULT 0)");
   lm_stmts_add(out, lm_buf_steal(&b), NULL, 0);
 }
 
+/* A catalog query of the dialect's about the table $1 in the schema $2,
+ * which is bound only where tables live in schemas. */
+static void catalog_query(const lm_vt *vt, const char *table, const char *sql, lm_stmts *out) {
+  lm_value p[2] = {text_value(table), text_value(vt->schema)};
+  lm_stmts_add(out, lm_xstrdup(sql), p, lm_dialect_has_cap(vt->d, LM_CAP_SCHEMAS) ? 2 : 1);
+}
+
 void lm_vt_exists_query(const lm_vt *vt, lm_stmts *out) {
   const char *table = vt->table && *vt->table ? vt->table : "luamig_version";
-  lm_value p[2] = {text_value(table), text_value(vt->schema)};
-  if (vt->d->id == LM_POSTGRESQL)
-    lm_stmts_add(out,
-                 lm_xstrdup("SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = $1 AND "
-                            "schemaname = COALESCE($2, current_schema())"),
-                 p, 2);
-  else
-    lm_stmts_add(out, lm_xstrdup("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1"),
-                 p, 1);
+  catalog_query(vt, table, lm_dialect_vt_exists_sql(vt->d), out);
 }
 
 void lm_vt_has_revision_query(const lm_vt *vt, lm_stmts *out) {
   const char *table = vt->table && *vt->table ? vt->table : "luamig_version";
-  lm_value p[2] = {text_value(table), text_value(vt->schema)};
-  if (vt->d->id == LM_POSTGRESQL)
-    lm_stmts_add(out,
-                 lm_xstrdup("SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND "
-                            "table_schema = COALESCE($2, current_schema()) AND "
-                            "column_name = 'revision'"),
-                 p, 2);
-  else
-    lm_stmts_add(out, lm_xstrdup("SELECT 1 FROM pragma_table_info($1) WHERE name = 'revision'"), p,
-                 1);
+  catalog_query(vt, table, lm_dialect_vt_revision_column_sql(vt->d), out);
 }
 
 void lm_vt_select(const lm_vt *vt, lm_stmts *out) {
@@ -164,14 +151,12 @@ void lm_vt_set_checksum(const lm_vt *vt, const char *rev, const char *checksum, 
  * table more than before. */
 
 static void put_journal_name(lm_buf *b, const lm_vt *vt) {
-  const char *schema = vt->d->id == LM_POSTGRESQL ? vt->schema : NULL;
   char *name = lm_xasprintf("%s_journal", vt->table && *vt->table ? vt->table : "luamig_version");
-  lm_render_table(b, schema, name);
+  lm_render_table(b, vt_schema(vt), name);
   free(name);
 }
 
 void lm_vt_journal_create(const lm_vt *vt, lm_stmts *out) {
-  const int pg = vt->d->id == LM_POSTGRESQL;
   lm_buf b;
   lm_buf_init(&b);
   lm_buf_puts(&b, "CREATE TABLE IF NOT EXISTS ");
@@ -182,10 +167,7 @@ void lm_vt_journal_create(const lm_vt *vt, lm_stmts *out) {
                   "\"ops_done\" BIGINT NOT NULL, "
                   "\"op_started\" BIGINT NULL, "
                   "\"fingerprint\" VARCHAR(16) NOT NULL, ");
-  if (pg)
-    lm_buf_printf(&b, "\"updated_at\" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT %s)", now_sql(vt));
-  else
-    lm_buf_printf(&b, "\"updated_at\" TIMESTAMP NOT NULL DEFAULT (%s))", now_sql(vt));
+  lm_buf_printf(&b, "\"updated_at\" %s)", lm_dialect_vt_timestamp_sql(vt->d));
   lm_stmts_add(out, lm_buf_steal(&b), NULL, 0);
 }
 

@@ -5,6 +5,8 @@
  * newer than the dialect's `version`) is reported as "not supported" in one
  * place, or, for the hooks where nothing is a fine answer, skipped. */
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "lm.h"
@@ -89,6 +91,63 @@ const char *lm_dialect_table_exists_sql(const lm_dialect *d) {
 /* ---- reflection and move-and-copy ----------------------------------------- */
 
 /* ---- the runner: version table, run lock, cancelling ---------------------- */
+
+const char *lm_dialect_vt_timestamp_sql(const lm_dialect *d) {
+  const char *s = LM_METHOD(d, vt_timestamp_sql);
+  return s ? s : "TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP";
+}
+
+const char *lm_dialect_vt_now_sql(const lm_dialect *d) {
+  const char *s = LM_METHOD(d, vt_now_sql);
+  return s ? s : "CURRENT_TIMESTAMP";
+}
+
+const char *lm_dialect_vt_exists_sql(const lm_dialect *d) {
+  const char *s = LM_METHOD(d, vt_exists_sql);
+  if (s) return s;
+  return lm_dialect_has_cap(d, LM_CAP_SCHEMAS)
+             ? "SELECT 1 FROM information_schema.tables WHERE table_name = $1 AND "
+               "table_schema = COALESCE($2, CURRENT_SCHEMA)"
+             : "SELECT 1 FROM information_schema.tables WHERE table_name = $1";
+}
+
+const char *lm_dialect_vt_revision_column_sql(const lm_dialect *d) {
+  const char *s = LM_METHOD(d, vt_revision_column_sql);
+  if (s) return s;
+  return lm_dialect_has_cap(d, LM_CAP_SCHEMAS)
+             ? "SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND "
+               "table_schema = COALESCE($2, CURRENT_SCHEMA) AND column_name = 'revision'"
+             : "SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND "
+               "column_name = 'revision'";
+}
+
+const char *lm_dialect_index_valid_sql(const lm_dialect *d) {
+  return LM_METHOD(d, index_valid_sql);
+}
+
+int lm_dialect_creates_on_open(const lm_dialect *d, const lm_url *url) {
+  int (*m)(const lm_url *) = LM_METHOD(d, creates_on_open);
+  return m ? m(url) : 0;
+}
+
+const char *lm_dialect_scratch_server(const lm_dialect *d) { return LM_METHOD(d, scratch_server); }
+
+int lm_dialect_scratch_create(const lm_dialect *d, const lm_url *url, const char *schema,
+                              lm_scratch *out) {
+  memset(out, 0, sizeof *out);
+  if (!LM_METHOD(d, scratch_create)) return lm_dialect_unsupported(d, "a scratch database");
+  return d->scratch_create(url, schema, out);
+}
+
+int lm_dialect_scratch_drop(const lm_dialect *d, lm_scratch *sc) {
+  int rc = 0;
+  if (sc->name && LM_METHOD(d, scratch_drop)) rc = d->scratch_drop(sc);
+  lm_url_free(sc->url);
+  lm_url_free(sc->home);
+  free(sc->name);
+  memset(sc, 0, sizeof *sc);
+  return rc;
+}
 
 /* ---- sessions: streaming, batches, autocommit ----------------------------- */
 

@@ -1,9 +1,12 @@
 /* PostgreSQL connections over libpq, loaded when the first one opens. */
 #include <ctype.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -621,6 +624,118 @@ static void pg_cursor_close(lm_cursor *cursor) {
   free(cur);
 }
 
+/* ---- the runner: scratch databases ----------------------------------------- */
+
+/* A copy of a PostgreSQL URL naming another database. Built field by field:
+ * the URL text (with its password) is never reassembled. */
+static lm_url *url_with_db(const lm_url *u, const char *db) {
+  lm_url *c = lm_xcalloc(1, sizeof *c);
+  c->dialect = lm_xstrdup(u->dialect);
+  c->path = lm_xstrdup(u->path);
+  c->user = lm_xstrdup(u->user);
+  c->password = lm_xstrdup(u->password);
+  c->host = lm_xstrdup(u->host);
+  c->port = lm_xstrdup(u->port);
+  c->dbname = lm_xstrdup(db); /* NULL: libpq's default, the user's name */
+  c->nopts = u->nopts;
+  c->opt_keys = lm_xcalloc((size_t)u->nopts + 1, sizeof *c->opt_keys);
+  c->opt_vals = lm_xcalloc((size_t)u->nopts + 1, sizeof *c->opt_vals);
+  for (int i = 0; i < u->nopts; i++) {
+    c->opt_keys[i] = lm_xstrdup(u->opt_keys[i]);
+    c->opt_vals[i] = lm_xstrdup(u->opt_vals[i]);
+  }
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "postgresql://");
+  if (u->user) lm_buf_printf(&b, "%s%s@", u->user, u->password ? ":***" : "");
+  if (u->host) lm_buf_puts(&b, u->host);
+  if (u->port) lm_buf_printf(&b, ":%s", u->port);
+  if (db) lm_buf_printf(&b, "/%s", db);
+  c->masked = lm_buf_steal(&b);
+  return c;
+}
+
+static unsigned random32(void) {
+  unsigned v = 0;
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || read(fd, &v, sizeof v) != (ssize_t)sizeof v)
+    v = (unsigned)time(NULL) ^ (unsigned)getpid() * 2654435761u;
+  if (fd >= 0) close(fd);
+  return v;
+}
+
+/* Runs "<verb> <name>" (name quoted as an identifier), and with suffix
+ * after it when suffix is not NULL. */
+static int exec_named(lm_conn *c, const char *verb, const char *name, const char *suffix) {
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_puts(&b, verb);
+  lm_buf_ident(&b, name);
+  if (suffix) lm_buf_puts(&b, suffix);
+  lm_stmt st = {b.s, NULL, 0};
+  int rc = pg_exec(c, &st);
+  lm_buf_free(&b);
+  return rc;
+}
+
+/* Connects to where CREATE / DROP DATABASE run: the configured database,
+ * or the server's maintenance database when that one does not exist yet. */
+static int open_home(const lm_url *url, lm_scratch *sc, lm_conn **c) {
+  sc->home = url_with_db(url, url->dbname);
+  int rc = pg_open(c, sc->home);
+  if (!rc) return 0;
+  lm_error_saved *first = lm_error_save();
+  lm_url_free(sc->home);
+  sc->home = url_with_db(url, "postgres");
+  int again = pg_open(c, sc->home);
+  lm_error_restore(first); /* the first failure is the one to report */
+  return again ? rc : 0;
+}
+
+static int pg_scratch_create(const lm_url *url, const char *schema, lm_scratch *sc) {
+  if (!url) return lm_error_set(LM_ECONFIG, "no database URL");
+  lm_conn *c = NULL;
+  int rc = open_home(url, sc, &c);
+  if (rc) {
+    lm_error_prefix("cannot make a scratch database for the round trip");
+    return rc;
+  }
+  char *name = lm_xasprintf("luamig_check_%ld_%08x", (long)getpid(), random32());
+  rc = exec_named(c, "CREATE DATABASE ", name, NULL);
+  pg_close(c);
+  if (rc) {
+    lm_error_prefix("cannot create the scratch database %s on %s", name, sc->home->masked);
+    free(name);
+    return rc;
+  }
+  sc->name = name;
+  sc->url = url_with_db(url, name);
+  /* The version table's schema is the user's to create; in the scratch
+   * database it is ours. */
+  if (schema && *schema) {
+    rc = pg_open(&c, sc->url);
+    if (!rc) {
+      rc = exec_named(c, "CREATE SCHEMA IF NOT EXISTS ", schema, NULL);
+      pg_close(c);
+    }
+  }
+  return rc;
+}
+
+static int pg_scratch_drop(lm_scratch *sc) {
+  lm_conn *c = NULL;
+  int rc = pg_open(&c, sc->home);
+  if (!rc) {
+    /* FORCE (PostgreSQL 13+) ends connections a failed migration left */
+    rc = exec_named(c, "DROP DATABASE IF EXISTS ", sc->name, " WITH (FORCE)");
+    if (rc) rc = exec_named(c, "DROP DATABASE IF EXISTS ", sc->name, NULL);
+    pg_close(c);
+  }
+  if (rc)
+    lm_error_prefix("could not drop the scratch database %s on %s", sc->name, sc->home->masked);
+  return rc;
+}
+
 const lm_dialect lm_dialect_postgresql = {
     .version = LM_DIALECT_VERSION,
     .name = "postgresql",
@@ -636,6 +751,20 @@ const lm_dialect lm_dialect_postgresql = {
     .cursor_next = pg_cursor_next,
     .cursor_close = pg_cursor_close,
     .table_exists_sql = "SELECT 1 WHERE to_regclass(quote_ident($1)) IS NOT NULL",
+    /* the runner: version table, journal, scratch databases */
+    .vt_timestamp_sql = "TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT clock_timestamp()",
+    .vt_now_sql = "clock_timestamp()",
+    .vt_exists_sql = "SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = $1 AND "
+                     "schemaname = COALESCE($2, current_schema())",
+    .vt_revision_column_sql = "SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND "
+                              "table_schema = COALESCE($2, current_schema()) AND "
+                              "column_name = 'revision'",
+    .index_valid_sql = "SELECT i.indisvalid FROM pg_catalog.pg_index i "
+                       "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+                       "WHERE c.relname = $1 AND pg_catalog.pg_table_is_visible(c.oid)",
+    .scratch_server = "PostgreSQL",
+    .scratch_create = pg_scratch_create,
+    .scratch_drop = pg_scratch_drop,
 };
 
 static int pid_row(void *ud, int n, const char *const *names, const lm_value *v) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -624,6 +625,45 @@ static int sqlite_before_commit(lm_conn *conn, const lm_fk_scope *scope) {
   return rc;
 }
 
+/* ---- the runner: a database that is not there, scratch databases ---------- */
+
+static int sqlite_creates_on_open(const lm_url *url) {
+  /* sqlite_open makes a missing file, and an unnamed one is :memory: */
+  return !url->path || strcmp(url->path, ":memory:") == 0 || access(url->path, F_OK) != 0;
+}
+
+/* A temporary file: an empty file is an empty SQLite database. Tables do not
+ * live in schemas here, so schema is not used. */
+static int sqlite_scratch_create(const lm_url *url, const char *schema, lm_scratch *sc) {
+  LM_UNUSED(url), LM_UNUSED(schema);
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || !*tmp) tmp = "/tmp";
+  char *path = lm_xasprintf("%s/luamig_check_XXXXXX", tmp);
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    int rc = lm_error_set(LM_EIO, "cannot make a scratch database file in %s", tmp);
+    free(path);
+    return rc;
+  }
+  close(fd);
+  sc->name = path;
+  sc->url = lm_xcalloc(1, sizeof *sc->url);
+  sc->url->dialect = lm_xstrdup("sqlite");
+  sc->url->path = lm_xstrdup(path);
+  sc->url->masked = lm_xasprintf("sqlite:///%s", path);
+  return 0;
+}
+
+static int sqlite_scratch_drop(lm_scratch *sc) {
+  static const char *const suffix[] = {"", "-journal", "-wal", "-shm"};
+  for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+    char *f = lm_xasprintf("%s%s", sc->name, suffix[i]);
+    unlink(f);
+    free(f);
+  }
+  return 0;
+}
+
 const lm_dialect lm_dialect_sqlite = {
     .version = LM_DIALECT_VERSION,
     .name = "sqlite",
@@ -639,4 +679,13 @@ const lm_dialect lm_dialect_sqlite = {
     .cursor_close = sqlite_cursor_close,
     .before_commit = sqlite_before_commit,
     .table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
+    /* the runner: version table, journal, scratch databases */
+    .vt_timestamp_sql = "TIMESTAMP NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now'))",
+    .vt_now_sql = "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+    .vt_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
+    .vt_revision_column_sql = "SELECT 1 FROM pragma_table_info($1) WHERE name = 'revision'",
+    .index_valid_sql = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $1",
+    .creates_on_open = sqlite_creates_on_open,
+    .scratch_create = sqlite_scratch_create,
+    .scratch_drop = sqlite_scratch_drop,
 };

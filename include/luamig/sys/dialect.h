@@ -28,6 +28,7 @@ typedef struct lm_buf lm_buf;
 typedef struct lm_op lm_op;
 typedef struct lm_conn lm_conn;
 typedef struct lm_cursor lm_cursor;
+typedef struct lm_scratch lm_scratch;
 
 /** Row callback: return non-zero to stop. names/vals are borrowed. */
 typedef int (*lm_row_fn)(void *ud, int ncols, const char *const *names, const lm_value *vals);
@@ -57,6 +58,14 @@ enum lm_dialect_cap {
   LM_CAP_CONCURRENT_INDEX = 1u << 2,  /* CREATE INDEX CONCURRENTLY outside a transaction */
   LM_CAP_SCHEMAS = 1u << 3,           /* tables live in named schemas */
   LM_CAP_ALTER_COLUMN = 1u << 4,      /* ALTER COLUMN in place (else move-and-copy) */
+};
+
+/* A scratch database a dialect made (scratch_create) and removes
+ * (scratch_drop, which frees nothing: lm_dialect_scratch_drop does). */
+struct lm_scratch {
+  lm_url *url;  /* where it is: connect here */
+  char *name;   /* the file or database made, NULL while none is */
+  lm_url *home; /* the server it was made on (NULL: a file) */
 };
 
 typedef struct lm_dialect lm_dialect;
@@ -92,6 +101,32 @@ struct lm_dialect {
   /* ---- reflection and move-and-copy (version 2) ---- */
 
   /* ---- the runner: version table, run lock, cancelling (version 2) ---- */
+  /* The version table and its journal (engine/version_table.c); a field
+   * left NULL means the standard SQL the wrappers give. */
+  /* the type and default of a "when" column (applied_at, updated_at) */
+  const char *vt_timestamp_sql;
+  /* the current time, as precise as the database keeps it, in an UPDATE */
+  const char *vt_now_sql;
+  /* one row when the table $1 exists; with LM_CAP_SCHEMAS in the schema $2
+   * (NULL: the current one), which is bound only then */
+  const char *vt_exists_sql;
+  /* one row when the table $1 (schema $2, as above) has a column "revision" */
+  const char *vt_revision_column_sql;
+  /* one row when an index named $1 is visible, its first column true when
+   * the index is usable (NULL: the journal cannot tell, and does not ask) */
+  const char *index_valid_sql;
+  /* Opening url would make a new, empty database (SQLite: no file there, or
+   * :memory:): a command that only looks must not open it. NULL: never. */
+  int (*creates_on_open)(const lm_url *url);
+  /* Scratch databases (check --roundtrip, --drift, autogenerate): the kind
+   * of server they are made on, for messages (NULL: none is needed, the
+   * url passed to scratch_create may be NULL) */
+  const char *scratch_server;
+  /* makes an empty scratch database beside url's, with the schema `schema`
+   * in it when not NULL; on failure out records what was made so far */
+  int (*scratch_create)(const lm_url *url, const char *schema, lm_scratch *out);
+  /* removes it (only what sc records); on failure the error says what stays */
+  int (*scratch_drop)(lm_scratch *sc);
 
   /* ---- sessions: streaming, batches, autocommit (version 2) ---- */
 
