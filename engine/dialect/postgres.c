@@ -644,14 +644,7 @@ static lm_url *url_with_db(const lm_url *u, const char *db) {
     c->opt_keys[i] = lm_xstrdup(u->opt_keys[i]);
     c->opt_vals[i] = lm_xstrdup(u->opt_vals[i]);
   }
-  lm_buf b;
-  lm_buf_init(&b);
-  lm_buf_puts(&b, "postgresql://");
-  if (u->user) lm_buf_printf(&b, "%s%s@", u->user, u->password ? ":***" : "");
-  if (u->host) lm_buf_puts(&b, u->host);
-  if (u->port) lm_buf_printf(&b, ":%s", u->port);
-  if (db) lm_buf_printf(&b, "/%s", db);
-  c->masked = lm_buf_steal(&b);
+  c->masked = describe(c);
   return c;
 }
 

@@ -1195,6 +1195,46 @@ static void test_version_table_pg(void **state) {
   lm_stmts_free(&out);
 }
 
+/* A dialect that leaves the version table's SQL out gets standard SQL, with
+ * the schema parameter only where tables live in schemas. */
+static void test_version_table_defaults(void **state) {
+  (void)state;
+  lm_dialect bare = lm_dialect_postgresql;
+  bare.vt_timestamp_sql = bare.vt_now_sql = NULL;
+  bare.vt_exists_sql = bare.vt_revision_column_sql = NULL;
+  lm_vt vt = {.d = &bare, .schema = "ops", .table = "v"};
+  lm_stmts out = {0};
+  lm_vt_create(&vt, &out);
+  lm_vt_exists_query(&vt, &out);
+  lm_vt_has_revision_query(&vt, &out);
+  lm_vt_update(&vt, "r", NULL, "c", 1, &out);
+  expect_stmt(&out, 0,
+              "CREATE TABLE IF NOT EXISTS \"ops\".\"v\" (\"revision\" VARCHAR(32) NOT NULL "
+              "PRIMARY KEY, \"step\" VARCHAR(255) NULL, \"checksum\" VARCHAR(64) NOT NULL, "
+              "\"applied_at\" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, \"execution_ms\" "
+              "BIGINT NOT NULL DEFAULT 0)",
+              0);
+  expect_stmt(&out, 1,
+              "SELECT 1 FROM information_schema.tables WHERE table_name = $1 AND table_schema = "
+              "COALESCE($2, CURRENT_SCHEMA)",
+              2);
+  expect_stmt(&out, 2,
+              "SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND table_schema = "
+              "COALESCE($2, CURRENT_SCHEMA) AND column_name = 'revision'",
+              2);
+  expect_stmt(&out, 3,
+              "UPDATE \"ops\".\"v\" SET \"step\" = $1, \"checksum\" = $2, \"execution_ms\" = $3, "
+              "\"applied_at\" = CURRENT_TIMESTAMP WHERE \"revision\" = $4",
+              4);
+  lm_stmts_free(&out);
+  bare.caps &= ~(unsigned)LM_CAP_SCHEMAS;
+  lm_vt_exists_query(&vt, &out);
+  lm_vt_delete_all(&vt, &out);
+  expect_stmt(&out, 0, "SELECT 1 FROM information_schema.tables WHERE table_name = $1", 1);
+  expect_stmt(&out, 1, "DELETE FROM \"v\"", 0);
+  lm_stmts_free(&out);
+}
+
 static void test_version_table_sqlite(void **state) {
   (void)state;
   /* the schema is a PostgreSQL setting; SQLite ignores it */
@@ -1269,6 +1309,7 @@ int main(void) {
       cmocka_unit_test(test_sqlite_executes),
       cmocka_unit_test(test_version_table_pg),
       cmocka_unit_test(test_version_table_sqlite),
+      cmocka_unit_test(test_version_table_defaults),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
