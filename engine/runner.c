@@ -1,10 +1,7 @@
 /* The runner: moves a project's database along its chain, online or as a
  * script; its sessions, transactions, run lock and version table. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "lm.h"
@@ -29,8 +26,7 @@ typedef struct session {
   lm_conn *conn;
   lm_sink sink;
   lm_vt vt;
-  int lock_fd;
-  lm_conn *lock_conn; /* behind a pooler: the connection holding the lock */
+  lm_lock *lock; /* what the dialect's run lock holds, or NULL */
   int *state;
   int vt_exists;
   journal_rows journal;
@@ -38,7 +34,7 @@ typedef struct session {
 
 static void vt_init(lm_project *p, const lm_dialect *d, lm_vt *vt) {
   vt->d = d;
-  vt->schema = d->id == LM_POSTGRESQL ? p->config->version_table_schema : NULL;
+  vt->schema = lm_dialect_has_cap(d, LM_CAP_SCHEMAS) ? p->config->version_table_schema : NULL;
   vt->table = p->config->version_table;
 }
 
@@ -215,15 +211,16 @@ static int text_row(void *ud, int n, const char *const *names, const lm_value *v
   return 1;
 }
 
-/* The advisory-lock key: the version table as the server resolves it, so that
- * `version_table_schema = "public"` and no schema (public by search_path)
- * are one lock. */
-static int lock_key(session *s, char key[32]) {
+/* The run lock's key: the version table as the database resolves it, so
+ * that `version_table_schema = "public"` and no schema (public by
+ * search_path) are one lock. */
+static int lock_key(session *s, long long *key) {
   char *schema = NULL;
+  const char *current = lm_dialect_current_schema_sql(s->p->dialect);
   if (s->vt.schema && *s->vt.schema) {
     schema = lm_xstrdup(s->vt.schema);
-  } else {
-    lm_stmt st = {"SELECT current_schema()::text", NULL, 0};
+  } else if (current) {
+    lm_stmt st = {(char *)current, NULL, 0};
     int rc = s->sink.query(&s->sink, &st, text_row, &schema);
     if (rc) return rc;
   }
@@ -231,124 +228,57 @@ static int lock_key(session *s, char key[32]) {
   lm_buf_init(&name);
   lm_buf_printf(&name, "luamig:%s.%s", schema ? schema : "",
                 s->vt.table && *s->vt.table ? s->vt.table : "luamig_version");
-  snprintf(key, 32, "%lld", (long long)fnv1a(name.s));
+  *key = (long long)fnv1a(name.s);
   lm_buf_free(&name);
   free(schema);
   return 0;
 }
 
-/* Behind a pooler a session advisory lock does not hold: with transaction
- * pooling each transaction may run on another server connection, and a
- * session lock left on a pooled server connection would outlive the run. The
- * lock is then held by a second connection inside an open transaction
- * (pg_advisory_xact_lock), which keeps one server connection for as long as
- * the run lasts in both pooling modes and is released by the server when the
- * run ends or dies. Waiting polls with short transactions, so that waiting
- * runs do not hold server connections the pool needs for the running one. */
-static int pooled_lock(session *s, lm_value *key) {
-  lm_project *p = s->p;
-  const lm_dialect *d = p->dialect;
-  int rc = lm_dialect_open(d, &s->lock_conn, p->url);
-  if (rc) return rc;
-  lm_stmt begin = {"BEGIN", NULL, 0}, rollback = {"ROLLBACK", NULL, 0};
-  lm_stmt keep = {"SET LOCAL idle_in_transaction_session_timeout = 0", NULL, 0};
-  lm_stmt try = {"SELECT 1 WHERE pg_try_advisory_xact_lock($1::bigint)", key, 1};
-  int said = 0;
-  for (;;) {
-    if (lm_interrupted) return lock_interrupted();
-    int got = 0;
-    rc = lm_dialect_exec(d, s->lock_conn, &begin);
-    if (!rc) rc = lm_dialect_query(d, s->lock_conn, &try, exists_row, &got);
-    /* a statement of the simple protocol after it also drops the finished
-     * SELECT's portal, whose snapshot would otherwise stay registered and
-     * make this run's own CREATE INDEX CONCURRENTLY wait for this transaction */
-    if (!rc) rc = lm_dialect_exec(d, s->lock_conn, &keep);
-    if (rc) return lm_interrupted ? lock_interrupted() : rc;
-    if (got) return 0;
-    lm_dialect_exec(d, s->lock_conn, &rollback);
-    if (!said && !p->opts.quiet)
-      fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
-    said = 1;
-    for (int t = 0; t < 4 && !lm_interrupted; t++)
-      usleep(50000);
-  }
+static void lock_waiting(void *ud) {
+  session *s = ud;
+  if (!s->p->opts.quiet)
+    fprintf(s->p->err, "luamig: waiting for another luamig run on %s\n", s->p->url->masked);
 }
 
-/* One luamig run per database at a time: PostgreSQL's session advisory lock
- * (held across autocommit_block too; behind a pooler see pooled_lock),
- * flock() on the SQLite file. An interrupt while waiting exits 130 with
- * nothing done. */
+/* --echo-sql shows the lock's statements as the sink shows the others */
+static void lock_statement(void *ud, const char *sql) {
+  session *s = ud;
+  if (s->sink.trace) fprintf(s->sink.trace, "luamig: sql: %s\n", sql);
+}
+
+/* One luamig run per database at a time: the dialect's run lock (a
+ * PostgreSQL advisory lock, flock() on the SQLite file). An interrupt while
+ * waiting exits 130 with nothing done. */
 static int take_lock(session *s) {
   lm_project *p = s->p;
   const lm_dialect *d = p->dialect;
   if (lm_interrupted) return lock_interrupted();
-  if (d->id == LM_SQLITE) {
-    if (strcmp(p->url->path, ":memory:") == 0) return 0;
-    s->lock_fd = open(p->url->path, O_RDONLY | O_CLOEXEC);
-    if (s->lock_fd < 0)
-      return lm_error_set(LM_EDB, "cannot open %s to lock it: %s", p->url->path, strerror(errno));
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-      if (errno != EWOULDBLOCK && errno != EINTR)
-        return lm_error_set(LM_EDB, "cannot lock %s: %s", p->url->path, strerror(errno));
-      if (!p->opts.quiet)
-        fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
-      /* SIGINT and SIGTERM are installed without SA_RESTART, so that they
-       * end this wait; another signal resumes it */
-      while (flock(s->lock_fd, LOCK_EX) != 0) {
-        if (lm_interrupted) return lock_interrupted();
-        if (errno != EINTR)
-          return lm_error_set(LM_EDB, "cannot lock %s: %s", p->url->path, strerror(errno));
-      }
-    }
-    if (lm_interrupted) return lock_interrupted();
-    return 0;
-  }
-  char key[32];
-  int rc = lock_key(s, key);
+  long long key;
+  int rc = lock_key(s, &key);
   if (rc) return rc;
-  lm_value v = {.t = LM_V_TEXT, .s = key, .len = strlen(key)};
-  int pooled = 0;
-  rc = lm_pg_behind_pooler(s->conn, &pooled);
-  if (rc) return rc;
-  if (pooled) {
-    rc = pooled_lock(s, &v);
-    if (rc) return rc;
-  } else {
-    lm_stmt st = {"SELECT 1 WHERE pg_try_advisory_lock($1::bigint)", &v, 1};
-    int got = 0;
-    rc = s->sink.query(&s->sink, &st, exists_row, &got);
-    if (rc) return lm_interrupted ? lock_interrupted() : rc;
-    if (!got) {
-      if (!p->opts.quiet)
-        fprintf(p->err, "luamig: waiting for another luamig run on %s\n", p->url->masked);
-      if (lm_interrupted) return lock_interrupted();
-      lm_stmt wait = {"SELECT pg_advisory_lock($1::bigint)", &v, 1};
-      rc = s->sink.exec(&s->sink, &wait);
-      if (rc) return lm_interrupted ? lock_interrupted() : rc;
-    }
-  }
+  lm_lock_wait w = {lock_waiting, lock_statement, s};
+  rc = lm_dialect_lock_acquire(d, s->conn, p->url, key, &w, &s->lock);
+  if (rc) return lm_interrupted ? lock_interrupted() : rc;
   if (lm_interrupted) return lock_interrupted();
-  /* after the advisory lock, so that waiting for it is not cut short */
+  /* after the run lock, so that waiting for it is not cut short */
   if (p->config->lock_timeout && *p->config->lock_timeout) {
     lm_buf b;
     lm_buf_init(&b);
-    lm_buf_puts(&b, "SET lock_timeout = ");
-    lm_buf_literal(&b, p->config->lock_timeout, strlen(p->config->lock_timeout));
-    lm_stmt set = {b.s, NULL, 0};
-    rc = s->sink.exec(&s->sink, &set);
+    if (lm_dialect_lock_timeout_sql(d, &b, p->config->lock_timeout)) {
+      lm_stmt set = {b.s, NULL, 0};
+      rc = s->sink.exec(&s->sink, &set);
+      if (rc) lm_error_prefix("invalid lock_timeout in %s", p->config->path);
+    }
     lm_buf_free(&b);
-    if (rc) lm_error_prefix("invalid lock_timeout in %s", p->config->path);
   }
   return rc;
 }
 
+/* A command that only reads must not create the database where a typo in
+ * the URL pointed it. */
 int lm_sqlite_must_exist(const lm_project *p) {
-  if (!p->url || !p->dialect || p->dialect->id != LM_SQLITE || !p->url->path) return 0;
-  if (strcmp(p->url->path, ":memory:") == 0 || access(p->url->path, F_OK) == 0) return 0;
-  return lm_error_set(LM_ECONFIG,
-                      "the SQLite database %s does not exist (nothing has been migrated there; "
-                      "'luamig upgrade' creates it)",
-                      p->url->path);
+  if (!p->url || !p->dialect) return 0;
+  return lm_dialect_must_exist(p->dialect, p->url);
 }
 
 /* readonly: a command that only reads (current, history -i, ...) must not
@@ -356,7 +286,6 @@ int lm_sqlite_must_exist(const lm_project *p) {
 static int session_open(session *s, lm_project *p, int readonly) {
   memset(s, 0, sizeof *s);
   s->p = p;
-  s->lock_fd = -1;
   if (!p->url)
     return lm_error_set(LM_ECONFIG, "no database URL: set url in luamig.lua, set DATABASE_URL, or "
                                     "pass --url");
@@ -375,9 +304,7 @@ static int session_open(session *s, lm_project *p, int readonly) {
 
 static void session_close(session *s) {
   journal_rows_free(&s->journal);
-  if (s->lock_fd >= 0) close(s->lock_fd);
-  if (s->lock_conn)
-    lm_dialect_close(s->p->dialect, s->lock_conn); /* ends its transaction: unlocks */
+  lm_dialect_lock_release(s->p->dialect, s->lock);
   if (s->conn) lm_dialect_close(s->p->dialect, s->conn);
   free(s->state);
 }
@@ -443,11 +370,12 @@ typedef struct runner {
   int done;              /* plan items committed */
 } runner;
 
-/* A PostgreSQL lock_timeout (SQLSTATE 55P03) is worth retrying: the lock
- * holder is usually a short transaction that will finish. */
-static int is_lock_timeout(void) {
+/* A lock_timeout is worth retrying: the lock holder is usually a short
+ * transaction that will finish. */
+static int is_lock_timeout(const lm_dialect *d) {
   const lm_error *e = lm_error_last();
-  return e->sqlstate && strcmp(e->sqlstate, "55P03") == 0;
+  const char *state = lm_dialect_lock_timeout_sqlstate(d);
+  return state && e->sqlstate && strcmp(e->sqlstate, state) == 0;
 }
 
 typedef struct lock_holders {
@@ -470,17 +398,12 @@ static int holder_row(void *ud, int n, const char *const *names, const lm_value 
 /* After the last retry: name the sessions holding locks on tables, which is
  * where a migration's lock_timeout comes from. */
 static void name_lock_holders(lm_sink *s) {
-  if (!s->query || s->d->id != LM_POSTGRESQL) return;
+  const char *sql = lm_dialect_lock_holders_sql(s->d);
+  if (!s->query || !sql) return;
   lock_holders h;
   lm_buf_init(&h.text);
   h.n = 0;
-  lm_stmt st = {"SELECT l.pid::bigint, l.mode, l.relation::regclass::text, "
-                "coalesce(a.query, '') || ' (' || coalesce(a.state, '?') || ')' "
-                "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
-                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-                "ORDER BY l.pid",
-                NULL, 0};
+  lm_stmt st = {(char *)sql, NULL, 0};
   lm_error_saved *saved = lm_error_save();
   s->query(s, &st, holder_row, &h);
   lm_error_restore(saved);
@@ -630,7 +553,7 @@ static int run_item(runner *rn, const lm_plan_item *it) {
   }
   for (int attempt = 0;; attempt++) {
     rc = run_once(rn, it, what, &ms, &j);
-    if (!rc || attempt >= retries || !is_lock_timeout() || lm_interrupted) break;
+    if (!rc || attempt >= retries || !is_lock_timeout(p->dialect) || lm_interrupted) break;
     /* growing pauses: 1 s, 2 s, 4 s, … capped at 30 s */
     int pause = 1 << (attempt < 5 ? attempt : 5);
     if (pause > 30) pause = 30;
@@ -640,7 +563,7 @@ static int run_item(runner *rn, const lm_plan_item *it) {
     for (int t = 0; t < pause * 10 && !lm_interrupted; t++)
       usleep(100000);
   }
-  if (rc && is_lock_timeout()) name_lock_holders(s);
+  if (rc && is_lock_timeout(p->dialect)) name_lock_holders(s);
   rn->journal_table = j.table_c;
   if (!rc) {
     rn->create_vt = 0;
@@ -718,7 +641,8 @@ static int state_at(lm_project *p, const char *spec, int *state) {
  * nothing. PostgreSQL needs no shadow. */
 static int offline_shadow(lm_project *p, const int *state, lm_conn **shadow, lm_stmts *pending) {
   *shadow = NULL;
-  if (p->dialect->id != LM_SQLITE) return 0;
+  /* only a dialect that alters columns by move-and-copy reads tables */
+  if (lm_dialect_has_cap(p->dialect, LM_CAP_ALTER_COLUMN)) return 0;
   int rc = lm_recreate_shadow_open(shadow);
   if (rc) return rc;
   lm_plan plan = {0};
@@ -1030,7 +954,7 @@ int lm_stamp(lm_project *p, const char *target) {
   if (!rc)
     rc = session_open(&s, p, 0);
   else
-    memset(&s, 0, sizeof s), s.lock_fd = -1;
+    memset(&s, 0, sizeof s);
   if (!rc) rc = take_lock(&s);
   if (!rc) rc = read_state(&s, 0);
   if (!rc) rc = stamp_marked(p, mark, &s);
