@@ -389,10 +389,14 @@ static int init_state(lua_State *L) {
   return 0;
 }
 
+static lua_State *volatile interrupted_state; /* what Ctrl-C stops (the newest state) */
+static void interrupt_running_lua(void);
+
 lua_State *lm_lua_new(void) {
   lua_State *L = luaL_newstate();
   if (!L) return NULL;
-  lm_interrupt_watch_lua(L);
+  interrupted_state = L;
+  lm_interrupt_hook(interrupt_running_lua);
   /* most of what a run allocates (op arguments, arenas) dies young */
   lua_gc(L, LUA_GCGEN, 0, 0);
   lua_pushcfunction(L, init_state);
@@ -567,7 +571,11 @@ static void arm_thread(lua_State *co) {
     lua_sethook(co, sandbox_hook, LUA_MASKCOUNT, TICK_DEADLINE);
 }
 
-void lm_lua_interrupt(lua_State *L) {
+/* On lm_interrupt(), from a signal handler: running Lua code raises
+ * "interrupted" (lua_sethook is async-signal-safe). */
+static void interrupt_running_lua(void) {
+  lua_State *L = interrupted_state;
+  if (!L) return;
   lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, TICK_INTERRUPTED);
   lua_State *co = running_co;
   if (co) lua_sethook(co, sandbox_hook, LUA_MASKCOUNT, TICK_INTERRUPTED);

@@ -457,9 +457,6 @@ typedef enum lm_dialect_id { LM_SQLITE, LM_POSTGRESQL } lm_dialect_id;
 
 extern const lm_dialect lm_dialect_sqlite;
 extern const lm_dialect lm_dialect_postgresql;
-/** PostgreSQL: *pooled is set when the connection goes through a pooler
- * (PgBouncer): the server process differs from the one libpq was told of. */
-int lm_pg_behind_pooler(lm_conn *c, int *pooled);
 /** The dialect a URL scheme or --dialect names (NULL when none, or when its
  * table is of a revision this build does not read). */
 const lm_dialect *lm_dialect_find(const char *name);
@@ -648,6 +645,26 @@ struct lm_run {
   struct lm_journal *journal; /* progress outside the step's transaction, or NULL */
 };
 
+/* ---- the runner's calls into the dialect (engine/dialect/dialect.c) ------------- */
+
+/** The run lock (lm_dialect.lock_acquire); LM_ENOTSUP when the dialect has
+ * none. *held, also on failure, goes to lm_dialect_lock_release. */
+int lm_dialect_lock_acquire(const lm_dialect *d, lm_conn *c, const lm_url *url, long long key,
+                            const lm_lock_wait *w, lm_lock **held);
+void lm_dialect_lock_release(const lm_dialect *d, lm_lock *held);
+/** NULL when the dialect has no schemas. */
+const char *lm_dialect_current_schema_sql(const lm_dialect *d);
+/** Appends the statement that sets lock_timeout to out and returns 1, or
+ * returns 0 when the dialect has no such setting. */
+int lm_dialect_lock_timeout_sql(const lm_dialect *d, lm_buf *out, const char *timeout);
+/** NULL when no error is a lock timeout. */
+const char *lm_dialect_lock_timeout_sqlstate(const lm_dialect *d);
+/** NULL when the dialect cannot say who holds table locks. */
+const char *lm_dialect_lock_holders_sql(const lm_dialect *d);
+/** An LM_ECONFIG error when url's database does not exist and opening it
+ * would create it; 0 otherwise. */
+int lm_dialect_must_exist(const lm_dialect *d, const lm_url *url);
+
 /* ---- the journal of committed progress (engine/journal.c) ------------------------ */
 
 /** One item (a revision's step, one direction) as it runs: which of its
@@ -727,14 +744,15 @@ int lm_project_applied(lm_project *p, int *state);
 
 #include <signal.h>
 extern volatile sig_atomic_t lm_interrupted;
-/** What lm_interrupt() stops: the newest connection and the Lua state. */
-void lm_interrupt_watch_pg(void *cancel);
-void lm_interrupt_unwatch_pg(void *cancel);
-void lm_interrupt_watch_sqlite(void *db);
-void lm_interrupt_unwatch_sqlite(void *db);
-void lm_interrupt_watch_lua(lua_State *L);
-/** Makes running Lua code raise "interrupted" (async-signal-safe). */
-void lm_lua_interrupt(lua_State *L);
+/** What lm_interrupt() stops: the statement running on each connection
+ * watched, with its dialect's cancel method (lm_dialect_open watches every
+ * connection and lm_dialect_close forgets it). The newest wins the last of
+ * a few slots. */
+void lm_interrupt_watch(void (*cancel)(lm_conn *c), lm_conn *c);
+void lm_interrupt_unwatch(lm_conn *c);
+/** fn also runs on lm_interrupt(), async-signal-safe: the Lua side makes
+ * running code raise "interrupted" there. */
+void lm_interrupt_hook(void (*fn)(void));
 
 /* ---- utilities --------------------------------------------------------------- */
 

@@ -39,11 +39,16 @@ int lm_dialect_has_cap(const lm_dialect *d, unsigned cap) { return (d->caps & ca
 int lm_dialect_open(const lm_dialect *d, lm_conn **out, const lm_url *url) {
   *out = NULL;
   if (!LM_METHOD(d, open)) return lm_dialect_unsupported(d, "connecting");
-  return d->open(out, url);
+  int rc = d->open(out, url);
+  /* Ctrl-C stops the statement running on it (engine/interrupt.c) */
+  if (!rc && LM_METHOD(d, cancel)) lm_interrupt_watch(d->cancel, *out);
+  return rc;
 }
 
 void lm_dialect_close(const lm_dialect *d, lm_conn *c) {
-  if (c && LM_METHOD(d, close)) d->close(c);
+  if (!c) return;
+  lm_interrupt_unwatch(c); /* before it goes: a signal may come meanwhile */
+  if (LM_METHOD(d, close)) d->close(c);
 }
 
 int lm_dialect_exec(const lm_dialect *d, lm_conn *c, const lm_stmt *s) {
@@ -147,6 +152,41 @@ int lm_dialect_scratch_drop(const lm_dialect *d, lm_scratch *sc) {
   free(sc->name);
   memset(sc, 0, sizeof *sc);
   return rc;
+}
+
+int lm_dialect_lock_acquire(const lm_dialect *d, lm_conn *c, const lm_url *url, long long key,
+                            const lm_lock_wait *w, lm_lock **held) {
+  *held = NULL;
+  if (!LM_METHOD(d, lock_acquire) || !LM_METHOD(d, lock_release))
+    return lm_dialect_unsupported(d, "a run lock");
+  return d->lock_acquire(c, url, key, w, held);
+}
+
+void lm_dialect_lock_release(const lm_dialect *d, lm_lock *held) {
+  if (held && LM_METHOD(d, lock_release)) d->lock_release(held);
+}
+
+const char *lm_dialect_current_schema_sql(const lm_dialect *d) {
+  return LM_METHOD(d, current_schema_sql);
+}
+
+int lm_dialect_lock_timeout_sql(const lm_dialect *d, lm_buf *out, const char *timeout) {
+  if (!LM_METHOD(d, lock_timeout_sql)) return 0; /* no such setting */
+  d->lock_timeout_sql(out, timeout);
+  return 1;
+}
+
+const char *lm_dialect_lock_timeout_sqlstate(const lm_dialect *d) {
+  return LM_METHOD(d, lock_timeout_sqlstate);
+}
+
+const char *lm_dialect_lock_holders_sql(const lm_dialect *d) {
+  return LM_METHOD(d, lock_holders_sql);
+}
+
+int lm_dialect_must_exist(const lm_dialect *d, const lm_url *url) {
+  if (!LM_METHOD(d, must_exist)) return 0; /* opening creates nothing */
+  return d->must_exist(url);
 }
 
 /* ---- sessions: streaming, batches, autocommit ----------------------------- */

@@ -16,13 +16,18 @@
 /* Not "pg_conn": libpq already uses that tag for PGconn. */
 typedef struct pgsql_conn {
   PGconn *pg;
-  PGcancel *cancel;          /* for lm_interrupt(), made once: PQgetCancel is not signal-safe */
+  PGcancel *cancel;          /* for pg_cancel, made once: PQgetCancel is not signal-safe */
   struct pg_cursor *cursors; /* open cursors, detached when the connection closes */
   unsigned cursor_seq;       /* names server-side cursors uniquely */
   int busy;                  /* a single-row-mode query is being read */
 } pgsql_conn;
 
 static void detach_cursors(pgsql_conn *c);
+static void pg_cancel(lm_conn *conn);
+static int pg_lock_acquire(lm_conn *conn, const lm_url *url, long long key, const lm_lock_wait *w,
+                           lm_lock **held);
+static void pg_lock_release(lm_lock *held);
+static void pg_lock_timeout_sql(lm_buf *out, const char *timeout);
 
 /* Type OIDs from pg_type.h, which is not part of libpq's client headers. */
 enum {
@@ -142,15 +147,22 @@ static int pg_open(lm_conn **out, const lm_url *url) {
   pgsql_conn *c = lm_xcalloc(1, sizeof *c);
   c->pg = pg;
   c->cancel = PQgetCancel(pg);
-  lm_interrupt_watch_pg(c->cancel);
   *out = (lm_conn *)c;
   return 0;
+}
+
+/* From a signal handler: PQcancel is async-signal-safe, and both it (libpq
+ * is loaded before any connection opens, and its pointers never change
+ * afterwards) and the cancel object are ready before c is watched. */
+static void pg_cancel(lm_conn *conn) {
+  pgsql_conn *c = (pgsql_conn *)conn;
+  char err[256];
+  if (c->cancel) PQcancel(c->cancel, err, sizeof err);
 }
 
 static void pg_close(lm_conn *conn) {
   pgsql_conn *c = (pgsql_conn *)conn;
   if (!c) return;
-  lm_interrupt_unwatch_pg(c->cancel);
   PQfreeCancel(c->cancel);
   detach_cursors(c);
   PQfinish(c->pg);
@@ -758,7 +770,29 @@ const lm_dialect lm_dialect_postgresql = {
     .scratch_server = "PostgreSQL",
     .scratch_create = pg_scratch_create,
     .scratch_drop = pg_scratch_drop,
+    /* the runner: run lock, cancelling */
+    .lock_acquire = pg_lock_acquire,
+    .lock_release = pg_lock_release,
+    .current_schema_sql = "SELECT current_schema()::text",
+    .lock_timeout_sql = pg_lock_timeout_sql,
+    .lock_timeout_sqlstate = "55P03",
+    .lock_holders_sql =
+        "SELECT l.pid::bigint, l.mode, l.relation::regclass::text, "
+        "coalesce(a.query, '') || ' (' || coalesce(a.state, '?') || ')' "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "ORDER BY l.pid",
+    .cancel = pg_cancel,
 };
+
+/* ---- the run lock ------------------------------------------------------------ */
+
+static int got_row(void *ud, int n, const char *const *names, const lm_value *v) {
+  LM_UNUSED(n), LM_UNUSED(names), LM_UNUSED(v);
+  *(int *)ud = 1;
+  return 1;
+}
 
 static int pid_row(void *ud, int n, const char *const *names, const lm_value *v) {
   LM_UNUSED(names);
@@ -766,15 +800,99 @@ static int pid_row(void *ud, int n, const char *const *names, const lm_value *v)
   return 1;
 }
 
-int lm_pg_behind_pooler(lm_conn *conn, int *pooled) {
+/* Whether the connection goes through a pooler (PgBouncer): the server
+ * process differs from the one libpq was told of. */
+static int behind_pooler(lm_conn *conn, int *pooled) {
   pgsql_conn *c = (pgsql_conn *)conn;
   *pooled = 0;
   long long server = -1;
   lm_stmt st = {"SELECT pg_backend_pid()::bigint", NULL, 0};
-  int rc = lm_dialect_postgresql.query(conn, &st, pid_row, &server);
+  int rc = pg_query(conn, &st, pid_row, &server);
   if (rc) return rc;
   /* A pooler (PgBouncer) hands the client a cancel key of its own, so the
    * process id libpq got at start-up is not the server process's. */
   *pooled = server != (long long)PQbackendPID(c->pg);
   return 0;
+}
+
+/* What holds the lock behind a pooler: a second connection. */
+typedef struct pg_lock {
+  lm_conn *conn;
+} pg_lock;
+
+static int lock_stopped(void) { return lm_error_set(LM_EINTR, "interrupted"); }
+
+/* Behind a pooler a session advisory lock does not hold: with transaction
+ * pooling each transaction may run on another server connection, and a
+ * session lock left on a pooled server connection would outlive the run. The
+ * lock is then held by a second connection inside an open transaction
+ * (pg_advisory_xact_lock), which keeps one server connection for as long as
+ * the run lasts in both pooling modes and is released by the server when the
+ * run ends or dies. Waiting polls with short transactions, so that waiting
+ * runs do not hold server connections the pool needs for the running one. */
+static int pooled_lock(pg_lock *k, const lm_url *url, lm_value *key, const lm_lock_wait *w) {
+  int rc = pg_open(&k->conn, url);
+  if (rc) return rc;
+  lm_interrupt_watch(pg_cancel, k->conn);
+  lm_stmt begin = {"BEGIN", NULL, 0}, rollback = {"ROLLBACK", NULL, 0};
+  lm_stmt keep = {"SET LOCAL idle_in_transaction_session_timeout = 0", NULL, 0};
+  lm_stmt try = {"SELECT 1 WHERE pg_try_advisory_xact_lock($1::bigint)", key, 1};
+  int said = 0;
+  for (;;) {
+    if (lm_interrupted) return lock_stopped();
+    int got = 0;
+    rc = pg_exec(k->conn, &begin);
+    if (!rc) rc = pg_query(k->conn, &try, got_row, &got);
+    /* a statement of the simple protocol after it also drops the finished
+     * SELECT's portal, whose snapshot would otherwise stay registered and
+     * make this run's own CREATE INDEX CONCURRENTLY wait for this transaction */
+    if (!rc) rc = pg_exec(k->conn, &keep);
+    if (rc || got) return rc;
+    pg_exec(k->conn, &rollback);
+    if (!said) w->waiting(w->ud);
+    said = 1;
+    for (int t = 0; t < 4 && !lm_interrupted; t++)
+      usleep(50000);
+  }
+}
+
+/* A session advisory lock, held across autocommit_block too and released
+ * when the connection closes; behind a pooler see pooled_lock. */
+static int pg_lock_acquire(lm_conn *conn, const lm_url *url, long long key, const lm_lock_wait *w,
+                           lm_lock **held) {
+  char text[32];
+  snprintf(text, sizeof text, "%lld", key);
+  lm_value v = {.t = LM_V_TEXT, .s = text, .len = strlen(text)};
+  int pooled = 0;
+  int rc = behind_pooler(conn, &pooled);
+  if (rc) return rc;
+  if (pooled) {
+    pg_lock *k = lm_xcalloc(1, sizeof *k);
+    *held = (lm_lock *)k;
+    return pooled_lock(k, url, &v, w);
+  }
+  lm_stmt st = {"SELECT 1 WHERE pg_try_advisory_lock($1::bigint)", &v, 1};
+  int got = 0;
+  w->statement(w->ud, st.sql);
+  rc = pg_query(conn, &st, got_row, &got);
+  if (rc || got) return rc;
+  w->waiting(w->ud);
+  if (lm_interrupted) return lock_stopped();
+  lm_stmt wait = {"SELECT pg_advisory_lock($1::bigint)", &v, 1};
+  w->statement(w->ud, wait.sql);
+  return pg_exec(conn, &wait);
+}
+
+static void pg_lock_release(lm_lock *held) {
+  pg_lock *k = (pg_lock *)held;
+  if (k->conn) {
+    lm_interrupt_unwatch(k->conn);
+    pg_close(k->conn); /* ends its transaction: unlocks */
+  }
+  free(k);
+}
+
+static void pg_lock_timeout_sql(lm_buf *out, const char *timeout) {
+  lm_buf_puts(out, "SET lock_timeout = ");
+  lm_buf_literal(out, timeout, strlen(timeout));
 }

@@ -1,8 +1,11 @@
 /* SQLite connections. */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -20,6 +23,11 @@ typedef struct sqlite_conn {
 } sqlite_conn;
 
 #define BUSY_TIMEOUT_MS 30000
+
+static int sqlite_lock_acquire(lm_conn *conn, const lm_url *url, long long key,
+                               const lm_lock_wait *w, lm_lock **held);
+static void sqlite_lock_release(lm_lock *held);
+static int sqlite_must_exist(const lm_url *url);
 
 static int uri_safe(int c) { return isalnum(c) || strchr("/._~-:+,;!$*()", c) != NULL; }
 
@@ -84,17 +92,18 @@ static int sqlite_open(lm_conn **out, const lm_url *url) {
   }
   sqlite_conn *c = lm_xcalloc(1, sizeof *c);
   c->db = db;
-  lm_interrupt_watch_sqlite(db);
   *out = (lm_conn *)c;
   return 0;
 }
+
+/* From a signal handler: sqlite3_interrupt is safe to call from one. */
+static void sqlite_cancel(lm_conn *conn) { sqlite3_interrupt(((sqlite_conn *)conn)->db); }
 
 static void sqlite_close(lm_conn *conn) {
   sqlite_conn *c = (sqlite_conn *)conn;
   if (!c) return;
   sqlite3_finalize(c->kept);
   free(c->kept_sql);
-  lm_interrupt_unwatch_sqlite(c->db);
   sqlite3_close_v2(c->db);
   free(c);
 }
@@ -688,4 +697,55 @@ const lm_dialect lm_dialect_sqlite = {
     .creates_on_open = sqlite_creates_on_open,
     .scratch_create = sqlite_scratch_create,
     .scratch_drop = sqlite_scratch_drop,
+    /* the runner: run lock, cancelling */
+    .lock_acquire = sqlite_lock_acquire,
+    .lock_release = sqlite_lock_release,
+    .cancel = sqlite_cancel,
+    .must_exist = sqlite_must_exist,
 };
+
+/* ---- the run lock and the database file ------------------------------------ */
+
+/* The run lock is flock() on the database file. */
+typedef struct file_lock {
+  int fd;
+} file_lock;
+
+static int sqlite_lock_acquire(lm_conn *conn, const lm_url *url, long long key,
+                               const lm_lock_wait *w, lm_lock **held) {
+  LM_UNUSED(conn), LM_UNUSED(key);
+  const char *path = url->path;
+  if (!path || strcmp(path, ":memory:") == 0) return 0;
+  file_lock *l = lm_xmalloc(sizeof *l);
+  *held = (lm_lock *)l;
+  l->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (l->fd < 0)
+    return lm_error_set(LM_EDB, "cannot open %s to lock it: %s", path, strerror(errno));
+  if (flock(l->fd, LOCK_EX | LOCK_NB) == 0) return 0;
+  if (errno != EWOULDBLOCK && errno != EINTR)
+    return lm_error_set(LM_EDB, "cannot lock %s: %s", path, strerror(errno));
+  w->waiting(w->ud);
+  /* SIGINT and SIGTERM are installed without SA_RESTART, so that they end
+   * this wait; another signal resumes it */
+  while (flock(l->fd, LOCK_EX) != 0) {
+    if (lm_interrupted) return lm_error_set(LM_EINTR, "interrupted");
+    if (errno != EINTR) return lm_error_set(LM_EDB, "cannot lock %s: %s", path, strerror(errno));
+  }
+  return 0;
+}
+
+static void sqlite_lock_release(lm_lock *held) {
+  file_lock *l = (file_lock *)held;
+  if (l->fd >= 0) close(l->fd);
+  free(l);
+}
+
+/* Opening a file that does not exist creates an empty database there. */
+static int sqlite_must_exist(const lm_url *url) {
+  if (!url->path) return 0;
+  if (strcmp(url->path, ":memory:") == 0 || access(url->path, F_OK) == 0) return 0;
+  return lm_error_set(LM_ECONFIG,
+                      "the SQLite database %s does not exist (nothing has been migrated there; "
+                      "'luamig upgrade' creates it)",
+                      url->path);
+}

@@ -29,6 +29,7 @@ typedef struct lm_op lm_op;
 typedef struct lm_conn lm_conn;
 typedef struct lm_cursor lm_cursor;
 typedef struct lm_scratch lm_scratch;
+typedef struct lm_lock lm_lock;
 
 /** Row callback: return non-zero to stop. names/vals are borrowed. */
 typedef int (*lm_row_fn)(void *ud, int ncols, const char *const *names, const lm_value *vals);
@@ -67,6 +68,13 @@ struct lm_scratch {
   char *name;   /* the file or database made, NULL while none is */
   lm_url *home; /* the server it was made on (NULL: a file) */
 };
+/* How the run lock waits (lm_dialect.lock_acquire): the caller says what it
+ * wants said, the dialect says when. */
+typedef struct lm_lock_wait {
+  void (*waiting)(void *ud);                    /* once, before waiting for another run */
+  void (*statement)(void *ud, const char *sql); /* each statement run on the run's connection */
+  void *ud;
+} lm_lock_wait;
 
 typedef struct lm_dialect lm_dialect;
 struct lm_dialect {
@@ -127,6 +135,34 @@ struct lm_dialect {
   int (*scratch_create)(const lm_url *url, const char *schema, lm_scratch *out);
   /* removes it (only what sc records); on failure the error says what stays */
   int (*scratch_drop)(lm_scratch *sc);
+
+  /* the run lock: one luamig run per database at a time, taken on c (the
+   * run's connection to url's database) and held until lock_release and c's
+   * close. key names the version table. While another run holds it, it
+   * calls w->waiting once and waits; lm_interrupted ends the wait with an
+   * error. *held (also on failure) goes to lock_release. */
+  int (*lock_acquire)(lm_conn *c, const lm_url *url, long long key, const lm_lock_wait *w,
+                      lm_lock **held);
+  void (*lock_release)(lm_lock *held);
+  /* one row, one text column: the schema that unqualified names resolve
+   * to (the lock key's); NULL: the dialect has no schemas */
+  const char *current_schema_sql;
+  /* appends the statement that bounds a migration's waits for table locks
+   * (config lock_timeout, a literal); NULL: no such setting, it is ignored */
+  void (*lock_timeout_sql)(lm_buf *out, const char *timeout);
+  /* the SQLSTATE of a statement that timed out waiting for a table lock
+   * (retried lock_retries times); NULL: never */
+  const char *lock_timeout_sqlstate;
+  /* rows (pid bigint, mode, relation, query) of the other sessions that
+   * hold table locks, named when the retries are spent; NULL: unknown */
+  const char *lock_holders_sql;
+  /* stops the statement running on c; called from a signal handler, so
+   * async-signal-safe (whatever it needs is made when c opens) */
+  void (*cancel)(lm_conn *c);
+  /* an LM_ECONFIG error when url's database does not exist and opening it
+   * would create it (a command that only reads must not); NULL: opening
+   * never creates a database */
+  int (*must_exist)(const lm_url *url);
 
   /* ---- sessions: streaming, batches, autocommit (version 2) ---- */
 
