@@ -128,6 +128,9 @@ int lm_url_parse(lm_url **out, const char *s);
 void lm_url_free(lm_url *u);
 /** Masks any password in a URL-looking string for display. Never fails. */
 char *lm_url_mask(const char *s);
+/** The whole of s taken as one URL or connection string, its secrets masked
+ * (lm_url.masked). Never fails. */
+char *lm_url_mask_whole(const char *s);
 
 typedef struct lm_config {
   char *path; /* as given, NULL when no file */
