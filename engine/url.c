@@ -9,15 +9,6 @@
 
 #define URL_HINT "use sqlite:///path.db or postgresql://user@host/db"
 
-static int is_scheme_char(int c) { return isalnum(c) || c == '+' || c == '-' || c == '.'; }
-
-static int hexval(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* ---- parsing ----------------------------------------------------------- */
 
 /* Decodes %XX escapes of s[0..n). On a malformed escape or %00 (which cannot
@@ -30,8 +21,8 @@ static char *pct_decode(const char *s, size_t n, size_t *bad) {
       lm_buf_putc(&b, s[i]);
       continue;
     }
-    int hi = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
-    int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+    int hi = i + 1 < n ? lm_hexval((unsigned char)s[i + 1]) : -1;
+    int lo = i + 2 < n ? lm_hexval((unsigned char)s[i + 2]) : -1;
     if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
       *bad = i;
       lm_buf_free(&b);
@@ -247,7 +238,7 @@ static int parse(lm_url *u, const char *text) {
   const char *sep = strstr(text, "://");
   int scheme_ok = sep && sep > text && isalpha((unsigned char)text[0]);
   for (const char *p = text; scheme_ok && p < sep; p++)
-    if (!is_scheme_char((unsigned char)*p)) scheme_ok = 0;
+    if (!lm_url_scheme_char((unsigned char)*p)) scheme_ok = 0;
   if (!scheme_ok) {
     if (!strchr(text, ':') && !strchr(text, '='))
       return lm_error_set(LM_ECONFIG,

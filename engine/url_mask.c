@@ -8,9 +8,9 @@
 
 #include "lm.h"
 
-static int is_scheme_char(int c) { return isalnum(c) || c == '+' || c == '-' || c == '.'; }
+int lm_url_scheme_char(int c) { return isalnum(c) || c == '+' || c == '-' || c == '.'; }
 
-static int hexval(int c) {
+int lm_hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -21,7 +21,8 @@ static int hexval(int c) {
 
 /* True when k[i] starts a well-formed %XX escape of k[0..n). */
 static int s_hex_ok(const char *k, size_t n, size_t i) {
-  return i + 2 < n && hexval((unsigned char)k[i + 1]) >= 0 && hexval((unsigned char)k[i + 2]) >= 0;
+  return i + 2 < n && lm_hexval((unsigned char)k[i + 1]) >= 0 &&
+         lm_hexval((unsigned char)k[i + 2]) >= 0;
 }
 
 static int is_word(int c) { return isalnum(c) || c == '_'; }
@@ -71,7 +72,8 @@ static int key_is_secret(const char *k, size_t n) {
   size_t o = 0;
   for (size_t i = 0; i < n && o + 1 < sizeof buf; i++) {
     if (k[i] == '%' && s_hex_ok(k, n, i)) {
-      buf[o++] = (char)(hexval((unsigned char)k[i + 1]) * 16 + hexval((unsigned char)k[i + 2]));
+      buf[o++] =
+          (char)(lm_hexval((unsigned char)k[i + 1]) * 16 + lm_hexval((unsigned char)k[i + 2]));
       i += 2;
     } else {
       buf[o++] = k[i];
@@ -305,7 +307,8 @@ static size_t mask_encoded_kv(const char *s, size_t i, size_t n, lm_buf *b) {
   size_t o = 0;
   for (size_t j = i; j < k && o + 1 < sizeof dec; j++) {
     if (s[j] == '%' && s_hex_ok(s, k, j)) {
-      dec[o++] = (char)(hexval((unsigned char)s[j + 1]) * 16 + hexval((unsigned char)s[j + 2]));
+      dec[o++] =
+          (char)(lm_hexval((unsigned char)s[j + 1]) * 16 + lm_hexval((unsigned char)s[j + 2]));
       j += 2;
     } else {
       dec[o++] = s[j];
@@ -333,7 +336,7 @@ char *lm_url_mask(const char *s) {
   while (i < n) {
     size_t next = 0;
     if (s[i] == ':' && i > 0 && i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/' &&
-        is_scheme_char((unsigned char)s[i - 1]))
+        lm_url_scheme_char((unsigned char)s[i - 1]))
       next = mask_userinfo(s, i, n, &b);
     else if ((i == 0 || (!is_word((unsigned char)s[i - 1]) && s[i - 1] != '%')) &&
              (next = mask_encoded_kv(s, i, n, &b)))
