@@ -15,7 +15,7 @@ set_target_properties(luamig_shared PROPERTIES
   VERSION ${PROJECT_VERSION}
   SOVERSION ${PROJECT_VERSION_MAJOR}
   POSITION_INDEPENDENT_CODE ON)
-target_include_directories(luamig_shared PUBLIC ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/engine)
+target_include_directories(luamig_shared PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/engine)
 target_include_directories(luamig_shared PRIVATE ${LIBPQ_INCLUDE_DIRS})
 target_compile_options(luamig_shared PRIVATE ${LIBPQ_CFLAGS_OTHER})
 target_link_libraries(luamig_shared PUBLIC PkgConfig::LUA PkgConfig::SQLITE3 m ${CMAKE_DL_LIBS})
@@ -46,6 +46,7 @@ install(TARGETS luamig_core luamig_shared
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES include/luamig.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY include/luamig DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${LM_GEN}/luamig.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${LM_GEN}/completions/luamig DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 install(FILES ${LM_GEN}/completions/_luamig DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)

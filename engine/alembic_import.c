@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alembic_import.h"
+#include "lm.h"
+#include "luamig/import.h"
 #include "pyreader.h"
 
 /* ---- the conversion context ------------------------------------------------------ */

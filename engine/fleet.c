@@ -1,6 +1,7 @@
 /* Many databases (SPEC §11): expanding `targets`, and running one command on
  * each target in a child process of its own. See fleet.h for the shape. */
-#include "fleet.h"
+#include "lm.h"
+#include "luamig/fleet.h"
 
 #include <errno.h>
 #include <fnmatch.h>

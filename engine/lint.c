@@ -1417,15 +1417,3 @@ int lm_lint_collect(lm_project *p, const char *const *revs, int nrevs, lm_lint_f
   lm_lint_findings_free(&f);
   return 0;
 }
-
-int lm_lint(lm_project *p, const char *const *revs, int nrevs, int format, FILE *out, int *nerrors,
-            int *nwarnings) {
-  lm_lint_findings f = {0};
-  int rc = lm_lint_collect(p, revs, nrevs, &f, nerrors, nwarnings);
-  if (!rc) {
-    lm_report_print(&f, (lm_format)format, p->config ? p->config->dir : NULL, LM_RULE_LINT, out);
-    fflush(out);
-  }
-  lm_lint_findings_free(&f);
-  return rc;
-}

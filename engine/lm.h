@@ -1,7 +1,8 @@
-/* Internal declarations shared by the engine, the dialects, the Lua bindings
- * and the CLI. The pipeline: bindings turn Lua `op` calls into lm_op records,
- * lm_render() turns a record into statements for a dialect, and a sink runs,
- * prints or records the statements. */
+/* Internal declarations shared by the engine, the dialects and the Lua
+ * bindings; the `luamig` command sees only the public headers of include/.
+ * The pipeline: bindings turn Lua `op` calls into lm_op records, lm_render()
+ * turns a record into statements for a dialect, and a sink runs, prints or
+ * records the statements. */
 #ifndef LM_H
 #define LM_H
 
@@ -9,64 +10,10 @@
 #include <stdio.h>
 
 #include "luamig.h"
-
-#define LM_UNUSED(x) ((void)(x))
-#define LM_PRINTF(a, b) __attribute__((format(printf, a, b)))
-
-/* ---- memory ---------------------------------------------------------- */
-
-void *lm_xmalloc(size_t n);
-void *lm_xcalloc(size_t n, size_t size);
-void *lm_xrealloc(void *p, size_t n);
-char *lm_xstrdup(const char *s);
-char *lm_xstrndup(const char *s, size_t n);
-char *lm_xasprintf(const char *fmt, ...) LM_PRINTF(1, 2);
-
-/* ---- growable string buffer --------------------------------------------- */
-
-typedef struct lm_buf {
-  char *s;
-  size_t len, cap;
-} lm_buf;
-
-void lm_buf_init(lm_buf *b);
-void lm_buf_free(lm_buf *b);
-void lm_buf_put(lm_buf *b, const char *s, size_t n);
-void lm_buf_puts(lm_buf *b, const char *s);
-void lm_buf_putc(lm_buf *b, char c);
-void lm_buf_printf(lm_buf *b, const char *fmt, ...) LM_PRINTF(2, 3);
-/** Appends "name" with embedded double quotes doubled. */
-void lm_buf_ident(lm_buf *b, const char *name);
-/** Appends 'text' with embedded single quotes doubled. */
-void lm_buf_literal(lm_buf *b, const char *s, size_t n);
-/** Appends s as one line of printable text: control characters (C0, DEL,
- * C1, so also terminal escapes) and bytes that are not UTF-8 become \n, \t,
- * \r or \xNN. For comments in --sql scripts and for text shown to a user. */
-void lm_buf_put_printable(lm_buf *b, const char *s);
-/** The length of the valid UTF-8 sequence at s (1-4), 0 when there is none. */
-size_t lm_utf8_seq(const unsigned char *s);
-/** Returns the string (never NULL) and leaves the buffer empty. */
-char *lm_buf_steal(lm_buf *b);
-
-/* ---- errors -------------------------------------------------------------- */
-
-void lm_error_clear(void);
-/** Sets code and message; clears the detail fields. Returns code. */
-int lm_error_set(int code, const char *fmt, ...) LM_PRINTF(2, 3);
-/** Replaces the message, keeping details. */
-void lm_error_set_message(const char *msg);
-void lm_error_set_location(const char *file, int line);
-void lm_error_set_revision(const char *rev);
-void lm_error_set_statement(const char *sql);
-void lm_error_set_db(const char *sqlstate, const char *db_message);
-/** Prefixes the message with "prefix: ". */
-void lm_error_prefix(const char *fmt, ...) LM_PRINTF(1, 2);
-int lm_error_code(void);
-/** A copy of the last error, to keep it across a call that may fail too
- * (a ROLLBACK, a diagnostic query); restore frees the copy. */
-typedef struct lm_error_saved lm_error_saved;
-lm_error_saved *lm_error_save(void);
-void lm_error_restore(lm_error_saved *saved);
+#include "luamig/chain.h" /* revisions, the graph, the applied state */
+#include "luamig/error.h" /* setting errors */
+#include "luamig/fleet.h" /* lm_run_report */
+#include "luamig/util.h"  /* memory, buffers, files */
 
 /* ---- SHA-256 --------------------------------------------------------------- */
 
@@ -126,8 +73,13 @@ typedef struct lm_url {
 
 int lm_url_parse(lm_url **out, const char *s);
 void lm_url_free(lm_url *u);
-/** Masks any password in a URL-looking string for display. Never fails. */
-char *lm_url_mask(const char *s);
+/** The whole of s taken as one URL or connection string, its secrets masked
+ * (lm_url.masked). Never fails. */
+char *lm_url_mask_whole(const char *s);
+/** Whether c may stand in a URL scheme (letters, digits, + - .). */
+int lm_url_scheme_char(int c);
+/** The value of hex digit c, or -1. */
+int lm_hexval(int c);
 
 typedef struct lm_config {
   char *path; /* as given, NULL when no file */
@@ -177,53 +129,7 @@ void lm_config_free(lm_config *c);
 
 /* ---- revisions and the graph ----------------------------------------------- */
 
-typedef struct lm_revision {
-  char *id;
-  char *path; /* as displayed: relative to the cwd when below it */
-  char *message;
-  char *doc; /* header comment, or NULL */
-  char **down;
-  int ndown;
-  char **depends;
-  int ndepends;
-  char **labels;
-  int nlabels;
-  char **step_names; /* multi-step revisions: names in order; NULL otherwise */
-  int nsteps;        /* 1 for a plain upgrade/downgrade revision */
-  int multistep;
-  int has_downgrade;
-  char checksum[65]; /* read it through lm_revision_checksum() */
-  /* the file compiled (lua_dump) under chunkname, kept in the revision index;
-   * chunk_sum is its checksum (against damage), checked before it is loaded */
-  char *chunk, *chunkname;
-  size_t nchunk;
-  char chunk_sum[65];
-  /* the file's own SHA-256 when checksum also covers the files it requires
-   * (else ""): a version-table row written before that is still accepted */
-  char file_checksum[65];
-  /* what the version table records for it, read with the applied state:
-   * later steps keep it, so that --ignore-checksums never re-records */
-  char recorded_checksum[65];
-  int env_ref; /* Lua registry reference of the file's environment, or
-                  LM_NOT_LOADED (its fields came from the revision index) */
-  /* resolved by lm_graph_build */
-  int *parents;
-  int nparents;
-  int *children;
-  int nchildren;
-  int *deps;
-  int ndeps;
-  int order; /* position in topological order */
-} lm_revision;
-
-typedef struct lm_graph {
-  lm_revision **revs; /* owned */
-  int n, cap;
-  int *topo;  /* indices, parents before children */
-  int *slots; /* open-addressing index of ids (revision index + 1, 0 = empty) */
-  int nslots; /* a power of two, or 0 before lm_graph_build */
-} lm_graph;
-
+/* lm_revision, lm_graph and their queries: include/luamig/chain.h. */
 void lm_graph_init(lm_graph *g);
 void lm_graph_free(lm_graph *g);
 /** Takes ownership of r. */
@@ -242,16 +148,6 @@ void lm_revision_set_module_dirs(char *const *dirs, int n);
 /** Resolves parents and dependencies; rejects duplicates, unknown ids and
  * cycles (LM_ELOAD naming the file). */
 int lm_graph_build(lm_graph *g);
-/** The index of the revision with exactly this id, or -1. */
-int lm_graph_index(const lm_graph *g, const char *id);
-/** Finds a revision by id, unique prefix or branch label. */
-int lm_graph_find(const lm_graph *g, const char *spec, int *idx);
-/** Heads (revisions with no children) in topological order. */
-int lm_graph_heads(const lm_graph *g, int *out);
-/** Marks in mark[] (size n) idx and every ancestor (parents and deps). */
-void lm_graph_mark_ancestors(const lm_graph *g, int idx, char *mark);
-/** Marks idx and every descendant. */
-void lm_graph_mark_descendants(const lm_graph *g, int idx, char *mark);
 
 /* ---- the revision index (engine/revindex.c) ---------------------------------- */
 
@@ -292,10 +188,6 @@ typedef struct lm_target {
 } lm_target;
 
 int lm_target_parse(lm_target *t, const char *s);
-/** Splits FROM:TO; without a colon from is empty; with one, either side may
- * be empty (an open end). Returns LM_EUSAGE on
- * a malformed range. */
-int lm_range_split(const char *s, char *from, size_t fromsz, char *to, size_t tosz);
 
 /* ---- plans --------------------------------------------------------------------- */
 
@@ -315,20 +207,6 @@ void lm_plan_free(lm_plan *p);
 int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
                     const char *stop_before, lm_plan *out);
 int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, lm_plan *out);
-/** Applied heads: applied revisions with no applied child. */
-int lm_plan_applied_heads(const lm_graph *g, const int *state, int *out);
-/** The applied steps per revision (caller frees), read from the database
- * without creating it. */
-int lm_read_applied(lm_project *p, int **state);
-/** Re-records the checksum of the applied revision spec names (its full id
- * into id); which revisions are applied does not change. */
-int lm_stamp_checksums(lm_project *p, const char *spec, char *id, size_t idsz);
-/** LM_ECONFIG when the project's SQLite database file does not exist. */
-int lm_sqlite_must_exist(const lm_project *p);
-/** The one revision spec names (*idx = -1 for base): an id, prefix or label,
- * head, base, current (the applied head; needs state, NULL without a
- * database), REV+N, REV-N, LABEL@head. */
-int lm_plan_resolve(const lm_graph *g, const int *state, const char *spec, int *idx);
 
 /* ---- operation records ------------------------------------------------------ */
 
@@ -714,17 +592,7 @@ void lm_journal_rolled_back(lm_journal *j);
  * statements are skipped. */
 int lm_sql_transaction_control(const char *sql, size_t len, const char **what);
 
-/** Project internals shared with the CLI. */
-/** What one online run did, for a caller that reports many runs (engine/fleet.c).
- * Filled by upgrade, downgrade, stamp and current when lm_project.report is
- * set. before/after: the applied heads, one a line (`REV` or `REV (STEP, next:
- * NEXT)`; current also marks `(head)`), "" for none; malloc'd. */
-typedef struct lm_run_report {
-  char *before, *after;
-  int nrevs;   /* revisions run (a multi-step revision counts once) */
-  int dry_run; /* the changes were rolled back */
-} lm_run_report;
-
+/* The project (lm_run_report: include/luamig/fleet.h). */
 struct lm_project {
   lm_options opts;
   lm_config *config;
@@ -735,10 +603,6 @@ struct lm_project {
   FILE *out, *err;
   lm_run_report *report; /* NULL, or where the run says what it did */
 };
-
-/** The applied steps of each revision (state[i], graph order) in p's
- * database; all 0 when nothing was applied. */
-int lm_project_applied(lm_project *p, int *state);
 
 /* ---- interruption (engine/interrupt.c) ----------------------------------------- */
 
@@ -756,19 +620,11 @@ void lm_interrupt_hook(void (*fn)(void));
 
 /* ---- utilities --------------------------------------------------------------- */
 
-/** The largest revision, config, model or module file luamig reads. */
-#define LM_MAX_SOURCE ((size_t)16 << 20)
-/** Reads a regular file of at most LM_MAX_SOURCE bytes (else an error). */
-int lm_read_file(const char *path, char **data, size_t *len);
-/** The candidate closest to word (a likely misspelling of it), or NULL. */
-const char *lm_closest(const char *word, const char *const *cands, int n);
 int lm_read_file_max(const char *path, char **data, size_t *len, size_t max);
 /** Where the Lua code of a source file starts: past a UTF-8 BOM and a
  * first line starting with '#' (not past its newline: lines keep their
  * numbers). */
 size_t lm_source_start(const char *text, size_t len);
-/** Writes s as a JSON string literal. */
-void lm_json_str(FILE *out, const char *s);
 long long lm_now_ms(void);
 
 #endif

@@ -213,3 +213,16 @@ void lm_report_print(const lm_lint_findings *f, lm_format format, const char *ba
   default: lm_lint_print(f, 0, out); break;
   }
 }
+
+/* lint's collection, printed: the reporter sits above lint, never below it. */
+int lm_lint(lm_project *p, const char *const *revs, int nrevs, int format, FILE *out, int *nerrors,
+            int *nwarnings) {
+  lm_lint_findings f = {0};
+  int rc = lm_lint_collect(p, revs, nrevs, &f, nerrors, nwarnings);
+  if (!rc) {
+    lm_report_print(&f, (lm_format)format, p->config ? p->config->dir : NULL, LM_RULE_LINT, out);
+    fflush(out);
+  }
+  lm_lint_findings_free(&f);
+  return rc;
+}

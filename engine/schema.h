@@ -7,6 +7,7 @@
 #define LM_SCHEMA_H
 
 #include "lm.h"
+#include "luamig/schema.h"
 
 typedef struct lm_schema_column {
   char *name;
@@ -85,7 +86,6 @@ typedef struct lm_schema {
 /* ---- building (introspection and tests) ------------------------------------ */
 
 lm_schema *lm_schema_new(void);
-void lm_schema_free(lm_schema *s);
 /** Adds an empty table; the pointer stays valid until lm_schema_free. */
 lm_schema_table *lm_schema_add_table(lm_schema *s, const char *name);
 /** The table of that name, or NULL. */
@@ -120,11 +120,6 @@ void lm_schema_sort(lm_schema *s);
 
 /* ---- using ----------------------------------------------------------------- */
 
-/** Appends the schema as SQL: one CREATE TABLE per table (sorted by name)
- * with its columns, constraints, then its indexes and triggers, then the
- * other objects. The same model always gives the same text. */
-void lm_schema_render(const lm_schema *s, lm_buf *out);
-
 /** Compares two models and describes the first difference in *what (NULL
  * when equal; free it). `when` says when `actual` was taken and `ref` when
  * `expected` was ("after downgrade", "before the upgrade"): the message reads
@@ -144,49 +139,5 @@ int lm_schema_read(const lm_dialect *d, lm_conn *c, const char *vt_schema, const
 
 /** Opens url, reads its schema with p's version table left out, closes. */
 int lm_schema_read_url(lm_project *p, const lm_url *url, lm_schema **out);
-
-/* ---- `luamig check` ---------------------------------------------------------- */
-
-typedef enum lm_checksum_status {
-  LM_CS_COMPARED,    /* the version table was read and compared */
-  LM_CS_NO_URL,      /* no database configured */
-  LM_CS_NO_DATABASE, /* the SQLite file does not exist (yet) */
-  LM_CS_UNREACHABLE, /* cannot connect: why says so */
-  LM_CS_NO_TABLE     /* connected, but nothing was ever applied */
-} lm_checksum_status;
-
-typedef struct lm_checksums {
-  lm_checksum_status status;
-  char *why;    /* LM_CS_UNREACHABLE: the connection error (masked) */
-  int napplied; /* rows of the version table */
-  int *changed; /* graph indices of applied revisions whose file changed */
-  int nchanged;
-  char **unknown; /* applied revision ids that no file defines */
-  int nunknown;
-} lm_checksums;
-
-/** Compares the checksums recorded in p's database with the files. A
- * database that is not configured, does not exist or cannot be reached is
- * not an error: the status says so. */
-int lm_check_checksums(lm_project *p, lm_checksums *out);
-void lm_checksums_free(lm_checksums *c);
-
-/** Called after each revision that round-trips cleanly. */
-typedef void (*lm_roundtrip_fn)(void *ud, const lm_revision *r);
-
-/** On a scratch database (a temporary SQLite file, or a temporary PostgreSQL
- * database on p's server, always removed afterwards), for each revision in
- * topological order: upgrade to it, downgrade one revision, compare the
- * schema with the one before the upgrade, upgrade again and compare with the
- * one after the first upgrade. The first difference is LM_ECHECK naming the
- * revision, its file and what differs. Without a URL, p->dialect (from
- * --dialect) must be SQLite. *nchecked counts the revisions that passed. */
-int lm_check_roundtrip(lm_project *p, lm_roundtrip_fn fn, void *ud, int *nchecked);
-
-/** The schema p's chain produces, on a scratch database made and removed
- * here (SQLite: a temporary file; PostgreSQL: a temporary database on
- * scratch_url or p's server): every revision when state is NULL, otherwise
- * the steps state[i] of each revision (the applied state of a database). */
-int lm_chain_schema(lm_project *p, const char *scratch_url, const int *state, lm_schema **out);
 
 #endif

@@ -2,7 +2,14 @@
 #ifndef LM_CLI_H
 #define LM_CLI_H
 
-#include "lm.h"
+#include <stddef.h>
+#include <stdio.h>
+
+#include "luamig.h"
+#include "luamig/chain.h"
+#include "luamig/error.h"
+#include "luamig/project.h"
+#include "luamig/util.h"
 
 #define CLI_MAX_POS 16
 #define CLI_MAX_X 64
@@ -33,6 +40,9 @@ typedef struct cli {
   int ntargets;
   int autogenerate, offline, drift, model; /* SPEC §10 */
   const char *scratch_url;
+  /* set by main before a command runs */
+  const struct command *cmd;      /* the command running */
+  const struct command *commands; /* the command table, ended by a NULL name */
 } cli;
 
 typedef struct command {
@@ -74,8 +84,6 @@ int cli_complete(cli *c);
 int cli_man(cli *c);
 int cli_rules(cli *c);
 
-/** The command table, ended by an entry whose name is NULL. */
-extern const command *const cli_commands;
 /** The hidden commands (__complete, __man, __rules), or NULL. */
 const command *cli_find_hidden(const char *name);
 /** One option of the command line: names, whether it takes a value. */

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "compare.h"
-#include "lint.h"
-#include "schema.h"
+#include "luamig/compare.h"
+#include "luamig/lint.h"
+#include "luamig/schema.h"
 
 /* ---- luamig schema ------------------------------------------------------------------ */
 
@@ -17,7 +17,7 @@ int cmd_schema(cli *c) {
   if (rc) return rc;
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
-  if (!p->url) {
+  if (!lm_project_url(p)) {
     rc = lm_error_set(LM_ECONFIG, "no database URL: set url in luamig.lua, set DATABASE_URL, or "
                                   "pass --url");
   } else {
@@ -25,18 +25,18 @@ int cmd_schema(cli *c) {
     rc = lm_sqlite_must_exist(p);
   }
   lm_schema *s = NULL;
-  if (!rc) rc = lm_schema_read_url(p, p->url, &s);
+  if (!rc) rc = lm_project_schema(p, &s);
   if (!rc && c->model) {
-    char *text = lm_lua_write_model(p->dialect, s);
-    fputs(text, p->out);
-    fflush(p->out);
+    char *text = lm_lua_write_model(lm_project_dialect(p), s);
+    fputs(text, lm_project_out(p));
+    fflush(lm_project_out(p));
     free(text);
   } else if (!rc) {
     lm_buf b;
     lm_buf_init(&b);
     lm_schema_render(s, &b);
-    fwrite(b.s, 1, b.len, p->out);
-    fflush(p->out);
+    fwrite(b.s, 1, b.len, lm_project_out(p));
+    fflush(lm_project_out(p));
     lm_buf_free(&b);
   }
   lm_schema_free(s);
@@ -59,7 +59,7 @@ typedef struct checker {
 
 /* The file a check finding without a file of its own points at. */
 static const char *project_file(const checker *k) {
-  return k->p->config && k->p->config->path ? k->p->config->path : "";
+  return lm_project_config_path(k->p) ? lm_project_config_path(k->p) : "";
 }
 
 /* A finding of check itself for --format github|sarif; the message is masked. */
@@ -118,7 +118,7 @@ static void problem_rule(checker *k, const char *rule, const char *fmt, ...) {
 #define problem(k, ...) problem_rule(k, "check", __VA_ARGS__)
 
 static void check_heads(checker *k, int *heads, int *nheads) {
-  const lm_graph *g = &k->p->graph;
+  const lm_graph *g = lm_project_graph(k->p);
   *nheads = lm_graph_heads(g, heads);
   if (g->n == 0 || *nheads == 1) return;
   lm_buf ids;
@@ -166,10 +166,10 @@ static void check_checksums(checker *k, lm_checksums *cs) {
     lm_buf b;
     lm_buf_init(&b);
     for (int i = 0; i < cs->nchanged; i++) {
-      const lm_revision *r = p->graph.revs[cs->changed[i]];
+      const lm_revision *r = lm_project_graph(p)->revs[cs->changed[i]];
       lm_buf_printf(&b, "\n  %s (%s)", r->path, r->id);
       char *m = lm_xasprintf("revision %s changed since it was applied to %s", r->id,
-                             p->url ? p->url->masked : "the database");
+                             lm_project_url(p) ? lm_project_url(p) : "the database");
       finding(k, "checksum-mismatch", r->path, 1, m);
       free(m);
     }
@@ -188,7 +188,7 @@ static void check_checksums(checker *k, lm_checksums *cs) {
     problem_rule(k, "unknown-revision",
                  "%s has revision%s applied that no revision file defines: %s (is this the right "
                  "project and versions folder?)",
-                 p->url->masked, cs->nunknown > 1 ? "s" : "", b.s);
+                 lm_project_url(p), cs->nunknown > 1 ? "s" : "", b.s);
     lm_buf_free(&b);
   }
 }
@@ -209,12 +209,12 @@ static void check_lint(checker *k, int *nerr, int *nwarn, char **json) {
     return;
   }
   int keep = k->c->json || k->c->quiet;
-  FILE *out = keep ? open_memstream(json, &jn) : k->p->out;
-  if (!out) out = k->p->out;
+  FILE *out = keep ? open_memstream(json, &jn) : lm_project_out(k->p);
+  if (!out) out = lm_project_out(k->p);
   int rc = lm_lint(k->p, NULL, 0, k->c->json, out, nerr, nwarn);
-  if (out != k->p->out) fclose(out);
+  if (out != lm_project_out(k->p)) fclose(out);
   if (!k->c->json && *json) {
-    if (*nerr) fputs(*json, k->p->out);
+    if (*nerr) fputs(*json, lm_project_out(k->p));
     free(*json);
     *json = NULL;
   }
@@ -229,8 +229,8 @@ static void check_lint(checker *k, int *nerr, int *nwarn, char **json) {
  * its head, on a scratch database: CI's `alembic check`. */
 static void check_model(checker *k) {
   lm_project *p = k->p;
-  if (!p->config->nmodel) return;
-  const lm_dialect *d = p->dialect ? p->dialect : &lm_dialect_sqlite;
+  if (!lm_project_has_model(p)) return;
+  const lm_dialect *d = lm_project_dialect(p) ? lm_project_dialect(p) : lm_dialect_named("sqlite");
   lm_schema *model = NULL, *chain = NULL;
   int rc = lm_model_load(p, d, &model);
   if (rc) {
@@ -257,15 +257,15 @@ static void check_model(checker *k) {
  * database's applied revision: each change made by hand. */
 static void check_drift(checker *k) {
   lm_project *p = k->p;
-  if (!p->url) {
+  if (!lm_project_url(p)) {
     problem(k, "check --drift needs a database URL (set url in luamig.lua, set DATABASE_URL or "
                "pass --url)");
     return;
   }
-  int *state = lm_xcalloc((size_t)p->graph.n + 1, sizeof *state);
+  int *state = lm_xcalloc((size_t)lm_project_graph(p)->n + 1, sizeof *state);
   lm_schema *live = NULL, *chain = NULL;
   int rc = lm_project_applied(p, state);
-  if (!rc) rc = lm_schema_read_url(p, p->url, &live);
+  if (!rc) rc = lm_project_schema(p, &live);
   if (!rc) rc = lm_chain_schema(p, k->c->scratch_url, state, &chain);
   free(state);
   if (rc) {
@@ -275,7 +275,7 @@ static void check_drift(checker *k) {
     return;
   }
   lm_diff diff;
-  lm_compare(p->dialect, chain, live, &diff);
+  lm_compare(lm_project_dialect(p), chain, live, &diff);
   for (int i = 0; i < diff.n; i++) {
     const lm_diff_item *it = &diff.v[i];
     switch (it->change) {
@@ -334,15 +334,15 @@ static void on_roundtrip_ok(void *ud, const lm_revision *r) {
     if (k->checked_json.len) lm_buf_puts(&k->checked_json, ", ");
     lm_buf_printf(&k->checked_json, "\"%s\"", r->id);
   } else if (!k->c->quiet && k->c->format != LM_FORMAT_SARIF) {
-    fprintf(k->p->out, "roundtrip ok: %s %s\n", r->id, r->message ? r->message : "");
-    fflush(k->p->out);
+    fprintf(lm_project_out(k->p), "roundtrip ok: %s %s\n", r->id, r->message ? r->message : "");
+    fflush(lm_project_out(k->p));
   }
 }
 
 static void print_json(checker *k, const int *heads, int nheads, const lm_checksums *cs, int nerr,
                        int nwarn, const char *lint_json, int roundtrip_rc) {
-  FILE *o = k->p->out;
-  const lm_graph *g = &k->p->graph;
+  FILE *o = lm_project_out(k->p);
+  const lm_graph *g = lm_project_graph(k->p);
   fprintf(o, "{\"ok\": %s, \"revisions\": %d, \"heads\": [", k->problems ? "false" : "true", g->n);
   for (int i = 0; i < nheads; i++)
     fprintf(o, "%s\"%s\"", i ? ", " : "", g->revs[heads[i]]->id);
@@ -386,7 +386,7 @@ int cmd_check(cli *c) {
   k.c = c;
   k.p = p;
   k.annotate = c->format == LM_FORMAT_GITHUB || c->format == LM_FORMAT_SARIF;
-  int *heads = lm_xcalloc((size_t)p->graph.n + 1, sizeof *heads), nheads = 0;
+  int *heads = lm_xcalloc((size_t)lm_project_graph(p)->n + 1, sizeof *heads), nheads = 0;
   check_heads(&k, heads, &nheads);
   lm_checksums cs;
   check_checksums(&k, &cs);
@@ -409,31 +409,36 @@ int cmd_check(cli *c) {
     if (roundtrip_rc) {
       /* the finding points at the revision that failed */
       const lm_error *e = lm_error_last();
-      int idx = e->revision ? lm_graph_index(&p->graph, e->revision) : -1;
-      if (!e->file && idx >= 0) finding(&k, "roundtrip", p->graph.revs[idx]->path, 1, e->message);
+      int idx = e->revision ? lm_graph_index(lm_project_graph(p), e->revision) : -1;
+      if (!e->file && idx >= 0)
+        finding(&k, "roundtrip", lm_project_graph(p)->revs[idx]->path, 1, e->message);
       report_rule(&k, e->file || idx < 0 ? "roundtrip" : NULL);
     }
   }
   if (k.annotate)
-    lm_report_print(&k.findings, (lm_format)c->format, p->config ? p->config->dir : NULL,
-                    LM_RULE_LINT | LM_RULE_CHECK, p->out);
+    lm_report_print(&k.findings, (lm_format)c->format, lm_project_dir(p),
+                    LM_RULE_LINT | LM_RULE_CHECK, lm_project_out(p));
   if (c->format == LM_FORMAT_SARIF) {
-    fflush(p->out);
+    fflush(lm_project_out(p));
   } else if (c->json) {
     print_json(&k, heads, nheads, &cs, nerr, nwarn, lint_json, roundtrip_rc);
   } else if (!c->quiet && !k.problems) {
-    fprintf(p->out, "check ok: %d revision%s", p->graph.n, p->graph.n == 1 ? "" : "s");
-    if (nheads == 1) fprintf(p->out, ", head %s", p->graph.revs[heads[0]]->id);
+    fprintf(lm_project_out(p), "check ok: %d revision%s", lm_project_graph(p)->n,
+            lm_project_graph(p)->n == 1 ? "" : "s");
+    if (nheads == 1)
+      fprintf(lm_project_out(p), ", head %s", lm_project_graph(p)->revs[heads[0]]->id);
     switch (cs.status) {
-    case LM_CS_COMPARED: fprintf(p->out, ", checksums match (%d applied)", cs.napplied); break;
-    case LM_CS_NO_TABLE: fputs(", nothing applied yet", p->out); break;
-    case LM_CS_NO_URL: fputs(", no database configured", p->out); break;
-    case LM_CS_NO_DATABASE: fputs(", no database yet", p->out); break;
-    case LM_CS_UNREACHABLE: fputs(", checksums not compared", p->out); break;
+    case LM_CS_COMPARED:
+      fprintf(lm_project_out(p), ", checksums match (%d applied)", cs.napplied);
+      break;
+    case LM_CS_NO_TABLE: fputs(", nothing applied yet", lm_project_out(p)); break;
+    case LM_CS_NO_URL: fputs(", no database configured", lm_project_out(p)); break;
+    case LM_CS_NO_DATABASE: fputs(", no database yet", lm_project_out(p)); break;
+    case LM_CS_UNREACHABLE: fputs(", checksums not compared", lm_project_out(p)); break;
     }
-    fprintf(p->out, ", lint: %d warning%s", nwarn, nwarn == 1 ? "" : "s");
-    if (c->roundtrip) fprintf(p->out, ", every revision round-trips");
-    fputc('\n', p->out);
+    fprintf(lm_project_out(p), ", lint: %d warning%s", nwarn, nwarn == 1 ? "" : "s");
+    if (c->roundtrip) fprintf(lm_project_out(p), ", every revision round-trips");
+    fputc('\n', lm_project_out(p));
   }
   if (k.problems > 1) {
     rc = lm_error_set(LM_ECHECK, "check failed: %d problems", k.problems);

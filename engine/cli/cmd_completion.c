@@ -1,5 +1,5 @@
 /* Shell completion scripts and the man page, both generated from the command
- * table (cli_commands, cli_options, the global help), so what the shell
+ * table (the command table, cli_options, the global help), so what the shell
  * offers, what `luamig help` prints and what `man luamig` shows cannot drift
  * apart. Also the hidden helpers they call back into:
  *   luamig __complete revisions|labels|steps|commands   words, one a line
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "lint.h"
+#include "luamig/lint.h"
 
 static const command HIDDEN[] = {
     {"__complete", cli_complete, "luamig __complete revisions|labels|steps|commands",
@@ -17,6 +17,9 @@ static const command HIDDEN[] = {
     {"__man", cli_man, "luamig __man", "the man page, in roff", "", "", NULL, NULL},
     {"__rules", cli_rules, "luamig __rules", "the lint and check rules", "", "", NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
+
+/* The command table, as main hands it to the command running. */
+static const command *c_table;
 
 const command *cli_find_hidden(const char *name) {
   for (const command *c = HIDDEN; c->name; c++)
@@ -91,7 +94,7 @@ static argkind option_value_kind(const cli_option *o, lm_buf *choice) {
   const char *names[2] = {o->longname, o->shortname};
   for (int k = 0; k < 2; k++) {
     if (!names[k]) continue;
-    for (const command *c = cli_commands; c->name; c++)
+    for (const command *c = c_table; c->name; c++)
       if (find_placeholder(c->usage, names[k], &ph, &n)) return placeholder_kind(ph, n, choice);
     if (find_placeholder(cli_global_help, names[k], &ph, &n))
       return placeholder_kind(ph, n, choice);
@@ -139,11 +142,12 @@ static void command_options(const command *c, lm_buf *b) {
 /* ---- luamig __complete --------------------------------------------------------------- */
 
 int cli_complete(cli *c) {
+  c_table = c->commands;
   /* completion must never print an error into the user's command line */
   if (!freopen("/dev/null", "w", stderr)) return 0;
   const char *what = c->npos ? c->pos[0] : "";
   if (strcmp(what, "commands") == 0) {
-    for (const command *k = cli_commands; k->name; k++)
+    for (const command *k = c_table; k->name; k++)
       printf("%s\n", k->name);
     printf("help\n");
     return 0;
@@ -154,7 +158,7 @@ int cli_complete(cli *c) {
     lm_error_clear();
     return 0;
   }
-  const lm_graph *g = &p->graph;
+  const lm_graph *g = lm_project_graph(p);
   for (int k = 0; k < g->n; k++) {
     const lm_revision *r = g->revs[g->topo ? g->topo[k] : k];
     if (strcmp(what, "revisions") == 0) printf("%s\n", r->id);
@@ -196,6 +200,14 @@ static void value_options_pattern(lm_buf *b) {
 /* The shell code (bash and zsh share it) that sets the array `w` to the words
  * of a kind (_luamig_q appends the words luamig __complete prints), or sets
  * files / dirs when the shell should complete those. */
+/* The dialect names, separated by spaces. */
+static void put_dialects(FILE *out) {
+  const char *names[8];
+  int n = lm_dialect_names(names, 8);
+  for (int i = 0; i < n && i < 8; i++)
+    fprintf(out, "%s%s", i ? " " : "", names[i]);
+}
+
 static void emit_words(FILE *out, argkind k, const char *choice) {
   switch (k) {
   case ARG_TARGET: fputs("w=(head heads base); _luamig_q revisions; _luamig_q labels", out); break;
@@ -204,7 +216,9 @@ static void emit_words(FILE *out, argkind k, const char *choice) {
   case ARG_LABEL: fputs("_luamig_q labels", out); break;
   case ARG_COMMAND: fputs("_luamig_q commands", out); break;
   case ARG_DIALECT:
-    fprintf(out, "w=(%s %s)", lm_dialect_sqlite.name, lm_dialect_postgresql.name);
+    fputs("w=(", out);
+    put_dialects(out);
+    fputs(")", out);
     break;
   case ARG_CHOICE: fprintf(out, "w=(%s)", choice); break;
   case ARG_FILE: fputs("files=1", out); break;
@@ -278,12 +292,12 @@ static void emit_sh_body(FILE *out, shell sh) {
         out);
   fprintf(out, "      -*) w=(%s -x --version -h --help) ;;\n", cli_global_options);
   fputs("      *) w=(", out);
-  for (const command *c = cli_commands; c->name; c++)
+  for (const command *c = c_table; c->name; c++)
     fprintf(out, "%s ", c->name);
   fputs("help) ;;\n      esac\n    else\n      case \"$cur\" in\n      -*)\n        case \"$cmd\" "
         "in\n",
         out);
-  for (const command *c = cli_commands; c->name; c++) {
+  for (const command *c = c_table; c->name; c++) {
     lm_buf b;
     lm_buf_init(&b);
     command_options(c, &b);
@@ -294,7 +308,7 @@ static void emit_sh_body(FILE *out, shell sh) {
       out,
       "        *) w=(%s -x -h --help) ;;\n        esac ;;\n      *)\n        case \"$cmd\" in\n",
       cli_global_options);
-  for (const command *c = cli_commands; c->name; c++) {
+  for (const command *c = c_table; c->name; c++) {
     lm_buf_init(&choice);
     argkind k = positional_kind(c, &choice);
     if (k != ARG_NONE) {
@@ -354,7 +368,7 @@ static void emit_zsh(FILE *out) {
         "    local -a described\n"
         "    described=(\n",
         out);
-  for (const command *c = cli_commands; c->name; c++) {
+  for (const command *c = c_table; c->name; c++) {
     lm_buf b;
     lm_buf_init(&b);
     lm_buf_printf(&b, "%s:%s", c->name, c->summary);
@@ -394,7 +408,9 @@ static void emit_fish_words(FILE *out, argkind k, const char *choice) {
   case ARG_LABEL: fputs(" -x -a '(luamig __complete labels 2>/dev/null)'", out); break;
   case ARG_COMMAND: fputs(" -x -a '(luamig __complete commands 2>/dev/null)'", out); break;
   case ARG_DIALECT:
-    fprintf(out, " -x -a '%s %s'", lm_dialect_sqlite.name, lm_dialect_postgresql.name);
+    fputs(" -x -a '", out);
+    put_dialects(out);
+    fputs("'", out);
     break;
   case ARG_CHOICE: fprintf(out, " -x -a '%s'", choice); break;
   case ARG_FILE: fputs(" -r -F", out); break;
@@ -417,10 +433,10 @@ static void emit_fish(FILE *out) {
         "complete -c luamig -f\n",
         out);
   fputs("set -l luamig_commands", out);
-  for (const command *c = cli_commands; c->name; c++)
+  for (const command *c = c_table; c->name; c++)
     fprintf(out, " %s", c->name);
   fputs(" help\n", out);
-  for (const command *c = cli_commands; c->name; c++) {
+  for (const command *c = c_table; c->name; c++) {
     fprintf(out,
             "complete -c luamig -n \"not __fish_seen_subcommand_from $luamig_commands\" -a %s -d ",
             c->name);
@@ -437,7 +453,7 @@ static void emit_fish(FILE *out) {
     lm_buf_init(&cond);
     int global = has_word(cli_global_options, o->longname);
     if (!global) {
-      for (const command *c = cli_commands; c->name; c++)
+      for (const command *c = c_table; c->name; c++)
         if (has_word(c->options, o->longname) ||
             (o->shortname && has_word(c->options, o->shortname)))
           lm_buf_printf(&cond, " %s", c->name);
@@ -463,7 +479,7 @@ static void emit_fish(FILE *out) {
         "complete -c luamig -l version -d 'print the version'\n"
         "complete -c luamig -s h -l help -d 'help'\n",
         out);
-  for (const command *c = cli_commands; c->name; c++) {
+  for (const command *c = c_table; c->name; c++) {
     lm_buf_init(&choice);
     argkind k = positional_kind(c, &choice);
     if (k != ARG_NONE) {
@@ -479,6 +495,7 @@ static void emit_fish(FILE *out) {
 }
 
 int cmd_completion(cli *c) {
+  c_table = c->commands;
   int rc = cli_args(c, 1, 1);
   if (rc) return rc;
   const char *sh = c->pos[0];
@@ -546,6 +563,7 @@ static int global_paragraph(const char *prefix, const char **s, size_t *n) {
 }
 
 int cli_man(cli *c) {
+  c_table = c->commands;
   LM_UNUSED(c);
   FILE *out = stdout;
   fputs(".\\\" luamig(1), generated by `luamig __man` from the command table that\n"
@@ -562,7 +580,7 @@ int cli_man(cli *c) {
         "Each command below also has its help: \\fBluamig help\\fR \\fICOMMAND\\fR.\n"
         ".SH COMMANDS\n",
         out);
-  for (const command *k = cli_commands; k->name; k++) {
+  for (const command *k = c_table; k->name; k++) {
     fputs(".SS ", out);
     roff_text(out, k->name, strlen(k->name));
     fputs("\n.B ", out);

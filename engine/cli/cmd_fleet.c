@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "fleet.h"
+#include "luamig/fleet.h"
 
 typedef enum fleet_kind { FK_UPGRADE, FK_DOWNGRADE, FK_STAMP, FK_CURRENT, FK_EACH } fleet_kind;
 

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "alembic_import.h"
+#include "luamig/import.h"
 #include "cli.h"
 
 static int cmp_names(const void *a, const void *b) {
@@ -53,8 +53,8 @@ static void free_names(char **v, int n) {
 
 /* A file of the versions folder that holds revision id already. */
 static char *existing_file(const lm_project *p, const char *dir, const char *id) {
-  int idx = lm_graph_index(&p->graph, id);
-  if (idx >= 0) return lm_xstrdup(p->graph.revs[idx]->path);
+  int idx = lm_graph_index(lm_project_graph(p), id);
+  if (idx >= 0) return lm_xstrdup(lm_project_graph(p)->revs[idx]->path);
   DIR *d = opendir(dir);
   if (!d) return NULL;
   size_t il = strlen(id);
@@ -73,7 +73,7 @@ int cmd_import(cli *c) {
   if (rc) return rc;
   if (strcmp(c->pos[0], "alembic") != 0)
     return lm_error_set(LM_EUSAGE, "luamig imports from 'alembic' only, not '%s'; usage: %s",
-                        c->pos[0], cli_find("import")->usage);
+                        c->pos[0], c->cmd->usage);
   const char *dir = c->pos[1];
   if (!is_dir(dir)) return lm_error_set(LM_EUSAGE, "%s is not a folder", dir);
   /* an Alembic project folder (env.py beside versions/) stands for its versions/ */
@@ -99,7 +99,7 @@ int cmd_import(cli *c) {
     rc = lm_error_set(LM_EUSAGE, "no Alembic revision files (*.py) in %s", vdir);
     goto done;
   }
-  const char *out_dir = p->config->versions[0];
+  const char *out_dir = lm_project_versions_dir(p);
   revs = lm_xcalloc((size_t)n, sizeof *revs);
   for (int i = 0; i < n; i++) {
     char *path = lm_xasprintf("%s/%s", vdir, names[i]);

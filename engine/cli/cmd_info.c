@@ -124,7 +124,7 @@ int cmd_history(cli *c) {
   if (rc) return rc;
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
-  const lm_graph *g = &p->graph;
+  const lm_graph *g = lm_project_graph(p);
   int n = g->n ? g->n : 1;
   char *keep = lm_xcalloc((size_t)n, 1);
   memset(keep, 1, (size_t)g->n);
@@ -176,7 +176,7 @@ int cmd_heads(cli *c) {
   if (rc) return rc;
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
-  const lm_graph *g = &p->graph;
+  const lm_graph *g = lm_project_graph(p);
   int *heads = lm_xcalloc((size_t)(g->n ? g->n : 1), sizeof *heads);
   int nh = lm_graph_heads(g, heads);
   if (c->json) fputs("[", stdout);
@@ -200,7 +200,7 @@ int cmd_branches(cli *c) {
   if (rc) return rc;
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
-  const lm_graph *g = &p->graph;
+  const lm_graph *g = lm_project_graph(p);
   for (int k = 0; k < g->n; k++) {
     const lm_revision *r = g->revs[g->topo[k]];
     if (r->nchildren < 2) continue;
@@ -220,7 +220,7 @@ int cmd_show(cli *c) {
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
   int idx;
-  const lm_graph *g = &p->graph;
+  const lm_graph *g = lm_project_graph(p);
   const char *spec = c->pos[0];
   int *state = NULL;
   if (strcmp(spec, "head") == 0) {

@@ -1,6 +1,6 @@
 /* lint: the rules of SPEC §8 on the chain or on the named revisions. */
 #include "cli.h"
-#include "lint.h"
+#include "luamig/lint.h"
 
 int cmd_lint(cli *c) {
   lm_project *p;

@@ -51,8 +51,8 @@ int cmd_stamp(cli *c) {
   if (!rc && !c->quiet) {
     /* the full id of what a prefix, a label or head named */
     int idx;
-    if (lm_plan_resolve(&p->graph, NULL, c->pos[0], &idx) == 0 && idx >= 0)
-      printf("Stamped %s\n", p->graph.revs[idx]->id);
+    if (lm_plan_resolve(lm_project_graph(p), NULL, c->pos[0], &idx) == 0 && idx >= 0)
+      printf("Stamped %s\n", lm_project_graph(p)->revs[idx]->id);
     else
       printf("Stamped %s\n", c->pos[0]);
     lm_error_clear();

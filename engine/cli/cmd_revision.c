@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "compare.h"
+#include "luamig/compare.h"
 
 static const char DEFAULT_CONFIG[] =
     "-- luamig project configuration: a Lua chunk returning a table; every key is optional.\n"
@@ -297,10 +297,10 @@ static int write_revision(cli *c, lm_project *p, const newrev *nr) {
     if (!valid_id(id))
       return lm_error_set(LM_EUSAGE, "--rev-id '%s' must be 1-32 letters, digits or _", id);
     int dummy;
-    for (int i = 0; i < p->graph.n; i++)
-      if (strcmp(p->graph.revs[i]->id, id) == 0)
+    for (int i = 0; i < lm_project_graph(p)->n; i++)
+      if (strcmp(lm_project_graph(p)->revs[i]->id, id) == 0)
         return lm_error_set(LM_EUSAGE, "revision id %s already exists (%s)", id,
-                            p->graph.revs[i]->path);
+                            lm_project_graph(p)->revs[i]->path);
     LM_UNUSED(dummy);
   } else {
     if ((rc = random_id(idbuf))) return rc;
@@ -312,9 +312,9 @@ static int write_revision(cli *c, lm_project *p, const newrev *nr) {
       return lm_error_set(LM_EUSAGE, "--steps needs names separated by commas, such as "
                                      "expand,backfill,contract");
   }
-  char *tmpl_path = strcmp(p->config->dir, ".") == 0
+  char *tmpl_path = strcmp(lm_project_dir(p), ".") == 0
                         ? lm_xstrdup("script.lua.tmpl")
-                        : lm_xasprintf("%s/script.lua.tmpl", p->config->dir);
+                        : lm_xasprintf("%s/script.lua.tmpl", lm_project_dir(p));
   char *tmpl = NULL;
   size_t tlen;
   if (access(tmpl_path, F_OK) == 0) {
@@ -329,8 +329,8 @@ static int write_revision(cli *c, lm_project *p, const newrev *nr) {
   render_template(tmpl ? tmpl : DEFAULT_TEMPLATE, id, nr, c->branch_label, c->depends_on, &out);
   free(tmpl);
   char *slug = slugify(nr->message);
-  char *path = *slug ? lm_xasprintf("%s/%s_%s.lua", p->config->versions[0], id, slug)
-                     : lm_xasprintf("%s/%s.lua", p->config->versions[0], id);
+  char *path = *slug ? lm_xasprintf("%s/%s_%s.lua", lm_project_versions_dir(p), id, slug)
+                     : lm_xasprintf("%s/%s.lua", lm_project_versions_dir(p), id);
   free(slug);
   rc = write_new_file(path, out.s);
   if (!rc && nr->functions && c->json) {
@@ -393,15 +393,12 @@ static const char *change_word(lm_change ch) {
 /* The model against the database at head (or, --offline, against the
  * schema the chain produces on a scratch database), written as a revision. */
 static int autogenerate(cli *c, lm_project *p, newrev *nr) {
-  const lm_dialect *d = p->dialect;
+  const lm_dialect *d = lm_project_dialect(p);
   if (c->scratch_url && !c->offline)
     return lm_error_set(LM_EUSAGE, "--scratch-url goes with --offline");
   if (!d && c->offline && c->scratch_url) {
-    lm_url *u = NULL;
-    int rc = lm_url_parse(&u, c->scratch_url);
+    int rc = lm_url_dialect(c->scratch_url, &d);
     if (rc) return rc;
-    d = lm_dialect_find(u->dialect);
-    lm_url_free(u);
   }
   if (!d)
     return lm_error_set(LM_ECONFIG, "revision --autogenerate needs a database URL (set url in "
@@ -412,14 +409,14 @@ static int autogenerate(cli *c, lm_project *p, newrev *nr) {
   if (c->offline) {
     rc = lm_chain_schema(p, c->scratch_url, NULL, &have);
   } else {
-    int *state = lm_xcalloc((size_t)p->graph.n + 1, sizeof *state);
+    int *state = lm_xcalloc((size_t)lm_project_graph(p)->n + 1, sizeof *state);
     rc = lm_project_applied(p, state);
-    for (int i = 0; i < p->graph.n && !rc; i++)
-      if (state[i] < p->graph.revs[i]->nsteps)
+    for (int i = 0; i < lm_project_graph(p)->n && !rc; i++)
+      if (state[i] < lm_project_graph(p)->revs[i]->nsteps)
         rc = lm_error_set(LM_EUSAGE, "target database is not up to date (run 'luamig upgrade "
                                      "head' first, or use --offline)");
     free(state);
-    if (!rc) rc = lm_schema_read_url(p, p->url, &have);
+    if (!rc) rc = lm_project_schema(p, &have);
   }
   lm_diff diff = {0};
   if (!rc) rc = lm_compare(d, model, have, &diff);
@@ -464,7 +461,7 @@ int cmd_revision(cli *c) {
     return lm_error_set(LM_EUSAGE, "revision needs a message: luamig revision -m \"what it does\"");
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
-  const lm_graph *g = &p->graph;
+  const lm_graph *g = lm_project_graph(p);
   const char *down[1];
   newrev nr = {c->message, down, 0, c->steps, NULL};
   if (c->depends_on) {
@@ -528,8 +525,8 @@ int cmd_merge(cli *c) {
   const char *down[CLI_MAX_POS];
   for (int i = 0; i < c->npos && !rc; i++) {
     int idx;
-    rc = lm_graph_find(&p->graph, c->pos[i], &idx);
-    if (!rc) down[i] = p->graph.revs[idx]->id;
+    rc = lm_graph_find(lm_project_graph(p), c->pos[i], &idx);
+    if (!rc) down[i] = lm_project_graph(p)->revs[idx]->id;
   }
   if (!rc) {
     newrev nr = {c->message, down, c->npos, NULL, NULL};

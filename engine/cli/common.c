@@ -20,10 +20,10 @@ int cli_open(cli *c, lm_project **p) {
 int cli_args(cli *c, int min, int max) {
   if (c->npos < min)
     return lm_error_set(LM_EUSAGE, "'%s' needs %s argument%s; usage: %s", c->command,
-                        min == 1 ? "an" : "more", min == 1 ? "" : "s", cli_find(c->command)->usage);
+                        min == 1 ? "an" : "more", min == 1 ? "" : "s", c->cmd->usage);
   if (c->npos > max)
     return lm_error_set(LM_EUSAGE, "unexpected argument '%s'; usage: %s", c->pos[max],
-                        cli_find(c->command)->usage);
+                        c->cmd->usage);
   return 0;
 }
 

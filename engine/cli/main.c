@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "lint.h"
+#include "luamig/lint.h"
 
 /* Many databases (SPEC §11): the options of every migrating command. */
 #define FLEET_OPTS " --all --target --jobs --canary --keep-going --json"
@@ -207,35 +207,11 @@ static const command COMMANDS[] = {
      "0 printed, 2 unknown shell"},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
 
-const command *const cli_commands = COMMANDS;
-
 const command *cli_find(const char *name) {
   for (const command *c = COMMANDS; c->name; c++)
     if (strcmp(c->name, name) == 0) return c;
   return NULL;
 }
-
-static const char GLOBAL_HELP[] =
-    "Global options (before or after the command):\n"
-    "  -c, --config FILE  project configuration (default ./luamig.lua)\n"
-    "  --url URL          database URL (overrides DATABASE_URL and the config's url)\n"
-    "  --dialect NAME     sqlite or postgresql: for --sql without a URL, lint's rules,\n"
-    "                     check --roundtrip without a URL\n"
-    "  -x KEY=VALUE       passed to revisions as context.x.KEY (repeatable)\n"
-    "  -q, --quiet        print only errors\n"
-    "  -v, --verbose      more detail (backfill batches, history's full entries)\n"
-    "  -vv, --echo-sql    also print each SQL statement as it runs (on stderr)\n"
-    "  --json             machine-readable output (current, history, heads, lint, check)\n"
-    "  --version          print the version\n"
-    "  -h, --help         this help; 'luamig help COMMAND' for one command\n"
-    "\n"
-    "Environment: DATABASE_URL (the database URL unless --url is given; it overrides\n"
-    "the config's url); LUAMIG_CACHE_DIR (where the revision index, with each\n"
-    "revision compiled, is kept; default $XDG_CACHE_HOME/luamig or ~/.cache/luamig;\n"
-    "empty or 'off' for none).\n"
-    "\n"
-    "Exit codes: 0 success, 1 a migration or check failed, 2 usage, configuration or\n"
-    "revision-loading error, 130 interrupted.\n";
 
 static const command HELP_COMMAND = {
     "help",
@@ -260,8 +236,6 @@ static void print_block(FILE *out, const char *title, const char *text) {
   }
 }
 
-const char *const cli_global_help = GLOBAL_HELP;
-
 void cli_print_help(FILE *out, const command *cmd) {
   if (cmd) {
     fprintf(out, "usage: %s\n\n%s\n", cmd->usage, cmd->summary);
@@ -279,7 +253,7 @@ void cli_print_help(FILE *out, const command *cmd) {
   for (const command *c = COMMANDS; c->name; c++)
     fprintf(out, "  %-10s %s\n", c->name, c->summary);
   fprintf(out, "  %-10s %s\n\n%s", "help", "help for one command (luamig help COMMAND)",
-          GLOBAL_HELP);
+          cli_global_help);
 }
 
 /* The command names, for suggestions. */
@@ -320,55 +294,13 @@ static int is_negative_number(const char *s) {
 
 typedef cli_option optdef;
 
-#define F(x) offsetof(cli, x)
-static const optdef OPTS[] = {{"-c", "--config", 1, F(config)},
-                              {NULL, "--url", 1, F(url)},
-                              {NULL, "--dialect", 1, F(dialect)},
-                              {"-q", "--quiet", 0, F(quiet)},
-                              {"-v", "--verbose", 0, F(verbose)},
-                              {NULL, "--echo-sql", 0, F(echo_sql)},
-                              {NULL, "--checksums-only", 0, F(checksums_only)},
-                              {"-i", "--indicate-current", 0, F(indicate_current)},
-                              {NULL, "--json", 0, F(json)},
-                              {"-m", "--message", 1, F(message)},
-                              {NULL, "--rev-id", 1, F(rev_id)},
-                              {NULL, "--head", 1, F(head)},
-                              {NULL, "--depends-on", 1, F(depends_on)},
-                              {NULL, "--branch-label", 1, F(branch_label)},
-                              {NULL, "--steps", 1, F(steps)},
-                              {NULL, "--stop-before", 1, F(stop_before)},
-                              {"-r", "--rev-range", 1, F(range)},
-                              {NULL, "--sql", 0, F(sql)},
-                              {NULL, "--dry-run", 0, F(dry_run)},
-                              {NULL, "--ignore-checksums", 0, F(ignore_checksums)},
-                              {NULL, "--splice", 0, F(splice)},
-                              {NULL, "--roundtrip", 0, F(roundtrip)},
-                              {NULL, "--from-alembic", 0, F(from_alembic)},
-                              {NULL, "--format", 1, F(format_name)},
-                              {NULL, "--all", 0, F(all)},
-                              {NULL, "--target", 1, F(target)},
-                              {NULL, "--jobs", 1, F(jobs)},
-                              {NULL, "--canary", 1, F(canary)},
-                              {NULL, "--keep-going", 0, F(keep_going)},
-                              {NULL, "--autogenerate", 0, F(autogenerate)},
-                              {NULL, "--offline", 0, F(offline)},
-                              {NULL, "--scratch-url", 1, F(scratch_url)},
-                              {NULL, "--drift", 0, F(drift)},
-                              {NULL, "--model", 0, F(model)},
-                              {NULL, NULL, 0, 0}};
-#undef F
-const cli_option *const cli_options = OPTS;
-
-static const char GLOBAL_OPTS[] = "-c --config --url -q --quiet -v --verbose --echo-sql";
-const char *const cli_global_options = GLOBAL_OPTS;
-
 static int option_allowed(const command *cmd, const optdef *o) {
   const char *names[2] = {o->shortname, o->longname};
   for (int k = 0; k < 2; k++) {
     if (!names[k]) continue;
     size_t n = strlen(names[k]);
-    for (const char *lists[2] = {GLOBAL_OPTS, cmd ? cmd->options : ""}, **l = lists; l < lists + 2;
-         l++) {
+    for (const char *lists[2] = {cli_global_options, cmd ? cmd->options : ""}, **l = lists;
+         l < lists + 2; l++) {
       const char *p = *l;
       while ((p = strstr(p, names[k]))) {
         if ((p == *l || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0)) return 1;
@@ -386,7 +318,7 @@ static int unknown_option(const command *cmd, const char *fmt, const char *arg) 
   char name[64];
   const char *eq = strchr(arg, '=');
   snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - arg) : 63, arg);
-  for (const optdef *o = OPTS; o->longname && n < 126; o++)
+  for (const optdef *o = cli_options; o->longname && n < 126; o++)
     if (option_allowed(cmd, o)) names[n++] = o->longname;
   names[n++] = "--help";
   names[n++] = "--version";
@@ -461,7 +393,7 @@ int main(int argc, char **argv) {
     } else {
       snprintf(name, sizeof name, "%s", a);
     }
-    const optdef *o = OPTS;
+    const optdef *o = cli_options;
     for (; o->longname; o++)
       if ((o->shortname && strcmp(o->shortname, name) == 0) || strcmp(o->longname, name) == 0)
         break;
@@ -498,7 +430,7 @@ int main(int argc, char **argv) {
       return 0;
     }
     if (strcmp(c.pos[0], "options") == 0) {
-      fputs(GLOBAL_HELP, stdout);
+      fputs(cli_global_help, stdout);
       return 0;
     }
     const command *cmd = strcmp(c.pos[0], "help") == 0 ? &HELP_COMMAND : cli_find(c.pos[0]);
@@ -530,7 +462,7 @@ int main(int argc, char **argv) {
     const char *eq = strchr(argv[i], '=');
     snprintf(name, sizeof name, "%.*s", eq && argv[i][1] == '-' ? (int)(eq - argv[i]) : 63,
              argv[i]);
-    for (const optdef *o = OPTS; o->longname; o++) {
+    for (const optdef *o = cli_options; o->longname; o++) {
       if (!((o->shortname && strcmp(o->shortname, name) == 0) || strcmp(o->longname, name) == 0))
         continue;
       if (!option_allowed(cmd, o)) {
@@ -552,6 +484,8 @@ int main(int argc, char **argv) {
   } else if (c.json) {
     c.format = LM_FORMAT_JSON;
   }
+  c.cmd = cmd;
+  c.commands = COMMANDS;
   int rc = cmd->run(&c);
   if (rc) {
     lm_error_print(stderr);

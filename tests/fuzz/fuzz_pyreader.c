@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alembic_import.h"
+#include "luamig/import.h"
 #include "pyreader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "alembic_import.h"
+#include "luamig/import.h"
 #include "pyreader.h"
 
 static void parse_ok(const char *src, py_module *m) {

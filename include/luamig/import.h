@@ -3,12 +3,16 @@
  * `sa.Column(...)` → `op.column(...)`, SQLAlchemy types → type strings.
  * A statement outside what can be converted becomes
  * `error("not converted from Alembic: <the Python line>")` at its place. */
-#ifndef LM_ALEMBIC_IMPORT_H
-#define LM_ALEMBIC_IMPORT_H
+#ifndef LUAMIG_IMPORT_H
+#define LUAMIG_IMPORT_H
 
 #include <stddef.h>
 
-#include "lm.h"
+#include "luamig/util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct lm_alembic_rev {
   char *id;   /* the revision id, or NULL when the file could not be read */
@@ -31,4 +35,7 @@ int lm_alembic_convert(const char *path, const char *file_name, const char *src,
                        lm_alembic_rev *out);
 void lm_alembic_rev_free(lm_alembic_rev *r);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -9,10 +9,25 @@
  * checksums and transactions. It reports one result record through a pipe.
  * At most `jobs` children are alive at once, so connections and memory grow
  * with the jobs, not with the targets. */
-#ifndef LM_FLEET_H
-#define LM_FLEET_H
+#ifndef LUAMIG_FLEET_H
+#define LUAMIG_FLEET_H
 
-#include "lm.h"
+#include "luamig.h"
+#include "luamig/util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What one online run did, for a caller that reports many runs (the fleet).
+ * Filled by upgrade, downgrade, stamp and current when lm_project.report is
+ * set. before/after: the applied heads, one a line (`REV` or `REV (STEP, next:
+ * NEXT)`; current also marks `(head)`), "" for none; malloc'd. */
+typedef struct lm_run_report {
+  char *before, *after;
+  int nrevs;   /* revisions run (a multi-step revision counts once) */
+  int dry_run; /* the changes were rolled back */
+} lm_run_report;
 
 /** One database of the list. The strings are borrowed from the list. */
 typedef struct lm_fleet_target {
@@ -78,4 +93,7 @@ typedef struct lm_fleet_summary {
 int lm_fleet_run(lm_project *p, const lm_fleet_list *l, const lm_fleet_options *o, lm_fleet_fn fn,
                  void *ud, lm_fleet_done_fn done, void *done_ud, lm_fleet_summary *sum);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

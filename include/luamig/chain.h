@@ -1,0 +1,111 @@
+/**
+ * The chain of a project: its revisions, the graph they form, and the
+ * applied state of its database, as `history`, `heads`, `show`, `revision`
+ * and `check` read them. The graph is built by lm_project_open() and owned
+ * by the project: a client reads it and never changes it.
+ */
+#ifndef LUAMIG_CHAIN_H
+#define LUAMIG_CHAIN_H
+
+#include <stddef.h>
+
+#include "luamig.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- revisions and the graph --------------------------------------------------- */
+
+/** One revision file. A client reads its header (id to has_downgrade) and
+ * its place in the graph (parents to order); the fields between are the
+ * engine's bookkeeping of the file. */
+typedef struct lm_revision {
+  char *id;
+  char *path; /* as displayed: relative to the cwd when below it */
+  char *message;
+  char *doc; /* header comment, or NULL */
+  char **down;
+  int ndown;
+  char **depends;
+  int ndepends;
+  char **labels;
+  int nlabels;
+  char **step_names; /* multi-step revisions: names in order; NULL otherwise */
+  int nsteps;        /* 1 for a plain upgrade/downgrade revision */
+  int multistep;
+  int has_downgrade;
+  char checksum[65]; /* read it through lm_revision_checksum() */
+  /* the file compiled (lua_dump) under chunkname, kept in the revision index;
+   * chunk_sum is its checksum (against damage), checked before it is loaded */
+  char *chunk, *chunkname;
+  size_t nchunk;
+  char chunk_sum[65];
+  /* the file's own SHA-256 when checksum also covers the files it requires
+   * (else ""): a version-table row written before that is still accepted */
+  char file_checksum[65];
+  /* what the version table records for it, read with the applied state:
+   * later steps keep it, so that --ignore-checksums never re-records */
+  char recorded_checksum[65];
+  int env_ref; /* Lua registry reference of the file's environment, or
+                  LM_NOT_LOADED (its fields came from the revision index) */
+  /* resolved by lm_graph_build */
+  int *parents;
+  int nparents;
+  int *children;
+  int nchildren;
+  int *deps;
+  int ndeps;
+  int order; /* position in topological order */
+} lm_revision;
+
+typedef struct lm_graph {
+  lm_revision **revs; /* owned */
+  int n, cap;
+  int *topo;  /* indices, parents before children */
+  int *slots; /* open-addressing index of ids (revision index + 1, 0 = empty) */
+  int nslots; /* a power of two, or 0 before lm_graph_build */
+} lm_graph;
+
+/** The project's chain, loaded and checked by lm_project_open(). */
+const lm_graph *lm_project_graph(const lm_project *p);
+
+/** The index of the revision with exactly this id, or -1. */
+int lm_graph_index(const lm_graph *g, const char *id);
+/** Finds a revision by id, unique prefix or branch label. */
+int lm_graph_find(const lm_graph *g, const char *spec, int *idx);
+/** Heads (revisions with no children) in topological order. */
+int lm_graph_heads(const lm_graph *g, int *out);
+/** Marks in mark[] (size n) idx and every ancestor (parents and deps). */
+void lm_graph_mark_ancestors(const lm_graph *g, int idx, char *mark);
+/** Marks idx and every descendant. */
+void lm_graph_mark_descendants(const lm_graph *g, int idx, char *mark);
+
+/* ---- the applied state and targets --------------------------------------------- */
+
+/** The applied steps of each revision (state[i], graph order) in p's
+ * database; all 0 when nothing was applied. */
+int lm_project_applied(lm_project *p, int *state);
+/** The applied steps per revision (caller frees), read from the database
+ * without creating it. */
+int lm_read_applied(lm_project *p, int **state);
+/** Re-records the checksum of the applied revision spec names (its full id
+ * into id); which revisions are applied does not change. */
+int lm_stamp_checksums(lm_project *p, const char *spec, char *id, size_t idsz);
+/** LM_ECONFIG when the project's SQLite database file does not exist. */
+int lm_sqlite_must_exist(const lm_project *p);
+/** The one revision spec names (*idx = -1 for base): an id, prefix or label,
+ * head, base, current (the applied head; needs state, NULL without a
+ * database), REV+N, REV-N, LABEL@head. */
+int lm_plan_resolve(const lm_graph *g, const int *state, const char *spec, int *idx);
+/** Applied heads: applied revisions with no applied child. */
+int lm_plan_applied_heads(const lm_graph *g, const int *state, int *out);
+/** Splits FROM:TO; without a colon from is empty; with one, either side may
+ * be empty (an open end). Returns LM_EUSAGE on
+ * a malformed range. */
+int lm_range_split(const char *s, char *from, size_t fromsz, char *to, size_t tosz);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
