@@ -96,18 +96,45 @@ static void put_idents(lm_buf *b, const char **names, int n) {
 
 /* ---- types --------------------------------------------------------------------- */
 
-/* SPEC §4, plus the SQLAlchemy class names an Alembic user types from habit;
- * each dialect spells them (lm_dialect.type_names). */
-static const char *const TYPES[] = {
-    "integer",     "bigint",   "biginteger",  "smallint",    "smallinteger", "string", "varchar",
-    "unicode",     "text",     "unicodetext", "boolean",     "numeric",      "float",  "date",
-    "time",        "datetime", "timestamp",   "timestamptz", "json",         "uuid",   "binary",
-    "largebinary", NULL};
+/* SPEC §4, plus the SQLAlchemy class names an Alembic user types from habit,
+ * with their standard SQL spelling; a dialect spells the others, and may
+ * spell these its own way (lm_dialect.type_names). */
+static const struct lm_type_pair TYPES[] = {{"integer", "INTEGER"},
+                                            {"bigint", "BIGINT"},
+                                            {"biginteger", "BIGINT"},
+                                            {"smallint", "SMALLINT"},
+                                            {"smallinteger", "SMALLINT"},
+                                            {"string", "VARCHAR"},
+                                            {"varchar", "VARCHAR"},
+                                            {"unicode", "VARCHAR"},
+                                            {"text", "TEXT"},
+                                            {"unicodetext", "TEXT"},
+                                            {"boolean", "BOOLEAN"},
+                                            {"numeric", "NUMERIC"},
+                                            {"float", NULL},
+                                            {"date", "DATE"},
+                                            {"time", "TIME"},
+                                            {"datetime", NULL},
+                                            {"timestamp", NULL},
+                                            {"timestamptz", NULL},
+                                            {"json", NULL},
+                                            {"uuid", NULL},
+                                            {"binary", NULL},
+                                            {"largebinary", NULL},
+                                            {NULL, NULL}};
 
-static int find_type(const char *name) {
-  for (size_t i = 0; TYPES[i]; i++)
-    if (!strcmp(TYPES[i], name)) return 1;
-  return 0;
+static const struct lm_type_pair *find_type(const char *name) {
+  for (const struct lm_type_pair *t = TYPES; t->from; t++)
+    if (!strcmp(t->from, name)) return t;
+  return NULL;
+}
+
+/* How d writes the luamig type name: its own spelling, else the standard one. */
+static const char *type_spelling(const lm_dialect *d, const char *name) {
+  const struct lm_type_pair *t = find_type(name);
+  if (!t) return NULL;
+  const char *own = lm_dialect_type_name(d, name);
+  return own ? own : t->to;
 }
 
 /* Lower-cases and drops whitespace, keeping one space only between two words:
@@ -156,8 +183,7 @@ static int split_args(char *norm, char **args) {
 static int render_known_type(const lm_dialect *d, char *norm, lm_buf *b) {
   char *args;
   if (!split_args(norm, &args)) return 0;
-  if (!find_type(norm)) return 0;
-  const char *plain = lm_dialect_type_name(d, norm);
+  const char *plain = type_spelling(d, norm);
   if (!plain) return 0;
   if (!args) {
     lm_buf_puts(b, plain);
@@ -179,7 +205,7 @@ static int render_known_type(const lm_dialect *d, char *norm, lm_buf *b) {
   if (!strcmp(norm, "datetime") || !strcmp(norm, "timestamp")) {
     /* datetime(timezone) here, DateTime(timezone=True) in SQLAlchemy. */
     if (!strcmp(args, "timezone") || !strcmp(args, "timezone=true")) {
-      const char *tz = lm_dialect_type_name(d, "timestamptz");
+      const char *tz = type_spelling(d, "timestamptz");
       if (!tz) return 0;
       lm_buf_puts(b, tz);
       return 1;

@@ -7,22 +7,8 @@
 #include "dialect/postgres_render.h"
 #include "render_common.h"
 
-/* SPEC §4 (and the SQLAlchemy class names) in PostgreSQL's spelling. */
-const struct lm_type_pair lm_pg_type_names[] = {{"integer", "INTEGER"},
-                                                {"bigint", "BIGINT"},
-                                                {"biginteger", "BIGINT"},
-                                                {"smallint", "SMALLINT"},
-                                                {"smallinteger", "SMALLINT"},
-                                                {"string", "VARCHAR"},
-                                                {"varchar", "VARCHAR"},
-                                                {"unicode", "VARCHAR"},
-                                                {"text", "TEXT"},
-                                                {"unicodetext", "TEXT"},
-                                                {"boolean", "BOOLEAN"},
-                                                {"numeric", "NUMERIC"},
-                                                {"float", "DOUBLE PRECISION"},
-                                                {"date", "DATE"},
-                                                {"time", "TIME"},
+/* The SPEC §4 types PostgreSQL spells its own way (the rest: standard SQL). */
+const struct lm_type_pair lm_pg_type_names[] = {{"float", "DOUBLE PRECISION"},
                                                 {"datetime", "TIMESTAMP WITHOUT TIME ZONE"},
                                                 {"timestamp", "TIMESTAMP WITHOUT TIME ZONE"},
                                                 {"timestamptz", "TIMESTAMP WITH TIME ZONE"},

@@ -8,30 +8,11 @@
 #include "render_common.h"
 #include "dialect/sqlite_render.h"
 
-/* SPEC §4 (and the SQLAlchemy class names) in SQLite's spelling. */
-const struct lm_type_pair lm_sqlite_type_names[] = {{"integer", "INTEGER"},
-                                                    {"bigint", "BIGINT"},
-                                                    {"biginteger", "BIGINT"},
-                                                    {"smallint", "SMALLINT"},
-                                                    {"smallinteger", "SMALLINT"},
-                                                    {"string", "VARCHAR"},
-                                                    {"varchar", "VARCHAR"},
-                                                    {"unicode", "VARCHAR"},
-                                                    {"text", "TEXT"},
-                                                    {"unicodetext", "TEXT"},
-                                                    {"boolean", "BOOLEAN"},
-                                                    {"numeric", "NUMERIC"},
-                                                    {"float", "REAL"},
-                                                    {"date", "DATE"},
-                                                    {"time", "TIME"},
-                                                    {"datetime", "DATETIME"},
-                                                    {"timestamp", "DATETIME"},
-                                                    {"timestamptz", "DATETIME"},
-                                                    {"json", "JSON"},
-                                                    {"uuid", "CHAR(36)"},
-                                                    {"binary", "BLOB"},
-                                                    {"largebinary", "BLOB"},
-                                                    {NULL, NULL}};
+/* The SPEC §4 types SQLite spells its own way (the rest: standard SQL). */
+const struct lm_type_pair lm_sqlite_type_names[] = {
+    {"float", "REAL"},           {"datetime", "DATETIME"}, {"timestamp", "DATETIME"},
+    {"timestamptz", "DATETIME"}, {"json", "JSON"},         {"uuid", "CHAR(36)"},
+    {"binary", "BLOB"},          {"largebinary", "BLOB"},  {NULL, NULL}};
 
 /* Type names SQLite's affinity rules take that SPEC §4 does not list. */
 const char *const lm_sqlite_known_types[] = {"int",

@@ -100,8 +100,9 @@ struct lm_dialect {
   void (*literal)(const lm_dialect *d, const lm_value *v, lm_buf *b);
   /* whether a column DEFAULT written as SQL must be parenthesised; NULL: never */
   int (*default_needs_parens)(const char *expr);
-  /* SPEC §4 types: {luamig name, SQL spelling}, ending at {NULL}; a
-   * luamig type missing here is written verbatim */
+  /* SPEC §4 types as this dialect spells them: {luamig name, SQL spelling},
+   * ending at {NULL}; one missing here takes its standard SQL spelling
+   * (engine/render_common.c), or, having none, is written verbatim */
   const struct lm_type_pair { const char *from, *to; } * type_names;
   /* base names (lower case, no arguments or []) of the dialect's own types,
    * which lint accepts; NULL-terminated */
