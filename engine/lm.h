@@ -502,7 +502,8 @@ void lm_render_table(lm_buf *b, const char *schema, const char *table);
  * through these (engine/dialect/dialect.c). */
 const char *lm_dialect_display_name(const lm_dialect *d);
 int lm_dialect_render(const lm_dialect *d, const lm_op *op, lm_stmts *out);
-void lm_dialect_literal(const lm_dialect *d, const lm_value *v, lm_buf *b);
+/** Writes v as d's literal; 0 (nothing written) when d writes standard SQL. */
+int lm_dialect_literal(const lm_dialect *d, const lm_value *v, lm_buf *b);
 int lm_dialect_default_needs_parens(const lm_dialect *d, const char *expr);
 /** d's spelling of a luamig type name (normalised, no arguments), or NULL. */
 const char *lm_dialect_type_name(const lm_dialect *d, const char *luamig_type);

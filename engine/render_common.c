@@ -291,12 +291,12 @@ void lm_render_hex(lm_buf *b, const char *s, size_t n) {
  * dialect's business. */
 static void put_text_literal(const lm_dialect *d, lm_buf *b, const char *s, size_t n) {
   lm_value v = {.t = LM_V_TEXT, .s = (char *)s, .len = n};
-  lm_dialect_literal(d, &v, b);
+  lm_render_literal(d, &v, b);
 }
 
 static void put_bool_literal(const lm_dialect *d, lm_buf *b, int on) {
   lm_value v = {.t = LM_V_BOOL, .i = on};
-  lm_dialect_literal(d, &v, b);
+  lm_render_literal(d, &v, b);
 }
 
 static void put_float(double f, lm_buf *b) {
@@ -335,7 +335,7 @@ void lm_render_literal_sql(const lm_value *v, lm_buf *b) {
 }
 
 void lm_render_literal(const lm_dialect *d, const lm_value *v, lm_buf *b) {
-  lm_dialect_literal(d, v, b);
+  if (!lm_dialect_literal(d, v, b)) lm_render_literal_sql(v, b);
 }
 
 /* The text of a Lua number: sign, digits, fraction, exponent. Anything else

@@ -9,7 +9,6 @@
 #include <strings.h>
 
 #include "lm.h"
-#include "render_common.h"
 
 /* The revision of struct lm_dialect in which each method appeared; a method
  * is read only from a dialect written for that revision or later. */
@@ -89,12 +88,12 @@ const char *lm_dialect_table_exists_sql(const lm_dialect *d) {
 /* ---- rendering ---------------------------------------------------------- */
 
 /* Rendering has no "not supported" of its own beyond `render`: a field left
- * out falls back to standard SQL, so a new dialect renders something
- * plausible from its first line. */
-#define LM_FIELD(d, f, none) ((d)->version >= LM_SINCE(f) ? (d)->f : (none))
+ * out means standard SQL (render_common.c), so a new dialect renders
+ * something plausible from its first line. */
+#define LM_RENDER_FIELD(d, f, none) ((d)->version >= LM_SINCE(f) ? (d)->f : (none))
 
 const char *lm_dialect_display_name(const lm_dialect *d) {
-  const char *n = LM_FIELD(d, display_name, NULL);
+  const char *n = LM_RENDER_FIELD(d, display_name, NULL);
   return n ? n : d->name;
 }
 
@@ -103,11 +102,10 @@ int lm_dialect_render(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
   return d->render(d, op, out);
 }
 
-void lm_dialect_literal(const lm_dialect *d, const lm_value *v, lm_buf *b) {
-  if (LM_METHOD(d, literal))
-    d->literal(d, v, b);
-  else
-    lm_render_literal_sql(v, b);
+int lm_dialect_literal(const lm_dialect *d, const lm_value *v, lm_buf *b) {
+  if (!LM_METHOD(d, literal)) return 0; /* standard SQL */
+  d->literal(d, v, b);
+  return 1;
 }
 
 int lm_dialect_default_needs_parens(const lm_dialect *d, const char *expr) {
@@ -152,10 +150,10 @@ const char *lm_dialect_auto_type(const lm_dialect *d, int family) {
 const char *lm_dialect_autoincrement(const lm_dialect *d) { return LM_METHOD(d, autoincrement); }
 
 int lm_dialect_render_flag(const lm_dialect *d, unsigned flag) {
-  return (LM_FIELD(d, render_flags, 0u) & flag) == flag;
+  return (LM_RENDER_FIELD(d, render_flags, 0u) & flag) == flag;
 }
 
-unsigned lm_dialect_lexis(const lm_dialect *d) { return LM_FIELD(d, lexis, 0u); }
+unsigned lm_dialect_lexis(const lm_dialect *d) { return LM_RENDER_FIELD(d, lexis, 0u); }
 
 const char *lm_dialect_has_sql(const lm_dialect *d, int kind) {
   if (kind < 0 || kind >= 3 || d->version < LM_SINCE(has_sql)) return NULL;

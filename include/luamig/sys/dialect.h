@@ -95,8 +95,9 @@ struct lm_dialect {
    * lm_render_common_op() (engine/render_common.h), which asks the fields
    * below for every detail */
   int (*render)(const lm_dialect *d, const lm_op *op, lm_stmts *out);
-  /* writes v as an SQL literal (NULL and integers included); the standard
-   * SQL spelling is lm_render_literal_sql() */
+  /* writes v as an SQL literal (NULL and integers included), falling back
+   * on lm_render_literal_sql() for what it spells the standard way; NULL:
+   * standard SQL throughout */
   void (*literal)(const lm_dialect *d, const lm_value *v, lm_buf *b);
   /* whether a column DEFAULT written as SQL must be parenthesised; NULL: never */
   int (*default_needs_parens)(const char *expr);
