@@ -96,7 +96,7 @@ static int same_str(const char *a, const char *b) {
 static const char *lua_type(const lm_dialect *d, const lm_schema_column *c, lm_diff *df) {
   if (c->ltype) return P(df, c->ltype);
   char *n = ntype(c);
-  const char *r = NULL;
+  const char *r = NULL, *alias;
   static const char *const same[] = {"integer", "bigint", "smallint", "text", "boolean",
                                      "date",    "time",   "uuid",     NULL};
   for (int i = 0; same[i] && !r; i++)
@@ -108,20 +108,13 @@ static const char *lua_type(const lm_dialect *d, const lm_schema_column *c, lm_d
     r = P(df, "string");
   } else if (strncmp(n, "numeric", 7) == 0) {
     r = P(df, n);
-  } else if (strcmp(n, "double precision") == 0 && d->id == LM_POSTGRESQL) {
-    r = P(df, "float");
-  } else if (strcmp(n, "real") == 0 && d->id == LM_SQLITE) {
-    r = P(df, "float");
+  } else if ((alias = lm_dialect_luamig_type(d, n))) {
+    /* what this dialect alone spells so: PostgreSQL's jsonb, SQLite's blob */
+    r = P(df, alias);
   } else if (strcmp(n, "timestamp") == 0) {
     r = P(df, "datetime");
   } else if (strcmp(n, "timestamptz") == 0) {
     r = P(df, "timestamptz");
-  } else if ((strcmp(n, "jsonb") == 0 && d->id == LM_POSTGRESQL) ||
-             (strcmp(n, "json") == 0 && d->id == LM_SQLITE)) {
-    r = P(df, "json");
-  } else if ((strcmp(n, "bytea") == 0 && d->id == LM_POSTGRESQL) ||
-             (strcmp(n, "blob") == 0 && d->id == LM_SQLITE)) {
-    r = P(df, "binary");
   } else {
     r = P(df, c->type);
   }

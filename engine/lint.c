@@ -888,16 +888,14 @@ static void check_downgrade(ctx *c, int s) {
 }
 
 static void check_type(const ctx *c, const lm_lint_op *o, const char *type) {
-  if (!type || lm_type_known(type, c->r->dialects)) return;
+  if (!type || lm_type_known(c->r->dialect, type)) return;
   lm_lint_add(c->out, op_file(c, o), o->line, LM_LINT_ERROR, "unknown-type",
               "use a type of the op API (integer, string(n), text, boolean, numeric(p,s), "
               "timestamp, json, uuid, ...) or one the database knows; a type of your own "
               "(CREATE TYPE, a domain) is silenced with -- luamig: allow unknown-type",
               "unknown type \"%s\" on \"%s\": neither a luamig type nor one %s knows", type,
               o->table ? o->table : "?",
-              c->r->dialects == 1   ? "PostgreSQL"
-              : c->r->dialects == 2 ? "SQLite"
-                                    : "PostgreSQL or SQLite");
+              c->r->dialect ? lm_dialect_display_name(c->r->dialect) : "PostgreSQL or SQLite");
 }
 
 static void check_types(const ctx *c, const lm_lint_fn *fn) {
@@ -1248,7 +1246,7 @@ static void run_function(lm_project *p, const lm_dialect *d, const lm_revision *
   lm_error_clear();
 }
 
-static void lint_revision(lm_project *p, const lm_dialect *d, int pg, int dialects,
+static void lint_revision(lm_project *p, const lm_dialect *d, int pg, const lm_dialect *known,
                           const lm_revision *r, lm_lint_findings *out) {
   int n = r->nsteps > 0 ? r->nsteps : 1;
   lm_lint_rev lr = {r->id,
@@ -1257,7 +1255,7 @@ static void lint_revision(lm_project *p, const lm_dialect *d, int pg, int dialec
                     n,
                     lm_xcalloc((size_t)n, sizeof(lm_lint_fn)),
                     lm_xcalloc((size_t)n, sizeof(lm_lint_fn)),
-                    dialects};
+                    known};
   for (int s = 0; s < n; s++)
     run_function(p, d, r, s, 1, &lr.up[s], out);
   for (int s = n - 1; s >= 0; s--)
@@ -1378,12 +1376,14 @@ int lm_lint_collect(lm_project *p, const char *const *revs, int nrevs, lm_lint_f
    * PostgreSQL-only ones tagged), the revisions run as for PostgreSQL, the
    * stricter set. --dialect names one dialect: only its rules. */
   const lm_dialect *d = &lm_dialect_postgresql;
-  int dialects = 0;
+  const lm_dialect *known = NULL; /* whose types count as known: every dialect's */
   if (p->opts.dialect && p->dialect) {
     d = p->dialect;
-    dialects = d->id == LM_POSTGRESQL ? 1 : 2;
+    known = d;
   }
-  int pg = d->id == LM_POSTGRESQL;
+  /* the lock rules (index-not-concurrent, set-not-null) are for a database
+   * that can build an index without blocking writes */
+  int pg = lm_dialect_has_cap(d, LM_CAP_CONCURRENT_INDEX);
   lm_lua_set_context(p->L, d->name, 1, p->opts.x, p->opts.nx);
 
   lm_lint_findings f = {0};
@@ -1391,7 +1391,7 @@ int lm_lint_collect(lm_project *p, const char *const *revs, int nrevs, lm_lint_f
   for (int k = 0; k < g->n; k++) {
     int i = g->topo ? g->topo[k] : k;
     if (nrevs && !chosen[i]) continue;
-    lint_revision(p, d, pg, dialects, g->revs[i], &f);
+    lint_revision(p, d, pg, known, g->revs[i], &f);
   }
   /* the configuration belongs to the whole chain, not to a named revision */
   if (!nrevs) check_config(p->config, &f, &tc);

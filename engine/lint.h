@@ -58,7 +58,7 @@ typedef struct lm_lint_rev {
   const char *const *step_names; /* NULL for a plain revision */
   int nsteps;
   lm_lint_fn *up, *down;
-  int dialects; /* whose types count as known: 1 PostgreSQL, 2 SQLite, 0 both */
+  const lm_dialect *dialect; /* whose types count as known; NULL: every dialect's */
 } lm_lint_rev;
 
 /** The file name as shown in github and sarif output: relative to base when

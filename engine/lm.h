@@ -359,9 +359,9 @@ const char *lm_dialect_table_exists_sql(const lm_dialect *d);
 
 /** Renders a type name of SPEC §4 for the dialect into b. */
 void lm_render_type(const lm_dialect *d, const char *type, lm_buf *b);
-/** Whether type is a luamig type (SPEC §4) or one a dialect knows; dialects:
- * 1 PostgreSQL, 2 SQLite, 0 either. */
-int lm_type_known(const char *type, int dialects);
+/** Whether type is a luamig type (SPEC §4) or one dialect d knows; NULL d:
+ * any registered dialect. */
+int lm_type_known(const lm_dialect *d, const char *type);
 /** Renders one operation into statements. LM_ENOTSUP when the dialect cannot
  * do it. Pure: no I/O. */
 int lm_render(const lm_dialect *d, const lm_op *op, lm_stmts *out);
@@ -372,6 +372,28 @@ void lm_render_literal(const lm_dialect *d, const lm_value *v, lm_buf *b);
 char *lm_render_inline(const lm_dialect *d, const lm_stmt *s);
 /** Quoted, optionally schema-qualified table name. */
 void lm_render_table(lm_buf *b, const char *schema, const char *table);
+
+/* The dialect's rendering fields (include/luamig/sys/dialect.h), read only
+ * through these (engine/dialect/dialect.c). */
+const char *lm_dialect_display_name(const lm_dialect *d);
+int lm_dialect_render(const lm_dialect *d, const lm_op *op, lm_stmts *out);
+/** Writes v as d's literal; 0 (nothing written) when d writes standard SQL. */
+int lm_dialect_literal(const lm_dialect *d, const lm_value *v, lm_buf *b);
+int lm_dialect_default_needs_parens(const lm_dialect *d, const char *expr);
+/** d's spelling of a luamig type name (normalised, no arguments), or NULL. */
+const char *lm_dialect_type_name(const lm_dialect *d, const char *luamig_type);
+/** Whether d (NULL: any registered dialect) knows base as a type of its own. */
+int lm_dialect_knows_type(const lm_dialect *d, const char *base);
+/** The luamig type a type reflected from d reads back as, when only d spells
+ * it so; else NULL. */
+const char *lm_dialect_luamig_type(const lm_dialect *d, const char *reflected);
+/** The type of a self-numbered key: family 0 integer, 1 bigint, 2 smallint. */
+const char *lm_dialect_auto_type(const lm_dialect *d, int family);
+const char *lm_dialect_autoincrement(const lm_dialect *d);
+int lm_dialect_render_flag(const lm_dialect *d, unsigned flag);
+unsigned lm_dialect_lexis(const lm_dialect *d);
+/** The existence query for an lm_introspect kind, or NULL. */
+const char *lm_dialect_has_sql(const lm_dialect *d, int kind);
 
 typedef enum lm_introspect { LM_HAS_TABLE, LM_HAS_COLUMN, LM_HAS_INDEX } lm_introspect;
 /** A query returning a row when the table / column (a.b) / index a exists in

@@ -93,6 +93,79 @@ const char *lm_dialect_table_exists_sql(const lm_dialect *d) {
 
 /* ---- rendering ---------------------------------------------------------- */
 
+/* Rendering has no "not supported" of its own beyond `render`: a field left
+ * out means standard SQL (render_common.c), so a new dialect renders
+ * something plausible from its first line. */
+#define LM_RENDER_FIELD(d, f, none) ((d)->version >= LM_SINCE(f) ? (d)->f : (none))
+
+const char *lm_dialect_display_name(const lm_dialect *d) {
+  const char *n = LM_RENDER_FIELD(d, display_name, NULL);
+  return n ? n : d->name;
+}
+
+int lm_dialect_render(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
+  if (!LM_METHOD(d, render)) return lm_dialect_unsupported(d, "rendering operations");
+  return d->render(d, op, out);
+}
+
+int lm_dialect_literal(const lm_dialect *d, const lm_value *v, lm_buf *b) {
+  if (!LM_METHOD(d, literal)) return 0; /* standard SQL */
+  d->literal(d, v, b);
+  return 1;
+}
+
+int lm_dialect_default_needs_parens(const lm_dialect *d, const char *expr) {
+  return LM_METHOD(d, default_needs_parens) ? d->default_needs_parens(expr) : 0;
+}
+
+/* What key turns into in a list of pairs ending at {NULL}. */
+static const char *pair_lookup(const struct lm_type_pair *pairs, const char *key) {
+  for (; pairs && pairs->from; pairs++)
+    if (strcmp(pairs->from, key) == 0) return pairs->to;
+  return NULL;
+}
+
+const char *lm_dialect_type_name(const lm_dialect *d, const char *luamig_type) {
+  return pair_lookup(LM_METHOD(d, type_names), luamig_type);
+}
+
+static int knows_type(const lm_dialect *d, const char *base) {
+  const char *const *list = LM_METHOD(d, known_types);
+  for (; list && *list; list++)
+    if (strcmp(*list, base) == 0) return 1;
+  return 0;
+}
+
+int lm_dialect_knows_type(const lm_dialect *d, const char *base) {
+  if (d) return knows_type(d, base);
+  for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+    if (usable(registry[i]) && knows_type(registry[i], base)) return 1;
+  return 0;
+}
+
+const char *lm_dialect_luamig_type(const lm_dialect *d, const char *reflected) {
+  return pair_lookup(LM_METHOD(d, reflected_types), reflected);
+}
+
+const char *lm_dialect_auto_type(const lm_dialect *d, int family) {
+  const char *t = NULL;
+  if (family >= 0 && family < 3 && d->version >= LM_SINCE(auto_types)) t = d->auto_types[family];
+  return t ? t : "INTEGER";
+}
+
+const char *lm_dialect_autoincrement(const lm_dialect *d) { return LM_METHOD(d, autoincrement); }
+
+int lm_dialect_render_flag(const lm_dialect *d, unsigned flag) {
+  return (LM_RENDER_FIELD(d, render_flags, 0u) & flag) == flag;
+}
+
+unsigned lm_dialect_lexis(const lm_dialect *d) { return LM_RENDER_FIELD(d, lexis, 0u); }
+
+const char *lm_dialect_has_sql(const lm_dialect *d, int kind) {
+  if (kind < 0 || kind >= 3 || d->version < LM_SINCE(has_sql)) return NULL;
+  return d->has_sql[kind];
+}
+
 /* ---- reflection and move-and-copy ----------------------------------------- */
 
 /* ---- the runner: version table, run lock, cancelling ---------------------- */

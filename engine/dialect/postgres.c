@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "dialect/pq_load.h"
+#include "dialect/postgres_render.h"
 #include "lm.h"
 
 /* Not "pg_conn": libpq already uses that tag for PGconn. */
@@ -784,6 +785,22 @@ const lm_dialect lm_dialect_postgresql = {
         "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "ORDER BY l.pid",
     .cancel = pg_cancel,
+    /* ---- rendering (postgres_render.c) ---- */
+    .display_name = "PostgreSQL",
+    .render = lm_pg_render,
+    .literal = lm_pg_literal,
+    .type_names = lm_pg_type_names,
+    .known_types = lm_pg_known_types,
+    .reflected_types = lm_pg_reflected_types,
+    .auto_types = {"SERIAL", "BIGSERIAL", "SMALLSERIAL"},
+    .render_flags = LM_RENDER_ADD_UNIQUE | LM_RENDER_COMMENTS,
+    .lexis = LM_LEX_E_STRINGS | LM_LEX_DOLLAR_QUOTES | LM_LEX_NESTED_COMMENTS,
+    .has_sql = {"SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND "
+                "tablename = $1",
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = $1 AND column_name = $2",
+                "SELECT 1 FROM pg_catalog.pg_indexes WHERE schemaname = current_schema() AND "
+                "indexname = $1"},
 };
 
 /* ---- the run lock ------------------------------------------------------------ */

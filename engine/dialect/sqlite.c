@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "dialect/sqlite_render.h"
 #include "lm.h"
 
 /* Named apart from struct lm_conn: every dialect has its own connection
@@ -702,6 +703,22 @@ const lm_dialect lm_dialect_sqlite = {
     .lock_release = sqlite_lock_release,
     .cancel = sqlite_cancel,
     .must_exist = sqlite_must_exist,
+    /* ---- rendering (sqlite_render.c) ---- */
+    .display_name = "SQLite",
+    .render = lm_sqlite_render,
+    .literal = lm_sqlite_literal,
+    .default_needs_parens = lm_sqlite_default_needs_parens,
+    .type_names = lm_sqlite_type_names,
+    .known_types = lm_sqlite_known_types,
+    .reflected_types = lm_sqlite_reflected_types,
+    /* only the exact type name INTEGER makes the key an alias of the rowid */
+    .auto_types = {"INTEGER", "INTEGER", "INTEGER"},
+    .autoincrement = "AUTOINCREMENT",
+    .render_flags = LM_RENDER_INLINE_AUTO_PK,
+    .lexis = LM_LEX_BACKTICKS | LM_LEX_BRACKETS | LM_LEX_QMARK,
+    .has_sql = {"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
+                "SELECT 1 FROM pragma_table_info($1) WHERE name = $2",
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $1"},
 };
 
 /* ---- the run lock and the database file ------------------------------------ */

@@ -741,9 +741,9 @@ static void test_type_known(void **state) {
                         "decimal(5,2)", "int",
                         "char(3)",      NULL};
   for (int i = 0; both[i]; i++) {
-    assert_true(lm_type_known(both[i], 0));
-    assert_true(lm_type_known(both[i], 1));
-    assert_true(lm_type_known(both[i], 2));
+    assert_true(lm_type_known(NULL, both[i]));
+    assert_true(lm_type_known(&lm_dialect_postgresql, both[i]));
+    assert_true(lm_type_known(&lm_dialect_sqlite, both[i]));
   }
   const char *pg[] = {"inet",
                       "tsvector",
@@ -758,17 +758,17 @@ static void test_type_known(void **state) {
                       "interval",
                       NULL};
   for (int i = 0; pg[i]; i++) {
-    assert_true(lm_type_known(pg[i], 0));
-    assert_true(lm_type_known(pg[i], 1));
+    assert_true(lm_type_known(NULL, pg[i]));
+    assert_true(lm_type_known(&lm_dialect_postgresql, pg[i]));
   }
-  assert_false(lm_type_known("inet", 2));
-  assert_false(lm_type_known("tsvector", 2));
-  assert_true(lm_type_known("clob", 2));
-  assert_true(lm_type_known("public.mood", 1)); /* the user's own type */
-  assert_true(lm_type_known("\"Mood\"", 0));
+  assert_false(lm_type_known(&lm_dialect_sqlite, "inet"));
+  assert_false(lm_type_known(&lm_dialect_sqlite, "tsvector"));
+  assert_true(lm_type_known(&lm_dialect_sqlite, "clob"));
+  assert_true(lm_type_known(&lm_dialect_postgresql, "public.mood")); /* the user's own type */
+  assert_true(lm_type_known(NULL, "\"Mood\""));
   const char *bad[] = {"strng(20)", "intger", "varchr(5)", "timestampz", "jsn", NULL};
   for (int i = 0; bad[i]; i++)
-    assert_false(lm_type_known(bad[i], 0));
+    assert_false(lm_type_known(NULL, bad[i]));
   assert_string_equal(lm_lint_rule_dialect("index-not-concurrent"), "postgresql");
   assert_string_equal(lm_lint_rule_dialect("set-not-null"), "postgresql");
   assert_null(lm_lint_rule_dialect("drop-column"));

@@ -105,6 +105,50 @@ struct lm_dialect {
   const char *table_exists_sql;
 
   /* ---- rendering (version 2) ---- */
+  /* what messages call the dialect ("PostgreSQL"); NULL: name */
+  const char *display_name;
+  /* renders one op record, its names already checked, into out: refuses
+   * (LM_ENOTSUP) what the dialect cannot do and hands the rest to
+   * lm_render_common_op() (engine/render_common.h), which asks the fields
+   * below for every detail */
+  int (*render)(const lm_dialect *d, const lm_op *op, lm_stmts *out);
+  /* writes v as an SQL literal (NULL and integers included), falling back
+   * on lm_render_literal_sql() for what it spells the standard way; NULL:
+   * standard SQL throughout */
+  void (*literal)(const lm_dialect *d, const lm_value *v, lm_buf *b);
+  /* whether a column DEFAULT written as SQL must be parenthesised; NULL: never */
+  int (*default_needs_parens)(const char *expr);
+  /* SPEC §4 types as this dialect spells them: {luamig name, SQL spelling},
+   * ending at {NULL}; one missing here takes its standard SQL spelling
+   * (engine/render_common.c), or, having none, is written verbatim */
+  const struct lm_type_pair { const char *from, *to; } * type_names;
+  /* base names (lower case, no arguments or []) of the dialect's own types,
+   * which lint accepts; NULL-terminated */
+  const char *const *known_types;
+  /* {reflected spelling, luamig name}, ending at {NULL}: how a reflected
+   * type that this dialect alone spells so reads back as a luamig type */
+  const struct lm_type_pair *reflected_types;
+  /* the type of a single integer key the database numbers itself, for
+   * integer, bigint and smallint keys */
+  const char *auto_types[3];
+  /* what follows PRIMARY KEY of such a key when autoincrement = true; NULL: nothing */
+  const char *autoincrement;
+  /* LM_RENDER_* bits */
+  unsigned render_flags;
+#define LM_RENDER_INLINE_AUTO_PK 1u /* create_table keeps the numbered key in its column */
+#define LM_RENDER_ADD_UNIQUE 2u     /* ADD COLUMN takes UNIQUE (else a uq_ unique index) */
+#define LM_RENDER_COMMENTS 4u       /* COMMENT ON COLUMN (else comments are left out) */
+  /* LM_LEX_* bits: the SQL syntax that --sql must step over to find placeholders */
+  unsigned lexis;
+#define LM_LEX_E_STRINGS 1u       /* E'...' with backslash escapes */
+#define LM_LEX_DOLLAR_QUOTES 2u   /* $$...$$ and $tag$...$tag$ */
+#define LM_LEX_NESTED_COMMENTS 4u /* block comments nest */
+#define LM_LEX_BACKTICKS 8u       /* `name` */
+#define LM_LEX_BRACKETS 16u       /* [name] */
+#define LM_LEX_QMARK 32u          /* ? and ?N placeholders, besides $N */
+  /* one row when op.has_table ($1), op.has_column ($1 table, $2 column) or
+   * op.has_index ($1) finds its object in the current schema; required */
+  const char *has_sql[3];
 
   /* ---- reflection and move-and-copy (version 2) ---- */
 

@@ -1,9 +1,12 @@
-/* Turns lm_op records into SQL for one dialect.
+/* Turns lm_op records into SQL for one dialect: the part every dialect
+ * shares.
  *
- * There is one renderer for both dialects: where PostgreSQL and SQLite differ,
- * the difference is a branch next to the shared code, so an operation is never
- * written twice and cannot drift between dialects. Rendering is pure (no I/O)
- * so that online runs, --sql and lint all see exactly the same statements.
+ * An operation is written once, here; where dialects differ, the walk asks
+ * the dialect's rendering fields (include/luamig/sys/dialect.h, through the
+ * wrappers of engine/dialect/dialect.c): type spellings, literal syntax,
+ * column details, what it refuses. Each dialect's own rules live in
+ * engine/dialect/<name>_render.c. Rendering is pure (no I/O) so that online
+ * runs, --sql and lint all see exactly the same statements.
  *
  * Identifiers are always quoted. Values travel as bound parameters wherever
  * SQL allows one; where it does not (DDL defaults, comments, --sql), they are
@@ -14,14 +17,13 @@
 
 #include "lm.h"
 #include "recreate.h"
+#include "render_common.h"
 
 /* Limits for one multi-row INSERT: PostgreSQL takes at most 65535 parameters
  * and SQLite 32766 by default, and very long statements cost more to parse
  * than they save in round trips. */
 #define INSERT_MAX_ROWS 500
 #define INSERT_MAX_PARAMS 30000
-
-static int is_pg(const lm_dialect *d) { return d->id == LM_POSTGRESQL; }
 
 /* Locale-independent character classes: a user's LC_CTYPE must not change
  * how SQL is tokenised. */
@@ -94,41 +96,45 @@ static void put_idents(lm_buf *b, const char **names, int n) {
 
 /* ---- types --------------------------------------------------------------------- */
 
-typedef struct type_row {
-  const char *name; /* normalised spelling */
-  const char *pg, *sqlite;
-} type_row;
+/* SPEC §4, plus the SQLAlchemy class names an Alembic user types from habit,
+ * with their standard SQL spelling; a dialect spells the others, and may
+ * spell these its own way (lm_dialect.type_names). */
+static const struct lm_type_pair TYPES[] = {{"integer", "INTEGER"},
+                                            {"bigint", "BIGINT"},
+                                            {"biginteger", "BIGINT"},
+                                            {"smallint", "SMALLINT"},
+                                            {"smallinteger", "SMALLINT"},
+                                            {"string", "VARCHAR"},
+                                            {"varchar", "VARCHAR"},
+                                            {"unicode", "VARCHAR"},
+                                            {"text", "TEXT"},
+                                            {"unicodetext", "TEXT"},
+                                            {"boolean", "BOOLEAN"},
+                                            {"numeric", "NUMERIC"},
+                                            {"float", NULL},
+                                            {"date", "DATE"},
+                                            {"time", "TIME"},
+                                            {"datetime", NULL},
+                                            {"timestamp", NULL},
+                                            {"timestamptz", NULL},
+                                            {"json", NULL},
+                                            {"uuid", NULL},
+                                            {"binary", NULL},
+                                            {"largebinary", NULL},
+                                            {NULL, NULL}};
 
-/* SPEC §4, plus the SQLAlchemy class names an Alembic user types from habit. */
-static const type_row TYPES[] = {
-    {"integer", "INTEGER", "INTEGER"},
-    {"bigint", "BIGINT", "BIGINT"},
-    {"biginteger", "BIGINT", "BIGINT"},
-    {"smallint", "SMALLINT", "SMALLINT"},
-    {"smallinteger", "SMALLINT", "SMALLINT"},
-    {"string", "VARCHAR", "VARCHAR"},
-    {"varchar", "VARCHAR", "VARCHAR"},
-    {"unicode", "VARCHAR", "VARCHAR"},
-    {"text", "TEXT", "TEXT"},
-    {"unicodetext", "TEXT", "TEXT"},
-    {"boolean", "BOOLEAN", "BOOLEAN"},
-    {"numeric", "NUMERIC", "NUMERIC"},
-    {"float", "DOUBLE PRECISION", "REAL"},
-    {"date", "DATE", "DATE"},
-    {"time", "TIME", "TIME"},
-    {"datetime", "TIMESTAMP WITHOUT TIME ZONE", "DATETIME"},
-    {"timestamp", "TIMESTAMP WITHOUT TIME ZONE", "DATETIME"},
-    {"timestamptz", "TIMESTAMP WITH TIME ZONE", "DATETIME"},
-    {"json", "JSONB", "JSON"},
-    {"uuid", "UUID", "CHAR(36)"},
-    {"binary", "BYTEA", "BLOB"},
-    {"largebinary", "BYTEA", "BLOB"},
-};
-
-static const type_row *find_type(const char *name) {
-  for (size_t i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++)
-    if (!strcmp(TYPES[i].name, name)) return &TYPES[i];
+static const struct lm_type_pair *find_type(const char *name) {
+  for (const struct lm_type_pair *t = TYPES; t->from; t++)
+    if (!strcmp(t->from, name)) return t;
   return NULL;
+}
+
+/* How d writes the luamig type name: its own spelling, else the standard one. */
+static const char *type_spelling(const lm_dialect *d, const char *name) {
+  const struct lm_type_pair *t = find_type(name);
+  if (!t) return NULL;
+  const char *own = lm_dialect_type_name(d, name);
+  return own ? own : t->to;
 }
 
 /* Lower-cases and drops whitespace, keeping one space only between two words:
@@ -177,9 +183,8 @@ static int split_args(char *norm, char **args) {
 static int render_known_type(const lm_dialect *d, char *norm, lm_buf *b) {
   char *args;
   if (!split_args(norm, &args)) return 0;
-  const type_row *row = find_type(norm);
-  if (!row) return 0;
-  const char *plain = is_pg(d) ? row->pg : row->sqlite;
+  const char *plain = type_spelling(d, norm);
+  if (!plain) return 0;
   if (!args) {
     lm_buf_puts(b, plain);
     return 1;
@@ -200,7 +205,9 @@ static int render_known_type(const lm_dialect *d, char *norm, lm_buf *b) {
   if (!strcmp(norm, "datetime") || !strcmp(norm, "timestamp")) {
     /* datetime(timezone) here, DateTime(timezone=True) in SQLAlchemy. */
     if (!strcmp(args, "timezone") || !strcmp(args, "timezone=true")) {
-      lm_buf_puts(b, is_pg(d) ? "TIMESTAMP WITH TIME ZONE" : "DATETIME");
+      const char *tz = type_spelling(d, "timestamptz");
+      if (!tz) return 0;
+      lm_buf_puts(b, tz);
       return 1;
     }
     if (!strcmp(args, "timezone=false")) {
@@ -225,109 +232,7 @@ void lm_render_type(const lm_dialect *d, const char *type, lm_buf *b) {
   lm_buf_put(b, type, n);
 }
 
-/* Types each dialect knows beyond SPEC §4's table (which passes them through
- * verbatim): lint calls anything else unknown-type, a likely misspelling. Base
- * names, lower case, arguments and [] left out. */
-static const char *const PG_TYPES[] = {"int",
-                                       "int2",
-                                       "int4",
-                                       "int8",
-                                       "serial",
-                                       "serial2",
-                                       "serial4",
-                                       "serial8",
-                                       "smallserial",
-                                       "bigserial",
-                                       "real",
-                                       "float4",
-                                       "float8",
-                                       "double precision",
-                                       "decimal",
-                                       "money",
-                                       "char",
-                                       "character",
-                                       "character varying",
-                                       "bpchar",
-                                       "citext",
-                                       "bytea",
-                                       "bool",
-                                       "timetz",
-                                       "time with time zone",
-                                       "time without time zone",
-                                       "timestamp with time zone",
-                                       "timestamp without time zone",
-                                       "interval",
-                                       "jsonb",
-                                       "jsonpath",
-                                       "xml",
-                                       "inet",
-                                       "cidr",
-                                       "macaddr",
-                                       "macaddr8",
-                                       "tsvector",
-                                       "tsquery",
-                                       "point",
-                                       "line",
-                                       "lseg",
-                                       "box",
-                                       "path",
-                                       "polygon",
-                                       "circle",
-                                       "bit",
-                                       "bit varying",
-                                       "varbit",
-                                       "int4range",
-                                       "int8range",
-                                       "numrange",
-                                       "tsrange",
-                                       "tstzrange",
-                                       "daterange",
-                                       "int4multirange",
-                                       "int8multirange",
-                                       "nummultirange",
-                                       "tsmultirange",
-                                       "tstzmultirange",
-                                       "datemultirange",
-                                       "oid",
-                                       "regclass",
-                                       "regtype",
-                                       "name",
-                                       "hstore",
-                                       "ltree",
-                                       "geometry",
-                                       "geography",
-                                       "pg_lsn",
-                                       "txid_snapshot",
-                                       "vector",
-                                       NULL};
-static const char *const SQLITE_TYPES[] = {"int",
-                                           "tinyint",
-                                           "mediumint",
-                                           "unsigned big int",
-                                           "int2",
-                                           "int8",
-                                           "character",
-                                           "varying character",
-                                           "nchar",
-                                           "native character",
-                                           "nvarchar",
-                                           "char",
-                                           "clob",
-                                           "blob",
-                                           "real",
-                                           "double",
-                                           "double precision",
-                                           "decimal",
-                                           "any",
-                                           NULL};
-
-static int type_in_list(const char *const *list, const char *name) {
-  for (; *list; list++)
-    if (!strcmp(*list, name)) return 1;
-  return 0;
-}
-
-int lm_type_known(const char *type, int dialects) {
+int lm_type_known(const lm_dialect *d, const char *type) {
   char norm[96], base[96];
   if (!type || !normalise_type(type, norm, sizeof norm)) return 1; /* too long to judge */
   /* user-defined types: quoted or schema-qualified names are the user's */
@@ -347,9 +252,7 @@ int lm_type_known(const char *type, int dialects) {
   while ((dbl = strstr(base, "  ")))
     memmove(dbl, dbl + 1, strlen(dbl));
   if (find_type(base)) return 1;
-  if ((!dialects || (dialects & 1)) && type_in_list(PG_TYPES, base)) return 1;
-  if ((!dialects || (dialects & 2)) && type_in_list(SQLITE_TYPES, base)) return 1;
-  return 0;
+  return lm_dialect_knows_type(d, base);
 }
 
 typedef enum int_family { FAM_NONE, FAM_INT, FAM_BIG, FAM_SMALL } int_family;
@@ -375,7 +278,7 @@ static int_family integer_family(const char *type) {
 
 /* ---- literals ----------------------------------------------------------------- */
 
-static void put_hex(lm_buf *b, const char *s, size_t n) {
+void lm_render_hex(lm_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
@@ -384,47 +287,21 @@ static void put_hex(lm_buf *b, const char *s, size_t n) {
   }
 }
 
+/* Text as the dialect writes a literal: a NUL or a backslash in it is the
+ * dialect's business. */
 static void put_text_literal(const lm_dialect *d, lm_buf *b, const char *s, size_t n) {
-  if (memchr(s, 0, n)) {
-    /* A NUL cannot sit inside a quoted literal (the statement is a C string);
-     * spelled in hex, the database gets the value binding would have given
-     * it, and PostgreSQL refuses it just as it refuses the bound value. */
-    if (is_pg(d)) {
-      lm_buf_puts(b, "convert_from(decode('");
-      put_hex(b, s, n);
-      lm_buf_puts(b, "', 'hex'), 'UTF8')");
-    } else {
-      lm_buf_puts(b, "CAST(X'");
-      put_hex(b, s, n);
-      lm_buf_puts(b, "' AS TEXT)");
-    }
-    return;
-  }
-  if (is_pg(d) && memchr(s, '\\', n)) {
-    /* E'' reads the same whatever standard_conforming_strings is, so a
-     * trailing backslash can never swallow the closing quote. */
-    lm_buf_puts(b, "E'");
-    for (size_t i = 0; i < n; i++) {
-      if (s[i] == '\'' || s[i] == '\\') lm_buf_putc(b, s[i]);
-      lm_buf_putc(b, s[i]);
-    }
-    lm_buf_putc(b, '\'');
-    return;
-  }
-  lm_buf_literal(b, s, n);
+  lm_value v = {.t = LM_V_TEXT, .s = (char *)s, .len = n};
+  lm_render_literal(d, &v, b);
 }
 
-static void put_float(const lm_dialect *d, double f, lm_buf *b) {
-  if (isnan(f)) {
-    /* SQLite stores a bound NaN as NULL: print what online would store. */
-    lm_buf_puts(b, is_pg(d) ? "'NaN'" : "NULL");
-    return;
-  }
-  if (isinf(f)) {
-    if (is_pg(d))
-      lm_buf_puts(b, f > 0 ? "'Infinity'" : "'-Infinity'");
-    else /* SQLite reads an overflowing literal as infinity */
-      lm_buf_puts(b, f > 0 ? "9e999" : "-9e999");
+static void put_bool_literal(const lm_dialect *d, lm_buf *b, int on) {
+  lm_value v = {.t = LM_V_BOOL, .i = on};
+  lm_render_literal(d, &v, b);
+}
+
+static void put_float(double f, lm_buf *b) {
+  if (isnan(f) || isinf(f)) {
+    lm_buf_puts(b, "NULL");
     return;
   }
   /* The shortest text that reads back as the same double, so a reviewer sees
@@ -441,25 +318,24 @@ static void put_float(const lm_dialect *d, double f, lm_buf *b) {
   if (!strpbrk(tmp, ".e")) lm_buf_puts(b, ".0");
 }
 
-void lm_render_literal(const lm_dialect *d, const lm_value *v, lm_buf *b) {
+void lm_render_literal_sql(const lm_value *v, lm_buf *b) {
   switch (v->t) {
   case LM_V_NULL: break;
   case LM_V_INT: lm_buf_printf(b, "%lld", v->i); return;
-  case LM_V_FLOAT: put_float(d, v->f, b); return;
-  case LM_V_BOOL:
-    if (is_pg(d))
-      lm_buf_puts(b, v->i ? "TRUE" : "FALSE");
-    else
-      lm_buf_puts(b, v->i ? "1" : "0");
-    return;
+  case LM_V_FLOAT: put_float(v->f, b); return;
+  case LM_V_BOOL: lm_buf_puts(b, v->i ? "TRUE" : "FALSE"); return;
   case LM_V_TEXT:
     if (v->s)
-      put_text_literal(d, b, v->s, v->len);
+      lm_buf_literal(b, v->s, v->len);
     else
       lm_buf_puts(b, "''");
     return;
   }
   lm_buf_puts(b, "NULL");
+}
+
+void lm_render_literal(const lm_dialect *d, const lm_value *v, lm_buf *b) {
+  if (!lm_dialect_literal(d, v, b)) lm_render_literal_sql(v, b);
 }
 
 /* The text of a Lua number: sign, digits, fraction, exponent. Anything else
@@ -485,42 +361,6 @@ static int number_text(const char *s) {
   return *s == 0;
 }
 
-/* SQLite's column DEFAULT takes only a literal, a signed number or a
- * parenthesised expression; the test is SQLAlchemy's, so what works there
- * works here. */
-static int sqlite_default_needs_parens(const char *s) {
-  if (*s == '\'' || *s == '"' || *s == '(') {
-    /* one literal, or one parenthesised group, and nothing after it:
-     * 'a' || 'b' starts like a literal but is an expression */
-    char close = *s == '(' ? ')' : *s;
-    int depth = 0;
-    const char *p = s;
-    for (; *p; p++) {
-      if (close != ')') {
-        if (p > s && *p == close) {
-          if (p[1] == close) {
-            p++;
-            continue;
-          }
-          break;
-        }
-      } else if (*p == '\'') {
-        for (p++; *p && !(*p == '\'' && p[1] != '\''); p += *p == '\'' ? 2 : 1) {
-        }
-        if (!*p) break;
-      } else if (*p == '(') {
-        depth++;
-      } else if (*p == ')' && --depth == 0) {
-        break;
-      }
-    }
-    return !*p || p[1] != 0;
-  }
-  for (; *s; s++)
-    if (!c_word((unsigned char)*s)) return 1;
-  return 0;
-}
-
 /* ddl: the value goes after DEFAULT in a column definition. */
 static void put_default(const lm_dialect *d, lm_buf *b, const lm_default *v, int ddl) {
   const char *t = v->text ? v->text : "";
@@ -532,14 +372,9 @@ static void put_default(const lm_dialect *d, lm_buf *b, const lm_default *v, int
     else
       put_text_literal(d, b, t, strlen(t));
     return;
-  case LM_DEF_BOOL:
-    if (is_pg(d))
-      lm_buf_puts(b, v->b ? "TRUE" : "FALSE");
-    else
-      lm_buf_puts(b, v->b ? "1" : "0");
-    return;
+  case LM_DEF_BOOL: put_bool_literal(d, b, v->b); return;
   case LM_DEF_SQL:
-    if (ddl && !is_pg(d) && sqlite_default_needs_parens(t)) {
+    if (ddl && lm_dialect_default_needs_parens(d, t)) {
       lm_buf_putc(b, '(');
       lm_buf_puts(b, t);
       lm_buf_putc(b, ')');
@@ -618,7 +453,7 @@ static size_t read_number(const char *s, size_t n, size_t i, long *val) {
 char *lm_render_inline(const lm_dialect *d, const lm_stmt *st) {
   const char *s = st->sql ? st->sql : "";
   if (st->nparams <= 0) return lm_xstrdup(s);
-  const int pg = is_pg(d);
+  const unsigned lex = lm_dialect_lexis(d);
   const size_t n = strlen(s);
   long highest = 0; /* SQLite: a bare ? takes the highest index so far + 1 */
   lm_buf b;
@@ -631,25 +466,25 @@ char *lm_render_inline(const lm_dialect *d, const lm_stmt *st) {
     if (c_alpha(c) || c == '_' || c >= 0x80 || c_digit(c)) {
       while (j < n && c_ident((unsigned char)s[j]))
         j++;
-      if (pg && j == i + 1 && (c == 'E' || c == 'e') && j < n && s[j] == '\'')
+      if ((lex & LM_LEX_E_STRINGS) && j == i + 1 && (c == 'E' || c == 'e') && j < n && s[j] == '\'')
         j = skip_quoted(s, n, j, '\'', 1);
     } else if (c == '\'') {
       j = skip_quoted(s, n, i, '\'', 0);
-    } else if (c == '"' || (!pg && c == '`')) {
+    } else if (c == '"' || ((lex & LM_LEX_BACKTICKS) && c == '`')) {
       j = skip_quoted(s, n, i, (char)c, 0);
-    } else if (!pg && c == '[') {
+    } else if ((lex & LM_LEX_BRACKETS) && c == '[') {
       j = skip_quoted(s, n, i, ']', 0);
     } else if (c == '-' && j < n && s[j] == '-') {
       while (j < n && s[j] != '\n')
         j++;
     } else if (c == '/' && j < n && s[j] == '*') {
-      j = skip_block_comment(s, n, i, pg);
+      j = skip_block_comment(s, n, i, (lex & LM_LEX_NESTED_COMMENTS) != 0);
     } else if (c == '$' && j < n && c_digit((unsigned char)s[j])) {
       j = read_number(s, n, j, &idx);
-    } else if (c == '$' && pg) {
+    } else if (c == '$' && (lex & LM_LEX_DOLLAR_QUOTES)) {
       size_t end = skip_dollar_quote(s, n, i);
       if (end) j = end;
-    } else if (c == '?' && !pg) {
+    } else if (c == '?' && (lex & LM_LEX_QMARK)) {
       if (j < n && c_digit((unsigned char)s[j]))
         j = read_number(s, n, j, &idx);
       else
@@ -829,13 +664,8 @@ static int put_column(const lm_dialect *d, lm_buf *b, const lm_column *c, const 
   if (!c->name) return lm_error_set(LM_EUSAGE, "a column of table \"%s\" has no name", table);
   lm_buf_ident(b, c->name);
   if (x->auto_pk) {
-    if (is_pg(d)) {
-      int_family f = integer_family(c->type);
-      lm_buf_puts(b, f == FAM_BIG ? " BIGSERIAL" : f == FAM_SMALL ? " SMALLSERIAL" : " SERIAL");
-    } else {
-      /* Only the exact type name INTEGER makes the key an alias of the rowid. */
-      lm_buf_puts(b, " INTEGER");
-    }
+    lm_buf_putc(b, ' ');
+    lm_buf_puts(b, lm_dialect_auto_type(d, (int)integer_family(c->type) - 1));
   } else if (c->type && *c->type) {
     lm_buf_putc(b, ' ');
     lm_render_type(d, c->type, b);
@@ -849,7 +679,11 @@ static int put_column(const lm_dialect *d, lm_buf *b, const lm_column *c, const 
     lm_buf_putc(b, ' ');
     put_constraint_name(b, x->pk_name);
     lm_buf_puts(b, "PRIMARY KEY");
-    if (!is_pg(d) && x->auto_pk && c->autoincrement == 1) lm_buf_puts(b, " AUTOINCREMENT");
+    const char *autoinc = lm_dialect_autoincrement(d);
+    if (autoinc && x->auto_pk && c->autoincrement == 1) {
+      lm_buf_putc(b, ' ');
+      lm_buf_puts(b, autoinc);
+    }
   }
   if (x->inline_unique) lm_buf_puts(b, " UNIQUE");
   if (x->inline_ref && c->ref_table) {
@@ -894,17 +728,19 @@ static void add_column_index(const char *prefix, int unique, const char *table, 
 
 /* The statements a column asks for beyond its definition, in Alembic's
  * order: indexes, then comments. index + unique is one unique index, as in
- * SQLAlchemy. sqlite_unique: SQLite's ADD COLUMN refuses UNIQUE, so there
- * the constraint becomes a unique index. */
+ * SQLAlchemy. added: the columns come by ADD COLUMN, which on a dialect
+ * without LM_RENDER_ADD_UNIQUE (SQLite) refuses UNIQUE, so there the
+ * constraint becomes a unique index. */
 static void add_column_extras(const lm_dialect *d, const char *table, const lm_column *cols, int n,
-                              int sqlite_unique, lm_stmts *out) {
+                              int added, lm_stmts *out) {
+  int add_unique = lm_dialect_render_flag(d, LM_RENDER_ADD_UNIQUE);
   for (int i = 0; i < n; i++) {
     if (cols[i].index)
       add_column_index("ix", cols[i].unique, table, cols[i].name, out);
-    else if (cols[i].unique && sqlite_unique && !is_pg(d))
+    else if (cols[i].unique && added && !add_unique)
       add_column_index("uq", 1, table, cols[i].name, out);
   }
-  if (!is_pg(d)) return; /* SQLite has no column comments */
+  if (!lm_dialect_render_flag(d, LM_RENDER_COMMENTS)) return; /* SQLite has no column comments */
   for (int i = 0; i < n; i++)
     if (cols[i].comment) add_comment(d, table, cols[i].name, cols[i].comment, out);
 }
@@ -956,7 +792,7 @@ static int render_create_table(const lm_dialect *d, const lm_op *op, lm_stmts *o
     if (c && auto_increments(c)) auto_col = c;
   }
   /* SQLite's rowid alias and AUTOINCREMENT need the key inside the column. */
-  int inline_pk = auto_col && !is_pg(d);
+  int inline_pk = auto_col && lm_dialect_render_flag(d, LM_RENDER_INLINE_AUTO_PK);
 
   lm_buf b;
   lm_buf_init(&b);
@@ -1030,7 +866,7 @@ static int render_add_column(const lm_dialect *d, const lm_op *op, lm_stmts *out
   col_ctx x = {0};
   x.pk = x.inline_pk = c->primary_key;
   x.auto_pk = c->primary_key && auto_increments(c);
-  x.inline_unique = c->unique && !c->index && is_pg(d);
+  x.inline_unique = c->unique && !c->index && lm_dialect_render_flag(d, LM_RENDER_ADD_UNIQUE);
   x.inline_ref = 1;
   lm_buf b;
   begin_alter(&b, op->table);
@@ -1063,21 +899,6 @@ static void begin_alter_column(lm_buf *b, const lm_op *op) {
 }
 
 static int render_alter_column(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
-  if (op->using_expr && !op->type)
-    return lm_error_set(LM_EUSAGE,
-                        "alter_column on table \"%s\", column \"%s\": postgresql_using needs "
-                        "a new type",
-                        op->table, op->name);
-  if (!is_pg(d)) {
-    if (op->type || op->nullable != -1 || op->server_default.kind != LM_DEF_NONE)
-      return lm_error_set(LM_ENOTSUP,
-                          "alter_column changing a column's type, nullability or default is not "
-                          "supported on SQLite yet (move-and-copy is planned); table \"%s\", "
-                          "column \"%s\"",
-                          op->table, op->name);
-    if (op->new_name) add_rename_column(op, out);
-    return 0;
-  }
   lm_buf b;
   if (op->type) {
     begin_alter_column(&b, op);
@@ -1104,7 +925,8 @@ static int render_alter_column(const lm_dialect *d, const lm_op *op, lm_stmts *o
     }
     emit(out, &b);
   }
-  if (op->has_comment) add_comment(d, op->table, op->name, op->comment, out);
+  if (op->has_comment && lm_dialect_render_flag(d, LM_RENDER_COMMENTS))
+    add_comment(d, op->table, op->name, op->comment, out);
   if (op->new_name) add_rename_column(op, out);
   return 0;
 }
@@ -1127,7 +949,8 @@ static void render_create_index(const lm_dialect *d, const lm_op *op, lm_stmts *
   lm_buf b;
   lm_buf_init(&b);
   lm_buf_puts(&b, op->unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
-  if (op->concurrently && is_pg(d)) lm_buf_puts(&b, "CONCURRENTLY ");
+  if (op->concurrently && lm_dialect_has_cap(d, LM_CAP_CONCURRENT_INDEX))
+    lm_buf_puts(&b, "CONCURRENTLY ");
   if (op->if_not_exists) lm_buf_puts(&b, "IF NOT EXISTS ");
   if (op->name) {
     lm_buf_ident(&b, op->name);
@@ -1149,16 +972,14 @@ static void render_drop_index(const lm_dialect *d, const lm_op *op, lm_stmts *ou
   lm_buf b;
   lm_buf_init(&b);
   lm_buf_puts(&b, "DROP INDEX ");
-  if (op->concurrently && is_pg(d)) lm_buf_puts(&b, "CONCURRENTLY ");
+  if (op->concurrently && lm_dialect_has_cap(d, LM_CAP_CONCURRENT_INDEX))
+    lm_buf_puts(&b, "CONCURRENTLY ");
   if (op->if_exists) lm_buf_puts(&b, "IF EXISTS ");
   lm_buf_ident(&b, op->name);
   emit(out, &b);
 }
 
-static int render_add_constraint(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
-  if (!is_pg(d))
-    return lm_error_set(LM_ENOTSUP, "%s is not supported on SQLite yet (move-and-copy is planned)",
-                        lm_op_name(op->kind));
+static int render_add_constraint(const lm_op *op, lm_stmts *out) {
   if (op->ncons < 1)
     return lm_error_set(LM_EUSAGE, "%s on table \"%s\" has no constraint", lm_op_name(op->kind),
                         op->table);
@@ -1281,12 +1102,15 @@ static int check_fields(const lm_op *op) {
   default: break;
   }
   if (missing) return lm_error_set(LM_EUSAGE, "%s: missing %s", lm_op_name(op->kind), missing);
+  if (op->kind == LM_OP_ALTER_COLUMN && op->using_expr && !op->type)
+    return lm_error_set(LM_EUSAGE,
+                        "alter_column on table \"%s\", column \"%s\": postgresql_using needs "
+                        "a new type",
+                        op->table, op->name);
   return 0;
 }
 
-static int render_op(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
-  int rc = check_fields(op);
-  if (rc) return rc;
+int lm_render_common_op(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
   lm_buf b;
   switch (op->kind) {
   case LM_OP_CREATE_TABLE: return render_create_table(d, op, out);
@@ -1315,12 +1139,8 @@ static int render_op(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
   case LM_OP_CREATE_PK:
   case LM_OP_CREATE_UNIQUE:
   case LM_OP_CREATE_FK:
-  case LM_OP_CREATE_CHECK: return render_add_constraint(d, op, out);
+  case LM_OP_CREATE_CHECK: return render_add_constraint(op, out);
   case LM_OP_DROP_CONSTRAINT:
-    if (!is_pg(d))
-      return lm_error_set(LM_ENOTSUP,
-                          "drop_constraint is not supported on SQLite yet (move-and-copy is "
-                          "planned)");
     begin_alter(&b, op->table);
     lm_buf_puts(&b, "DROP CONSTRAINT ");
     lm_buf_ident(&b, op->name);
@@ -1336,7 +1156,8 @@ static int render_op(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
 
 int lm_render(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
   int n0 = out->n;
-  int rc = render_op(d, op, out);
+  int rc = check_fields(op);
+  if (!rc) rc = lm_dialect_render(d, op, out);
   /* All or nothing: a caller never runs half of an operation. */
   if (rc)
     while (out->n > n0)
