@@ -945,7 +945,7 @@ static int l_batch_alter_table(lua_State *L) {
     return op_error(L, "op.batch_alter_table: recreate must be \"auto\", \"always\" or \"never\"");
   lm_run *run = lm_lua_need_run(L, fn);
   batch_box *box = NULL;
-  if (run->sink->d->id == LM_SQLITE && !run->sink->on_op) {
+  if (run->sink->batch_collects) {
     box = lua_newuserdatauv(L, sizeof *box, 0);
     memset(box, 0, sizeof *box);
     luaL_setmetatable(L, MT_BATCH);
@@ -1013,16 +1013,14 @@ static int l_autocommit_block(lua_State *L) {
     return op_error(L, "op.autocommit_block cannot run inside one transaction for the whole run "
                        "(--dry-run or transaction_per_migration = false)");
   lm_error_clear();
-  if (s->on_autocommit) {
-    const char *src = NULL;
-    int line = 0;
-    lm_lua_caller_location(L, &src, &line);
-    s->on_autocommit(s->op_ud, src, line, 1);
-  }
+  const char *src = NULL;
+  int line = 0;
+  lm_lua_caller_location(L, &src, &line);
+  s->autocommit_begin(s, src, line);
   if (lm_journal_block_begin(run) != 0) return lm_lua_raise(L);
   lua_pushvalue(L, 1);
   lua_call(L, 0, 0);
-  if (s->on_autocommit) s->on_autocommit(s->op_ud, NULL, 0, 0);
+  s->autocommit_end(s);
   if (lm_journal_block_end(run) != 0) return lm_lua_raise(L);
   return 0;
 }
@@ -1086,7 +1084,7 @@ static int l_query(lua_State *L) {
   return 1;
 }
 
-/* op.rows: a dialect cursor owned by a userdata, read one row per call of
+/* op.rows: a sink's cursor owned by a userdata, read one row per call of
  * the iterator. `for row in op.rows(...)` closes it when the loop ends, by
  * break or error too (the userdata is the loop's to-be-closed value); an
  * iterator dropped half-way is closed when it is collected. Other op calls
@@ -1094,16 +1092,10 @@ static int l_query(lua_State *L) {
  * postgres.c). PostgreSQL's cursor reads a snapshot; SQLite's statement may
  * also visit rows the loop itself inserts into the table it reads. */
 typedef struct rows_iter {
-  const lm_dialect *d;
-  lm_cursor *cur; /* NULL when exhausted, closed or never opened */
+  lm_sink_cursor cur; /* no rows when exhausted, closed or never opened */
 } rows_iter;
 
-static void rows_close(rows_iter *it) {
-  if (!it->cur) return;
-  lm_cursor *cur = it->cur;
-  it->cur = NULL;
-  lm_dialect_cursor_close(it->d, cur);
-}
+static void rows_close(rows_iter *it) { lm_sink_cursor_close(&it->cur); }
 
 static int rows_gc(lua_State *L) {
   rows_close(luaL_checkudata(L, 1, MT_ROWS));
@@ -1112,12 +1104,11 @@ static int rows_gc(lua_State *L) {
 
 static int rows_next(lua_State *L) {
   rows_iter *it = lua_touserdata(L, lua_upvalueindex(1));
-  if (!it->cur) return 0;
   int ncols = 0;
   const char *const *names = NULL;
   const lm_value *vals = NULL;
   lm_error_clear();
-  int rc = lm_dialect_cursor_next(it->d, it->cur, &ncols, &names, &vals);
+  int rc = lm_sink_cursor_next(&it->cur, &ncols, &names, &vals);
   if (rc <= 0) {
     rows_close(it);
     if (rc < 0) return lm_lua_raise(L);
@@ -1139,18 +1130,12 @@ static int l_rows(lua_State *L) {
   int np;
   lm_value *p = parse_params(L, A, 2, &np, "rows");
   rows_iter *it = lua_newuserdatauv(L, sizeof *it, 0);
-  it->d = s->d;
-  it->cur = NULL;
+  memset(it, 0, sizeof *it);
   luaL_setmetatable(L, MT_ROWS);
-  /* the record sink (lint, plans) has no connection: no rows, as its query */
-  if (s->conn && !s->on_op) {
-    if (!lm_dialect_can_stream(s->d))
-      return op_error(L, "op.rows is not supported on %s", s->d->name);
-    if (s->trace) fprintf(s->trace, "luamig: sql: %s\n", sql);
-    lm_stmt st = {(char *)sql, p, np};
-    lm_error_clear();
-    if (lm_dialect_cursor_open(s->d, s->conn, &st, &it->cur) != 0) return lm_lua_raise(L);
-  }
+  /* the record sink (lint, plans) yields no rows, as its query */
+  lm_stmt st = {(char *)sql, p, np};
+  lm_error_clear();
+  if (s->cursor_open(s, &st, &it->cur) != 0) return lm_lua_raise(L);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, rows_next, 1);
   lua_pushnil(L);

@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include "dialect/pq_load.h"
+#include "dialect/session.h"
 #include "lm.h"
 
 /* Not "pg_conn": libpq already uses that tag for PGconn. */
@@ -636,6 +637,9 @@ const lm_dialect lm_dialect_postgresql = {
     .cursor_next = pg_cursor_next,
     .cursor_close = pg_cursor_close,
     .table_exists_sql = "SELECT 1 WHERE to_regclass(quote_ident($1)) IS NOT NULL",
+    /* sessions: streaming, batches, autocommit */
+    .backfill_columns = lm_pg_backfill_columns,
+    .write_rows = lm_pg_write_rows,
 };
 
 static int pid_row(void *ud, int n, const char *const *names, const lm_value *v) {

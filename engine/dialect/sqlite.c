@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include "dialect/session.h"
 #include "lm.h"
 
 /* Named apart from struct lm_conn: every dialect has its own connection
@@ -639,4 +640,8 @@ const lm_dialect lm_dialect_sqlite = {
     .cursor_close = sqlite_cursor_close,
     .before_commit = sqlite_before_commit,
     .table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
+    /* sessions: streaming, batches, autocommit */
+    .backfill_columns = lm_sqlite_backfill_columns,
+    .rowid_aliases = lm_sqlite_rowid_aliases,
+    .write_rows = lm_sqlite_write_rows,
 };

@@ -59,6 +59,27 @@ enum lm_dialect_cap {
   LM_CAP_ALTER_COLUMN = 1u << 4,      /* ALTER COLUMN in place (else move-and-copy) */
 };
 
+/* New values for some rows of a table, found by their key (a backfill's
+ * batch, function form): the rows are in key order and all set the same
+ * columns. */
+typedef struct lm_rows_update {
+  const char *table;
+  const char *const *keys;      /* the key's columns */
+  const char *const *key_types; /* their types, as backfill_columns read them */
+  int nkeys;
+  int rowid;                    /* the key is keys[0], a rowid alias (no column, no quotes) */
+  const char *const *cols;      /* the columns set */
+  const char *const *col_types; /* their types */
+  int ncols;
+  int nrows;
+  /* nrows x (nkeys + ncols): each row's key values, then its new values */
+  const lm_value *const *vals;
+} lm_rows_update;
+
+/** Runs one statement for a dialect method that writes (the caller's
+ * session, so that statements are traced and counted as any other). */
+typedef int (*lm_stmt_fn)(void *ud, const lm_stmt *st);
+
 typedef struct lm_dialect lm_dialect;
 struct lm_dialect {
   int version; /* LM_DIALECT_VERSION this table was written for */
@@ -94,6 +115,14 @@ struct lm_dialect {
   /* ---- the runner: version table, run lock, cancelling (version 2) ---- */
 
   /* ---- sessions: streaming, batches, autocommit (version 2) ---- */
+  /* the one statement (into out) whose rows are the columns of table, in
+   * order: (name, type, position in the primary key or 0) */
+  void (*backfill_columns)(const char *table, lm_stmts *out);
+  /* what a table without a primary key is walked by: the first of these
+   * (NULL-ended) that no column hides; NULL: it cannot be walked */
+  const char *const *rowid_aliases;
+  /* writes u's new values, each statement through run(ud, …) */
+  int (*write_rows)(const lm_rows_update *u, lm_stmt_fn run, void *ud);
 
   /* ---- end of version 2 ---- */
 };
