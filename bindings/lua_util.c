@@ -41,6 +41,13 @@ void lm_lua_push_located(lua_State *L, const char *fmt, va_list ap) {
   lua_concat(L, 2);
 }
 
+static void push_located(lua_State *L, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lm_lua_push_located(L, fmt, ap);
+  va_end(ap);
+}
+
 /* Raises fmt located at the caller's line. */
 static int located_error(lua_State *L, const char *fmt, ...) {
   va_list ap;
@@ -133,17 +140,10 @@ lm_run *lm_lua_need_run(lua_State *L, const char *fn) {
   /* a finalizer runs whenever the collector gets to it: inside another
    * revision's call, its transaction, or none */
   if (in_finalizer(L)) {
-    const char *src;
-    int line;
-    if (lm_lua_caller_location(L, &src, &line))
-      lua_pushfstring(L, "%s:%d: ", src, line);
-    else
-      lua_pushliteral(L, "");
-    lua_pushfstring(L,
-                    "op.%s was called from a __gc finalizer: refused (op calls belong in the "
-                    "revision's own upgrade(), downgrade() or step function)",
-                    fn);
-    lua_concat(L, 2);
+    push_located(L,
+                 "op.%s was called from a __gc finalizer: refused (op calls belong in the "
+                 "revision's own upgrade(), downgrade() or step function)",
+                 fn);
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, "luamig.gcrefused");
     return lua_error(L), NULL;
