@@ -16,6 +16,8 @@
 #define LM_REG_RUN "luamig.run"
 #define LM_REG_PROXIES "luamig.proxies"
 #define LM_REG_REQUIRED "luamig.required"
+/* metatable of op.sql(...) values */
+#define LM_MT_SQL "luamig.sql"
 
 /* Raised (as a light userdata) when the last-error record already holds a
  * structured error, so the caller must not overwrite it. */
@@ -55,6 +57,8 @@ lm_run *lm_lua_need_run(lua_State *L, const char *fn);
 void lm_lua_check_opts(lua_State *L, int idx, const char *fn, const char *const *allowed);
 /** Pushes a database value: NULL as nil, integers as integers. */
 void lm_lua_push_value(lua_State *L, const lm_value *v);
+/** 1 when the value at idx is a table whose metatable is registry[mt]. */
+int lm_lua_is_marked(lua_State *L, int idx, const char *mt);
 /** The text of the op.sql(...) value at idx, or NULL when it is not one. */
 const char *lm_lua_sql_text(lua_State *L, int idx);
 /** 1 when the value at idx is an op.column(...) value / a constraint value. */

@@ -12,12 +12,10 @@
 #include "lbind.h"
 #include "recreate.h"
 
-int lm_lua_error_sentinel;
-
 #define MT_ARENA "luamig.arena"
 #define MT_COLUMN "luamig.column"
 #define MT_CONSTRAINT "luamig.constraint"
-#define MT_SQL "luamig.sql"
+#define MT_SQL LM_MT_SQL
 #define MT_BATCH "luamig.batch"
 #define REG_BATCH "luamig.batch.collecting"
 #define MT_ROWS "luamig.rows"
@@ -75,46 +73,11 @@ static char *astrn(arena *a, const char *s, size_t n) {
 
 /* ---- errors with the revision's own file and line ------------------------- */
 
-/* The first Lua frame above us: the revision line that made the call, even
- * when it went through a C closure such as a batch method. */
-int lm_lua_caller_location(lua_State *L, const char **src, int *line) {
-  lua_Debug ar;
-  for (int level = 1; lua_getstack(L, level, &ar); level++) {
-    if (!lua_getinfo(L, "Sl", &ar)) break;
-    if (ar.currentline > 0) {
-      *src = ar.source[0] == '@' ? ar.source + 1 : ar.short_src;
-      *line = ar.currentline;
-      return 1;
-    }
-  }
-  return 0;
-}
-
-void lm_lua_push_located(lua_State *L, const char *fmt, va_list ap) {
-  const char *src;
-  int line;
-  if (lm_lua_caller_location(L, &src, &line))
-    lua_pushfstring(L, "%s:%d: ", src, line);
-  else
-    lua_pushliteral(L, "");
-  lua_pushvfstring(L, fmt, ap);
-  lua_concat(L, 2);
-}
-
 static int op_error(lua_State *L, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   lm_lua_push_located(L, fmt, ap);
   va_end(ap);
-  return lua_error(L);
-}
-
-int lm_lua_raise(lua_State *L) {
-  const char *src;
-  int line;
-  if (lm_lua_caller_location(L, &src, &line) && !lm_error_last()->file)
-    lm_error_set_location(src, line);
-  lua_pushlightuserdata(L, &lm_lua_error_sentinel);
   return lua_error(L);
 }
 
@@ -127,14 +90,6 @@ static const char *check_str(lua_State *L, arena *A, int idx, const char *fn, co
   const char *s = lua_tolstring(L, idx, &n);
   if (n == 0) op_error(L, "op.%s: %s must not be empty", fn, what);
   return astrn(A, s, n);
-}
-
-static int is_marked(lua_State *L, int idx, const char *mt) {
-  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
-  luaL_getmetatable(L, mt);
-  int eq = lua_rawequal(L, -1, -2);
-  lua_pop(L, 2);
-  return eq;
 }
 
 /* A string or a list of strings. */
@@ -206,33 +161,6 @@ static const char **index_columns(lua_State *L, arena *A, int idx, int *n,
   *n = len;
   if (any) *expr = e;
   return v;
-}
-
-/* Rejects option names the directive does not know: a misspelt option that
- * were silently ignored would change a migration's meaning. */
-static void check_opts(lua_State *L, int idx, const char *fn, const char *const *allowed) {
-  if (lua_isnoneornil(L, idx)) return;
-  if (lua_type(L, idx) != LUA_TTABLE)
-    op_error(L, "op.%s: options must be a table, got %s", fn, luaL_typename(L, idx));
-  idx = lua_absindex(L, idx);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING) op_error(L, "op.%s: option names must be strings", fn);
-    const char *k = lua_tostring(L, -1);
-    int ok = 0;
-    for (int i = 0; allowed[i]; i++)
-      if (strcmp(allowed[i], k) == 0) ok = 1;
-    if (!ok) {
-      if (strcmp(k, "default") == 0)
-        op_error(L, "op.%s: unknown option 'default' (a client-side default; use server_default)",
-                 fn);
-      lua_pushstring(L, allowed[0] ? allowed[0] : "");
-      for (int i = 1; allowed[i]; i++)
-        lua_pushfstring(L, "%s, %s", lua_tostring(L, -1), allowed[i]), lua_remove(L, -2);
-      op_error(L, "op.%s: unknown option '%s' (known: %s)", fn, k, lua_tostring(L, -1));
-    }
-  }
 }
 
 /* Pushes opts[key] (nil when opts is absent). */
@@ -313,7 +241,7 @@ static lm_default parse_default(lua_State *L, arena *A, int idx, int false_drops
     }
     break;
   default:
-    if (is_marked(L, idx, MT_SQL)) {
+    if (lm_lua_is_marked(L, idx, MT_SQL)) {
       d.kind = LM_DEF_SQL;
       d.text = sql_text(L, A, idx);
       break;
@@ -462,62 +390,6 @@ static void parse_constraint(lua_State *L, arena *A, int idx, lm_constraint *k, 
 
 /* ---- sending a record to the running migration ----------------------------- */
 
-static lm_run *current_run(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_RUN);
-  lm_run *r = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  return r;
-}
-
-/* Whether the code calling the C function at level 0 runs inside a __gc
- * finalizer (Lua names such a frame's function "__gc", a metamethod). */
-static int in_finalizer(lua_State *L) {
-  lua_Debug ar;
-  for (int level = 1; lua_getstack(L, level, &ar); level++)
-    if (lua_getinfo(L, "n", &ar) && ar.namewhat && strcmp(ar.namewhat, "metamethod") == 0 &&
-        ar.name && strcmp(ar.name, "__gc") == 0)
-      return 1;
-  return 0;
-}
-
-int lm_lua_take_gc_refused(lua_State *L) {
-  if (lua_getfield(L, LUA_REGISTRYINDEX, "luamig.gcrefused") == LUA_TNIL) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  lua_pushnil(L);
-  lua_setfield(L, LUA_REGISTRYINDEX, "luamig.gcrefused");
-  return 1;
-}
-
-static lm_run *need_run(lua_State *L, const char *fn) {
-  /* a finalizer runs whenever the collector gets to it: inside another
-   * revision's call, its transaction, or none */
-  if (in_finalizer(L)) {
-    const char *src;
-    int line;
-    if (lm_lua_caller_location(L, &src, &line))
-      lua_pushfstring(L, "%s:%d: ", src, line);
-    else
-      lua_pushliteral(L, "");
-    lua_pushfstring(L,
-                    "op.%s was called from a __gc finalizer: refused (op calls belong in the "
-                    "revision's own upgrade(), downgrade() or step function)",
-                    fn);
-    lua_concat(L, 2);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, "luamig.gcrefused");
-    return lua_error(L), NULL;
-  }
-  lm_run *r = current_run(L);
-  if (!r)
-    op_error(L,
-             "op.%s can only be called while a migration runs (inside upgrade(), downgrade() or "
-             "a step function), not when the file is loaded",
-             fn);
-  return r;
-}
-
 /* batch_alter_table on SQLite: see l_batch_alter_table. */
 typedef struct batch_box {
   lm_rc_batch *ops;
@@ -538,7 +410,7 @@ static void arena_release(arena *a) {
 }
 
 static int emit(lua_State *L, arena *A, lm_op *op) {
-  lm_run *run = need_run(L, lm_op_name(op->kind));
+  lm_run *run = lm_lua_need_run(L, lm_op_name(op->kind));
   lm_lua_caller_location(L, &op->file, &op->line);
   run->nops++;
   batch_box *box = collecting(L);
@@ -594,7 +466,7 @@ static int l_column(lua_State *L) {
     return op_error(L, "op.column: type of column '%s' must be a string such as \"integer\"",
                     lua_tostring(L, 1));
   check_type_text(L, "column", lua_tostring(L, 2));
-  check_opts(L, 3, "column", COLUMN_OPTS);
+  lm_lua_check_opts(L, 3, "column", COLUMN_OPTS);
   lua_createtable(L, 0, 3);
   lua_pushvalue(L, 1);
   lua_setfield(L, -2, "name");
@@ -609,7 +481,7 @@ static int l_column(lua_State *L) {
 static const char *const CON_OPTS[] = {"name", "ondelete", "onupdate", "not_valid", NULL};
 
 static int make_constraint(lua_State *L, lm_con_kind kind, int opts_idx) {
-  check_opts(L, opts_idx, "constraint", CON_OPTS);
+  lm_lua_check_opts(L, opts_idx, "constraint", CON_OPTS);
   lua_createtable(L, 0, 4);
   lua_pushinteger(L, kind);
   lua_setfield(L, -2, "kind");
@@ -662,8 +534,8 @@ static int l_create_table(lua_State *L) {
   op.table = check_str(L, A, 1, "create_table", "table name");
   int first = 2, last = nargs;
   int list = 0;
-  if (nargs == 2 && lua_type(L, 2) == LUA_TTABLE && !is_marked(L, 2, MT_COLUMN) &&
-      !is_marked(L, 2, MT_CONSTRAINT)) {
+  if (nargs == 2 && lua_type(L, 2) == LUA_TTABLE && !lm_lua_is_marked(L, 2, MT_COLUMN) &&
+      !lm_lua_is_marked(L, 2, MT_CONSTRAINT)) {
     list = 1;
     first = 1;
     last = (int)lua_rawlen(L, 2);
@@ -677,9 +549,9 @@ static int l_create_table(lua_State *L) {
       lua_rawgeti(L, 2, i);
     else
       lua_pushvalue(L, i);
-    if (is_marked(L, -1, MT_COLUMN))
+    if (lm_lua_is_marked(L, -1, MT_COLUMN))
       parse_column(L, A, -1, &op.cols[op.ncols++], "create_table");
-    else if (is_marked(L, -1, MT_CONSTRAINT))
+    else if (lm_lua_is_marked(L, -1, MT_CONSTRAINT))
       parse_constraint(L, A, -1, &op.cons[op.ncons++], "create_table");
     else
       return op_error(L, "op.create_table: item %d is not an op.column(...) or a constraint",
@@ -710,7 +582,7 @@ static int l_add_column(lua_State *L) {
   arena *A = arena_push(L, 3);
   lm_op op = {.kind = LM_OP_ADD_COLUMN};
   op.table = check_str(L, A, 1, "add_column", "table name");
-  if (!is_marked(L, 2, MT_COLUMN))
+  if (!lm_lua_is_marked(L, 2, MT_COLUMN))
     return op_error(L, "op.add_column: second argument must be op.column(...)");
   op.cols = aalloc(A, sizeof *op.cols);
   op.ncols = 1;
@@ -746,7 +618,7 @@ static int l_alter_column(lua_State *L) {
   lm_op op = {.kind = LM_OP_ALTER_COLUMN};
   op.table = check_str(L, A, 1, "alter_column", "table name");
   op.name = check_str(L, A, 2, "alter_column", "column name");
-  check_opts(L, 3, "alter_column", ALTER_OPTS);
+  lm_lua_check_opts(L, 3, "alter_column", ALTER_OPTS);
   op.new_name = opt_str(L, A, 3, "new_column_name", "alter_column");
   op.type = opt_str(L, A, 3, "type", "alter_column");
   if (!op.type) op.type = opt_str(L, A, 3, "type_", "alter_column");
@@ -790,7 +662,7 @@ static int l_create_index(lua_State *L) {
   op.name = check_str(L, A, 1, "create_index", "index name");
   op.table = check_str(L, A, 2, "create_index", "table name");
   op.names = index_columns(L, A, 3, &op.nnames, &op.name_is_expr);
-  check_opts(L, 4, "create_index", INDEX_OPTS);
+  lm_lua_check_opts(L, 4, "create_index", INDEX_OPTS);
   op.unique = first_set(opt_bool(L, 4, "unique", "create_index"), 0);
   op.where = opt_str(L, A, 4, "where", "create_index");
   if (!op.where) op.where = opt_str(L, A, 4, "postgresql_where", "create_index");
@@ -814,7 +686,7 @@ static int l_drop_index(lua_State *L) {
     op.table = check_str(L, A, 2, "drop_index", "table name");
     o = 3;
   }
-  check_opts(L, o, "drop_index", DROP_INDEX_OPTS);
+  lm_lua_check_opts(L, o, "drop_index", DROP_INDEX_OPTS);
   if (!op.table) op.table = opt_str(L, A, o, "table_name", "drop_index");
   op.concurrently =
       first_set(opt_bool(L, o, "concurrently", "drop_index"),
@@ -843,7 +715,7 @@ static int l_create_unique_constraint(lua_State *L) {
   lm_op op = {.kind = LM_OP_CREATE_UNIQUE};
   op.name = check_str(L, A, 1, "create_unique_constraint", "constraint name");
   op.table = check_str(L, A, 2, "create_unique_constraint", "table name");
-  check_opts(L, 4, "create_unique_constraint", UNIQUE_OPTS);
+  lm_lua_check_opts(L, 4, "create_unique_constraint", UNIQUE_OPTS);
   op.cons = aalloc(A, sizeof *op.cons);
   op.ncons = 1;
   op.cons[0].kind = LM_CON_UNIQUE;
@@ -871,7 +743,7 @@ static int l_create_foreign_key(lua_State *L) {
   k->ref_cols = str_list(L, A, 5, &k->nref, fn, "remote columns");
   if (k->ncols != k->nref)
     return op_error(L, "op.%s: %d local columns but %d remote columns", fn, k->ncols, k->nref);
-  check_opts(L, 6, fn, FK_OPTS);
+  lm_lua_check_opts(L, 6, fn, FK_OPTS);
   k->ondelete = opt_str(L, A, 6, "ondelete", fn);
   k->onupdate = opt_str(L, A, 6, "onupdate", fn);
   k->not_valid = first_set(opt_bool(L, 6, "not_valid", fn),
@@ -891,11 +763,11 @@ static int l_create_check_constraint(lua_State *L) {
   op.ncons = 1;
   op.cons[0].kind = LM_CON_CHECK;
   op.cons[0].name = op.name;
-  if (is_marked(L, 3, MT_SQL))
+  if (lm_lua_is_marked(L, 3, MT_SQL))
     op.cons[0].expr = sql_text(L, A, 3);
   else
     op.cons[0].expr = check_str(L, A, 3, fn, "condition");
-  check_opts(L, 4, fn, CHECK_OPTS);
+  lm_lua_check_opts(L, 4, fn, CHECK_OPTS);
   op.cons[0].not_valid = first_set(opt_bool(L, 4, "not_valid", fn),
                                    first_set(opt_bool(L, 4, "postgresql_not_valid", fn), 0));
   return emit(L, A, &op);
@@ -909,7 +781,7 @@ static int l_drop_constraint(lua_State *L) {
   lm_op op = {.kind = LM_OP_DROP_CONSTRAINT};
   op.name = check_str(L, A, 1, fn, "constraint name");
   op.table = check_str(L, A, 2, fn, "table name");
-  check_opts(L, 3, fn, DROP_CON_OPTS);
+  lm_lua_check_opts(L, 3, fn, DROP_CON_OPTS);
   op.constraint_type = opt_str(L, A, 3, "type_", fn);
   if (!op.constraint_type) op.constraint_type = opt_str(L, A, 3, "type", fn);
   if (op.constraint_type) {
@@ -940,7 +812,7 @@ static void refuse_transaction_control(lua_State *L, const char *sql, const char
 static int l_execute(lua_State *L) {
   arena *A = arena_push(L, 2);
   lm_op op = {.kind = LM_OP_EXECUTE};
-  if (is_marked(L, 1, MT_SQL))
+  if (lm_lua_is_marked(L, 1, MT_SQL))
     op.sql = sql_text(L, A, 1);
   else
     op.sql = check_str(L, A, 1, "execute", "SQL");
@@ -1062,7 +934,7 @@ static int l_batch_alter_table(lua_State *L) {
   const char *fn = "batch_alter_table";
   const char *table = check_str(L, A, 1, fn, "table name");
   luaL_checktype(L, 2, LUA_TFUNCTION);
-  check_opts(L, 3, fn, BATCH_OPTS);
+  lm_lua_check_opts(L, 3, fn, BATCH_OPTS);
   const char *how = opt_str(L, A, 3, "recreate", fn);
   lm_recreate_mode mode = LM_RECREATE_AUTO;
   if (how && strcmp(how, "always") == 0)
@@ -1071,9 +943,9 @@ static int l_batch_alter_table(lua_State *L) {
     mode = LM_RECREATE_NEVER;
   else if (how && strcmp(how, "auto") != 0)
     return op_error(L, "op.batch_alter_table: recreate must be \"auto\", \"always\" or \"never\"");
-  lm_run *run = need_run(L, fn);
+  lm_run *run = lm_lua_need_run(L, fn);
   batch_box *box = NULL;
-  if (run->sink->d->id == LM_SQLITE && !run->sink->on_op) {
+  if (run->sink->batch_collects) {
     box = lua_newuserdatauv(L, sizeof *box, 0);
     memset(box, 0, sizeof *box);
     luaL_setmetatable(L, MT_BATCH);
@@ -1135,22 +1007,20 @@ static int l_batch_alter_table(lua_State *L) {
 
 static int l_autocommit_block(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  lm_run *run = need_run(L, "autocommit_block");
+  lm_run *run = lm_lua_need_run(L, "autocommit_block");
   lm_sink *s = run->sink;
   if (s->outer_tx)
     return op_error(L, "op.autocommit_block cannot run inside one transaction for the whole run "
                        "(--dry-run or transaction_per_migration = false)");
   lm_error_clear();
-  if (s->on_autocommit) {
-    const char *src = NULL;
-    int line = 0;
-    lm_lua_caller_location(L, &src, &line);
-    s->on_autocommit(s->op_ud, src, line, 1);
-  }
+  const char *src = NULL;
+  int line = 0;
+  lm_lua_caller_location(L, &src, &line);
+  s->autocommit_begin(s, src, line);
   if (lm_journal_block_begin(run) != 0) return lm_lua_raise(L);
   lua_pushvalue(L, 1);
   lua_call(L, 0, 0);
-  if (s->on_autocommit) s->on_autocommit(s->op_ud, NULL, 0, 0);
+  s->autocommit_end(s);
   if (lm_journal_block_end(run) != 0) return lm_lua_raise(L);
   return 0;
 }
@@ -1158,7 +1028,7 @@ static int l_autocommit_block(lua_State *L) {
 /* ---- reading data ------------------------------------------------------------------ */
 
 static lm_sink *need_live(lua_State *L, const char *fn) {
-  lm_run *run = need_run(L, fn);
+  lm_run *run = lm_lua_need_run(L, fn);
   if (!run->sink->query)
     op_error(L, "op.%s needs a live database; it is not available with --sql", fn);
   return run->sink;
@@ -1171,23 +1041,13 @@ typedef struct collect {
   int max;
 } collect;
 
-static void push_value(lua_State *L, const lm_value *v) {
-  switch (v->t) {
-  case LM_V_NULL: lua_pushnil(L); break;
-  case LM_V_INT: lua_pushinteger(L, (lua_Integer)v->i); break;
-  case LM_V_FLOAT: lua_pushnumber(L, v->f); break;
-  case LM_V_BOOL: lua_pushboolean(L, (int)v->i); break;
-  case LM_V_TEXT: lua_pushlstring(L, v->s, v->len); break;
-  }
-}
-
 static int collect_row(void *ud, int ncols, const char *const *names, const lm_value *vals) {
   collect *c = ud;
   lua_State *L = c->L;
   lua_checkstack(L, 4);
   lua_createtable(L, 0, ncols);
   for (int i = 0; i < ncols; i++) {
-    push_value(L, &vals[i]);
+    lm_lua_push_value(L, &vals[i]);
     lua_setfield(L, -2, names[i]);
   }
   lua_rawseti(L, c->list, ++c->n);
@@ -1197,7 +1057,7 @@ static int collect_row(void *ud, int ncols, const char *const *names, const lm_v
 static int collect_first(void *ud, int ncols, const char *const *names, const lm_value *vals) {
   LM_UNUSED(names);
   collect *c = ud;
-  if (ncols > 0) push_value(c->L, &vals[0]);
+  if (ncols > 0) lm_lua_push_value(c->L, &vals[0]);
   c->n = 1;
   return 1;
 }
@@ -1224,7 +1084,7 @@ static int l_query(lua_State *L) {
   return 1;
 }
 
-/* op.rows: a dialect cursor owned by a userdata, read one row per call of
+/* op.rows: a sink's cursor owned by a userdata, read one row per call of
  * the iterator. `for row in op.rows(...)` closes it when the loop ends, by
  * break or error too (the userdata is the loop's to-be-closed value); an
  * iterator dropped half-way is closed when it is collected. Other op calls
@@ -1232,16 +1092,10 @@ static int l_query(lua_State *L) {
  * postgres.c). PostgreSQL's cursor reads a snapshot; SQLite's statement may
  * also visit rows the loop itself inserts into the table it reads. */
 typedef struct rows_iter {
-  const lm_dialect *d;
-  lm_cursor *cur; /* NULL when exhausted, closed or never opened */
+  lm_sink_cursor cur; /* no rows when exhausted, closed or never opened */
 } rows_iter;
 
-static void rows_close(rows_iter *it) {
-  if (!it->cur) return;
-  lm_cursor *cur = it->cur;
-  it->cur = NULL;
-  lm_dialect_cursor_close(it->d, cur);
-}
+static void rows_close(rows_iter *it) { lm_sink_cursor_close(&it->cur); }
 
 static int rows_gc(lua_State *L) {
   rows_close(luaL_checkudata(L, 1, MT_ROWS));
@@ -1250,12 +1104,11 @@ static int rows_gc(lua_State *L) {
 
 static int rows_next(lua_State *L) {
   rows_iter *it = lua_touserdata(L, lua_upvalueindex(1));
-  if (!it->cur) return 0;
   int ncols = 0;
   const char *const *names = NULL;
   const lm_value *vals = NULL;
   lm_error_clear();
-  int rc = lm_dialect_cursor_next(it->d, it->cur, &ncols, &names, &vals);
+  int rc = lm_sink_cursor_next(&it->cur, &ncols, &names, &vals);
   if (rc <= 0) {
     rows_close(it);
     if (rc < 0) return lm_lua_raise(L);
@@ -1263,7 +1116,7 @@ static int rows_next(lua_State *L) {
   }
   lua_createtable(L, 0, ncols);
   for (int i = 0; i < ncols; i++) {
-    push_value(L, &vals[i]);
+    lm_lua_push_value(L, &vals[i]);
     lua_setfield(L, -2, names[i]);
   }
   return 1;
@@ -1277,18 +1130,12 @@ static int l_rows(lua_State *L) {
   int np;
   lm_value *p = parse_params(L, A, 2, &np, "rows");
   rows_iter *it = lua_newuserdatauv(L, sizeof *it, 0);
-  it->d = s->d;
-  it->cur = NULL;
+  memset(it, 0, sizeof *it);
   luaL_setmetatable(L, MT_ROWS);
-  /* the record sink (lint, plans) has no connection: no rows, as its query */
-  if (s->conn && !s->on_op) {
-    if (!lm_dialect_can_stream(s->d))
-      return op_error(L, "op.rows is not supported on %s", s->d->name);
-    if (s->trace) fprintf(s->trace, "luamig: sql: %s\n", sql);
-    lm_stmt st = {(char *)sql, p, np};
-    lm_error_clear();
-    if (lm_dialect_cursor_open(s->d, s->conn, &st, &it->cur) != 0) return lm_lua_raise(L);
-  }
+  /* the record sink (lint, plans) yields no rows, as its query */
+  lm_stmt st = {(char *)sql, p, np};
+  lm_error_clear();
+  if (s->cursor_open(s, &st, &it->cur) != 0) return lm_lua_raise(L);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, rows_next, 1);
   lua_pushnil(L);
@@ -1311,24 +1158,8 @@ static int l_scalar(lua_State *L) {
   return 1;
 }
 
-lm_run *lm_lua_need_run(lua_State *L, const char *fn) { return need_run(L, fn); }
-
-void lm_lua_check_opts(lua_State *L, int idx, const char *fn, const char *const *allowed) {
-  check_opts(L, idx, fn, allowed);
-}
-
-void lm_lua_push_value(lua_State *L, const lm_value *v) { push_value(L, v); }
-
-const char *lm_lua_sql_text(lua_State *L, int idx) {
-  if (!is_marked(L, idx, MT_SQL)) return NULL;
-  lua_getfield(L, idx, "text");
-  const char *s = lua_tostring(L, -1); /* still referenced by the op.sql table */
-  lua_pop(L, 1);
-  return s;
-}
-
-int lm_lua_is_column(lua_State *L, int idx) { return is_marked(L, idx, MT_COLUMN); }
-int lm_lua_is_constraint(lua_State *L, int idx) { return is_marked(L, idx, MT_CONSTRAINT); }
+int lm_lua_is_column(lua_State *L, int idx) { return lm_lua_is_marked(L, idx, MT_COLUMN); }
+int lm_lua_is_constraint(lua_State *L, int idx) { return lm_lua_is_marked(L, idx, MT_CONSTRAINT); }
 
 /* The model (bindings/model.c) declares tables with the arguments of
  * create_table: the same parsing gives the same records. */
@@ -1342,9 +1173,9 @@ void lm_lua_parse_table_items(lua_State *L, int list_idx, const char *fn, lm_op 
   op->cons = aalloc(A, sizeof *op->cons * (size_t)(n ? n : 1));
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, list_idx, i);
-    if (is_marked(L, -1, MT_COLUMN))
+    if (lm_lua_is_marked(L, -1, MT_COLUMN))
       parse_column(L, A, -1, &op->cols[op->ncols++], fn);
-    else if (is_marked(L, -1, MT_CONSTRAINT))
+    else if (lm_lua_is_marked(L, -1, MT_CONSTRAINT))
       parse_constraint(L, A, -1, &op->cons[op->ncons++], fn);
     lua_pop(L, 1);
   }
@@ -1452,7 +1283,6 @@ void lm_lua_open_op(lua_State *L) {
   lua_setfield(L, -2, "__close");
   lua_pop(L, 1);
   luaL_newlib(L, OPS);
-  lm_lua_open_backfill(L);
   lua_newtable(L);
   lua_pushcfunction(L, op_unknown);
   lua_setfield(L, -2, "__index");

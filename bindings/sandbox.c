@@ -334,7 +334,8 @@ static int init_state(lua_State *L) {
   lua_pushcfunction(L, safe_require);
   lua_setfield(L, -2, "require");
 
-  lm_lua_open_op(L); /* pushes the op table */
+  lm_lua_open_op(L);       /* pushes the op table */
+  lm_lua_open_backfill(L); /* op.backfill */
   push_readonly_proxy(L, "op");
   lua_setfield(L, -2, "op");
   /* context: a read-only proxy whose data (registry LM_REG_CONTEXT holds
@@ -490,46 +491,6 @@ void lm_lua_context_begin(lua_State *L, const char *revision, const char *step, 
   }
   lua_rawset(L, -3);
   lua_pop(L, 1);
-}
-
-/* Message handler: keeps Lua's "file:line: message" and leaves our own
- * structured-error sentinel untouched. */
-int lm_lua_msgh(lua_State *L) {
-  if (lua_islightuserdata(L, 1)) return 1;
-  if (!lua_isstring(L, 1)) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  return 1;
-}
-
-/* Splits "path:line: message" produced by Lua into location fields.
- * Returns 1 when the message carried a location. */
-int lm_lua_error_from_message(int code, const char *msg) {
-  lm_error_set(code, "%s", msg ? msg : "unknown Lua error");
-  if (!msg) return 0;
-  const char *c = strchr(msg, ':');
-  while (c) {
-    char *end;
-    long line = strtol(c + 1, &end, 10);
-    if (end != c + 1 && *end == ':' && line > 0) {
-      char *file = lm_xstrndup(msg, (size_t)(c - msg));
-      lm_error_set_location(file, (int)line);
-      free(file);
-      return 1;
-    }
-    c = strchr(c + 1, ':');
-  }
-  return 0;
-}
-
-/* A Lua error about a file: when Lua gave no position (an error object that
- * is not a string, a binary chunk refused), the file is named all the same. */
-int lm_lua_error_in_file(int code, const char *path, const char *msg) {
-  if (lm_lua_error_from_message(code, msg)) return code;
-  lm_error_set(code, "%s: %s", path, msg ? msg : "unknown Lua error");
-  lm_error_set_location(path, 0);
-  return code;
 }
 
 /* ---- interruption, revision_timeout, coroutines --------------------------------------

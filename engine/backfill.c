@@ -27,7 +27,6 @@
  *
  * Between batches lm_interrupted is checked (and before each commit): the
  * batch under way is rolled back and the walk stops with LM_EINTR. */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +41,7 @@
 
 typedef struct tcol {
   char *name;
-  char *type; /* PostgreSQL: format_type(), for casts; SQLite: declared type */
+  char *type; /* as the dialect reads it (backfill_columns), for its writes */
 } tcol;
 
 typedef struct bfrow {
@@ -95,9 +94,8 @@ struct job {
   int batches;
   long long longest_ms;
   progress pr;
+  int own; /* each batch commits on its own */
 };
-
-static int is_pg(const job *j) { return j->d->id == LM_POSTGRESQL; }
 
 /* ---- the table: columns and primary key -------------------------------------- */
 
@@ -131,55 +129,49 @@ static int find_col(const job *j, const char *name) {
   return -1;
 }
 
-/* Reads the table's columns and primary key: SQLite's table_info (a table
- * without one is walked by rowid), PostgreSQL's pg_index. */
+/* The rowid aliases of the dialect, for a message: "rowid, _rowid_ and oid". */
+static void put_aliases(lm_buf *b, const char *const *aliases) {
+  for (int k = 0; aliases[k]; k++) {
+    if (k) lm_buf_puts(b, aliases[k + 1] ? ", " : " and ");
+    lm_buf_puts(b, aliases[k]);
+  }
+}
+
+/* Reads the table's columns and primary key (the dialect's
+ * backfill_columns); a table without one is walked by a rowid alias where
+ * the dialect has one. */
 static int introspect(job *j) {
   const char *table = j->bf->table;
-  lm_buf name;
-  lm_buf_init(&name);
-  lm_stmt st;
-  lm_value v;
-  if (is_pg(j)) {
-    lm_buf_ident(&name, table);
-    st.sql = "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), "
-             "coalesce((SELECT k.ord FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
-             "WHERE k.attnum = a.attnum), 0)::int "
-             "FROM pg_catalog.pg_attribute a "
-             "LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
-             "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
-             "ORDER BY a.attnum";
-  } else {
-    lm_buf_puts(&name, table);
-    st.sql = "SELECT name, type, pk FROM pragma_table_info($1) ORDER BY cid";
-  }
-  v = (lm_value){.t = LM_V_TEXT, .s = name.s, .len = name.len};
-  st.params = &v;
-  st.nparams = 1;
+  lm_stmts l = {0};
   intro in = {j, NULL, 0};
-  int rc = j->s->query(j->s, &st, intro_row, &in);
-  lm_buf_free(&name);
+  int rc = lm_dialect_backfill_columns(j->d, table, &l);
+  if (!rc) rc = j->s->query(j->s, &l.v[0], intro_row, &in);
+  lm_stmts_free(&l);
   if (!rc && j->ncols == 0) rc = lm_error_set(LM_EMIGRATE, "op.backfill: no table \"%s\"", table);
   if (!rc) {
     j->keys = lm_xcalloc((size_t)j->ncols, sizeof *j->keys);
     for (int pos = 1; pos <= j->ncols; pos++)
       for (int i = 0; i < j->ncols; i++)
         if (in.keypos[i] == pos) j->keys[j->nkeys++] = i;
-    if (j->nkeys == 0) {
-      if (is_pg(j)) {
+    const char *const *aliases = lm_dialect_rowid_aliases(j->d);
+    if (j->nkeys == 0 && !aliases) {
+      rc = lm_error_set(LM_EMIGRATE,
+                        "op.backfill: table \"%s\" has no primary key to walk it by; add one "
+                        "first",
+                        table);
+    } else if (j->nkeys == 0) {
+      /* the first rowid alias no real column hides */
+      for (int k = 0; aliases[k] && !j->rowid; k++)
+        if (find_col(j, aliases[k]) < 0) j->rowid = aliases[k];
+      if (!j->rowid) {
+        lm_buf names;
+        lm_buf_init(&names);
+        put_aliases(&names, aliases);
         rc = lm_error_set(LM_EMIGRATE,
-                          "op.backfill: table \"%s\" has no primary key to walk it by; add one "
-                          "first",
-                          table);
-      } else {
-        /* the first rowid alias no real column hides */
-        static const char *const aliases[] = {"rowid", "_rowid_", "oid"};
-        for (int k = 0; k < 3 && !j->rowid; k++)
-          if (find_col(j, aliases[k]) < 0) j->rowid = aliases[k];
-        if (!j->rowid)
-          rc = lm_error_set(LM_EMIGRATE,
-                            "op.backfill: table \"%s\" has no primary key and its rowid is "
-                            "hidden by columns named rowid, _rowid_ and oid",
-                            table);
+                          "op.backfill: table \"%s\" has no primary key and its rowid is "
+                          "hidden by columns named %s",
+                          table, names.s);
+        lm_buf_free(&names);
       }
     }
   }
@@ -203,14 +195,10 @@ static const char *key_name(const job *j, int k) {
   return j->rowid ? j->rowid : j->cols[j->keys[k]].name;
 }
 
-/* The key as a column list, qualified by the table when qualify is set. */
-static void put_key(const job *j, lm_buf *b, int qualify) {
+/* The key as a column list. */
+static void put_key(const job *j, lm_buf *b) {
   for (int k = 0; k < nkey(j); k++) {
     if (k) lm_buf_puts(b, ", ");
-    if (qualify) {
-      lm_buf_ident(b, j->bf->table);
-      lm_buf_putc(b, '.');
-    }
     if (j->rowid)
       lm_buf_puts(b, j->rowid);
     else
@@ -219,19 +207,15 @@ static void put_key(const job *j, lm_buf *b, int qualify) {
 }
 
 /* key OP ($first, …): a row-value comparison for a composite key. */
-static void put_key_cmp_q(const job *j, lm_buf *b, const char *op, int first, int qualify) {
+static void put_key_cmp(const job *j, lm_buf *b, const char *op, int first) {
   int n = nkey(j);
   if (n > 1) lm_buf_putc(b, '(');
-  put_key(j, b, qualify);
+  put_key(j, b);
   lm_buf_printf(b, "%s %s ", n > 1 ? ")" : "", op);
   if (n > 1) lm_buf_putc(b, '(');
   for (int k = 0; k < n; k++)
     lm_buf_printf(b, k ? ", $%d" : "$%d", first + k);
   if (n > 1) lm_buf_putc(b, ')');
-}
-
-static void put_key_cmp(const job *j, lm_buf *b, const char *op, int first) {
-  put_key_cmp_q(j, b, op, first, 0);
 }
 
 static void put_where(const job *j, lm_buf *b) {
@@ -277,7 +261,7 @@ static int read_batch(job *j) {
   lm_buf b;
   lm_buf_init(&b);
   lm_buf_puts(&b, "SELECT ");
-  put_key(j, &b, 0);
+  put_key(j, &b);
   for (int i = 0; i < j->bf->ncolumns; i++) {
     lm_buf_puts(&b, ", ");
     lm_buf_ident(&b, j->bf->columns[i]);
@@ -286,7 +270,7 @@ static int read_batch(job *j) {
   lm_buf_ident(&b, j->bf->table);
   if (j->have_last || j->bf->where) put_where(j, &b);
   lm_buf_puts(&b, " ORDER BY ");
-  put_key(j, &b, 0);
+  put_key(j, &b);
   lm_buf_printf(&b, " LIMIT %d", j->batch_size);
   lm_stmt st = {b.s, j->last, j->have_last ? nkey(j) : 0};
   int rc = j->s->query(j->s, &st, batch_row, j);
@@ -344,167 +328,49 @@ static int set_value(const job *j, const bfrow *row, int col, const lm_value **o
   return 0;
 }
 
-/* SQLite, function form: one UPDATE of the row by its key, the same text for
- * every row of the group, so the dialect binds each row's values to the one
- * statement it keeps prepared. (A multi-row VALUES list costs SQLite time
- * per row that grows with the number of rows to compile it: 20 us a row at
- * 10,000 rows.) */
-static int write_rows_sqlite(job *j, const int *cols, int nc, const int *rows, int nrows) {
-  int nk = nkey(j);
-  lm_buf b;
-  lm_buf_init(&b);
-  lm_buf_puts(&b, "UPDATE ");
-  lm_buf_ident(&b, j->bf->table);
-  lm_buf_puts(&b, " SET ");
-  for (int c = 0; c < nc; c++) {
-    if (c) lm_buf_puts(&b, ", ");
-    lm_buf_ident(&b, j->cols[j->dict[cols[c]]].name);
-    lm_buf_puts(&b, " = ?");
-  }
-  lm_buf_puts(&b, " WHERE ");
+/* Function form: the rows of a group (all set the columns of mask m), as
+ * the dialect writes them (write_rows). */
+static int write_group(job *j, uint64_t m, const int *rows, int nrows) {
+  const char *cols[MAX_SET_COLS], *col_types[MAX_SET_COLS];
+  int dcols[MAX_SET_COLS], nc = 0;
+  for (int d = 0; d < j->ndict; d++)
+    if (m & ((uint64_t)1 << d)) {
+      dcols[nc] = d;
+      cols[nc] = j->cols[j->dict[d]].name;
+      col_types[nc++] = j->cols[j->dict[d]].type;
+    }
+  int nk = nkey(j), per_row = nk + nc;
+  const char **keys = lm_xcalloc((size_t)nk, sizeof *keys);
+  const char **key_types = lm_xcalloc((size_t)nk, sizeof *key_types);
   for (int k = 0; k < nk; k++) {
-    if (k) lm_buf_puts(&b, " AND ");
-    if (j->rowid)
-      lm_buf_puts(&b, j->rowid);
-    else
-      lm_buf_ident(&b, key_name(j, k));
-    lm_buf_puts(&b, " = ?");
+    keys[k] = key_name(j, k);
+    key_types[k] = j->rowid ? "" : j->cols[j->keys[k]].type;
   }
-  lm_value *params = lm_xcalloc((size_t)(nc + nk), sizeof *params);
-  int rc = 0;
-  for (int r = 0; r < nrows && !rc; r++) {
-    const bfrow *row = &j->rows[rows[r]];
-    for (int c = 0; c < nc; c++) {
-      const lm_value *v = NULL;
-      set_value(j, row, cols[c], &v);
-      params[c] = *v;
-    }
-    for (int k = 0; k < nk; k++)
-      params[nc + k] = row->vals[k];
-    lm_stmt st = {b.s, params, nc + nk};
-    rc = j->s->exec(j->s, &st);
-    if (!rc) j->written++;
-  }
-  free(params);
-  lm_buf_free(&b);
-  return rc;
-}
-
-/* One value as an element of a PostgreSQL array literal. */
-static void put_element(lm_buf *b, const lm_value *v) {
-  switch (v->t) {
-  case LM_V_NULL: lm_buf_puts(b, "NULL"); return;
-  case LM_V_INT: lm_buf_printf(b, "%lld", (long long)v->i); return;
-  case LM_V_BOOL: lm_buf_puts(b, v->i ? "t" : "f"); return;
-  case LM_V_FLOAT:
-    if (isnan(v->f))
-      lm_buf_puts(b, "NaN");
-    else if (isinf(v->f))
-      lm_buf_puts(b, v->f > 0 ? "Infinity" : "-Infinity");
-    else
-      lm_buf_printf(b, "%.17g", v->f);
-    return;
-  case LM_V_TEXT:
-    lm_buf_putc(b, '"');
-    for (size_t i = 0; i < v->len; i++) {
-      if (v->s[i] == '"' || v->s[i] == '\\') lm_buf_putc(b, '\\');
-      lm_buf_putc(b, v->s[i]);
-    }
-    lm_buf_putc(b, '"');
-    return;
-  }
-}
-
-/* PostgreSQL, function form: the rows of a group (their mask is m), as
- *   UPDATE t SET c = lm_v.c … FROM unnest($1::type[], …) AS lm_v (lm_k1, …, c, …)
- *   WHERE t.k = lm_v.lm_k1 … AND t.k >= first AND t.k <= last
- * one array parameter per column, typed with the column's own type, so the
- * statement has the same few parameters whatever the batch size (a VALUES
- * list of a parameter per value cost the server time that grew with the
- * batch). The key range of the rows (they are in key order) bounds the
- * table's side of the join to the batch whatever plan is chosen. */
-static int write_group_pg(job *j, const int *cols, int nc, const int *rows, int nrows) {
-  int nk = nkey(j);
-  int per_row = nk + nc;
-  lm_buf *arr = lm_xcalloc((size_t)per_row, sizeof *arr);
-  for (int i = 0; i < per_row; i++) {
-    lm_buf_init(&arr[i]);
-    lm_buf_putc(&arr[i], '{');
-  }
+  const lm_value **vals = lm_xcalloc((size_t)nrows * (size_t)per_row, sizeof *vals);
   for (int r = 0; r < nrows; r++) {
     const bfrow *row = &j->rows[rows[r]];
-    for (int i = 0; i < per_row; i++) {
-      const lm_value *v = NULL;
-      if (i < nk)
-        v = &row->vals[i];
-      else
-        set_value(j, row, cols[i - nk], &v);
-      if (r) lm_buf_putc(&arr[i], ',');
-      put_element(&arr[i], v);
-    }
+    const lm_value **out = vals + (size_t)r * (size_t)per_row;
+    for (int k = 0; k < nk; k++)
+      out[k] = &row->vals[k];
+    for (int c = 0; c < nc; c++)
+      set_value(j, row, dcols[c], &out[nk + c]);
   }
-  lm_value *params = lm_xcalloc((size_t)(per_row + 2 * nk), sizeof *params);
-  for (int i = 0; i < per_row; i++) {
-    lm_buf_putc(&arr[i], '}');
-    params[i] = (lm_value){.t = LM_V_TEXT, .s = arr[i].s, .len = arr[i].len};
-  }
-  for (int k = 0; k < nk; k++) {
-    params[per_row + k] = j->rows[rows[0]].vals[k];
-    params[per_row + nk + k] = j->rows[rows[nrows - 1]].vals[k];
-  }
-  lm_buf b;
-  lm_buf_init(&b);
-  lm_buf_puts(&b, "UPDATE ");
-  lm_buf_ident(&b, j->bf->table);
-  lm_buf_puts(&b, " SET ");
-  for (int c = 0; c < nc; c++) {
-    const char *name = j->cols[j->dict[cols[c]]].name;
-    if (c) lm_buf_puts(&b, ", ");
-    lm_buf_ident(&b, name);
-    lm_buf_puts(&b, " = lm_v.");
-    lm_buf_ident(&b, name);
-  }
-  lm_buf_puts(&b, " FROM unnest(");
-  for (int i = 0; i < per_row; i++) {
-    const char *type = i < nk ? j->cols[j->keys[i]].type : j->cols[j->dict[cols[i - nk]]].type;
-    lm_buf_printf(&b, "%s$%d::%s[]", i ? ", " : "", i + 1, type && *type ? type : "text");
-  }
-  lm_buf_puts(&b, ") AS lm_v (");
-  for (int k = 0; k < nk; k++)
-    lm_buf_printf(&b, "%slm_k%d", k ? ", " : "", k + 1);
-  for (int c = 0; c < nc; c++) {
-    lm_buf_puts(&b, ", ");
-    lm_buf_ident(&b, j->cols[j->dict[cols[c]]].name);
-  }
-  lm_buf_puts(&b, ") WHERE ");
-  for (int k = 0; k < nk; k++) {
-    if (k) lm_buf_puts(&b, " AND ");
-    lm_buf_ident(&b, j->bf->table);
-    lm_buf_putc(&b, '.');
-    lm_buf_ident(&b, key_name(j, k));
-    lm_buf_printf(&b, " = lm_v.lm_k%d", k + 1);
-  }
-  lm_buf_puts(&b, " AND ");
-  put_key_cmp_q(j, &b, ">=", per_row + 1, 1);
-  lm_buf_puts(&b, " AND ");
-  put_key_cmp_q(j, &b, "<=", per_row + nk + 1, 1);
-  lm_stmt st = {b.s, params, per_row + 2 * nk};
-  int rc = j->s->exec(j->s, &st);
+  lm_rows_update u = {.table = j->bf->table,
+                      .keys = keys,
+                      .key_types = key_types,
+                      .nkeys = nk,
+                      .rowid = j->rowid != NULL,
+                      .cols = cols,
+                      .col_types = col_types,
+                      .ncols = nc,
+                      .nrows = nrows,
+                      .vals = vals};
+  int rc = j->s->write_rows(j->s, &u);
   if (!rc) j->written += nrows;
-  lm_buf_free(&b);
-  for (int i = 0; i < per_row; i++)
-    lm_buf_free(&arr[i]);
-  free(arr);
-  free(params);
+  free(vals);
+  free(keys);
+  free(key_types);
   return rc;
-}
-
-static int write_group(job *j, uint64_t m, const int *rows, int nrows) {
-  int cols[MAX_SET_COLS], nc = 0;
-  for (int d = 0; d < j->ndict; d++)
-    if (m & ((uint64_t)1 << d)) cols[nc++] = d;
-  if (is_pg(j)) return write_group_pg(j, cols, nc, rows, nrows);
-  return write_rows_sqlite(j, cols, nc, rows, nrows);
 }
 
 static int write_fn_batch(job *j) {
@@ -660,7 +526,7 @@ static char *describe_key(const job *j, const lm_value *key) {
   lm_buf_init(&b);
   int n = nkey(j);
   if (n > 1) lm_buf_putc(&b, '(');
-  put_key(j, &b, 0);
+  put_key(j, &b);
   lm_buf_puts(&b, n > 1 ? ") = (" : " = ");
   for (int k = 0; k < n; k++) {
     if (k) lm_buf_puts(&b, ", ");
@@ -750,7 +616,8 @@ static void job_free(job *j) {
   free(j->last);
 }
 
-static int walk(job *j, int own) {
+static int walk(job *j) {
+  int own = j->own;
   lm_sink *s = j->s;
   const lm_backfill *bf = j->bf;
   int rc = introspect(j);
@@ -809,28 +676,23 @@ static int walk(job *j, int own) {
   return rc;
 }
 
+static int walk_job(void *ud) { return walk(ud); }
+
 int lm_backfill_run(lm_run *run, const lm_backfill *bf, const char *file, int line) {
   lm_sink *s = run->sink;
   int first_op = run->nops == 0;
   run->nops++;
-  /* what the record sink (lint) and --sql see: one record */
-  if (s->on_op || !s->query) {
-    if (bf->fn && !s->on_op)
-      return lm_error_set(LM_EOFFLINE,
-                          "op.backfill needs a live database; it is not available with --sql");
-    lm_op op = {.kind = LM_OP_BACKFILL_SQL,
-                .table = bf->table,
-                .where = bf->where,
-                .set_cols = bf->set_cols,
-                .set_vals = bf->set_vals,
-                .nset = bf->nset,
-                .names = bf->columns,
-                .nnames = bf->ncolumns,
-                .file = file,
-                .line = line};
-    return lm_sink_op(s, &op);
-  }
-  int own = !s->outer_tx && (!s->in_tx || (first_op && run->rev && run->rev->multistep));
+  /* what the record sink (lint) and --sql take: one record */
+  lm_op op = {.kind = LM_OP_BACKFILL_SQL,
+              .table = bf->table,
+              .where = bf->where,
+              .set_cols = bf->set_cols,
+              .set_vals = bf->set_vals,
+              .nset = bf->nset,
+              .names = bf->columns,
+              .nnames = bf->ncolumns,
+              .file = file,
+              .line = line};
   job j;
   memset(&j, 0, sizeof j);
   j.run = run;
@@ -838,7 +700,8 @@ int lm_backfill_run(lm_run *run, const lm_backfill *bf, const char *file, int li
   j.d = s->d;
   j.bf = bf;
   j.batch_size = bf->batch_size > 0 ? bf->batch_size : LM_BACKFILL_BATCH_SIZE;
-  int rc = walk(&j, own);
+  j.own = !s->outer_tx && (!s->in_tx || (first_op && run->rev && run->rev->multistep));
+  int rc = s->backfill(s, &op, walk_job, &j);
   job_free(&j);
   return rc;
 }

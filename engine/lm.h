@@ -455,6 +455,20 @@ int lm_dialect_scratch_drop(const lm_dialect *d, lm_scratch *sc);
 
 /* ---- sinks ---------------------------------------------------------------------- */
 
+/* The dialect's session methods (engine/dialect/dialect.c): reading a
+ * table's columns and key for a backfill, and writing its rows. */
+int lm_dialect_backfill_columns(const lm_dialect *d, const char *table, lm_stmts *out);
+/** NULL when a table without a primary key cannot be walked. */
+const char *const *lm_dialect_rowid_aliases(const lm_dialect *d);
+int lm_dialect_write_rows(const lm_dialect *d, const lm_rows_update *u, lm_stmt_fn run, void *ud);
+
+/** Rows a sink streams (op.rows), read with lm_sink_cursor_next and closed
+ * with lm_sink_cursor_close. It does not refer to its sink. */
+typedef struct lm_sink_cursor {
+  const lm_dialect *d;
+  lm_cursor *cur; /* NULL: no (more) rows */
+} lm_sink_cursor;
+
 /** Where rendered statements go: executed online, printed for --sql. */
 typedef struct lm_sink lm_sink;
 struct lm_sink {
@@ -465,6 +479,23 @@ struct lm_sink {
   int (*commit)(lm_sink *s);
   int (*rollback)(lm_sink *s);
   void (*comment)(lm_sink *s, const char *text);
+  /* op.rows: online, the dialect's cursor; the record and print sinks
+   * yield no rows */
+  int (*cursor_open)(lm_sink *s, const lm_stmt *st, lm_sink_cursor *out);
+  /* a backfill's batch of rows, function form (the dialect renders it) */
+  int (*write_rows)(lm_sink *s, const lm_rows_update *u);
+  /* op.backfill, as the LM_OP_BACKFILL_SQL record op (nset 0 and names =
+   * the columns read, for the function form): online the sink calls
+   * walk(ud), which reads and writes the table batch by batch; the record
+   * sink records op, the print sink prints its UPDATE (the function form
+   * fails there: it needs the rows) */
+  int (*backfill)(lm_sink *s, const lm_op *op, int (*walk)(void *ud), void *ud);
+  /* op.autocommit_block starts at file:line, and ends */
+  void (*autocommit_begin)(lm_sink *s, const char *file, int line);
+  void (*autocommit_end)(lm_sink *s);
+  /* batch_alter_table gathers its ops into one move-and-copy (dialects
+   * without ALTER COLUMN, when statements are rendered) */
+  int batch_collects;
   const lm_dialect *d;
   lm_conn *conn;
   FILE *out;   /* print sink */
@@ -493,6 +524,11 @@ void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out);
  * valid during the call); statements are dropped; queries return no rows. */
 void lm_sink_record(lm_sink *s, const lm_dialect *d, int (*fn)(void *ud, const lm_op *op),
                     void *ud);
+/** The next row of a cursor: 1 with a row (borrowed until the next call),
+ * 0 at the end, or a negative LM_E code. */
+int lm_sink_cursor_next(lm_sink_cursor *c, int *ncols, const char *const **names,
+                        const lm_value **vals);
+void lm_sink_cursor_close(lm_sink_cursor *c);
 /** Renders op and sends every statement to the sink. */
 int lm_sink_op(lm_sink *s, const lm_op *op);
 int lm_sink_stmts(lm_sink *s, const lm_stmts *l);

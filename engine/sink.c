@@ -72,8 +72,95 @@ static void online_comment(lm_sink *s, const char *text) {
   LM_UNUSED(text);
 }
 
-void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c) {
+/* ---- streaming, batches, autocommit ---------------------------------------------
+ *
+ * What op.rows, op.backfill and op.autocommit_block ask of a sink: online
+ * they reach the database through the dialect; the record sink (lint,
+ * plans) and the print sink (--sql) read no rows. */
+
+static int online_cursor_open(lm_sink *s, const lm_stmt *st, lm_sink_cursor *out) {
+  out->d = s->d;
+  out->cur = NULL;
+  trace(s, st->sql);
+  return lm_dialect_cursor_open(s->d, s->conn, st, &out->cur);
+}
+
+static int no_rows_cursor_open(lm_sink *s, const lm_stmt *st, lm_sink_cursor *out) {
+  LM_UNUSED(st);
+  out->d = s->d;
+  out->cur = NULL;
+  return 0;
+}
+
+int lm_sink_cursor_next(lm_sink_cursor *c, int *ncols, const char *const **names,
+                        const lm_value **vals) {
+  if (!c->cur) return 0;
+  return lm_dialect_cursor_next(c->d, c->cur, ncols, names, vals);
+}
+
+void lm_sink_cursor_close(lm_sink_cursor *c) {
+  lm_cursor *cur = c->cur;
+  c->cur = NULL;
+  lm_dialect_cursor_close(c->d, cur);
+}
+
+static int run_stmt(void *ud, const lm_stmt *st) {
+  lm_sink *s = ud;
+  return s->exec(s, st);
+}
+
+static int sink_write_rows(lm_sink *s, const lm_rows_update *u) {
+  return lm_dialect_write_rows(s->d, u, run_stmt, s);
+}
+
+static int online_backfill(lm_sink *s, const lm_op *op, int (*walk)(void *ud), void *ud) {
+  LM_UNUSED(s), LM_UNUSED(op);
+  return walk(ud);
+}
+
+static int print_backfill(lm_sink *s, const lm_op *op, int (*walk)(void *ud), void *ud) {
+  LM_UNUSED(walk), LM_UNUSED(ud);
+  if (op->nset == 0)
+    return lm_error_set(LM_EOFFLINE,
+                        "op.backfill needs a live database; it is not available with --sql");
+  return lm_sink_op(s, op);
+}
+
+static int record_backfill(lm_sink *s, const lm_op *op, int (*walk)(void *ud), void *ud) {
+  LM_UNUSED(walk), LM_UNUSED(ud);
+  return lm_sink_op(s, op);
+}
+
+static void no_autocommit_begin(lm_sink *s, const char *file, int line) {
+  LM_UNUSED(s), LM_UNUSED(file), LM_UNUSED(line);
+}
+
+static void no_autocommit_end(lm_sink *s) { LM_UNUSED(s); }
+
+static void record_autocommit_begin(lm_sink *s, const char *file, int line) {
+  if (s->on_autocommit) s->on_autocommit(s->op_ud, file, line, 1);
+}
+
+static void record_autocommit_end(lm_sink *s) {
+  if (s->on_autocommit) s->on_autocommit(s->op_ud, NULL, 0, 0);
+}
+
+/* The methods every kind of sink has alike. */
+static void sink_init(lm_sink *s, const lm_dialect *d) {
   memset(s, 0, sizeof *s);
+  s->d = d;
+  s->write_rows = sink_write_rows;
+  s->cursor_open = no_rows_cursor_open;
+  s->autocommit_begin = no_autocommit_begin;
+  s->autocommit_end = no_autocommit_end;
+  /* without ALTER COLUMN, batch_alter_table is one move-and-copy */
+  s->batch_collects = !lm_dialect_has_cap(d, LM_CAP_ALTER_COLUMN);
+}
+
+void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c) {
+  sink_init(s, d);
+  s->cursor_open = online_cursor_open;
+  s->backfill = online_backfill;
   s->exec = online_exec;
   s->query = online_query;
   s->begin = online_begin;
@@ -162,7 +249,8 @@ static void print_comment(lm_sink *s, const char *text) {
 }
 
 void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out) {
-  memset(s, 0, sizeof *s);
+  sink_init(s, d);
+  s->backfill = print_backfill;
   s->exec = print_exec;
   s->query = NULL;
   s->begin = print_begin;
@@ -192,7 +280,11 @@ static void record_comment(lm_sink *s, const char *text) { LM_UNUSED(s), LM_UNUS
 
 void lm_sink_record(lm_sink *s, const lm_dialect *d, int (*fn)(void *ud, const lm_op *op),
                     void *ud) {
-  memset(s, 0, sizeof *s);
+  sink_init(s, d);
+  s->backfill = record_backfill;
+  s->autocommit_begin = record_autocommit_begin;
+  s->autocommit_end = record_autocommit_end;
+  s->batch_collects = 0; /* records each op of the batch */
   s->exec = record_exec;
   s->query = record_query;
   s->begin = record_tx;

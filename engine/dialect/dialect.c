@@ -264,4 +264,19 @@ int lm_dialect_must_exist(const lm_dialect *d, const lm_url *url) {
 
 /* ---- sessions: streaming, batches, autocommit ----------------------------- */
 
+int lm_dialect_backfill_columns(const lm_dialect *d, const char *table, lm_stmts *out) {
+  if (!LM_METHOD(d, backfill_columns)) return lm_dialect_unsupported(d, "op.backfill");
+  d->backfill_columns(table, out);
+  return 0;
+}
+
+const char *const *lm_dialect_rowid_aliases(const lm_dialect *d) {
+  return LM_METHOD(d, rowid_aliases);
+}
+
+int lm_dialect_write_rows(const lm_dialect *d, const lm_rows_update *u, lm_stmt_fn run, void *ud) {
+  if (!LM_METHOD(d, write_rows)) return lm_dialect_unsupported(d, "op.backfill with a function");
+  return d->write_rows(u, run, ud);
+}
+
 /* ---- end ---------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 
 #include "dialect/pq_load.h"
 #include "dialect/postgres_render.h"
+#include "dialect/session.h"
 #include "lm.h"
 
 /* Not "pg_conn": libpq already uses that tag for PGconn. */
@@ -801,6 +802,9 @@ const lm_dialect lm_dialect_postgresql = {
                 "AND table_name = $1 AND column_name = $2",
                 "SELECT 1 FROM pg_catalog.pg_indexes WHERE schemaname = current_schema() AND "
                 "indexname = $1"},
+    /* sessions: streaming, batches, autocommit */
+    .backfill_columns = lm_pg_backfill_columns,
+    .write_rows = lm_pg_write_rows,
 };
 
 /* ---- the run lock ------------------------------------------------------------ */

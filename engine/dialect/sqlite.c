@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "dialect/sqlite_render.h"
+#include "dialect/session.h"
 #include "lm.h"
 
 /* Named apart from struct lm_conn: every dialect has its own connection
@@ -719,6 +720,10 @@ const lm_dialect lm_dialect_sqlite = {
     .has_sql = {"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
                 "SELECT 1 FROM pragma_table_info($1) WHERE name = $2",
                 "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $1"},
+    /* sessions: streaming, batches, autocommit */
+    .backfill_columns = lm_sqlite_backfill_columns,
+    .rowid_aliases = lm_sqlite_rowid_aliases,
+    .write_rows = lm_sqlite_write_rows,
 };
 
 /* ---- the run lock and the database file ------------------------------------ */

@@ -75,6 +75,26 @@ typedef struct lm_lock_wait {
   void (*statement)(void *ud, const char *sql); /* each statement run on the run's connection */
   void *ud;
 } lm_lock_wait;
+/* New values for some rows of a table, found by their key (a backfill's
+ * batch, function form): the rows are in key order and all set the same
+ * columns. */
+typedef struct lm_rows_update {
+  const char *table;
+  const char *const *keys;      /* the key's columns */
+  const char *const *key_types; /* their types, as backfill_columns read them */
+  int nkeys;
+  int rowid;                    /* the key is keys[0], a rowid alias (no column, no quotes) */
+  const char *const *cols;      /* the columns set */
+  const char *const *col_types; /* their types */
+  int ncols;
+  int nrows;
+  /* nrows x (nkeys + ncols): each row's key values, then its new values */
+  const lm_value *const *vals;
+} lm_rows_update;
+
+/** Runs one statement for a dialect method that writes (the caller's
+ * session, so that statements are traced and counted as any other). */
+typedef int (*lm_stmt_fn)(void *ud, const lm_stmt *st);
 
 typedef struct lm_dialect lm_dialect;
 struct lm_dialect {
@@ -209,6 +229,14 @@ struct lm_dialect {
   int (*must_exist)(const lm_url *url);
 
   /* ---- sessions: streaming, batches, autocommit (version 2) ---- */
+  /* the one statement (into out) whose rows are the columns of table, in
+   * order: (name, type, position in the primary key or 0) */
+  void (*backfill_columns)(const char *table, lm_stmts *out);
+  /* what a table without a primary key is walked by: the first of these
+   * (NULL-ended) that no column hides; NULL: it cannot be walked */
+  const char *const *rowid_aliases;
+  /* writes u's new values, each statement through run(ud, …) */
+  int (*write_rows)(const lm_rows_update *u, lm_stmt_fn run, void *ud);
 
   /* ---- end of version 2 ---- */
 };
