@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "lm.h"
+#include "schema.h"
 
 /* The revision of struct lm_dialect in which each method appeared; a method
  * is read only from a dialect written for that revision or later. */
@@ -87,6 +88,12 @@ const char *lm_dialect_table_exists_sql(const lm_dialect *d) {
 /* ---- rendering ---------------------------------------------------------- */
 
 /* ---- reflection and move-and-copy ----------------------------------------- */
+
+int lm_dialect_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
+                              const char *vt_table, lm_schema *out) {
+  if (!LM_METHOD(d, reflect_schema)) return lm_dialect_unsupported(d, "reading the schema");
+  return d->reflect_schema(c, vt_schema, vt_table, out);
+}
 
 /* ---- the runner: version table, run lock, cancelling ---------------------- */
 

@@ -9,6 +9,7 @@
 
 #include "dialect/pq_load.h"
 #include "lm.h"
+#include "postgres_catalog.h"
 
 /* Not "pg_conn": libpq already uses that tag for PGconn. */
 typedef struct pgsql_conn {
@@ -636,6 +637,8 @@ const lm_dialect lm_dialect_postgresql = {
     .cursor_next = pg_cursor_next,
     .cursor_close = pg_cursor_close,
     .table_exists_sql = "SELECT 1 WHERE to_regclass(quote_ident($1)) IS NOT NULL",
+    /* reflection and move-and-copy */
+    .reflect_schema = lm_pg_reflect_schema,
 };
 
 static int pid_row(void *ud, int n, const char *const *names, const lm_value *v) {

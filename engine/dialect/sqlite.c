@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "lm.h"
+#include "sqlite_catalog.h"
 
 /* Named apart from struct lm_conn: every dialect has its own connection
  * record in the same library, and lm_conn stays opaque. */
@@ -639,4 +640,6 @@ const lm_dialect lm_dialect_sqlite = {
     .cursor_close = sqlite_cursor_close,
     .before_commit = sqlite_before_commit,
     .table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
+    /* reflection and move-and-copy */
+    .reflect_schema = lm_sqlite_reflect_schema,
 };

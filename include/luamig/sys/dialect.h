@@ -28,6 +28,7 @@ typedef struct lm_buf lm_buf;
 typedef struct lm_op lm_op;
 typedef struct lm_conn lm_conn;
 typedef struct lm_cursor lm_cursor;
+typedef struct lm_schema lm_schema;
 
 /** Row callback: return non-zero to stop. names/vals are borrowed. */
 typedef int (*lm_row_fn)(void *ud, int ncols, const char *const *names, const lm_value *vals);
@@ -90,6 +91,9 @@ struct lm_dialect {
   /* ---- rendering (version 2) ---- */
 
   /* ---- reflection and move-and-copy (version 2) ---- */
+  /* the schema of c (PostgreSQL: the current schema) into out, without
+   * luamig's version table vt_schema.vt_table (vt_schema NULL: any) */
+  int (*reflect_schema)(lm_conn *c, const char *vt_schema, const char *vt_table, lm_schema *out);
 
   /* ---- the runner: version table, run lock, cancelling (version 2) ---- */
 

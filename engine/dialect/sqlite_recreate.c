@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recreate.h"
+#include "sqlite_recreate.h"
 
 #define TMP_PREFIX "_luamig_tmp_"
 
