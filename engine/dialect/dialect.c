@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "lm.h"
+#include "recreate.h"
 #include "schema.h"
 
 /* The revision of struct lm_dialect in which each method appeared; a method
@@ -93,6 +94,24 @@ int lm_dialect_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_sc
                               const char *vt_table, lm_schema *out) {
   if (!LM_METHOD(d, reflect_schema)) return lm_dialect_unsupported(d, "reading the schema");
   return d->reflect_schema(c, vt_schema, vt_table, out);
+}
+
+int lm_dialect_recreate_wanted(const lm_dialect *d, const lm_op *op) {
+  return LM_METHOD(d, recreate_wanted) ? d->recreate_wanted(op) : 0;
+}
+
+int lm_dialect_can_recreate(const lm_dialect *d) {
+  return LM_METHOD(d, recreate_wanted) && LM_METHOD(d, recreate) && LM_METHOD(d, query);
+}
+
+int lm_dialect_recreate(const lm_dialect *d, lm_conn *c, lm_recreate_req *rq) {
+  if (!lm_dialect_can_recreate(d)) return lm_dialect_unsupported(d, "move-and-copy");
+  return d->recreate(c, rq);
+}
+
+int lm_dialect_shadow_open(const lm_dialect *d, lm_conn **out) {
+  *out = NULL;
+  return LM_METHOD(d, shadow_open) ? d->shadow_open(out) : 0;
 }
 
 /* ---- the runner: version table, run lock, cancelling ---------------------- */

@@ -8,6 +8,7 @@
 
 #include "lm.h"
 #include "sqlite_catalog.h"
+#include "sqlite_recreate.h"
 
 /* Named apart from struct lm_conn: every dialect has its own connection
  * record in the same library, and lm_conn stays opaque. */
@@ -642,4 +643,7 @@ const lm_dialect lm_dialect_sqlite = {
     .table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
     /* reflection and move-and-copy */
     .reflect_schema = lm_sqlite_reflect_schema,
+    .recreate_wanted = lm_sqlite_recreate_wanted,
+    .recreate = lm_sqlite_recreate,
+    .shadow_open = lm_sqlite_shadow_open,
 };

@@ -1638,19 +1638,10 @@ int lm_rc_needs(const lm_rc_table *t, const lm_op *op) {
   return op->kind == LM_OP_DROP_COLUMN && t && op->name && drop_needs(t, op->name);
 }
 
-int lm_recreate_wanted(const lm_sink *s, const lm_op *op) {
-  if (s->d->id != LM_SQLITE || !s->shadow || !s->d->query || !op->table) return 0;
+/* ---- the dialect's entries (lm_dialect.recreate_wanted, recreate, shadow_open) ---- */
+
+int lm_sqlite_recreate_wanted(const lm_op *op) {
   return always_needs(op) || op->kind == LM_OP_DROP_COLUMN;
-}
-
-/* ---- running ------------------------------------------------------------------------- */
-
-static int run_plain(lm_sink *s, const lm_op *op) {
-  lm_stmts l = {0};
-  int rc = lm_render(s->d, op, &l);
-  if (!rc) rc = lm_sink_stmts(s, &l);
-  lm_stmts_free(&l);
-  return rc;
 }
 
 static int located(const lm_op *op, int rc) {
@@ -1658,50 +1649,13 @@ static int located(const lm_op *op, int rc) {
   return rc;
 }
 
-int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int n,
-                    lm_recreate_mode mode) {
-  int rc = 0;
-  int maybe = mode == LM_RECREATE_ALWAYS;
-  for (int i = 0; i < n; i++) {
-    maybe |= always_needs(ops[i]) || ops[i]->kind == LM_OP_DROP_COLUMN;
-    lm_sink_touch_op(s, ops[i]);
-  }
-  if (s->d->id != LM_SQLITE || !s->shadow || !s->d->query || !maybe) {
-    for (int i = 0; i < n && !rc; i++)
-      rc = located(ops[i], run_plain(s, ops[i]));
-    return rc;
-  }
-  /* a copy runs with foreign keys unenforced: check its rows and the
-   * tables referencing it before COMMIT */
-  lm_sink_touch(s, table, LM_FK_OWN | LM_FK_REFERENCED);
-  lm_rc_table *t = NULL;
-  rc = lm_sink_shadow_sync(s);
-  if (!rc) rc = lm_rc_reflect(s->d, s->shadow, table, &t);
-  if (rc) return located(n ? ops[0] : NULL, rc);
-  int need = mode == LM_RECREATE_ALWAYS;
-  for (int i = 0; i < n && !rc; i++) {
-    if (!lm_rc_needs(t, ops[i])) continue;
-    need = 1;
-    if (mode == LM_RECREATE_NEVER)
-      rc = located(ops[i],
-                   lm_error_set(LM_EMIGRATE,
-                                "%s on table \"%s\" needs a move-and-copy of the table on SQLite, "
-                                "and batch_alter_table was given recreate = \"never\"",
-                                lm_op_name(ops[i]->kind), t->name));
-  }
-  if (!rc && !need) {
-    lm_rc_table_free(t);
-    for (int i = 0; i < n && !rc; i++)
-      rc = located(ops[i], run_plain(s, ops[i]));
-    return rc;
-  }
-  /* Renames first, by SQLite itself: RENAME COLUMN rewrites every index,
-   * trigger, view, CHECK and foreign key (of any table) that names the
-   * column, which copying the text could not. The table is read again
-   * afterwards. */
-  int renamed = 0;
-  for (int i = 0; i < n && !rc; i++) {
-    const lm_op *o = ops[i];
+/* Renames first, by SQLite itself: RENAME COLUMN rewrites every index,
+ * trigger, view, CHECK and foreign key (of any table) that names the
+ * column, which copying the text could not. The caller runs them and asks
+ * again; the table is then read anew. */
+static void put_renames(const lm_rc_table *t, const lm_recreate_req *rq) {
+  for (int i = 0; i < rq->n; i++) {
+    const lm_op *o = rq->ops[i];
     if (o->kind != LM_OP_ALTER_COLUMN || !o->new_name) continue;
     lm_buf b;
     lm_buf_init(&b);
@@ -1711,33 +1665,42 @@ int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int 
     lm_buf_ident(&b, o->name);
     lm_buf_puts(&b, " TO ");
     lm_buf_ident(&b, o->new_name);
-    lm_stmt st = {b.s, NULL, 0};
-    rc = located(o, s->exec(s, &st));
-    lm_buf_free(&b);
-    renamed = 1;
+    emit_sql(rq->stmts, lm_buf_steal(&b));
   }
-  if (!rc && renamed) {
-    lm_rc_table_free(t);
-    t = NULL;
-    rc = lm_sink_shadow_sync(s);
-    if (!rc) rc = lm_rc_reflect(s->d, s->shadow, table, &t);
-  }
-  lm_stmts l = {0};
-  if (!rc) rc = lm_rc_render(s->d, t, ops, n, &l);
-  for (int i = 0; i < l.n && !rc; i++) {
-    rc = s->exec(s, &l.v[i]);
-    if (rc) {
-      lm_error_prefix("move-and-copy of table \"%s\"", t->name);
-      /* the statement names the failing op's line best through the first op */
-      located(n ? ops[0] : NULL, rc);
+}
+
+int lm_sqlite_recreate(lm_conn *c, lm_recreate_req *rq) {
+  const lm_op *first = rq->n ? rq->ops[0] : NULL;
+  lm_rc_table *t = NULL;
+  int rc = lm_rc_reflect(&lm_dialect_sqlite, c, rq->table, &t);
+  if (rc) return rq->renamed ? rc : located(first, rc);
+  if (!rq->renamed) {
+    int need = rq->mode == LM_RECREATE_ALWAYS;
+    for (int i = 0; i < rq->n && !rc; i++) {
+      if (!lm_rc_needs(t, rq->ops[i])) continue;
+      need = 1;
+      if (rq->mode == LM_RECREATE_NEVER)
+        rc = located(rq->ops[i],
+                     lm_error_set(LM_EMIGRATE,
+                                  "%s on table \"%s\" needs a move-and-copy of the table on "
+                                  "SQLite, and batch_alter_table was given recreate = \"never\"",
+                                  lm_op_name(rq->ops[i]->kind), t->name));
+    }
+    if (!rc && !need) rq->plain = 1;
+    if (!rc && need) put_renames(t, rq);
+    if (rc || rq->plain || rq->stmts->n > 0) {
+      rq->again = !rc && rq->stmts->n > 0;
+      lm_rc_table_free(t);
+      return rc;
     }
   }
-  lm_stmts_free(&l);
+  rq->name = lm_xstrdup(t->name);
+  rc = lm_rc_render(&lm_dialect_sqlite, t, rq->ops, rq->n, rq->stmts);
   lm_rc_table_free(t);
   return rc;
 }
 
-int lm_recreate_shadow_open(lm_conn **out) {
+int lm_sqlite_shadow_open(lm_conn **out) {
   lm_url *u = NULL;
   *out = NULL;
   int rc = lm_url_parse(&u, "sqlite:///:memory:");
@@ -1746,124 +1709,4 @@ int lm_recreate_shadow_open(lm_conn **out) {
   return rc;
 }
 
-/* ---- batches ---------------------------------------------------------------------------- */
-
-struct lm_rc_batch {
-  lm_op *ops;
-  int n, cap;
-  const lm_op **ptrs;
-  void **mem;
-  int nmem, capmem;
-};
-
-lm_rc_batch *lm_rc_batch_new(void) { return lm_xcalloc(1, sizeof(lm_rc_batch)); }
-
-void lm_rc_batch_free(lm_rc_batch *b) {
-  if (!b) return;
-  for (int i = 0; i < b->nmem; i++)
-    free(b->mem[i]);
-  free(b->mem);
-  free(b->ops);
-  free(b->ptrs);
-  free(b);
-}
-
-static void *bkeep(lm_rc_batch *b, void *p) {
-  GROW(b->mem, b->nmem, b->capmem);
-  b->mem[b->nmem++] = p;
-  return p;
-}
-
-static const char *bstr(lm_rc_batch *b, const char *s) {
-  return s ? bkeep(b, lm_xstrdup(s)) : NULL;
-}
-
-static const char **bstrs(lm_rc_batch *b, const char *const *v, int n) {
-  if (!v) return NULL;
-  const char **out = bkeep(b, lm_xcalloc((size_t)n + 1, sizeof *out));
-  for (int i = 0; i < n; i++)
-    out[i] = bstr(b, v[i]);
-  return out;
-}
-
-static lm_default bdefault(lm_rc_batch *b, lm_default d) {
-  d.text = bstr(b, d.text);
-  return d;
-}
-
-void lm_rc_batch_add(lm_rc_batch *b, const lm_op *op) {
-  GROW(b->ops, b->n, b->cap);
-  lm_op *o = &b->ops[b->n++];
-  *o = *op;
-  o->table = bstr(b, op->table);
-  o->name = bstr(b, op->name);
-  o->new_name = bstr(b, op->new_name);
-  if (op->cols) {
-    o->cols = bkeep(b, lm_xcalloc((size_t)op->ncols + 1, sizeof *o->cols));
-    for (int i = 0; i < op->ncols; i++) {
-      lm_column *c = &o->cols[i];
-      *c = op->cols[i];
-      c->name = bstr(b, c->name);
-      c->type = bstr(b, c->type);
-      c->server_default = bdefault(b, c->server_default);
-      c->comment = bstr(b, c->comment);
-      c->ref_table = bstr(b, c->ref_table);
-      c->ref_column = bstr(b, c->ref_column);
-      c->ondelete = bstr(b, c->ondelete);
-      c->onupdate = bstr(b, c->onupdate);
-    }
-  }
-  if (op->cons) {
-    o->cons = bkeep(b, lm_xcalloc((size_t)op->ncons + 1, sizeof *o->cons));
-    for (int i = 0; i < op->ncons; i++) {
-      lm_constraint *c = &o->cons[i];
-      *c = op->cons[i];
-      c->name = bstr(b, c->name);
-      c->cols = bstrs(b, c->cols, c->ncols);
-      c->ref_table = bstr(b, c->ref_table);
-      c->ref_cols = bstrs(b, c->ref_cols, c->nref);
-      c->ondelete = bstr(b, c->ondelete);
-      c->onupdate = bstr(b, c->onupdate);
-      c->expr = bstr(b, c->expr);
-    }
-  }
-  o->names = bstrs(b, op->names, op->nnames);
-  if (op->name_is_expr && op->nnames > 0) {
-    unsigned char *e = bkeep(b, lm_xmalloc((size_t)op->nnames));
-    memcpy(e, op->name_is_expr, (size_t)op->nnames);
-    o->name_is_expr = e;
-  }
-  o->type = bstr(b, op->type);
-  o->existing_type = bstr(b, op->existing_type);
-  o->using_expr = bstr(b, op->using_expr);
-  o->server_default = bdefault(b, op->server_default);
-  o->comment = bstr(b, op->comment);
-  o->where = bstr(b, op->where);
-  o->constraint_type = bstr(b, op->constraint_type);
-  o->sql = bstr(b, op->sql);
-  if (op->params) {
-    o->params = bkeep(b, lm_xcalloc((size_t)op->nparams + 1, sizeof *o->params));
-    for (int i = 0; i < op->nparams; i++) {
-      o->params[i] = op->params[i];
-      if (op->params[i].t == LM_V_TEXT && op->params[i].s)
-        o->params[i].s = bkeep(b, lm_xstrndup(op->params[i].s, op->params[i].len));
-    }
-  }
-  /* not batch operations: never kept */
-  o->rows = NULL;
-  o->nrows = 0;
-  o->set_cols = NULL;
-  o->set_vals = NULL;
-  o->nset = 0;
-  o->file = bstr(b, op->file);
-}
-
-int lm_rc_batch_count(const lm_rc_batch *b) { return b->n; }
-
-const lm_op *const *lm_rc_batch_ops(lm_rc_batch *b) {
-  free(b->ptrs);
-  b->ptrs = lm_xcalloc((size_t)b->n + 1, sizeof *b->ptrs);
-  for (int i = 0; i < b->n; i++)
-    b->ptrs[i] = &b->ops[i];
-  return b->ptrs;
-}
+int lm_recreate_shadow_open(lm_conn **out) { return lm_sqlite_shadow_open(out); }

@@ -9,12 +9,13 @@
  * Three parts: a reader of SQLite's CREATE TABLE text (the only place where
  * CHECK constraints and constraint names are kept), the reflection of a table
  * through the dialect's query method, and a pure renderer that turns the
- * reflected table plus a list of op records into statements. The driver
- * lm_recreate_ops() ties them to a sink. */
-#ifndef LM_RECREATE_H
-#define LM_RECREATE_H
+ * reflected table plus a list of op records into statements. The sink runs
+ * them (lm_recreate_ops, engine/sink.c) through the dialect table's
+ * recreate entry: nothing here runs a statement. */
+#ifndef LM_SQLITE_RECREATE_H
+#define LM_SQLITE_RECREATE_H
 
-#include "lm.h"
+#include "recreate.h"
 
 /* ---- reading CREATE TABLE ------------------------------------------------ */
 
@@ -122,46 +123,13 @@ int lm_rc_needs(const lm_rc_table *t, const lm_op *op);
 int lm_rc_render(const lm_dialect *d, const lm_rc_table *t, const lm_op *const *ops, int n,
                  lm_stmts *out);
 
-/* ---- running it ------------------------------------------------------------- */
+/* ---- the dialect's entries ----------------------------------------------------- */
 
-typedef enum lm_recreate_mode {
-  LM_RECREATE_AUTO,   /* move-and-copy only when an operation needs it */
-  LM_RECREATE_ALWAYS, /* always one move-and-copy */
-  LM_RECREATE_NEVER   /* plain ALTERs; an operation that needs more is an error */
-} lm_recreate_mode;
-
-/** 1 when lm_sink_op must hand op to lm_recreate_ops rather than render it:
- * SQLite, a sink that can reflect, and an operation that may need it. */
-int lm_recreate_wanted(const lm_sink *s, const lm_op *op);
-/** Runs ops (all on table) on the sink: one move-and-copy when the mode and
- * the operations call for it, plain statements otherwise. */
-int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int n,
-                    lm_recreate_mode mode);
-
-/** The in-memory database a --sql run on SQLite replays its script into, so
- * that move-and-copy can reflect tables without a live database. */
-int lm_recreate_shadow_open(lm_conn **out);
-
-/* ---- op records kept beyond their call (batch_alter_table) ------------------ */
-
-typedef struct lm_rc_batch lm_rc_batch;
-
-lm_rc_batch *lm_rc_batch_new(void);
-void lm_rc_batch_free(lm_rc_batch *b);
-/** Adds a deep copy of op. */
-void lm_rc_batch_add(lm_rc_batch *b, const lm_op *op);
-int lm_rc_batch_count(const lm_rc_batch *b);
-/** The records, in the order they were added (valid until the next add). */
-const lm_op *const *lm_rc_batch_ops(lm_rc_batch *b);
-
-/* ---- pieces of the renderer (engine/render.c) used by move-and-copy ---------- */
-
-/** A column definition as CREATE TABLE would write it. */
-int lm_render_column_sql(const lm_dialect *d, const lm_column *c, const char *table, lm_buf *b);
-/** [CONSTRAINT "name"] followed by the constraint's body. */
-int lm_render_constraint_sql(const lm_dialect *d, lm_con_kind kind, const lm_constraint *c,
-                             const char *name, const char *table, lm_buf *b);
-/** A server default as it follows DEFAULT in a column definition. */
-void lm_render_default_ddl(const lm_dialect *d, const lm_default *v, lm_buf *b);
+/** lm_dialect.recreate_wanted: op may need a move-and-copy. */
+int lm_sqlite_recreate_wanted(const lm_op *op);
+/** lm_dialect.recreate: reads rq->table on c and renders rq->ops. */
+int lm_sqlite_recreate(lm_conn *c, lm_recreate_req *rq);
+/** lm_dialect.shadow_open: an empty in-memory database. */
+int lm_sqlite_shadow_open(lm_conn **out);
 
 #endif
