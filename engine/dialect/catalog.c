@@ -55,7 +55,7 @@ int lm_rows_query(const lm_dialect *d, lm_conn *c, const char *sql, const char *
   memset(out, 0, sizeof *out);
   lm_value v = {.t = LM_V_TEXT, .s = (char *)param, .len = param ? strlen(param) : 0};
   lm_stmt st = {(char *)sql, param ? &v : NULL, param ? 1 : 0};
-  int rc = lm_dialect_query(d, c, &st, collect, out);
+  int rc = d->query(c, &st, collect, out);
   if (rc) lm_rows_free(out);
   return rc;
 }

@@ -5,13 +5,23 @@
 
 #include "schema.h"
 
+/** Makes room for one more element of v (n used of cap). */
+#define LM_GROW(v, n, cap)                                                                         \
+  do {                                                                                             \
+    if ((n) >= (cap)) {                                                                            \
+      (cap) = (cap) ? 2 * (cap) : 8;                                                               \
+      (v) = lm_xrealloc((v), sizeof *(v) * (size_t)(cap));                                         \
+    }                                                                                              \
+  } while (0)
+
 /** Every row of a query, as strings (NULL for SQL NULL). */
 typedef struct lm_rows {
   int ncols, n, cap;
   char **cells; /* n * ncols */
 } lm_rows;
 
-/** Runs sql (with one optional text parameter $1) and keeps every row. */
+/** Runs sql (with one optional text parameter $1) through d's own query
+ * method (a dialect reads its own catalog) and keeps every row. */
 int lm_rows_query(const lm_dialect *d, lm_conn *c, const char *sql, const char *param,
                   lm_rows *out);
 void lm_rows_free(lm_rows *r);

@@ -1,12 +1,12 @@
-/* Move-and-copy of SQLite tables: see recreate.h.
+/* Move-and-copy of SQLite tables: see sqlite_recreate.h.
  *
  * SQLite keeps a table's definition only as the text of its CREATE TABLE;
  * CHECK constraints and constraint names exist nowhere else. So the new
  * definition is made from the old text: columns and constraints that do not
  * change are kept exactly as written (collations, generated columns, ON
  * CONFLICT clauses, AUTOINCREMENT, comments…), and only what an operation
- * touches is rewritten. The text is read with a tokenizer that follows
- * SQLite's own CREATE TABLE grammar, and what it reads is checked against
+ * touches is rewritten. The text is read by SQLite's catalog
+ * (sqlite_catalog.c), and what it reads is checked against
  * pragma_table_xinfo, so a definition it would misread is refused rather than
  * rewritten wrongly. */
 #include <stdarg.h>
@@ -14,751 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "sqlite_recreate.h"
 
 #define TMP_PREFIX "_luamig_tmp_"
 
-#define GROW(v, n, cap)                                                                            \
-  do {                                                                                             \
-    if ((n) >= (cap)) {                                                                            \
-      (cap) = (cap) ? 2 * (cap) : 8;                                                               \
-      (v) = lm_xrealloc((v), sizeof *(v) * (size_t)(cap));                                         \
-    }                                                                                              \
-  } while (0)
-
 /* Locale-independent: a user's LC_CTYPE must not change how SQL is read. */
-static int c_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int c_digit(int c) { return c >= '0' && c <= '9'; }
-static int c_space(int c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
 static int c_lower(int c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
-static int id_start(unsigned char c) { return c_alpha(c) || c == '_' || c >= 0x80; }
-static int id_char(unsigned char c) { return id_start(c) || c_digit(c) || c == '$'; }
-
-/* SQLite compares identifiers without regard to ASCII case. */
-static int ieq(const char *a, const char *b) {
-  if (!a || !b) return 0;
-  for (; *a && *b; a++, b++)
-    if (c_lower((unsigned char)*a) != c_lower((unsigned char)*b)) return 0;
-  return *a == *b;
-}
-
-/* ---- tokens ------------------------------------------------------------------ */
-
-enum { T_ID, T_QID, T_STR, T_NUM, T_BLOB, T_LP, T_RP, T_COMMA, T_DOT, T_SEMI, T_OP, T_VAR };
-
-typedef struct tok {
-  int t;
-  size_t at, len;
-} tok;
-
-typedef struct toks {
-  const char *s;
-  tok *v;
-  int n, cap;
-} toks;
-
-/* Index just past a quoted run opened at s[i]; a doubled quote stays inside. */
-static size_t skip_quoted(const char *s, size_t n, size_t i, char close) {
-  for (size_t j = i + 1; j < n; j++) {
-    if (s[j] != close) continue;
-    if (close != ']' && j + 1 < n && s[j + 1] == close) {
-      j++;
-      continue;
-    }
-    return j + 1;
-  }
-  return n;
-}
-
-/* SQLite's tokenizer, less what DDL cannot hold; blanks and comments go. */
-static void tokenize(const char *s, toks *ts) {
-  size_t n = strlen(s), i = 0;
-  memset(ts, 0, sizeof *ts);
-  ts->s = s;
-  while (i < n) {
-    unsigned char c = (unsigned char)s[i];
-    size_t j = i + 1;
-    int t = T_OP;
-    if (c_space(c)) {
-      while (j < n && c_space((unsigned char)s[j]))
-        j++;
-      i = j;
-      continue;
-    }
-    if (c == '-' && j < n && s[j] == '-') {
-      while (j < n && s[j] != '\n')
-        j++;
-      i = j;
-      continue;
-    }
-    if (c == '/' && j < n && s[j] == '*') {
-      j = i + 2;
-      while (j + 1 < n && !(s[j] == '*' && s[j + 1] == '/'))
-        j++;
-      i = j + 2 > n ? n : j + 2;
-      continue;
-    }
-    if ((c == 'x' || c == 'X') && j < n && s[j] == '\'') {
-      j = skip_quoted(s, n, j, '\'');
-      t = T_BLOB;
-    } else if (id_start(c)) {
-      while (j < n && id_char((unsigned char)s[j]))
-        j++;
-      t = T_ID;
-    } else if (c == '"' || c == '`' || c == '[') {
-      j = skip_quoted(s, n, i, c == '[' ? ']' : (char)c);
-      t = T_QID;
-    } else if (c == '\'') {
-      j = skip_quoted(s, n, i, '\'');
-      t = T_STR;
-    } else if (c_digit(c) || (c == '.' && j < n && c_digit((unsigned char)s[j]))) {
-      int hex = c == '0' && j < n && (s[j] == 'x' || s[j] == 'X');
-      while (j < n) {
-        unsigned char d = (unsigned char)s[j];
-        int sign = (d == '+' || d == '-') && !hex && (s[j - 1] == 'e' || s[j - 1] == 'E');
-        if (!id_char(d) && d != '.' && !sign) break;
-        j++;
-      }
-      t = T_NUM;
-    } else if (c == '(') {
-      t = T_LP;
-    } else if (c == ')') {
-      t = T_RP;
-    } else if (c == ',') {
-      t = T_COMMA;
-    } else if (c == '.') {
-      t = T_DOT;
-    } else if (c == ';') {
-      t = T_SEMI;
-    } else if (c == '?' || c == ':' || c == '@' || c == '$') {
-      while (j < n && id_char((unsigned char)s[j]))
-        j++;
-      t = T_VAR;
-    } else if (j < n && strchr("|<>=!-", c) && strchr("|<>=", s[j])) {
-      j++; /* || <= >= == != <> << >> -> */
-      if (c == '-' && s[j - 1] == '>' && j < n && s[j] == '>') j++;
-    }
-    GROW(ts->v, ts->n, ts->cap);
-    ts->v[ts->n++] = (tok){t, i, j - i};
-    i = j;
-  }
-}
-
-static void toks_free(toks *ts) { free(ts->v); }
-
-static int kw(const toks *ts, int i, const char *word) {
-  if (i < 0 || i >= ts->n || ts->v[i].t != T_ID) return 0;
-  size_t n = strlen(word);
-  if (ts->v[i].len != n) return 0;
-  const char *p = ts->s + ts->v[i].at;
-  for (size_t k = 0; k < n; k++)
-    if (c_lower((unsigned char)p[k]) != c_lower((unsigned char)word[k])) return 0;
-  return 1;
-}
-
-static int is_t(const toks *ts, int i, int t) { return i >= 0 && i < ts->n && ts->v[i].t == t; }
-
-/* Identifier text without its quotes ("a""b" is a"b). */
-static char *unquote(const toks *ts, int i) {
-  const char *p = ts->s + ts->v[i].at;
-  size_t n = ts->v[i].len;
-  if (ts->v[i].t != T_QID && ts->v[i].t != T_STR) return lm_xstrndup(p, n);
-  char close = p[0] == '[' ? ']' : p[0];
-  lm_buf b;
-  lm_buf_init(&b);
-  for (size_t k = 1; k < n; k++) {
-    if (p[k] == close) {
-      if (close != ']' && k + 1 < n && p[k + 1] == close) {
-        lm_buf_putc(&b, close);
-        k++;
-        continue;
-      }
-      break;
-    }
-    lm_buf_putc(&b, p[k]);
-  }
-  return lm_buf_steal(&b);
-}
-
-/* Text of tokens [a, b) as written, comments between them included. */
-static char *span(const toks *ts, int a, int b) {
-  if (a >= b) return lm_xstrdup("");
-  size_t from = ts->v[a].at, to = ts->v[b - 1].at + ts->v[b - 1].len;
-  return lm_xstrndup(ts->s + from, to - from);
-}
-
-/* Index just past the parenthesised group opening at i. */
-static int skip_group(const toks *ts, int i) {
-  int depth = 0;
-  for (; i < ts->n; i++) {
-    if (ts->v[i].t == T_LP) depth++;
-    if (ts->v[i].t == T_RP && --depth == 0) return i + 1;
-  }
-  return ts->n;
-}
-
-int lm_rc_mentions(const char *sql, const char *ident) {
-  toks ts;
-  tokenize(sql ? sql : "", &ts);
-  int found = 0, open = 0;
-  for (int i = 0; i < ts.n && !found; i++) {
-    if (ts.v[i].t == T_LP) open = 1;
-    if (!open || (ts.v[i].t != T_ID && ts.v[i].t != T_QID)) continue;
-    char *name = unquote(&ts, i);
-    found = ieq(name, ident);
-    free(name);
-  }
-  toks_free(&ts);
-  return found;
-}
-
-/* ---- CREATE TABLE ---------------------------------------------------------------- */
-
-typedef struct parser {
-  toks ts;
-  const char *table;
-  int err;
-} parser;
-
-static int parse_error(parser *p, int i, const char *what) {
-  if (p->err) return p->err;
-  const toks *ts = &p->ts;
-  if (i < ts->n)
-    p->err = lm_error_set(LM_EMIGRATE,
-                          "cannot read the definition of table \"%s\" for a move-and-copy: %s "
-                          "near \"%.*s\"",
-                          p->table ? p->table : "?", what, (int)ts->v[i].len, ts->s + ts->v[i].at);
-  else
-    p->err = lm_error_set(LM_EMIGRATE,
-                          "cannot read the definition of table \"%s\" for a move-and-copy: %s at "
-                          "its end",
-                          p->table ? p->table : "?", what);
-  return p->err;
-}
-
-static int is_name(const toks *ts, int i) {
-  return is_t(ts, i, T_ID) || is_t(ts, i, T_QID) || is_t(ts, i, T_STR);
-}
-
-/* ON CONFLICT resolution, where the grammar allows one. */
-static int conflict_clause(const toks *ts, int i) {
-  if (kw(ts, i, "ON") && kw(ts, i + 1, "CONFLICT")) return i + 3;
-  return i;
-}
-
-/* ( name [COLLATE x] [ASC|DESC], … ): the names. */
-static int name_list(parser *p, int i, int end, char ***cols, int *n) {
-  const toks *ts = &p->ts;
-  *cols = NULL;
-  *n = 0;
-  if (!is_t(ts, i, T_LP)) return parse_error(p, i, "expected a column list");
-  int close = skip_group(ts, i) - 1;
-  if (close >= end || !is_t(ts, close, T_RP)) return parse_error(p, i, "unbalanced parentheses");
-  int cap = 0, expect_name = 1;
-  for (int k = i + 1; k < close; k++) {
-    if (ts->v[k].t == T_COMMA) {
-      expect_name = 1;
-      continue;
-    }
-    if (ts->v[k].t == T_LP) {
-      k = skip_group(ts, k) - 1;
-      continue;
-    }
-    if (expect_name) {
-      if (!is_name(ts, k)) return parse_error(p, k, "expected a column name");
-      GROW(*cols, *n, cap);
-      (*cols)[(*n)++] = unquote(ts, k);
-      expect_name = 0;
-    }
-  }
-  if (*n == 0) return parse_error(p, i, "empty column list");
-  return close + 1;
-}
-
-/* REFERENCES t [(cols)] [ON DELETE|UPDATE action | MATCH x]
- * [[NOT] DEFERRABLE [INITIALLY DEFERRED|IMMEDIATE]] */
-static int fk_clause(parser *p, int i, int end, lm_rc_clause *cl) {
-  const toks *ts = &p->ts;
-  i++; /* REFERENCES */
-  if (!is_name(ts, i) || i >= end) return parse_error(p, i, "expected the referenced table");
-  cl->ref_table = unquote(ts, i++);
-  if (is_t(ts, i, T_LP)) i = skip_group(ts, i);
-  while (i < end) {
-    if (kw(ts, i, "ON") && (kw(ts, i + 1, "DELETE") || kw(ts, i + 1, "UPDATE"))) {
-      i += 2;
-      if (kw(ts, i, "SET") || kw(ts, i, "NO"))
-        i += 2;
-      else
-        i++;
-    } else if (kw(ts, i, "MATCH")) {
-      i += 2;
-    } else if (kw(ts, i, "NOT") && kw(ts, i + 1, "DEFERRABLE")) {
-      i += 2;
-    } else if (kw(ts, i, "DEFERRABLE")) {
-      i++;
-    } else if (kw(ts, i, "INITIALLY")) {
-      i += 2;
-    } else {
-      break;
-    }
-  }
-  return i > end ? parse_error(p, end, "incomplete REFERENCES clause") : i;
-}
-
-static int tcons_start(const toks *ts, int i) {
-  return kw(ts, i, "CONSTRAINT") || kw(ts, i, "PRIMARY") || kw(ts, i, "UNIQUE") ||
-         kw(ts, i, "CHECK") || kw(ts, i, "FOREIGN");
-}
-
-static int ccons_start(const toks *ts, int i) {
-  static const char *const words[] = {"CONSTRAINT", "PRIMARY", "NOT",       "NULL",
-                                      "UNIQUE",     "CHECK",   "DEFAULT",   "COLLATE",
-                                      "REFERENCES", "AS",      "GENERATED", NULL};
-  for (int k = 0; words[k]; k++)
-    if (kw(ts, i, words[k])) return 1;
-  return 0;
-}
-
-/* The expression inside the group at i, without its parentheses. */
-static char *group_inner(const toks *ts, int i) {
-  int close = skip_group(ts, i) - 1;
-  return span(ts, i + 1, close);
-}
-
-/* One constraint starting at i, of a column (table = 0) or of the table. */
-static int parse_clause(parser *p, int i, int end, int table, lm_rc_clause *cl) {
-  const toks *ts = &p->ts;
-  int start = i;
-  memset(cl, 0, sizeof *cl);
-  if (kw(ts, i, "CONSTRAINT")) {
-    if (!is_name(ts, i + 1) || i + 1 >= end) return parse_error(p, i, "expected a constraint name");
-    cl->name = unquote(ts, i + 1);
-    i += 2;
-  }
-  if (kw(ts, i, "PRIMARY") && kw(ts, i + 1, "KEY")) {
-    cl->kind = LM_RC_PK;
-    i += 2;
-    if (table) {
-      i = name_list(p, i, end, &cl->cols, &cl->ncols);
-      if (p->err) return p->err;
-    } else if (kw(ts, i, "ASC") || kw(ts, i, "DESC")) {
-      i++;
-    }
-    i = conflict_clause(ts, i);
-    if (kw(ts, i, "AUTOINCREMENT")) cl->autoincrement = 1, i++;
-  } else if (kw(ts, i, "UNIQUE")) {
-    cl->kind = LM_RC_UNIQUE;
-    i++;
-    if (table) {
-      i = name_list(p, i, end, &cl->cols, &cl->ncols);
-      if (p->err) return p->err;
-    }
-    i = conflict_clause(ts, i);
-  } else if (kw(ts, i, "CHECK")) {
-    cl->kind = LM_RC_CHECK;
-    i++;
-    if (!is_t(ts, i, T_LP)) return parse_error(p, i, "expected ( after CHECK");
-    cl->expr = group_inner(ts, i);
-    i = skip_group(ts, i);
-  } else if (table && kw(ts, i, "FOREIGN") && kw(ts, i + 1, "KEY")) {
-    cl->kind = LM_RC_FK;
-    i = name_list(p, i + 2, end, &cl->cols, &cl->ncols);
-    if (p->err) return p->err;
-    if (!kw(ts, i, "REFERENCES")) return parse_error(p, i, "expected REFERENCES");
-    i = fk_clause(p, i, end, cl);
-  } else if (!table && kw(ts, i, "NOT") && kw(ts, i + 1, "NULL")) {
-    cl->kind = LM_RC_NOTNULL;
-    i = conflict_clause(ts, i + 2);
-  } else if (!table && kw(ts, i, "NULL")) {
-    cl->kind = LM_RC_NULL;
-    i = conflict_clause(ts, i + 1);
-  } else if (!table && kw(ts, i, "DEFAULT")) {
-    cl->kind = LM_RC_DEFAULT;
-    i++;
-    int vstart = i;
-    if (is_t(ts, i, T_LP))
-      i = skip_group(ts, i);
-    else if (is_t(ts, i, T_OP) && (ts->s[ts->v[i].at] == '+' || ts->s[ts->v[i].at] == '-'))
-      i += 2;
-    else
-      i++;
-    cl->expr = span(ts, vstart, i > ts->n ? ts->n : i);
-  } else if (!table && kw(ts, i, "COLLATE")) {
-    cl->kind = LM_RC_COLLATE;
-    cl->expr = i + 1 < end ? unquote(ts, i + 1) : NULL;
-    i += 2;
-  } else if (!table && kw(ts, i, "REFERENCES")) {
-    cl->kind = LM_RC_FK;
-    i = fk_clause(p, i, end, cl);
-  } else if (!table && (kw(ts, i, "AS") || (kw(ts, i, "GENERATED") && kw(ts, i + 1, "ALWAYS")))) {
-    cl->kind = LM_RC_GENERATED;
-    if (kw(ts, i, "GENERATED")) i += 2;
-    if (!kw(ts, i, "AS") || !is_t(ts, i + 1, T_LP)) return parse_error(p, i, "expected AS (…)");
-    cl->expr = group_inner(ts, i + 1);
-    i = skip_group(ts, i + 1);
-    if (kw(ts, i, "STORED") || kw(ts, i, "VIRTUAL")) i++;
-  } else {
-    return parse_error(p, i,
-                       table ? "expected a table constraint" : "expected a column constraint");
-  }
-  if (p->err) return p->err;
-  if (i > end) return parse_error(p, end, "incomplete constraint");
-  cl->text = span(ts, start, i);
-  return i;
-}
-
-static void clause_free(lm_rc_clause *cl) {
-  free(cl->name);
-  free(cl->text);
-  for (int i = 0; i < cl->ncols; i++)
-    free(cl->cols[i]);
-  free(cl->cols);
-  free(cl->ref_table);
-  free(cl->expr);
-}
-
-static void column_free(lm_rc_column *c) {
-  free(c->name);
-  free(c->name_sql);
-  free(c->type);
-  free(c->text);
-  for (int i = 0; i < c->nclauses; i++)
-    clause_free(&c->clauses[i]);
-  free(c->clauses);
-}
-
-void lm_rc_create_free(lm_rc_create *c) {
-  if (!c) return;
-  free(c->table);
-  for (int i = 0; i < c->ncols; i++)
-    column_free(&c->cols[i]);
-  free(c->cols);
-  for (int i = 0; i < c->ncons; i++)
-    clause_free(&c->cons[i]);
-  free(c->cons);
-  free(c->options);
-  memset(c, 0, sizeof *c);
-}
-
-/* One comma-separated item [a, b): a column, or table constraints (which
- * SQLite also accepts one after another without a comma). */
-static int parse_item(parser *p, int a, int b, lm_rc_create *out, int *capcols, int *capcons) {
-  const toks *ts = &p->ts;
-  if (a >= b) return parse_error(p, a, "empty definition");
-  if (tcons_start(ts, a)) {
-    while (a < b && !p->err) {
-      lm_rc_clause cl;
-      int next = parse_clause(p, a, b, 1, &cl);
-      if (p->err) {
-        clause_free(&cl);
-        break;
-      }
-      GROW(out->cons, out->ncons, *capcons);
-      out->cons[out->ncons++] = cl;
-      a = next;
-    }
-    return p->err;
-  }
-  if (!is_name(ts, a)) return parse_error(p, a, "expected a column name");
-  GROW(out->cols, out->ncols, *capcols);
-  lm_rc_column *c = &out->cols[out->ncols++];
-  memset(c, 0, sizeof *c);
-  c->name = unquote(ts, a);
-  c->name_sql = span(ts, a, a + 1);
-  int i = a + 1;
-  while (i < b && !ccons_start(ts, i))
-    i = is_t(ts, i, T_LP) ? skip_group(ts, i) : i + 1;
-  c->type = span(ts, a + 1, i);
-  c->text = span(ts, a, b);
-  int cap = 0;
-  while (i < b && !p->err) {
-    lm_rc_clause cl;
-    int next = parse_clause(p, i, b, 0, &cl);
-    if (p->err) {
-      clause_free(&cl);
-      break;
-    }
-    GROW(c->clauses, c->nclauses, cap);
-    c->clauses[c->nclauses++] = cl;
-    i = next;
-  }
-  return p->err;
-}
-
-int lm_rc_parse_create(const char *sql, lm_rc_create *out) {
-  memset(out, 0, sizeof *out);
-  parser p;
-  memset(&p, 0, sizeof p);
-  tokenize(sql ? sql : "", &p.ts);
-  const toks *ts = &p.ts;
-  int i = 0;
-  if (!kw(ts, i, "CREATE")) parse_error(&p, i, "expected CREATE");
-  i++;
-  if (kw(ts, i, "TEMP") || kw(ts, i, "TEMPORARY")) i++;
-  if (!p.err && !kw(ts, i, "TABLE")) parse_error(&p, i, "expected TABLE");
-  i++;
-  if (kw(ts, i, "IF") && kw(ts, i + 1, "NOT") && kw(ts, i + 2, "EXISTS")) i += 3;
-  if (!p.err && is_name(ts, i) && is_t(ts, i + 1, T_DOT)) i += 2; /* schema. */
-  if (!p.err && !is_name(ts, i)) parse_error(&p, i, "expected the table name");
-  if (!p.err) {
-    out->table = unquote(ts, i);
-    p.table = out->table;
-    i++;
-  }
-  if (!p.err && !is_t(ts, i, T_LP))
-    parse_error(&p, i, "expected ( (CREATE TABLE … AS SELECT is not supported)");
-  int close = p.err ? 0 : skip_group(ts, i) - 1;
-  if (!p.err && !is_t(ts, close, T_RP)) parse_error(&p, i, "unbalanced parentheses");
-  int capcols = 0, capcons = 0;
-  if (!p.err) {
-    int a = i + 1;
-    for (int k = a; k <= close && !p.err; k++) {
-      if (is_t(ts, k, T_LP)) {
-        k = skip_group(ts, k) - 1;
-        continue;
-      }
-      if (k == close || is_t(ts, k, T_COMMA)) {
-        parse_item(&p, a, k, out, &capcols, &capcons);
-        a = k + 1;
-      }
-    }
-  }
-  if (!p.err && out->ncols == 0) parse_error(&p, close, "no column");
-  if (!p.err) {
-    int end = ts->n;
-    while (end > close + 1 && is_t(ts, end - 1, T_SEMI))
-      end--;
-    out->options = span(ts, close + 1, end);
-  }
-  toks_free(&p.ts);
-  if (p.err) lm_rc_create_free(out);
-  return p.err;
-}
-
-/* ---- reflection ---------------------------------------------------------------- */
-
-/* Rows of a query as strings (NULL for SQL NULL). */
-typedef struct rows {
-  int ncols, n, cap;
-  char **v;
-} rows;
-
-static int rows_add(void *ud, int ncols, const char *const *names, const lm_value *vals) {
-  LM_UNUSED(names);
-  rows *r = ud;
-  r->ncols = ncols;
-  if ((r->n + 1) * ncols > r->cap) {
-    r->cap = (r->n + 1) * ncols * 2;
-    r->v = lm_xrealloc(r->v, sizeof *r->v * (size_t)r->cap);
-  }
-  for (int i = 0; i < ncols; i++) {
-    const lm_value *v = &vals[i];
-    char *s = NULL;
-    if (v->t == LM_V_TEXT)
-      s = lm_xstrndup(v->s ? v->s : "", v->s ? v->len : 0);
-    else if (v->t == LM_V_INT || v->t == LM_V_BOOL)
-      s = lm_xasprintf("%lld", v->i);
-    else if (v->t == LM_V_FLOAT)
-      s = lm_xasprintf("%.17g", v->f);
-    r->v[r->n * ncols + i] = s;
-  }
-  r->n++;
-  return 0;
-}
-
-static void rows_free(rows *r) {
-  for (int i = 0; i < r->n * r->ncols; i++)
-    free(r->v[i]);
-  free(r->v);
-  memset(r, 0, sizeof *r);
-}
-
-static const char *cell(const rows *r, int row, int col) { return r->v[row * r->ncols + col]; }
-
-static int fetch(const lm_dialect *d, lm_conn *c, const char *sql, const char *param, rows *r) {
-  memset(r, 0, sizeof *r);
-  lm_value v = {.t = LM_V_TEXT, .s = (char *)param, .len = strlen(param)};
-  lm_stmt st = {(char *)sql, &v, 1};
-  int rc = lm_dialect_query(d, c, &st, rows_add, r);
-  if (rc) {
-    lm_error_prefix("reading the table for a move-and-copy");
-    rows_free(r);
-  }
-  return rc;
-}
-
-static char **split_unit(const char *s, int *n) {
-  char **v = NULL;
-  int cap = 0;
-  *n = 0;
-  if (!s) return NULL;
-  for (;;) {
-    const char *e = strchr(s, '\x1f');
-    GROW(v, *n, cap);
-    v[(*n)++] = e ? lm_xstrndup(s, (size_t)(e - s)) : lm_xstrdup(s);
-    if (!e) break;
-    s = e + 1;
-  }
-  return v;
-}
-
-int lm_rc_table_from_sql(const char *sql, lm_rc_table **out) {
-  *out = NULL;
-  lm_rc_table *t = lm_xcalloc(1, sizeof *t);
-  int rc = lm_rc_parse_create(sql, &t->def);
-  if (rc) {
-    free(t);
-    return rc;
-  }
-  t->name = lm_xstrdup(t->def.table);
-  t->sql = lm_xstrdup(sql);
-  t->generated = lm_xcalloc((size_t)t->def.ncols + 1, sizeof *t->generated);
-  for (int i = 0; i < t->def.ncols; i++)
-    for (int k = 0; k < t->def.cols[i].nclauses; k++)
-      if (t->def.cols[i].clauses[k].kind == LM_RC_GENERATED) t->generated[i] = 1;
-  *out = t;
-  return 0;
-}
-
-void lm_rc_table_free(lm_rc_table *t) {
-  if (!t) return;
-  free(t->name);
-  free(t->sql);
-  lm_rc_create_free(&t->def);
-  free(t->generated);
-  for (int i = 0; i < t->nidx; i++) {
-    free(t->idx[i].name);
-    free(t->idx[i].sql);
-    for (int k = 0; k < t->idx[i].ncols; k++)
-      free(t->idx[i].cols[k]);
-    free(t->idx[i].cols);
-  }
-  free(t->idx);
-  for (int i = 0; i < t->ntrg; i++)
-    free(t->trg[i].name), free(t->trg[i].sql);
-  free(t->trg);
-  for (int i = 0; i < t->nfkin; i++)
-    free(t->fkin[i].table), free(t->fkin[i].from), free(t->fkin[i].to);
-  free(t->fkin);
-  free(t);
-}
-
-/* What the parser read must be what SQLite reads: same columns, same order,
- * same generated columns, as many foreign keys. */
-static int cross_check(const lm_rc_table *t, const rows *xinfo, const rows *fks) {
-  int ok = xinfo->n == t->def.ncols;
-  for (int i = 0; ok && i < xinfo->n; i++) {
-    const char *hidden = cell(xinfo, i, 1);
-    int gen = hidden && (!strcmp(hidden, "2") || !strcmp(hidden, "3"));
-    ok = ieq(cell(xinfo, i, 0), t->def.cols[i].name) && gen == t->generated[i];
-  }
-  int nfk = 0;
-  for (int i = 0; i < t->def.ncons; i++)
-    nfk += t->def.cons[i].kind == LM_RC_FK;
-  for (int i = 0; i < t->def.ncols; i++)
-    for (int k = 0; k < t->def.cols[i].nclauses; k++)
-      nfk += t->def.cols[i].clauses[k].kind == LM_RC_FK;
-  if (ok && fks->n > 0 && cell(fks, 0, 0)) ok = nfk == atoi(cell(fks, 0, 0));
-  if (!ok)
-    return lm_error_set(LM_EMIGRATE,
-                        "cannot read the definition of table \"%s\" for a move-and-copy: what "
-                        "luamig reads differs from what SQLite reports (pragma_table_xinfo); "
-                        "definition: %s",
-                        t->name, t->sql);
-  return 0;
-}
-
-int lm_rc_reflect(const lm_dialect *d, lm_conn *c, const char *table, lm_rc_table **out) {
-  *out = NULL;
-  rows r;
-  int rc = fetch(d, c,
-                 "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name = $1 COLLATE "
-                 "NOCASE",
-                 table, &r);
-  if (rc) return rc;
-  if (r.n == 0 || !cell(&r, 0, 1)) {
-    rows_free(&r);
-    return lm_error_set(LM_EMIGRATE, "table \"%s\" does not exist", table);
-  }
-  lm_rc_table *t = NULL;
-  rc = lm_rc_table_from_sql(cell(&r, 0, 1), &t);
-  if (!rc) {
-    free(t->name);
-    t->name = lm_xstrdup(cell(&r, 0, 0));
-  }
-  rows_free(&r);
-  if (rc) return rc;
-
-  rows xinfo = {0}, fks = {0};
-  rc = fetch(d, c, "SELECT name, hidden FROM pragma_table_xinfo($1) ORDER BY cid", t->name, &xinfo);
-  if (!rc)
-    rc = fetch(d, c, "SELECT count(DISTINCT id) FROM pragma_foreign_key_list($1)", t->name, &fks);
-  if (!rc) rc = cross_check(t, &xinfo, &fks);
-  rows_free(&xinfo);
-  rows_free(&fks);
-
-  /* Indexes in the order they were made (sqlite_master's rowid), with their
-   * key columns ("" for an expression), unit-separator-joined. */
-  if (!rc)
-    rc = fetch(d, c,
-               "SELECT il.name, il.\"unique\", il.origin, il.partial, m.sql, "
-               "(SELECT group_concat(coalesce(x.name, ''), char(31)) FROM "
-               "(SELECT name FROM pragma_index_xinfo(il.name) WHERE key = 1 ORDER BY seqno) x) "
-               "FROM pragma_index_list($1) il "
-               "LEFT JOIN sqlite_master m ON m.type = 'index' AND m.name = il.name "
-               "ORDER BY m.rowid, il.name",
-               t->name, &r);
-  if (!rc) {
-    t->idx = lm_xcalloc((size_t)r.n + 1, sizeof *t->idx);
-    for (int i = 0; i < r.n; i++) {
-      lm_rc_index *x = &t->idx[t->nidx++];
-      x->name = lm_xstrdup(cell(&r, i, 0) ? cell(&r, i, 0) : "");
-      x->unique = cell(&r, i, 1) && atoi(cell(&r, i, 1));
-      snprintf(x->origin, sizeof x->origin, "%s", cell(&r, i, 2) ? cell(&r, i, 2) : "c");
-      x->partial = cell(&r, i, 3) && atoi(cell(&r, i, 3));
-      x->sql = cell(&r, i, 4) ? lm_xstrdup(cell(&r, i, 4)) : NULL;
-      x->cols = split_unit(cell(&r, i, 5), &x->ncols);
-    }
-    rows_free(&r);
-  }
-  if (!rc)
-    rc = fetch(d, c,
-               "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = $1 "
-               "COLLATE NOCASE ORDER BY rowid",
-               t->name, &r);
-  if (!rc) {
-    t->trg = lm_xcalloc((size_t)r.n + 1, sizeof *t->trg);
-    for (int i = 0; i < r.n; i++, t->ntrg++) {
-      t->trg[i].name = lm_xstrdup(cell(&r, i, 0) ? cell(&r, i, 0) : "");
-      t->trg[i].sql = lm_xstrdup(cell(&r, i, 1) ? cell(&r, i, 1) : "");
-    }
-    rows_free(&r);
-  }
-  if (!rc)
-    rc = fetch(d, c,
-               "SELECT m.name, f.\"from\", coalesce(f.\"to\", '') FROM sqlite_master m "
-               "JOIN pragma_foreign_key_list(m.name) f "
-               "WHERE m.type = 'table' AND f.\"table\" = $1 COLLATE NOCASE "
-               "ORDER BY m.name, f.id, f.seq",
-               t->name, &r);
-  if (!rc) {
-    t->fkin = lm_xcalloc((size_t)r.n + 1, sizeof *t->fkin);
-    for (int i = 0; i < r.n; i++, t->nfkin++) {
-      t->fkin[i].table = lm_xstrdup(cell(&r, i, 0) ? cell(&r, i, 0) : "");
-      t->fkin[i].from = lm_xstrdup(cell(&r, i, 1) ? cell(&r, i, 1) : "");
-      t->fkin[i].to = lm_xstrdup(cell(&r, i, 2) ? cell(&r, i, 2) : "");
-    }
-    rows_free(&r);
-  }
-  if (rc) {
-    lm_rc_table_free(t);
-    return rc;
-  }
-  *out = t;
-  return 0;
-}
 
 /* ---- the working copy of a table ---------------------------------------------- */
 
@@ -811,7 +73,7 @@ typedef struct rctx {
 } rctx;
 
 static void *keep_mem(rctx *x, void *p) {
-  GROW(x->mem, x->nmem, x->capmem);
+  LM_GROW(x->mem, x->nmem, x->capmem);
   x->mem[x->nmem++] = p;
   return p;
 }
@@ -850,7 +112,7 @@ static int op_fail(rctx *x, int code, const char *fmt, ...) {
 }
 
 static void cl_push(wcol *c, const lm_rc_clause *cl, int at) {
-  GROW(c->cl, c->ncl, c->capcl);
+  LM_GROW(c->cl, c->ncl, c->capcl);
   if (at < 0 || at > c->ncl) at = c->ncl;
   memmove(&c->cl[at + 1], &c->cl[at], sizeof *c->cl * (size_t)(c->ncl - at));
   c->cl[at] = cl;
@@ -871,13 +133,13 @@ static wcol *add_wcol(rctx *x, const lm_rc_column *src, int old, int generated) 
   c->type = src->type;
   for (int k = 0; k < src->nclauses; k++)
     cl_push(c, &src->clauses[k], -1);
-  GROW(x->cols, x->ncols, x->capcols);
+  LM_GROW(x->cols, x->ncols, x->capcols);
   x->cols[x->ncols++] = c;
   return c;
 }
 
 static void add_wcon(rctx *x, const lm_rc_clause *cl, wcol *owner) {
-  GROW(x->cons, x->ncons, x->capcons);
+  LM_GROW(x->cons, x->ncons, x->capcons);
   wcon *w = &x->cons[x->ncons++];
   memset(w, 0, sizeof *w);
   w->cl = cl;
@@ -896,7 +158,7 @@ static lm_rc_create *parse_piece(rctx *x, const char *items) {
     free(c);
     return NULL;
   }
-  GROW(x->parsed, x->nparsed, x->capparsed);
+  LM_GROW(x->parsed, x->nparsed, x->capparsed);
   x->parsed[x->nparsed++] = c;
   return c;
 }
@@ -904,7 +166,7 @@ static lm_rc_create *parse_piece(rctx *x, const char *items) {
 static int same_cols(char *const *a, int na, const char *const *b, int nb) {
   if (na != nb) return 0;
   for (int i = 0; i < na; i++)
-    if (!ieq(a[i], b[i])) return 0;
+    if (!lm_sqlite_ieq(a[i], b[i])) return 0;
   return 1;
 }
 
@@ -949,7 +211,7 @@ static void ctx_init(rctx *x, const lm_dialect *d, const lm_rc_table *t, const l
   match_autoindexes(x);
   for (int i = 0; i < t->nidx; i++) {
     const lm_rc_index *ix = &t->idx[i];
-    GROW(x->idx, x->nidx, x->capidx);
+    LM_GROW(x->idx, x->nidx, x->capidx);
     x->idx[x->nidx++] =
         (widx){ix->name, ix->sql, ix->unique, (const char *const *)ix->cols, ix->ncols, 1};
   }
@@ -960,11 +222,12 @@ static void ctx_init(rctx *x, const lm_dialect *d, const lm_rc_table *t, const l
 static wcol *find_col(rctx *x, const char *name) {
   for (int pass = 0; pass < 8 && name; pass++) {
     for (int i = 0; i < x->ncols; i++)
-      if (ieq(x->cols[i]->src->name, name)) return x->cols[i];
+      if (lm_sqlite_ieq(x->cols[i]->src->name, name)) return x->cols[i];
     const char *next = NULL;
     for (int k = 0; k < x->nops && !next; k++) {
       const lm_op *o = x->ops[k];
-      if (o->kind == LM_OP_ALTER_COLUMN && o->new_name && ieq(o->name, name)) next = o->new_name;
+      if (o->kind == LM_OP_ALTER_COLUMN && o->new_name && lm_sqlite_ieq(o->name, name))
+        next = o->new_name;
     }
     name = next;
   }
@@ -1039,13 +302,13 @@ static int apply_alter(rctx *x, const lm_op *op) {
 }
 
 static void add_index_sql(rctx *x, const char *name, const char *sql, int unique) {
-  GROW(x->idx, x->nidx, x->capidx);
+  LM_GROW(x->idx, x->nidx, x->capidx);
   x->idx[x->nidx++] = (widx){name, sql, unique, NULL, 0, 1};
 }
 
 static widx *find_index(rctx *x, const char *name) {
   for (int i = 0; i < x->nidx; i++)
-    if (x->idx[i].keep && x->idx[i].sql && ieq(x->idx[i].name, name)) return &x->idx[i];
+    if (x->idx[i].keep && x->idx[i].sql && lm_sqlite_ieq(x->idx[i].name, name)) return &x->idx[i];
   return NULL;
 }
 
@@ -1133,26 +396,27 @@ static int apply_add_column(rctx *x, const lm_op *op) {
 /* A foreign key of another table that names the column, or names no
  * column and so means the primary key, which the column is part of. */
 static int fk_in_uses(const lm_rc_create *def, const lm_rc_fk_in *f, const char *col) {
-  if (*f->to) return ieq(f->to, col);
+  if (*f->to) return lm_sqlite_ieq(f->to, col);
   for (int i = 0; i < def->ncols; i++)
     for (int k = 0; k < def->cols[i].nclauses; k++)
-      if (def->cols[i].clauses[k].kind == LM_RC_PK && ieq(def->cols[i].name, col)) return 1;
+      if (def->cols[i].clauses[k].kind == LM_RC_PK && lm_sqlite_ieq(def->cols[i].name, col))
+        return 1;
   for (int i = 0; i < def->ncons; i++)
     if (def->cons[i].kind == LM_RC_PK)
       for (int k = 0; k < def->cons[i].ncols; k++)
-        if (ieq(def->cons[i].cols[k], col)) return 1;
+        if (lm_sqlite_ieq(def->cons[i].cols[k], col)) return 1;
   return 0;
 }
 
 static int index_uses(const widx *ix, const char *col) {
   for (int k = 0; k < ix->ncols; k++)
-    if (ieq(ix->cols[k], col)) return 1;
+    if (lm_sqlite_ieq(ix->cols[k], col)) return 1;
   return ix->sql && lm_rc_mentions(ix->sql, col);
 }
 
 static int clause_uses(const lm_rc_clause *cl, const char *col) {
   for (int k = 0; k < cl->ncols; k++)
-    if (ieq(cl->cols[k], col)) return 1;
+    if (lm_sqlite_ieq(cl->cols[k], col)) return 1;
   if (cl->kind == LM_RC_CHECK || cl->kind == LM_RC_GENERATED) {
     char *sql = lm_xasprintf("(%s)", cl->expr ? cl->expr : "");
     int used = lm_rc_mentions(sql, col);
@@ -1305,7 +569,7 @@ static int apply_drop_constraint(rctx *x, const lm_op *op) {
       int nn = pass == 0 ? (w->cl->name ? 1 : 0) : names_of(x, w, names, 4);
       if (pass == 0) names[0] = w->cl->name;
       for (int k = 0; k < nn && !hit; k++)
-        if (ieq(names[k], op->name)) hit = w;
+        if (lm_sqlite_ieq(names[k], op->name)) hit = w;
     }
   }
   if (hit) {
@@ -1589,7 +853,7 @@ int lm_rc_render(const lm_dialect *d, const lm_rc_table *t, const lm_op *const *
 static int drop_needs(const lm_rc_table *t, const char *name) {
   int col = -1;
   for (int i = 0; i < t->def.ncols; i++)
-    if (ieq(t->def.cols[i].name, name)) col = i;
+    if (lm_sqlite_ieq(t->def.cols[i].name, name)) col = i;
   if (col < 0) return 0; /* the plain DROP COLUMN reports it */
   for (int i = 0; i < t->nidx; i++) {
     widx w = {
