@@ -1,128 +1,16 @@
-/* Move-and-copy of SQLite tables (SPEC §4, batch_alter_table).
+/* batch_alter_table and move-and-copy, as generic code sees them.
  *
- * What SQLite's ALTER TABLE cannot do (change a column's type, nullability or
- * default; add or drop a constraint; drop a column that an index or a
- * constraint uses) is done the way SQLite's own documentation describes: a new
- * table with the new definition, every row copied into it, the old table
- * dropped, the new one renamed, and the indexes and triggers re-created.
- *
- * Three parts: a reader of SQLite's CREATE TABLE text (the only place where
- * CHECK constraints and constraint names are kept), the reflection of a table
- * through the dialect's query method, and a pure renderer that turns the
- * reflected table plus a list of op records into statements. The driver
- * lm_recreate_ops() ties them to a sink. */
+ * What SQLite's ALTER TABLE cannot do is done by a move-and-copy of the
+ * table (engine/dialect/sqlite_recreate.c). The sink decides nothing about
+ * it: it asks the dialect (recreate_wanted) whether an operation may need
+ * its table read first, brings its shadow up to date, and lets the dialect
+ * read the table and turn the operations into statements (recreate), which
+ * it then runs. A dialect without those entries renders every operation on
+ * its own. */
 #ifndef LM_RECREATE_H
 #define LM_RECREATE_H
 
 #include "lm.h"
-
-/* ---- reading CREATE TABLE ------------------------------------------------ */
-
-typedef enum lm_rc_kind {
-  LM_RC_PK,
-  LM_RC_UNIQUE,
-  LM_RC_CHECK,
-  LM_RC_FK,
-  /* column constraints only */
-  LM_RC_NOTNULL,
-  LM_RC_NULL,
-  LM_RC_DEFAULT,
-  LM_RC_COLLATE,
-  LM_RC_GENERATED
-} lm_rc_kind;
-
-/** One column constraint or one table constraint, as written. */
-typedef struct lm_rc_clause {
-  lm_rc_kind kind;
-  char *name;  /* CONSTRAINT name, unquoted; NULL when anonymous */
-  char *text;  /* the whole clause, CONSTRAINT name included */
-  char **cols; /* table PK, UNIQUE, FK: local columns, unquoted */
-  int ncols;
-  char *ref_table; /* FK: referenced table, unquoted */
-  char *expr;      /* CHECK, GENERATED: the expression; DEFAULT: the value */
-  int autoincrement;
-} lm_rc_clause;
-
-typedef struct lm_rc_column {
-  char *name;     /* unquoted */
-  char *name_sql; /* as written */
-  char *type;     /* declared type as written, "" when none */
-  char *text;     /* the whole definition as written */
-  lm_rc_clause *clauses;
-  int nclauses;
-} lm_rc_column;
-
-typedef struct lm_rc_create {
-  char *table; /* unquoted */
-  lm_rc_column *cols;
-  int ncols;
-  lm_rc_clause *cons; /* table constraints */
-  int ncons;
-  char *options; /* what follows the closing parenthesis (WITHOUT ROWID, STRICT) */
-} lm_rc_create;
-
-/** Splits a CREATE TABLE statement into column definitions and table
- * constraints. LM_EUSAGE naming the place when the text is not understood. */
-int lm_rc_parse_create(const char *sql, lm_rc_create *out);
-void lm_rc_create_free(lm_rc_create *c);
-/** 1 when ident appears as an identifier (not inside a string) in sql at or
- * after its first opening parenthesis. Case-insensitive, quotes removed. */
-int lm_rc_mentions(const char *sql, const char *ident);
-
-/* ---- a reflected table ------------------------------------------------- */
-
-typedef struct lm_rc_index {
-  char *name;
-  char *sql; /* NULL for the indexes SQLite makes for UNIQUE and PRIMARY KEY */
-  int unique;
-  char origin[4]; /* "c" CREATE INDEX, "u" UNIQUE, "pk" PRIMARY KEY */
-  int partial;
-  char **cols; /* key columns; "" for an expression */
-  int ncols;
-} lm_rc_index;
-
-typedef struct lm_rc_trigger {
-  char *name, *sql;
-} lm_rc_trigger;
-
-/** A foreign key of another table that points at this one. */
-typedef struct lm_rc_fk_in {
-  char *table;
-  char *from;
-  char *to; /* "" when it names the primary key implicitly */
-} lm_rc_fk_in;
-
-typedef struct lm_rc_table {
-  char *name; /* as sqlite_master spells it */
-  char *sql;
-  lm_rc_create def;
-  int *generated; /* per column of def: 1 for a generated column (not copied) */
-  lm_rc_index *idx;
-  int nidx;
-  lm_rc_trigger *trg;
-  int ntrg;
-  lm_rc_fk_in *fkin;
-  int nfkin;
-} lm_rc_table;
-
-/** Reads table through d->query on c. */
-int lm_rc_reflect(const lm_dialect *d, lm_conn *c, const char *table, lm_rc_table **out);
-/** A table from its CREATE TABLE text alone (no indexes or triggers): for
- * tests, and the base that reflection fills in. */
-int lm_rc_table_from_sql(const char *sql, lm_rc_table **out);
-void lm_rc_table_free(lm_rc_table *t);
-
-/* ---- deciding and rendering ------------------------------------------------ */
-
-/** 1 when op on t needs a move-and-copy on SQLite (ALTER TABLE cannot do it). */
-int lm_rc_needs(const lm_rc_table *t, const lm_op *op);
-/** Renders one move-and-copy of t applying ops in order. Pure: no I/O. A
- * renamed column (alter_column new_column_name) must already be renamed in t;
- * ops may still name it by its old name. All or nothing, like lm_render. */
-int lm_rc_render(const lm_dialect *d, const lm_rc_table *t, const lm_op *const *ops, int n,
-                 lm_stmts *out);
-
-/* ---- running it ------------------------------------------------------------- */
 
 typedef enum lm_recreate_mode {
   LM_RECREATE_AUTO,   /* move-and-copy only when an operation needs it */
@@ -130,19 +18,30 @@ typedef enum lm_recreate_mode {
   LM_RECREATE_NEVER   /* plain ALTERs; an operation that needs more is an error */
 } lm_recreate_mode;
 
-/** 1 when lm_sink_op must hand op to lm_recreate_ops rather than render it:
- * SQLite, a sink that can reflect, and an operation that may need it. */
-int lm_recreate_wanted(const lm_sink *s, const lm_op *op);
-/** Runs ops (all on table) on the sink: one move-and-copy when the mode and
- * the operations call for it, plain statements otherwise. */
+/** Runs ops (all on table) on the sink (engine/sink.c): one move-and-copy
+ * when the dialect, the mode and the operations call for it, plain
+ * statements otherwise. */
 int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int n,
                     lm_recreate_mode mode);
 
-/** The in-memory database a --sql run on SQLite replays its script into, so
- * that move-and-copy can reflect tables without a live database. */
+/** TRANSITIONAL (engine/project.c): SQLite's shadow_open; use
+ * lm_dialect_shadow_open(d, out) instead. */
 int lm_recreate_shadow_open(lm_conn **out);
 
-/* ---- op records kept beyond their call (batch_alter_table) ------------------ */
+/* ---- the dialect's entries (engine/dialect/dialect.c) ------------------------ */
+
+/** 1 when op may need its table read and rewritten (a move-and-copy). */
+int lm_dialect_recreate_wanted(const lm_dialect *d, const lm_op *op);
+/** Whether the dialect reads and rewrites tables (recreate). */
+int lm_dialect_can_recreate(const lm_dialect *d);
+/** The dialect's recreate (see lm_recreate_req). */
+int lm_dialect_recreate(const lm_dialect *d, lm_conn *c, lm_recreate_req *rq);
+/** An empty scratch database that --sql replays its script into, so that
+ * recreate can read tables offline; *out stays NULL (and 0 is returned) for
+ * a dialect that needs none. */
+int lm_dialect_shadow_open(const lm_dialect *d, lm_conn **out);
+
+/* ---- op records kept beyond their call (batch_alter_table, op_batch.c) ------ */
 
 typedef struct lm_rc_batch lm_rc_batch;
 

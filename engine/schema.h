@@ -137,6 +137,11 @@ int lm_schema_diff(const lm_schema *expected, const lm_schema *actual, const cha
 int lm_schema_read(const lm_dialect *d, lm_conn *c, const char *vt_schema, const char *vt_table,
                    lm_schema **out);
 
+/** The dialect's reflect_schema (engine/dialect/dialect.c): out must be
+ * empty; it is filled but not sorted. */
+int lm_dialect_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
+                              const char *vt_table, lm_schema *out);
+
 /** Opens url, reads its schema with p's version table left out, closes. */
 int lm_schema_read_url(lm_project *p, const lm_url *url, lm_schema **out);
 

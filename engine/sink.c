@@ -194,6 +194,82 @@ int lm_sink_shadow_sync(lm_sink *s) {
   return rc;
 }
 
+/* ---- move-and-copy -------------------------------------------------------------
+ *
+ * The dialect reads the table from the shadow and says what to run; the
+ * sink brings the shadow up to date first, notes what the copy touches for
+ * the foreign-key check, and runs the statements. */
+
+static int run_plain(lm_sink *s, const lm_op *op) {
+  lm_stmts l = {0};
+  int rc = lm_render(s->d, op, &l);
+  if (!rc) rc = lm_sink_stmts(s, &l);
+  lm_stmts_free(&l);
+  return rc;
+}
+
+static int located(const lm_op *op, int rc) {
+  if (rc && op && op->file && !lm_error_last()->file) lm_error_set_location(op->file, op->line);
+  return rc;
+}
+
+/* Runs the column renames of a move-and-copy: the k-th statement renames
+ * for the k-th op that renames a column. */
+static int run_renames(lm_sink *s, const lm_op *const *ops, int n, const lm_stmts *l) {
+  int rc = 0, k = 0;
+  for (int i = 0; i < n && k < l->n && !rc; i++) {
+    if (ops[i]->kind != LM_OP_ALTER_COLUMN || !ops[i]->new_name) continue;
+    rc = located(ops[i], s->exec(s, &l->v[k++]));
+  }
+  return rc;
+}
+
+int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int n,
+                    lm_recreate_mode mode) {
+  int rc = 0;
+  int maybe = mode == LM_RECREATE_ALWAYS;
+  for (int i = 0; i < n; i++) {
+    maybe |= lm_dialect_recreate_wanted(s->d, ops[i]);
+    lm_sink_touch_op(s, ops[i]);
+  }
+  if (!s->shadow || !lm_dialect_can_recreate(s->d) || !maybe) {
+    for (int i = 0; i < n && !rc; i++)
+      rc = located(ops[i], run_plain(s, ops[i]));
+    return rc;
+  }
+  /* a copy runs with foreign keys unenforced: check its rows and the
+   * tables referencing it before COMMIT */
+  lm_sink_touch(s, table, LM_FK_OWN | LM_FK_REFERENCED);
+  lm_stmts l = {0};
+  lm_recreate_req rq = {table, ops, n, (int)mode, 0, 0, 0, &l, NULL};
+  rc = located(n ? ops[0] : NULL, lm_sink_shadow_sync(s));
+  if (!rc) rc = lm_dialect_recreate(s->d, s->shadow, &rq);
+  if (!rc && rq.again) {
+    rc = run_renames(s, ops, n, &l);
+    lm_stmts_free(&l);
+    rq.again = 0;
+    rq.renamed = 1;
+    if (!rc) rc = lm_sink_shadow_sync(s);
+    if (!rc) rc = lm_dialect_recreate(s->d, s->shadow, &rq);
+  }
+  if (!rc && rq.plain) {
+    for (int i = 0; i < n && !rc; i++)
+      rc = located(ops[i], run_plain(s, ops[i]));
+  } else {
+    for (int i = 0; i < l.n && !rc; i++) {
+      rc = s->exec(s, &l.v[i]);
+      if (rc) {
+        lm_error_prefix("move-and-copy of table \"%s\"", rq.name ? rq.name : table);
+        /* the statement names the failing op's line best through the first op */
+        located(n ? ops[0] : NULL, rc);
+      }
+    }
+  }
+  lm_stmts_free(&l);
+  free(rq.name);
+  return rc;
+}
+
 static int print_exec(lm_sink *s, const lm_stmt *st) {
   if (s->shadow && s->shadow_pending)
     lm_stmts_add(s->shadow_pending, lm_xstrdup(st->sql), st->params, st->nparams);
@@ -411,8 +487,10 @@ void lm_sink_touch_op(lm_sink *s, const lm_op *op) {
 int lm_sink_op(lm_sink *s, const lm_op *op) {
   if (s->on_op) return s->on_op(s->op_ud, op);
   lm_sink_touch_op(s, op);
-  /* SQLite: what ALTER TABLE cannot do becomes a move-and-copy. */
-  if (lm_recreate_wanted(s, op)) return lm_recreate_ops(s, op->table, &op, 1, LM_RECREATE_AUTO);
+  /* what ALTER TABLE cannot do becomes a move-and-copy (SQLite) */
+  if (op->table && s->shadow && lm_dialect_recreate_wanted(s->d, op) &&
+      lm_dialect_can_recreate(s->d))
+    return lm_recreate_ops(s, op->table, &op, 1, LM_RECREATE_AUTO);
   lm_stmts l = {0};
   int rc = lm_render(s->d, op, &l);
   if (!rc) rc = lm_sink_stmts(s, &l);

@@ -10,6 +10,8 @@
 #include <strings.h>
 
 #include "lm.h"
+#include "recreate.h"
+#include "schema.h"
 
 /* The revision of struct lm_dialect in which each method appeared; a method
  * is read only from a dialect written for that revision or later. */
@@ -167,6 +169,30 @@ const char *lm_dialect_has_sql(const lm_dialect *d, int kind) {
 }
 
 /* ---- reflection and move-and-copy ----------------------------------------- */
+
+int lm_dialect_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
+                              const char *vt_table, lm_schema *out) {
+  if (!LM_METHOD(d, reflect_schema)) return lm_dialect_unsupported(d, "reading the schema");
+  return d->reflect_schema(c, vt_schema, vt_table, out);
+}
+
+int lm_dialect_recreate_wanted(const lm_dialect *d, const lm_op *op) {
+  return LM_METHOD(d, recreate_wanted) ? d->recreate_wanted(op) : 0;
+}
+
+int lm_dialect_can_recreate(const lm_dialect *d) {
+  return LM_METHOD(d, recreate_wanted) && LM_METHOD(d, recreate) && LM_METHOD(d, query);
+}
+
+int lm_dialect_recreate(const lm_dialect *d, lm_conn *c, lm_recreate_req *rq) {
+  if (!lm_dialect_can_recreate(d)) return lm_dialect_unsupported(d, "move-and-copy");
+  return d->recreate(c, rq);
+}
+
+int lm_dialect_shadow_open(const lm_dialect *d, lm_conn **out) {
+  *out = NULL;
+  return LM_METHOD(d, shadow_open) ? d->shadow_open(out) : 0;
+}
 
 /* ---- the runner: version table, run lock, cancelling ---------------------- */
 

@@ -14,6 +14,7 @@
 #include "dialect/postgres_render.h"
 #include "dialect/session.h"
 #include "lm.h"
+#include "postgres_catalog.h"
 
 /* Not "pg_conn": libpq already uses that tag for PGconn. */
 typedef struct pgsql_conn {
@@ -805,6 +806,8 @@ const lm_dialect lm_dialect_postgresql = {
     /* sessions: streaming, batches, autocommit */
     .backfill_columns = lm_pg_backfill_columns,
     .write_rows = lm_pg_write_rows,
+    /* reflection and move-and-copy */
+    .reflect_schema = lm_pg_reflect_schema,
 };
 
 /* ---- the run lock ------------------------------------------------------------ */

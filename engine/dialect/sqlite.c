@@ -13,6 +13,8 @@
 #include "dialect/sqlite_render.h"
 #include "dialect/session.h"
 #include "lm.h"
+#include "sqlite_catalog.h"
+#include "sqlite_recreate.h"
 
 /* Named apart from struct lm_conn: every dialect has its own connection
  * record in the same library, and lm_conn stays opaque. */
@@ -724,6 +726,11 @@ const lm_dialect lm_dialect_sqlite = {
     .backfill_columns = lm_sqlite_backfill_columns,
     .rowid_aliases = lm_sqlite_rowid_aliases,
     .write_rows = lm_sqlite_write_rows,
+    /* reflection and move-and-copy */
+    .reflect_schema = lm_sqlite_reflect_schema,
+    .recreate_wanted = lm_sqlite_recreate_wanted,
+    .recreate = lm_sqlite_recreate,
+    .shadow_open = lm_sqlite_shadow_open,
 };
 
 /* ---- the run lock and the database file ------------------------------------ */

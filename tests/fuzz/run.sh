@@ -15,7 +15,8 @@
 #   LM_FUZZ_JOBS      targets run at the same time (default: number of CPUs)
 #   LM_FUZZ_BUILD     build folder (default: build-fuzz in the repository)
 #   LM_FUZZ_TARGETS   which targets, space-separated (default: all: url config
-#                     type target graph revindex pyreader normalize txcontrol)
+#                     type target graph revindex pyreader normalize txcontrol
+#                     sqlite_ddl)
 #   LM_FUZZ_NO_INSTALL=1  never install clang; exit 77 (skip) when it is missing
 #   LM_FUZZ_SEED, LM_FUZZ_RUNS  a repeatable run: libFuzzer's -seed, and at
 #                     most that many inputs per target (the test command's
@@ -28,7 +29,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 seconds=${1:-${LM_FUZZ_SECONDS:-${LM_FUZZ_DEFAULT_SECONDS:-60}}}
 build=${LM_FUZZ_BUILD:-$root/build-fuzz}
-targets=${LM_FUZZ_TARGETS:-url config type target graph revindex pyreader normalize txcontrol}
+targets=${LM_FUZZ_TARGETS:-url config type target graph revindex pyreader normalize txcontrol sqlite_ddl}
 CC=${LM_FUZZ_CC:-clang}
 
 log() { printf 'fuzz: %s\n' "$*" >&2; }

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "recreate.h"
+#include "dialect/sqlite_recreate.h"
 
 #define SL (&lm_dialect_sqlite)
 

@@ -30,6 +30,7 @@ typedef struct lm_conn lm_conn;
 typedef struct lm_cursor lm_cursor;
 typedef struct lm_scratch lm_scratch;
 typedef struct lm_lock lm_lock;
+typedef struct lm_schema lm_schema;
 
 /** Row callback: return non-zero to stop. names/vals are borrowed. */
 typedef int (*lm_row_fn)(void *ud, int ncols, const char *const *names, const lm_value *vals);
@@ -95,6 +96,21 @@ typedef struct lm_rows_update {
 /** Runs one statement for a dialect method that writes (the caller's
  * session, so that statements are traced and counted as any other). */
 typedef int (*lm_stmt_fn)(void *ud, const lm_stmt *st);
+/* A move-and-copy asked of a dialect (lm_dialect.recreate): the sink fills
+ * the inputs and an empty stmts, the dialect reads the table on the
+ * connection it is given and says what to run. */
+typedef struct lm_recreate_req {
+  const char *table;       /* the table every op is on */
+  const lm_op *const *ops; /* applied in order */
+  int n;
+  int mode;        /* lm_recreate_mode (engine/recreate.h) */
+  int renamed;     /* 1: asked again after the renames of `again` ran */
+  int plain;       /* out: nothing needs a copy: each op runs as lm_render renders it */
+  int again;       /* out: stmts rename columns, the k-th for the k-th op that renames
+                    * one; run them, bring the connection up to date, ask again */
+  lm_stmts *stmts; /* out: the statements to run, in order */
+  char *name;      /* out: the table as the database spells it (messages); caller frees */
+} lm_recreate_req;
 
 typedef struct lm_dialect lm_dialect;
 struct lm_dialect {
@@ -171,6 +187,18 @@ struct lm_dialect {
   const char *has_sql[3];
 
   /* ---- reflection and move-and-copy (version 2) ---- */
+  /* the schema of c (PostgreSQL: the current schema) into out, without
+   * luamig's version table vt_schema.vt_table (vt_schema NULL: any) */
+  int (*reflect_schema)(lm_conn *c, const char *vt_schema, const char *vt_table, lm_schema *out);
+  /* 1 when op may need its table read and rewritten (a move-and-copy);
+   * NULL: ALTER TABLE does everything */
+  int (*recreate_wanted)(const lm_op *op);
+  /* reads rq->table on c and renders rq->ops as a move-and-copy, or says
+   * they need none (see lm_recreate_req); runs nothing */
+  int (*recreate)(lm_conn *c, lm_recreate_req *rq);
+  /* an empty scratch database --sql replays its script into, so that
+   * recreate can read tables offline; NULL: none needed */
+  int (*shadow_open)(lm_conn **out);
 
   /* ---- the runner: version table, run lock, cancelling (version 2) ---- */
   /* The version table and its journal (engine/version_table.c); a field

@@ -1,0 +1,10 @@
+/* PostgreSQL's catalog (engine/dialect/postgres_catalog.c). */
+#ifndef LM_POSTGRES_CATALOG_H
+#define LM_POSTGRES_CATALOG_H
+
+#include "schema.h"
+
+/** lm_dialect.reflect_schema of PostgreSQL: the current schema. */
+int lm_pg_reflect_schema(lm_conn *c, const char *vt_schema, const char *vt_table, lm_schema *out);
+
+#endif
