@@ -241,7 +241,7 @@ int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int 
    * tables referencing it before COMMIT */
   lm_sink_touch(s, table, LM_FK_OWN | LM_FK_REFERENCED);
   lm_stmts l = {0};
-  lm_recreate_req rq = {table, ops, n, (int)mode, 0, 0, 0, &l, NULL};
+  lm_recreate_req rq = {.table = table, .ops = ops, .n = n, .mode = (int)mode, .stmts = &l};
   rc = located(n ? ops[0] : NULL, lm_sink_shadow_sync(s));
   if (!rc) rc = lm_dialect_recreate(s->d, s->shadow, &rq);
   if (!rc && rq.again) {
