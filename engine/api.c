@@ -39,11 +39,3 @@ int lm_url_dialect(const char *url, const lm_dialect **d) {
   lm_url_free(u);
   return 0;
 }
-
-int lm_dialect_names(const char **names, int max) {
-  const lm_dialect *all[] = {&lm_dialect_sqlite, &lm_dialect_postgresql};
-  int n = (int)(sizeof all / sizeof all[0]);
-  for (int i = 0; i < n && i < max; i++)
-    names[i] = all[i]->name;
-  return n;
-}

@@ -330,9 +330,6 @@ const char *lm_op_name(lm_op_kind k);
 /* The dialect table and its types (include/luamig/sys/dialect.h). */
 #include "luamig/sys/dialect.h"
 
-/* TRANSITIONAL: being removed; generic code must not ask which dialect it has. */
-typedef enum lm_dialect_id { LM_SQLITE, LM_POSTGRESQL } lm_dialect_id;
-
 extern const lm_dialect lm_dialect_sqlite;
 extern const lm_dialect lm_dialect_postgresql;
 /** The dialect a URL scheme or --dialect names (NULL when none, or when its

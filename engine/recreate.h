@@ -24,10 +24,6 @@ typedef enum lm_recreate_mode {
 int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int n,
                     lm_recreate_mode mode);
 
-/** TRANSITIONAL (engine/project.c): SQLite's shadow_open; use
- * lm_dialect_shadow_open(d, out) instead. */
-int lm_recreate_shadow_open(lm_conn **out);
-
 /* ---- the dialect's entries (engine/dialect/dialect.c) ------------------------ */
 
 /** 1 when op may need its table read and rewritten (a move-and-copy). */
@@ -40,6 +36,8 @@ int lm_dialect_recreate(const lm_dialect *d, lm_conn *c, lm_recreate_req *rq);
  * recreate can read tables offline; *out stays NULL (and 0 is returned) for
  * a dialect that needs none. */
 int lm_dialect_shadow_open(const lm_dialect *d, lm_conn **out);
+/** What a --sql script with a shadow starts with (NULL: nothing). */
+const char *lm_dialect_shadow_preamble(const lm_dialect *d);
 
 /* ---- op records kept beyond their call (batch_alter_table, op_batch.c) ------ */
 

@@ -22,7 +22,7 @@ int cmd_schema(cli *c) {
                                   "pass --url");
   } else {
     /* opening it would create an empty database: a typo would go unnoticed */
-    rc = lm_sqlite_must_exist(p);
+    rc = lm_project_must_exist(p);
   }
   lm_schema *s = NULL;
   if (!rc) rc = lm_project_schema(p, &s);

@@ -32,6 +32,13 @@ const lm_dialect *lm_dialect_find(const char *name) {
   return NULL;
 }
 
+int lm_dialect_names(const char **names, int max) {
+  int n = (int)(sizeof registry / sizeof registry[0]);
+  for (int i = 0; i < n && i < max; i++)
+    names[i] = registry[i]->name;
+  return n;
+}
+
 int lm_dialect_unsupported(const lm_dialect *d, const char *what) {
   return lm_error_set(LM_ENOTSUP, "%s is not supported on %s", what, d->name);
 }
@@ -192,6 +199,10 @@ int lm_dialect_recreate(const lm_dialect *d, lm_conn *c, lm_recreate_req *rq) {
 int lm_dialect_shadow_open(const lm_dialect *d, lm_conn **out) {
   *out = NULL;
   return LM_METHOD(d, shadow_open) ? d->shadow_open(out) : 0;
+}
+
+const char *lm_dialect_shadow_preamble(const lm_dialect *d) {
+  return LM_METHOD(d, shadow_preamble);
 }
 
 /* ---- the runner: version table, run lock, cancelling ---------------------- */

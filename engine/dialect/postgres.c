@@ -747,7 +747,6 @@ static int pg_scratch_drop(lm_scratch *sc) {
 const lm_dialect lm_dialect_postgresql = {
     .version = LM_DIALECT_VERSION,
     .name = "postgresql",
-    .id = LM_POSTGRESQL,
     .caps = LM_CAP_TRANSACTIONAL_DDL | LM_CAP_ADVISORY_LOCK | LM_CAP_CONCURRENT_INDEX |
             LM_CAP_SCHEMAS | LM_CAP_ALTER_COLUMN,
     .begin_sql = "BEGIN",

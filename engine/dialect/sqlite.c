@@ -680,7 +680,6 @@ static int sqlite_scratch_drop(lm_scratch *sc) {
 const lm_dialect lm_dialect_sqlite = {
     .version = LM_DIALECT_VERSION,
     .name = "sqlite",
-    .id = LM_SQLITE,
     .caps = LM_CAP_TRANSACTIONAL_DDL,
     .begin_sql = "BEGIN IMMEDIATE",
     .open = sqlite_open,
@@ -731,6 +730,8 @@ const lm_dialect lm_dialect_sqlite = {
     .recreate_wanted = lm_sqlite_recreate_wanted,
     .recreate = lm_sqlite_recreate,
     .shadow_open = lm_sqlite_shadow_open,
+    .shadow_preamble = "-- a move-and-copy drops tables that others reference: no cascades "
+                       "meanwhile\nPRAGMA foreign_keys = OFF;\n\n",
 };
 
 /* ---- the run lock and the database file ------------------------------------ */

@@ -972,5 +972,3 @@ int lm_sqlite_shadow_open(lm_conn **out) {
   lm_url_free(u);
   return rc;
 }
-
-int lm_recreate_shadow_open(lm_conn **out) { return lm_sqlite_shadow_open(out); }

@@ -92,8 +92,9 @@ int lm_read_applied(lm_project *p, int **state);
 /** Re-records the checksum of the applied revision spec names (its full id
  * into id); which revisions are applied does not change. */
 int lm_stamp_checksums(lm_project *p, const char *spec, char *id, size_t idsz);
-/** LM_ECONFIG when the project's SQLite database file does not exist. */
-int lm_sqlite_must_exist(const lm_project *p);
+/** LM_ECONFIG when the project's database does not exist and opening it would
+ * create it (a SQLite file); 0 otherwise. */
+int lm_project_must_exist(const lm_project *p);
 /** The one revision spec names (*idx = -1 for base): an id, prefix or label,
  * head, base, current (the applied head; needs state, NULL without a
  * database), REV+N, REV-N, LABEL@head. */

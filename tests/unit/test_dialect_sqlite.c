@@ -96,7 +96,8 @@ static void test_dialect_fields(void **state) {
   assert_int_equal(D->version, LM_DIALECT_VERSION);
   assert_ptr_equal(lm_dialect_find("SQLite"), D);
   assert_string_equal(D->name, "sqlite");
-  assert_int_equal(D->id, LM_SQLITE);
+  assert_true(lm_dialect_has_cap(D, LM_CAP_TRANSACTIONAL_DDL));
+  assert_false(lm_dialect_has_cap(D, LM_CAP_SCHEMAS));
   assert_string_equal(D->begin_sql, "BEGIN IMMEDIATE");
   assert_ptr_equal(lm_dialect_find("sqlite"), &lm_dialect_sqlite);
   assert_ptr_equal(lm_dialect_find("postgresql"), &lm_dialect_postgresql);

@@ -117,7 +117,6 @@ struct lm_dialect {
   int version; /* LM_DIALECT_VERSION this table was written for */
   const char *name;
   unsigned caps;         /* lm_dialect_cap bits */
-  int id;                /* TRANSITIONAL: being removed, read by nothing new */
   const char *begin_sql; /* how a migration transaction starts */
 
   /* ---- connection (version 1) ---- */
@@ -199,6 +198,9 @@ struct lm_dialect {
   /* an empty scratch database --sql replays its script into, so that
    * recreate can read tables offline; NULL: none needed */
   int (*shadow_open)(lm_conn **out);
+  /* printed at the top of a --sql script that has a shadow (comment lines
+   * and statements, ending in a blank line); NULL: nothing */
+  const char *shadow_preamble;
 
   /* ---- the runner: version table, run lock, cancelling (version 2) ---- */
   /* The version table and its journal (engine/version_table.c); a field
