@@ -304,7 +304,7 @@ static int session_open(session *s, lm_project *p, int readonly) {
 
 static void session_close(session *s) {
   journal_rows_free(&s->journal);
-  lm_dialect_lock_release(s->p->dialect, s->lock);
+  if (s->lock) lm_dialect_lock_release(s->p->dialect, s->lock);
   if (s->conn) lm_dialect_close(s->p->dialect, s->conn);
   free(s->state);
 }
