@@ -299,7 +299,8 @@ static int read_entry(lua_State *L, lm_config *c, int i) {
       char *why = lm_xstrdup(lm_error_last()->message);
       rc = bad_target(c, i, "%s", why);
       free(why);
-    } else if (e->kind == LM_FLEET_SCHEMAS && strcmp(u->dialect, "postgresql") != 0) {
+    } else if (e->kind == LM_FLEET_SCHEMAS &&
+               !lm_dialect_has_cap(lm_dialect_find(u->dialect), LM_CAP_SCHEMAS)) {
       rc = bad_target(c, i, "schemas needs a PostgreSQL url, not %s", u->masked);
     }
     lm_url_free(u);

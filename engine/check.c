@@ -286,7 +286,7 @@ int lm_chain_schema(lm_project *p, const char *scratch_url, const int *state, lm
     p->url = given;
     p->dialect = lm_dialect_find(given->dialect);
   }
-  if (!p->dialect) p->dialect = &lm_dialect_sqlite;
+  if (!p->dialect) p->dialect = lm_dialect_default();
   lm_scratch sc;
   const char *server = lm_dialect_scratch_server(p->dialect);
   rc = scratch_create(p, &sc);

@@ -122,10 +122,6 @@ static const char *lua_type(const lm_dialect *d, const lm_schema_column *c, lm_d
   return r;
 }
 
-const char *lm_compare_lua_type(const lm_schema_column *c, lm_diff *pool) {
-  return lua_type(&lm_dialect_postgresql, c, pool);
-}
-
 /* A column's default as the server_default a revision would write. */
 static lm_default lua_default(const lm_schema_column *c, lm_diff *df) {
   lm_default v = {LM_DEF_NONE, NULL, 0};

@@ -28,7 +28,5 @@ void lm_lua_write_op(lm_buf *b, const lm_op *op, const char *indent);
 
 /* ---- ops from a schema ------------------------------------------------------------- */
 
-/** The luamig type (SPEC §4) that renders as a column's type on d. */
-const char *lm_compare_lua_type(const lm_schema_column *c, lm_diff *pool);
 
 #endif

@@ -1372,10 +1372,11 @@ int lm_lint_collect(lm_project *p, const char *const *revs, int nrevs, lm_lint_f
     }
     chosen[idx] = 1;
   }
-  /* Lint is the same whatever the URL: every dialect's rules (the
-   * PostgreSQL-only ones tagged), the revisions run as for PostgreSQL, the
-   * stricter set. --dialect names one dialect: only its rules. */
-  const lm_dialect *d = &lm_dialect_postgresql;
+  /* Lint is the same whatever the URL: every dialect's rules (the ones of
+   * one dialect tagged), the revisions run as for a dialect that builds
+   * indexes concurrently, whose rule set is the stricter. --dialect names
+   * one dialect: only its rules. */
+  const lm_dialect *d = lm_dialect_with_cap(LM_CAP_CONCURRENT_INDEX);
   const lm_dialect *known = NULL; /* whose types count as known: every dialect's */
   if (p->opts.dialect && p->dialect) {
     d = p->dialect;

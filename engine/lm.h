@@ -338,7 +338,12 @@ const lm_dialect *lm_dialect_find(const char *name);
 /* Checked calls into a dialect (engine/dialect/dialect.c): a method the
  * dialect lacks gives LM_ENOTSUP "… is not supported on <dialect>". */
 int lm_dialect_unsupported(const lm_dialect *d, const char *what);
+/** Whether d (may be NULL: no) has every capability of cap. */
 int lm_dialect_has_cap(const lm_dialect *d, unsigned cap);
+/** The first registered dialect with every capability of cap, or NULL. */
+const lm_dialect *lm_dialect_with_cap(unsigned cap);
+/** The dialect used when nothing names one: the embedded database, needing no server. */
+const lm_dialect *lm_dialect_default(void);
 int lm_dialect_open(const lm_dialect *d, lm_conn **out, const lm_url *url);
 void lm_dialect_close(const lm_dialect *d, lm_conn *c);
 int lm_dialect_exec(const lm_dialect *d, lm_conn *c, const lm_stmt *s);

@@ -43,7 +43,15 @@ int lm_dialect_unsupported(const lm_dialect *d, const char *what) {
   return lm_error_set(LM_ENOTSUP, "%s is not supported on %s", what, d->name);
 }
 
-int lm_dialect_has_cap(const lm_dialect *d, unsigned cap) { return (d->caps & cap) == cap; }
+int lm_dialect_has_cap(const lm_dialect *d, unsigned cap) { return d && (d->caps & cap) == cap; }
+
+const lm_dialect *lm_dialect_with_cap(unsigned cap) {
+  for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+    if (usable(registry[i]) && lm_dialect_has_cap(registry[i], cap)) return registry[i];
+  return NULL;
+}
+
+const lm_dialect *lm_dialect_default(void) { return registry[0]; }
 
 int lm_dialect_open(const lm_dialect *d, lm_conn **out, const lm_url *url) {
   *out = NULL;
