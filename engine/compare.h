@@ -28,5 +28,4 @@ void lm_lua_write_op(lm_buf *b, const lm_op *op, const char *indent);
 
 /* ---- ops from a schema ------------------------------------------------------------- */
 
-
 #endif
