@@ -385,7 +385,7 @@ int lm_dialect_default_needs_parens(const lm_dialect *d, const char *expr);
 /** d's spelling of a luamig type name (normalised, no arguments), or NULL. */
 const char *lm_dialect_type_name(const lm_dialect *d, const char *luamig_type);
 /** Whether d (NULL: any registered dialect) knows base as a type of its own. */
-int lm_dialect_knows_type(const lm_dialect *d, const char *base);
+int lm_dialect_knows_type(const lm_dialect *d, const char *base); /* d not NULL */
 /** The luamig type a type reflected from d reads back as, when only d spells
  * it so; else NULL. */
 const char *lm_dialect_luamig_type(const lm_dialect *d, const char *reflected);

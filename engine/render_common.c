@@ -232,8 +232,8 @@ void lm_render_type(const lm_dialect *d, const char *type, lm_buf *b) {
   lm_buf_put(b, type, n);
 }
 
-int lm_type_known(const lm_dialect *d, const char *type) {
-  char norm[96], base[96];
+int lm_type_base(const char *type, char base[96]) {
+  char norm[96];
   if (!type || !normalise_type(type, norm, sizeof norm)) return 1; /* too long to judge */
   /* user-defined types: quoted or schema-qualified names are the user's */
   if (strpbrk(norm, "\".")) return 1;
@@ -251,8 +251,7 @@ int lm_type_known(const lm_dialect *d, const char *type) {
   char *dbl;
   while ((dbl = strstr(base, "  ")))
     memmove(dbl, dbl + 1, strlen(dbl));
-  if (find_type(base)) return 1;
-  return lm_dialect_knows_type(d, base);
+  return find_type(base) != NULL;
 }
 
 typedef enum int_family { FAM_NONE, FAM_INT, FAM_BIG, FAM_SMALL } int_family;

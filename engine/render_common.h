@@ -16,5 +16,10 @@ int lm_render_common_op(const lm_dialect *d, const lm_op *op, lm_stmts *out);
 void lm_render_literal_sql(const lm_value *v, lm_buf *b);
 /** s as lower-case hex digits, two per byte. */
 void lm_render_hex(lm_buf *b, const char *s, size_t n);
+/** For lm_type_known (engine/dialect/registry.c): 1 when type is known
+ * whatever the dialect (a luamig type, a user's quoted or qualified name, or
+ * too long to judge); else 0 with its base name (lower case, no arguments or
+ * []) in base, for the dialects to recognise. */
+int lm_type_base(const char *type, char base[96]);
 
 #endif

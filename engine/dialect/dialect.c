@@ -1,4 +1,5 @@
-/* The registry of dialects and the one way generic code calls them.
+/* The one way generic code calls a dialect (the registry that finds one by
+ * name is registry.c).
  *
  * Every call into a dialect goes through a wrapper here: a method the
  * dialect does not have (NULL, or added in a revision of struct lm_dialect
@@ -18,40 +19,11 @@
 #define LM_SINCE(m) (offsetof(lm_dialect, m) < offsetof(lm_dialect, table_exists_sql) ? 1 : 2)
 #define LM_METHOD(d, m) ((d)->version >= LM_SINCE(m) ? (d)->m : NULL)
 
-static const lm_dialect *const registry[] = {&lm_dialect_sqlite, &lm_dialect_postgresql};
-
-static int usable(const lm_dialect *d) {
-  return d->version >= LM_DIALECT_VERSION_MIN && d->version <= LM_DIALECT_VERSION;
-}
-
-const lm_dialect *lm_dialect_find(const char *name) {
-  if (!name) return NULL;
-  if (strcasecmp(name, "postgres") == 0) name = "postgresql";
-  for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
-    if (strcasecmp(name, registry[i]->name) == 0) return usable(registry[i]) ? registry[i] : NULL;
-  return NULL;
-}
-
-int lm_dialect_names(const char **names, int max) {
-  int n = (int)(sizeof registry / sizeof registry[0]);
-  for (int i = 0; i < n && i < max; i++)
-    names[i] = registry[i]->name;
-  return n;
-}
-
 int lm_dialect_unsupported(const lm_dialect *d, const char *what) {
   return lm_error_set(LM_ENOTSUP, "%s is not supported on %s", what, d->name);
 }
 
 int lm_dialect_has_cap(const lm_dialect *d, unsigned cap) { return d && (d->caps & cap) == cap; }
-
-const lm_dialect *lm_dialect_with_cap(unsigned cap) {
-  for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
-    if (usable(registry[i]) && lm_dialect_has_cap(registry[i], cap)) return registry[i];
-  return NULL;
-}
-
-const lm_dialect *lm_dialect_default(void) { return registry[0]; }
 
 int lm_dialect_open(const lm_dialect *d, lm_conn **out, const lm_url *url) {
   *out = NULL;
@@ -153,12 +125,7 @@ static int knows_type(const lm_dialect *d, const char *base) {
   return 0;
 }
 
-int lm_dialect_knows_type(const lm_dialect *d, const char *base) {
-  if (d) return knows_type(d, base);
-  for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
-    if (usable(registry[i]) && knows_type(registry[i], base)) return 1;
-  return 0;
-}
+int lm_dialect_knows_type(const lm_dialect *d, const char *base) { return knows_type(d, base); }
 
 const char *lm_dialect_luamig_type(const lm_dialect *d, const char *reflected) {
   return pair_lookup(LM_METHOD(d, reflected_types), reflected);
@@ -188,7 +155,7 @@ const char *lm_dialect_has_sql(const lm_dialect *d, int kind) {
 int lm_dialect_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
                               const char *vt_table, lm_schema *out) {
   if (!LM_METHOD(d, reflect_schema)) return lm_dialect_unsupported(d, "reading the schema");
-  return d->reflect_schema(c, vt_schema, vt_table, out);
+  return d->reflect_schema(d, c, vt_schema, vt_table, out);
 }
 
 int lm_dialect_recreate_wanted(const lm_dialect *d, const lm_op *op) {
@@ -201,12 +168,12 @@ int lm_dialect_can_recreate(const lm_dialect *d) {
 
 int lm_dialect_recreate(const lm_dialect *d, lm_conn *c, lm_recreate_req *rq) {
   if (!lm_dialect_can_recreate(d)) return lm_dialect_unsupported(d, "move-and-copy");
-  return d->recreate(c, rq);
+  return d->recreate(d, c, rq);
 }
 
 int lm_dialect_shadow_open(const lm_dialect *d, lm_conn **out) {
   *out = NULL;
-  return LM_METHOD(d, shadow_open) ? d->shadow_open(out) : 0;
+  return LM_METHOD(d, shadow_open) ? d->shadow_open(d, out) : 0;
 }
 
 const char *lm_dialect_shadow_preamble(const lm_dialect *d) {

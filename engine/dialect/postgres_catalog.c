@@ -155,8 +155,8 @@ static lm_schema_table *find_sorted(const lm_schema *s, const char *name) {
   return t ? *t : NULL;
 }
 
-int lm_pg_reflect_schema(lm_conn *c, const char *vt_schema, const char *vt_table, lm_schema *s) {
-  const lm_dialect *d = &lm_dialect_postgresql;
+int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
+                         const char *vt_table, lm_schema *s) {
   lm_rows r;
   int rc = lm_rows_query(d, c, "SELECT current_schema(), quote_ident(current_schema())", NULL, &r);
   if (rc) return rc;

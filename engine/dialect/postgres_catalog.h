@@ -5,6 +5,7 @@
 #include "schema.h"
 
 /** lm_dialect.reflect_schema of PostgreSQL: the current schema. */
-int lm_pg_reflect_schema(lm_conn *c, const char *vt_schema, const char *vt_table, lm_schema *out);
+int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
+                         const char *vt_table, lm_schema *out);
 
 #endif

@@ -1067,10 +1067,9 @@ static int sqlite_foreign_keys(const lm_dialect *d, lm_conn *c, lm_schema_table 
   return 0;
 }
 
-int lm_sqlite_reflect_schema(lm_conn *c, const char *vt_schema, const char *vt_table,
-                             lm_schema *s) {
+int lm_sqlite_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
+                             const char *vt_table, lm_schema *s) {
   LM_UNUSED(vt_schema);
-  const lm_dialect *d = &lm_dialect_sqlite;
   lm_rows m;
   int rc = lm_rows_query(d, c,
                          "SELECT type, name, tbl_name, sql FROM sqlite_master "

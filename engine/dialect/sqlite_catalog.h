@@ -107,7 +107,7 @@ int lm_sqlite_ieq(const char *a, const char *b);
 /* ---- the schema model ------------------------------------------------------------ */
 
 /** lm_dialect.reflect_schema of SQLite. */
-int lm_sqlite_reflect_schema(lm_conn *c, const char *vt_schema, const char *vt_table,
-                             lm_schema *out);
+int lm_sqlite_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
+                             const char *vt_table, lm_schema *out);
 
 #endif

@@ -933,10 +933,10 @@ static void put_renames(const lm_rc_table *t, const lm_recreate_req *rq) {
   }
 }
 
-int lm_sqlite_recreate(lm_conn *c, lm_recreate_req *rq) {
+int lm_sqlite_recreate(const lm_dialect *d, lm_conn *c, lm_recreate_req *rq) {
   const lm_op *first = rq->n ? rq->ops[0] : NULL;
   lm_rc_table *t = NULL;
-  int rc = lm_rc_reflect(&lm_dialect_sqlite, c, rq->table, &t);
+  int rc = lm_rc_reflect(d, c, rq->table, &t);
   if (rc) return rq->renamed ? rc : located(first, rc);
   if (!rq->renamed) {
     int need = rq->mode == LM_RECREATE_ALWAYS;
@@ -959,16 +959,17 @@ int lm_sqlite_recreate(lm_conn *c, lm_recreate_req *rq) {
     }
   }
   rq->name = lm_xstrdup(t->name);
-  rc = lm_rc_render(&lm_dialect_sqlite, t, rq->ops, rq->n, rq->stmts);
+  rc = lm_rc_render(d, t, rq->ops, rq->n, rq->stmts);
   lm_rc_table_free(t);
   return rc;
 }
 
-int lm_sqlite_shadow_open(lm_conn **out) {
+int lm_sqlite_shadow_open(const lm_dialect *d, lm_conn **out) {
   lm_url *u = NULL;
   *out = NULL;
   int rc = lm_url_parse(&u, "sqlite:///:memory:");
-  if (!rc) rc = lm_dialect_sqlite.open(out, u);
+  /* through the wrapper: Ctrl-C reaches it as any connection */
+  if (!rc) rc = lm_dialect_open(d, out, u);
   lm_url_free(u);
   return rc;
 }

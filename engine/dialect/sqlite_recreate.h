@@ -33,8 +33,8 @@ int lm_rc_render(const lm_dialect *d, const lm_rc_table *t, const lm_op *const *
 /** lm_dialect.recreate_wanted: op may need a move-and-copy. */
 int lm_sqlite_recreate_wanted(const lm_op *op);
 /** lm_dialect.recreate: reads rq->table on c and renders rq->ops. */
-int lm_sqlite_recreate(lm_conn *c, lm_recreate_req *rq);
+int lm_sqlite_recreate(const lm_dialect *d, lm_conn *c, lm_recreate_req *rq);
 /** lm_dialect.shadow_open: an empty in-memory database. */
-int lm_sqlite_shadow_open(lm_conn **out);
+int lm_sqlite_shadow_open(const lm_dialect *d, lm_conn **out);
 
 #endif

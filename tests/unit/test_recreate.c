@@ -393,7 +393,7 @@ static long long scalar(lm_conn *c, const char *sql) {
 static void test_reflect_and_run(void **state) {
   (void)state;
   lm_conn *c = NULL;
-  assert_int_equal(lm_sqlite_shadow_open(&c), 0);
+  assert_int_equal(lm_sqlite_shadow_open(&lm_dialect_sqlite, &c), 0);
   assert_int_equal(
       exec_sql(c,
                "CREATE TABLE p (id INTEGER PRIMARY KEY);"

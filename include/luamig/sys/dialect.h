@@ -188,16 +188,17 @@ struct lm_dialect {
   /* ---- reflection and move-and-copy (version 2) ---- */
   /* the schema of c (PostgreSQL: the current schema) into out, without
    * luamig's version table vt_schema.vt_table (vt_schema NULL: any) */
-  int (*reflect_schema)(lm_conn *c, const char *vt_schema, const char *vt_table, lm_schema *out);
+  int (*reflect_schema)(const lm_dialect *d, lm_conn *c, const char *vt_schema,
+                        const char *vt_table, lm_schema *out);
   /* 1 when op may need its table read and rewritten (a move-and-copy);
    * NULL: ALTER TABLE does everything */
   int (*recreate_wanted)(const lm_op *op);
   /* reads rq->table on c and renders rq->ops as a move-and-copy, or says
    * they need none (see lm_recreate_req); runs nothing */
-  int (*recreate)(lm_conn *c, lm_recreate_req *rq);
+  int (*recreate)(const lm_dialect *d, lm_conn *c, lm_recreate_req *rq);
   /* an empty scratch database --sql replays its script into, so that
    * recreate can read tables offline; NULL: none needed */
-  int (*shadow_open)(lm_conn **out);
+  int (*shadow_open)(const lm_dialect *d, lm_conn **out);
   /* printed at the top of a --sql script that has a shadow (comment lines
    * and statements, ending in a blank line); NULL: nothing */
   const char *shadow_preamble;
