@@ -215,9 +215,13 @@ const char *lm_dialect_index_valid_sql(const lm_dialect *d) {
   return LM_METHOD(d, index_valid_sql);
 }
 
+static int db_state(const lm_dialect *d, const lm_url *url) {
+  int (*m)(const lm_url *) = LM_METHOD(d, database_state);
+  return m ? m(url) : LM_DB_EXISTS;
+}
+
 int lm_dialect_creates_on_open(const lm_dialect *d, const lm_url *url) {
-  int (*m)(const lm_url *) = LM_METHOD(d, creates_on_open);
-  return m ? m(url) : 0;
+  return db_state(d, url) != LM_DB_EXISTS;
 }
 
 const char *lm_dialect_scratch_server(const lm_dialect *d) { return LM_METHOD(d, scratch_server); }
@@ -270,8 +274,11 @@ const char *lm_dialect_lock_holders_sql(const lm_dialect *d) {
 }
 
 int lm_dialect_must_exist(const lm_dialect *d, const lm_url *url) {
-  if (!LM_METHOD(d, must_exist)) return 0; /* opening creates nothing */
-  return d->must_exist(url);
+  if (db_state(d, url) != LM_DB_MISSING) return 0;
+  return lm_error_set(LM_ECONFIG,
+                      "the %s database %s does not exist (nothing has been migrated there; "
+                      "'luamig upgrade' creates it)",
+                      lm_dialect_display_name(d), url->path ? url->path : url->masked);
 }
 
 /* ---- sessions: streaming, batches, autocommit ----------------------------- */

@@ -31,7 +31,6 @@ typedef struct sqlite_conn {
 static int sqlite_lock_acquire(lm_conn *conn, const lm_url *url, long long key,
                                const lm_lock_wait *w, lm_lock **held);
 static void sqlite_lock_release(lm_lock *held);
-static int sqlite_must_exist(const lm_url *url);
 
 static int uri_safe(int c) { return isalnum(c) || strchr("/._~-:+,;!$*()", c) != NULL; }
 
@@ -640,9 +639,10 @@ static int sqlite_before_commit(lm_conn *conn, const lm_fk_scope *scope) {
 
 /* ---- the runner: a database that is not there, scratch databases ---------- */
 
-static int sqlite_creates_on_open(const lm_url *url) {
+static int sqlite_database_state(const lm_url *url) {
   /* sqlite_open makes a missing file, and an unnamed one is :memory: */
-  return !url->path || strcmp(url->path, ":memory:") == 0 || access(url->path, F_OK) != 0;
+  if (!url->path || strcmp(url->path, ":memory:") == 0) return LM_DB_EPHEMERAL;
+  return access(url->path, F_OK) == 0 ? LM_DB_EXISTS : LM_DB_MISSING;
 }
 
 /* A temporary file: an empty file is an empty SQLite database. Tables do not
@@ -697,14 +697,13 @@ const lm_dialect lm_dialect_sqlite = {
     .vt_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
     .vt_revision_column_sql = "SELECT 1 FROM pragma_table_info($1) WHERE name = 'revision'",
     .index_valid_sql = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $1",
-    .creates_on_open = sqlite_creates_on_open,
+    .database_state = sqlite_database_state,
     .scratch_create = sqlite_scratch_create,
     .scratch_drop = sqlite_scratch_drop,
     /* the runner: run lock, cancelling */
     .lock_acquire = sqlite_lock_acquire,
     .lock_release = sqlite_lock_release,
     .cancel = sqlite_cancel,
-    .must_exist = sqlite_must_exist,
     /* ---- rendering (sqlite_render.c) ---- */
     .display_name = "SQLite",
     .render = lm_sqlite_render,
@@ -768,14 +767,4 @@ static void sqlite_lock_release(lm_lock *held) {
   file_lock *l = (file_lock *)held;
   if (l->fd >= 0) close(l->fd);
   free(l);
-}
-
-/* Opening a file that does not exist creates an empty database there. */
-static int sqlite_must_exist(const lm_url *url) {
-  if (!url->path) return 0;
-  if (strcmp(url->path, ":memory:") == 0 || access(url->path, F_OK) == 0) return 0;
-  return lm_error_set(LM_ECONFIG,
-                      "the SQLite database %s does not exist (nothing has been migrated there; "
-                      "'luamig upgrade' creates it)",
-                      url->path);
 }

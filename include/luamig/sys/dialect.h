@@ -112,6 +112,13 @@ typedef struct lm_recreate_req {
   char *name;      /* out: the table as the database spells it (messages); caller frees */
 } lm_recreate_req;
 
+/** What opening a URL finds (lm_dialect.database_state). */
+enum lm_db_state {
+  LM_DB_EXISTS = 0,   /* the database */
+  LM_DB_MISSING = 1,  /* nothing: opening would create an empty one */
+  LM_DB_EPHEMERAL = 2 /* a new, empty database at every open */
+};
+
 typedef struct lm_dialect lm_dialect;
 struct lm_dialect {
   int version; /* LM_DIALECT_VERSION this table was written for */
@@ -218,9 +225,10 @@ struct lm_dialect {
   /* one row when an index named $1 is visible, its first column true when
    * the index is usable (NULL: the journal cannot tell, and does not ask) */
   const char *index_valid_sql;
-  /* Opening url would make a new, empty database (SQLite: no file there, or
-   * :memory:): a command that only looks must not open it. NULL: never. */
-  int (*creates_on_open)(const lm_url *url);
+  /* what opening url finds (lm_db_state): the database, nothing (it would
+   * be created: a command that only reads must not open it), or a new
+   * database at every open (SQLite's :memory:); NULL: always the database */
+  int (*database_state)(const lm_url *url);
   /* Scratch databases (check --roundtrip, --drift, autogenerate): the kind
    * of server they are made on, for messages (NULL: none is needed, the
    * url passed to scratch_create may be NULL) */
@@ -254,10 +262,6 @@ struct lm_dialect {
   /* stops the statement running on c; called from a signal handler, so
    * async-signal-safe (whatever it needs is made when c opens) */
   void (*cancel)(lm_conn *c);
-  /* an LM_ECONFIG error when url's database does not exist and opening it
-   * would create it (a command that only reads must not); NULL: opening
-   * never creates a database */
-  int (*must_exist)(const lm_url *url);
 
   /* ---- sessions: streaming, batches, autocommit (version 2) ---- */
   /* the one statement (into out) whose rows are the columns of table, in
