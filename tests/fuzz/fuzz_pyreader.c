@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lm.h"
 #include "luamig/import.h"
 #include "pyreader.h"
 
