@@ -141,13 +141,13 @@ int lm_journal_op(lm_run *run, const char *kind, const char *table, const char *
       return jwrite(j, nn, hh, 0);
     }
     if (creates && state == 1) {
-      lm_buf b;
-      lm_buf_init(&b);
-      lm_buf_puts(&b, "DROP INDEX CONCURRENTLY IF EXISTS ");
-      lm_buf_ident(&b, name);
-      lm_stmt st = {b.s, NULL, 0};
-      rc = s->exec(s, &st);
-      lm_buf_free(&b);
+      /* the dialect renders the drop, as any op.drop_index */
+      lm_op drop = {.kind = LM_OP_DROP_INDEX, .name = name, .concurrently = 1, .if_exists = 1};
+      lm_stmts l = {0};
+      rc = lm_render(s->d, &drop, &l);
+      for (int k = 0; k < l.n && !rc; k++)
+        rc = s->exec(s, &l.v[k]);
+      lm_stmts_free(&l);
       if (rc) {
         lm_error_prefix("dropping the INVALID index \"%s\" that an earlier CREATE INDEX "
                         "CONCURRENTLY left, before building it again",
