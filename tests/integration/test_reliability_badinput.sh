@@ -85,20 +85,21 @@ clean_project() {
   cd "$PROJECT" || exit 1
   for f in versions/* versions/.[!.]*; do
     [ -e "$f" ] || continue
-    grep -qxF -- "${f#versions/}" <<<"$KNOWN_FILES" || rm -rf -- "$f"
+    [[ $'\n'$KNOWN_FILES$'\n' == *$'\n'"${f#versions/}"$'\n'* ]] || rm -rf -- "$f"
   done
   printf '%s\n' "$GOOD_CONFIG" >luamig.lua
-  rm -f config_ran_a_program
+  [ ! -e config_ran_a_program ] || rm -f config_ran_a_program
 }
 
-# subst TEXT: the placeholders of the corpus replaced.
+# subst TEXT: SUBST = TEXT with the placeholders of the corpus replaced (a
+# variable, not output: a $(...) per case line costs a process).
 subst() {
   local s=$1
   s=${s//\{ID\}/$BAD_ID}
   s=${s//\{PARENT\}/$R3}
   s=${s//\{FILE\}/$BAD_FILE}
   s=${s//\{CONFIG\}/luamig.lua}
-  printf '%s' "$s"
+  SUBST=$s
 }
 
 # ---------------------------------------------------------------------------
@@ -130,10 +131,11 @@ run_case() {
 
   # the input
   if [ -n "$target" ]; then
-    content=$(subst "$C_BODY")
+    subst "$C_BODY"
+    content=$SUBST
     if [ "$kind" = op ]; then
-      content=$(printf 'revision = "%s"\ndown_revision = "%s"\nfunction upgrade()\n%s\nend\n\nfunction downgrade() end' \
-        "$BAD_ID" "$R3" "$content")
+      printf -v content 'revision = "%s"\ndown_revision = "%s"\nfunction upgrade()\n%s\nend\n\nfunction downgrade() end' \
+        "$BAD_ID" "$R3" "$content"
       [ -z "$C_LINE" ] && C_LINE=4
     fi
     if [ -n "$C_GEN" ]; then
@@ -165,7 +167,7 @@ run_case() {
   expect_exit "$exit_want"
   expect_err_error_line
   while IFS= read -r e; do
-    [ -n "$e" ] && expect_err_contains "$(subst "$e")"
+    [ -n "$e" ] && subst "$e" && expect_err_contains "$SUBST"
   done <<<"$C_ERRS"
   [ -n "$C_LINE" ] && expect_err_contains "$line_file:$C_LINE"
   while IFS= read -r e; do
@@ -174,14 +176,14 @@ run_case() {
   expect_out_not_contains "Running upgrade"
   expect_no_file "$PROJECT/config_ran_a_program"
   if [ "$url" = "${NOFILE_URL:-}" ]; then
-    expect_no_file "$(sqlite_path "$NOFILE_URL")"
-    rm -f "$(sqlite_path "$NOFILE_URL")"
+    expect_no_file "${NOFILE_URL#sqlite:///}"
+    [ ! -e "${NOFILE_URL#sqlite:///}" ] || rm -f "${NOFILE_URL#sqlite:///}"
   fi
   local after
   # SQLite: a file byte for byte the baseline's has the baseline's schema and
   # rows, which is one cmp instead of the five sqlite3 runs of a dump; a file
   # that differs in any byte is compared by its dump, as before.
-  if is_sqlite && cmp -s "$LM_TMP/baseline$base.db" "$(sqlite_path "$base_url")"; then
+  if is_sqlite && cmp -s "$LM_TMP/baseline$base.db" "${base_url#sqlite:///}"; then
     _pass
     return
   fi
