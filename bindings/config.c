@@ -506,7 +506,8 @@ int lm_config_load(lm_config **out, lua_State *L, const char *path) {
   c->path = lm_xstrdup(path);
   const char *slash = strrchr(path, '/');
   free(c->dir);
-  c->dir = slash ? lm_xstrndup(path, (size_t)(slash - path ? slash - path : 1)) : lm_xstrdup(".");
+  c->dir =
+      slash ? lm_xstrndup(path, (size_t)((slash - path) ? (slash - path) : 1)) : lm_xstrdup(".");
   free(c->versions[0]);
   c->versions[0] = join_path(c->dir, "versions");
   int top = lua_gettop(L);
