@@ -287,6 +287,25 @@ int lm_chain_schema(lm_project *p, const char *scratch_url, const int *state, lm
     p->dialect = lm_dialect_find(given->dialect);
   }
   if (!p->dialect) p->dialect = lm_dialect_default();
+  /* The schema at the applied revisions (check --drift): when the op
+   * records alone make it (no op.execute, no read of data), applying them
+   * in memory gives what a scratch database would, without running the
+   * chain's DDL (on PostgreSQL, the most of the time). */
+  if (state) {
+    rc = lm_chain_schema_memory_exact(p, p->dialect, state, out);
+    if (*out && p->opts.verbose)
+      fprintf(p->err, "luamig: the chain's schema at the applied revisions is computed in memory "
+                      "from its op records\n");
+    if (!rc && !*out && p->opts.verbose)
+      fprintf(p->err, "luamig: the chain runs op.execute or reads data: its schema at the "
+                      "applied revisions is computed on a scratch database\n");
+    if (rc || *out) {
+      p->dialect = saved_d;
+      p->url = saved_url;
+      lm_url_free(given);
+      return rc;
+    }
+  }
   lm_scratch sc;
   const char *server = lm_dialect_scratch_server(p->dialect);
   rc = scratch_create(p, &sc);

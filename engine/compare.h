@@ -19,6 +19,12 @@ int lm_schema_apply(lm_schema *s, const lm_dialect *d, const lm_op *op, int *unt
 /** The schema p's chain produces at its heads, by applying every upgrade's
  * op records in memory (no database); warns on p->err about op.execute. */
 int lm_chain_schema_memory(lm_project *p, const lm_dialect *d, lm_schema **out);
+/** The same for the revisions state lists (state[i]: steps applied of
+ * p->graph.revs[i]), only when memory gives what a database would: no
+ * op.execute, no read of data (context.offline is false, as in a real run).
+ * Otherwise *out is NULL and the return 0 (LM_EINTR when interrupted). */
+int lm_chain_schema_memory_exact(lm_project *p, const lm_dialect *d, const int *state,
+                                 lm_schema **out);
 
 /* ---- writing Lua ------------------------------------------------------------------ */
 

@@ -344,6 +344,7 @@ typedef struct applier {
   int untracked;
   const char *first_file;
   int first_line;
+  char *where; /* file:line of the first op.execute */
 } applier;
 
 static int apply_op(void *ud, const lm_op *op) {
@@ -355,34 +356,62 @@ static int apply_op(void *ud, const lm_op *op) {
   return lm_schema_apply(a->s, a->d, op, &a->untracked);
 }
 
-int lm_chain_schema_memory(lm_project *p, const lm_dialect *d, lm_schema **out) {
-  *out = NULL;
-  applier a = {lm_schema_new(), d, 0, NULL, 0};
-  lm_lua_set_context(p->L, d->name, 1, p->opts.x, p->opts.nx);
+/* Runs the revisions on a recording sink into a->s: all of them, or (state)
+ * each revision's first state[i] steps. strict: the run must be what a real
+ * one does: context.offline is false and a read of data (op.scalar, op.rows,
+ * op.query) is an error instead of an empty answer. */
+static int apply_chain(lm_project *p, applier *a, const int *state, int strict) {
+  lm_lua_set_context(p->L, a->d->name, !strict, p->opts.x, p->opts.nx);
   int rc = 0;
-  char *where = NULL;
   for (int k = 0; k < p->graph.n && !rc; k++) {
-    const lm_revision *r = p->graph.revs[p->graph.topo[k]];
-    for (int step = 0; step < r->nsteps && !rc; step++) {
+    int idx = p->graph.topo[k];
+    const lm_revision *r = p->graph.revs[idx];
+    int nsteps = state ? state[idx] : r->nsteps;
+    for (int step = 0; step < nsteps && step < r->nsteps && !rc; step++) {
       lm_sink sink;
-      lm_sink_record(&sink, d, apply_op, &a);
-      lm_run run = {p, &sink, d, 1, r, r->multistep ? r->step_names[step] : NULL, 0, NULL};
+      lm_sink_record(&sink, a->d, apply_op, a);
+      if (strict) sink.query = NULL;
+      lm_run run = {p, &sink, a->d, 1, r, r->multistep ? r->step_names[step] : NULL, 0, NULL};
       rc = lm_lua_call_step(p->L, &run, r, step, 1);
-      if (a.untracked && !where)
-        where = lm_xasprintf("%s:%d", a.first_file ? a.first_file : r->path, a.first_line);
+      if (a->untracked && !a->where)
+        a->where = lm_xasprintf("%s:%d", a->first_file ? a->first_file : r->path, a->first_line);
     }
   }
+  return rc;
+}
+
+int lm_chain_schema_memory(lm_project *p, const lm_dialect *d, lm_schema **out) {
+  *out = NULL;
+  applier a = {lm_schema_new(), d, 0, NULL, 0, NULL};
+  int rc = apply_chain(p, &a, NULL, 0);
   if (!rc && a.untracked)
     fprintf(p->err,
             "luamig: warning: %d op.execute call%s (the first at %s) could not be followed "
             "without a database: the schema compared may miss what %s\n",
-            a.untracked, a.untracked > 1 ? "s" : "", where,
+            a.untracked, a.untracked > 1 ? "s" : "", a.where,
             a.untracked > 1 ? "they do" : "it does");
-  free(where);
+  free(a.where);
   if (rc) {
     lm_error_prefix("applying the revisions to the schema in memory");
     lm_schema_free(a.s);
     return rc;
+  }
+  lm_schema_sort(a.s);
+  *out = a.s;
+  return 0;
+}
+
+int lm_chain_schema_memory_exact(lm_project *p, const lm_dialect *d, const int *state,
+                                 lm_schema **out) {
+  *out = NULL;
+  applier a = {lm_schema_new(), d, 0, NULL, 0, NULL};
+  int rc = apply_chain(p, &a, state, 1);
+  free(a.where);
+  if (rc || a.untracked) {
+    lm_schema_free(a.s);
+    if (rc == LM_EINTR) return rc;
+    lm_error_clear();
+    return 0;
   }
   lm_schema_sort(a.s);
   *out = a.s;

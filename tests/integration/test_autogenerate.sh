@@ -333,4 +333,134 @@ lm revision --autogenerate -m "x"
 expect_exit 2
 expect_err_contains "no model"
 
+# drift_chain: a hand-written chain touching every kind of op record that
+# --drift follows in memory (tables with keys, defaults, a unique
+# constraint, a check, indexes unique and partial, add/alter/drop/rename
+# column, rename table, a move-and-copy batch, a two-step revision).
+drift_chain() {
+  mkrev d0000000000a "" "tables" <<'EOF'
+function upgrade()
+  op.create_table("authors",
+    op.column("id", "integer", { primary_key = true }),
+    op.column("name", "string(50)", { nullable = false }),
+    op.column("status", "string(20)", { nullable = false, server_default = "new" }),
+    op.column("active", "boolean", { server_default = true }),
+    op.unique({ "name" }, { name = "uq_authors_name" }))
+  op.create_table("books",
+    op.column("id", "integer", { primary_key = true }),
+    op.column("author_id", "integer", { nullable = false, references = "authors.id", ondelete = "CASCADE" }),
+    op.column("title", "text"),
+    op.column("price", "numeric(10,2)", { server_default = 0 }),
+    op.column("legacy", "text"),
+    op.check("price >= 0", { name = "ck_books_price" }))
+  op.create_index("ix_books_title", "books", { "title" }, { unique = true })
+  op.create_index("ix_books_cheap", "books", { "price", "id" }, { where = "price < 10" })
+end
+function downgrade()
+  op.drop_table("books")
+  op.drop_table("authors")
+end
+EOF
+  mkrev d0000000000b d0000000000a "columns" <<'EOF'
+function upgrade()
+  op.add_column("books", op.column("isbn", "string(13)"))
+  op.alter_column("books", "title", { new_column_name = "headline" })
+  op.rename_table("authors", "writers")
+  op.batch_alter_table("books", function(batch)
+    batch.drop_column("legacy")
+    batch.alter_column("isbn", { nullable = false, server_default = "none", existing_type = "string(13)" })
+  end)
+end
+function downgrade()
+  op.batch_alter_table("books", function(batch)
+    batch.alter_column("isbn", { nullable = true, server_default = false, existing_type = "string(13)" })
+    batch.add_column(op.column("legacy", "text"))
+  end)
+  op.rename_table("writers", "authors")
+  op.alter_column("books", "headline", { new_column_name = "title" })
+  op.drop_column("books", "isbn")
+end
+EOF
+  mkrev d0000000000c d0000000000b "two steps" <<'EOF'
+steps = {
+  { name = "expand",
+    up = function() op.add_column("writers", op.column("email", "string(100)")) end,
+    down = function() op.drop_column("writers", "email") end },
+  { name = "contract",
+    up = function() op.drop_column("writers", "status") end,
+    down = function()
+      op.add_column("writers", op.column("status", "string(20)", { nullable = false, server_default = "new" }))
+    end },
+}
+EOF
+}
+
+t_case "check --drift follows a hand-written chain in memory: no drift at head"
+new_project
+export LM_TEST_URL=$LM_URL # no password in luamig.lua: lint's credentials-in-config
+write_config 'url = os.getenv("LM_TEST_URL"),'
+drift_chain
+lm upgrade head
+expect_exit 0
+lm -v check --drift
+expect_exit 0
+expect_err_contains "computed in memory from its op records"
+expect_err_not_contains "drift:"
+
+t_case "check --drift at a revision below head, and between the steps of a revision"
+lm downgrade d0000000000b
+expect_exit 0
+lm -v check --drift
+expect_exit 0
+expect_err_contains "computed in memory"
+lm upgrade head --stop-before contract
+expect_exit 0
+lm -v check --drift
+expect_exit 0
+expect_err_contains "computed in memory"
+expect_err_not_contains "drift:"
+
+t_case "check --drift on the in-memory path finds each change made by hand"
+lm upgrade head
+expect_exit 0
+db_query "DROP INDEX ix_books_cheap" >/dev/null
+db_query "ALTER TABLE writers ADD COLUMN nickname TEXT" >/dev/null
+lm -v check --drift
+expect_exit 1
+expect_err_contains "computed in memory"
+expect_err_contains "drift: index 'ix_books_cheap' exists in the chain but not in the database"
+expect_err_contains "drift: column 'writers.nickname' exists in the database but not in the chain"
+
+t_case "check --drift runs a chain with op.execute or a read of data on a scratch database"
+new_project
+export LM_TEST_URL=$LM_URL # no password in luamig.lua: lint's credentials-in-config
+write_config 'url = os.getenv("LM_TEST_URL"),'
+drift_chain
+mkrev d0000000000d d0000000000c "by hand" <<'EOF'
+function upgrade()
+  op.execute("CREATE TABLE by_hand (id INTEGER PRIMARY KEY, note TEXT)")
+end
+function downgrade() op.execute("DROP TABLE by_hand") end
+EOF
+mkrev d0000000000e d0000000000d "reads data" <<'EOF'
+function upgrade()
+  -- a real run sees no writer, so it adds the column: a schema that only a
+  -- database can say
+  if op.scalar("SELECT count(*) FROM writers") == 0 then
+    op.add_column("books", op.column("orphan", "boolean"))
+  end
+end
+function downgrade() op.drop_column("books", "orphan") end
+EOF
+lm upgrade head
+expect_exit 0
+lm -v check --drift
+expect_exit 0
+expect_err_contains "computed on a scratch database"
+expect_err_not_contains "drift:"
+db_query "ALTER TABLE by_hand ADD COLUMN extra INTEGER" >/dev/null
+lm check --drift
+expect_exit 1
+expect_err_contains "drift: column 'by_hand.extra' exists in the database but not in the chain"
+
 t_done
