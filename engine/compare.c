@@ -709,6 +709,10 @@ static void order_by_refs(const lm_schema_table **v, int n) {
 int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have, lm_diff *out) {
   memset(out, 0, sizeof *out);
   lm_diff *df = out;
+  /* a named CHECK whose expression changed is dropped and made again; only
+   * where the catalog keeps the text (PostgreSQL rewrites it: IN becomes
+   * = ANY (ARRAY[...]), casts appear, so its texts are not comparable) */
+  int checks_as_written = lm_dialect_has_cap(d, LM_CAP_CHECK_AS_WRITTEN);
   int nw = want->ntables, nh = have->ntables;
   table_pair *pairs = lm_xcalloc((size_t)nw + 1, sizeof *pairs);
   int np = 0;
@@ -801,7 +805,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         int gone = !tp->h_con_used[j];
         for (int k = 0; k < tp->w->constraints.n && !gone; k++)
           if (tp->con_match[k] == j && !con_same_content(&tp->w->constraints.v[k], h) &&
-              !(h->kind == LM_SCON_CHECK))
+              !(h->kind == LM_SCON_CHECK && !checks_as_written))
             gone = 1;
         if (gone) drop_constraint_item(df, tp->name, h, H);
       }
@@ -884,7 +888,8 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         if ((w->kind == LM_SCON_FK) != (pass == 1)) continue;
         int j = tp->con_match[k];
         if (j == -2) continue;
-        if (j >= 0 && (con_same_content(w, &tp->h->constraints.v[j]) || w->kind == LM_SCON_CHECK))
+        if (j >= 0 && (con_same_content(w, &tp->h->constraints.v[j]) ||
+                       (w->kind == LM_SCON_CHECK && !checks_as_written)))
           continue;
         create_constraint_item(df, tp->name, w, W);
       }

@@ -680,7 +680,7 @@ static int sqlite_scratch_drop(lm_scratch *sc) {
 const lm_dialect lm_dialect_sqlite = {
     .version = LM_DIALECT_VERSION,
     .name = "sqlite",
-    .caps = LM_CAP_TRANSACTIONAL_DDL,
+    .caps = LM_CAP_TRANSACTIONAL_DDL | LM_CAP_CHECK_AS_WRITTEN,
     .begin_sql = "BEGIN IMMEDIATE",
     .open = sqlite_open,
     .close = sqlite_close,

@@ -60,6 +60,9 @@ enum lm_dialect_cap {
   LM_CAP_CONCURRENT_INDEX = 1u << 2,  /* CREATE INDEX CONCURRENTLY outside a transaction */
   LM_CAP_SCHEMAS = 1u << 3,           /* tables live in named schemas */
   LM_CAP_ALTER_COLUMN = 1u << 4,      /* ALTER COLUMN in place (else move-and-copy) */
+  /* the catalog gives a CHECK's expression as it was written (not rewritten
+   * by the server), so comparison can tell a changed expression */
+  LM_CAP_CHECK_AS_WRITTEN = 1u << 5,
 };
 
 /* A scratch database a dialect made (scratch_create) and removes
