@@ -529,8 +529,7 @@ db_query() {
   if is_pg; then
     PGOPTIONS='-c client_min_messages=warning' psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$url" <<<"$sql"
   else
-    local path
-    path=$(sqlite_path "$url")
+    local path=${url#sqlite:///}
     if [ ! -e "$path" ]; then
       echo "db_query: no database file $path" >&2
       return 1
@@ -611,14 +610,17 @@ $extra" "$url" || _lm_harness_error "db_schema: PostgreSQL introspection failed"
 }
 
 _db_schema_sqlite() {
-  local url=$1 path
-  path=$(sqlite_path "$url")
+  local url=$1 path=${1#sqlite:///}
   if [ ! -e "$path" ]; then
     echo "(no database file)"
     return
   fi
   local user_tables="m.type = 'table' AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\\'"
-  db_query "
+  # Two sqlite3 runs: the structure with the table names and whether the
+  # version table exists (lines "T|name", "V|n", taken out of the dump),
+  # then the row counts and the version rows.
+  local first line t counts="" has_vt=0 dump=""
+  first=$(db_query "
 SELECT 'object|' || type || '|' || name || '|on=' || tbl_name || '|'
        || replace(replace(coalesce(sql, ''), char(13), ' '), char(10), ' ')
   FROM sqlite_master WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\\' ORDER BY 1;
@@ -635,17 +637,27 @@ SELECT 'fk|' || m.name || '|' || f.id || '|' || f.seq || '|' || f.\"table\" || '
        || '->' || coalesce(f.\"to\", '') || '|onupdate=' || f.on_update || '|ondelete=' || f.on_delete
   FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f
  WHERE $user_tables ORDER BY m.name, f.id, f.seq;
-" "$url" || _lm_harness_error "db_schema: SQLite introspection failed"
-  local t counts=""
-  for t in $(db_query "SELECT name FROM sqlite_master m WHERE $user_tables ORDER BY name" "$url"); do
-    counts+="SELECT 'rows|$t|' || count(*) FROM \"$t\";"
-  done
-  if [ -n "$counts" ]; then
-    db_query "$counts" "$url" || _lm_harness_error "db_schema: cannot count rows"
+SELECT 'T|' || name FROM sqlite_master m WHERE $user_tables ORDER BY name;
+SELECT 'V|' || count(*) FROM sqlite_master WHERE type = 'table' AND name = '$LM_VERSION_TABLE';
+" "$url") || _lm_harness_error "db_schema: SQLite introspection failed"
+  while IFS= read -r line; do
+    case $line in
+    '') ;;
+    'T|'*)
+      t=${line#T|}
+      counts+="SELECT 'rows|$t|' || count(*) FROM \"$t\";"
+      ;;
+    'V|'*) has_vt=${line#V|} ;;
+    *) dump+=$line$'\n' ;;
+    esac
+  done <<<"$first"
+  printf '%s' "$dump"
+  if [ "$has_vt" = 1 ]; then
+    counts+="SELECT 'version|' || revision || '|step=' || coalesce(step, 'NULL') || '|' || checksum
+               FROM \"$LM_VERSION_TABLE\" ORDER BY revision;"
   fi
-  if [ "$(db_query "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '$LM_VERSION_TABLE'" "$url")" = 1 ]; then
-    db_query "SELECT 'version|' || revision || '|step=' || coalesce(step, 'NULL') || '|' || checksum
-                FROM \"$LM_VERSION_TABLE\" ORDER BY revision" "$url" || _lm_harness_error "db_schema: cannot read $LM_VERSION_TABLE"
+  if [ -n "$counts" ]; then
+    db_query "$counts" "$url" || _lm_harness_error "db_schema: cannot count rows or read $LM_VERSION_TABLE"
   fi
 }
 
