@@ -17,7 +17,22 @@ readonly TABLES="'authors', 'items', 'events', 'reviews', 'audit'"
 # constraint order (a column dropped and added again comes back last, as on
 # PostgreSQL).
 snapshot() {
-  db_query "
+  # Two sqlite3 runs (each costs a process): the row expression of each
+  # table, then everything else in one; rows are hashed by the shell's
+  # sha3_query, CHECKs are cut out of each table's SQL here.
+  local t line exprs q="" out checks=() rest
+  exprs=$(db_query "SELECT m.name || '|' || (SELECT group_concat('quote(\"' || name || '\")', ' || ''|'' || ')
+                       FROM (SELECT name FROM pragma_table_info(m.name) ORDER BY name))
+                      FROM sqlite_master m WHERE m.type = 'table'
+                       AND m.name IN ('authors', 'items', 'events', 'reviews') ORDER BY m.name")
+  while IFS='|' read -r t line; do
+    [ -n "$t" ] || continue
+    line=${line//\'/\'\'}
+    q+="SELECT 'sql|$t|' || replace(sql, char(10), ' ') FROM sqlite_master WHERE name = '$t';
+SELECT 'rows|$t|' || lower(hex(sha3_query('SELECT $line FROM \"$t\" ORDER BY 1', 256)));
+"
+  done <<<"$exprs"
+  out=$(db_query "
 SELECT 'col|' || m.name || '|' || p.name || '|' || p.type || '|notnull=' || p.\"notnull\"
        || '|default=' || coalesce(p.dflt_value, 'NULL') || '|pk=' || p.pk
   FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p
@@ -36,14 +51,23 @@ SELECT 'object|' || type || '|' || name || '|' || sql FROM sqlite_master
  WHERE type IN ('trigger', 'view') ORDER BY 1;
 SELECT 'seq|' || name || '|' || seq FROM sqlite_sequence ORDER BY 1;
 SELECT 'fk_check|' || count(*) FROM pragma_foreign_key_check;
-"
-  local t
-  for t in authors items events reviews; do
-    db_query "SELECT sql FROM sqlite_master WHERE name = '$t'" |
-      grep -oE '(CONSTRAINT "[^"]*" )?CHECK \(([^()]|\(([^()]|\([^()]*\))*\))*\)' |
-      sed "s/^/check|$t|/" | sort
-    printf 'rows|%s|%s\n' "$t" "$(rows_sum "$t")"
-  done
+$q")
+  local re='(CONSTRAINT "[^"]*" )?CHECK \(([^()]|\(([^()]|\([^()]*\))*\))*\)'
+  while IFS= read -r line; do
+    case $line in
+    'sql|'*)
+      t=${line#sql|}
+      rest=${t#*|}
+      t=${t%%|*}
+      while [[ $rest =~ $re ]]; do
+        checks+=("check|$t|${BASH_REMATCH[0]}")
+        rest=${rest#*"${BASH_REMATCH[0]}"}
+      done
+      ;;
+    *) printf '%s\n' "$line" ;;
+    esac
+  done <<<"$out"
+  [ ${#checks[@]} -eq 0 ] || printf '%s\n' "${checks[@]}" | sort
 }
 
 # rows_sum TABLE: sha256 of every row (values quoted with their type), the
