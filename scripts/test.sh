@@ -57,7 +57,9 @@ build_and_test() {
 # without the tests.
 build_and_test "normal" build "-LE integration" -DLUAMIG_TESTS=ON -DLUAMIG_SANITIZE=OFF
 
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+# handle_sigill: UBSan's checks trap (LUAMIG_UBSAN_TRAP, see CMakeLists.txt);
+# ASan reports the trap with its stack and file:line.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_sigill=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 build_and_test "sanitizers" build-asan "" -DLUAMIG_TESTS=ON -DLUAMIG_SANITIZE=ON
 
