@@ -361,7 +361,7 @@ static int con_same_content(const lm_schema_item *w, const lm_schema_item *h) {
   case LM_SCON_PK: return same_cols(w->cols, w->ncols, h->cols, h->ncols);
   case LM_SCON_UNIQUE: return same_col_set(w->cols, w->ncols, h->cols, h->ncols);
   case LM_SCON_FK: return fk_same_target(w, h) && fk_same_actions(w, h);
-  case LM_SCON_CHECK: return same_expr(w->expr, h->expr);
+  case LM_SCON_CHECK: return same_expr(w->expr_db ? w->expr_db : w->expr, h->expr);
   }
   return 0;
 }
@@ -710,8 +710,9 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
   memset(out, 0, sizeof *out);
   lm_diff *df = out;
   /* a named CHECK whose expression changed is dropped and made again; only
-   * where the catalog keeps the text (PostgreSQL rewrites it: IN becomes
-   * = ANY (ARRAY[...]), casts appear, so its texts are not comparable) */
+   * where the catalog keeps the text, or where the database rewrote the
+   * wanted one as its catalog does (lm_project_canonical_checks: PostgreSQL
+   * turns IN into = ANY (ARRAY[...]) and adds casts, so raw texts differ) */
   int checks_as_written = lm_dialect_has_cap(d, LM_CAP_CHECK_AS_WRITTEN);
   int nw = want->ntables, nh = have->ntables;
   table_pair *pairs = lm_xcalloc((size_t)nw + 1, sizeof *pairs);
@@ -805,7 +806,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         int gone = !tp->h_con_used[j];
         for (int k = 0; k < tp->w->constraints.n && !gone; k++)
           if (tp->con_match[k] == j && !con_same_content(&tp->w->constraints.v[k], h) &&
-              !(h->kind == LM_SCON_CHECK && !checks_as_written))
+              !(h->kind == LM_SCON_CHECK && !checks_as_written && !tp->w->constraints.v[k].expr_db))
             gone = 1;
         if (gone) drop_constraint_item(df, tp->name, h, H);
       }
@@ -889,7 +890,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         int j = tp->con_match[k];
         if (j == -2) continue;
         if (j >= 0 && (con_same_content(w, &tp->h->constraints.v[j]) ||
-                       (w->kind == LM_SCON_CHECK && !checks_as_written)))
+                       (w->kind == LM_SCON_CHECK && !checks_as_written && !w->expr_db)))
           continue;
         create_constraint_item(df, tp->name, w, W);
       }

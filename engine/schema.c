@@ -28,6 +28,7 @@ static void list_free(lm_schema_list *l) {
     free(it->ondelete);
     free(it->onupdate);
     free(it->expr);
+    free(it->expr_db);
   }
   free(l->v);
   memset(l, 0, sizeof *l);

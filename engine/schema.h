@@ -60,6 +60,9 @@ typedef struct lm_schema_item {
   char *ondelete, *onupdate;
   char *expr;
   int unique;
+  /* a CHECK's expr as the database rewrites it (lm_project_canonical_checks),
+   * for comparison with the catalog's text; expr stays what was written */
+  char *expr_db;
 } lm_schema_item;
 
 typedef struct lm_schema_list {
@@ -139,6 +142,13 @@ int lm_schema_read(const lm_dialect *d, lm_conn *c, const char *vt_schema, const
 
 /** The dialect's reflect_schema (engine/dialect/dialect.c): out must be
  * empty; it is filled but not sorted. */
+/** 1 when d's catalog rewrites CHECK expressions and can say how. */
+int lm_dialect_rewrites_checks(const lm_dialect *d);
+/** A CHECK's expression as d's catalog would give it back (*out NULL when
+ * the dialect keeps the text as written; LM_* on an error, e.g. an
+ * expression the table cannot hold). */
+int lm_dialect_canonical_check(const lm_dialect *d, lm_conn *c, const char *table, const char *expr,
+                               char **out);
 int lm_dialect_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
                               const char *vt_table, lm_schema *out);
 

@@ -136,6 +136,7 @@ static void item_clear(lm_schema_item *it) {
   free(it->ondelete);
   free(it->onupdate);
   free(it->expr);
+  free(it->expr_db);
 }
 
 static void list_remove(lm_schema_list *l, int i) {

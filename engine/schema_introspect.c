@@ -1,6 +1,10 @@
 /* Introspection: the schema model (schema.h) read from a live database,
  * through the dialect's reflection (engine/dialect/sqlite_catalog.c,
  * postgres_catalog.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "normalize.h"
 #include "schema.h"
 
 /* ---- entry points --------------------------------------------------------------------- */
@@ -31,5 +35,52 @@ int lm_schema_read_url(lm_project *p, const lm_url *url, lm_schema **out) {
   /* a dialect without schemas has no use for the version table's */
   rc = lm_schema_read(d, c, p->config->version_table_schema, p->config->version_table, out);
   lm_dialect_close(d, c);
+  return rc;
+}
+
+/* ---- CHECK expressions as the database writes them ------------------------------- */
+
+static const lm_schema_item *named_check(const lm_schema_table *t, const char *name) {
+  for (int i = 0; t && i < t->constraints.n; i++) {
+    const lm_schema_item *it = &t->constraints.v[i];
+    if (it->kind == LM_SCON_CHECK && it->name && it->expr && strcmp(it->name, name) == 0) return it;
+  }
+  return NULL;
+}
+
+static int texts_differ(const char *a, const char *b) {
+  char *x = lm_norm_expr(a), *y = lm_norm_expr(b);
+  int differ = strcmp(x, y) != 0;
+  free(x);
+  free(y);
+  return differ;
+}
+
+int lm_project_canonical_checks(lm_project *p, lm_schema *want, const lm_schema *have) {
+  const lm_url *url = p->url;
+  const lm_dialect *d = url ? lm_dialect_find(url->dialect) : NULL;
+  if (!d || !lm_dialect_rewrites_checks(d)) return 0;
+  lm_conn *c = NULL;
+  int rc = 0;
+  for (int i = 0; i < want->ntables && !rc; i++) {
+    lm_schema_table *tw = want->tables[i];
+    const lm_schema_table *th = lm_schema_find_table(have, tw->name);
+    for (int j = 0; th && j < tw->constraints.n && !rc; j++) {
+      lm_schema_item *w = &tw->constraints.v[j];
+      if (w->kind != LM_SCON_CHECK || !w->name || !w->expr) continue;
+      const lm_schema_item *h = named_check(th, w->name);
+      if (!h || !texts_differ(w->expr, h->expr)) continue;
+      if (!c && (rc = lm_dialect_open(d, &c, url))) break;
+      char *canon = NULL;
+      if (lm_dialect_canonical_check(d, c, tw->name, w->expr, &canon)) {
+        lm_error_clear(); /* the database cannot hold it there: compared by name */
+        continue;
+      }
+      if (!canon) continue;
+      free(w->expr_db);
+      w->expr_db = canon;
+    }
+  }
+  if (c) lm_dialect_close(d, c);
   return rc;
 }

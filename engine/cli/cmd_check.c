@@ -267,6 +267,7 @@ static void check_drift(checker *k) {
   int rc = lm_project_applied(p, state);
   if (!rc) rc = lm_project_schema(p, &live);
   if (!rc) rc = lm_chain_schema(p, k->c->scratch_url, state, &chain);
+  if (!rc) rc = lm_project_canonical_checks(p, chain, live);
   free(state);
   if (rc) {
     lm_error_prefix("check --drift");

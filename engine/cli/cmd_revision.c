@@ -417,6 +417,7 @@ static int autogenerate(cli *c, lm_project *p, newrev *nr) {
                                      "head' first, or use --offline)");
     free(state);
     if (!rc) rc = lm_project_schema(p, &have);
+    if (!rc) rc = lm_project_canonical_checks(p, model, have);
   }
   lm_diff diff = {0};
   if (!rc) rc = lm_compare(d, model, have, &diff);

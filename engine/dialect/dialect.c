@@ -16,7 +16,10 @@
 
 /* The revision of struct lm_dialect in which each method appeared; a method
  * is read only from a dialect written for that revision or later. */
-#define LM_SINCE(m) (offsetof(lm_dialect, m) < offsetof(lm_dialect, table_exists_sql) ? 1 : 2)
+#define LM_SINCE(m)                                                                                \
+  (offsetof(lm_dialect, m) < offsetof(lm_dialect, table_exists_sql)  ? 1                           \
+   : offsetof(lm_dialect, m) < offsetof(lm_dialect, canonical_check) ? 2                           \
+                                                                     : 3)
 #define LM_METHOD(d, m) ((d)->version >= LM_SINCE(m) ? (d)->m : NULL)
 
 int lm_dialect_unsupported(const lm_dialect *d, const char *what) {
@@ -156,6 +159,17 @@ int lm_dialect_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_sc
                               const char *vt_table, lm_schema *out) {
   if (!LM_METHOD(d, reflect_schema)) return lm_dialect_unsupported(d, "reading the schema");
   return d->reflect_schema(d, c, vt_schema, vt_table, out);
+}
+
+int lm_dialect_rewrites_checks(const lm_dialect *d) {
+  return LM_METHOD(d, canonical_check) != NULL;
+}
+
+int lm_dialect_canonical_check(const lm_dialect *d, lm_conn *c, const char *table, const char *expr,
+                               char **out) {
+  *out = NULL;
+  if (!LM_METHOD(d, canonical_check)) return 0;
+  return d->canonical_check(d, c, table, expr, out);
 }
 
 int lm_dialect_recreate_wanted(const lm_dialect *d, const lm_op *op) {

@@ -807,6 +807,9 @@ const lm_dialect lm_dialect_postgresql = {
     .write_rows = lm_pg_write_rows,
     /* reflection and move-and-copy */
     .reflect_schema = lm_pg_reflect_schema,
+
+    /* comparison (version 3) */
+    .canonical_check = lm_pg_canonical_check,
 };
 
 /* ---- the run lock ------------------------------------------------------------ */

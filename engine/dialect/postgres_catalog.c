@@ -301,3 +301,59 @@ int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
   free(qschema);
   return rc;
 }
+
+/* ---- a CHECK as the catalog gives it back ------------------------------------------- */
+
+static void put_ident(lm_buf *b, const char *name) {
+  lm_buf_putc(b, '"');
+  for (const char *p = name; *p; p++) {
+    if (*p == '"') lm_buf_putc(b, '"');
+    lm_buf_putc(b, *p);
+  }
+  lm_buf_putc(b, '"');
+}
+
+static int pg_exec(const lm_dialect *d, lm_conn *c, const char *sql) {
+  lm_stmt st = {(char *)sql, NULL, 0};
+  return lm_dialect_exec(d, c, &st);
+}
+
+/* PostgreSQL rewrites a CHECK (IN becomes = ANY (ARRAY[...]), casts appear):
+ * the model's expression is added, NOT VALID, to an empty temporary copy of
+ * the table's columns and read back with pg_get_expr, as the schema reader
+ * reads it, in a transaction that is rolled back. */
+int lm_pg_canonical_check(const lm_dialect *d, lm_conn *c, const char *table, const char *expr,
+                          char **out) {
+  *out = NULL;
+  int rc = pg_exec(d, c, "BEGIN");
+  if (rc) return rc;
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_puts(&b, "CREATE TEMPORARY TABLE luamig_canonical_check (LIKE ");
+  put_ident(&b, table);
+  lm_buf_puts(&b, ") ON COMMIT DROP");
+  rc = pg_exec(d, c, b.s);
+  if (!rc) {
+    b.len = 0;
+    lm_buf_puts(&b,
+                "ALTER TABLE pg_temp.luamig_canonical_check ADD CONSTRAINT luamig_check CHECK (");
+    lm_buf_puts(&b, expr);
+    lm_buf_puts(&b, ") NOT VALID");
+    rc = pg_exec(d, c, b.s);
+  }
+  lm_rows r = {0};
+  if (!rc)
+    rc = lm_rows_query(d, c,
+                       "SELECT pg_catalog.pg_get_expr(k.conbin, k.conrelid) "
+                       "FROM pg_catalog.pg_constraint k "
+                       "WHERE k.conrelid = 'pg_temp.luamig_canonical_check'::regclass "
+                       "AND k.conname = 'luamig_check'",
+                       NULL, &r);
+  if (!rc && r.n == 1 && lm_rows_cell(&r, 0, 0)) *out = lm_xstrdup(lm_rows_cell(&r, 0, 0));
+  lm_rows_free(&r);
+  free(b.s);
+  lm_error_saved *saved = lm_error_save();
+  int rb = pg_exec(d, c, "ROLLBACK");
+  lm_error_restore(saved);
+  return rc ? rc : rb;
+}

@@ -8,4 +8,8 @@
 int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
                          const char *vt_table, lm_schema *out);
 
+/** lm_dialect.canonical_check of PostgreSQL. */
+int lm_pg_canonical_check(const lm_dialect *d, lm_conn *c, const char *table, const char *expr,
+                          char **out);
+
 #endif

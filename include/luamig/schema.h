@@ -19,6 +19,13 @@ typedef struct lm_schema lm_schema;
 
 /** Reads the schema of p's database, luamig's version table left out. */
 int lm_project_schema(lm_project *p, lm_schema **out);
+/** Where want and have (the database p's URL names) hold a CHECK under one
+ * name with texts that differ, asks the database to rewrite want's
+ * expression as its catalog shows expressions (PostgreSQL rewrites them;
+ * SQLite keeps the text, so there nothing is asked), so that lm_compare
+ * can tell a changed check from a rewritten one. An expression the
+ * database refuses is left as it is (compared by name only). */
+int lm_project_canonical_checks(lm_project *p, lm_schema *want, const lm_schema *have);
 void lm_schema_free(lm_schema *s);
 
 /** Appends the schema as SQL: one CREATE TABLE per table (sorted by name)

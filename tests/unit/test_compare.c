@@ -338,6 +338,66 @@ static void test_constraints_by_content(void **state) {
   lm_schema_free(db);
 }
 
+static void named_check(lm_schema_table *t, const char *name, const char *expr) {
+  lm_schema_item *it = lm_schema_add_constraint(t, LM_SCON_CHECK, name, "");
+  it->expr = lm_xstrdup(expr);
+}
+
+/* A named CHECK whose text differs: a change where the catalog keeps the
+ * text (SQLite) or where the database rewrote the model's (expr_db); on
+ * PostgreSQL without expr_db the texts are not comparable (IN against
+ * = ANY (ARRAY[...])): compared by name. */
+static void test_named_checks(void **state) {
+  (void)state;
+  lm_schema *m = model(1), *db = pg_database(1);
+  named_check(lm_schema_find_table(m, "orders"), "ck_status", "status IN ('a','b','c')");
+  named_check(lm_schema_find_table(db, "orders"), "ck_status",
+              "((status)::text = ANY ((ARRAY['a'::character varying, 'b'::character "
+              "varying])::text[]))");
+  lm_diff diff;
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 0);
+  lm_diff_free(&diff);
+
+  lm_schema_item *w = &lm_schema_find_table(m, "orders")->constraints.v[2];
+  assert_string_equal(w->name, "ck_status");
+  w->expr_db = lm_xstrdup("((status)::text = ANY ((ARRAY['a'::character varying, 'b'::character "
+                          "varying, 'c'::character varying])::text[]))");
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 2);
+  assert_string_equal(diff.v[0].what, "removed check constraint 'ck_status' on 'orders'");
+  assert_string_equal(diff.v[1].what, "added check constraint 'ck_status' on 'orders'");
+  char *fns = lm_lua_write_functions(&diff); /* the model's text, not the rewrite */
+  assert_non_null(strstr(fns, "\"status IN ('a','b','c')\""));
+  free(fns);
+  lm_diff_free(&diff);
+
+  /* the same rewrite as the database's: no change */
+  free(w->expr_db);
+  w->expr_db = lm_xstrdup(lm_schema_find_table(db, "orders")->constraints.v[2].expr);
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 0);
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+
+  /* SQLite keeps the text: compared as written */
+  m = model(0);
+  db = model(0);
+  named_check(lm_schema_find_table(m, "users"), "ck_email", "length(email) > 3");
+  named_check(lm_schema_find_table(db, "users"), "ck_email", "length(email)  >  3");
+  lm_compare(&lm_dialect_sqlite, m, db, &diff);
+  assert_int_equal(diff.n, 0);
+  lm_diff_free(&diff);
+  free(lm_schema_find_table(m, "users")->constraints.v[1].expr);
+  lm_schema_find_table(m, "users")->constraints.v[1].expr = lm_xstrdup("length(email) > 5");
+  lm_compare(&lm_dialect_sqlite, m, db, &diff);
+  assert_int_equal(diff.n, 2);
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
 static void test_indexes(void **state) {
   (void)state;
   lm_schema *m = model(0), *db = pg_database(0);
@@ -390,6 +450,7 @@ int main(void) {
       cmocka_unit_test(test_column_changes),
       cmocka_unit_test(test_renames),
       cmocka_unit_test(test_constraints_by_content),
+      cmocka_unit_test(test_named_checks),
       cmocka_unit_test(test_indexes),
       cmocka_unit_test(test_model_writer),
   };

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "lm.h"
+#include "schema.h"
 #include "recreate.h"
 
 typedef struct fixture {
@@ -128,6 +129,12 @@ static void test_dialect_versions(void **state) {
   assert_int_equal(out.n, 0);
   lm_error_clear();
   lm_dialect_close(&old, c);
+  /* a version 3 method (canonical_check) of a table written for version 2 */
+  lm_dialect pg2 = lm_dialect_postgresql;
+  pg2.version = 2;
+  assert_true(lm_dialect_rewrites_checks(&lm_dialect_postgresql));
+  assert_false(lm_dialect_rewrites_checks(&pg2));
+  assert_false(lm_dialect_rewrites_checks(&lm_dialect_sqlite));
   /* the same table at this build's revision has them */
   assert_non_null(lm_dialect_table_exists_sql(&lm_dialect_sqlite));
   assert_int_equal(lm_dialect_render(&lm_dialect_sqlite, &op, &out), 0);

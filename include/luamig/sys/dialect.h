@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 /** The revision of struct lm_dialect this build reads. */
-#define LM_DIALECT_VERSION 2
+#define LM_DIALECT_VERSION 3
 /** The oldest revision it still accepts. */
 #define LM_DIALECT_VERSION_MIN 2
 
@@ -277,6 +277,16 @@ struct lm_dialect {
   int (*write_rows)(const lm_rows_update *u, lm_stmt_fn run, void *ud);
 
   /* ---- end of version 2 ---- */
+
+  /* ---- comparison (version 3) ---- */
+  /* the expression of a CHECK on table as the catalog would give it back
+   * (into *out, malloc'd), for a server that rewrites expressions; runs
+   * nothing that lasts. NULL: the catalog keeps the text as written, or
+   * nothing can be said */
+  int (*canonical_check)(const lm_dialect *d, lm_conn *c, const char *table, const char *expr,
+                         char **out);
+
+  /* ---- end of version 3 ---- */
 };
 
 #endif
