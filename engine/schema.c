@@ -16,20 +16,23 @@ static void free_strv(char **v, int n) {
   free(v);
 }
 
+void lm_schema_item_clear(lm_schema_item *it) {
+  free(it->name);
+  free(it->def);
+  free_strv(it->cols, it->ncols);
+  free(it->desc);
+  free(it->ref_table);
+  free_strv(it->ref_cols, it->nref);
+  free(it->ondelete);
+  free(it->onupdate);
+  free(it->expr);
+  free(it->expr_db);
+  memset(it, 0, sizeof *it);
+}
+
 static void list_free(lm_schema_list *l) {
-  for (int i = 0; i < l->n; i++) {
-    lm_schema_item *it = &l->v[i];
-    free(it->name);
-    free(it->def);
-    free_strv(it->cols, it->ncols);
-    free(it->desc);
-    free(it->ref_table);
-    free_strv(it->ref_cols, it->nref);
-    free(it->ondelete);
-    free(it->onupdate);
-    free(it->expr);
-    free(it->expr_db);
-  }
+  for (int i = 0; i < l->n; i++)
+    lm_schema_item_clear(&l->v[i]);
   free(l->v);
   memset(l, 0, sizeof *l);
 }

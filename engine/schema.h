@@ -105,6 +105,8 @@ lm_schema_item *lm_schema_add_constraint(lm_schema_table *t, lm_schema_con_kind 
                                          const char *name, const char *def);
 /** def: the whole CREATE INDEX statement, without a semicolon. */
 lm_schema_item *lm_schema_add_index(lm_schema_table *t, const char *name, const char *def);
+/** Frees what an item holds (the item itself is in its list) and zeroes it. */
+void lm_schema_item_clear(lm_schema_item *it);
 /** Appends a column (desc: index order) to an item's column list. */
 void lm_schema_item_add_col(lm_schema_item *it, const char *col, int desc);
 /** Appends an index entry as written in a revision or model: "name",

@@ -122,25 +122,8 @@ lm_schema_table *lm_schema_apply_create_table(lm_schema *s, const lm_dialect *d,
 
 /* ---- removing things ------------------------------------------------------------------ */
 
-static void item_clear(lm_schema_item *it) {
-  free(it->name);
-  free(it->def);
-  for (int i = 0; i < it->ncols; i++)
-    free(it->cols[i]);
-  free(it->cols);
-  free(it->desc);
-  free(it->ref_table);
-  for (int i = 0; i < it->nref; i++)
-    free(it->ref_cols[i]);
-  free(it->ref_cols);
-  free(it->ondelete);
-  free(it->onupdate);
-  free(it->expr);
-  free(it->expr_db);
-}
-
 static void list_remove(lm_schema_list *l, int i) {
-  item_clear(&l->v[i]);
+  lm_schema_item_clear(&l->v[i]);
   memmove(&l->v[i], &l->v[i + 1], sizeof *l->v * (size_t)(l->n - i - 1));
   l->n--;
 }
