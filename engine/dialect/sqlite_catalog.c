@@ -9,7 +9,9 @@
  * rewrites only what an operation touches). Everything else comes from the
  * pragmas (pragma_table_xinfo, index_list, index_xinfo, foreign_key_list),
  * which describe a table the same way however its CREATE TABLE was worded:
- * a table rebuilt by move-and-copy has new text but the same pragmas. */
+ * a table rebuilt by move-and-copy has new text but the same pragmas. The
+ * schema model reads them for every table at once: five queries whatever
+ * the number of tables (sqlite_master, then each pragma joined to it). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -859,13 +861,54 @@ static void free_strv(char **v, int n) {
   free(v);
 }
 
-static int sqlite_columns(const lm_dialect *d, lm_conn *c, lm_schema_table *t, table_text *tt) {
-  lm_rows r;
-  int rc = lm_rows_query(d, c,
-                         "SELECT name, type, \"notnull\", dflt_value, pk, hidden "
-                         "FROM pragma_table_xinfo($1) ORDER BY cid",
-                         t->name, &r);
-  if (rc) return rc;
+/* ---- the whole schema in a constant number of queries --------------------------- */
+
+/* Each of these reads every table at once (a pragma table-valued function
+ * joined to sqlite_master), sorted by the table's (or index's) name, which
+ * is the last column; find_rows hands one table its rows. */
+static const char SQLITE_COLUMNS[] =
+    "SELECT p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, p.hidden, m.name "
+    "FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p WHERE m.type = 'table' "
+    "ORDER BY m.name, p.cid";
+static const char SQLITE_INDEX_LIST[] =
+    "SELECT il.name, il.\"unique\", il.origin, m.name "
+    "FROM sqlite_master m JOIN pragma_index_list(m.name) il WHERE m.type = 'table' "
+    "ORDER BY m.name, il.seq";
+static const char SQLITE_INDEX_COLUMNS[] =
+    "SELECT x.cid, x.name, x.\"desc\", x.coll, il.name "
+    "FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_xinfo(il.name) x "
+    "WHERE m.type = 'table' AND x.key = 1 ORDER BY il.name, x.seqno";
+static const char SQLITE_FOREIGN_KEYS[] =
+    "SELECT f.id, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete, f.\"match\", m.name "
+    "FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table' "
+    "ORDER BY m.name, f.id, f.seq";
+
+/* The rows of all whose last column is key: a view into all (nothing to
+ * free), found by binary search (the rows are sorted by that column, in
+ * SQLite's BINARY order, which is strcmp's). */
+static lm_rows find_rows(const lm_rows *all, const char *key) {
+  int k = all->ncols - 1, lo = 0, hi = all->n;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (strcmp(lm_rows_cell(all, mid, k), key) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  int end = lo;
+  while (end < all->n && strcmp(lm_rows_cell(all, end, k), key) == 0)
+    end++;
+  lm_rows v = {all->ncols, end - lo, 0, NULL};
+  if (v.n) v.cells = all->cells + (size_t)lo * (size_t)all->ncols;
+  return v;
+}
+
+typedef struct schema_rows {
+  lm_rows cols, indexes, index_cols, fks;
+} schema_rows;
+
+static int sqlite_columns(lm_schema_table *t, table_text *tt, const schema_rows *all) {
+  lm_rows r = find_rows(&all->cols, t->name);
   char **pk = lm_xcalloc((size_t)r.n + 1, sizeof *pk);
   int npk = 0;
   for (int i = 0; i < r.n; i++) {
@@ -901,20 +944,14 @@ static int sqlite_columns(const lm_dialect *d, lm_conn *c, lm_schema_table *t, t
     lm_catalog_mark_pk(t, it);
   }
   free_strv(pk, npk);
-  lm_rows_free(&r);
   return 0;
 }
 
 /* CREATE [UNIQUE] INDEX name ON table (cols) [WHERE …]: columns from the
  * pragma, expressions and the WHERE from the stored text. */
-static int sqlite_index(const lm_dialect *d, lm_conn *c, lm_schema_table *t, const char *name,
-                        int unique, const char *sql) {
-  lm_rows r;
-  int rc = lm_rows_query(d, c,
-                         "SELECT cid, name, \"desc\", coll FROM pragma_index_xinfo($1) "
-                         "WHERE key = 1 ORDER BY seqno",
-                         name, &r);
-  if (rc) return rc;
+static void sqlite_index(lm_schema_table *t, const char *name, int unique, const char *sql,
+                         const schema_rows *all) {
+  lm_rows r = find_rows(&all->index_cols, name);
   toks k;
   tokenize(sql ? sql : "", &k);
   int open = 0;
@@ -967,25 +1004,19 @@ static int sqlite_index(const lm_dialect *d, lm_conn *c, lm_schema_table *t, con
   lm_buf_free(&b);
   free_strv(items, nitems);
   toks_free(&k);
-  lm_rows_free(&r);
-  return 0;
 }
 
-static int sqlite_indexes(const lm_dialect *d, lm_conn *c, lm_schema_table *t, table_text *tt,
-                          const lm_rows *master) {
-  lm_rows r;
-  int rc = lm_rows_query(d, c, "SELECT name, \"unique\", origin FROM pragma_index_list($1)",
-                         t->name, &r);
-  for (int i = 0; i < r.n && !rc; i++) {
+static void sqlite_indexes(lm_schema_table *t, table_text *tt, const lm_rows *master,
+                           const schema_rows *all) {
+  lm_rows r = find_rows(&all->indexes, t->name);
+  for (int i = 0; i < r.n; i++) {
     const char *name = lm_rows_cell(&r, i, 0), *origin = lm_rows_cell(&r, i, 2);
     if (origin && strcmp(origin, "pk") == 0) continue; /* the table's PRIMARY KEY */
     if (origin && strcmp(origin, "u") == 0) {
-      lm_rows ic;
-      rc = lm_rows_query(d, c, "SELECT name FROM pragma_index_info($1) ORDER BY seqno", name, &ic);
-      if (rc) break;
+      lm_rows ic = find_rows(&all->index_cols, name);
       char **cols = lm_xcalloc((size_t)ic.n + 1, sizeof *cols);
       for (int j = 0; j < ic.n; j++)
-        cols[j] = lm_xstrdup(lm_rows_cell(&ic, j, 0) ? lm_rows_cell(&ic, j, 0) : "");
+        cols[j] = lm_xstrdup(lm_rows_cell(&ic, j, 1) ? lm_rows_cell(&ic, j, 1) : "");
       lm_buf b;
       lm_buf_init(&b);
       lm_buf_puts(&b, "UNIQUE ");
@@ -996,7 +1027,6 @@ static int sqlite_indexes(const lm_dialect *d, lm_conn *c, lm_schema_table *t, t
         lm_schema_item_add_col(it, cols[j], 0);
       lm_buf_free(&b);
       free_strv(cols, ic.n);
-      lm_rows_free(&ic);
       continue;
     }
     const char *sql = NULL;
@@ -1004,24 +1034,16 @@ static int sqlite_indexes(const lm_dialect *d, lm_conn *c, lm_schema_table *t, t
       if (strcmp(lm_rows_cell(master, j, 0), "index") == 0 &&
           strcmp(lm_rows_cell(master, j, 1), name) == 0)
         sql = lm_rows_cell(master, j, 3);
-    rc = sqlite_index(d, c, t, name, lm_rows_int(&r, i, 1), sql);
+    sqlite_index(t, name, lm_rows_int(&r, i, 1), sql, all);
   }
-  lm_rows_free(&r);
-  return rc;
 }
 
 static const char *fk_action(const char *a) {
   return a && *a && strcasecmp(a, "NO ACTION") != 0 ? a : NULL;
 }
 
-static int sqlite_foreign_keys(const lm_dialect *d, lm_conn *c, lm_schema_table *t,
-                               table_text *tt) {
-  lm_rows r;
-  int rc = lm_rows_query(d, c,
-                         "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" "
-                         "FROM pragma_foreign_key_list($1) ORDER BY id, seq",
-                         t->name, &r);
-  if (rc) return rc;
+static void sqlite_foreign_keys(lm_schema_table *t, table_text *tt, const schema_rows *all) {
+  lm_rows r = find_rows(&all->fks, t->name);
   for (int i = 0; i < r.n;) {
     int id = lm_rows_int(&r, i, 0), end = i;
     while (end < r.n && lm_rows_int(&r, end, 0) == id)
@@ -1063,8 +1085,6 @@ static int sqlite_foreign_keys(const lm_dialect *d, lm_conn *c, lm_schema_table 
     free_strv(to, n);
     i = end;
   }
-  lm_rows_free(&r);
-  return 0;
 }
 
 int lm_sqlite_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
@@ -1076,6 +1096,11 @@ int lm_sqlite_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_sch
                          "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
                          NULL, &m);
   if (rc) return rc;
+  schema_rows all = {{0}, {0}, {0}, {0}};
+  rc = lm_rows_query(d, c, SQLITE_COLUMNS, NULL, &all.cols);
+  if (!rc) rc = lm_rows_query(d, c, SQLITE_INDEX_LIST, NULL, &all.indexes);
+  if (!rc) rc = lm_rows_query(d, c, SQLITE_INDEX_COLUMNS, NULL, &all.index_cols);
+  if (!rc) rc = lm_rows_query(d, c, SQLITE_FOREIGN_KEYS, NULL, &all.fks);
   for (int i = 0; i < m.n && !rc; i++) {
     const char *type = lm_rows_cell(&m, i, 0), *name = lm_rows_cell(&m, i, 1),
                *sql = lm_rows_cell(&m, i, 3);
@@ -1083,9 +1108,9 @@ int lm_sqlite_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_sch
     lm_schema_table *t = lm_schema_add_table(s, name);
     table_text tt;
     parse_create_table(sql, &tt);
-    rc = sqlite_columns(d, c, t, &tt);
-    if (!rc) rc = sqlite_indexes(d, c, t, &tt, &m);
-    if (!rc) rc = sqlite_foreign_keys(d, c, t, &tt);
+    sqlite_columns(t, &tt, &all);
+    sqlite_indexes(t, &tt, &m, &all);
+    sqlite_foreign_keys(t, &tt, &all);
     for (int j = 0; j < tt.n && !rc; j++) {
       if (tt.v[j].kind != LM_SCON_CHECK) continue;
       char *def = lm_xasprintf("CHECK (%s)", tt.v[j].expr);
@@ -1109,5 +1134,9 @@ int lm_sqlite_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_sch
     free(def);
   }
   lm_rows_free(&m);
+  lm_rows_free(&all.cols);
+  lm_rows_free(&all.indexes);
+  lm_rows_free(&all.index_cols);
+  lm_rows_free(&all.fks);
   return rc;
 }
