@@ -334,15 +334,6 @@ static int same_col_set(char **a, int na, char **b, int nb) {
   return 1;
 }
 
-static int same_expr(const char *a, const char *b) {
-  if (!a || !b) return !a && !b;
-  char *x = lm_norm_expr(a), *y = lm_norm_expr(b);
-  int eq = strcmp(x, y) == 0;
-  free(x);
-  free(y);
-  return eq;
-}
-
 /* Same target: columns and referenced table; referenced columns when both
  * know them (SQLite may leave them implicit: the referenced key). */
 static int fk_same_target(const lm_schema_item *a, const lm_schema_item *b) {
@@ -355,20 +346,28 @@ static int fk_same_actions(const lm_schema_item *a, const lm_schema_item *b) {
   return same_str(a->ondelete, b->ondelete) && same_str(a->onupdate, b->onupdate);
 }
 
+/* Whether a wanted CHECK's text can be held against the catalog's: where the
+ * catalog keeps the text as written, or the database rewrote the wanted one
+ * as its catalog does (expr_db, lm_project_canonical_checks). Otherwise a
+ * named check is compared by its name only. */
+static int check_text_comparable(const lm_schema_item *w, int checks_as_written) {
+  return checks_as_written || w->expr_db;
+}
+
 static int con_same_content(const lm_schema_item *w, const lm_schema_item *h) {
   if (w->kind != h->kind) return 0;
   switch (w->kind) {
   case LM_SCON_PK: return same_cols(w->cols, w->ncols, h->cols, h->ncols);
   case LM_SCON_UNIQUE: return same_col_set(w->cols, w->ncols, h->cols, h->ncols);
   case LM_SCON_FK: return fk_same_target(w, h) && fk_same_actions(w, h);
-  case LM_SCON_CHECK: return same_expr(w->expr_db ? w->expr_db : w->expr, h->expr);
+  case LM_SCON_CHECK: return lm_expr_same(w->expr_db ? w->expr_db : w->expr, h->expr);
   }
   return 0;
 }
 
 static int index_col_same(const char *a, const char *b) {
   if (strcmp(a, b) == 0) return 1;
-  return same_expr(a, b);
+  return lm_expr_same(a, b);
 }
 
 static int index_same(const lm_schema_item *w, const lm_schema_item *h) {
@@ -377,7 +376,7 @@ static int index_same(const lm_schema_item *w, const lm_schema_item *h) {
     if (!index_col_same(w->cols[i], h->cols[i])) return 0;
     if ((w->desc ? w->desc[i] : 0) != (h->desc ? h->desc[i] : 0)) return 0;
   }
-  return same_expr(w->expr, h->expr);
+  return lm_expr_same(w->expr, h->expr);
 }
 
 typedef struct table_pair {
@@ -709,10 +708,8 @@ static void order_by_refs(const lm_schema_table **v, int n) {
 int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have, lm_diff *out) {
   memset(out, 0, sizeof *out);
   lm_diff *df = out;
-  /* a named CHECK whose expression changed is dropped and made again; only
-   * where the catalog keeps the text, or where the database rewrote the
-   * wanted one as its catalog does (lm_project_canonical_checks: PostgreSQL
-   * turns IN into = ANY (ARRAY[...]) and adds casts, so raw texts differ) */
+  /* a named CHECK whose expression changed is dropped and made again, where
+   * its text is comparable (check_text_comparable) */
   int checks_as_written = lm_dialect_has_cap(d, LM_CAP_CHECK_AS_WRITTEN);
   int nw = want->ntables, nh = have->ntables;
   table_pair *pairs = lm_xcalloc((size_t)nw + 1, sizeof *pairs);
@@ -806,7 +803,8 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         int gone = !tp->h_con_used[j];
         for (int k = 0; k < tp->w->constraints.n && !gone; k++)
           if (tp->con_match[k] == j && !con_same_content(&tp->w->constraints.v[k], h) &&
-              !(h->kind == LM_SCON_CHECK && !checks_as_written && !tp->w->constraints.v[k].expr_db))
+              !(h->kind == LM_SCON_CHECK &&
+                !check_text_comparable(&tp->w->constraints.v[k], checks_as_written)))
             gone = 1;
         if (gone) drop_constraint_item(df, tp->name, h, H);
       }
@@ -890,7 +888,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         int j = tp->con_match[k];
         if (j == -2) continue;
         if (j >= 0 && (con_same_content(w, &tp->h->constraints.v[j]) ||
-                       (w->kind == LM_SCON_CHECK && !checks_as_written && !w->expr_db)))
+                       (w->kind == LM_SCON_CHECK && !check_text_comparable(w, checks_as_written))))
           continue;
         create_constraint_item(df, tp->name, w, W);
       }

@@ -294,6 +294,15 @@ char *lm_norm_expr(const char *expr) {
   return lm_buf_steal(&b);
 }
 
+int lm_expr_same(const char *a, const char *b) {
+  if (!a || !b) return !a && !b;
+  char *x = lm_norm_expr(a), *y = lm_norm_expr(b);
+  int eq = strcmp(x, y) == 0;
+  free(x);
+  free(y);
+  return eq;
+}
+
 /* ---- defaults ------------------------------------------------------------------- */
 
 static int number_text(const char *s) {

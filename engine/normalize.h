@@ -25,5 +25,7 @@ int lm_norm_is_number(const char *s);
  * casts, parentheses or spacing, lower-cased outside strings, `= ANY
  * (ARRAY[…])` read as IN. */
 char *lm_norm_expr(const char *expr);
+/** 1 when two expressions normalise to the same text (both NULL: same). */
+int lm_expr_same(const char *a, const char *b);
 
 #endif

@@ -142,8 +142,6 @@ int lm_schema_diff(const lm_schema *expected, const lm_schema *actual, const cha
 int lm_schema_read(const lm_dialect *d, lm_conn *c, const char *vt_schema, const char *vt_table,
                    lm_schema **out);
 
-/** The dialect's reflect_schema (engine/dialect/dialect.c): out must be
- * empty; it is filled but not sorted. */
 /** 1 when d's catalog rewrites CHECK expressions and can say how. */
 int lm_dialect_rewrites_checks(const lm_dialect *d);
 /** A CHECK's expression as d's catalog would give it back (*out NULL when
@@ -151,6 +149,8 @@ int lm_dialect_rewrites_checks(const lm_dialect *d);
  * expression the table cannot hold). */
 int lm_dialect_canonical_check(const lm_dialect *d, lm_conn *c, const char *table, const char *expr,
                                char **out);
+/** The dialect's reflect_schema (engine/dialect/dialect.c): out must be
+ * empty; it is filled but not sorted. */
 int lm_dialect_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
                               const char *vt_table, lm_schema *out);
 

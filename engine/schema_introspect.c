@@ -48,14 +48,6 @@ static const lm_schema_item *named_check(const lm_schema_table *t, const char *n
   return NULL;
 }
 
-static int texts_differ(const char *a, const char *b) {
-  char *x = lm_norm_expr(a), *y = lm_norm_expr(b);
-  int differ = strcmp(x, y) != 0;
-  free(x);
-  free(y);
-  return differ;
-}
-
 int lm_project_canonical_checks(lm_project *p, lm_schema *want, const lm_schema *have) {
   const lm_url *url = p->url;
   const lm_dialect *d = url ? lm_dialect_find(url->dialect) : NULL;
@@ -69,7 +61,7 @@ int lm_project_canonical_checks(lm_project *p, lm_schema *want, const lm_schema 
       lm_schema_item *w = &tw->constraints.v[j];
       if (w->kind != LM_SCON_CHECK || !w->name || !w->expr) continue;
       const lm_schema_item *h = named_check(th, w->name);
-      if (!h || !texts_differ(w->expr, h->expr)) continue;
+      if (!h || lm_expr_same(w->expr, h->expr)) continue;
       if (!c && (rc = lm_dialect_open(d, &c, url))) break;
       char *canon = NULL;
       if (lm_dialect_canonical_check(d, c, tw->name, w->expr, &canon)) {

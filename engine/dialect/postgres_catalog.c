@@ -304,15 +304,6 @@ int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
 
 /* ---- a CHECK as the catalog gives it back ------------------------------------------- */
 
-static void put_ident(lm_buf *b, const char *name) {
-  lm_buf_putc(b, '"');
-  for (const char *p = name; *p; p++) {
-    if (*p == '"') lm_buf_putc(b, '"');
-    lm_buf_putc(b, *p);
-  }
-  lm_buf_putc(b, '"');
-}
-
 static int pg_exec(const lm_dialect *d, lm_conn *c, const char *sql) {
   lm_stmt st = {(char *)sql, NULL, 0};
   return lm_dialect_exec(d, c, &st);
@@ -330,7 +321,7 @@ int lm_pg_canonical_check(const lm_dialect *d, lm_conn *c, const char *table, co
   lm_buf b;
   lm_buf_init(&b);
   lm_buf_puts(&b, "CREATE TEMPORARY TABLE luamig_canonical_check (LIKE ");
-  put_ident(&b, table);
+  lm_buf_ident(&b, table);
   lm_buf_puts(&b, ") ON COMMIT DROP");
   rc = pg_exec(d, c, b.s);
   if (!rc) {
