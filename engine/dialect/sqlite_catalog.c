@@ -871,9 +871,10 @@ static const char SQLITE_COLUMNS[] =
     "FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p WHERE m.type = 'table' "
     "ORDER BY m.name, p.cid";
 static const char SQLITE_INDEX_LIST[] =
-    "SELECT il.name, il.\"unique\", il.origin, m.name "
-    "FROM sqlite_master m JOIN pragma_index_list(m.name) il WHERE m.type = 'table' "
-    "ORDER BY m.name, il.seq";
+    "SELECT il.name, il.\"unique\", il.origin, s.sql, m.name "
+    "FROM sqlite_master m JOIN pragma_index_list(m.name) il "
+    "LEFT JOIN sqlite_master s ON s.type = 'index' AND s.name = il.name "
+    "WHERE m.type = 'table' ORDER BY m.name, il.seq";
 static const char SQLITE_INDEX_COLUMNS[] =
     "SELECT x.cid, x.name, x.\"desc\", x.coll, il.name "
     "FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_xinfo(il.name) x "
@@ -907,7 +908,7 @@ typedef struct schema_rows {
   lm_rows cols, indexes, index_cols, fks;
 } schema_rows;
 
-static int sqlite_columns(lm_schema_table *t, table_text *tt, const schema_rows *all) {
+static void sqlite_columns(lm_schema_table *t, table_text *tt, const schema_rows *all) {
   lm_rows r = find_rows(&all->cols, t->name);
   char **pk = lm_xcalloc((size_t)r.n + 1, sizeof *pk);
   int npk = 0;
@@ -944,7 +945,6 @@ static int sqlite_columns(lm_schema_table *t, table_text *tt, const schema_rows 
     lm_catalog_mark_pk(t, it);
   }
   free_strv(pk, npk);
-  return 0;
 }
 
 /* CREATE [UNIQUE] INDEX name ON table (cols) [WHERE …]: columns from the
@@ -1006,8 +1006,7 @@ static void sqlite_index(lm_schema_table *t, const char *name, int unique, const
   toks_free(&k);
 }
 
-static void sqlite_indexes(lm_schema_table *t, table_text *tt, const lm_rows *master,
-                           const schema_rows *all) {
+static void sqlite_indexes(lm_schema_table *t, table_text *tt, const schema_rows *all) {
   lm_rows r = find_rows(&all->indexes, t->name);
   for (int i = 0; i < r.n; i++) {
     const char *name = lm_rows_cell(&r, i, 0), *origin = lm_rows_cell(&r, i, 2);
@@ -1029,12 +1028,7 @@ static void sqlite_indexes(lm_schema_table *t, table_text *tt, const lm_rows *ma
       free_strv(cols, ic.n);
       continue;
     }
-    const char *sql = NULL;
-    for (int j = 0; j < master->n; j++)
-      if (strcmp(lm_rows_cell(master, j, 0), "index") == 0 &&
-          strcmp(lm_rows_cell(master, j, 1), name) == 0)
-        sql = lm_rows_cell(master, j, 3);
-    sqlite_index(t, name, lm_rows_int(&r, i, 1), sql, all);
+    sqlite_index(t, name, lm_rows_int(&r, i, 1), lm_rows_cell(&r, i, 3), all);
   }
 }
 
@@ -1109,7 +1103,7 @@ int lm_sqlite_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_sch
     table_text tt;
     parse_create_table(sql, &tt);
     sqlite_columns(t, &tt, &all);
-    sqlite_indexes(t, &tt, &m, &all);
+    sqlite_indexes(t, &tt, &all);
     sqlite_foreign_keys(t, &tt, &all);
     for (int j = 0; j < tt.n && !rc; j++) {
       if (tt.v[j].kind != LM_SCON_CHECK) continue;
