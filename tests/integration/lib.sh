@@ -131,11 +131,6 @@ pg_url() {
 # mask TEXT: the text with the test password replaced by ***.
 mask() { local s=$1; printf '%s' "${s//$LM_PASSWORD/***}"; }
 
-# The helpers below run thousands of times per script: they avoid forks
-# (every $(...) and every external tool is one), which cost more than the
-# checks themselves.
-
-
 # ---------------------------------------------------------------------------
 # projects and databases
 
@@ -274,14 +269,12 @@ EOF
 # ---------------------------------------------------------------------------
 # running luamig
 
-_lm_show_cmd() {
-  local s
-  printf -v s '%q ' luamig "$@"
-  s=${s% }
-  [ -n "${DATABASE_URL+x}" ] && s="DATABASE_URL=$DATABASE_URL $s"
-  printf '%s' "${s//$LM_PASSWORD/***}"
-}
-# _lm_set_cmd ARGS...: LM_CMD = what _lm_show_cmd prints, without a subshell.
+# lm, expect_* and the other helpers run thousands of times per script: they
+# avoid forks (every $(...) and every external tool is one), which cost more
+# than the checks themselves.
+
+# _lm_set_cmd ARGS...: LM_CMD = the command line as shown in reports, the
+# password masked.
 _lm_set_cmd() {
   printf -v LM_CMD '%q ' luamig "$@"
   LM_CMD=${LM_CMD% }
@@ -322,7 +315,10 @@ _lm_log_run() {
 lm_bg() {
   local name=$1
   shift
-  printf '%s' "$(_lm_show_cmd "$@")" >"$LM_TMP/$name.cmd"
+  local shown=$LM_CMD
+  _lm_set_cmd "$@"
+  printf '%s' "$LM_CMD" >"$LM_TMP/$name.cmd"
+  LM_CMD=$shown
   (
     timeout -k 5 "${LM_TIMEOUT:-120}" "$LUAMIG" "$@" >"$LM_TMP/$name.out" 2>"$LM_TMP/$name.err" </dev/null
     echo $? >"$LM_TMP/$name.rc"
