@@ -317,48 +317,6 @@ static int dump_writer(lua_State *L, const void *p, size_t n, void *ud) {
 
 #define NO_CHUNK (-1) /* compile(): no usable kept chunk, and no text given */
 
-static uint64_t rd64(const unsigned char *p) {
-  uint64_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-
-static uint64_t mix64(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  return h ^ (h >> 33);
-}
-
-/* The checksum of a kept chunk, checked before Lua loads the bytecode: it
- * guards against a damaged index, not a forged one (whoever can write the
- * index can write any checksum beside the chunk), so it is a fast hash of
- * four 64-bit lanes rather than SHA-256, which took a fifth of a --sql run
- * over a thousand revisions. 64 hex digits, as the index keeps. */
-static void chunk_sum(const void *data, size_t n, char out[65]) {
-  const unsigned char *p = data;
-  uint64_t h[4] = {0x9e3779b97f4a7c15ULL ^ n, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL,
-                   0x2545f4914f6cdd1dULL};
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32)
-    for (int k = 0; k < 4; k++) {
-      h[k] ^= rd64(p + i + 8 * (size_t)k) * 0x87c37b91114253d5ULL;
-      h[k] = ((h[k] << 31) | (h[k] >> 33)) * 0x4cf5ad432745937fULL;
-    }
-  unsigned char tail[32] = {0};
-  memcpy(tail, p + i, n - i);
-  tail[31] ^= (unsigned char)(n - i + 1);
-  for (int k = 0; k < 4; k++) {
-    h[k] ^= rd64(tail + 8 * k) * 0x87c37b91114253d5ULL;
-    h[k] = ((h[k] << 31) | (h[k] >> 33)) * 0x4cf5ad432745937fULL;
-  }
-  for (int k = 0; k < 4; k++)
-    h[k] = mix64(h[k] ^ h[(k + 1) % 4] ^ (uint64_t)k);
-  for (int k = 0; k < 4; k++)
-    snprintf(out + 16 * k, 17, "%016llx", (unsigned long long)h[k]);
-}
-
 /* Compiles a revision file: from src's kept chunk (the revision index's)
  * when it was compiled under this chunk name and still has its SHA-256,
  * else from the text. Without text, only a kept chunk will do: NO_CHUNK.
@@ -370,7 +328,7 @@ static int compile(lua_State *L, const char *path, const char *text, size_t len,
   int st = NO_CHUNK;
   if (src && src->chunk && src->chunkname && strcmp(src->chunkname, name) == 0) {
     char sum[65];
-    chunk_sum(src->chunk, src->nchunk, sum);
+    lm_fast_sum_hex(src->chunk, src->nchunk, sum);
     if (strcmp(sum, src->chunk_sum) == 0) {
       st = luaL_loadbufferx(L, src->chunk, src->nchunk, name, "b");
       if (st != LUA_OK) {
@@ -390,7 +348,7 @@ static int compile(lua_State *L, const char *path, const char *text, size_t len,
       keep->chunk = lm_buf_steal(&b);
       keep->chunkname = name;
       name = NULL;
-      chunk_sum(keep->chunk, keep->nchunk, keep->chunk_sum);
+      lm_fast_sum_hex(keep->chunk, keep->nchunk, keep->chunk_sum);
     }
   }
   free(name);

@@ -20,6 +20,8 @@
 /** Hex SHA-256 of data with CRLF and lone CR normalised to LF. */
 void lm_sha256_hex_normalised(const void *data, size_t n, char out[65]);
 void lm_sha256_hex(const void *data, size_t n, char out[65]);
+/** A fast 256-bit checksum against damage (not forgery), as 64 hex digits. */
+void lm_fast_sum_hex(const void *data, size_t n, char out[65]);
 /** For tests and benchmarks: nonzero makes later hashes use the portable
  * code even where the CPU has SHA instructions. */
 void lm_sha256_force_portable(int on);
