@@ -24,6 +24,8 @@ typedef struct sqlite_conn {
    * the same text (a backfill's per-row UPDATE, bulk inserts) */
   sqlite3_stmt *kept;
   char *kept_sql;
+  int *kept_map; /* per placeholder of kept: the index of its parameter */
+  int kept_nparams;
 } sqlite_conn;
 
 #define BUSY_TIMEOUT_MS 30000
@@ -71,8 +73,21 @@ static int sqlite_open(lm_conn **out, const lm_url *url) {
   const char *path = url->path && url->path[0] ? url->path : ":memory:";
   char *name = open_name(url, path);
   sqlite3 *db = NULL;
-  int rc = sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
-                           NULL);
+  /* luamig uses a connection from one thread at a time, so SQLite's own
+   * locks are not needed: a backfill calls SQLite for every row, and in
+   * serialized mode each call took the connection's mutex and each of
+   * SQLite's allocations the allocator's (6 % of a Lua-function backfill's
+   * instructions). MEMSTATUS can only change before SQLite is initialised;
+   * when something initialised it first, the call fails and changes
+   * nothing. */
+  static int configured;
+  if (!configured) {
+    configured = 1;
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  }
+  int rc = sqlite3_open_v2(
+      name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+      NULL);
   free(name);
   if (rc == SQLITE_OK) {
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
@@ -107,6 +122,7 @@ static void sqlite_close(lm_conn *conn) {
   if (!c) return;
   sqlite3_finalize(c->kept);
   free(c->kept_sql);
+  free(c->kept_map);
   sqlite3_close_v2(c->db);
   free(c);
 }
@@ -138,15 +154,18 @@ static int fail_at(sqlite_conn *c, const char *p) {
   return LM_EDB;
 }
 
-static int bind_one(sqlite3_stmt *st, int idx, const lm_value *v) {
+/* A value bound SQLITE_STATIC must stay as it is until the statement is
+ * reset or its bindings cleared: true of an exec or a query, which do both
+ * before they return, not of a cursor. */
+static int bind_one(sqlite3_stmt *st, int idx, const lm_value *v, sqlite3_destructor_type how) {
   switch (v->t) {
   case LM_V_NULL: return sqlite3_bind_null(st, idx);
   case LM_V_INT: return sqlite3_bind_int64(st, idx, (sqlite3_int64)v->i);
   case LM_V_FLOAT: return sqlite3_bind_double(st, idx, v->f);
   case LM_V_BOOL: return sqlite3_bind_int(st, idx, v->i != 0);
   case LM_V_TEXT:
-    return sqlite3_bind_text64(st, idx, v->s ? v->s : "", v->s ? (sqlite3_uint64)v->len : 0,
-                               SQLITE_TRANSIENT, SQLITE_UTF8);
+    return sqlite3_bind_text64(st, idx, v->s ? v->s : "", v->s ? (sqlite3_uint64)v->len : 0, how,
+                               SQLITE_UTF8);
   }
   return sqlite3_bind_null(st, idx);
 }
@@ -156,9 +175,14 @@ static int bind_one(sqlite3_stmt *st, int idx, const lm_value *v) {
  * error, as it is on PostgreSQL, rather than a silent NULL. */
 /* One pass over the statement's placeholders: looking each $N up by name
  * would be quadratic, and bulk inserts carry thousands of parameters. */
-static int bind_all(sqlite_conn *c, sqlite3_stmt *st, const lm_stmt *s) {
+/* map (when not NULL) receives, per placeholder, the index of its parameter
+ * (the caller frees it), so that the same text with new values binds
+ * without looking at the placeholders again. */
+static int bind_all(sqlite_conn *c, sqlite3_stmt *st, const lm_stmt *s, sqlite3_destructor_type how,
+                    int **map) {
   int count = sqlite3_bind_parameter_count(st);
   char *used = lm_xcalloc((size_t)s->nparams + 1, 1);
+  int *m = lm_xcalloc((size_t)count + 1, sizeof *m);
   int rc = 0;
   for (int idx = 1; idx <= count && !rc; idx++) {
     const char *pn = sqlite3_bind_parameter_name(st, idx);
@@ -182,8 +206,9 @@ static int bind_all(sqlite_conn *c, sqlite3_stmt *st, const lm_stmt *s) {
       rc = LM_EDB;
       break;
     }
-    if (bind_one(st, idx, &s->params[k - 1]) != SQLITE_OK) rc = fail(c, s->sql);
+    if (bind_one(st, idx, &s->params[k - 1], how) != SQLITE_OK) rc = fail(c, s->sql);
     used[k] = 1;
+    m[idx - 1] = (int)k - 1;
   }
   for (int k = 1; k <= s->nparams && !rc; k++)
     if (!used[k]) {
@@ -193,6 +218,10 @@ static int bind_all(sqlite_conn *c, sqlite3_stmt *st, const lm_stmt *s) {
       rc = LM_EDB;
     }
   free(used);
+  if (map && !rc)
+    *map = m;
+  else
+    free(m);
   return rc;
 }
 
@@ -215,7 +244,8 @@ static int check_single(sqlite_conn *c, const lm_stmt *s, const char *tail) {
   return 0;
 }
 
-static int prepare_one(sqlite_conn *c, const lm_stmt *s, sqlite3_stmt **st) {
+static int prepare_one(sqlite_conn *c, const lm_stmt *s, sqlite3_stmt **st,
+                       sqlite3_destructor_type how, int **map) {
   const char *tail = NULL;
   *st = NULL;
   if (sqlite3_prepare_v2(c->db, s->sql, -1, st, &tail) != SQLITE_OK) return fail(c, s->sql);
@@ -226,7 +256,7 @@ static int prepare_one(sqlite_conn *c, const lm_stmt *s, sqlite3_stmt **st) {
     rc = LM_EDB;
   }
   if (!rc) rc = check_single(c, s, tail);
-  if (!rc) rc = bind_all(c, *st, s);
+  if (!rc) rc = bind_all(c, *st, s, how, map);
   if (rc) {
     sqlite3_finalize(*st);
     *st = NULL;
@@ -254,15 +284,24 @@ static int sqlite_exec(lm_conn *conn, const lm_stmt *s) {
   sqlite_conn *c = (sqlite_conn *)conn;
   sqlite3_stmt *st = NULL;
   if (s->nparams > 0) {
-    /* the same text again: bind the new values to the statement kept */
-    int rc;
-    if (c->kept && strcmp(c->kept_sql, s->sql) == 0) {
+    /* the same text again: bind the new values to the statement kept, by the
+     * placeholders' map made when it was prepared */
+    int rc = 0, *map = NULL;
+    if (c->kept && c->kept_nparams == s->nparams && strcmp(c->kept_sql, s->sql) == 0) {
       st = c->kept;
+      map = c->kept_map;
       c->kept = NULL;
-      rc = bind_all(c, st, s);
-      if (rc) sqlite3_finalize(st);
+      c->kept_map = NULL;
+      int count = sqlite3_bind_parameter_count(st);
+      for (int idx = 1; idx <= count && !rc; idx++)
+        if (bind_one(st, idx, &s->params[map[idx - 1]], SQLITE_STATIC) != SQLITE_OK)
+          rc = fail(c, s->sql);
+      if (rc) {
+        sqlite3_finalize(st);
+        free(map);
+      }
     } else {
-      rc = prepare_one(c, s, &st);
+      rc = prepare_one(c, s, &st, SQLITE_STATIC, &map);
     }
     if (rc) return rc;
     int step;
@@ -271,6 +310,7 @@ static int sqlite_exec(lm_conn *conn, const lm_stmt *s) {
     if (step != SQLITE_DONE) {
       fail(c, s->sql);
       sqlite3_finalize(st);
+      free(map);
       return LM_EDB;
     }
     sqlite3_reset(st);
@@ -280,7 +320,10 @@ static int sqlite_exec(lm_conn *conn, const lm_stmt *s) {
       c->kept_sql = lm_xstrdup(s->sql);
     }
     sqlite3_finalize(c->kept);
+    free(c->kept_map);
     c->kept = st;
+    c->kept_map = map;
+    c->kept_nparams = s->nparams;
     return 0;
   }
   const char *p = s->sql;
@@ -341,7 +384,7 @@ static void read_names(sqlite3_stmt *st, int ncols, const char **names) {
 static int sqlite_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
   sqlite_conn *c = (sqlite_conn *)conn;
   sqlite3_stmt *st = NULL;
-  int rc = prepare_one(c, s, &st);
+  int rc = prepare_one(c, s, &st, SQLITE_STATIC, NULL);
   if (rc) return rc;
   int ncols = sqlite3_column_count(st);
   const char **names = lm_xcalloc((size_t)ncols + 1, sizeof *names);
@@ -386,7 +429,7 @@ static int sqlite_cursor_open(lm_conn *conn, const lm_stmt *s, lm_cursor **out) 
   sqlite_conn *c = (sqlite_conn *)conn;
   sqlite3_stmt *st = NULL;
   *out = NULL;
-  int rc = prepare_one(c, s, &st);
+  int rc = prepare_one(c, s, &st, SQLITE_TRANSIENT, NULL);
   if (rc) return rc;
   sqlite_cursor *cur = lm_xcalloc(1, sizeof *cur);
   cur->db = c->db;
