@@ -57,6 +57,59 @@ typedef struct bfset {
 
 typedef struct job job;
 
+/* The batch's values and strings (the rows read, the values the function
+ * set): allocated one after another in blocks, freed all at once between
+ * batches instead of one malloc and free per value. */
+#define ARENA_BLOCK (64 * 1024)
+
+typedef struct arena {
+  char **blocks;
+  int nblocks, cap;
+  size_t used, size; /* in the last block */
+} arena;
+
+static void *arena_alloc(arena *a, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  if (a->nblocks == 0 || a->used + n > a->size) {
+    if (a->nblocks == a->cap) {
+      a->cap = a->cap ? a->cap * 2 : 8;
+      a->blocks = lm_xrealloc(a->blocks, (size_t)a->cap * sizeof *a->blocks);
+    }
+    a->size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+    a->blocks[a->nblocks++] = lm_xmalloc(a->size);
+    a->used = 0;
+  }
+  void *p = a->blocks[a->nblocks - 1] + a->used;
+  a->used += n;
+  return p;
+}
+
+/* v with its text copied into the arena. */
+static void arena_value(arena *a, lm_value *dst, const lm_value *src) {
+  *dst = *src;
+  if (src->t == LM_V_TEXT) {
+    char *t = arena_alloc(a, src->len + 1);
+    if (src->len) memcpy(t, src->s, src->len);
+    t[src->len] = 0;
+    dst->s = t;
+  }
+}
+
+/* Empties the arena; its blocks are freed (one malloc per 64 KiB of a
+ * batch is nothing against one per value). */
+static void arena_reset(arena *a) {
+  for (int i = 0; i < a->nblocks; i++)
+    free(a->blocks[i]);
+  a->nblocks = 0;
+  a->used = a->size = 0;
+}
+
+static void arena_free(arena *a) {
+  arena_reset(a);
+  free(a->blocks);
+  memset(a, 0, sizeof *a);
+}
+
 struct lm_backfill_row {
   job *j;
   int row;
@@ -88,6 +141,7 @@ struct job {
   int nrows, caprows;
   bfset *sets;
   int nsets, capsets;
+  arena mem;      /* rows[].vals and sets[].v, with their text */
   lm_value *last; /* key of the last row of the previous batch */
   int have_last;
   long long done, written;
@@ -230,13 +284,7 @@ static void put_where(const job *j, lm_buf *b) {
 /* ---- reading a batch ------------------------------------------------------------------ */
 
 static void clear_batch(job *j) {
-  for (int r = 0; r < j->nrows; r++) {
-    for (int i = 0; i < j->nread; i++)
-      lm_value_clear(&j->rows[r].vals[i]);
-    free(j->rows[r].vals);
-  }
-  for (int i = 0; i < j->nsets; i++)
-    lm_value_clear(&j->sets[i].v);
+  arena_reset(&j->mem);
   j->nrows = 0;
   j->nsets = 0;
 }
@@ -250,9 +298,13 @@ static int batch_row(void *ud, int n, const char *const *names, const lm_value *
   }
   bfrow *row = &j->rows[j->nrows++];
   memset(row, 0, sizeof *row);
-  row->vals = lm_xcalloc((size_t)j->nread, sizeof *row->vals);
-  for (int i = 0; i < j->nread && i < n; i++)
-    lm_value_copy(&row->vals[i], &v[i]);
+  row->vals = arena_alloc(&j->mem, (size_t)j->nread * sizeof *row->vals);
+  for (int i = 0; i < j->nread; i++) {
+    if (i < n)
+      arena_value(&j->mem, &row->vals[i], &v[i]);
+    else
+      memset(&row->vals[i], 0, sizeof row->vals[i]);
+  }
   return 0;
 }
 
@@ -419,10 +471,7 @@ int lm_backfill_row_set(lm_backfill_row *r, const char *col, const lm_value *v) 
   uint64_t bit = (uint64_t)1 << d;
   if (row->mask & bit) {
     for (int i = row->first; i < row->first + row->n; i++)
-      if (j->sets[i].col == d) {
-        lm_value_clear(&j->sets[i].v);
-        lm_value_copy(&j->sets[i].v, v);
-      }
+      if (j->sets[i].col == d) arena_value(&j->mem, &j->sets[i].v, v);
     return 0;
   }
   if (j->nsets == j->capsets) {
@@ -431,7 +480,7 @@ int lm_backfill_row_set(lm_backfill_row *r, const char *col, const lm_value *v) 
   }
   bfset *s = &j->sets[j->nsets++];
   s->col = d;
-  lm_value_copy(&s->v, v);
+  arena_value(&j->mem, &s->v, v);
   row->mask |= bit;
   row->n++;
   return 0;
@@ -601,6 +650,7 @@ static void explain_failure(job *j, int own, int failed_row) {
 
 static void job_free(job *j) {
   clear_batch(j);
+  arena_free(&j->mem);
   for (int i = 0; i < j->ncols; i++) {
     free(j->cols[i].name);
     free(j->cols[i].type);
