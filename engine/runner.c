@@ -820,10 +820,9 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
     if (!rc) {
       /* The script is rendered into memory and printed only once it is
        * whole: a failure half way prints nothing a DBA could run by mistake. */
-      char *script = NULL;
-      size_t script_len = 0;
-      FILE *mem = open_memstream(&script, &script_len);
-      if (!mem) return lm_error_set(LM_ENOMEM, "out of memory");
+      lm_buf script;
+      lm_buf_init(&script);
+      FILE *mem = lm_buf_stream(&script);
       lm_sink sink;
       lm_vt vt;
       lm_sink_print(&sink, p->dialect, mem);
@@ -848,10 +847,10 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
       runner rn = {p, &sink, &vt, 1, 0, 1, NULL, 0, 0};
       if (!rc) rc = run_plan(&rn, &plan, 0);
       fclose(mem);
-      if (!rc && script_len && fwrite(script, 1, script_len, p->out) != script_len)
+      if (!rc && script.len && fwrite(script.s, 1, script.len, p->out) != script.len)
         rc = lm_error_set(LM_EIO, "writing the script failed");
       fflush(p->out);
-      free(script);
+      lm_buf_free(&script);
       if (shadow) lm_dialect_close(p->dialect, shadow);
       lm_stmts_free(&pending);
     }

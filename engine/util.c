@@ -1,6 +1,8 @@
 /* Allocation that never returns NULL, growable strings, small helpers. The
  * bottom layer: nothing here calls another part of the engine. */
+#define _GNU_SOURCE /* fopencookie */
 #include <errno.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -168,6 +170,23 @@ void lm_buf_put_printable(lm_buf *b, const char *s) {
     }
     p += n ? n : 1;
   }
+}
+
+static ssize_t buf_stream_write(void *cookie, const char *data, size_t n) {
+  lm_buf_put(cookie, data, n);
+  return (ssize_t)n;
+}
+
+/* A stream writing into b. Unlike open_memstream, whose buffer grows by
+ * allocating a new one and copying the old (every page touched again at each
+ * doubling), b grows by realloc, which moves a large buffer's pages without
+ * copying them: a --sql script of a thousand revisions is half a
+ * megabyte. */
+FILE *lm_buf_stream(lm_buf *b) {
+  cookie_io_functions_t io = {.read = NULL, .write = buf_stream_write, .seek = NULL, .close = NULL};
+  FILE *f = fopencookie(b, "w", io);
+  if (!f) oom();
+  return f;
 }
 
 char *lm_buf_steal(lm_buf *b) {

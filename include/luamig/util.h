@@ -51,6 +51,8 @@ void lm_buf_put_printable(lm_buf *b, const char *s);
 size_t lm_utf8_seq(const unsigned char *s);
 /** Returns the string (never NULL) and leaves the buffer empty. */
 char *lm_buf_steal(lm_buf *b);
+/** A stream appending what is written to it to b (after fflush or fclose). */
+FILE *lm_buf_stream(lm_buf *b);
 
 /* ---- files and text ------------------------------------------------------------ */
 
