@@ -1,7 +1,7 @@
 /* op.backfill(table, spec [, fn]): the Lua arguments become an lm_backfill
  * for the engine (engine/backfill.c), and the function form's Lua function is
- * called once per row through a protected call, so that nothing the engine
- * holds is skipped by a Lua error. */
+ * called on each row of a batch inside one protected call per batch, so that
+ * nothing the engine holds is skipped by a Lua error. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,25 +65,11 @@ static int cmp_slots(const void *a, const void *b) {
   return strcmp(((const set_slot *)a)->name, ((const set_slot *)b)->name);
 }
 
-/* ---- the function form: one protected call per row ---------------------------------- */
+/* ---- the function form: one protected call per batch ----------------------------------- */
 
-typedef struct row_call {
-  int ncols;
-  const char *const *names;
-  const lm_value *vals;
-  lm_backfill_row *out;
-} row_call;
-
-/* Stack: 1 the user's function, 2 the row_call. */
-static int call_row(lua_State *L) {
-  row_call *rc = lua_touserdata(L, 2);
-  lua_settop(L, 1);
-  lua_createtable(L, 0, rc->ncols);
-  for (int i = 0; i < rc->ncols; i++) {
-    lm_lua_push_value(L, &rc->vals[i]);
-    lua_setfield(L, -2, rc->names[i]);
-  }
-  lua_call(L, 1, 1);
+/* The returned table's values, as the new values of the row. Stack top: the
+ * table. */
+static int take_result(lua_State *L, lm_backfill_row *b) {
   int t = lua_type(L, -1);
   if (t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, -1))) return 0;
   if (t != LUA_TTABLE)
@@ -127,9 +113,32 @@ static int call_row(lua_State *L) {
                       luaL_typename(L, -1), col);
     }
     lm_error_clear();
-    if (lm_backfill_row_set(rc->out, col, &v) != 0) return lm_lua_raise(L);
+    if (lm_backfill_row_set(b, col, &v) != 0) return lm_lua_raise(L);
     lua_pop(L, 1);
   }
+  return 0;
+}
+
+/* Stack: 1 the user's function, 2 the batch. Calls the function on each row
+ * of the batch in turn. */
+static int call_batch(lua_State *L) {
+  lm_backfill_row *b = lua_touserdata(L, 2);
+  int ncols, r;
+  const char *const *names;
+  const lm_value *vals;
+  lua_settop(L, 2);
+  while ((r = lm_backfill_next(b, &ncols, &names, &vals)) > 0) {
+    lua_pushvalue(L, 1);
+    lua_createtable(L, 0, ncols);
+    for (int i = 0; i < ncols; i++) {
+      lm_lua_push_value(L, &vals[i]);
+      lua_setfield(L, -2, names[i]);
+    }
+    lua_call(L, 1, 1);
+    take_result(L, b);
+    lua_settop(L, 2);
+  }
+  if (r < 0) return lm_lua_raise(L);
   return 0;
 }
 
@@ -138,16 +147,14 @@ typedef struct fn_ctx {
   int fn; /* stack index of the function in l_backfill's frame */
 } fn_ctx;
 
-static int row_fn(void *ud, int ncols, const char *const *names, const lm_value *vals,
-                  lm_backfill_row *out) {
+static int batch_fn(void *ud, lm_backfill_row *b) {
   fn_ctx *c = ud;
   lua_State *L = c->L;
-  row_call rc = {ncols, names, vals, out};
   int top = lua_gettop(L);
   lua_pushcfunction(L, lm_lua_msgh);
-  lua_pushcfunction(L, call_row);
+  lua_pushcfunction(L, call_batch);
   lua_pushvalue(L, c->fn);
-  lua_pushlightuserdata(L, &rc);
+  lua_pushlightuserdata(L, b);
   lm_error_clear();
   int st = lua_pcall(L, 2, 0, top + 1);
   int code = 0;
@@ -269,7 +276,7 @@ static int l_backfill(lua_State *L) {
 
   fn_ctx ctx = {L, 3};
   if (has_fn) {
-    bf.fn = row_fn;
+    bf.fn = batch_fn;
     bf.ud = &ctx;
   }
   lua_Debug ar;

@@ -112,7 +112,7 @@ static void arena_free(arena *a) {
 
 struct lm_backfill_row {
   job *j;
-  int row;
+  int row; /* the row last taken by lm_backfill_next; -1 none (or interrupted) */
 };
 
 typedef struct progress {
@@ -452,15 +452,19 @@ static int write_fn_batch(job *j) {
 
 int lm_backfill_row_set(lm_backfill_row *r, const char *col, const lm_value *v) {
   job *j = r->j;
-  int c = find_col(j, col);
+  if (r->row < 0 || r->row >= j->nrows)
+    return lm_error_set(LM_EMIGRATE, "op.backfill: a value set outside a row");
+  /* the columns set so far first: a function sets the same few columns in
+   * every row, and the table may have many */
+  int d = 0;
+  while (d < j->ndict && strcmp(j->cols[j->dict[d]].name, col) != 0)
+    d++;
+  int c = d < j->ndict ? j->dict[d] : find_col(j, col);
   if (c < 0)
     return lm_error_set(LM_EMIGRATE,
                         "op.backfill: the function returned \"%s\", which is not a column of "
                         "table \"%s\"",
                         col, j->bf->table);
-  int d = 0;
-  while (d < j->ndict && j->dict[d] != c)
-    d++;
   if (d == j->ndict) {
     if (j->ndict == MAX_SET_COLS)
       return lm_error_set(LM_EMIGRATE, "op.backfill: the function sets more than %d columns",
@@ -587,19 +591,27 @@ static char *describe_key(const job *j, const lm_value *key) {
 
 static int interrupted(void) { return lm_error_set(LM_EINTR, "interrupted"); }
 
-static int compute_rows(job *j, int *failed_row) {
-  for (int r = 0; r < j->nrows; r++) {
-    if (lm_interrupted) return interrupted();
-    bfrow *row = &j->rows[r];
-    row->first = j->nsets;
-    lm_backfill_row out = {j, r};
-    int rc = j->bf->fn(j->bf->ud, j->nread, j->names, row->vals, &out);
-    if (rc) {
-      *failed_row = r;
-      return rc;
-    }
+int lm_backfill_next(lm_backfill_row *b, int *ncols, const char *const **names,
+                     const lm_value **vals) {
+  job *j = b->j;
+  if (lm_interrupted) {
+    b->row = -1; /* the batch failed as a whole, not at a row */
+    return interrupted();
   }
-  return 0;
+  if (b->row + 1 >= j->nrows) return 0;
+  bfrow *row = &j->rows[++b->row];
+  row->first = j->nsets;
+  *ncols = j->nread;
+  *names = j->names;
+  *vals = row->vals;
+  return 1;
+}
+
+static int compute_rows(job *j, int *failed_row) {
+  lm_backfill_row b = {j, -1};
+  int rc = j->bf->fn(j->bf->ud, &b);
+  if (rc) *failed_row = b.row;
+  return rc;
 }
 
 static int run_batch(job *j, int own, int *failed_row) {

@@ -8,15 +8,17 @@
 
 #define LM_BACKFILL_BATCH_SIZE 1000
 
-/** The row being computed by the function form; see lm_backfill_row_set. */
+/** A batch being computed by the function form: see lm_backfill_next and
+ * lm_backfill_row_set. */
 typedef struct lm_backfill_row lm_backfill_row;
 
-/** The function form's per-row callback: names/vals are the row (primary key
- * columns, then the columns asked for), borrowed for the call. It records the
- * row's new values with lm_backfill_row_set (none: the row is left alone) and
- * returns 0, or a negative LM_E… code with the error set. */
-typedef int (*lm_backfill_fn)(void *ud, int ncols, const char *const *names, const lm_value *vals,
-                              lm_backfill_row *out);
+/** The function form's callback, once per batch (one call into the
+ * bindings, one protected Lua call, for all its rows): it takes the rows in
+ * order with lm_backfill_next and records each row's new values with
+ * lm_backfill_row_set (none: the row is left alone). Returns 0, or a
+ * negative LM_E… code with the error set; the row taken last is the one
+ * that failed. */
+typedef int (*lm_backfill_fn)(void *ud, lm_backfill_row *batch);
 
 typedef struct lm_backfill {
   const char *table;
@@ -33,8 +35,14 @@ typedef struct lm_backfill {
   void *ud;
 } lm_backfill;
 
-/** Sets column col of the row to a copy of v. */
-int lm_backfill_row_set(lm_backfill_row *r, const char *col, const lm_value *v);
+/** The batch's next row: 1 with *names and *vals the row (primary key columns,
+ * then the columns asked for; *ncols of them, borrowed until the batch
+ * ends), 0 after the last row, or LM_EINTR (error set) when interrupted. */
+int lm_backfill_next(lm_backfill_row *batch, int *ncols, const char *const **names,
+                     const lm_value **vals);
+
+/** Sets column col of the row last taken to a copy of v. */
+int lm_backfill_row_set(lm_backfill_row *batch, const char *col, const lm_value *v);
 
 /** Runs a backfill in the running step. Online it walks the table by primary
  * key (keyset pagination) in batches; each batch commits on its own when the
