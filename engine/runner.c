@@ -820,9 +820,8 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
     if (!rc) {
       /* The script is rendered into memory and printed only once it is
        * whole: a failure half way prints nothing a DBA could run by mistake. */
-      lm_buf script;
-      lm_buf_init(&script);
-      FILE *mem = lm_buf_stream(&script);
+      lm_spool script;
+      FILE *mem = lm_spool_open(&script);
       lm_sink sink;
       lm_vt vt;
       lm_sink_print(&sink, p->dialect, mem);
@@ -847,10 +846,10 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
       runner rn = {p, &sink, &vt, 1, 0, 1, NULL, 0, 0};
       if (!rc) rc = run_plan(&rn, &plan, 0);
       fclose(mem);
-      if (!rc && script.len && fwrite(script.s, 1, script.len, p->out) != script.len)
+      if (!rc && lm_spool_copy(&script, p->out) != 0)
         rc = lm_error_set(LM_EIO, "writing the script failed");
       fflush(p->out);
-      lm_buf_free(&script);
+      lm_spool_free(&script);
       if (shadow) lm_dialect_close(p->dialect, shadow);
       lm_stmts_free(&pending);
     }

@@ -51,8 +51,19 @@ void lm_buf_put_printable(lm_buf *b, const char *s);
 size_t lm_utf8_seq(const unsigned char *s);
 /** Returns the string (never NULL) and leaves the buffer empty. */
 char *lm_buf_steal(lm_buf *b);
-/** A stream appending what is written to it to b (after fflush or fclose). */
-FILE *lm_buf_stream(lm_buf *b);
+/** Text kept in blocks as it is written, never moved (see lm_spool_open). */
+typedef struct lm_spool {
+  char **blocks;
+  size_t *used; /* bytes in each block */
+  int n, cap;
+  size_t len; /* in all */
+} lm_spool;
+
+/** Empties sp and returns a stream appending to it (after fflush or fclose). */
+FILE *lm_spool_open(lm_spool *sp);
+/** Writes what sp holds to out: 0, or -1 when a write failed. */
+int lm_spool_copy(const lm_spool *sp, FILE *out);
+void lm_spool_free(lm_spool *sp);
 
 /* ---- files and text ------------------------------------------------------------ */
 
