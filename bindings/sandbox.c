@@ -22,6 +22,7 @@ static const char *const SAFE_OS[] = {"time", "date", "clock", "difftime", NULL}
 
 #define REG_ENV_ALLOW "luamig.env"        /* names os.getenv may read in a revision */
 #define REG_CTX_BASE "luamig.contextbase" /* dialect, offline, x: set by the run */
+#define REG_CTX_XEMPTY "luamig.contextx0" /* context.x while a file loads: empty */
 #define REG_GC_ARMED "luamig.finalizers"  /* a revision set a __gc metamethod */
 
 static int readonly_newindex(lua_State *L);
@@ -55,6 +56,18 @@ static void push_readonly_mt(lua_State *L, const char *name) {
   lua_setfield(L, -2, "__pairs");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
+}
+
+/* Replaces the table on the top of the stack by a read-only proxy of it,
+ * context.x: made once per run and shared by every call, since nothing can
+ * write to it. */
+static void push_x_proxy(lua_State *L) {
+  lua_newtable(L); /* proxy */
+  lua_insert(L, -2);
+  push_readonly_mt(L, "context.x");
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
 }
 
 /* os.getenv in a revision: only the variables the config lists in `env`.
@@ -348,6 +361,9 @@ static int init_state(lua_State *L) {
   lua_setmetatable(L, -2);
   lua_setfield(L, -2, "context");
   lua_newtable(L);
+  push_x_proxy(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX_XEMPTY);
+  lua_newtable(L);
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "offline");
   lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
@@ -437,12 +453,14 @@ void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const ch
     lua_pushstring(L, eq + 1);
     lua_rawset(L, -3);
   }
+  push_x_proxy(L);
   lua_setfield(L, -2, "x");
   lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
 }
 
 /* Gives `context` fresh data for one call: the run's dialect, offline and
- * x (copied, read-only), and revision and step -- or, while a file loads
+ * x (read-only, made once by lm_lua_set_context), and revision and step --
+ * or, while a file loads
  * (loading), only offline = false and an empty x, so that a file defines the
  * same functions whenever it is loaded. Nothing a call does to `context`
  * (it cannot: it is read-only) reaches another call. Raw accesses only:
@@ -450,37 +468,28 @@ void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const ch
 void lm_lua_context_begin(lua_State *L, const char *revision, const char *step, int loading) {
   lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
   lua_pushliteral(L, "__index");
-  lua_newtable(L); /* data */
-  lua_newtable(L); /* x */
+  lua_createtable(L, 0, 5); /* data */
   if (!loading) {
     lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
     lua_pushliteral(L, "dialect");
     lua_rawget(L, -2);
-    lua_setfield(L, -4, "dialect");
+    lua_setfield(L, -3, "dialect");
     lua_pushliteral(L, "offline");
     lua_rawget(L, -2);
-    lua_setfield(L, -4, "offline");
+    lua_setfield(L, -3, "offline");
     lua_pushliteral(L, "x");
-    if (lua_rawget(L, -2) == LUA_TTABLE) {
-      lua_pushnil(L);
-      while (lua_next(L, -2)) {
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, -6);
-      }
+    if (lua_rawget(L, -2) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_XEMPTY);
     }
-    lua_pop(L, 2);
+    lua_setfield(L, -3, "x");
+    lua_pop(L, 1);
   } else {
     lua_pushboolean(L, 0);
-    lua_setfield(L, -3, "offline");
+    lua_setfield(L, -2, "offline");
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_XEMPTY);
+    lua_setfield(L, -2, "x");
   }
-  lua_newtable(L); /* x proxy */
-  lua_insert(L, -2);
-  push_readonly_mt(L, "context.x");
-  lua_insert(L, -2);
-  lua_setfield(L, -2, "__index");
-  lua_setmetatable(L, -2);
-  lua_setfield(L, -2, "x");
   if (revision) {
     lua_pushstring(L, revision);
     lua_setfield(L, -2, "revision");
