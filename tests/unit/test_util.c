@@ -1,0 +1,123 @@
+/* Small engine helpers: the spool a --sql script is rendered into
+ * (engine/util.c lm_spool) and the fast checksum of the revision index
+ * (engine/sha256.c lm_fast_sum_hex). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lm.h"
+
+/* Pieces of every size up to past a block, written through the stream,
+ * come back whole and in order, however they fall across the blocks. */
+static void test_spool_pieces(void **state) {
+  (void)state;
+  size_t total = 0, sizes[] = {1, 7, 4096, 65535, 1, 65536, 70000, 3, 131072, 12345};
+  int n = (int)(sizeof sizes / sizeof sizes[0]);
+  for (int i = 0; i < n; i++)
+    total += sizes[i];
+  unsigned char *want = malloc(total);
+  for (size_t i = 0; i < total; i++)
+    want[i] = (unsigned char)(i * 131 + i / 251);
+  lm_spool sp;
+  FILE *f = lm_spool_open(&sp);
+  assert_non_null(f);
+  size_t at = 0;
+  for (int i = 0; i < n; i++) {
+    assert_int_equal(fwrite(want + at, 1, sizes[i], f), sizes[i]);
+    at += sizes[i];
+  }
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(sp.len, total);
+  char *got = NULL;
+  size_t got_len = 0;
+  FILE *out = open_memstream(&got, &got_len);
+  assert_int_equal(lm_spool_copy(&sp, out), 0);
+  assert_int_equal(fclose(out), 0);
+  assert_int_equal(got_len, total);
+  assert_memory_equal(got, want, total);
+  lm_spool_free(&sp);
+  assert_int_equal(sp.n, 0);
+  free(got);
+  free(want);
+}
+
+/* Nothing written: nothing to print, and nothing allocated. */
+static void test_spool_empty(void **state) {
+  (void)state;
+  lm_spool sp;
+  FILE *f = lm_spool_open(&sp);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(sp.len, 0);
+  assert_int_equal(sp.n, 0);
+  char *got = NULL;
+  size_t got_len = 0;
+  FILE *out = open_memstream(&got, &got_len);
+  assert_int_equal(lm_spool_copy(&sp, out), 0);
+  fclose(out);
+  assert_int_equal(got_len, 0);
+  lm_spool_free(&sp);
+  free(got);
+}
+
+/* Fixed values, computed by an independent implementation (the Python one
+ * tests/integration/test_revindex.sh uses to reseal an index): the index
+ * written by one build must be read by the next. */
+static void test_fast_sum_vectors(void **state) {
+  (void)state;
+  char sum[65];
+  lm_fast_sum_hex("", 0, sum);
+  assert_string_equal(sum, "dc2c6c71e189042760d3f7d62ebb307cd4b02db43c1dd4902ec0f526cc91fb2d");
+  lm_fast_sum_hex("abc", 3, sum);
+  assert_string_equal(sum, "b236e084e81dd71460d3f7d62ebb307ccfc9f078a092fd1fb7cdc6f22e2977ad");
+  unsigned char seq[100];
+  for (int i = 0; i < 100; i++)
+    seq[i] = (unsigned char)i;
+  lm_fast_sum_hex(seq, sizeof seq, sum);
+  assert_string_equal(sum, "03c1797f512c36a55bbe600c01eaf1cd13be97b7aa2dc14ed4c2242bab033808");
+}
+
+/* Damage shows: any one flipped bit, or a byte cut off or added, changes
+ * the sum. */
+static void test_fast_sum_damage(void **state) {
+  (void)state;
+  unsigned char buf[97];
+  for (int i = 0; i < 97; i++)
+    buf[i] = (unsigned char)(i * 37 + 11);
+  char base[65], sum[65];
+  lm_fast_sum_hex(buf, 96, base);
+  for (int i = 0; i < 96; i++)
+    for (int bit = 0; bit < 8; bit++) {
+      buf[i] ^= (unsigned char)(1u << bit);
+      lm_fast_sum_hex(buf, 96, sum);
+      assert_string_not_equal(sum, base);
+      buf[i] ^= (unsigned char)(1u << bit);
+    }
+  lm_fast_sum_hex(buf, 95, sum);
+  assert_string_not_equal(sum, base);
+  lm_fast_sum_hex(buf, 97, sum);
+  assert_string_not_equal(sum, base);
+  /* trailing zero bytes are not the same as no bytes */
+  unsigned char zeros[40] = {0};
+  char z[65];
+  for (size_t n = 0; n < sizeof zeros; n++) {
+    lm_fast_sum_hex(zeros, n, sum);
+    lm_fast_sum_hex(zeros, n + 1, z);
+    assert_string_not_equal(sum, z);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_spool_pieces),
+      cmocka_unit_test(test_spool_empty),
+      cmocka_unit_test(test_fast_sum_vectors),
+      cmocka_unit_test(test_fast_sum_damage),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
