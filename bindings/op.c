@@ -22,53 +22,18 @@
 
 /* ---- arena ------------------------------------------------------------- */
 
-typedef struct ablk {
-  struct ablk *next;
-  size_t used, cap;
-  _Alignas(16) char data[];
-} ablk;
-
-typedef struct arena {
-  ablk *head;
-} arena;
-
-static void arena_release(arena *a);
-
 static int arena_gc(lua_State *L) {
-  arena_release(luaL_checkudata(L, 1, MT_ARENA));
+  lm_arena_free(luaL_checkudata(L, 1, MT_ARENA));
   return 0;
 }
 
 /* Fixes the argument count first, so the arena never poses as an argument. */
-static arena *arena_push(lua_State *L, int nargs) {
+static lm_arena *arena_push(lua_State *L, int nargs) {
   lua_settop(L, nargs);
-  arena *a = lua_newuserdatauv(L, sizeof *a, 0);
-  a->head = NULL;
+  lm_arena *a = lua_newuserdatauv(L, sizeof *a, 0);
+  memset(a, 0, sizeof *a);
   luaL_setmetatable(L, MT_ARENA);
   return a;
-}
-
-static void *aalloc(arena *a, size_t n) {
-  n = (n + 15) & ~(size_t)15;
-  if (!a->head || a->head->cap - a->head->used < n) {
-    size_t cap = n > 4096 ? n : 4096;
-    ablk *b = lm_xmalloc(sizeof *b + cap);
-    b->next = a->head;
-    b->used = 0;
-    b->cap = cap;
-    a->head = b;
-  }
-  void *p = a->head->data + a->head->used;
-  a->head->used += n;
-  memset(p, 0, n);
-  return p;
-}
-
-static char *astrn(arena *a, const char *s, size_t n) {
-  char *d = aalloc(a, n + 1);
-  memcpy(d, s, n);
-  d[n] = 0;
-  return d;
 }
 
 /* ---- errors with the revision's own file and line ------------------------- */
@@ -83,21 +48,21 @@ static int op_error(lua_State *L, const char *fmt, ...) {
 
 /* ---- argument helpers ------------------------------------------------------ */
 
-static const char *check_str(lua_State *L, arena *A, int idx, const char *fn, const char *what) {
+static const char *check_str(lua_State *L, lm_arena *A, int idx, const char *fn, const char *what) {
   if (lua_type(L, idx) != LUA_TSTRING)
     op_error(L, "op.%s: %s must be a string, got %s", fn, what, luaL_typename(L, idx));
   size_t n;
   const char *s = lua_tolstring(L, idx, &n);
   if (n == 0) op_error(L, "op.%s: %s must not be empty", fn, what);
-  return astrn(A, s, n);
+  return lm_arena_strndup(A, s, n);
 }
 
 /* A string or a list of strings. */
-static const char **str_list(lua_State *L, arena *A, int idx, int *n, const char *fn,
+static const char **str_list(lua_State *L, lm_arena *A, int idx, int *n, const char *fn,
                              const char *what) {
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) == LUA_TSTRING) {
-    const char **v = aalloc(A, sizeof *v);
+    const char **v = lm_arena_alloc(A, sizeof *v);
     v[0] = check_str(L, A, idx, fn, what);
     *n = 1;
     return v;
@@ -107,7 +72,7 @@ static const char **str_list(lua_State *L, arena *A, int idx, int *n, const char
              luaL_typename(L, idx));
   int len = (int)lua_rawlen(L, idx);
   if (len == 0) op_error(L, "op.%s: %s must not be empty", fn, what);
-  const char **v = aalloc(A, sizeof *v * (size_t)len);
+  const char **v = lm_arena_alloc(A, sizeof *v * (size_t)len);
   for (int i = 1; i <= len; i++) {
     lua_rawgeti(L, idx, i);
     v[i - 1] = check_str(L, A, -1, fn, what);
@@ -119,15 +84,15 @@ static const char **str_list(lua_State *L, arena *A, int idx, int *n, const char
 
 /* create_index columns: a name or a list of names and op.sql() expressions;
  * *expr marks the expressions (NULL when there is none). */
-static const char **index_columns(lua_State *L, arena *A, int idx, int *n,
+static const char **index_columns(lua_State *L, lm_arena *A, int idx, int *n,
                                   const unsigned char **expr) {
   idx = lua_absindex(L, idx);
   *expr = NULL;
   const char *one = lm_lua_sql_text(L, idx);
   if (one) {
-    const char **v = aalloc(A, sizeof *v);
-    unsigned char *e = aalloc(A, 1);
-    v[0] = astrn(A, one, strlen(one));
+    const char **v = lm_arena_alloc(A, sizeof *v);
+    unsigned char *e = lm_arena_alloc(A, 1);
+    v[0] = lm_arena_strndup(A, one, strlen(one));
     e[0] = 1;
     *n = 1;
     *expr = e;
@@ -137,14 +102,14 @@ static const char **index_columns(lua_State *L, arena *A, int idx, int *n,
     return str_list(L, A, idx, n, "create_index", "index columns");
   int len = (int)lua_rawlen(L, idx);
   if (len == 0) op_error(L, "op.create_index: index columns must not be empty");
-  const char **v = aalloc(A, sizeof *v * (size_t)len);
-  unsigned char *e = aalloc(A, (size_t)len);
+  const char **v = lm_arena_alloc(A, sizeof *v * (size_t)len);
+  unsigned char *e = lm_arena_alloc(A, (size_t)len);
   int any = 0;
   for (int i = 1; i <= len; i++) {
     lua_rawgeti(L, idx, i);
     const char *sql = lm_lua_sql_text(L, -1);
     if (sql) {
-      v[i - 1] = astrn(A, sql, strlen(sql));
+      v[i - 1] = lm_arena_strndup(A, sql, strlen(sql));
       e[i - 1] = 1;
       any = 1;
     } else {
@@ -172,13 +137,13 @@ static int get_opt(lua_State *L, int idx, const char *key) {
   return lua_getfield(L, idx, key);
 }
 
-static const char *opt_str(lua_State *L, arena *A, int idx, const char *key, const char *fn) {
+static const char *opt_str(lua_State *L, lm_arena *A, int idx, const char *key, const char *fn) {
   const char *v = NULL;
   int t = get_opt(L, idx, key);
   if (t == LUA_TSTRING) {
     size_t n;
     const char *s = lua_tolstring(L, -1, &n);
-    v = astrn(A, s, n);
+    v = lm_arena_strndup(A, s, n);
   } else if (t != LUA_TNIL) {
     op_error(L, "op.%s: option %s must be a string, got %s", fn, key, lua_typename(L, t));
   }
@@ -200,17 +165,17 @@ static int opt_bool(lua_State *L, int idx, const char *key, const char *fn) {
 
 static int first_set(int a, int b) { return a != -1 ? a : b; }
 
-static const char *sql_text(lua_State *L, arena *A, int idx) {
+static const char *sql_text(lua_State *L, lm_arena *A, int idx) {
   lua_getfield(L, idx, "text");
   size_t n;
   const char *s = lua_tolstring(L, -1, &n);
-  const char *r = astrn(A, s ? s : "", s ? n : 0);
+  const char *r = lm_arena_strndup(A, s ? s : "", s ? n : 0);
   lua_pop(L, 1);
   return r;
 }
 
 /* A server_default or backfill value: a string is a literal, op.sql() raw. */
-static lm_default parse_default(lua_State *L, arena *A, int idx, int false_drops, const char *fn,
+static lm_default parse_default(lua_State *L, lm_arena *A, int idx, int false_drops, const char *fn,
                                 const char *what) {
   lm_default d = {LM_DEF_NONE, NULL, 0};
   idx = lua_absindex(L, idx);
@@ -220,7 +185,7 @@ static lm_default parse_default(lua_State *L, arena *A, int idx, int false_drops
     size_t n;
     const char *s = lua_tolstring(L, idx, &n);
     d.kind = LM_DEF_LITERAL;
-    d.text = astrn(A, s, n);
+    d.text = lm_arena_strndup(A, s, n);
     break;
   }
   case LUA_TNUMBER: {
@@ -228,7 +193,7 @@ static lm_default parse_default(lua_State *L, arena *A, int idx, int false_drops
     lua_pushvalue(L, idx);
     const char *s = lua_tolstring(L, -1, &n);
     d.kind = LM_DEF_NUMBER;
-    d.text = astrn(A, s, n);
+    d.text = lm_arena_strndup(A, s, n);
     lua_pop(L, 1);
     break;
   }
@@ -252,7 +217,7 @@ static lm_default parse_default(lua_State *L, arena *A, int idx, int false_drops
   return d;
 }
 
-static void to_value(lua_State *L, arena *A, int idx, lm_value *v, const char *fn) {
+static void to_value(lua_State *L, lm_arena *A, int idx, lm_value *v, const char *fn) {
   memset(v, 0, sizeof *v);
   switch (lua_type(L, idx)) {
   case LUA_TNIL: v->t = LM_V_NULL; break;
@@ -273,7 +238,7 @@ static void to_value(lua_State *L, arena *A, int idx, lm_value *v, const char *f
     size_t n;
     const char *s = lua_tolstring(L, idx, &n);
     v->t = LM_V_TEXT;
-    v->s = astrn(A, s, n);
+    v->s = lm_arena_strndup(A, s, n);
     v->len = n;
     break;
   }
@@ -284,7 +249,7 @@ static void to_value(lua_State *L, arena *A, int idx, lm_value *v, const char *f
 }
 
 /* A list of parameters for $1, $2, … */
-static lm_value *parse_params(lua_State *L, arena *A, int idx, int *n, const char *fn) {
+static lm_value *parse_params(lua_State *L, lm_arena *A, int idx, int *n, const char *fn) {
   *n = 0;
   if (lua_isnoneornil(L, idx)) return NULL;
   if (lua_type(L, idx) != LUA_TTABLE)
@@ -299,7 +264,7 @@ static lm_value *parse_params(lua_State *L, arena *A, int idx, int *n, const cha
       op_error(L, "op.%s: params must be a list (positional $1, $2, …), not keyed by name", fn);
     if (lua_tointeger(L, -1) > len) len = (int)lua_tointeger(L, -1);
   }
-  lm_value *v = aalloc(A, sizeof *v * (size_t)(len ? len : 1));
+  lm_value *v = lm_arena_alloc(A, sizeof *v * (size_t)(len ? len : 1));
   for (int i = 1; i <= len; i++) {
     lua_rawgeti(L, idx, i);
     to_value(L, A, -1, &v[i - 1], fn);
@@ -309,20 +274,20 @@ static lm_value *parse_params(lua_State *L, arena *A, int idx, int *n, const cha
   return v;
 }
 
-static void split_ref(lua_State *L, arena *A, const char *ref, const char **table, const char **col,
-                      const char *fn) {
+static void split_ref(lua_State *L, lm_arena *A, const char *ref, const char **table,
+                      const char **col, const char *fn) {
   const char *dot = strrchr(ref, '.');
   if (!dot || dot == ref || !dot[1])
     op_error(L, "op.%s: reference '%s' must read \"table.column\"", fn, ref);
-  *table = astrn(A, ref, (size_t)(dot - ref));
-  *col = astrn(A, dot + 1, strlen(dot + 1));
+  *table = lm_arena_strndup(A, ref, (size_t)(dot - ref));
+  *col = lm_arena_strndup(A, dot + 1, strlen(dot + 1));
 }
 
 static const char *const COLUMN_OPTS[] = {
     "nullable", "primary_key", "autoincrement", "unique",   "index", "server_default",
     "comment",  "references",  "ondelete",      "onupdate", NULL};
 
-static void parse_column(lua_State *L, arena *A, int idx, lm_column *c, const char *fn) {
+static void parse_column(lua_State *L, lm_arena *A, int idx, lm_column *c, const char *fn) {
   idx = lua_absindex(L, idx);
   lua_getfield(L, idx, "name");
   c->name = check_str(L, A, -1, fn, "column name");
@@ -349,7 +314,7 @@ static void parse_column(lua_State *L, arena *A, int idx, lm_column *c, const ch
   lua_pop(L, 3);
 }
 
-static void parse_constraint(lua_State *L, arena *A, int idx, lm_constraint *k, const char *fn) {
+static void parse_constraint(lua_State *L, lm_arena *A, int idx, lm_constraint *k, const char *fn) {
   idx = lua_absindex(L, idx);
   lua_getfield(L, idx, "kind");
   k->kind = (lm_con_kind)lua_tointeger(L, -1);
@@ -376,7 +341,7 @@ static void parse_constraint(lua_State *L, arena *A, int idx, lm_constraint *k, 
     if (k->nref != k->ncols)
       op_error(L, "op.%s: foreign key has %d columns but %d referenced columns", fn, k->ncols,
                k->nref);
-    k->ref_cols = aalloc(A, sizeof *k->ref_cols * (size_t)k->nref);
+    k->ref_cols = lm_arena_alloc(A, sizeof *k->ref_cols * (size_t)k->nref);
     for (int i = 0; i < k->nref; i++) {
       const char *t;
       split_ref(L, A, refs[i], &t, &k->ref_cols[i], fn);
@@ -398,18 +363,10 @@ typedef struct batch_box {
 } batch_box;
 static batch_box *collecting(lua_State *L);
 
-/* Frees an arena's blocks now rather than at garbage collection: Lua does
- * not see the malloc'd blocks, so it would not hurry to collect them and a
- * long chain would pile up one block per op call. */
-static void arena_release(arena *a) {
-  while (a->head) {
-    ablk *n = a->head->next;
-    free(a->head);
-    a->head = n;
-  }
-}
-
-static int emit(lua_State *L, arena *A, lm_op *op) {
+/* Records op, then frees A's blocks now rather than at garbage collection:
+ * Lua does not see the malloc'd blocks, so it would not hurry to collect
+ * them and a long chain would pile up one block per op call. */
+static int emit(lua_State *L, lm_arena *A, lm_op *op) {
   lm_run *run = lm_lua_need_run(L, lm_op_name(op->kind));
   lm_lua_caller_location(L, &op->file, &op->line);
   run->nops++;
@@ -417,7 +374,7 @@ static int emit(lua_State *L, arena *A, lm_op *op) {
   if (box) {
     if (!op->table) op->table = box->table; /* batch.drop_index */
     lm_rc_batch_add(box->ops, op);
-    arena_release(A);
+    lm_arena_free(A);
     return 0;
   }
   lm_error_clear();
@@ -427,7 +384,7 @@ static int emit(lua_State *L, arena *A, lm_op *op) {
     return lm_lua_raise(L);
   if (!skip && (lm_sink_op(run->sink, op) != 0 || lm_journal_op_done(run) != 0))
     return lm_lua_raise(L);
-  arena_release(A);
+  lm_arena_free(A);
   return 0;
 }
 
@@ -529,7 +486,7 @@ static int l_f(lua_State *L) {
 
 static int l_create_table(lua_State *L) {
   int nargs = lua_gettop(L);
-  arena *A = arena_push(L, nargs < 1 ? 1 : nargs);
+  lm_arena *A = arena_push(L, nargs < 1 ? 1 : nargs);
   lm_op op = {.kind = LM_OP_CREATE_TABLE};
   op.table = check_str(L, A, 1, "create_table", "table name");
   int first = 2, last = nargs;
@@ -542,8 +499,8 @@ static int l_create_table(lua_State *L) {
   }
   int n = last - first + 1;
   if (n <= 0) return op_error(L, "op.create_table: table '%s' needs at least one column", op.table);
-  op.cols = aalloc(A, sizeof *op.cols * (size_t)n);
-  op.cons = aalloc(A, sizeof *op.cons * (size_t)n);
+  op.cols = lm_arena_alloc(A, sizeof *op.cols * (size_t)n);
+  op.cons = lm_arena_alloc(A, sizeof *op.cons * (size_t)n);
   for (int i = first; i <= last; i++) {
     if (list)
       lua_rawgeti(L, 2, i);
@@ -564,14 +521,14 @@ static int l_create_table(lua_State *L) {
 }
 
 static int l_drop_table(lua_State *L) {
-  arena *A = arena_push(L, 1);
+  lm_arena *A = arena_push(L, 1);
   lm_op op = {.kind = LM_OP_DROP_TABLE};
   op.table = check_str(L, A, 1, "drop_table", "table name");
   return emit(L, A, &op);
 }
 
 static int l_rename_table(lua_State *L) {
-  arena *A = arena_push(L, 2);
+  lm_arena *A = arena_push(L, 2);
   lm_op op = {.kind = LM_OP_RENAME_TABLE};
   op.table = check_str(L, A, 1, "rename_table", "old table name");
   op.new_name = check_str(L, A, 2, "rename_table", "new table name");
@@ -579,19 +536,19 @@ static int l_rename_table(lua_State *L) {
 }
 
 static int l_add_column(lua_State *L) {
-  arena *A = arena_push(L, 3);
+  lm_arena *A = arena_push(L, 3);
   lm_op op = {.kind = LM_OP_ADD_COLUMN};
   op.table = check_str(L, A, 1, "add_column", "table name");
   if (!lm_lua_is_marked(L, 2, MT_COLUMN))
     return op_error(L, "op.add_column: second argument must be op.column(...)");
-  op.cols = aalloc(A, sizeof *op.cols);
+  op.cols = lm_arena_alloc(A, sizeof *op.cols);
   op.ncols = 1;
   parse_column(L, A, 2, &op.cols[0], "add_column");
   return emit(L, A, &op);
 }
 
 static int l_drop_column(lua_State *L) {
-  arena *A = arena_push(L, 3);
+  lm_arena *A = arena_push(L, 3);
   lm_op op = {.kind = LM_OP_DROP_COLUMN};
   op.table = check_str(L, A, 1, "drop_column", "table name");
   op.name = check_str(L, A, 2, "drop_column", "column name");
@@ -614,7 +571,7 @@ static const char *const ALTER_OPTS[] = {"new_column_name",
                                          NULL};
 
 static int l_alter_column(lua_State *L) {
-  arena *A = arena_push(L, 3);
+  lm_arena *A = arena_push(L, 3);
   lm_op op = {.kind = LM_OP_ALTER_COLUMN};
   op.table = check_str(L, A, 1, "alter_column", "table name");
   op.name = check_str(L, A, 2, "alter_column", "column name");
@@ -634,7 +591,7 @@ static int l_alter_column(lua_State *L) {
   int t = get_opt(L, 3, "comment");
   if (t == LUA_TSTRING) {
     op.has_comment = 1;
-    op.comment = astrn(A, lua_tostring(L, -1), lua_rawlen(L, -1));
+    op.comment = lm_arena_strndup(A, lua_tostring(L, -1), lua_rawlen(L, -1));
   } else if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
     op.has_comment = 1; /* comment = false removes it */
   } else if (t != LUA_TNIL) {
@@ -657,7 +614,7 @@ static const char *const INDEX_OPTS[] = {"unique",           "where",
                                          "if_not_exists",    NULL};
 
 static int l_create_index(lua_State *L) {
-  arena *A = arena_push(L, 4);
+  lm_arena *A = arena_push(L, 4);
   lm_op op = {.kind = LM_OP_CREATE_INDEX};
   op.name = check_str(L, A, 1, "create_index", "index name");
   op.table = check_str(L, A, 2, "create_index", "table name");
@@ -678,7 +635,7 @@ static const char *const DROP_INDEX_OPTS[] = {"table_name", "concurrently",
                                               "postgresql_concurrently", "if_exists", NULL};
 
 static int l_drop_index(lua_State *L) {
-  arena *A = arena_push(L, 3);
+  lm_arena *A = arena_push(L, 3);
   lm_op op = {.kind = LM_OP_DROP_INDEX};
   op.name = check_str(L, A, 1, "drop_index", "index name");
   int o = 2;
@@ -696,11 +653,11 @@ static int l_drop_index(lua_State *L) {
 }
 
 static int l_create_primary_key(lua_State *L) {
-  arena *A = arena_push(L, 3);
+  lm_arena *A = arena_push(L, 3);
   lm_op op = {.kind = LM_OP_CREATE_PK};
   op.name = check_str(L, A, 1, "create_primary_key", "constraint name");
   op.table = check_str(L, A, 2, "create_primary_key", "table name");
-  op.cons = aalloc(A, sizeof *op.cons);
+  op.cons = lm_arena_alloc(A, sizeof *op.cons);
   op.ncons = 1;
   op.cons[0].kind = LM_CON_PK;
   op.cons[0].name = op.name;
@@ -711,12 +668,12 @@ static int l_create_primary_key(lua_State *L) {
 static const char *const UNIQUE_OPTS[] = {"deferrable", "initially", NULL};
 
 static int l_create_unique_constraint(lua_State *L) {
-  arena *A = arena_push(L, 4);
+  lm_arena *A = arena_push(L, 4);
   lm_op op = {.kind = LM_OP_CREATE_UNIQUE};
   op.name = check_str(L, A, 1, "create_unique_constraint", "constraint name");
   op.table = check_str(L, A, 2, "create_unique_constraint", "table name");
   lm_lua_check_opts(L, 4, "create_unique_constraint", UNIQUE_OPTS);
-  op.cons = aalloc(A, sizeof *op.cons);
+  op.cons = lm_arena_alloc(A, sizeof *op.cons);
   op.ncons = 1;
   op.cons[0].kind = LM_CON_UNIQUE;
   op.cons[0].name = op.name;
@@ -728,12 +685,12 @@ static const char *const FK_OPTS[] = {"ondelete", "onupdate", "not_valid", "post
                                       NULL};
 
 static int l_create_foreign_key(lua_State *L) {
-  arena *A = arena_push(L, 6);
+  lm_arena *A = arena_push(L, 6);
   const char *fn = "create_foreign_key";
   lm_op op = {.kind = LM_OP_CREATE_FK};
   op.name = check_str(L, A, 1, fn, "constraint name");
   op.table = check_str(L, A, 2, fn, "source table");
-  op.cons = aalloc(A, sizeof *op.cons);
+  op.cons = lm_arena_alloc(A, sizeof *op.cons);
   op.ncons = 1;
   lm_constraint *k = &op.cons[0];
   k->kind = LM_CON_FK;
@@ -754,12 +711,12 @@ static int l_create_foreign_key(lua_State *L) {
 static const char *const CHECK_OPTS[] = {"not_valid", "postgresql_not_valid", NULL};
 
 static int l_create_check_constraint(lua_State *L) {
-  arena *A = arena_push(L, 4);
+  lm_arena *A = arena_push(L, 4);
   const char *fn = "create_check_constraint";
   lm_op op = {.kind = LM_OP_CREATE_CHECK};
   op.name = check_str(L, A, 1, fn, "constraint name");
   op.table = check_str(L, A, 2, fn, "table name");
-  op.cons = aalloc(A, sizeof *op.cons);
+  op.cons = lm_arena_alloc(A, sizeof *op.cons);
   op.ncons = 1;
   op.cons[0].kind = LM_CON_CHECK;
   op.cons[0].name = op.name;
@@ -776,7 +733,7 @@ static int l_create_check_constraint(lua_State *L) {
 static const char *const DROP_CON_OPTS[] = {"type_", "type", NULL};
 
 static int l_drop_constraint(lua_State *L) {
-  arena *A = arena_push(L, 3);
+  lm_arena *A = arena_push(L, 3);
   const char *fn = "drop_constraint";
   lm_op op = {.kind = LM_OP_DROP_CONSTRAINT};
   op.name = check_str(L, A, 1, fn, "constraint name");
@@ -810,7 +767,7 @@ static void refuse_transaction_control(lua_State *L, const char *sql, const char
 }
 
 static int l_execute(lua_State *L) {
-  arena *A = arena_push(L, 2);
+  lm_arena *A = arena_push(L, 2);
   lm_op op = {.kind = LM_OP_EXECUTE};
   if (lm_lua_is_marked(L, 1, MT_SQL))
     op.sql = sql_text(L, A, 1);
@@ -826,14 +783,14 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 static int l_bulk_insert(lua_State *L) {
-  arena *A = arena_push(L, 3);
+  lm_arena *A = arena_push(L, 3);
   const char *fn = "bulk_insert";
   lm_op op = {.kind = LM_OP_BULK_INSERT};
   op.table = check_str(L, A, 1, fn, "table name");
   if (lua_type(L, 2) != LUA_TTABLE)
     return op_error(L, "op.bulk_insert: rows must be a list of tables");
   int n = (int)lua_rawlen(L, 2);
-  op.rows = aalloc(A, sizeof *op.rows * (size_t)(n ? n : 1));
+  op.rows = lm_arena_alloc(A, sizeof *op.rows * (size_t)(n ? n : 1));
   op.nrows = n;
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 2, i);
@@ -850,14 +807,14 @@ static int l_bulk_insert(lua_State *L) {
     }
     if (nk == 0) return op_error(L, "op.bulk_insert: row %d is empty", i);
     lm_insert_row *row = &op.rows[i - 1];
-    row->keys = aalloc(A, sizeof *row->keys * (size_t)nk);
-    row->vals = aalloc(A, sizeof *row->vals * (size_t)nk);
+    row->keys = lm_arena_alloc(A, sizeof *row->keys * (size_t)nk);
+    row->vals = lm_arena_alloc(A, sizeof *row->vals * (size_t)nk);
     row->n = nk;
     int k = 0;
     lua_pushnil(L);
     while (lua_next(L, r)) {
       lua_pop(L, 1);
-      row->keys[k++] = astrn(A, lua_tostring(L, -1), lua_rawlen(L, -1));
+      row->keys[k++] = lm_arena_strndup(A, lua_tostring(L, -1), lua_rawlen(L, -1));
     }
     qsort(row->keys, (size_t)nk, sizeof *row->keys, cmp_str);
     for (k = 0; k < nk; k++) {
@@ -930,7 +887,7 @@ static int op_unknown(lua_State *L);
 static const char *const BATCH_OPTS[] = {"recreate", NULL};
 
 static int l_batch_alter_table(lua_State *L) {
-  arena *A = arena_push(L, 3);
+  lm_arena *A = arena_push(L, 3);
   const char *fn = "batch_alter_table";
   const char *table = check_str(L, A, 1, fn, "table name");
   luaL_checktype(L, 2, LUA_TFUNCTION);
@@ -1072,7 +1029,7 @@ static int run_query(lua_State *L, const char *fn, lm_row_fn rowfn, collect *c, 
 }
 
 static int l_query(lua_State *L) {
-  arena *A = arena_push(L, 2);
+  lm_arena *A = arena_push(L, 2);
   need_live(L, "query");
   const char *sql = check_str(L, A, 1, "query", "SQL");
   refuse_transaction_control(L, sql, "query");
@@ -1123,7 +1080,7 @@ static int rows_next(lua_State *L) {
 }
 
 static int l_rows(lua_State *L) {
-  arena *A = arena_push(L, 2);
+  lm_arena *A = arena_push(L, 2);
   lm_sink *s = need_live(L, "rows");
   const char *sql = check_str(L, A, 1, "rows", "SQL");
   refuse_transaction_control(L, sql, "rows");
@@ -1145,7 +1102,7 @@ static int l_rows(lua_State *L) {
 }
 
 static int l_scalar(lua_State *L) {
-  arena *A = arena_push(L, 2);
+  lm_arena *A = arena_push(L, 2);
   need_live(L, "scalar");
   const char *sql = check_str(L, A, 1, "scalar", "SQL");
   refuse_transaction_control(L, sql, "scalar");
@@ -1166,11 +1123,11 @@ int lm_lua_is_constraint(lua_State *L, int idx) { return lm_lua_is_marked(L, idx
 void lm_lua_parse_table_items(lua_State *L, int list_idx, const char *fn, lm_op *op) {
   list_idx = lua_absindex(L, list_idx);
   int n = (int)lua_rawlen(L, list_idx);
-  arena *A = lua_newuserdatauv(L, sizeof *A, 0);
+  lm_arena *A = lua_newuserdatauv(L, sizeof *A, 0);
   A->head = NULL;
   luaL_setmetatable(L, MT_ARENA);
-  op->cols = aalloc(A, sizeof *op->cols * (size_t)(n ? n : 1));
-  op->cons = aalloc(A, sizeof *op->cons * (size_t)(n ? n : 1));
+  op->cols = lm_arena_alloc(A, sizeof *op->cols * (size_t)(n ? n : 1));
+  op->cons = lm_arena_alloc(A, sizeof *op->cons * (size_t)(n ? n : 1));
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, list_idx, i);
     if (lm_lua_is_marked(L, -1, MT_COLUMN))
@@ -1182,7 +1139,7 @@ void lm_lua_parse_table_items(lua_State *L, int list_idx, const char *fn, lm_op 
 }
 
 static int introspect(lua_State *L, const char *fn, lm_introspect kind, int nargs) {
-  arena *A = arena_push(L, nargs);
+  lm_arena *A = arena_push(L, nargs);
   lm_sink *s = need_live(L, fn);
   const char *a = check_str(L, A, 1, fn, nargs == 2 ? "table name" : "name");
   const char *b = nargs == 2 ? check_str(L, A, 2, fn, "column name") : NULL;

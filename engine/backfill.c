@@ -57,57 +57,15 @@ typedef struct bfset {
 
 typedef struct job job;
 
-/* The batch's values and strings (the rows read, the values the function
- * set): allocated one after another in blocks, freed all at once between
- * batches instead of one malloc and free per value. */
-#define ARENA_BLOCK (64 * 1024)
-
-typedef struct arena {
-  char **blocks;
-  int nblocks, cap;
-  size_t used, size; /* in the last block */
-} arena;
-
-static void *arena_alloc(arena *a, size_t n) {
-  n = (n + 15) & ~(size_t)15;
-  if (a->nblocks == 0 || a->used + n > a->size) {
-    if (a->nblocks == a->cap) {
-      a->cap = a->cap ? a->cap * 2 : 8;
-      a->blocks = lm_xrealloc(a->blocks, (size_t)a->cap * sizeof *a->blocks);
-    }
-    a->size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-    a->blocks[a->nblocks++] = lm_xmalloc(a->size);
-    a->used = 0;
-  }
-  void *p = a->blocks[a->nblocks - 1] + a->used;
-  a->used += n;
-  return p;
-}
+/* The batch's values and their text (the rows read, the values the function
+ * set) live in one arena (job.mem), freed at once between batches instead of
+ * one malloc and free per value. */
+#define BATCH_ARENA_BLOCK (64 * 1024)
 
 /* v with its text copied into the arena. */
-static void arena_value(arena *a, lm_value *dst, const lm_value *src) {
+static void arena_value(lm_arena *a, lm_value *dst, const lm_value *src) {
   *dst = *src;
-  if (src->t == LM_V_TEXT) {
-    char *t = arena_alloc(a, src->len + 1);
-    if (src->len) memcpy(t, src->s, src->len);
-    t[src->len] = 0;
-    dst->s = t;
-  }
-}
-
-/* Empties the arena; its blocks are freed (one malloc per 64 KiB of a
- * batch is nothing against one per value). */
-static void arena_reset(arena *a) {
-  for (int i = 0; i < a->nblocks; i++)
-    free(a->blocks[i]);
-  a->nblocks = 0;
-  a->used = a->size = 0;
-}
-
-static void arena_free(arena *a) {
-  arena_reset(a);
-  free(a->blocks);
-  memset(a, 0, sizeof *a);
+  if (src->t == LM_V_TEXT) dst->s = lm_arena_strndup(a, src->s, src->len);
 }
 
 struct lm_backfill_row {
@@ -141,7 +99,7 @@ struct job {
   int nrows, caprows;
   bfset *sets;
   int nsets, capsets;
-  arena mem;      /* rows[].vals and sets[].v, with their text */
+  lm_arena mem;   /* rows[].vals and sets[].v, with their text */
   lm_value *last; /* key of the last row of the previous batch */
   int have_last;
   long long done, written;
@@ -284,7 +242,7 @@ static void put_where(const job *j, lm_buf *b) {
 /* ---- reading a batch ------------------------------------------------------------------ */
 
 static void clear_batch(job *j) {
-  arena_reset(&j->mem);
+  lm_arena_free(&j->mem);
   j->nrows = 0;
   j->nsets = 0;
 }
@@ -298,13 +256,9 @@ static int batch_row(void *ud, int n, const char *const *names, const lm_value *
   }
   bfrow *row = &j->rows[j->nrows++];
   memset(row, 0, sizeof *row);
-  row->vals = arena_alloc(&j->mem, (size_t)j->nread * sizeof *row->vals);
-  for (int i = 0; i < j->nread; i++) {
-    if (i < n)
-      arena_value(&j->mem, &row->vals[i], &v[i]);
-    else
-      memset(&row->vals[i], 0, sizeof row->vals[i]);
-  }
+  row->vals = lm_arena_alloc(&j->mem, (size_t)j->nread * sizeof *row->vals);
+  for (int i = 0; i < j->nread && i < n; i++)
+    arena_value(&j->mem, &row->vals[i], &v[i]);
   return 0;
 }
 
@@ -662,7 +616,6 @@ static void explain_failure(job *j, int own, int failed_row) {
 
 static void job_free(job *j) {
   clear_batch(j);
-  arena_free(&j->mem);
   for (int i = 0; i < j->ncols; i++) {
     free(j->cols[i].name);
     free(j->cols[i].type);
@@ -757,6 +710,7 @@ int lm_backfill_run(lm_run *run, const lm_backfill *bf, const char *file, int li
               .line = line};
   job j;
   memset(&j, 0, sizeof j);
+  j.mem.block = BATCH_ARENA_BLOCK;
   j.run = run;
   j.s = s;
   j.d = s->d;

@@ -1,55 +1,12 @@
 /* The Python reader of pyreader.h: tokenizer, then a recursive-descent parser
- * over the token array. Everything lives in one arena freed with the module. */
+ * over the token array. Everything lives in one arena (lm_arena) freed with
+ * the module. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lm.h"
 #include "pyreader.h"
-
-/* ---- arena -------------------------------------------------------------------------- */
-
-typedef struct py_block {
-  struct py_block *next;
-  size_t used, cap;
-  max_align_t data[];
-} py_block;
-
-struct py_arena {
-  py_block *head;
-};
-
-static void *aalloc(py_arena *A, size_t n) {
-  n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-  if (!A->head || A->head->used + n > A->head->cap) {
-    size_t cap = n > 16384 ? n : 16384;
-    py_block *b = lm_xmalloc(sizeof *b + cap);
-    b->next = A->head;
-    b->used = 0;
-    b->cap = cap;
-    A->head = b;
-  }
-  char *p = (char *)A->head->data + A->head->used;
-  A->head->used += n;
-  memset(p, 0, n);
-  return p;
-}
-
-static char *astrn(py_arena *A, const char *s, size_t n) {
-  char *r = aalloc(A, n + 1);
-  if (n) memcpy(r, s, n);
-  r[n] = 0;
-  return r;
-}
-
-static void arena_free(py_arena *A) {
-  if (!A) return;
-  for (py_block *b = A->head, *next; b; b = next) {
-    next = b->next;
-    free(b);
-  }
-  free(A);
-}
 
 /* ---- tokens ----------------------------------------------------------------------------- */
 
@@ -85,7 +42,7 @@ static void tpush(toks *k, ttype t, int line, int eline, const char *s, size_t l
 typedef struct lexer {
   const char *p, *end;
   int line;
-  py_arena *A;
+  lm_arena *A;
   toks k;
   const char *err;
   int err_line;
@@ -234,7 +191,7 @@ static int lex_string(lexer *L, int raw, int bytes, int fstring) {
       }
     }
   }
-  tpush(&L->k, T_STR, line, L->line, astrn(L->A, b.s ? b.s : "", b.len), b.len);
+  tpush(&L->k, T_STR, line, L->line, lm_arena_strndup(L->A, b.s ? b.s : "", b.len), b.len);
   L->k.v[L->k.n - 1].fstring = fstring;
   L->k.v[L->k.n - 1].bytes = bytes;
   lm_buf_free(&b);
@@ -437,7 +394,7 @@ static int tokenize(lexer *L) {
 typedef struct parser {
   tok *t;
   int n, i;
-  py_arena *A;
+  lm_arena *A;
   int depth;
   const char *why; /* set when an expression is outside the subset */
 } parser;
@@ -468,7 +425,7 @@ static void *fail(parser *P, const char *why) {
 }
 
 static py_node *node(parser *P, py_kind kind, int line) {
-  py_node *x = aalloc(P->A, sizeof *x);
+  py_node *x = lm_arena_alloc(P->A, sizeof *x);
   x->kind = kind;
   x->line = line;
   return x;
@@ -484,8 +441,8 @@ typedef struct items {
 static void items_add(parser *P, items *l, py_node *x, const char *kw) {
   if (l->n == l->cap) {
     int cap = l->cap ? l->cap * 2 : 4;
-    py_node **v = aalloc(P->A, (size_t)cap * sizeof *v);
-    const char **k = aalloc(P->A, (size_t)cap * sizeof *k);
+    py_node **v = lm_arena_alloc(P->A, (size_t)cap * sizeof *v);
+    const char **k = lm_arena_alloc(P->A, (size_t)cap * sizeof *k);
     if (l->n) {
       memcpy(v, l->v, (size_t)l->n * sizeof *v);
       memcpy(k, l->kw, (size_t)l->n * sizeof *k);
@@ -561,7 +518,7 @@ static py_node *parse_args(parser *P, py_node *fn) {
       if (!(x->a = parse_test(P))) return NULL;
     } else if (cur(P)->t == T_NAME && P->t[P->i + 1].t == T_OP && P->t[P->i + 1].len == 1 &&
                P->t[P->i + 1].s[0] == '=') {
-      kw = astrn(P->A, cur(P)->s, cur(P)->len);
+      kw = lm_arena_strndup(P->A, cur(P)->s, cur(P)->len);
       P->i += 2;
       if (!(x = parse_test(P))) return NULL;
     } else {
@@ -588,14 +545,14 @@ static py_node *parse_atom(parser *P) {
     if (k->len == 5 && memcmp(k->s, "False", 5) == 0) return node(P, PY_FALSE, line);
     if (k->len == 4 && memcmp(k->s, "None", 4) == 0) return node(P, PY_NONE, line);
     py_node *x = node(P, PY_NAME, line);
-    x->s = astrn(P->A, k->s, k->len);
+    x->s = lm_arena_strndup(P->A, k->s, k->len);
     x->len = k->len;
     return x;
   }
   if (k->t == T_NUM) {
     P->i++;
     py_node *x = node(P, PY_NUM, line);
-    x->s = astrn(P->A, k->s, k->len);
+    x->s = lm_arena_strndup(P->A, k->s, k->len);
     x->len = k->len;
     return x;
   }
@@ -617,7 +574,7 @@ static py_node *parse_atom(parser *P) {
       x->bytes |= cur(P)->bytes;
       P->i++;
     }
-    x->s = astrn(P->A, b.s ? b.s : "", b.len);
+    x->s = lm_arena_strndup(P->A, b.s ? b.s : "", b.len);
     x->len = b.len;
     lm_buf_free(&b);
     return x;
@@ -679,7 +636,7 @@ static py_node *parse_trailers(parser *P) {
       if (cur(P)->t != T_NAME) return fail(P, "a malformed attribute");
       py_node *a = node(P, PY_ATTR, x->line);
       a->a = x;
-      a->s = astrn(P->A, cur(P)->s, cur(P)->len);
+      a->s = lm_arena_strndup(P->A, cur(P)->s, cur(P)->len);
       a->len = cur(P)->len;
       P->i++;
       x = a;
@@ -695,7 +652,7 @@ static py_node *parse_trailers(parser *P) {
         py_node *t = node(P, PY_TUPLE, x->line);
         t->items = l.v;
         t->n = l.n;
-        s->items = aalloc(P->A, sizeof *s->items);
+        s->items = lm_arena_alloc(P->A, sizeof *s->items);
         s->items[0] = t;
       } else {
         s->items = l.v;
@@ -713,7 +670,7 @@ static py_node *binop(parser *P, py_node *l, const char *op, py_node *r) {
   if (!l || !r) return NULL;
   py_node *x = node(P, PY_BINOP, l->line);
   x->s = op;
-  x->items = aalloc(P->A, 2 * sizeof *x->items);
+  x->items = lm_arena_alloc(P->A, 2 * sizeof *x->items);
   x->items[0] = l;
   x->items[1] = r;
   x->n = 2;
@@ -869,7 +826,7 @@ typedef struct stmts {
 static void stmts_add(parser *P, stmts *l, py_stmt *s) {
   if (l->n == l->cap) {
     int cap = l->cap ? l->cap * 2 : 8;
-    py_stmt **v = aalloc(P->A, (size_t)cap * sizeof *v);
+    py_stmt **v = lm_arena_alloc(P->A, (size_t)cap * sizeof *v);
     if (l->n) memcpy(v, l->v, (size_t)l->n * sizeof *v);
     l->v = v;
     l->cap = cap;
@@ -878,7 +835,7 @@ static void stmts_add(parser *P, stmts *l, py_stmt *s) {
 }
 
 static py_stmt *stmt_new(parser *P, py_stmt_kind kind, int line) {
-  py_stmt *s = aalloc(P->A, sizeof *s);
+  py_stmt *s = lm_arena_alloc(P->A, sizeof *s);
   s->kind = kind;
   s->line = s->end_line = line;
   return s;
@@ -976,7 +933,7 @@ static char *dotted_name(parser *P) {
     lm_buf_putc(&b, '.');
     P->i++;
   }
-  char *r = b.len ? astrn(P->A, b.s, b.len) : NULL;
+  char *r = b.len ? lm_arena_strndup(P->A, b.s, b.len) : NULL;
   lm_buf_free(&b);
   return r;
 }
@@ -996,7 +953,8 @@ static py_stmt *parse_import(parser *P, int start) {
     if (from && is_op(P, "*")) {
       name = "*";
       P->i++;
-    } else if (!(name = from ? (cur(P)->t == T_NAME ? astrn(P->A, cur(P)->s, cur(P)->len) : NULL)
+    } else if (!(name = from ? (cur(P)->t == T_NAME ? lm_arena_strndup(P->A, cur(P)->s, cur(P)->len)
+                                                    : NULL)
                              : dotted_name(P))) {
       return other(P, start, NULL);
     } else if (from) {
@@ -1005,7 +963,7 @@ static py_stmt *parse_import(parser *P, int start) {
     if (is_name(P, "as")) {
       P->i++;
       if (cur(P)->t != T_NAME) return other(P, start, NULL);
-      as = astrn(P->A, cur(P)->s, cur(P)->len);
+      as = lm_arena_strndup(P->A, cur(P)->s, cur(P)->len);
       P->i++;
     }
     items_add(P, &l, (py_node *)name, as);
@@ -1026,7 +984,7 @@ static py_stmt *parse_def(parser *P, int start) {
   P->i++;
   if (cur(P)->t != T_NAME) return other(P, start, NULL);
   py_stmt *s = stmt_new(P, PY_S_DEF, P->t[start].line);
-  s->name = astrn(P->A, cur(P)->s, cur(P)->len);
+  s->name = lm_arena_strndup(P->A, cur(P)->s, cur(P)->len);
   P->i++;
   if (!accept_op(P, "(")) return other(P, start, NULL);
   for (int d = 1; d > 0; P->i++) { /* the tokenizer balanced the brackets */
@@ -1048,7 +1006,7 @@ static py_stmt *parse_with(parser *P, int start) {
   if (is_name(P, "as")) {
     P->i++;
     if (cur(P)->t != T_NAME || reserved(cur(P))) return other(P, start, "a with statement");
-    s->name = astrn(P->A, cur(P)->s, cur(P)->len);
+    s->name = lm_arena_strndup(P->A, cur(P)->s, cur(P)->len);
     P->i++;
   }
   if (!accept_op(P, ":")) return other(P, start, "a with statement of several items");
@@ -1126,7 +1084,8 @@ int py_parse(const char *src, size_t len, py_module *m, int *err_line, const cha
   memset(m, 0, sizeof *m);
   *err_line = 0;
   *err = NULL;
-  py_arena *A = lm_xcalloc(1, sizeof *A);
+  lm_arena *A = lm_xcalloc(1, sizeof *A);
+  A->block = 16384;
   lexer L = {src, src + len, 1, A, {0}, NULL, 0};
   /* a UTF-8 byte order mark */
   if (len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0) L.p += 3;
@@ -1134,7 +1093,8 @@ int py_parse(const char *src, size_t len, py_module *m, int *err_line, const cha
     *err_line = L.err_line;
     *err = L.err;
     free(L.k.v);
-    arena_free(A);
+    lm_arena_free(A);
+    free(A);
     return -1;
   }
   parser P = {L.k.v, L.k.n, 0, A, 0, NULL};
@@ -1151,7 +1111,8 @@ int py_parse(const char *src, size_t len, py_module *m, int *err_line, const cha
 
 void py_module_free(py_module *m) {
   if (!m) return;
-  arena_free(m->arena);
+  if (m->arena) lm_arena_free(m->arena);
+  free(m->arena);
   memset(m, 0, sizeof *m);
 }
 

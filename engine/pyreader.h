@@ -68,13 +68,13 @@ typedef struct py_stmt {
   const char *why; /* PY_S_OTHER: what was not understood, or NULL */
 } py_stmt;
 
-typedef struct py_arena py_arena;
+struct lm_arena;
 
 typedef struct py_module {
   py_stmt **body;
   int nbody;
-  py_arena *arena; /* every node, statement and string of the module */
-  const char *src; /* the source (borrowed) */
+  struct lm_arena *arena; /* every node, statement and string of the module */
+  const char *src;        /* the source (borrowed) */
   size_t len;
 } py_module;
 

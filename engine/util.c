@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -169,6 +170,51 @@ void lm_buf_put_printable(lm_buf *b, const char *s) {
       continue;
     }
     p += n ? n : 1;
+  }
+}
+
+struct lm_arena_block {
+  lm_arena_block *next;
+  size_t used, cap;
+  _Alignas(max_align_t) char data[];
+};
+
+/* n bytes, not zeroed */
+static void *arena_take(lm_arena *a, size_t n) {
+  size_t align = _Alignof(max_align_t);
+  n = (n + align - 1) & ~(align - 1);
+  if (!a->head || a->head->cap - a->head->used < n) {
+    size_t min = a->block ? a->block : 4096;
+    size_t cap = n > min ? n : min;
+    lm_arena_block *b = lm_xmalloc(sizeof *b + cap);
+    b->next = a->head;
+    b->used = 0;
+    b->cap = cap;
+    a->head = b;
+  }
+  void *p = a->head->data + a->head->used;
+  a->head->used += n;
+  return p;
+}
+
+void *lm_arena_alloc(lm_arena *a, size_t n) {
+  void *p = arena_take(a, n);
+  memset(p, 0, n);
+  return p;
+}
+
+char *lm_arena_strndup(lm_arena *a, const char *s, size_t n) {
+  char *d = arena_take(a, n + 1);
+  if (n) memcpy(d, s, n);
+  d[n] = 0;
+  return d;
+}
+
+void lm_arena_free(lm_arena *a) {
+  while (a->head) {
+    lm_arena_block *next = a->head->next;
+    free(a->head);
+    a->head = next;
   }
 }
 

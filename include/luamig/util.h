@@ -51,6 +51,21 @@ void lm_buf_put_printable(lm_buf *b, const char *s);
 size_t lm_utf8_seq(const unsigned char *s);
 /** Returns the string (never NULL) and leaves the buffer empty. */
 char *lm_buf_steal(lm_buf *b);
+/** Memory handed out in pieces and freed all at once: pieces are zeroed and
+ * aligned for any type, from blocks of at least `block` bytes (4096 when
+ * 0). A zeroed lm_arena is empty. */
+typedef struct lm_arena_block lm_arena_block;
+typedef struct lm_arena {
+  lm_arena_block *head;
+  size_t block;
+} lm_arena;
+
+void *lm_arena_alloc(lm_arena *a, size_t n);
+/** A NUL-terminated copy of the n bytes at s. */
+char *lm_arena_strndup(lm_arena *a, const char *s, size_t n);
+/** Frees every block; the arena is empty and can be used again. */
+void lm_arena_free(lm_arena *a);
+
 /** Text kept in blocks as it is written, never moved (see lm_spool_open). */
 typedef struct lm_spool {
   char **blocks;
