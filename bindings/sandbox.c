@@ -460,11 +460,11 @@ void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const ch
 
 /* Gives `context` fresh data for one call: the run's dialect, offline and
  * x (read-only, made once by lm_lua_set_context), and revision and step --
- * or, while a file loads
- * (loading), only offline = false and an empty x, so that a file defines the
- * same functions whenever it is loaded. Nothing a call does to `context`
- * (it cannot: it is read-only) reaches another call. Raw accesses only:
- * nothing here can run a revision's metamethod, so nothing can raise. */
+ * or, while a file loads (loading), only offline = false and an empty x, so
+ * that a file defines the same functions whenever it is loaded. Nothing a
+ * call does to `context` (it cannot: it is read-only) reaches another call.
+ * Raw accesses only: nothing here can run a revision's metamethod, so
+ * nothing can raise. */
 void lm_lua_context_begin(lua_State *L, const char *revision, const char *step, int loading) {
   lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
   lua_pushliteral(L, "__index");
