@@ -1,6 +1,6 @@
-/* Small engine helpers: the spool a --sql script is rendered into
- * (engine/util.c lm_spool) and the fast checksum of the revision index
- * (engine/sha256.c lm_fast_sum_hex). */
+/* Small engine helpers: the arena (engine/util.c lm_arena), the spool a
+ * --sql script is rendered into (lm_spool) and the fast checksum of the
+ * revision index (engine/sha256.c lm_fast_sum_hex). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,36 @@
 #include <cmocka.h>
 
 #include "lm.h"
+
+/* Pieces are zeroed, aligned for any type and do not overlap, small ones
+ * and ones larger than a block alike; a freed arena is empty and usable. */
+static void test_arena(void **state) {
+  (void)state;
+  lm_arena a = {.block = 256};
+  unsigned char *prev = NULL;
+  size_t prev_n = 0;
+  size_t sizes[] = {1, 3, 16, 17, 255, 256, 1000, 7, 4096, 2};
+  for (int round = 0; round < 2; round++) {
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+      unsigned char *p = lm_arena_alloc(&a, sizes[i]);
+      assert_int_equal((uintptr_t)p % _Alignof(max_align_t), 0);
+      for (size_t k = 0; k < sizes[i]; k++)
+        assert_int_equal(p[k], 0);
+      memset(p, 0xab, sizes[i]);
+      if (prev) /* the previous piece is intact */
+        for (size_t k = 0; k < prev_n; k++)
+          assert_int_equal(prev[k], 0xab);
+      prev = p;
+      prev_n = sizes[i];
+    }
+    char *s = lm_arena_strndup(&a, "hello, world", 5);
+    assert_string_equal(s, "hello");
+    assert_string_equal(lm_arena_strndup(&a, NULL, 0), "");
+    lm_arena_free(&a);
+    assert_null(a.head);
+    prev = NULL;
+  }
+}
 
 /* Pieces of every size up to past a block, written through the stream,
  * come back whole and in order, however they fall across the blocks. */
@@ -114,9 +144,8 @@ static void test_fast_sum_damage(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_spool_pieces),
-      cmocka_unit_test(test_spool_empty),
-      cmocka_unit_test(test_fast_sum_vectors),
+      cmocka_unit_test(test_arena),           cmocka_unit_test(test_spool_pieces),
+      cmocka_unit_test(test_spool_empty),     cmocka_unit_test(test_fast_sum_vectors),
       cmocka_unit_test(test_fast_sum_damage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
