@@ -27,13 +27,18 @@ static int arena_gc(lua_State *L) {
   return 0;
 }
 
-/* Fixes the argument count first, so the arena never poses as an argument. */
-static lm_arena *arena_push(lua_State *L, int nargs) {
-  lua_settop(L, nargs);
+/* Pushes an empty arena, freed when Lua collects it (or by emit). */
+static lm_arena *arena_new(lua_State *L) {
   lm_arena *a = lua_newuserdatauv(L, sizeof *a, 0);
   memset(a, 0, sizeof *a);
   luaL_setmetatable(L, MT_ARENA);
   return a;
+}
+
+/* Fixes the argument count first, so the arena never poses as an argument. */
+static lm_arena *arena_push(lua_State *L, int nargs) {
+  lua_settop(L, nargs);
+  return arena_new(L);
 }
 
 /* ---- errors with the revision's own file and line ------------------------- */
@@ -1123,9 +1128,7 @@ int lm_lua_is_constraint(lua_State *L, int idx) { return lm_lua_is_marked(L, idx
 void lm_lua_parse_table_items(lua_State *L, int list_idx, const char *fn, lm_op *op) {
   list_idx = lua_absindex(L, list_idx);
   int n = (int)lua_rawlen(L, list_idx);
-  lm_arena *A = lua_newuserdatauv(L, sizeof *A, 0);
-  A->head = NULL;
-  luaL_setmetatable(L, MT_ARENA);
+  lm_arena *A = arena_new(L);
   op->cols = lm_arena_alloc(A, sizeof *op->cols * (size_t)(n ? n : 1));
   op->cons = lm_arena_alloc(A, sizeof *op->cons * (size_t)(n ? n : 1));
   for (int i = 1; i <= n; i++) {
