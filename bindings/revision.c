@@ -326,11 +326,15 @@ static int compile(lua_State *L, const char *path, const char *text, size_t len,
                    const lm_revision *src, lm_revision *keep) {
   char *name = lm_xasprintf("@%s", path);
   int st = NO_CHUNK;
-  if (src && src->chunk && src->chunkname && strcmp(src->chunkname, name) == 0) {
+  size_t n;
+  const char *chunk = src && src->chunkname && strcmp(src->chunkname, name) == 0
+                          ? lm_revision_chunk(src, &n)
+                          : NULL;
+  if (chunk) {
     char sum[65];
-    lm_fast_sum_hex(src->chunk, src->nchunk, sum);
+    lm_fast_sum_hex(chunk, n, sum);
     if (strcmp(sum, src->chunk_sum) == 0) {
-      st = luaL_loadbufferx(L, src->chunk, src->nchunk, name, "b");
+      st = luaL_loadbufferx(L, chunk, n, name, "b");
       if (st != LUA_OK) {
         lua_pop(L, 1);
         st = NO_CHUNK;

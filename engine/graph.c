@@ -44,6 +44,7 @@ void lm_revision_free(lm_revision *r) {
   free(r->doc);
   free(r->chunk);
   free(r->chunkname);
+  lm_chunk_file_release(r->chunk_file);
   free_strv(r->down, r->ndown);
   free_strv(r->depends, r->ndepends);
   free_strv(r->labels, r->nlabels);

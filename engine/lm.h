@@ -168,6 +168,19 @@ int lm_revindex_wants(const lm_revindex *x, const struct stat *st);
 void lm_revindex_put(lm_revindex *x, const char *name, const struct stat *st, const lm_revision *r);
 /** Saves the index when save is set and it changed; frees it. */
 void lm_revindex_close(lm_revindex *x, int save);
+
+/* ---- kept chunks in the mapped index file (engine/chunk_file.c) ---------------- */
+
+/** The mapped index file (map, len): taken, unmapped when no one holds it. */
+struct lm_chunk_file *lm_chunk_file_new(void *map, size_t len);
+/** One more hold on f (f may be NULL); returns f. */
+struct lm_chunk_file *lm_chunk_file_hold(struct lm_chunk_file *f);
+/** Drops a hold on f (NULL: nothing). */
+void lm_chunk_file_release(struct lm_chunk_file *f);
+/** r's kept compiled chunk (*n bytes, valid until the next call), or NULL
+ * when it has none or its bytes can no longer be read whole from the index
+ * file (cut short in place). */
+const char *lm_revision_chunk(const lm_revision *r, size_t *n);
 /** Fuzzing hook: parses body as an index file after its header line; the
  * number of entries, or -1 when an invariant is broken. */
 int lm_revindex_parse_buffer(const char *body, size_t len);

@@ -14,7 +14,13 @@
  * their fields may come from another file. Each entry also keeps the file
  * compiled (lua_dump, with a checksum and the chunk name it was compiled
  * under), so that a revision served from the index is loaded without
- * parsing its text when it runs.
+ * parsing its text when it runs. Those chunks, most of the file, are not
+ * copied when the index is read: the file stays mapped for the run, and a
+ * revision copies its own chunk (lm_revision_chunk) only if it runs, into
+ * memory reused from one to the next, checked against its checksum then. A
+ * command that runs no revision never copies them, and one that runs a
+ * thousand needs neither a megabyte of new memory (on a virtual machine the
+ * first touch of each new page costs 10 µs) nor a read() each.
  *
  * Where: $LUAMIG_CACHE_DIR (empty or "off": no index), else
  * $XDG_CACHE_HOME/luamig, else ~/.cache/luamig; one file per versions folder,
@@ -26,6 +32,7 @@
  * lm_fast_sum_hex, against damage and not forgery (whoever can write the
  * index can write any checksum): SHA-256 of the megabyte index of a thousand
  * revisions took 7 % of a `luamig heads` over them, with SHA instructions. */
+#define _GNU_SOURCE /* memfd_create, for the fuzz hook */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -58,6 +65,7 @@ struct lm_revindex {
   int n, cap, nread;
   int dirty;
   time_t now;
+  struct lm_chunk_file *cf; /* the file read, while open */
 };
 
 /* ---- where ------------------------------------------------------------------ */
@@ -157,6 +165,8 @@ static void put_list(lm_buf *b, char **v, int n) {
 
 typedef struct reader {
   const char *p, *end;
+  const char *base;         /* the file's first byte: chunks are kept as offsets */
+  struct lm_chunk_file *cf; /* the file itself */
   int bad;
 } reader;
 
@@ -179,9 +189,8 @@ static long long get_num(reader *r) {
   return neg ? -v : v;
 }
 
-/* A token <length>:<bytes>, (returned NUL-terminated, *n its length), or
- * NULL for "-,". */
-static char *get_bytes(reader *r, size_t *n) {
+/* A token <length>:<bytes>, in place (*n its length), or NULL for "-,". */
+static const char *get_span(reader *r, size_t *n) {
   *n = 0;
   if (r->bad) return NULL;
   if (r->end - r->p >= 2 && r->p[0] == '-' && r->p[1] == ',') {
@@ -199,11 +208,20 @@ static char *get_bytes(reader *r, size_t *n) {
     r->bad = 1;
     return NULL;
   }
-  char *s = lm_xmalloc(len + 1);
-  memcpy(s, r->p + 1, len);
-  s[len] = 0;
+  const char *s = r->p + 1;
   r->p += len + 2;
   *n = len;
+  return s;
+}
+
+/* A token <length>:<bytes>, (returned NUL-terminated, *n its length), or
+ * NULL for "-,". */
+static char *get_bytes(reader *r, size_t *n) {
+  const char *span = get_span(r, n);
+  if (!span) return NULL;
+  char *s = lm_xmalloc(*n + 1);
+  memcpy(s, span, *n);
+  s[*n] = 0;
   return s;
 }
 
@@ -286,8 +304,12 @@ static int read_entry(reader *r, entry *e) {
   else if (csum)
     r->bad = 1;
   free(csum);
-  v->chunk = get_bytes(r, &v->nchunk);
-  if (!v->chunk != !v->chunkname || !v->chunk != !v->chunk_sum[0]) r->bad = 1;
+  const char *chunk = get_span(r, &v->nchunk);
+  if (chunk) {
+    v->chunk_off = chunk - r->base;
+    v->chunk_file = lm_chunk_file_hold(r->cf);
+  }
+  if (!chunk != !v->chunkname || !chunk != !v->chunk_sum[0]) r->bad = 1;
   if (r->p >= r->end || *r->p != '\n')
     r->bad = 1;
   else
@@ -319,10 +341,11 @@ static void write_entry(lm_buf *b, const entry *e) {
   put_num(b, v->multistep);
   put_num(b, v->has_downgrade);
   if (v->multistep) put_list(b, v->step_names, v->nsteps);
-  int chunk = v->chunk && v->chunkname && strlen(v->chunk_sum) == 64;
-  put_str(b, chunk ? v->chunkname : NULL);
-  put_str(b, chunk ? v->chunk_sum : NULL);
-  put_bytes(b, chunk ? v->chunk : NULL, v->nchunk);
+  size_t n = 0;
+  const char *bytes = v->chunkname && strlen(v->chunk_sum) == 64 ? lm_revision_chunk(v, &n) : NULL;
+  put_str(b, bytes ? v->chunkname : NULL);
+  put_str(b, bytes ? v->chunk_sum : NULL);
+  put_bytes(b, bytes, n);
   lm_buf_putc(b, '\n');
 }
 
@@ -362,14 +385,14 @@ static void add_entry(lm_revindex *x, entry *e) {
   x->v[x->n++] = *e;
 }
 
-static void parse(lm_revindex *x, const char *text, size_t len) {
+static void parse(lm_revindex *x, const char *text, size_t len, struct lm_chunk_file *cf) {
   size_t hl = strlen(x->header);
   if (len < hl + 1 + END_LINE || memcmp(text, x->header, hl) != 0 || text[hl] != '\n' ||
       !whole_file_ok(text, len)) {
     x->dirty = len > 0; /* damaged or another binary's: rewritten */
     return;
   }
-  reader r = {text + hl + 1, text + len - END_LINE, 0};
+  reader r = {text + hl + 1, text + len - END_LINE, text, cf, 0};
   while (r.p < r.end && !r.bad) {
     entry e;
     if (read_entry(&r, &e) == 0) add_entry(x, &e);
@@ -385,6 +408,33 @@ static void parse(lm_revindex *x, const char *text, size_t len) {
     free_entry(&x->v[i]);
   x->n = 0;
   x->dirty = 1;
+}
+
+/* Reads the index from fd, which it closes: kept mapped while entries read
+ * from it may copy their chunks from it (engine/chunk_file.c).
+ *
+ * Mapped, not read: parse copies the entries' fields out of it and leaves
+ * the chunks where they are, and a mapping of the file's cached pages costs
+ * a seventh of reading a megabyte into new memory, whose every page is
+ * touched for the first time (3.2 ms against 0.5 ms for a thousand
+ * revisions on a virtual machine). luamig replaces the file by renaming a
+ * new one over it, never rewrites it in place, so the mapping does not
+ * shrink under parse; only a copy of a chunk is guarded against a file cut
+ * short by someone else, parse itself is not (a few milliseconds, before
+ * any database work). */
+static void read_index(lm_revindex *x, int fd) {
+  struct stat st;
+  if (fd < 0) return;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      (unsigned long long)st.st_size <= (1ULL << 30)) {
+    size_t len = (size_t)st.st_size;
+    void *text = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (text != MAP_FAILED) {
+      x->cf = lm_chunk_file_new(text, len);
+      parse(x, text, len, x->cf);
+    }
+  }
+  close(fd);
 }
 
 /* ---- the interface ------------------------------------------------------------ */
@@ -415,25 +465,7 @@ lm_revindex *lm_revindex_open(const char *versions_dir) {
     x->file = NULL;
     return x;
   }
-  /* Mapped, not read: the entries are copied out of it by parse, and a
-   * mapping of the file's cached pages (populated in one call) costs a
-   * seventh of reading a megabyte into new memory, whose every page is
-   * touched for the first time (3.2 ms against 0.5 ms for a thousand
-   * revisions on a virtual machine). luamig replaces the file by renaming a
-   * new one over it, never rewrites it in place, so the mapping does not
-   * shrink under parse. */
-  int fd = open(x->file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  struct stat st;
-  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-      (unsigned long long)st.st_size <= (1ULL << 30)) {
-    size_t len = (size_t)st.st_size;
-    void *text = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    if (text != MAP_FAILED) {
-      parse(x, text, len);
-      munmap(text, len);
-    }
-  }
-  if (fd >= 0) close(fd);
+  read_index(x, open(x->file, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   return x;
 }
 
@@ -545,9 +577,26 @@ void lm_revindex_close(lm_revindex *x, int save) {
   for (int i = 0; i < x->n; i++)
     free_entry(&x->v[i]);
   free(x->v);
+  lm_chunk_file_release(x->cf);
   free(x->file);
   free(x->header);
   free(x);
+}
+
+/* For the fuzz target: text read as an index file from a file in memory. */
+static void read_text(lm_revindex *x, const char *text, size_t len) {
+  int fd = memfd_create("luamig-revindex", MFD_CLOEXEC);
+  size_t off = 0;
+  while (fd >= 0 && off < len) {
+    ssize_t w = write(fd, text + off, len - off);
+    if (w <= 0) break;
+    off += (size_t)w;
+  }
+  if (fd >= 0 && off < len) {
+    close(fd);
+    fd = -1;
+  }
+  read_index(x, fd);
 }
 
 /* For the fuzz target (tests/fuzz/fuzz_revindex.c): parses body as an index
@@ -573,7 +622,7 @@ int lm_revindex_parse_buffer(const char *body, size_t len) {
     text[tl + 64] = '\n';
     tl = tl - 4 + END_LINE;
   }
-  parse(x, text, tl);
+  read_text(x, text, tl);
   free(text);
   int n = x->nread, bad = 0;
   for (int i = 0; i < n && !bad; i++) {
@@ -582,13 +631,18 @@ int lm_revindex_parse_buffer(const char *body, size_t len) {
           r->nsteps < 1 || (r->multistep && !r->step_names) ||
           (i && strcmp(x->v[i - 1].name, x->v[i].name) > 0);
     if (!bad && find(x, x->v[i].name) == NULL) bad = 1;
+    if (!bad && r->chunkname) { /* a kept chunk reads back whole */
+      size_t cn;
+      const char *c = lm_revision_chunk(r, &cn);
+      bad = !c || cn != r->nchunk;
+    }
   }
   if (!bad && n) { /* what is written back parses to the same entries */
     lm_buf b;
     serialize(x, &b);
     lm_revindex *y = lm_xcalloc(1, sizeof *y);
     y->header = lm_xstrdup(x->header);
-    parse(y, b.s, b.len);
+    read_text(y, b.s, b.len);
     if (y->nread != n) bad = 1;
     lm_revindex_close(y, 0);
     lm_buf_free(&b);

@@ -37,10 +37,14 @@ typedef struct lm_revision {
   int has_downgrade;
   char checksum[65]; /* read it through lm_revision_checksum() */
   /* the file compiled (lua_dump) under chunkname, kept in the revision index;
-   * chunk_sum is its checksum (against damage), checked before it is loaded */
+   * chunk_sum is its checksum (against damage), checked before it is loaded.
+   * Its nchunk bytes are in chunk, or, when chunk is NULL, at chunk_off in the
+   * index file still open as chunk_file (read with lm_revision_chunk) */
   char *chunk, *chunkname;
   size_t nchunk;
   char chunk_sum[65];
+  struct lm_chunk_file *chunk_file;
+  long long chunk_off;
   /* the file's own SHA-256 when checksum also covers the files it requires
    * (else ""): a version-table row written before that is still accepted */
   char file_checksum[65];
