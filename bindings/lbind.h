@@ -30,8 +30,9 @@ void lm_lua_allow_env(lua_State *L, const char *name);
 void lm_lua_push_config_env(lua_State *L);
 /** Fresh read-only `context` data for one call (or for loading a file). */
 void lm_lua_context_begin(lua_State *L, const char *revision, const char *step, int loading);
-/** Runaway Lua: raise `what` after timeout_ms (0: no deadline, hook off). */
-void lm_lua_deadline(lua_State *L, long long timeout_ms, const char *what);
+/** Runaway Lua: after timeout_ms (0: no deadline, hook off), raise fmt made
+ * with name (%s) and the revision_timeout (%lld); fmt must outlive the call. */
+void lm_lua_deadline(lua_State *L, long long timeout_ms, const char *fmt, const char *name);
 /** Whether a __gc metamethod was set since the last call (and forget it). */
 int lm_lua_take_gc_armed(lua_State *L);
 /** Whether an op call from a finalizer was refused (and forget it); if so,

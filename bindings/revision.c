@@ -382,12 +382,10 @@ static int read_revision(lua_State *L, const char *path, const char *text, size_
   lua_setupvalue(L, -2, 1);
   lua_pushcfunction(L, lm_lua_msgh);
   lua_insert(L, -2);
-  char what[200];
-  snprintf(what, sizeof what, "%s: loading ran longer than revision_timeout (%lld ms): stopped",
-           path, lm_lua_revision_timeout_ms);
-  lm_lua_deadline(L, lm_lua_revision_timeout_ms, what);
+  lm_lua_deadline(L, lm_lua_revision_timeout_ms,
+                  "%s: loading ran longer than revision_timeout (%lld ms): stopped", path);
   int lst = lua_pcall(L, 0, 0, -2);
-  lm_lua_deadline(L, 0, NULL);
+  lm_lua_deadline(L, 0, NULL, NULL);
   if (lst != LUA_OK) {
     /* op calls raise plain messages while loading: no run is active */
     lm_lua_error_in_file(LM_ELOAD, path,
@@ -575,17 +573,16 @@ int lm_lua_call_step(lua_State *L, lm_run *run, const lm_revision *r, int step, 
   if (lua_isnil(L, -1)) {
     lua_settop(L, top);
     if (r->multistep)
-      return lm_error_set(LM_EMIGRATE, "step '%s' of revision %s has no down function",
-                          r->step_names[step], r->id);
-    return lm_error_set(LM_EMIGRATE, "revision %s (%s) has no downgrade()", r->id, r->path);
+      return lm_error_set(LM_EMIGRATE, "step '%s' of revision %s has no %s function",
+                          r->step_names[step], r->id, up ? "up" : "down");
+    return lm_error_set(LM_EMIGRATE, "revision %s (%s) has no %s()", r->id, r->path,
+                        up ? "upgrade" : "downgrade");
   }
   lua_pushlightuserdata(L, run);
   lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_RUN);
   lm_error_clear();
-  char what[200];
-  snprintf(what, sizeof what, "revision %s ran longer than revision_timeout (%lld ms): stopped",
-           r->id, lm_lua_revision_timeout_ms);
-  lm_lua_deadline(L, lm_lua_revision_timeout_ms, what);
+  lm_lua_deadline(L, lm_lua_revision_timeout_ms,
+                  "revision %s ran longer than revision_timeout (%lld ms): stopped", r->id);
   int st = lua_pcall(L, 0, 0, top + 1);
   /* finalizers of what this call made run now, while it is still current:
    * an op call from one is refused (bindings/op.c) and fails this call */
@@ -598,7 +595,7 @@ int lm_lua_call_step(lua_State *L, lm_run *run, const lm_revision *r, int step, 
     else
       lua_pop(L, 1);
   }
-  lm_lua_deadline(L, 0, NULL);
+  lm_lua_deadline(L, 0, NULL, NULL);
   if (st != LUA_OK) {
     if (lua_islightuserdata(L, -1) && lua_touserdata(L, -1) == &lm_lua_error_sentinel) {
       rc = lm_error_code() ? lm_error_code() : LM_EMIGRATE;

@@ -516,7 +516,10 @@ void lm_lua_context_begin(lua_State *L, const char *revision, const char *step, 
 static lua_State *volatile running_co; /* the coroutine resume() runs now */
 long long lm_lua_revision_timeout_ms;
 static long long deadline_ms; /* 0: no revision_timeout running */
-static char deadline_what[160];
+/* what the error says when it passes: a format with the name (%s) then the
+ * timeout (%lld), made into a message only then */
+static const char *deadline_fmt;
+static char deadline_name[512];
 
 #define TICK_INTERRUPTED 1
 #define TICK_DEADLINE 1000
@@ -530,7 +533,9 @@ static void sandbox_hook(lua_State *L, lua_Debug *ar) {
   if (deadline_ms && lm_now_ms() >= deadline_ms) {
     /* from now on every instruction: a pcall loop cannot outrun it */
     lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, TICK_INTERRUPTED);
-    luaL_error(L, "%s", deadline_what);
+    char what[700];
+    snprintf(what, sizeof what, deadline_fmt, deadline_name, lm_lua_revision_timeout_ms);
+    luaL_error(L, "%s", what);
   }
 }
 
@@ -551,14 +556,20 @@ static void interrupt_running_lua(void) {
   if (co) lua_sethook(co, sandbox_hook, LUA_MASKCOUNT, TICK_INTERRUPTED);
 }
 
-void lm_lua_deadline(lua_State *L, long long timeout_ms, const char *what) {
+void lm_lua_deadline(lua_State *L, long long timeout_ms, const char *fmt, const char *name) {
   if (lm_interrupted) return;
   if (timeout_ms <= 0) {
     deadline_ms = 0;
     lua_sethook(L, NULL, 0, 0);
     return;
   }
-  snprintf(deadline_what, sizeof deadline_what, "%s", what);
+  /* once per revision run: copied, not formatted (the message is made only
+   * when the deadline passes) */
+  deadline_fmt = fmt;
+  size_t n = strlen(name);
+  if (n >= sizeof deadline_name) n = sizeof deadline_name - 1;
+  memcpy(deadline_name, name, n);
+  deadline_name[n] = 0;
   deadline_ms = lm_now_ms() + timeout_ms;
   lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, TICK_DEADLINE);
 }

@@ -375,6 +375,9 @@ void lm_fast_sum_hex(const void *data, size_t n, char out[65]) {
   }
   for (int k = 0; k < 4; k++)
     h[k] = mix64(h[k] ^ h[(k + 1) % 4] ^ (uint64_t)k);
-  for (int k = 0; k < 4; k++)
-    snprintf(out + 16 * k, 17, "%016llx", (unsigned long long)h[k]);
+  static const char hex[] = "0123456789abcdef";
+  for (int k = 0; k < 4; k++) /* by hand: snprintf took a fifth of the sum's time */
+    for (int d = 0; d < 16; d++)
+      out[16 * k + d] = hex[(h[k] >> (60 - 4 * d)) & 15];
+  out[64] = 0;
 }

@@ -152,6 +152,15 @@ size_t lm_utf8_seq(const unsigned char *s) {
 void lm_buf_put_printable(lm_buf *b, const char *s) {
   const unsigned char *p = (const unsigned char *)(s ? s : "");
   while (*p) {
+    /* a run of printable ASCII in one piece */
+    const unsigned char *q = p;
+    while (*q >= 0x20 && *q < 0x7f)
+      q++;
+    if (q > p) {
+      lm_buf_put(b, (const char *)p, (size_t)(q - p));
+      p = q;
+      continue;
+    }
     unsigned c = *p;
     size_t n = lm_utf8_seq(p);
     if (c == '\n')
@@ -179,14 +188,28 @@ struct lm_arena_block {
   _Alignas(max_align_t) char data[];
 };
 
+#define ARENA_BLOCK 4096
+
+/* One freed block of the default size, kept for the next arena: each op
+ * call makes and frees an arena, and a fresh 4 KiB malloc between the Lua
+ * allocations of a run cost two thousand instructions and often a new page.
+ * Per thread, so that no lock is needed. */
+static _Thread_local lm_arena_block *arena_spare;
+
 /* n bytes, not zeroed */
 static void *arena_take(lm_arena *a, size_t n) {
   size_t align = _Alignof(max_align_t);
   n = (n + align - 1) & ~(align - 1);
   if (!a->head || a->head->cap - a->head->used < n) {
-    size_t min = a->block ? a->block : 4096;
+    size_t min = a->block ? a->block : ARENA_BLOCK;
     size_t cap = n > min ? n : min;
-    lm_arena_block *b = lm_xmalloc(sizeof *b + cap);
+    lm_arena_block *b;
+    if (cap == ARENA_BLOCK && arena_spare) {
+      b = arena_spare;
+      arena_spare = NULL;
+    } else {
+      b = lm_xmalloc(sizeof *b + cap);
+    }
     b->next = a->head;
     b->used = 0;
     b->cap = cap;
@@ -213,7 +236,10 @@ char *lm_arena_strndup(lm_arena *a, const char *s, size_t n) {
 void lm_arena_free(lm_arena *a) {
   while (a->head) {
     lm_arena_block *next = a->head->next;
-    free(a->head);
+    if (a->head->cap == ARENA_BLOCK && !arena_spare)
+      arena_spare = a->head;
+    else
+      free(a->head);
     a->head = next;
   }
 }
