@@ -360,11 +360,12 @@ static int compile(lua_State *L, const char *path, const char *text, size_t len,
 }
 
 /* Compiles (see compile(); keep: dump the chunk into r) and runs one
- * revision file and reads its fields into r. *pure (when not NULL) tells
- * whether its top level stayed within the file (called no require()), so
- * that the fields depend on its text alone. */
+ * revision file and reads its fields into r; with fields 0, only takes its
+ * environment (r->env_ref), for a file whose fields are known already.
+ * *pure (when not NULL) tells whether its top level stayed within the file
+ * (called no require()), so that the fields depend on its text alone. */
 static int read_revision(lua_State *L, const char *path, const char *text, size_t len,
-                         const lm_revision *src, lm_revision *r, int *pure, int keep) {
+                         const lm_revision *src, lm_revision *r, int *pure, int keep, int fields) {
   lua_pushnil(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_REQUIRED);
   int st = compile(L, path, text, len, src, keep ? r : NULL);
@@ -399,6 +400,11 @@ static int read_revision(lua_State *L, const char *path, const char *text, size_
     lua_pop(L, 1);
   }
   env = lua_gettop(L);
+  if (!fields) {
+    r->env_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops env */
+    lua_settop(L, env - 1);
+    return 0;
+  }
   /* reading the fields may run the revision's metamethods: protected */
   fields_ctx x = {path, text, r, 0};
   lua_pushcfunction(L, lm_lua_msgh);
@@ -470,7 +476,7 @@ static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph
       else
         wanted = 0;
     }
-    rc = read_revision(L, path, text, len, NULL, r, &pure, wanted);
+    rc = read_revision(L, path, text, len, NULL, r, &pure, wanted, 1);
     if (!rc && pure && wanted) lm_revindex_put(x, names[i], &st, r);
     /* the index has its copy; this revision is compiled already */
     free(r->chunk);
@@ -499,17 +505,14 @@ void lm_lua_revision_unload(lua_State *L, lm_revision *r) {
 /* Runs the top level of r's file -- from its kept compiled chunk when it has
  * a usable one; with text NULL, only then -- as it runs when every file is
  * loaded at start-up, before the run has set context: the same file defines
- * the same functions whether or not its fields came from the index. */
+ * the same functions whether or not its fields came from the index. Its
+ * fields are not read again: they are those of the same text, read when it
+ * was indexed (push_step_fn copes with a top level that differs this time). */
 static int run_file(lua_State *L, lm_revision *r, const char *text, size_t len) {
   lm_lua_context_begin(L, NULL, NULL, 1);
-  lm_revision *t = lm_xcalloc(1, sizeof *t);
-  t->env_ref = LUA_NOREF;
-  int rc = read_revision(L, r->path, text, len, r, t, NULL, 0);
-  if (!rc) {
-    r->env_ref = t->env_ref;
-    t->env_ref = LUA_NOREF;
-  }
-  lm_revision_free(t);
+  lm_revision t = {.env_ref = LUA_NOREF};
+  int rc = read_revision(L, r->path, text, len, r, &t, NULL, 0, 0);
+  if (!rc) r->env_ref = t.env_ref;
   return rc;
 }
 
@@ -547,19 +550,25 @@ int lm_lua_load_revisions(lua_State *L, const lm_config *c, lm_graph *g) {
 }
 
 /* Pushes the function that runs step `step` of r upward or downward, or
- * nil when the revision has none (no downgrade, or a step without down). */
+ * nil when the revision has none (no downgrade, or a step without down), or
+ * when its top level made something else this time than when its fields
+ * were read (a file that branches on math.random, say). */
 static void push_step_fn(lua_State *L, const lm_revision *r, int step, int up) {
+  int top = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->env_ref);
   if (!r->multistep) {
     rawfield(L, -1, up ? "upgrade" : "downgrade");
-  } else {
-    rawfield(L, -1, "steps");
-    lua_rawgeti(L, -1, step + 1);
+  } else if (rawfield(L, -1, "steps") == LUA_TTABLE && lua_rawgeti(L, -1, step + 1) == LUA_TTABLE) {
     rawfield(L, -1, up ? "up" : "down");
-    lua_replace(L, -3);
-    lua_pop(L, 1);
+  } else {
+    lua_pushnil(L);
   }
-  lua_remove(L, -2);
+  if (lua_type(L, -1) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+  }
+  lua_replace(L, top + 1);
+  lua_settop(L, top + 1);
 }
 
 int lm_lua_call_step(lua_State *L, lm_run *run, const lm_revision *r, int step, int up) {
