@@ -1,5 +1,6 @@
 /* The runner: moves a project's database along its chain, online or as a
  * script; its sessions, transactions, run lock and version table. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -822,6 +823,13 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
        * whole: a failure half way prints nothing a DBA could run by mistake. */
       lm_spool script;
       FILE *mem = lm_spool_open(&script);
+      if (!mem) {
+        rc = lm_error_set(LM_EIO, "cannot hold the script until it is whole: %s", strerror(errno));
+        lm_spool_free(&script);
+        free(state);
+        lm_plan_free(&plan);
+        return rc;
+      }
       lm_sink sink;
       lm_vt vt;
       lm_sink_print(&sink, p->dialect, mem);

@@ -66,15 +66,13 @@ char *lm_arena_strndup(lm_arena *a, const char *s, size_t n);
 /** Frees every block; the arena is empty and can be used again. */
 void lm_arena_free(lm_arena *a);
 
-/** Text kept in blocks as it is written, never moved (see lm_spool_open). */
+/** Text held aside until it is whole, in a file in memory (see lm_spool_open). */
 typedef struct lm_spool {
-  char **blocks;
-  size_t *used; /* bytes in each block */
-  int n, cap;
-  size_t len; /* in all */
+  int fd; /* -1 once freed */
 } lm_spool;
 
-/** Empties sp and returns a stream appending to it (after fflush or fclose). */
+/** A new, empty sp and a stream appending to it (read after fflush or
+ * fclose), or NULL when there is nowhere to hold it (sp->fd is then -1). */
 FILE *lm_spool_open(lm_spool *sp);
 /** Writes what sp holds to out: 0, or -1 when a write failed. */
 int lm_spool_copy(const lm_spool *sp, FILE *out);
