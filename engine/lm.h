@@ -487,6 +487,25 @@ typedef struct lm_sink_cursor {
 } lm_sink_cursor;
 
 /** Where rendered statements go: executed online, printed for --sql. */
+/* ---- statements set aside (engine/stmt_log.c) ------------------------------ */
+
+/** Statements kept in order in a file in memory, to be run later. */
+typedef struct lm_stmt_log {
+  FILE *f;
+  long n;  /* statements added since the last replay */
+  int bad; /* errno of a failed write: the replay fails */
+} lm_stmt_log;
+
+/** An empty log: 0, or -1 (errno set) when there is no file to hold it. */
+int lm_stmt_log_open(lm_stmt_log *g);
+/** Appends a copy of st. */
+void lm_stmt_log_add(lm_stmt_log *g, const lm_stmt *st);
+/** Calls fn with each statement added since the last replay, in order
+ * (valid during the call only), up to the first that returns nonzero, and
+ * empties the log: fn's result, or LM_EIO when the log cannot be read. */
+int lm_stmt_log_replay(lm_stmt_log *g, int (*fn)(void *ud, const lm_stmt *st), void *ud);
+void lm_stmt_log_close(lm_stmt_log *g);
+
 typedef struct lm_sink lm_sink;
 struct lm_sink {
   int (*exec)(lm_sink *s, const lm_stmt *st);
@@ -529,7 +548,7 @@ struct lm_sink {
   lm_conn *shadow;
   /* --sql: statements not yet replayed on the shadow (replayed only when a
    * move-and-copy must read it, since most scripts never need it) */
-  lm_stmts *shadow_pending;
+  lm_stmt_log *shadow_pending;
   /* what the open transaction changed: the dialect checks the foreign keys
    * of those tables before COMMIT (online sinks only) */
   lm_fk_scope fk;

@@ -640,7 +640,7 @@ static int state_at(lm_project *p, const char *spec, int *state) {
  * shadow). For FROM:TO that database must first hold the schema at FROM:
  * every step applied in state runs into it through a print sink that prints
  * nothing. PostgreSQL needs no shadow. */
-static int offline_shadow(lm_project *p, const int *state, lm_conn **shadow, lm_stmts *pending) {
+static int offline_shadow(lm_project *p, const int *state, lm_conn **shadow, lm_stmt_log *pending) {
   *shadow = NULL;
   /* only a dialect that alters columns by move-and-copy reads tables */
   int rc = lm_dialect_shadow_open(p->dialect, shadow);
@@ -836,8 +836,10 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
       vt_init(p, p->dialect, &vt);
       lm_lua_set_context(p->L, p->dialect->name, 1, p->opts.x, p->opts.nx);
       lm_conn *shadow = NULL;
-      lm_stmts pending = {0};
-      rc = offline_shadow(p, state, &shadow, &pending);
+      lm_stmt_log pending;
+      if (lm_stmt_log_open(&pending) != 0)
+        rc = lm_error_set(LM_EIO, "cannot set the script's statements aside: %s", strerror(errno));
+      if (!rc) rc = offline_shadow(p, state, &shadow, &pending);
       sink.shadow = shadow;
       sink.shadow_pending = &pending;
       int fresh = up && (!*from || strcmp(from, "base") == 0);
@@ -859,7 +861,7 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
       fflush(p->out);
       lm_spool_free(&script);
       if (shadow) lm_dialect_close(p->dialect, shadow);
-      lm_stmts_free(&pending);
+      lm_stmt_log_close(&pending);
     }
     free(state);
     lm_plan_free(&plan);

@@ -184,14 +184,11 @@ static int shadow_exec(lm_sink *s, const lm_stmt *st) {
   return rc;
 }
 
+static int replay_one(void *s, const lm_stmt *st) { return shadow_exec(s, st); }
+
 int lm_sink_shadow_sync(lm_sink *s) {
-  lm_stmts *l = s->shadow_pending;
-  if (!l || !s->shadow) return 0;
-  int rc = 0;
-  for (int i = 0; i < l->n && !rc; i++)
-    rc = shadow_exec(s, &l->v[i]);
-  lm_stmts_free(l);
-  return rc;
+  if (!s->shadow_pending || !s->shadow) return 0;
+  return lm_stmt_log_replay(s->shadow_pending, replay_one, s);
 }
 
 /* ---- move-and-copy -------------------------------------------------------------
@@ -272,7 +269,7 @@ int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int 
 
 static int print_exec(lm_sink *s, const lm_stmt *st) {
   if (s->shadow && s->shadow_pending)
-    lm_stmts_add(s->shadow_pending, lm_xstrdup(st->sql), st->params, st->nparams);
+    lm_stmt_log_add(s->shadow_pending, st);
   else if (s->shadow) {
     int rc = shadow_exec(s, st);
     if (rc) return rc;
