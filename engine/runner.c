@@ -327,13 +327,22 @@ static char *describe(const lm_revision *r, int step, int up) {
   lm_buf_puts(&b, up ? "upgrade " : "downgrade ");
   if (up) {
     parents_text(r, &b);
-    lm_buf_printf(&b, " -> %s", r->id);
+    lm_buf_puts(&b, " -> ");
+    lm_buf_puts(&b, r->id);
   } else {
-    lm_buf_printf(&b, "%s -> ", r->id);
+    lm_buf_puts(&b, r->id);
+    lm_buf_puts(&b, " -> ");
     parents_text(r, &b);
   }
-  if (r->multistep) lm_buf_printf(&b, " [%s]", r->step_names[step]);
-  if (r->message && *r->message) lm_buf_printf(&b, ", %s", r->message);
+  if (r->multistep) {
+    lm_buf_puts(&b, " [");
+    lm_buf_puts(&b, r->step_names[step]);
+    lm_buf_putc(&b, ']');
+  }
+  if (r->message && *r->message) {
+    lm_buf_puts(&b, ", ");
+    lm_buf_puts(&b, r->message);
+  }
   return lm_buf_steal(&b);
 }
 

@@ -99,33 +99,47 @@ void lm_buf_puts(lm_buf *b, const char *s) { lm_buf_put(b, s, strlen(s)); }
 void lm_buf_putc(lm_buf *b, char c) { lm_buf_put(b, &c, 1); }
 
 void lm_buf_printf(lm_buf *b, const char *fmt, ...) {
+  /* formatted once into the room there is (or a first 64 bytes); a second
+   * time only when that was too short */
+  grow(b, 64);
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
   va_end(ap);
-  if (n <= 0) return;
-  grow(b, (size_t)n);
-  va_start(ap, fmt);
-  vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
+  if (n <= 0) {
+    b->s[b->len] = 0;
+    return;
+  }
+  if ((size_t)n >= b->cap - b->len) {
+    grow(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
   b->len += (size_t)n;
+}
+
+/* Appends s[0..n) with each `quote` in it doubled. */
+static void put_doubling(lm_buf *b, const char *s, size_t n, char quote) {
+  const char *end = s + n;
+  while (s < end) {
+    const char *q = memchr(s, quote, (size_t)(end - s));
+    size_t k = q ? (size_t)(q - s) + 1 : (size_t)(end - s);
+    lm_buf_put(b, s, k); /* up to and with the quote */
+    if (q) lm_buf_putc(b, quote);
+    s += k;
+  }
 }
 
 void lm_buf_ident(lm_buf *b, const char *name) {
   lm_buf_putc(b, '"');
-  for (const char *p = name; *p; p++) {
-    if (*p == '"') lm_buf_putc(b, '"');
-    lm_buf_putc(b, *p);
-  }
+  put_doubling(b, name, strlen(name), '"');
   lm_buf_putc(b, '"');
 }
 
 void lm_buf_literal(lm_buf *b, const char *s, size_t n) {
   lm_buf_putc(b, '\'');
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '\'') lm_buf_putc(b, '\'');
-    lm_buf_putc(b, s[i]);
-  }
+  put_doubling(b, s, n, '\'');
   lm_buf_putc(b, '\'');
 }
 

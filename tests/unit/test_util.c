@@ -154,11 +154,49 @@ static void test_fast_sum_damage(void **state) {
   }
 }
 
+/* Quotes are doubled wherever they fall, other bytes (a NUL too) kept. */
+static void test_buf_quoting(void **state) {
+  (void)state;
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_literal(&b, "it's", 4);
+  lm_buf_literal(&b, "", 0);
+  lm_buf_literal(&b, "''x'", 4);
+  lm_buf_literal(&b, "a\0'b", 4);
+  lm_buf_ident(&b, "a\"b\"");
+  lm_buf_ident(&b, "plain");
+  const char want[] = "'it''s''''''''x''''a\0''b'\"a\"\"b\"\"\"\"plain\"";
+  assert_int_equal(b.len, sizeof want - 1);
+  assert_memory_equal(b.s, want, sizeof want);
+  lm_buf_free(&b);
+}
+
+/* Short and long formats, appended to what the buffer holds. */
+static void test_buf_printf(void **state) {
+  (void)state;
+  lm_buf b;
+  lm_buf_init(&b);
+  lm_buf_printf(&b, "%d-%s", 7, "x");
+  char lng[300];
+  memset(lng, 'q', sizeof lng - 1);
+  lng[sizeof lng - 1] = 0;
+  lm_buf_printf(&b, "[%s]", lng);
+  lm_buf_printf(&b, "%s", "");
+  lm_buf_printf(&b, "%lld", -1234567890123LL);
+  assert_int_equal(b.len, 3 + 301 + 14);
+  assert_memory_equal(b.s, "7-x[", 4);
+  assert_int_equal(b.s[4 + 298], 'q');
+  assert_int_equal(b.s[4 + 299], ']');
+  assert_string_equal(b.s + 3 + 301, "-1234567890123");
+  lm_buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arena),           cmocka_unit_test(test_spool_pieces),
       cmocka_unit_test(test_spool_empty),     cmocka_unit_test(test_fast_sum_vectors),
-      cmocka_unit_test(test_fast_sum_damage),
+      cmocka_unit_test(test_fast_sum_damage), cmocka_unit_test(test_buf_quoting),
+      cmocka_unit_test(test_buf_printf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
