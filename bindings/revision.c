@@ -468,13 +468,14 @@ static int load_dir(lua_State *L, const char *dir, const char *display, lm_graph
     r->path = path;
     int pure = 0, wanted = have_st && lm_revindex_wants(x, &st);
     if (wanted) {
-      lm_revision_sums(text, len, r->checksum, r->file_checksum);
+      char file[65];
+      lm_revision_sums(text, len, r->checksum, file);
       /* a file that requires others is never kept in the index: its
        * checksum covers files the index does not watch */
-      if (strcmp(r->checksum, r->file_checksum) == 0)
-        r->file_checksum[0] = 0;
-      else
+      if (strcmp(r->checksum, file) != 0) {
+        r->file_checksum = lm_xstrdup(file);
         wanted = 0;
+      }
     }
     rc = read_revision(L, path, text, len, NULL, r, &pure, wanted, 1);
     if (!rc && pure && wanted) lm_revindex_put(x, names[i], &st, r);

@@ -44,6 +44,8 @@ void lm_revision_free(lm_revision *r) {
   free(r->doc);
   free(r->chunk);
   free(r->chunkname);
+  free(r->file_checksum);
+  free(r->recorded_checksum);
   lm_chunk_file_release(r->chunk_file);
   free_strv(r->down, r->ndown);
   free_strv(r->depends, r->ndepends);
@@ -245,7 +247,8 @@ static int resolve(lm_graph *g, const key *ids, const key *labels, int nlabels) 
   int n = g->n;
   for (int i = 0; i < n; i++) {
     lm_revision *r = g->revs[i];
-    r->parents = lm_xmalloc((size_t)r->ndown * sizeof *r->parents);
+    /* nothing allocated for no edges: most revisions depend on nothing */
+    r->parents = r->ndown ? lm_xmalloc((size_t)r->ndown * sizeof *r->parents) : NULL;
     for (int j = 0; j < r->ndown; j++) {
       int k = key_find(ids, n, r->down[j]);
       if (k < 0) {
@@ -262,7 +265,7 @@ static int resolve(lm_graph *g, const key *ids, const key *labels, int nlabels) 
        * when ordering and listed twice as a child. */
       if (!contains(r->parents, r->nparents, p)) r->parents[r->nparents++] = p;
     }
-    r->deps = lm_xmalloc((size_t)r->ndepends * sizeof *r->deps);
+    r->deps = r->ndepends ? lm_xmalloc((size_t)r->ndepends * sizeof *r->deps) : NULL;
     for (int j = 0; j < r->ndepends; j++) {
       int d = resolve_dep(ids, n, labels, nlabels, r->depends[j]);
       if (d < 0) {
@@ -285,7 +288,7 @@ static int resolve(lm_graph *g, const key *ids, const key *labels, int nlabels) 
   }
   for (int i = 0; i < n; i++) {
     lm_revision *r = g->revs[i];
-    r->children = lm_xmalloc((size_t)r->nchildren * sizeof *r->children);
+    r->children = r->nchildren ? lm_xmalloc((size_t)r->nchildren * sizeof *r->children) : NULL;
     r->nchildren = 0;
   }
   /* Filling in add order keeps every children[] sorted by add index. */
@@ -635,8 +638,9 @@ const char *lm_revision_checksum(const lm_revision *r) {
     size_t len;
     lm_error_saved *saved = lm_error_save();
     if (lm_read_file(w->path, &text, &len) == 0) {
-      lm_revision_sums(text, len, w->checksum, w->file_checksum);
-      if (strcmp(w->checksum, w->file_checksum) == 0) w->file_checksum[0] = 0;
+      char file[65];
+      lm_revision_sums(text, len, w->checksum, file);
+      if (strcmp(w->checksum, file) != 0 && !w->file_checksum) w->file_checksum = lm_xstrdup(file);
       free(text);
     } else {
       /* unreadable since it was loaded: a value no file hashes to */
@@ -652,7 +656,7 @@ int lm_revision_checksum_matches(const lm_revision *r, const char *sum, size_t l
   if (len != 64) return 0;
   if (memcmp(sum, lm_revision_checksum(r), 64) == 0) return 1;
   /* recorded by a luamig that hashed the file alone */
-  return r->file_checksum[0] && memcmp(sum, r->file_checksum, 64) == 0;
+  return r->file_checksum && memcmp(sum, r->file_checksum, 64) == 0;
 }
 
 int lm_graph_index(const lm_graph *g, const char *id) {

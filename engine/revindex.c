@@ -252,7 +252,8 @@ static char **get_list(reader *r, int *n) {
     r->bad = 1;
     return NULL;
   }
-  char **v = lm_xcalloc((size_t)(c ? c : 1), sizeof *v);
+  if (!c) return NULL; /* as copy_list: most revisions have no labels, no depends_on */
+  char **v = lm_xcalloc((size_t)c, sizeof *v);
   for (int i = 0; i < c && !r->bad; i++) {
     v[i] = get_req(r);
     if (!r->bad) *n = i + 1;

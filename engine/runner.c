@@ -87,7 +87,10 @@ static int state_row(void *ud, int n, const char *const *names, const lm_value *
     free(step);
     sr->state[i] = found + 1;
   }
-  if (v[2].t == LM_V_TEXT && v[2].len == 64) memcpy(r->recorded_checksum, v[2].s, 64);
+  if (v[2].t == LM_V_TEXT && v[2].len == 64) {
+    free(r->recorded_checksum);
+    r->recorded_checksum = lm_xstrndup(v[2].s, 64);
+  }
   if (sr->check && v[2].t == LM_V_TEXT && !lm_revision_checksum_matches(r, v[2].s, v[2].len)) {
     /* The file's text at apply time is not stored, only its hash: say what
      * can be said (its size now) and how to re-record it. */
@@ -349,7 +352,7 @@ static char *describe(const lm_revision *r, int step, int up) {
 /* A later step keeps the checksum its row records: under --ignore-checksums
  * the edited file's must not replace it. */
 static const char *recorded_or_current(const lm_revision *r) {
-  return r->recorded_checksum[0] ? r->recorded_checksum : lm_revision_checksum(r);
+  return r->recorded_checksum ? r->recorded_checksum : lm_revision_checksum(r);
 }
 
 /* The version-table write that goes with one step, in the same transaction. */

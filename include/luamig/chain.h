@@ -46,11 +46,14 @@ typedef struct lm_revision {
   struct lm_chunk_file *chunk_file;
   long long chunk_off;
   /* the file's own SHA-256 when checksum also covers the files it requires
-   * (else ""): a version-table row written before that is still accepted */
-  char file_checksum[65];
-  /* what the version table records for it, read with the applied state:
-   * later steps keep it, so that --ignore-checksums never re-records */
-  char recorded_checksum[65];
+   * (else NULL): a version-table row written before that is still accepted.
+   * Both are rare, so pointers: a thousand revisions are loaded at every
+   * start, and each byte of them is memory touched for the first time */
+  char *file_checksum;
+  /* what the version table records for it, read with the applied state
+   * (else NULL): later steps keep it, so that --ignore-checksums never
+   * re-records */
+  char *recorded_checksum;
   int env_ref; /* Lua registry reference of the file's environment, or
                   LM_NOT_LOADED (its fields came from the revision index) */
   /* resolved by lm_graph_build */
