@@ -33,15 +33,22 @@ static void warn_to_stderr(void *ud, const char *msg, int tocont);
 static const char COROUTINE_WRAP[];
 
 /* pairs() on a read-only proxy walks the table behind it. */
+/* next() over a read-only proxy's data, reached through the proxy: the data
+ * table itself is never handed to the revision, which could write to it. */
+static int proxy_next(lua_State *L) {
+  lua_settop(L, 2);
+  if (!lua_getmetatable(L, 1)) return 0;
+  lua_pushliteral(L, "__index");
+  if (lua_rawget(L, -2) != LUA_TTABLE) return 0;
+  lua_pushvalue(L, 2);
+  if (lua_next(L, -2)) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
 static int proxy_pairs(lua_State *L) {
-  lua_getglobal(L, "next");
-  if (lua_getmetatable(L, 1)) {
-    lua_pushliteral(L, "__index");
-    lua_rawget(L, -2);
-    lua_remove(L, -2);
-  } else {
-    lua_newtable(L);
-  }
+  lua_pushcfunction(L, proxy_next);
+  lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
 }

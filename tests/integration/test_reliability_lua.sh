@@ -62,6 +62,38 @@ lm upgrade head
 expect_exit 0
 expect_eq "$(db_query "SELECT count(*) FROM $(pick sqlite_master information_schema.tables) WHERE $(pick name table_name) LIKE 'seen_%'")" "2" "both revisions ran"
 
+t_case "pairs() on context and context.x hands out no writable table"
+# pairs(t) returns its iterator, a table and a key: for a read-only proxy
+# that table must be the proxy, never the data behind it, or a revision
+# could write into what later revisions (and later loads) read.
+new_project
+mkrev 5b0000000012 "" "probe" <<'EOF'
+local _, d = pairs(context)
+assert(not pcall(function() d.offline = true end), "the loading context's data was writable")
+function upgrade()
+  for _, t in ipairs({ context, context.x }) do
+    local _, data = pairs(t)
+    assert(rawequal(data, t), "pairs handed out a table other than the proxy")
+    assert(not pcall(function() data.tag = "changed" end), "data behind a proxy was writable")
+  end
+  local seen = {}
+  for k, v in pairs(context.x) do seen[#seen + 1] = k .. "=" .. v end
+  assert(#seen == 1 and seen[1] == "tag=kept", "pairs(context.x) saw " .. table.concat(seen, ","))
+  op.create_table("probe_" .. context.x.tag, op.column("id", "integer"))
+end
+function downgrade() end
+EOF
+mkrev 5b0000000013 5b0000000012 "after probe" <<'EOF'
+assert(context.offline == false, "a load saw offline " .. tostring(context.offline))
+function upgrade()
+  op.create_table("after_" .. context.x.tag, op.column("id", "integer"))
+end
+function downgrade() end
+EOF
+lm upgrade head -x tag=kept
+expect_exit 0
+expect_eq "$(db_query "SELECT count(*) FROM $(pick sqlite_master information_schema.tables) WHERE $(pick name table_name) IN ('probe_kept', 'after_kept')")" "2" "both revisions saw x as given"
+
 # ---------------------------------------------------------------------------
 t_case "op calls from a __gc finalizer are refused"
 new_project
