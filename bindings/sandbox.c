@@ -20,10 +20,11 @@ static const char *const SAFE_BASE[] = {
 static const char *const SAFE_LIBS[] = {"string", "table", "math", "utf8", "coroutine", NULL};
 static const char *const SAFE_OS[] = {"time", "date", "clock", "difftime", NULL};
 
-#define REG_ENV_ALLOW "luamig.env"        /* names os.getenv may read in a revision */
-#define REG_CTX_BASE "luamig.contextbase" /* dialect, offline, x: set by the run */
-#define REG_CTX_XEMPTY "luamig.contextx0" /* context.x while a file loads: empty */
-#define REG_GC_ARMED "luamig.finalizers"  /* a revision set a __gc metamethod */
+#define REG_ENV_ALLOW "luamig.env"           /* names os.getenv may read in a revision */
+#define REG_CTX_BASE "luamig.contextbase"    /* dialect, offline, x: set by the run */
+#define REG_CTX_XEMPTY "luamig.contextx0"    /* context.x while a file loads: empty */
+#define REG_CTX_LOADING "luamig.contextload" /* context's data while a file loads */
+#define REG_GC_ARMED "luamig.finalizers"     /* a revision set a __gc metamethod */
 
 static int readonly_newindex(lua_State *L);
 static int safe_setmetatable(lua_State *L);
@@ -374,6 +375,15 @@ static int init_state(lua_State *L) {
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "offline");
   lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
+  /* while a file loads, context is always the same (offline false, x
+   * empty): one data table for every load, since no revision can reach it
+   * to change it (context is read-only, its metatable hidden) */
+  lua_createtable(L, 0, 2);
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "offline");
+  lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_XEMPTY);
+  lua_setfield(L, -2, "x");
+  lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX_LOADING);
   lm_lua_context_begin(L, NULL, NULL, 1);
   lua_pushcfunction(L, safe_setmetatable);
   lua_setfield(L, -2, "setmetatable");
@@ -475,28 +485,27 @@ void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const ch
 void lm_lua_context_begin(lua_State *L, const char *revision, const char *step, int loading) {
   lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CONTEXT);
   lua_pushliteral(L, "__index");
-  lua_createtable(L, 0, 5); /* data */
-  if (!loading) {
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
-    lua_pushliteral(L, "dialect");
-    lua_rawget(L, -2);
-    lua_setfield(L, -3, "dialect");
-    lua_pushliteral(L, "offline");
-    lua_rawget(L, -2);
-    lua_setfield(L, -3, "offline");
-    lua_pushliteral(L, "x");
-    if (lua_rawget(L, -2) != LUA_TTABLE) {
-      lua_pop(L, 1);
-      lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_XEMPTY);
-    }
-    lua_setfield(L, -3, "x");
+  if (loading) { /* the same every time: made once */
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_LOADING);
+    lua_rawset(L, -3);
     lua_pop(L, 1);
-  } else {
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "offline");
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_XEMPTY);
-    lua_setfield(L, -2, "x");
+    return;
   }
+  lua_createtable(L, 0, 5); /* data */
+  lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
+  lua_pushliteral(L, "dialect");
+  lua_rawget(L, -2);
+  lua_setfield(L, -3, "dialect");
+  lua_pushliteral(L, "offline");
+  lua_rawget(L, -2);
+  lua_setfield(L, -3, "offline");
+  lua_pushliteral(L, "x");
+  if (lua_rawget(L, -2) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_XEMPTY);
+  }
+  lua_setfield(L, -3, "x");
+  lua_pop(L, 1);
   if (revision) {
     lua_pushstring(L, revision);
     lua_setfield(L, -2, "revision");
