@@ -32,7 +32,6 @@
  * lm_fast_sum_hex, against damage and not forgery (whoever can write the
  * index can write any checksum): SHA-256 of the megabyte index of a thousand
  * revisions took 7 % of a `luamig heads` over them, with SHA instructions. */
-#define _GNU_SOURCE /* memfd_create, for the fuzz hook */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -586,7 +585,7 @@ void lm_revindex_close(lm_revindex *x, int save) {
 
 /* For the fuzz target: text read as an index file from a file in memory. */
 static void read_text(lm_revindex *x, const char *text, size_t len) {
-  int fd = memfd_create("luamig-revindex", MFD_CLOEXEC);
+  int fd = lm_memfile("luamig-revindex");
   size_t off = 0;
   while (fd >= 0 && off < len) {
     ssize_t w = write(fd, text + off, len - off);

@@ -9,13 +9,11 @@
  * process): the SQL's length, the parameter count, the SQL and a NUL, then
  * per parameter its value (type, integer, float, length) and, for text,
  * its bytes and a NUL. */
-#define _GNU_SOURCE /* memfd_create */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "lm.h"
@@ -33,13 +31,9 @@ typedef struct rec_value {
 
 int lm_stmt_log_open(lm_stmt_log *g) {
   memset(g, 0, sizeof *g);
-  int fd = memfd_create("luamig-statements", MFD_CLOEXEC);
-  if (fd >= 0) {
-    g->f = fdopen(fd, "w+");
-    if (!g->f) close(fd);
-  } else {
-    g->f = tmpfile(); /* no memfd: an unlinked file in $TMPDIR or /tmp */
-  }
+  int fd = lm_memfile("luamig-statements");
+  g->f = fd >= 0 ? fdopen(fd, "w+") : NULL;
+  if (!g->f && fd >= 0) close(fd);
   return g->f ? 0 : -1;
 }
 

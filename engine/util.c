@@ -265,15 +265,20 @@ void lm_arena_free(lm_arena *a) {
  * costs 10 µs or more a page (a fifth of what rendering the script costs);
  * held in a file in memory, the kernel takes the pages (2 µs a page) and
  * sends them on without copying them through the process. */
+int lm_memfile(const char *name) {
+  int fd = memfd_create(name, MFD_CLOEXEC);
+  if (fd >= 0) return fd;
+  FILE *t = tmpfile(); /* no memfd: an unlinked file in $TMPDIR or /tmp */
+  if (!t) return -1;
+  fd = fcntl(fileno(t), F_DUPFD_CLOEXEC, 0);
+  fclose(t);
+  return fd;
+}
+
 FILE *lm_spool_open(lm_spool *sp) {
   memset(sp, 0, sizeof *sp);
-  sp->fd = memfd_create("luamig-script", MFD_CLOEXEC);
-  if (sp->fd < 0) { /* no memfd: an unlinked file in $TMPDIR or /tmp */
-    FILE *t = tmpfile();
-    sp->fd = t ? dup(fileno(t)) : -1;
-    if (t) fclose(t);
-  }
-  int wfd = sp->fd >= 0 ? dup(sp->fd) : -1;
+  sp->fd = lm_memfile("luamig-script");
+  int wfd = sp->fd >= 0 ? fcntl(sp->fd, F_DUPFD_CLOEXEC, 0) : -1;
   FILE *f = wfd >= 0 ? fdopen(wfd, "w") : NULL;
   if (!f && wfd >= 0) close(wfd);
   return f;

@@ -66,6 +66,11 @@ char *lm_arena_strndup(lm_arena *a, const char *s, size_t n);
 /** Frees every block; the arena is empty and can be used again. */
 void lm_arena_free(lm_arena *a);
 
+/** A new, empty file in memory (a memfd named name), or an unlinked
+ * temporary file where there is none: its descriptor (close-on-exec), or
+ * -1 with errno set. */
+int lm_memfile(const char *name);
+
 /** Text held aside until it is whole, in a file in memory (see lm_spool_open). */
 typedef struct lm_spool {
   int fd; /* -1 once freed */

@@ -1,6 +1,8 @@
-/* Small engine helpers: the arena (engine/util.c lm_arena), the spool a
- * --sql script is rendered into (lm_spool) and the fast checksum of the
- * revision index (engine/sha256.c lm_fast_sum_hex). */
+/* Small engine helpers: the arena (engine/util.c lm_arena), the memory
+ * files and the spool a --sql script is rendered into (lm_memfile,
+ * lm_spool), text buffers (lm_buf) and the fast checksum of the revision
+ * index (engine/sha256.c lm_fast_sum_hex). */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -191,12 +194,27 @@ static void test_buf_printf(void **state) {
   lm_buf_free(&b);
 }
 
+/* A memory file is empty, readable and writable, and not inherited by a
+ * program luamig runs. */
+static void test_memfile(void **state) {
+  (void)state;
+  int fd = lm_memfile("luamig-test");
+  assert_true(fd >= 0);
+  assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+  assert_int_equal(lseek(fd, 0, SEEK_END), 0);
+  assert_int_equal(write(fd, "abc", 3), 3);
+  char b[4] = {0};
+  assert_int_equal(pread(fd, b, 3, 0), 3);
+  assert_string_equal(b, "abc");
+  close(fd);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arena),           cmocka_unit_test(test_spool_pieces),
       cmocka_unit_test(test_spool_empty),     cmocka_unit_test(test_fast_sum_vectors),
       cmocka_unit_test(test_fast_sum_damage), cmocka_unit_test(test_buf_quoting),
-      cmocka_unit_test(test_buf_printf),
+      cmocka_unit_test(test_buf_printf),      cmocka_unit_test(test_memfile),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
