@@ -457,7 +457,7 @@ char *lm_render_inline(const lm_dialect *d, const lm_stmt *st) {
   long highest = 0; /* SQLite: a bare ? takes the highest index so far + 1 */
   lm_buf b;
   lm_buf_init(&b);
-  size_t i = 0;
+  size_t i = 0, copied = 0; /* s[copied..i) is still to be appended, in one piece */
   while (i < n) {
     unsigned char c = (unsigned char)s[i];
     size_t j = i + 1;
@@ -492,14 +492,15 @@ char *lm_render_inline(const lm_dialect *d, const lm_stmt *st) {
     if (idx > 0) {
       if (idx > highest) highest = idx;
       if (idx <= st->nparams) {
+        lm_buf_put(&b, s + copied, i - copied);
         lm_render_literal(d, &st->params[idx - 1], &b);
-        i = j;
+        i = copied = j;
         continue;
       }
     }
-    lm_buf_put(&b, s + i, j - i);
     i = j;
   }
+  lm_buf_put(&b, s + copied, n - copied);
   return lm_buf_steal(&b);
 }
 
