@@ -289,7 +289,7 @@ int lm_spool_copy(const lm_spool *sp, FILE *out) {
   if (len < 0) return -1;
   off_t off = 0;
   int ofd = fileno(out);
-  if (ofd >= 0 && fflush(out) == 0)
+  if (ofd >= 0 && ofd != sp->fd && fflush(out) == 0)
     while (off < len) {
       ssize_t k = sendfile(ofd, sp->fd, &off, (size_t)(len - off));
       if (k < 0 && errno == EINTR) continue;
@@ -302,7 +302,9 @@ int lm_spool_copy(const lm_spool *sp, FILE *out) {
     if (k <= 0 || fwrite(buf, 1, (size_t)k, out) != (size_t)k) return -1;
     off += k;
   }
-  return 0;
+  /* what stdio still holds is written now: a closed or full output fails
+   * here for a script shorter than its buffer */
+  return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }
 
 void lm_spool_free(lm_spool *sp) {

@@ -1,5 +1,7 @@
 /* luamig: the command line. A table of commands, each in its own file; global
  * options may stand before or after the command name. */
+#include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
@@ -344,6 +346,13 @@ static void on_signal(int sig) {
 }
 
 int main(int argc, char **argv) {
+  /* A standard stream the caller closed (luamig ... >&-) stays unusable
+   * instead of free: the next file opened would take its number, and what
+   * is meant for stdout or stderr would go into it (the --sql script into
+   * its own memory file, a message into a database). /dev/null opened
+   * read-only takes the slot, so a write there fails as on a closed one. */
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF && open("/dev/null", O_RDONLY) != fd) break;
   /* Memory freed stays in the heap for the next allocation instead of going
    * back to the system: a run frees large blocks (the revision index's text
    * once parsed, a script's buffer as it grows) and allocates as much again,
@@ -499,6 +508,13 @@ int main(int argc, char **argv) {
   if (rc) {
     lm_error_print(stderr);
     return lm_exit_code(rc);
+  }
+  /* output that could not be written (a full disk, a closed stdout) is a
+   * failure, not a success that printed nothing */
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "luamig: error: writing to standard output failed: %s\n",
+            strerror(errno ? errno : EIO));
+    return lm_exit_code(LM_EIO);
   }
   return 0;
 }

@@ -79,7 +79,8 @@ typedef struct lm_spool {
 /** A new, empty sp and a stream appending to it (read after fflush or
  * fclose), or NULL when there is nowhere to hold it (sp->fd is then -1). */
 FILE *lm_spool_open(lm_spool *sp);
-/** Writes what sp holds to out: 0, or -1 when a write failed. */
+/** Writes what sp holds to out and flushes out: 0, or -1 when a write
+ * failed. */
 int lm_spool_copy(const lm_spool *sp, FILE *out);
 void lm_spool_free(lm_spool *sp);
 

@@ -93,6 +93,33 @@ expect_err_contains "6a0000000006_badstep.lua"
 expect_err_contains "control character"
 rm versions/6a0000000006_badstep.lua
 
+t_case "--sql (or any output) to a closed or full stdout fails; the script goes nowhere else"
+# The script is held in a memory file until it is whole; with stdout
+# closed, that file must not take stdout's number and swallow the script.
+lm upgrade head --sql
+expect_exit 0
+want=$LM_OUT
+before=$(ls -A versions | sort | md5sum)
+timeout 60 "$LUAMIG" upgrade head --sql >&- 2>"$LM_TMP/closed.err" </dev/null
+expect_eq "$?" "1" "exit status with stdout closed"
+expect_ok "the error names the failed write" grep -q "writing the script failed" "$LM_TMP/closed.err"
+timeout 60 "$LUAMIG" upgrade head --sql >/dev/full 2>"$LM_TMP/full.err" </dev/null
+expect_eq "$?" "1" "exit status with stdout full"
+expect_ok "the error names the failed write" grep -q "writing the script failed" "$LM_TMP/full.err"
+expect_eq "$(ls -A versions | sort | md5sum)" "$before" "no file appeared among the revisions"
+# the same for a command that only prints
+timeout 60 "$LUAMIG" history >/dev/full 2>"$LM_TMP/hist.err" </dev/null
+expect_eq "$?" "1" "history's exit status with stdout full"
+expect_ok "history names the failed write" grep -q "writing to standard output failed" "$LM_TMP/hist.err"
+# through a pipe and into a file: the same script as lm captured
+timeout 60 "$LUAMIG" upgrade head --sql </dev/null | cat >"$LM_TMP/piped.sql"
+expect_eq "$(<"$LM_TMP/piped.sql")" "$want" "the script through a pipe"
+timeout 60 "$LUAMIG" upgrade head --sql </dev/null >"$LM_TMP/file.sql"
+expect_eq "$(<"$LM_TMP/file.sql")" "$want" "the script into a file"
+lm current
+expect_exit 0
+expect_out_contains "6a0000000001"
+
 t_case "history shows the texts without terminal escapes"
 lm history
 expect_exit 0
