@@ -23,8 +23,8 @@ static const char GLOBAL_HELP[] =
     "revision compiled, is kept; default $XDG_CACHE_HOME/luamig or ~/.cache/luamig;\n"
     "empty or 'off' for none).\n"
     "\n"
-    "Exit codes: 0 success, 1 a migration or check failed, 2 usage, configuration or\n"
-    "revision-loading error, 130 interrupted.\n";
+    "Exit codes: 0 success, 1 a migration or check failed (or the output could not\n"
+    "be written), 2 usage, configuration or revision-loading error, 130 interrupted.\n";
 
 const char *const cli_global_help = GLOBAL_HELP;
 
