@@ -1,6 +1,6 @@
 /* Allocation that never returns NULL, growable strings, small helpers. The
  * bottom layer: nothing here calls another part of the engine. */
-#define _GNU_SOURCE /* fopencookie, memfd_create */
+#define _GNU_SOURCE /* memfd_create */
 #include <errno.h>
 #include <stdio.h>
 #include <stdarg.h>
@@ -260,11 +260,6 @@ void lm_arena_free(lm_arena *a) {
   }
 }
 
-/* A --sql script of a thousand revisions is 400 KB. Held in new memory,
- * its every page is touched for the first time, which on a virtual machine
- * costs 10 µs or more a page (a fifth of what rendering the script costs);
- * held in a file in memory, the kernel takes the pages (2 µs a page) and
- * sends them on without copying them through the process. */
 int lm_memfile(const char *name) {
   int fd = memfd_create(name, MFD_CLOEXEC);
   if (fd >= 0) return fd;
@@ -275,6 +270,11 @@ int lm_memfile(const char *name) {
   return fd;
 }
 
+/* A --sql script of a thousand revisions is 400 KB. Held in new memory,
+ * its every page is touched for the first time, which on a virtual machine
+ * costs 10 µs or more a page; held in a file in memory, the kernel takes
+ * the pages (2 µs a page) and sends them on without copying them through
+ * the process. */
 FILE *lm_spool_open(lm_spool *sp) {
   memset(sp, 0, sizeof *sp);
   sp->fd = lm_memfile("luamig-script");

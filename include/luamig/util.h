@@ -77,7 +77,8 @@ typedef struct lm_spool {
 } lm_spool;
 
 /** A new, empty sp and a stream appending to it (read after fflush or
- * fclose), or NULL when there is nowhere to hold it (sp->fd is then -1). */
+ * fclose), or NULL when there is nowhere to hold it; sp is freed with
+ * lm_spool_free either way. */
 FILE *lm_spool_open(lm_spool *sp);
 /** Writes what sp holds to out and flushes out: 0, or -1 when a write
  * failed. */
