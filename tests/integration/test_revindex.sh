@@ -292,4 +292,44 @@ lm heads # loads the chain; current would refuse the database that does not exis
 expect_exit 0
 expect_eq "$(index_files | wc -l)" 0 "no index written for files changed just now"
 
+t_case "revindex: a top level that makes no step function when it runs fails cleanly"
+# A revision from the index runs its top level again to define its
+# functions, but its fields are not read again. When that second run makes
+# no upgrade() or no steps (here: they depend on an environment variable),
+# the step fails with a clear error and nothing of it is applied.
+project
+write_config "url = \"$LM_URL\"," 'env = { "LM_DROP_UP" },'
+mkrev 7e0000000011 "" "plain" <<'EOF'
+if os.getenv("LM_DROP_UP") ~= "1" then
+  function upgrade() op.create_table("t_plain", op.column("id", "integer")) end
+end
+function downgrade() op.drop_table("t_plain") end
+EOF
+mkrev 7e0000000012 7e0000000011 "stepped" <<'EOF'
+steps = {
+  { name = "one", up = function() op.create_table("t_step", op.column("id", "integer")) end,
+    down = function() op.drop_table("t_step") end },
+}
+if os.getenv("LM_DROP_UP") == "1" then steps = "gone" end
+EOF
+settle
+lm heads # records both files in the index, with upgrade() and the step
+expect_exit 0
+expect_eq "$(index_files | wc -l)" 1 "an index was written"
+LM_DROP_UP=1 lm upgrade head
+expect_exit 1
+expect_err_contains "has no upgrade()"
+expect_no_table t_plain
+lm upgrade 7e0000000011
+expect_exit 0
+LM_DROP_UP=1 lm upgrade head
+expect_exit 1
+expect_err_contains "step 'one' of revision 7e0000000012 has no up function"
+expect_no_table t_step
+lm current
+expect_out_contains "7e0000000011"
+lm upgrade head
+expect_exit 0
+expect_table t_step
+
 t_done
