@@ -5,8 +5,11 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "luamig/lint.h"
@@ -339,6 +342,59 @@ static int unknown_option(const command *cmd, const char *fmt, const char *arg) 
   return rc;
 }
 
+/* The heap on transparent huge pages. On a virtual machine the first touch
+ * of each new 4 KiB page costs 10-15 us (a --sql run over a thousand
+ * revisions touched about 230 new heap pages: 3 ms of its 22); one 2 MiB
+ * huge page costs about 140 us, however much of it is used. Before the
+ * first allocation, the break is moved to one page below a huge-page
+ * boundary, the heap is created with room to spare (M_TOP_PAD) and the
+ * aligned part of it is marked MADV_HUGEPAGE: glibc's first chunk headers
+ * take the page below the boundary, and each later 2 MiB of the heap is one
+ * fault. Nothing is touched that would not be, so a kernel without huge
+ * pages, or with them disabled, only sees an madvise it ignores; a heap
+ * that already exists, or an allocator that is not glibc's (sanitizers),
+ * is left as it is. A run that only prints its help or version touches a few
+ * dozen pages, fewer than the huge page costs (+0.5 ms measured): it keeps
+ * the plain heap. */
+static void heap_on_huge_pages(int argc, char **argv) {
+#if defined(__GLIBC__) && defined(MADV_HUGEPAGE)
+  if (argc < 2) return;
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+        strcmp(argv[i], "--version") == 0)
+      return;
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t huge = 0; /* read without stdio, which would allocate */
+  int fd = open("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char text[32];
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9' && huge < ((uintptr_t)1 << 40);
+         i++)
+      huge = huge * 10 + (uintptr_t)(text[i] - '0');
+  }
+  /* 2 MiB with 4 KiB pages; skip sizes whose zeroing costs more than the
+   * faults it saves */
+  if (huge < 2 * page || huge > ((uintptr_t)4 << 20) || (huge & (huge - 1)) ||
+      mallinfo2().arena != 0)
+    return;
+  void *cur = sbrk(0);
+  if (cur == (void *)-1) return;
+  uintptr_t first = ((uintptr_t)cur + page + huge - 1) & ~(huge - 1);
+  if (sbrk((intptr_t)(first - page - (uintptr_t)cur)) == (void *)-1) return;
+  mallopt(M_TOP_PAD, 16 << 20);
+  void *volatile probe = malloc(1); /* volatile: the pair is not optimised out */
+  free(probe);
+  mallopt(M_TOP_PAD, 128 * 1024); /* glibc's default again for later growth */
+  uintptr_t end = (uintptr_t)sbrk(0) & ~(huge - 1);
+  if (end > first) madvise((void *)first, end - first, MADV_HUGEPAGE);
+#else
+  (void)argc;
+  (void)argv;
+#endif
+}
+
 static void on_signal(int sig) {
   /* a second Ctrl-C gets the default action */
   signal(sig, SIG_DFL);
@@ -361,6 +417,7 @@ int main(int argc, char **argv) {
    * with this). 32 MiB is glibc's largest mmap threshold. */
   mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
+  heap_on_huge_pages(argc, argv);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
