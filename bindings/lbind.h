@@ -24,6 +24,14 @@
 extern int lm_lua_error_sentinel;
 
 void lm_lua_open_op(lua_State *L);
+
+/* The allocator of every Lua state luamig makes (bindings/lua_alloc.c). */
+typedef struct lm_lalloc lm_lalloc;
+lm_lalloc *lm_lalloc_new(void);
+/** Frees what the allocator holds: after lua_close of its state. */
+void lm_lalloc_free(lm_lalloc *a);
+/** A lua_Alloc; ud is the lm_lalloc. */
+void *lm_lalloc_fn(void *ud, void *ptr, size_t osize, size_t nsize);
 /** Lets revisions read the environment variable name (config `env`). */
 void lm_lua_allow_env(lua_State *L, const char *name);
 /** Pushes the config file's environment (a revision's, with os.getenv). */

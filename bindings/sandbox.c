@@ -3,6 +3,7 @@
  * __index is that safe table. Revisions see `op`, `context`, the safe standard
  * library and a `require` limited to the project's folders; nothing that runs
  * programs, touches arbitrary files or loads binary chunks. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -426,9 +427,27 @@ static int init_state(lua_State *L) {
 static lua_State *volatile interrupted_state; /* what Ctrl-C stops (the newest state) */
 static void interrupt_running_lua(void);
 
+/* What luaL_newstate's panic function does: an error outside any protected
+ * call cannot be recovered. */
+static int panic(lua_State *L) {
+  const char *msg =
+      lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error object is not a string";
+  fprintf(stderr, "luamig: unprotected error in a call to Lua: %s\n", msg);
+  return 0; /* Lua aborts */
+}
+
+_Static_assert(LUA_EXTRASPACE >= sizeof(lm_lalloc *), "the allocator is kept in the extra space");
+
 lua_State *lm_lua_new(void) {
-  lua_State *L = luaL_newstate();
-  if (!L) return NULL;
+  lm_lalloc *A = lm_lalloc_new();
+  lua_State *L = A ? lua_newstate(lm_lalloc_fn, A) : NULL;
+  if (!L) {
+    lm_lalloc_free(A);
+    return NULL;
+  }
+  lua_atpanic(L, panic);
+  /* found again by lm_lua_close, whichever allocator is installed then */
+  memcpy(lua_getextraspace(L), &A, sizeof A);
   interrupted_state = L;
   lm_interrupt_hook(interrupt_running_lua);
   /* most of what a run allocates (op arguments, arenas) dies young */
@@ -436,14 +455,18 @@ lua_State *lm_lua_new(void) {
   lua_pushcfunction(L, init_state);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     lm_error_set(LM_ENOMEM, "cannot set up Lua: %s", lua_tostring(L, -1));
-    lua_close(L);
+    lm_lua_close(L);
     return NULL;
   }
   return L;
 }
 
 void lm_lua_close(lua_State *L) {
-  if (L) lua_close(L);
+  if (!L) return;
+  lm_lalloc *A;
+  memcpy(&A, lua_getextraspace(L), sizeof A);
+  lua_close(L);
+  lm_lalloc_free(A);
 }
 
 void lm_lua_add_path(lua_State *L, const char *dir) {

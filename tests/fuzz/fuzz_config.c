@@ -38,23 +38,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 typedef struct budget {
   long bytes;
   long instructions;
+  lua_Alloc inner; /* the state's own allocator, which every call goes on to */
+  void *inner_ud;
 } budget;
 
 static budget B;
 
-/* realloc/free like Lua's own allocator, so blocks allocated before it was
- * installed are handled alike; it refuses growth beyond the budget. */
+/* The state's own allocator, which refuses growth beyond the budget: blocks
+ * allocated before it was installed are handled alike. */
 static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   budget *b = ud;
   size_t old = ptr ? osize : 0;
-  if (nsize == 0) {
-    free(ptr);
-    b->bytes -= (long)old;
-    return NULL;
-  }
   if (nsize > old && b->bytes + (long)(nsize - old) > MEMORY_BUDGET) return NULL;
-  void *p = realloc(ptr, nsize);
-  if (p) b->bytes += (long)nsize - (long)old;
+  void *p = b->inner(b->inner_ud, ptr, osize, nsize);
+  if (p || nsize == 0) b->bytes += (long)nsize - (long)old;
   return p;
 }
 
@@ -74,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!L) abort();
   B.bytes = 0;
   B.instructions = 0;
+  B.inner = lua_getallocf(L, &B.inner_ud);
   lua_setallocf(L, limited_alloc, &B);
   lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
 
