@@ -1,7 +1,7 @@
 /* The Lua state's allocator. Lua allocates and frees small blocks at a high
- * rate (table parts, strings, closures: about 68,000 of each in an `upgrade
- * head --sql` over a thousand revisions, most of them from its garbage
- * collector freeing what a revision's step made) and tells the allocator
+ * rate (table parts, strings, closures: about 70,000 allocations and as
+ * many frees in an `upgrade head --sql` over a thousand revisions, most of
+ * the frees by its garbage collector) and tells the allocator
  * the size of every block it frees or resizes. So blocks need no header:
  * those up to LA_MAX bytes come from free lists by size class (LA_STEP
  * bytes apart), refilled from slabs of LA_SLAB bytes carved in order, and

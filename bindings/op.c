@@ -1229,9 +1229,8 @@ static const char *const FIELDS[] = {"name", "type", "opts",     "kind", "text",
 /* Every option and field name the bindings look up, held by the registry for
  * the state's life. lua_getfield interns its key, and a name no live table
  * holds (an option the revision did not set: most of them, at each call)
- * was created, then collected, again at each lookup: 54 allocations a
- * revision in a --sql run over a thousand, with their hashing and freeing
- * about 10 % of its instructions. */
+ * was created, then collected, again at lookups: 1.3 M of the 104 M
+ * instructions of an upgrade --sql over a thousand revisions. */
 static void keep_names(lua_State *L) {
   static const char *const *const lists[] = {COLUMN_OPTS,     CON_OPTS,    ALTER_OPTS, INDEX_OPTS,
                                              DROP_INDEX_OPTS, UNIQUE_OPTS, FK_OPTS,    CHECK_OPTS,
