@@ -49,10 +49,57 @@ char *lm_xstrndup(const char *s, size_t n) {
   return d;
 }
 
+/* fmt with only %s and %% directives, the usual path or message join, made
+ * without vsnprintf (about 700 instructions a call; three calls a revision
+ * in a run over many), or NULL for any other format. */
+static char *join_strings(const char *fmt, va_list ap) {
+  size_t n = 0;
+  va_list aq;
+  va_copy(aq, ap);
+  for (const char *f = fmt; *f; f++) {
+    if (*f != '%') {
+      n++;
+      continue;
+    }
+    if (f[1] == '%') {
+      n++;
+      f++;
+    } else if (f[1] == 's') {
+      const char *a = va_arg(aq, const char *);
+      n += strlen(a ? a : "(null)");
+      f++;
+    } else {
+      va_end(aq);
+      return NULL;
+    }
+  }
+  va_end(aq);
+  char *s = lm_xmalloc(n + 1), *o = s;
+  for (const char *f = fmt; *f; f++) {
+    if (*f != '%') {
+      *o++ = *f;
+    } else if (*++f == '%') {
+      *o++ = '%';
+    } else {
+      const char *a = va_arg(ap, const char *);
+      if (!a) a = "(null)";
+      size_t k = strlen(a);
+      memcpy(o, a, k);
+      o += k;
+    }
+  }
+  *o = 0;
+  return s;
+}
+
 char *lm_xasprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *joined = join_strings(fmt, ap);
+  va_end(ap);
+  if (joined) return joined;
   /* one formatting pass for the usual short result, two for a long one */
   char small[256];
-  va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(small, sizeof small, fmt, ap);
   va_end(ap);

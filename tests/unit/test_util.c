@@ -209,12 +209,40 @@ static void test_memfile(void **state) {
   close(fd);
 }
 
+/* lm_xasprintf: the same text as snprintf, on the joining path (only %s
+ * and %%) and on the formatting one, short and long. */
+static void check_format(const char *want, char *got) {
+  assert_string_equal(got, want);
+  free(got);
+}
+
+static void test_xasprintf(void **state) {
+  (void)state;
+  char big[700];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  char want[1600];
+  check_format("versions/r1_a.lua", lm_xasprintf("%s/%s", "versions", "r1_a.lua"));
+  check_format("@v/x.lua", lm_xasprintf("@%s", "v/x.lua"));
+  check_format("", lm_xasprintf("%s", ""));
+  check_format("plain text", lm_xasprintf("plain text"));
+  check_format("100% of a and b%", lm_xasprintf("100%% of %s and %s%%", "a", "b"));
+  snprintf(want, sizeof want, "[%s|%s]", big, big);
+  check_format(want, lm_xasprintf("[%s|%s]", big, big));
+  /* other directives go through vsnprintf */
+  check_format("7 x  ab", lm_xasprintf("%d %s %3s", 7, "x", "ab"));
+  snprintf(want, sizeof want, "%s %d", big, 42);
+  check_format(want, lm_xasprintf("%s %d", big, 42));
+  check_format("a%s", lm_xasprintf("a%%s"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arena),           cmocka_unit_test(test_spool_pieces),
       cmocka_unit_test(test_spool_empty),     cmocka_unit_test(test_fast_sum_vectors),
       cmocka_unit_test(test_fast_sum_damage), cmocka_unit_test(test_buf_quoting),
-      cmocka_unit_test(test_buf_printf),      cmocka_unit_test(test_memfile),
+      cmocka_unit_test(test_xasprintf),       cmocka_unit_test(test_buf_printf),
+      cmocka_unit_test(test_memfile),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
