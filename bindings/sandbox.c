@@ -34,7 +34,6 @@ static int coroutine_resume(lua_State *L);
 static void warn_to_stderr(void *ud, const char *msg, int tocont);
 static const char COROUTINE_WRAP[];
 
-/* pairs() on a read-only proxy walks the table behind it. */
 /* next() over a read-only proxy's data, reached through the proxy: the data
  * table itself is never handed to the revision, which could write to it. */
 static int proxy_next(lua_State *L) {
@@ -48,6 +47,7 @@ static int proxy_next(lua_State *L) {
   return 1;
 }
 
+/* pairs() on a read-only proxy walks the table behind it. */
 static int proxy_pairs(lua_State *L) {
   lua_pushcfunction(L, proxy_next);
   lua_pushvalue(L, 1);

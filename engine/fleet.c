@@ -412,16 +412,6 @@ static void put_field(lm_buf *b, const char *s) {
   lm_buf_putc(b, 0);
 }
 
-static void write_all(int fd, const char *s, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, s, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    s += w;
-    n -= (size_t)w;
-  }
-}
-
 /* The child: one target, the ordinary single-database path, one record. */
 static void child_main(lm_project *p, const lm_fleet_list *l, int i, int fd, lm_fleet_fn fn,
                        void *ud, const sigset_t *mask) {
@@ -502,7 +492,7 @@ static void child_main(lm_project *p, const lm_fleet_list *l, int i, int fd, lm_
   } else {
     put_field(&b, NULL);
   }
-  write_all(fd, b.s, b.len);
+  lm_write_all(fd, b.s, b.len); /* a parent that is gone reads nothing anyway */
   _exit(0);
 }
 

@@ -117,13 +117,8 @@ static void write_atomic(const char *path, const char *data, size_t len) {
   if (make_dirs(dir)) {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
-      size_t off = 0;
-      while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w <= 0) break;
-        off += (size_t)w;
-      }
-      if (close(fd) == 0 && off == len && rename(tmp, path) == 0) tmp[0] = 0;
+      int written = lm_write_all(fd, data, len) == 0;
+      if (close(fd) == 0 && written && rename(tmp, path) == 0) tmp[0] = 0;
       if (tmp[0]) unlink(tmp);
     }
   }
@@ -586,13 +581,7 @@ void lm_revindex_close(lm_revindex *x, int save) {
 /* For the fuzz target: text read as an index file from a file in memory. */
 static void read_text(lm_revindex *x, const char *text, size_t len) {
   int fd = lm_memfile("luamig-revindex");
-  size_t off = 0;
-  while (fd >= 0 && off < len) {
-    ssize_t w = write(fd, text + off, len - off);
-    if (w <= 0) break;
-    off += (size_t)w;
-  }
-  if (fd >= 0 && off < len) {
+  if (fd >= 0 && lm_write_all(fd, text, len) != 0) {
     close(fd);
     fd = -1;
   }

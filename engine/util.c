@@ -307,6 +307,21 @@ void lm_arena_free(lm_arena *a) {
   }
 }
 
+int lm_write_all(int fd, const void *data, size_t n) {
+  const char *p = data;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      if (w == 0) errno = EIO;
+      return -1;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
 int lm_memfile(const char *name) {
   int fd = memfd_create(name, MFD_CLOEXEC);
   if (fd >= 0) return fd;

@@ -71,6 +71,10 @@ void lm_arena_free(lm_arena *a);
  * -1 with errno set. */
 int lm_memfile(const char *name);
 
+/** Writes all n bytes of data to fd, again after a short write or EINTR: 0,
+ * or -1 (errno set) when a write failed. */
+int lm_write_all(int fd, const void *data, size_t n);
+
 /** Text held aside until it is whole, in a file in memory (see lm_spool_open). */
 typedef struct lm_spool {
   int fd; /* -1 once freed */
