@@ -49,4 +49,32 @@ lm --url "sqlite:///$PROJECT/no/such/folder/x.db" upgrade head
 expect_exit_nonzero
 expect_err_error_line
 
+# luamig's connection uses the journal mode PERSIST (fewer file-system
+# operations per commit) and sets DELETE again when it closes, which removes
+# the journal: the database itself is not changed.
+t_case "the journal mode is the database's own after a run, and no journal stays"
+lm --url "sqlite:///$PROJECT/abs.db" downgrade base
+expect_exit 0
+lm --url "sqlite:///$PROJECT/abs.db" upgrade head
+expect_exit 0
+expect_no_file "$PROJECT/abs.db-journal"
+expect_eq "$(sqlite3 "$PROJECT/abs.db" "PRAGMA journal_mode")" delete "journal mode after a run"
+
+t_case "a database in WAL mode stays in WAL mode"
+sqlite3 "$PROJECT/wal.db" "PRAGMA journal_mode = WAL" >/dev/null
+lm --url "sqlite:///$PROJECT/wal.db" upgrade head
+expect_exit 0
+expect_eq "$(sqlite3 "$PROJECT/wal.db" "PRAGMA journal_mode")" wal "journal mode of a WAL database"
+expect_table rel_table "sqlite:///$PROJECT/wal.db"
+
+t_case "a journal left with its header zeroed (a killed run) does no harm and is removed"
+lm --url "sqlite:///$PROJECT/abs.db" downgrade base
+expect_exit 0
+head -c 4096 /dev/zero >"$PROJECT/abs.db-journal"
+lm --url "sqlite:///$PROJECT/abs.db" upgrade head
+expect_exit 0
+expect_table rel_table "sqlite:///$PROJECT/abs.db"
+expect_no_file "$PROJECT/abs.db-journal"
+
+
 t_done
