@@ -3,8 +3,9 @@
  * engine/revindex.c). Held by the index and by each revision read from it.
  * luamig replaces the file by renaming a new one over it, so the mapping
  * keeps its bytes; a file cut short in place by someone else raises SIGBUS
- * on a read past its new end, which the copy catches (guarded_copy): the
- * revision is then compiled from its text, as without an index. */
+ * on a read past its new end, which the copy catches (lm_map_guarded): the
+ * revision is then compiled from its text, as without an index. The index
+ * itself is read under the same guard (engine/revindex.c). */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -60,10 +61,10 @@ void lm_chunk_file_release(struct lm_chunk_file *f) {
   free(f);
 }
 
-static sigjmp_buf *volatile bus_jump; /* set while guarded_copy copies */
+static sigjmp_buf *volatile bus_jump; /* set while lm_map_guarded runs fn */
 
 /* SIGBUS: a mapped page past the end of a file cut short. Inside
- * guarded_copy the copy is abandoned; anywhere else the handler that was
+ * lm_map_guarded the work is abandoned; anywhere else the handler that was
  * there before takes over (the access faults again when this returns). */
 static void on_sigbus(int sig) {
   if (bus_jump) siglongjmp(*bus_jump, 1);
@@ -71,18 +72,29 @@ static void on_sigbus(int sig) {
   sigaction(sig, &bus_old, NULL);
 }
 
-/* memcpy from a file mapping; -1 when part of it is gone. */
-static int guarded_copy(char *dst, const char *src, size_t n) {
+int lm_map_guarded(void (*fn)(void *), void *ud) {
   if (!bus_ours) return -1;
   sigjmp_buf jb;
+  sigjmp_buf *volatile outer = bus_jump;
   if (sigsetjmp(jb, 0)) {
-    bus_jump = NULL;
+    bus_jump = outer;
     return -1;
   }
   bus_jump = &jb;
-  memcpy(dst, src, n);
-  bus_jump = NULL;
+  fn(ud);
+  bus_jump = outer;
   return 0;
+}
+
+typedef struct copy_job {
+  char *dst;
+  const char *src;
+  size_t n;
+} copy_job;
+
+static void copy_run(void *ud) {
+  copy_job *c = ud;
+  memcpy(c->dst, c->src, c->n);
 }
 
 const char *lm_revision_chunk(const lm_revision *r, size_t *n) {
@@ -100,8 +112,8 @@ const char *lm_revision_chunk(const lm_revision *r, size_t *n) {
     free(f->buf);
     f->buf = lm_xmalloc(f->cap);
   }
-  if (guarded_copy(f->buf, f->map + r->chunk_off, r->nchunk) != 0)
-    return NULL; /* the file was cut short */
+  copy_job c = {f->buf, f->map + r->chunk_off, r->nchunk};
+  if (lm_map_guarded(copy_run, &c) != 0) return NULL; /* the file was cut short */
   *n = r->nchunk;
   return f->buf;
 }

@@ -181,6 +181,15 @@ void lm_chunk_file_release(struct lm_chunk_file *f);
  * when it has none or its bytes can no longer be read whole from the index
  * file (cut short in place). */
 const char *lm_revision_chunk(const lm_revision *r, size_t *n);
+/** Runs fn(ud) with SIGBUS caught while a file mapping made by
+ * lm_chunk_file_new is read: 0 when fn returned, -1 when a read past the end
+ * of a file cut short in place stopped it (fn then did not finish: it must
+ * keep what it has made where the caller can free it). */
+int lm_map_guarded(void (*fn)(void *), void *ud);
+/** Test hook: reads the index file mapped at (map, len), which it takes, as
+ * lm_revindex_open reads its file (header "luamig-revindex N fuzz"); the
+ * number of entries kept, or -2 when the file was cut short under the read. */
+int lm_revindex_parse_map(void *map, size_t len);
 /** Fuzzing hook: parses body as an index file after its header line; the
  * number of entries, or -1 when an invariant is broken. */
 int lm_revindex_parse_buffer(const char *body, size_t len);

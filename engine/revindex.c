@@ -380,29 +380,64 @@ static void add_entry(lm_revindex *x, entry *e) {
   x->v[x->n++] = *e;
 }
 
-static void parse(lm_revindex *x, const char *text, size_t len, struct lm_chunk_file *cf) {
+/* Drops every entry read: the file is ignored and rewritten. */
+static void drop_entries(lm_revindex *x) {
+  for (int i = 0; i < x->n; i++)
+    free_entry(&x->v[i]);
+  x->n = 0;
+  x->nread = 0;
+  x->dirty = 1;
+}
+
+/* One parse of a mapped index file. The entry being read lives here, not on
+ * parse's stack, so that what it holds can be freed when a SIGBUS stops the
+ * parse (lm_map_guarded). */
+typedef struct parse_job {
+  lm_revindex *x;
+  const char *text;
+  size_t len;
+  struct lm_chunk_file *cf;
+  entry cur;
+} parse_job;
+
+static void parse(void *ud) {
+  parse_job *pj = ud;
+  lm_revindex *x = pj->x;
+  const char *text = pj->text;
+  size_t len = pj->len;
   size_t hl = strlen(x->header);
   if (len < hl + 1 + END_LINE || memcmp(text, x->header, hl) != 0 || text[hl] != '\n' ||
       !whole_file_ok(text, len)) {
     x->dirty = len > 0; /* damaged or another binary's: rewritten */
     return;
   }
-  reader r = {text + hl + 1, text + len - END_LINE, text, cf, 0};
+  reader r = {text + hl + 1, text + len - END_LINE, text, pj->cf, 0};
   while (r.p < r.end && !r.bad) {
-    entry e;
-    if (read_entry(&r, &e) == 0) add_entry(x, &e);
+    if (read_entry(&r, &pj->cur) == 0) add_entry(x, &pj->cur);
+    memset(&pj->cur, 0, sizeof pj->cur); /* now x's, or freed */
   }
   if (!r.bad && r.p == r.end) {
     if (x->n > 1) qsort(x->v, (size_t)x->n, sizeof *x->v, cmp_entry);
     x->nread = x->n;
     return;
   }
-  /* damaged (a file that matches its checksum and still does not parse):
-   * the whole file is ignored and rewritten */
-  for (int i = 0; i < x->n; i++)
-    free_entry(&x->v[i]);
-  x->n = 0;
-  x->dirty = 1;
+  /* damaged (a file that matches its checksum and still does not parse) */
+  drop_entries(x);
+}
+
+/* Reads the index mapped at (map, len), which x then holds. luamig replaces
+ * the file by renaming a new one over it, never rewrites it in place, so
+ * the mapping keeps its bytes; a file cut short in place by another program
+ * while it is read raises SIGBUS, which stops the parse: the index is then
+ * ignored and rewritten, as a damaged one. (A string being copied out of the
+ * mapping at that moment is lost with the parse: a few bytes, once.) */
+static int read_mapped(lm_revindex *x, void *map, size_t len) {
+  x->cf = lm_chunk_file_new(map, len);
+  parse_job pj = {x, map, len, x->cf, {0}};
+  if (lm_map_guarded(parse, &pj) == 0) return 0;
+  free_entry(&pj.cur);
+  drop_entries(x);
+  return -1;
 }
 
 /* Reads the index from fd, which it closes: kept mapped while entries read
@@ -412,11 +447,8 @@ static void parse(lm_revindex *x, const char *text, size_t len, struct lm_chunk_
  * the chunks where they are, and a mapping of the file's cached pages costs
  * a seventh of reading a megabyte into new memory, whose every page is
  * touched for the first time (3.2 ms against 0.5 ms for a thousand
- * revisions on a virtual machine). luamig replaces the file by renaming a
- * new one over it, never rewrites it in place, so the mapping does not
- * shrink under parse; only a copy of a chunk is guarded against a file cut
- * short by someone else, parse itself is not (a few milliseconds, before
- * any database work). */
+ * revisions on a virtual machine). A file cut short in place under the
+ * read is caught (read_mapped). */
 static void read_index(lm_revindex *x, int fd) {
   struct stat st;
   if (fd < 0) return;
@@ -424,10 +456,7 @@ static void read_index(lm_revindex *x, int fd) {
       (unsigned long long)st.st_size <= (1ULL << 30)) {
     size_t len = (size_t)st.st_size;
     void *text = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    if (text != MAP_FAILED) {
-      x->cf = lm_chunk_file_new(text, len);
-      parse(x, text, len, x->cf);
-    }
+    if (text != MAP_FAILED) read_mapped(x, text, len);
   }
   close(fd);
 }
@@ -576,6 +605,14 @@ void lm_revindex_close(lm_revindex *x, int save) {
   free(x->file);
   free(x->header);
   free(x);
+}
+
+int lm_revindex_parse_map(void *map, size_t len) {
+  lm_revindex *x = lm_xcalloc(1, sizeof *x);
+  x->header = lm_xstrdup(LM_INDEX_MAGIC " fuzz");
+  int n = read_mapped(x, map, len) == 0 ? x->nread : -2;
+  lm_revindex_close(x, 0);
+  return n;
 }
 
 /* For the fuzz target: text read as an index file from a file in memory. */

@@ -3,7 +3,8 @@
  * only when it runs. These tests check that the copy is the chunk that was
  * recorded, that a new index renamed over the file does not change it, and
  * that a file cut short in place (SIGBUS on the mapping) gives "no chunk"
- * (the revision is then compiled from its text) instead of a crash. */
+ * (the revision is then compiled from its text) instead of a crash, and
+ * that a file cut short while the index itself is read is ignored. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,11 +148,43 @@ static void test_cut_short_is_no_chunk(void **state) {
   lm_revision_free(r);
 }
 
+/* maps a file of len bytes of text, cut to cut bytes after it is mapped */
+static void *map_cut(size_t len, off_t cut) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/mapped.idx", root);
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  char *text = malloc(len);
+  assert_non_null(text);
+  memset(text, 'x', len);
+  memcpy(text, "luamig-revindex 0 other\n", 24);
+  assert_int_equal(write(fd, text, len), (ssize_t)len);
+  free(text);
+  void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  assert_true(map != MAP_FAILED);
+  assert_int_equal(ftruncate(fd, cut), 0); /* in place, as luamig never writes */
+  close(fd);
+  return map;
+}
+
+static void test_index_cut_short_while_read(void **state) {
+  (void)state;
+  /* whole: read (another header, so no entries), not stopped */
+  assert_int_equal(lm_revindex_parse_map(map_cut(9000, 9000), 9000), 0);
+  /* cut to nothing after the mapping: the first read faults */
+  assert_int_equal(lm_revindex_parse_map(map_cut(9000, 0), 9000), -2);
+  /* and again: the handler is still in place after the first catch */
+  assert_int_equal(lm_revindex_parse_map(map_cut(9000, 0), 9000), -2);
+  /* a chunk copy is still guarded after a stopped parse */
+  test_cut_short_is_no_chunk(state);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_chunk_read_when_asked),
       cmocka_unit_test(test_renamed_over_keeps_bytes),
       cmocka_unit_test(test_cut_short_is_no_chunk),
+      cmocka_unit_test(test_index_cut_short_while_read),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
