@@ -396,7 +396,6 @@ typedef struct parse_job {
   lm_revindex *x;
   const char *text;
   size_t len;
-  struct lm_chunk_file *cf;
   entry cur;
 } parse_job;
 
@@ -411,7 +410,7 @@ static void parse(void *ud) {
     x->dirty = len > 0; /* damaged or another binary's: rewritten */
     return;
   }
-  reader r = {text + hl + 1, text + len - END_LINE, text, pj->cf, 0};
+  reader r = {text + hl + 1, text + len - END_LINE, text, x->cf, 0};
   while (r.p < r.end && !r.bad) {
     if (read_entry(&r, &pj->cur) == 0) add_entry(x, &pj->cur);
     memset(&pj->cur, 0, sizeof pj->cur); /* now x's, or freed */
@@ -433,7 +432,7 @@ static void parse(void *ud) {
  * mapping at that moment is lost with the parse: a few bytes, once.) */
 static int read_mapped(lm_revindex *x, void *map, size_t len) {
   x->cf = lm_chunk_file_new(map, len);
-  parse_job pj = {x, map, len, x->cf, {0}};
+  parse_job pj = {x, map, len, {0}};
   if (lm_map_guarded(parse, &pj) == 0) return 0;
   free_entry(&pj.cur);
   drop_entries(x);

@@ -151,9 +151,10 @@ static void sqlite_close(lm_conn *conn) {
   free(c->kept_sql);
   free(c->kept_map);
   if (c->persisted) {
-    /* back to DELETE, which removes the journal; when the connection is
-     * still in a transaction, or another holds the write lock, the journal
-     * stays behind with its header zeroed, which SQLite ignores */
+    /* back to DELETE, which removes the journal (a transaction still open
+     * is rolled back first, as closing would); when another connection
+     * holds the write lock, the journal stays behind with its header
+     * zeroed, which SQLite ignores */
     if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_exec(c->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
   }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SQLite-only URL forms: relative and absolute paths, :memory:.
+# SQLite-only URL forms (relative and absolute paths, :memory:) and what a
+# run leaves of the database's journal.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 only_dialect sqlite
 
