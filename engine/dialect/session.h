@@ -7,6 +7,9 @@
 
 void lm_sqlite_backfill_columns(const char *table, lm_stmts *out);
 int lm_sqlite_write_rows(const lm_rows_update *u, lm_stmt_fn run, void *ud);
+/* the SQL function lm_sqlite_write_rows uses, on a new connection */
+struct sqlite3;
+int lm_sqlite_backfill_functions(struct sqlite3 *db);
 extern const char *const lm_sqlite_rowid_aliases[];
 
 void lm_pg_backfill_columns(const char *table, lm_stmts *out);

@@ -128,6 +128,7 @@ static int sqlite_open(lm_conn **out, const lm_url *url) {
     rc = sqlite3_exec(db, "PRAGMA foreign_keys = OFF; SELECT count(*) FROM sqlite_master", NULL,
                       NULL, NULL);
   }
+  if (rc == SQLITE_OK) rc = lm_sqlite_backfill_functions(db);
   if (rc != SQLITE_OK) {
     lm_error_set(LM_EDB, "cannot open SQLite database %s: %s", path,
                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

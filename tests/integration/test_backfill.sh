@@ -302,6 +302,128 @@ expect_eq "$(count_where "code = upper(name)")" "36000" "every row once resumed"
 expect_eq "$(step_of "$B2")" "NULL" "the step is recorded"
 
 # ---------------------------------------------------------------------------
+# On SQLite a batch whose integer keys fill at least half of their range is
+# written by one UPDATE over that range (luamig_backfill_value gives each row
+# its values); a sparser one row by row. Rows inside the range that are not
+# the batch's (the where left them out, the function skipped them, or they
+# set other columns) must stay as they were.
+t_case "function form: rows between a batch's keys that it does not set stay as they were"
+new_project
+items_rev 25000
+steps_rev '      op.backfill("items", { columns = { "name" }, where = "code IS NULL", batch_size = 1000 },
+        function(row)
+          if row.id % 7 == 0 then return nil end
+          if row.id % 5 == 1 then return { code = row.name:upper(), note = "small" } end
+          return { code = row.name:upper(), score = row.id }
+        end)'
+lm upgrade "$B1"
+expect_exit 0
+db_query "UPDATE items SET score = -1, note = 'before'" >/dev/null
+lm --echo-sql upgrade head
+expect_exit 0
+if is_sqlite; then
+  # (the columns come in the order the function's tables first gave them)
+  expect_err_matches '"score" = luamig_backfill_value\("id", [01]\).* WHERE "id" >= \$1 AND "id" <= \$2 AND luamig_backfill_value\("id", -1\)'
+  expect_err_matches 'UPDATE "items" SET .*"note" = \?.* WHERE "id" = \?'
+fi
+expect_eq "$(count_where "code = 'kept' AND score = -1 AND note = 'before'")" "2500" "rows the where left out"
+expect_eq "$(count_where "code IS NULL AND score = -1 AND note = 'before'")" \
+  "$(count_where "id % 10 <> 0 AND id % 7 = 0")" "rows the function skipped"
+expect_eq "$(count_where "code = upper(name) AND note = 'small' AND score = -1")" \
+  "$(count_where "id % 10 <> 0 AND id % 7 <> 0 AND id % 5 = 1")" "rows that set code and note"
+expect_eq "$(count_where "code = upper(name) AND score = id AND note = 'before'")" \
+  "$(count_where "id % 10 <> 0 AND id % 7 <> 0 AND id % 5 <> 1")" "rows that set code and score"
+
+t_case "function form: sparse keys are written row by row"
+new_project
+items_rev 3000
+steps_rev '      op.execute("DELETE FROM items WHERE id % 4 <> 0")
+      op.backfill("items", { columns = { "name" }, batch_size = 100 }, function(row)
+        return { score = row.id * 3 }
+      end)'
+lm --echo-sql upgrade head
+expect_exit 0
+expect_err_not_contains "luamig_backfill_value"
+expect_eq "$(count_where "score = id * 3")" "750" "rows written"
+expect_eq "$(count_where "score IS NULL")" "0" "rows left"
+
+t_case "function form: a batch that breaks a constraint is rolled back whole"
+new_project
+mkrev "$B1" "" "capped" <<'EOF'
+function upgrade()
+  op.execute("CREATE TABLE capped (id integer PRIMARY KEY, v integer CHECK (v < 450))")
+  op.execute([[WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 1000)
+               INSERT INTO capped (id) SELECT x FROM s]])
+end
+
+function downgrade()
+  op.drop_table("capped")
+end
+EOF
+mkrev "$B2" "$B1" "fill capped" <<'EOF'
+steps = {
+  { name = "backfill",
+    up = function()
+      op.backfill("capped", { where = "v IS NULL", batch_size = 100 }, function(row)
+        return { v = row.id }
+      end)
+    end,
+    down = function() op.execute("UPDATE capped SET v = NULL") end },
+}
+EOF
+lm upgrade head
+expect_exit 1
+expect_err_contains "$(pick "CHECK constraint failed" "violates check constraint")"
+expect_err_contains "400 rows in 4 committed batches stay done"
+expect_eq "$(db_query "SELECT count(*) FROM capped WHERE v = id")" "400" "rows of the committed batches"
+expect_eq "$(db_query "SELECT count(*) FROM capped WHERE v IS NULL AND id > 400")" "600" \
+  "rows of the failed batch and after"
+
+if is_sqlite; then
+  t_case "function form on SQLite: a rowid table and a WITHOUT ROWID table take one UPDATE a batch"
+  new_project
+  mkrev "$B1" "" "shapes" <<'EOF'
+function upgrade()
+  op.execute("CREATE TABLE loose (name text, v integer)")
+  op.execute("CREATE TABLE tight (id integer PRIMARY KEY, name text, v integer) WITHOUT ROWID")
+  op.execute([[WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 500)
+               INSERT INTO loose (name) SELECT 'n' || x FROM s]])
+  op.execute("INSERT INTO tight (id, name) SELECT rowid, name FROM loose")
+  for _, t in ipairs({ "loose", "tight" }) do
+    op.backfill(t, { columns = { "name" }, batch_size = 64 }, function(row)
+      return { v = 1000 + tonumber(row.name:sub(2)) }
+    end)
+  end
+end
+
+function downgrade()
+  op.drop_table("tight")
+  op.drop_table("loose")
+end
+EOF
+  lm --echo-sql upgrade head
+  expect_exit 0
+  expect_err_contains 'UPDATE "loose" SET "v" = luamig_backfill_value(rowid, 0) WHERE rowid >= $1'
+  expect_err_contains 'UPDATE "tight" SET "v" = luamig_backfill_value("id", 0) WHERE "id" >= $1'
+  expect_eq "$(db_query "SELECT count(*) FROM loose WHERE v = 1000 + rowid")" "500" "rowid table"
+  expect_eq "$(db_query "SELECT count(*) FROM tight WHERE v = 1000 + id")" "500" "WITHOUT ROWID table"
+
+  t_case "luamig_backfill_value is luamig's own"
+  new_project
+  mkrev "$B1" "" "own" <<'EOF'
+function upgrade()
+  op.execute("SELECT luamig_backfill_value(1, 0)")
+end
+
+function downgrade()
+end
+EOF
+  lm upgrade head
+  expect_exit 1
+  expect_err_contains "luamig_backfill_value is luamig's own, for its backfill"
+fi
+
+# ---------------------------------------------------------------------------
 t_case "offline: the SET form is one UPDATE, the function form needs a database"
 new_project
 items_rev 100
