@@ -16,16 +16,28 @@
 #include "sqlite_catalog.h"
 #include "sqlite_recreate.h"
 
+/* A statement kept prepared for the next run of the same text. */
+typedef struct kept_stmt {
+  sqlite3_stmt *st;
+  char *sql;
+  int *map; /* per placeholder: the index of its parameter */
+  int nparams;
+  int busy; /* running now: a query whose rows run another statement */
+} kept_stmt;
+
+/* Enough for what a backfill's batch or a revision's transaction runs again
+ * and again: BEGIN, COMMIT, the batch's SELECT and UPDATE, the foreign-key
+ * check's queries, the version table's statements. */
+#define KEPT_MAX 8
+
 /* Named apart from struct lm_conn: every dialect has its own connection
  * record in the same library, and lm_conn stays opaque. */
 typedef struct sqlite_conn {
   sqlite3 *db;
-  /* the last statement with parameters, prepared, kept for the next exec of
-   * the same text (a backfill's per-row UPDATE, bulk inserts) */
-  sqlite3_stmt *kept;
-  char *kept_sql;
-  int *kept_map; /* per placeholder of kept: the index of its parameter */
-  int kept_nparams;
+  /* the statements run last, the latest first: a backfill's per-row UPDATE
+   * finds itself at the first comparison */
+  kept_stmt kept[KEPT_MAX];
+  int nkept;
   int persisted; /* the journal was switched from DELETE to PERSIST at open */
 } sqlite_conn;
 
@@ -148,9 +160,11 @@ static void sqlite_cancel(lm_conn *conn) { sqlite3_interrupt(((sqlite_conn *)con
 static void sqlite_close(lm_conn *conn) {
   sqlite_conn *c = (sqlite_conn *)conn;
   if (!c) return;
-  sqlite3_finalize(c->kept);
-  free(c->kept_sql);
-  free(c->kept_map);
+  for (int i = 0; i < c->nkept; i++) {
+    sqlite3_finalize(c->kept[i].st);
+    free(c->kept[i].sql);
+    free(c->kept[i].map);
+  }
   if (c->persisted) {
     /* back to DELETE, which removes the journal (a transaction still open
      * is rolled back first, as closing would); when another connection
@@ -316,59 +330,129 @@ static int run_to_end(sqlite_conn *c, sqlite3_stmt *st, const char *sql) {
   return 0;
 }
 
+/* ---- statements kept prepared ----------------------------------------------- */
+
+static void kept_remove(sqlite_conn *c, int i) {
+  sqlite3_finalize(c->kept[i].st);
+  free(c->kept[i].sql);
+  free(c->kept[i].map);
+  memmove(&c->kept[i], &c->kept[i + 1], (size_t)(c->nkept - i - 1) * sizeof *c->kept);
+  c->nkept--;
+}
+
+/* The statement kept for s's text, moved to the front, s's values bound by
+ * its map: 1, or 0 when none is kept (or the one kept is running). */
+static int kept_take(sqlite_conn *c, const lm_stmt *s, sqlite3_stmt **st, int **map) {
+  for (int i = 0; i < c->nkept; i++) {
+    kept_stmt *x = &c->kept[i];
+    if (x->busy || x->nparams != s->nparams || strcmp(x->sql, s->sql) != 0) continue;
+    if (i > 0) {
+      kept_stmt t = *x;
+      memmove(&c->kept[1], &c->kept[0], (size_t)i * sizeof t);
+      c->kept[0] = t;
+      x = &c->kept[0];
+    }
+    int count = sqlite3_bind_parameter_count(x->st);
+    for (int idx = 1; idx <= count; idx++)
+      if (bind_one(x->st, idx, &s->params[x->map[idx - 1]], SQLITE_STATIC) != SQLITE_OK) {
+        int rc = fail(c, s->sql);
+        sqlite3_clear_bindings(x->st);
+        return rc;
+      }
+    x->busy = 1;
+    *st = x->st;
+    *map = x->map;
+    return 1;
+  }
+  return 0;
+}
+
+/* s's one statement with its values bound: kept, or prepared now. */
+static int take(sqlite_conn *c, const lm_stmt *s, sqlite3_stmt **st, int **map) {
+  int rc = kept_take(c, s, st, map);
+  if (rc) return rc < 0 ? rc : 0;
+  return prepare_one(c, s, st, SQLITE_STATIC, map);
+}
+
+/* st ran (to its end, or a query was stopped): reset, and kept at the
+ * front for the next run of s's text; the last one not running makes room. */
+static void give_back(sqlite_conn *c, const lm_stmt *s, sqlite3_stmt *st, int *map) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  for (int i = 0; i < c->nkept; i++)
+    if (c->kept[i].st == st) {
+      c->kept[i].busy = 0;
+      return;
+    }
+  if (c->nkept == KEPT_MAX) {
+    int i = KEPT_MAX - 1;
+    while (i >= 0 && c->kept[i].busy)
+      i--;
+    if (i < 0) {
+      sqlite3_finalize(st);
+      free(map);
+      return;
+    }
+    kept_remove(c, i);
+  }
+  memmove(&c->kept[1], &c->kept[0], (size_t)c->nkept * sizeof *c->kept);
+  c->kept[0] = (kept_stmt){st, lm_xstrdup(s->sql), map, s->nparams, 0};
+  c->nkept++;
+}
+
+/* st failed: not kept. */
+static void discard(sqlite_conn *c, sqlite3_stmt *st, int *map) {
+  for (int i = 0; i < c->nkept; i++)
+    if (c->kept[i].st == st) {
+      kept_remove(c, i);
+      return;
+    }
+  sqlite3_finalize(st);
+  free(map);
+}
+
+/* Runs st, taken for s, to its end. */
+static int run_taken(sqlite_conn *c, const lm_stmt *s, sqlite3_stmt *st, int *map) {
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+  }
+  if (step != SQLITE_DONE) {
+    int rc = fail(c, s->sql);
+    discard(c, st, map);
+    return rc;
+  }
+  give_back(c, s, st, map);
+  return 0;
+}
+
+static int blank(const char *p) {
+  while (*p && isspace((unsigned char)*p))
+    p++;
+  return *p == 0;
+}
+
 static int sqlite_exec(lm_conn *conn, const lm_stmt *s) {
   sqlite_conn *c = (sqlite_conn *)conn;
   sqlite3_stmt *st = NULL;
+  int *map = NULL;
   if (s->nparams > 0) {
-    /* the same text again: bind the new values to the statement kept, by the
-     * placeholders' map made when it was prepared */
-    int rc = 0, *map = NULL;
-    if (c->kept && c->kept_nparams == s->nparams && strcmp(c->kept_sql, s->sql) == 0) {
-      st = c->kept;
-      map = c->kept_map;
-      c->kept = NULL;
-      c->kept_map = NULL;
-      int count = sqlite3_bind_parameter_count(st);
-      for (int idx = 1; idx <= count && !rc; idx++)
-        if (bind_one(st, idx, &s->params[map[idx - 1]], SQLITE_STATIC) != SQLITE_OK)
-          rc = fail(c, s->sql);
-      if (rc) {
-        sqlite3_finalize(st);
-        free(map);
-      }
-    } else {
-      rc = prepare_one(c, s, &st, SQLITE_STATIC, &map);
-    }
-    if (rc) return rc;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    }
-    if (step != SQLITE_DONE) {
-      fail(c, s->sql);
-      sqlite3_finalize(st);
-      free(map);
-      return LM_EDB;
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (c->kept_sql != s->sql && (!c->kept_sql || strcmp(c->kept_sql, s->sql) != 0)) {
-      free(c->kept_sql);
-      c->kept_sql = lm_xstrdup(s->sql);
-    }
-    sqlite3_finalize(c->kept);
-    free(c->kept_map);
-    c->kept = st;
-    c->kept_map = map;
-    c->kept_nparams = s->nparams;
-    return 0;
+    int rc = take(c, s, &st, &map);
+    return rc ? rc : run_taken(c, s, st, map);
   }
+  int rc = kept_take(c, s, &st, &map);
+  if (rc) return rc < 0 ? rc : run_taken(c, s, st, map);
   const char *p = s->sql;
   while (p && *p) {
     const char *next = NULL;
     if (sqlite3_prepare_v2(c->db, p, -1, &st, &next) != SQLITE_OK) return fail_at(c, p);
+    if (st && p == s->sql && blank(next)) {
+      /* a text of one statement (BEGIN, COMMIT, …) is kept for its next run */
+      map = lm_xcalloc(1, sizeof *map);
+      return run_taken(c, s, st, map);
+    }
     if (st) {
       /* The one statement that failed, not the whole script. */
-      int rc = run_to_end(c, st, NULL);
+      rc = run_to_end(c, st, NULL);
       if (rc) return rc;
     }
     if (next == p) break;
@@ -420,7 +504,8 @@ static void read_names(sqlite3_stmt *st, int ncols, const char **names) {
 static int sqlite_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud) {
   sqlite_conn *c = (sqlite_conn *)conn;
   sqlite3_stmt *st = NULL;
-  int rc = prepare_one(c, s, &st, SQLITE_STATIC, NULL);
+  int *map = NULL;
+  int rc = take(c, s, &st, &map);
   if (rc) return rc;
   int ncols = sqlite3_column_count(st);
   const char **names = lm_xcalloc((size_t)ncols + 1, sizeof *names);
@@ -437,8 +522,12 @@ static int sqlite_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud)
       break;
     }
   }
-  if (step != SQLITE_ROW && step != SQLITE_DONE) rc = fail(c, s->sql);
-  sqlite3_finalize(st);
+  if (step != SQLITE_ROW && step != SQLITE_DONE) {
+    rc = fail(c, s->sql);
+    discard(c, st, map);
+  } else {
+    give_back(c, s, st, map);
+  }
   free(names);
   free(vals);
   return rc;
