@@ -445,8 +445,10 @@ static int sqlite_exec(lm_conn *conn, const lm_stmt *s) {
   while (p && *p) {
     const char *next = NULL;
     if (sqlite3_prepare_v2(c->db, p, -1, &st, &next) != SQLITE_OK) return fail_at(c, p);
-    if (st && p == s->sql && blank(next)) {
-      /* a text of one statement (BEGIN, COMMIT, …) is kept for its next run */
+    if (st && p == s->sql && blank(next) && sqlite3_bind_parameter_count(st) == 0) {
+      /* a text of one statement (BEGIN, COMMIT, …) is kept for its next run
+       * (one with placeholders and no values runs them as NULL, as before,
+       * and is not kept: its map would point at values never given) */
       map = lm_xcalloc(1, sizeof *map);
       return run_taken(c, s, st, map);
     }

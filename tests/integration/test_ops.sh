@@ -406,4 +406,43 @@ expect_eq "$(columns people)" "id,name,legacy" "columns of people after the batc
 expect_eq "$(col_notnull people name)" 0 "people.name nullable again"
 expect_eq "$(db_query "SELECT count(*) FROM people")" 3 "rows of people after the batch's downgrade"
 
+# ---------------------------------------------------------------------------
+# The SQLite connection keeps the statements it ran last prepared: running
+# one again must behave as running it the first time.
+t_case "the same statement run again: new values, new data, a changed or remade table"
+new_project
+mkrev ke0000000001 "" "again" <<'EOF'
+function upgrade()
+  op.execute("CREATE TABLE again_a (id integer PRIMARY KEY, v text)")
+  if context.dialect == "sqlite" then
+    -- placeholders without values run as NULL, every time
+    for _ = 1, 3 do op.execute("INSERT INTO again_a (v) VALUES (?)") end
+  end
+  for i = 1, 20 do
+    op.execute("INSERT INTO again_a (id, v) VALUES ($1, $2)", { 100 + i, "v" .. i })
+    if i % 10 == 0 then print("count " .. op.scalar("SELECT count(*) FROM again_a WHERE v IS NOT NULL")) end
+  end
+  op.add_column("again_a", op.column("w", "text"))
+  for i = 1, 3 do op.execute("INSERT INTO again_a (id, v) VALUES ($1, $2)", { 200 + i, "after" .. i }) end
+  print("count " .. op.scalar("SELECT count(*) FROM again_a WHERE v IS NOT NULL"))
+  op.execute("CREATE TABLE again_b (id integer PRIMARY KEY, v text)")
+  op.execute("INSERT INTO again_b (id, v) VALUES ($1, $2)", { 1, "text" })
+  op.drop_table("again_b")
+  op.execute("CREATE TABLE again_b (id integer PRIMARY KEY, v integer NOT NULL, z integer DEFAULT 5)")
+  op.execute("INSERT INTO again_b (id, v) VALUES ($1, $2)", { 2, 7 })
+end
+
+function downgrade()
+  op.drop_table("again_b")
+  op.drop_table("again_a")
+end
+EOF
+lm upgrade head
+expect_exit 0
+expect_err_contains "count 10"
+expect_err_contains "count 20"
+expect_err_contains "count 23"
+expect_eq "$(db_query "SELECT count(*) FROM again_a WHERE v IS NULL")" "$(pick 3 0)" "rows inserted without values"
+expect_eq "$(db_query "SELECT id || ',' || v || ',' || z FROM again_b")" "2,7,5" "the remade table's row"
+
 t_done
