@@ -509,13 +509,19 @@ static int sqlite_query(lm_conn *conn, const lm_stmt *s, lm_row_fn fn, void *ud)
   int *map = NULL;
   int rc = take(c, s, &st, &map);
   if (rc) return rc;
-  int ncols = sqlite3_column_count(st);
-  const char **names = lm_xcalloc((size_t)ncols + 1, sizeof *names);
-  lm_value *vals = lm_xcalloc((size_t)ncols + 1, sizeof *vals);
-  int step, first = 1;
+  int ncols = 0, step;
+  const char **names = NULL;
+  lm_value *vals = NULL;
   while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    if (first) read_names(st, ncols, names);
-    first = 0;
+    if (!names) {
+      /* counted after the first step, which prepares a statement again
+       * when the schema changed since it was kept (SELECT * after ADD
+       * COLUMN) */
+      ncols = sqlite3_column_count(st);
+      names = lm_xcalloc((size_t)ncols + 1, sizeof *names);
+      vals = lm_xcalloc((size_t)ncols + 1, sizeof *vals);
+      read_names(st, ncols, names);
+    }
     read_row(st, ncols, vals);
     int r = fn(ud, ncols, names, vals);
     if (r) {

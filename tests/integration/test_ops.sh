@@ -422,7 +422,11 @@ function upgrade()
     op.execute("INSERT INTO again_a (id, v) VALUES ($1, $2)", { 100 + i, "v" .. i })
     if i % 10 == 0 then print("count " .. op.scalar("SELECT count(*) FROM again_a WHERE v IS NOT NULL")) end
   end
+  local function row101() return op.query("SELECT * FROM again_a WHERE id = 101")[1] end
+  print("v of 101 " .. row101().v)
   op.add_column("again_a", op.column("w", "text"))
+  op.execute("UPDATE again_a SET w = 'ww'")
+  print("w of 101 " .. tostring(row101().w))
   for i = 1, 3 do op.execute("INSERT INTO again_a (id, v) VALUES ($1, $2)", { 200 + i, "after" .. i }) end
   print("count " .. op.scalar("SELECT count(*) FROM again_a WHERE v IS NOT NULL"))
   op.execute("CREATE TABLE again_b (id integer PRIMARY KEY, v text)")
@@ -442,6 +446,8 @@ expect_exit 0
 expect_err_contains "count 10"
 expect_err_contains "count 20"
 expect_err_contains "count 23"
+expect_err_contains "v of 101 v1"
+expect_err_contains "w of 101 ww"
 expect_eq "$(db_query "SELECT count(*) FROM again_a WHERE v IS NULL")" "$(pick 3 0)" "rows inserted without values"
 expect_eq "$(db_query "SELECT id || ',' || v || ',' || z FROM again_b")" "2,7,5" "the remade table's row"
 
