@@ -417,6 +417,12 @@ function upgrade()
   if context.dialect == "sqlite" then
     -- placeholders without values run as NULL, every time
     for _ = 1, 3 do op.execute("INSERT INTO again_a (v) VALUES (?)") end
+    -- a pragma does its work when prepared; run again from a kept
+    -- statement it must be prepared again (SQLite expires it after a run)
+    for _, n in ipairs({ 100, 200, 100 }) do
+      op.execute("PRAGMA cache_size = " .. n)
+      print("cache_size " .. n .. " reads " .. op.scalar("PRAGMA cache_size"))
+    end
   end
   for i = 1, 20 do
     op.execute("INSERT INTO again_a (id, v) VALUES ($1, $2)", { 100 + i, "v" .. i })
@@ -448,6 +454,10 @@ expect_err_contains "count 20"
 expect_err_contains "count 23"
 expect_err_contains "v of 101 v1"
 expect_err_contains "w of 101 ww"
+if is_sqlite; then
+  expect_err_contains "cache_size 200 reads 200"
+  expect_err_not_contains "cache_size 100 reads 200"
+fi
 expect_eq "$(db_query "SELECT count(*) FROM again_a WHERE v IS NULL")" "$(pick 3 0)" "rows inserted without values"
 expect_eq "$(db_query "SELECT id || ',' || v || ',' || z FROM again_b")" "2,7,5" "the remade table's row"
 
