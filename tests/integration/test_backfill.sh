@@ -309,8 +309,8 @@ expect_eq "$(step_of "$B2")" "NULL" "the step is recorded"
 # set other columns) must stay as they were.
 t_case "function form: rows between a batch's keys that it does not set stay as they were"
 new_project
-items_rev 25000
-steps_rev '      op.backfill("items", { columns = { "name" }, where = "code IS NULL", batch_size = 1000 },
+items_rev 6000
+steps_rev '      op.backfill("items", { columns = { "name" }, where = "code IS NULL", batch_size = 500 },
         function(row)
           if row.id % 7 == 0 then return nil end
           if row.id % 5 == 1 then return { code = row.name:upper(), note = "small" } end
@@ -326,7 +326,7 @@ if is_sqlite; then
   expect_err_matches '"score" = luamig_backfill_value\("id", [01]\).* WHERE "id" >= \$1 AND "id" <= \$2 AND luamig_backfill_value\("id", -1\)'
   expect_err_matches 'UPDATE "items" SET .*"note" = \?.* WHERE "id" = \?'
 fi
-expect_eq "$(count_where "code = 'kept' AND score = -1 AND note = 'before'")" "2500" "rows the where left out"
+expect_eq "$(count_where "code = 'kept' AND score = -1 AND note = 'before'")" "600" "rows the where left out"
 expect_eq "$(count_where "code IS NULL AND score = -1 AND note = 'before'")" \
   "$(count_where "id % 10 <> 0 AND id % 7 = 0")" "rows the function skipped"
 expect_eq "$(count_where "code = upper(name) AND note = 'small' AND score = -1")" \
