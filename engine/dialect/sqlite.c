@@ -43,6 +43,8 @@ typedef struct sqlite_conn {
 
 #define BUSY_TIMEOUT_MS 30000
 
+static void kept_remove(sqlite_conn *c, int i);
+
 static int sqlite_lock_acquire(lm_conn *conn, const lm_url *url, long long key,
                                const lm_lock_wait *w, lm_lock **held);
 static void sqlite_lock_release(lm_lock *held);
@@ -160,11 +162,8 @@ static void sqlite_cancel(lm_conn *conn) { sqlite3_interrupt(((sqlite_conn *)con
 static void sqlite_close(lm_conn *conn) {
   sqlite_conn *c = (sqlite_conn *)conn;
   if (!c) return;
-  for (int i = 0; i < c->nkept; i++) {
-    sqlite3_finalize(c->kept[i].st);
-    free(c->kept[i].sql);
-    free(c->kept[i].map);
-  }
+  while (c->nkept > 0)
+    kept_remove(c, c->nkept - 1);
   if (c->persisted) {
     /* back to DELETE, which removes the journal (a transaction still open
      * is rolled back first, as closing would); when another connection
