@@ -62,6 +62,14 @@ static const char *check_str(lua_State *L, lm_arena *A, int idx, const char *fn,
   return lm_arena_strndup(A, s, n);
 }
 
+/* A constraint's name, or nil: Alembic's None, which lets the database
+ * choose one (PostgreSQL: table_cols_key, table_cols_fkey, table_pkey,
+ * table_col_check). */
+static const char *opt_con_name(lua_State *L, lm_arena *A, int idx, const char *fn) {
+  if (lua_isnil(L, idx)) return NULL;
+  return check_str(L, A, idx, fn, "constraint name");
+}
+
 /* A string or a list of strings. */
 static const char **str_list(lua_State *L, lm_arena *A, int idx, int *n, const char *fn,
                              const char *what) {
@@ -660,7 +668,7 @@ static int l_drop_index(lua_State *L) {
 static int l_create_primary_key(lua_State *L) {
   lm_arena *A = arena_push(L, 3);
   lm_op op = {.kind = LM_OP_CREATE_PK};
-  op.name = check_str(L, A, 1, "create_primary_key", "constraint name");
+  op.name = opt_con_name(L, A, 1, "create_primary_key");
   op.table = check_str(L, A, 2, "create_primary_key", "table name");
   op.cons = lm_arena_alloc(A, sizeof *op.cons);
   op.ncons = 1;
@@ -675,7 +683,7 @@ static const char *const UNIQUE_OPTS[] = {"deferrable", "initially", NULL};
 static int l_create_unique_constraint(lua_State *L) {
   lm_arena *A = arena_push(L, 4);
   lm_op op = {.kind = LM_OP_CREATE_UNIQUE};
-  op.name = check_str(L, A, 1, "create_unique_constraint", "constraint name");
+  op.name = opt_con_name(L, A, 1, "create_unique_constraint");
   op.table = check_str(L, A, 2, "create_unique_constraint", "table name");
   lm_lua_check_opts(L, 4, "create_unique_constraint", UNIQUE_OPTS);
   op.cons = lm_arena_alloc(A, sizeof *op.cons);
@@ -693,7 +701,7 @@ static int l_create_foreign_key(lua_State *L) {
   lm_arena *A = arena_push(L, 6);
   const char *fn = "create_foreign_key";
   lm_op op = {.kind = LM_OP_CREATE_FK};
-  op.name = check_str(L, A, 1, fn, "constraint name");
+  op.name = opt_con_name(L, A, 1, fn);
   op.table = check_str(L, A, 2, fn, "source table");
   op.cons = lm_arena_alloc(A, sizeof *op.cons);
   op.ncons = 1;
@@ -719,7 +727,7 @@ static int l_create_check_constraint(lua_State *L) {
   lm_arena *A = arena_push(L, 4);
   const char *fn = "create_check_constraint";
   lm_op op = {.kind = LM_OP_CREATE_CHECK};
-  op.name = check_str(L, A, 1, fn, "constraint name");
+  op.name = opt_con_name(L, A, 1, fn);
   op.table = check_str(L, A, 2, fn, "table name");
   op.cons = lm_arena_alloc(A, sizeof *op.cons);
   op.ncons = 1;

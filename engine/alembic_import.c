@@ -41,6 +41,7 @@ typedef struct conv {
   int nenums;
   int line; /* the statement being converted */
   const char *why;
+  int converted; /* statements converted so far in the current function */
 } conv;
 
 static int failf(conv *C, const char *why) {
@@ -585,9 +586,10 @@ static int type_str(conv *C, const py_node *x, lm_buf *o, enum_check *en) {
 
 /* Keyword arguments dropped because they never reach the database in
  * Alembic either (Python-side column defaults, documentation) or belong to
- * a dialect luamig does not run on. */
+ * a dialect luamig does not run on. A Column's onupdate= is Python-side too
+ * (column() drops it); a foreign key's onupdate= is ON UPDATE and is kept. */
 static int ignored_kw(const char *kw) {
-  return streq(kw, "default") || streq(kw, "onupdate") || streq(kw, "doc") || streq(kw, "info") ||
+  return streq(kw, "default") || streq(kw, "doc") || streq(kw, "info") ||
          strncmp(kw, "mysql_", 6) == 0 || strncmp(kw, "mariadb_", 8) == 0 ||
          strncmp(kw, "mssql_", 6) == 0 || strncmp(kw, "oracle_", 7) == 0;
 }
@@ -661,7 +663,8 @@ static int column(conv *C, const py_node *x, lm_buf *o) {
       free(rest);
       continue;
     }
-    if (ignored_kw(kw) || (v->kind == PY_NONE && !streq(kw, "nullable"))) continue;
+    if (ignored_kw(kw) || streq(kw, "onupdate") || (v->kind == PY_NONE && !streq(kw, "nullable")))
+      continue;
     if (streq(kw, "autoincrement") && v->kind == PY_STR) continue; /* "auto" is the default */
     if (streq(kw, "server_default")) {
       lm_buf_printf(&opts, "%sserver_default = ", nopts++ ? ", " : "");
@@ -978,6 +981,12 @@ static int directive(conv *C, const py_node *x, const dspec *d, const char *pref
   lm_buf opts;
   lm_buf_init(&opts);
   int nopts = 0, rc = 0;
+  /* Alembic makes `op.drop_constraint(None, ...)` for a constraint the
+   * database named; it cannot run in Alembic either, and only the user
+   * knows the name. */
+  if (streq(d->name, "drop_constraint") && npos > 0 && positional(x, 0)->kind == PY_NONE)
+    return failf(C, "a constraint dropped without its name (None); write the name the "
+                    "database gave it");
   lm_buf_printf(o, "%s%s(", prefix, d->name);
   int k = 0;
   for (int i = 0; i < x->n && !rc; i++) {
@@ -1131,6 +1140,15 @@ static int with_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
     int ok = n2 == NS_OP && streq(r2, "get_context");
     free(r2);
     if (ok) {
+      /* Alembic commits what ran before the block too; luamig's lint calls
+       * that an error, so the file says what it does and keeps Alembic's
+       * behaviour rather than failing `luamig check`. */
+      if (C->converted > 0)
+        lm_buf_printf(b,
+                      "%s-- As in Alembic, autocommit_block commits the operations before it;\n"
+                      "%s-- a step of their own (steps = { ... }) would keep each part atomic.\n"
+                      "%s-- luamig: allow ops-before-autocommit\n",
+                      indent, indent, indent);
       lm_buf_printf(b, "%sop.autocommit_block(function()\n", indent);
       body(C, s->body, s->nbody, b, inner);
       lm_buf_printf(b, "%send)\n", indent);
@@ -1284,10 +1302,12 @@ static void body(conv *C, py_stmt *const *v, int n, lm_buf *b, const char *inden
     case PY_S_ASSIGN: rc = assign_stmt(C, s, &one, indent); break;
     default: rc = failf(C, s->why ? s->why : other_why(C, s)); break;
     }
-    if (rc)
+    if (rc) {
       emit_unconverted(C, s, C->why, b, indent, 1);
-    else
+    } else {
       lm_buf_put(b, one.s ? one.s : "", one.len);
+      if (one.len) C->converted++;
+    }
     lm_buf_free(&one);
   }
   enums_clear(C);
@@ -1575,6 +1595,7 @@ int lm_alembic_convert(const char *path, const char *file_name, const char *src,
     lm_buf_init(&fb);
     C->ntables = 0;
     C->batch = NULL;
+    C->converted = 0;
     body(C, fns[k]->body, fns[k]->nbody, &fb, "  ");
     lm_buf_printf(&L, "\nfunction %s()\n%send\n", fname, fb.s ? fb.s : "");
     lm_buf_free(&fb);

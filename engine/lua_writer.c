@@ -25,6 +25,14 @@ static void q(lm_buf *b, const char *s) {
   lm_buf_putc(b, '"');
 }
 
+/* A constraint's name; nil lets the database name it. */
+static void con_name(lm_buf *b, const char *name) {
+  if (name)
+    q(b, name);
+  else
+    lm_buf_puts(b, "nil");
+}
+
 static void list(lm_buf *b, const char *const *v, int n) {
   lm_buf_puts(b, "{ ");
   for (int i = 0; i < n; i++) {
@@ -259,7 +267,7 @@ void lm_lua_write_op(lm_buf *b, const lm_op *op, const char *indent) {
   case LM_OP_CREATE_UNIQUE:
     lm_buf_puts(b, op->kind == LM_OP_CREATE_PK ? "op.create_primary_key("
                                                : "op.create_unique_constraint(");
-    q(b, op->name);
+    con_name(b, op->name);
     lm_buf_puts(b, ", ");
     q(b, op->table);
     lm_buf_puts(b, ", ");
@@ -267,7 +275,7 @@ void lm_lua_write_op(lm_buf *b, const lm_op *op, const char *indent) {
     break;
   case LM_OP_CREATE_FK:
     lm_buf_puts(b, "op.create_foreign_key(");
-    q(b, op->name);
+    con_name(b, op->name);
     lm_buf_puts(b, ", ");
     q(b, op->table);
     lm_buf_puts(b, ", ");
@@ -283,7 +291,7 @@ void lm_lua_write_op(lm_buf *b, const lm_op *op, const char *indent) {
     break;
   case LM_OP_CREATE_CHECK:
     lm_buf_puts(b, "op.create_check_constraint(");
-    q(b, op->name);
+    con_name(b, op->name);
     lm_buf_puts(b, ", ");
     q(b, op->table);
     lm_buf_puts(b, ", ");

@@ -120,6 +120,12 @@ function upgrade()
   op.create_foreign_key("fk_codes_owner", "codes", "users", { "owner_id" }, { "id" }, { ondelete = "SET NULL", not_valid = true })
   op.create_check_constraint("ck_codes_len", "codes", "length(code) > 1")
   op.create_check_constraint("ck_codes_upper", "codes", "code = upper(code)", { not_valid = true })
+  -- constraints without a name (Alembic's None): the database names them
+  op.create_table("codes2", op.column("k", "integer", { nullable = false }), op.column("owner_id", "integer"))
+  op.create_primary_key(nil, "codes2", { "k" })
+  op.create_unique_constraint(nil, "codes2", { "owner_id" })
+  op.create_foreign_key(nil, "codes2", "users", { "owner_id" }, { "id" }, { ondelete = "CASCADE" })
+  op.create_check_constraint(nil, "codes2", "k > 0")
   op.drop_constraint("ck_users_name", "users", { type_ = "check" })
   op.autocommit_block(function()
     op.create_index("ix_codes_owner", "codes", { "owner_id" }, { concurrently = true })
@@ -132,6 +138,7 @@ function downgrade()
   end)
   op.create_check_constraint("ck_users_name", "users", "length(name) > 0")
   op.drop_table("codes")
+  op.drop_table("codes2")
   op.alter_column("users", "nickname", { comment = "" })
   op.alter_column("users", "level", { server_default = 1 })
   op.alter_column("users", "status", { server_default = "pending" })
@@ -145,10 +152,17 @@ else
 function upgrade()
   op.execute("UPDATE users SET level = $1 WHERE name = $2", { 7, "O'Brien; DROP TABLE users; --" })
   op.create_index("ix_users_level", "users", { "level" }, { if_not_exists = true })
+  -- constraints without a name (Alembic's None): the database names them
+  op.create_table("codes2", op.column("k", "integer", { nullable = false }), op.column("owner_id", "integer"))
+  op.create_primary_key(nil, "codes2", { "k" })
+  op.create_unique_constraint(nil, "codes2", { "owner_id" })
+  op.create_foreign_key(nil, "codes2", "users", { "owner_id" }, { "id" }, { ondelete = "CASCADE" })
+  op.create_check_constraint(nil, "codes2", "k > 0")
 end
 
 function downgrade()
   op.drop_index("ix_users_level", { table_name = "users", if_exists = true })
+  op.drop_table("codes2")
   op.execute("UPDATE users SET level = 1")
 end
 EOF

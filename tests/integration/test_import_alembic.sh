@@ -259,6 +259,96 @@ expect_exit 2
 expect_err_contains "alembic"
 
 # ---------------------------------------------------------------------------
+t_case "import: a foreign key's onupdate, a constraint named None, autocommit_block after operations"
+# Shapes autogenerate writes: onupdate= is ON UPDATE on a foreign key (a
+# Column's own onupdate= is Python-side and dropped); None lets the database
+# name a constraint; Alembic's autocommit_block commits what ran before it.
+new_project --no-url
+export DATABASE_URL=$LM_URL
+mkdir al
+cat >al/c1a2b3c4d5e6_fks.py <<'EOF'
+"""foreign keys and names
+
+Revision ID: c1a2b3c4d5e6
+Revises:
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = 'c1a2b3c4d5e6'
+down_revision = None
+
+
+def upgrade():
+    op.create_table('p',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('email', sa.String(100), nullable=True, onupdate=sa.func.now()),
+        sa.PrimaryKeyConstraint('id'))
+    op.create_table('c',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('p_id', sa.Integer(), nullable=True),
+        sa.Column('q_id', sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(['p_id'], ['p.id'], name='fk_c_p', onupdate='CASCADE'),
+        sa.PrimaryKeyConstraint('id'))
+    op.create_foreign_key('fk_c_q', 'c', 'p', ['q_id'], ['id'], ondelete='SET NULL', onupdate='RESTRICT')
+    op.create_unique_constraint(None, 'c', ['q_id'])
+    with op.get_context().autocommit_block():
+        op.create_index('ix_p_email', 'p', ['email'], postgresql_concurrently=True)
+
+
+def downgrade():
+    op.drop_index('ix_p_email', table_name='p')
+    op.drop_constraint('fk_c_q', 'c', type_='foreignkey')
+    op.drop_table('c')
+    op.drop_table('p')
+EOF
+lm import alembic al
+expect_exit 0
+expect_err_not_contains "not converted"
+lua=$(cat versions/c1a2b3c4d5e6_fks.lua)
+expect_text_contains "$lua" 'op.foreign_key({ "p_id" }, { "p.id" }, { name = "fk_c_p", onupdate = "CASCADE" })' "a ForeignKeyConstraint's onupdate"
+expect_text_contains "$lua" '{ ondelete = "SET NULL", onupdate = "RESTRICT" }' "create_foreign_key's onupdate"
+expect_text_contains "$lua" 'op.column("email", "string(100)", { nullable = true })' "a Column's Python-side onupdate dropped"
+expect_text_contains "$lua" 'op.create_unique_constraint(nil, "c", { "q_id" })' "None → nil"
+expect_text_contains "$lua" '-- luamig: allow ops-before-autocommit' "the autocommit_block kept as Alembic runs it, said in the file"
+lm check
+expect_exit 0
+lm upgrade head
+expect_exit 0
+lm schema
+expect_out_matches 'CONSTRAINT "fk_c_p" FOREIGN KEY \(("p_id"|p_id)\) REFERENCES ("p"|p) ?\(("id"|id)\) ON UPDATE CASCADE'
+expect_out_matches 'FOREIGN KEY \(("q_id"|q_id)\) REFERENCES ("p"|p) ?\(("id"|id)\) (ON DELETE SET NULL ON UPDATE RESTRICT|ON UPDATE RESTRICT ON DELETE SET NULL)'
+expect_out_matches 'UNIQUE \(("q_id"|q_id)\)'
+expect_out_contains "$(pick 'CREATE INDEX "ix_p_email"' 'CREATE INDEX ix_p_email')"
+lm downgrade base
+expect_exit 0
+cat >al/d1a2b3c4d5e6_unique_email.py <<'EOF'
+"""unique email
+
+Revision ID: d1a2b3c4d5e6
+Revises: c1a2b3c4d5e6
+"""
+from alembic import op
+
+revision = 'd1a2b3c4d5e6'
+down_revision = 'c1a2b3c4d5e6'
+
+
+def upgrade():
+    op.create_unique_constraint(None, 'p', ['email'])
+
+
+def downgrade():
+    op.drop_constraint(None, 'p', type_='unique')
+EOF
+rm versions/c1a2b3c4d5e6_fks.lua
+lm import alembic al
+expect_exit 1
+expect_err_contains "al/d1a2b3c4d5e6_unique_email.py:17: not converted: op.drop_constraint(None, 'p', type_='unique')"
+expect_text_contains "$(cat versions/d1a2b3c4d5e6_unique_email.lua)" "error(\"not converted from Alembic: op.drop_constraint(None, 'p', type_='unique')\")" "a drop of a constraint without its name"
+unset DATABASE_URL
+
+# ---------------------------------------------------------------------------
 t_case "stamp --from-alembic and the upgrade refusal, with alembic_version made by hand"
 new_project
 lm import alembic "$CORPUS/chain"
