@@ -152,11 +152,20 @@ static int schema_row(void *ud, int n, const char *const *names, const lm_value 
   return ls->rc != 0;
 }
 
+/* The column of a query's rows called name, or fallback when none is. */
+static int column_named(int n, const char *const *names, const char *name, int fallback) {
+  for (int i = 0; names && i < n; i++)
+    if (names[i] && strcmp(names[i], name) == 0) return i;
+  return fallback;
+}
+
 static int query_row(void *ud, int n, const char *const *names, const lm_value *v) {
-  LM_UNUSED(names);
   lister *ls = ud;
   ls->row++;
-  if (n < 2 || v[0].t != LM_V_TEXT || v[1].t != LM_V_TEXT) {
+  /* columns called name and url, wherever they are; else the first two */
+  int in = column_named(n, names, "name", 0), iu = column_named(n, names, "url", 1);
+  if (in == iu) iu = in == 0 ? 1 : 0;
+  if (n < 2 || v[in].t != LM_V_TEXT || v[iu].t != LM_V_TEXT) {
     char row[32];
     snprintf(row, sizeof row, "%ld", ls->row);
     ls->rc = entry_error(ls, LM_ECONFIG,
@@ -165,20 +174,20 @@ static int query_row(void *ud, int n, const char *const *names, const lm_value *
                          row, "");
     return 1;
   }
-  char *url = lm_xstrndup(v[1].s, v[1].len);
+  char *url = lm_xstrndup(v[iu].s, v[iu].len);
   lm_url *u = NULL;
   int rc = lm_url_parse(&u, url);
   lm_url_free(u);
   free(url);
   if (rc) {
-    char *name = lm_xstrndup(v[0].s, v[0].len);
+    char *name = lm_xstrndup(v[in].s, v[in].len);
     char *why = lm_url_mask(lm_error_last()->message);
     ls->rc = entry_error(ls, LM_ECONFIG, "the URL of '%s' is not valid: %s", name, why);
     free(name);
     free(why);
     return 1;
   }
-  ls->rc = add_target(ls, v[0].s, v[0].len, v[1].s, v[1].len, NULL, 0);
+  ls->rc = add_target(ls, v[in].s, v[in].len, v[iu].s, v[iu].len, NULL, 0);
   return ls->rc != 0;
 }
 

@@ -945,6 +945,62 @@ static int stamp_marked(lm_project *p, const char *mark, session *s) {
   return rc;
 }
 
+/* The revisions a stamp to t records (marked in mark), or a usage error:
+ * none of it depends on the database. */
+static int stamp_mark(lm_project *p, const lm_target *t, char *mark) {
+  int rc = 0;
+  if (t->kind == LM_T_REV || (t->kind == LM_T_HEAD && t->rev[0])) {
+    int idx;
+    rc = lm_graph_find(&p->graph, t->rev, &idx);
+    if (!rc) lm_graph_mark_ancestors(&p->graph, idx, mark);
+  } else if (t->kind == LM_T_HEAD || t->kind == LM_T_HEADS) {
+    int n = p->graph.n ? p->graph.n : 1;
+    int *heads = lm_xcalloc((size_t)n, sizeof *heads);
+    int nh = lm_graph_heads(&p->graph, heads);
+    if (t->kind == LM_T_HEAD && nh > 1)
+      rc = lm_error_set(LM_EUSAGE, "multiple heads: stamp one of them, or 'heads'");
+    for (int i = 0; i < nh && !rc; i++)
+      lm_graph_mark_ancestors(&p->graph, heads[i], mark);
+    free(heads);
+  } else if (t->kind != LM_T_BASE) {
+    rc = lm_error_set(LM_EUSAGE, "stamp target must be a revision, head, heads or base");
+  }
+  return rc;
+}
+
+int lm_check_target(lm_project *p, const char *command, const char *target,
+                    const char *stop_before) {
+  lm_error_clear();
+  lm_target t;
+  int rc = lm_target_parse(&t, target);
+  if (rc) return rc;
+  int n = p->graph.n ? p->graph.n : 1;
+  if (strcmp(command, "stamp") == 0) {
+    char *mark = lm_xcalloc((size_t)n, 1);
+    rc = stamp_mark(p, &t, mark);
+    free(mark);
+    return rc;
+  }
+  int up = strcmp(command, "upgrade") == 0;
+  if (!up && strcmp(command, "downgrade") != 0) return 0;
+  /* Planned from an empty database (upgrade) or a fully applied one
+   * (downgrade): what fails there for a reason of its own naming fails on
+   * every database; what depends on the database's state is left to it. */
+  int *state = lm_xcalloc((size_t)n, sizeof *state);
+  for (int i = 0; !up && i < p->graph.n; i++)
+    state[i] = p->graph.revs[i]->nsteps > 0 ? p->graph.revs[i]->nsteps : 1;
+  lm_plan plan;
+  rc = up ? lm_plan_upgrade(&p->graph, state, &t, stop_before, &plan)
+          : lm_plan_downgrade(&p->graph, state, &t, &plan);
+  lm_plan_free(&plan);
+  free(state);
+  if (rc && rc != LM_EUSAGE) {
+    lm_error_clear();
+    rc = 0;
+  }
+  return rc;
+}
+
 int lm_stamp(lm_project *p, const char *target) {
   lm_error_clear();
   lm_target t;
@@ -952,21 +1008,7 @@ int lm_stamp(lm_project *p, const char *target) {
   if (rc) return rc;
   int n = p->graph.n ? p->graph.n : 1;
   char *mark = lm_xcalloc((size_t)n, 1);
-  if (t.kind == LM_T_REV || (t.kind == LM_T_HEAD && t.rev[0])) {
-    int idx;
-    rc = lm_graph_find(&p->graph, t.rev, &idx);
-    if (!rc) lm_graph_mark_ancestors(&p->graph, idx, mark);
-  } else if (t.kind == LM_T_HEAD || t.kind == LM_T_HEADS) {
-    int *heads = lm_xcalloc((size_t)n, sizeof *heads);
-    int nh = lm_graph_heads(&p->graph, heads);
-    if (t.kind == LM_T_HEAD && nh > 1)
-      rc = lm_error_set(LM_EUSAGE, "multiple heads: stamp one of them, or 'heads'");
-    for (int i = 0; i < nh && !rc; i++)
-      lm_graph_mark_ancestors(&p->graph, heads[i], mark);
-    free(heads);
-  } else if (t.kind != LM_T_BASE) {
-    rc = lm_error_set(LM_EUSAGE, "stamp target must be a revision, head, heads or base");
-  }
+  rc = stamp_mark(p, &t, mark);
   session s;
   if (!rc)
     rc = session_open(&s, p, 0);
@@ -1079,7 +1121,42 @@ int lm_stamp_from_alembic(lm_project *p, char **stamped) {
     }
     lm_graph_mark_ancestors(&p->graph, idx, mark);
   }
+  /* Adopting a database is done once. After luamig has migrated it further,
+   * alembic_version (which luamig leaves alone) is behind: stamping from it
+   * again would take applied revisions off the version table, so a version
+   * table at or past alembic_version's revisions is left as it is, and one
+   * on another branch is refused. */
+  int behind = 0, ahead = 0;
+  for (int i = 0; !rc && i < p->graph.n; i++) {
+    if (s.state[i] > 0 && !mark[i]) ahead = 1;
+    if (mark[i] && s.state[i] <= 0) behind = 1;
+  }
+  if (!rc && ahead) {
+    char *now = heads_text(p, s.state, 0);
+    for (char *q = now; q && *q; q++)
+      if (*q == '\n') *q = ',';
+    if (behind)
+      rc = lm_error_set(LM_ECONFIG,
+                        "luamig's version table records %s, which is not on the way to what "
+                        "alembic_version says; set it by hand with 'luamig stamp REV'",
+                        now);
+    free(now);
+    if (!rc) {
+      if (p->report) report_run(p, s.state, NULL, 0, 0);
+      free(mark);
+      alembic_rows_free(&rows);
+      session_close(&s);
+      return 0; /* *stamped stays NULL: nothing to do */
+    }
+  }
   if (!rc) rc = stamp_marked(p, mark, &s);
+  if (!rc && p->report) {
+    report_run(p, s.state, NULL, 0, 0);
+    for (int i = 0; i < p->graph.n; i++)
+      s.state[i] = mark[i] ? (p->graph.revs[i]->nsteps > 0 ? p->graph.revs[i]->nsteps : 1) : 0;
+    free(p->report->after);
+    p->report->after = heads_text(p, s.state, 0);
+  }
   if (!rc) {
     lm_buf b;
     lm_buf_init(&b);

@@ -20,6 +20,11 @@ int lm_schema_read(const lm_dialect *d, lm_conn *c, const char *vt_schema, const
     lm_schema_free(s);
     return rc;
   }
+  /* Alembic's version table, left in place by stamp --from-alembic, is a
+   * version table too: no part of the schema that luamig compares or shows */
+  const lm_schema_table *a = lm_schema_find_table(s, "alembic_version");
+  if (a && a->ncols == 1 && strcmp(a->cols[0].name, "version_num") == 0)
+    lm_schema_drop_table(s, "alembic_version");
   lm_schema_sort(s);
   *out = s;
   return 0;

@@ -82,11 +82,19 @@ typedef struct lm_run_options {
 
 int lm_upgrade(lm_project *p, const char *target, const lm_run_options *o);
 int lm_downgrade(lm_project *p, const char *target, const lm_run_options *o);
+/** Checks, without a database, that target (and stop_before, for an
+ * upgrade) can be planned for command ("upgrade", "downgrade", "stamp"):
+ * an LM_EUSAGE error when it names no revision or cannot apply to any
+ * database; 0 when only a database can tell. */
+int lm_check_target(lm_project *p, const char *command, const char *target,
+                    const char *stop_before);
 /** Sets the version table to target without running any revision. */
 int lm_stamp(lm_project *p, const char *target);
 /** Records in the version table the revisions listed in the database's
  * alembic_version table (and their ancestors), without running anything.
- * *stamped: those revisions, comma-separated ("base" for none); free it. */
+ * *stamped: those revisions, comma-separated ("base" for none); free it.
+ * When luamig's version table is already at or past them (the database was
+ * adopted before), nothing is written and *stamped is NULL. */
 int lm_stamp_from_alembic(lm_project *p, char **stamped);
 /** Prints the applied heads (`REV (head)`), as `luamig current` does. */
 int lm_current(lm_project *p, int json);

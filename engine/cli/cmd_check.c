@@ -287,7 +287,7 @@ static void check_drift(checker *k) {
       problem(k, "drift: %s exists in the database but not in the chain", it->object);
       break;
     default:
-      problem(k, "drift: %s differs: %s in the chain", it->object,
+      problem(k, "drift: %s differs: the chain has %s", it->object,
               it->detail ? it->detail : it->what);
       break;
     }

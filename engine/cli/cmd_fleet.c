@@ -17,8 +17,9 @@ typedef struct fleet_ui {
   const lm_fleet_list *list;
   int json, quiet, bar;
   int finished, total;
-  int changed, unchanged, failed, interrupted, not_started;
-  int nelements; /* --json: targets written */
+  int changed, unchanged, held, failed, interrupted, not_started;
+  const char *shown; /* the target as lines show it: a prefix made a whole id */
+  char **elements;   /* --json: each target's element, in the listed order */
   /* current: how many targets are at each set of heads */
   char **revs;
   int *counts;
@@ -111,6 +112,16 @@ static void count_revision(fleet_ui *u, const char *heads) {
   u->counts[u->nrevs++] = 1;
 }
 
+/* An upgrade with nothing to run because --stop-before holds back the next
+ * step of a revision the target is part way through. */
+static int held_back(const fleet_ui *u, const lm_fleet_result *r) {
+  if (u->kind != FK_UPGRADE || !u->c->stop_before || r->rep.nrevs != 0 || !r->rep.after) return 0;
+  char *needle = lm_xasprintf(", next: %s)", u->c->stop_before);
+  int held = strstr(r->rep.after, needle) != NULL;
+  free(needle);
+  return held;
+}
+
 static const char *status_word(const fleet_ui *u, const lm_fleet_result *r) {
   switch (r->status) {
   case LM_FLEET_FAILED: return "failed";
@@ -118,50 +129,51 @@ static const char *status_word(const fleet_ui *u, const lm_fleet_result *r) {
   case LM_FLEET_NOT_STARTED: return "not_started";
   default: break;
   }
+  if (held_back(u, r)) return "held_back";
   if ((u->kind == FK_UPGRADE || u->kind == FK_DOWNGRADE) && r->rep.nrevs == 0) return "unchanged";
   return past_tense(u->kind);
 }
 
-static void json_element(fleet_ui *u, const lm_fleet_target *t, const lm_fleet_result *r) {
-  fputs(u->nelements++ ? ",\n    " : "\n    ", stdout);
-  fputs("{\"name\": ", stdout);
-  lm_json_str(stdout, t->name);
-  fputs(", \"group\": ", stdout);
+static void json_element(fleet_ui *u, const lm_fleet_target *t, const lm_fleet_result *r,
+                         FILE *out) {
+  fputs("{\"name\": ", out);
+  lm_json_str(out, t->name);
+  fputs(", \"group\": ", out);
   if (t->group)
-    lm_json_str(stdout, t->group);
+    lm_json_str(out, t->group);
   else
-    fputs("null", stdout);
-  fputs(", \"status\": ", stdout);
-  lm_json_str(stdout, status_word(u, r));
+    fputs("null", out);
+  fputs(", \"status\": ", out);
+  lm_json_str(out, status_word(u, r));
   if (r->status != LM_FLEET_NOT_STARTED && (r->rep.before || r->rep.after)) {
     if (u->kind == FK_CURRENT) {
-      fputs(", \"heads\": ", stdout);
-      json_heads(stdout, r->rep.after);
+      fputs(", \"heads\": ", out);
+      json_heads(out, r->rep.after);
     } else {
-      fputs(", \"from\": ", stdout);
-      json_heads(stdout, r->rep.before);
-      fputs(", \"to\": ", stdout);
-      json_heads(stdout, r->rep.after);
-      fprintf(stdout, ", \"revisions\": %d", r->rep.nrevs);
+      fputs(", \"from\": ", out);
+      json_heads(out, r->rep.before);
+      fputs(", \"to\": ", out);
+      json_heads(out, r->rep.after);
+      fprintf(out, ", \"revisions\": %d", r->rep.nrevs);
     }
   }
-  if (r->status != LM_FLEET_NOT_STARTED) fprintf(stdout, ", \"ms\": %lld", r->ms);
-  if (r->rep.dry_run) fputs(", \"dry_run\": true", stdout);
-  fputs(", \"failed_revision\": ", stdout);
+  if (r->status != LM_FLEET_NOT_STARTED) fprintf(out, ", \"ms\": %lld", r->ms);
+  if (r->rep.dry_run) fputs(", \"dry_run\": true", out);
+  fputs(", \"failed_revision\": ", out);
   if (r->revision && r->status != LM_FLEET_DONE)
-    lm_json_str(stdout, r->revision);
+    lm_json_str(out, r->revision);
   else
-    fputs("null", stdout);
-  fputs(", \"error\": ", stdout);
+    fputs("null", out);
+  fputs(", \"error\": ", out);
   if (r->message && r->status != LM_FLEET_DONE)
-    lm_json_str(stdout, r->message);
+    lm_json_str(out, r->message);
   else
-    fputs("null", stdout);
+    fputs("null", out);
   if (r->output) {
-    fputs(", \"output\": ", stdout);
-    lm_json_str(stdout, r->output);
+    fputs(", \"output\": ", out);
+    lm_json_str(out, r->output);
   }
-  fputc('}', stdout);
+  fputc('}', out);
 }
 
 /* +N, -N, REV+N: "already at" would not name a revision. */
@@ -178,11 +190,16 @@ static void line_text(fleet_ui *u, const lm_fleet_target *t, const lm_fleet_resu
   switch (u->kind) {
   case FK_UPGRADE:
   case FK_DOWNGRADE:
+    if (held_back(u, r)) {
+      lm_buf_printf(b, "held back by --stop-before %s at ", u->c->stop_before);
+      put_heads(b, r->rep.after);
+      break;
+    }
     if (r->rep.nrevs == 0) {
       if (relative(u->c->pos[0]))
         lm_buf_puts(b, "nothing to do");
       else
-        lm_buf_printf(b, "already at %s", u->c->pos[0]);
+        lm_buf_printf(b, "already at %s", u->shown);
       break;
     }
     lm_buf_printf(b, "%s ", past_tense(u->kind));
@@ -210,7 +227,9 @@ static void on_done(void *ud, const lm_fleet_result *r) {
   lm_fleet_list_get(u->list, r->index, &t);
   switch (r->status) {
   case LM_FLEET_DONE:
-    if ((u->kind == FK_UPGRADE || u->kind == FK_DOWNGRADE) && r->rep.nrevs == 0)
+    if (held_back(u, r))
+      u->held++;
+    else if ((u->kind == FK_UPGRADE || u->kind == FK_DOWNGRADE) && r->rep.nrevs == 0)
       u->unchanged++;
     else
       u->changed++;
@@ -225,8 +244,15 @@ static void on_done(void *ud, const lm_fleet_result *r) {
   }
   if (r->status != LM_FLEET_NOT_STARTED) u->finished++;
   if (u->json) {
-    json_element(u, &t, r);
-    fflush(stdout);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (m) {
+      json_element(u, &t, r, m);
+      fclose(m);
+    }
+    free(u->elements[r->index]);
+    u->elements[r->index] = text;
     return;
   }
   if (r->status == LM_FLEET_NOT_STARTED) return;
@@ -255,12 +281,16 @@ static void summary_part(lm_buf *b, int n, const char *what, const char *arg) {
 }
 
 static void summary(fleet_ui *u) {
-  const char *target = u->kind == FK_UPGRADE || u->kind == FK_DOWNGRADE ? u->c->pos[0] : "";
+  const char *target = u->kind == FK_UPGRADE || u->kind == FK_DOWNGRADE ? u->shown : "";
   if (u->json) {
+    int written = 0;
+    for (int i = 0; i < u->total; i++)
+      if (u->elements[i]) fprintf(stdout, "%s%s", written++ ? ",\n    " : "\n    ", u->elements[i]);
     fprintf(stdout, "\n  ],\n  \"summary\": {\"targets\": %d, \"%s\": %d", u->total,
             u->kind == FK_CURRENT || u->kind == FK_EACH ? "ok" : past_tense(u->kind), u->changed);
     if (u->kind == FK_UPGRADE || u->kind == FK_DOWNGRADE)
       fprintf(stdout, ", \"unchanged\": %d", u->unchanged);
+    if (u->held) fprintf(stdout, ", \"held_back\": %d", u->held);
     fprintf(stdout, ", \"failed\": %d, \"interrupted\": %d, \"not_started\": %d}", u->failed,
             u->interrupted, u->not_started);
     if (u->kind == FK_CURRENT) {
@@ -293,6 +323,7 @@ static void summary(fleet_ui *u) {
     summary_part(&b, u->unchanged, "with nothing to do%s", "");
   else
     summary_part(&b, u->unchanged, "already at %s", target);
+  summary_part(&b, u->held, "held back by --stop-before %s", u->c->stop_before);
   summary_part(&b, u->failed, "failed%s", "");
   summary_part(&b, u->interrupted, "interrupted%s", "");
   summary_part(&b, u->not_started, "not started%s", "");
@@ -316,7 +347,14 @@ static int one_downgrade(lm_project *p, void *ud) {
   return lm_downgrade(p, c->pos[0], &o);
 }
 
-static int one_stamp(lm_project *p, void *ud) { return lm_stamp(p, ((cli *)ud)->pos[0]); }
+static int one_stamp(lm_project *p, void *ud) {
+  cli *c = ud;
+  if (!c->from_alembic) return lm_stamp(p, c->pos[0]);
+  char *revs = NULL;
+  int rc = lm_stamp_from_alembic(p, &revs);
+  free(revs);
+  return rc;
+}
 
 static int one_current(lm_project *p, void *ud) {
   LM_UNUSED(ud);
@@ -353,13 +391,30 @@ static int run_fleet(cli *c, lm_project *given, fleet_kind kind, int (*each)(lm_
   if (c->dialect) return lm_error_set(LM_EUSAGE, "--dialect applies only with --sql");
   if (c->stop_before && kind != FK_UPGRADE)
     return lm_error_set(LM_EUSAGE, "--stop-before applies to upgrade only");
-  lm_fleet_options o = {4, 0, c->keep_going};
+  /* reading each target's state: one that cannot be read does not keep the
+   * others from being shown */
+  lm_fleet_options o = {4, 0, c->keep_going || kind == FK_CURRENT || kind == FK_EACH};
   int rc = 0;
   if (c->jobs) rc = parse_count("--jobs", c->jobs, 1, 1024, &o.jobs);
   if (!rc && c->canary) rc = parse_count("--canary", c->canary, 0, 1000000, &o.canary);
   if (rc) return rc;
   lm_project *p = given;
   if (!p && (rc = cli_open(c, &p))) return rc;
+  /* a target no database can reach is a usage error, said once before any
+   * target is listed or opened */
+  int targeted =
+      kind == FK_UPGRADE || kind == FK_DOWNGRADE || (kind == FK_STAMP && !c->from_alembic);
+  if (targeted && (rc = lm_check_target(p, c->command, c->pos[0], c->stop_before))) {
+    if (!given) lm_project_free(p);
+    return rc;
+  }
+  const char *shown = targeted ? c->pos[0] : "";
+  const lm_graph *g = lm_project_graph(p);
+  int idx;
+  if (targeted && !relative(shown) && strcmp(shown, "head") != 0 && strcmp(shown, "heads") != 0 &&
+      strcmp(shown, "base") != 0 && lm_graph_find(g, shown, &idx) == 0 && idx >= 0)
+    shown = g->revs[idx]->id;
+  lm_error_clear();
   lm_fleet_list list;
   rc = lm_fleet_list_load(p, c->targets, c->ntargets, &list);
   if (rc) {
@@ -377,12 +432,14 @@ static int run_fleet(cli *c, lm_project *given, fleet_kind kind, int (*each)(lm_
   u.bar = !c->json && !c->quiet && isatty(STDERR_FILENO);
   u.each = each;
   u.each_ud = each_ud;
+  u.shown = shown;
+  u.elements = lm_xcalloc((size_t)(list.n > 0 ? list.n : 1), sizeof *u.elements);
   lm_buf_init(&u.failed_names);
   if (u.json) {
     fputs("{\n  \"command\": ", stdout);
     lm_json_str(stdout, c->command);
     fputs(", \"target\": ", stdout);
-    if (kind == FK_UPGRADE || kind == FK_DOWNGRADE || kind == FK_STAMP)
+    if (targeted)
       lm_json_str(stdout, c->pos[0]);
     else
       fputs("null", stdout);
@@ -402,14 +459,18 @@ static int run_fleet(cli *c, lm_project *given, fleet_kind kind, int (*each)(lm_
                       u.finished - u.interrupted, u.total, u.interrupted, u.not_started);
   } else if (rc == LM_EMIGRATE) {
     if (u.failed)
-      rc =
-          lm_error_set(LM_EMIGRATE, "%d of %d targets failed: %s%s%s", u.failed, u.total,
-                       u.failed_names.s ? u.failed_names.s : "", u.failed > 5 ? ", ..." : "",
-                       u.not_started ? "; the others were not started (--keep-going goes on)" : "");
+      rc = lm_error_set(LM_EMIGRATE, "%d of %d targets failed: %s%s%s", u.failed, u.total,
+                        u.failed_names.s ? u.failed_names.s : "", u.failed > 5 ? ", ..." : "",
+                        !u.not_started  ? ""
+                        : c->keep_going ? "; the others were not started: a --canary target failed"
+                                        : "; the others were not started (--keep-going goes on)");
     else
       rc = lm_error_set(LM_EMIGRATE, "%d of %d targets did not finish",
                         u.total - u.changed - u.unchanged, u.total);
   }
+  for (int i = 0; i < list.n; i++)
+    free(u.elements[i]);
+  free(u.elements);
   for (int i = 0; i < u.nrevs; i++)
     free(u.revs[i]);
   free(u.revs);
@@ -425,7 +486,8 @@ int cli_fleet_migrate(cli *c) {
                  : strcmp(c->command, "downgrade") == 0 ? FK_DOWNGRADE
                  : strcmp(c->command, "stamp") == 0     ? FK_STAMP
                                                         : FK_CURRENT;
-  int rc = cli_args(c, k == FK_CURRENT ? 0 : 1, k == FK_CURRENT ? 0 : 1);
+  int npos = k == FK_CURRENT || (k == FK_STAMP && c->from_alembic) ? 0 : 1;
+  int rc = cli_args(c, npos, npos);
   if (rc) return rc;
   return run_fleet(c, NULL, k, NULL, NULL);
 }

@@ -42,7 +42,13 @@ int cmd_stamp(cli *c) {
   if (c->from_alembic) {
     char *revs = NULL;
     rc = lm_stamp_from_alembic(p, &revs);
-    if (!rc && !c->quiet) printf("Stamped %s (from alembic_version)\n", revs);
+    if (!rc && !c->quiet) {
+      if (revs)
+        printf("Stamped %s (from alembic_version)\n", revs);
+      else
+        printf("Nothing to stamp: luamig's version table is already at or past the revision of "
+               "alembic_version\n");
+    }
     free(revs);
     lm_project_free(p);
     return rc;

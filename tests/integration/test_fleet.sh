@@ -210,6 +210,81 @@ expect_exit 0
 expect_out_count 4 "^t0[1-4]: upgraded e1a2b3c4d5f6 \\(expand, next: contract\\) -> e1a2b3c4d5f6 \\(1 revision"
 expect_table t_four "${T_URLS[3]}"
 
+t_case "a target no database can reach: one usage error (exit 2) before any target is opened"
+fleet_project 3
+for args in "upgrade nosuch --all" "stamp nosuch --all" "downgrade +1 --all" \
+  "upgrade head --all --stop-before nosuchstep" "upgrade nosuch+1 --target t01"; do
+  # shellcheck disable=SC2086 # args is a list of words
+  lm $args
+  expect_exit 2
+  expect_err_matches '^luamig: error: '
+  expect_out_not_contains "t01:"
+  expect_out_not_contains "targets:"
+done
+expect_eq "$(versions_of 0)" "" "version rows of t01 (no target was opened)"
+
+t_case "a held-back step is said as such; a revision prefix is shown whole"
+lm upgrade head --all
+expect_exit 0
+lm upgrade "${R3:0:6}" --target t01
+expect_exit 0
+expect_out_contains "t01: already at $R3"
+mkrev e2a2b3c4d5f6 "$R3" "split" <<'EOF'
+steps = {
+  { name = "expand",
+    up = function() op.add_column("t_one", op.column("first_name", "string(50)", { nullable = true })) end,
+    down = function() op.drop_column("t_one", "first_name") end },
+  { name = "contract",
+    up = function() op.create_table("t_four", op.column("id", "integer", { primary_key = true })) end,
+    down = function() op.drop_table("t_four") end },
+}
+EOF
+lm upgrade head --all --stop-before contract
+expect_exit 0
+lm upgrade head --all --stop-before contract
+expect_exit 0
+expect_out_count 3 "^t0[1-3]: held back by --stop-before contract at e2a2b3c4d5f6 \\(expand, next: contract\\)$"
+expect_out_contains "3 targets: 3 held back by --stop-before contract"
+lm upgrade head --all --stop-before contract --json
+expect_exit 0
+expect_json "assert [t['status'] for t in d['targets']] == ['held_back'] * 3, d
+assert [t['name'] for t in d['targets']] == ['t01', 't02', 't03'], 'listed order'
+assert d['summary']['held_back'] == 3, d['summary']"
+
+t_case "current --all shows every target it can read, whatever fails on one"
+fleet_project 3
+lm upgrade head --all
+expect_exit 0
+db_query "DROP TABLE luamig_version; CREATE TABLE luamig_version (nonsense integer)" "${T_URLS[1]}" >/dev/null
+lm current --all --jobs 1
+expect_exit 1
+expect_out_contains "t01: $R3 (head)"
+expect_out_contains "t03: $R3 (head)"
+expect_text_contains "$LM_OUT" "t02: failed" "current --all output"
+expect_out_not_contains "not started"
+
+t_case "stamp --from-alembic --all adopts a fleet that Alembic migrated, once"
+fleet_project 3
+for i in 0 1 2; do
+  db_query "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY);
+            INSERT INTO alembic_version VALUES ('$R2');
+            CREATE TABLE t_one (id integer PRIMARY KEY);
+            CREATE TABLE t_two (id integer PRIMARY KEY)" "${T_URLS[$i]}" >/dev/null
+done
+lm upgrade head --all
+expect_exit 1
+expect_out_contains "stamp --from-alembic"
+lm stamp --from-alembic --all
+expect_exit 0
+expect_out_count 3 "^t0[1-3]: stamped $R2 \\(was base\\)$"
+lm upgrade head --target t01
+expect_exit 0
+expect_out_contains "t01: upgraded $R2 -> $R3"
+# again: t01 is past alembic_version and stays where it is
+lm stamp --from-alembic --all
+expect_exit 0
+expect_eq "$(versions_of 0)" "$R1 $R2 $R3" "t01's version rows after a second stamp --from-alembic"
+
 t_case "check --drift --all: each target against the chain, a hand-made index named"
 fleet_project 3
 lm upgrade head --all

@@ -98,7 +98,7 @@ return {
   versions = { "versions" },
   targets = {
     { name = "shard_*", url = "$(nopw_url "$(pg_dbname "$DIR_URL")")",
-      query = "SELECT name, url FROM shards WHERE active ORDER BY name" },
+      query = "SELECT url, name FROM shards WHERE active ORDER BY name" }, -- columns found by name
   },
 }
 EOF
