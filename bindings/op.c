@@ -751,9 +751,14 @@ static int l_drop_constraint(lua_State *L) {
   lm_op op = {.kind = LM_OP_DROP_CONSTRAINT};
   op.name = check_str(L, A, 1, fn, "constraint name");
   op.table = check_str(L, A, 2, fn, "table name");
-  lm_lua_check_opts(L, 3, fn, DROP_CON_OPTS);
-  op.constraint_type = opt_str(L, A, 3, "type_", fn);
-  if (!op.constraint_type) op.constraint_type = opt_str(L, A, 3, "type", fn);
+  if (lua_type(L, 3) == LUA_TSTRING) {
+    /* Alembic's drop_constraint(name, table, type_) takes type_ in place too */
+    op.constraint_type = check_str(L, A, 3, fn, "type_");
+  } else {
+    lm_lua_check_opts(L, 3, fn, DROP_CON_OPTS);
+    op.constraint_type = opt_str(L, A, 3, "type_", fn);
+    if (!op.constraint_type) op.constraint_type = opt_str(L, A, 3, "type", fn);
+  }
   if (op.constraint_type) {
     static const char *const kinds[] = {"foreignkey", "unique", "check", "primary", NULL};
     int ok = 0;

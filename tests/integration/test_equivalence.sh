@@ -126,6 +126,8 @@ function upgrade()
   op.create_unique_constraint(nil, "codes2", { "owner_id" })
   op.create_foreign_key(nil, "codes2", "users", { "owner_id" }, { "id" }, { ondelete = "CASCADE" })
   op.create_check_constraint(nil, "codes2", "k > 0")
+  op.create_unique_constraint("uq_codes2_pair", "codes2", { "k", "owner_id" })
+  op.drop_constraint("uq_codes2_pair", "codes2", "unique") -- type_ in place, as Alembic takes it
   op.drop_constraint("ck_users_name", "users", { type_ = "check" })
   op.autocommit_block(function()
     op.create_index("ix_codes_owner", "codes", { "owner_id" }, { concurrently = true })
@@ -158,6 +160,8 @@ function upgrade()
   op.create_unique_constraint(nil, "codes2", { "owner_id" })
   op.create_foreign_key(nil, "codes2", "users", { "owner_id" }, { "id" }, { ondelete = "CASCADE" })
   op.create_check_constraint(nil, "codes2", "k > 0")
+  op.create_unique_constraint("uq_codes2_pair", "codes2", { "k", "owner_id" })
+  op.drop_constraint("uq_codes2_pair", "codes2", "unique") -- type_ in place, as Alembic takes it
 end
 
 function downgrade()
