@@ -912,8 +912,13 @@ static int directive_kw(conv *C, const dspec *d, const char *kw, const py_node *
     }
     return default_value(C, v, opts);
   }
-  if (alter && streq(kw, "comment") && v->kind == PY_NONE)
-    return failf(C, "comment=None (dropping a comment)");
+  if (alter && streq(kw, "comment") && v->kind == PY_NONE) {
+    /* Alembic's comment=None removes the comment; luamig's comment = false */
+    lm_buf_printf(opts, "%scomment = false", (*nopts)++ ? ", " : "");
+    return 0;
+  }
+  /* multiinsert=False makes Alembic insert row by row: the same rows */
+  if (streq(d->name, "bulk_insert") && streq(kw, "multiinsert")) return 0;
   if (v->kind == PY_NONE || ignored_kw(kw)) return 0;
   if (alter && (streq(kw, "comment") || streq(kw, "existing_comment")) && v->kind == PY_FALSE)
     return 0;

@@ -292,6 +292,8 @@ def upgrade():
         sa.PrimaryKeyConstraint('id'))
     op.create_foreign_key('fk_c_q', 'c', 'p', ['q_id'], ['id'], ondelete='SET NULL', onupdate='RESTRICT')
     op.create_unique_constraint(None, 'c', ['q_id'])
+    op.alter_column('p', 'email', existing_type=sa.String(100), comment=None)
+    op.bulk_insert(sa.table('p', sa.column('id', sa.Integer())), [{'id': 1}, {'id': 2}], multiinsert=False)
     with op.get_context().autocommit_block():
         op.create_index('ix_p_email', 'p', ['email'], postgresql_concurrently=True)
 
@@ -311,6 +313,8 @@ expect_text_contains "$lua" '{ ondelete = "SET NULL", onupdate = "RESTRICT" }' "
 expect_text_contains "$lua" 'op.column("email", "string(100)", { nullable = true })' "a Column's Python-side onupdate dropped"
 expect_text_contains "$lua" 'op.create_unique_constraint(nil, "c", { "q_id" })' "None → nil"
 expect_text_contains "$lua" '-- luamig: allow ops-before-autocommit' "the autocommit_block kept as Alembic runs it, said in the file"
+expect_text_contains "$lua" 'op.alter_column("p", "email", { existing_type = "string(100)", comment = false })' "comment=None: the comment removed"
+expect_text_contains "$lua" '{ { id = 1 }, { id = 2 } })' "bulk_insert with multiinsert=False"
 lm check
 expect_exit 0
 lm upgrade head
