@@ -196,6 +196,64 @@ int lm_rc_mentions(const char *sql, const char *ident) {
   return found;
 }
 
+/* ---- a column default as ALTER TABLE ADD COLUMN sees it -------------------------- */
+
+/* The constant starting at ts[i], as SQLite's sqlite3ValueFromExpr reads it
+ * (parentheses make no node of their own; unary signs and CAST of a
+ * constant are constants): 1 and *end past it, *null when its value is
+ * NULL; 0 when it is no constant. top: the whole default is this one
+ * token, where SQLite reads a bare word as a string. */
+static int default_const(const toks *ts, int i, int top, int depth, int *end, int *null) {
+  if (i >= ts->n || depth > 64) return 0;
+  const tok *k = &ts->v[i];
+  const char *p = ts->s + k->at;
+  switch (k->t) {
+  case T_LP:
+    if (!default_const(ts, i + 1, 0, depth + 1, end, null) || !is_t(ts, *end, T_RP)) return 0;
+    (*end)++;
+    return 1;
+  case T_OP:
+    if (k->len != 1 || (*p != '+' && *p != '-')) return 0;
+    return default_const(ts, i + 1, 0, depth + 1, end, null);
+  case T_NUM:
+  case T_STR:
+  case T_BLOB:
+    *null = 0;
+    *end = i + 1;
+    return 1;
+  case T_QID:
+    *null = 0;
+    *end = i + 1;
+    return top && *p == '"';
+  case T_ID: break;
+  default: return 0;
+  }
+  if (kw(ts, i, "cast") && is_t(ts, i + 1, T_LP)) {
+    /* CAST(constant AS type) */
+    int close = skip_group(ts, i + 1), at;
+    if (!default_const(ts, i + 2, 0, depth + 1, &at, null) || !kw(ts, at, "as") || at + 2 >= close)
+      return 0;
+    *end = close;
+    return is_t(ts, close - 1, T_RP);
+  }
+  *end = i + 1;
+  *null = kw(ts, i, "null");
+  if (*null || kw(ts, i, "true") || kw(ts, i, "false")) return 1;
+  if (kw(ts, i, "current_time") || kw(ts, i, "current_date") || kw(ts, i, "current_timestamp"))
+    return 0;
+  return top; /* DEFAULT word is the string 'word'; inside an expression, a column */
+}
+
+lm_sqlite_default_class lm_sqlite_default_class_of(const char *sql) {
+  toks ts;
+  tokenize(sql ? sql : "", &ts);
+  int end = 0, null = 0;
+  int ok = default_const(&ts, 0, ts.n == 1, 0, &end, &null) && end == ts.n;
+  toks_free(&ts);
+  if (!ok) return LM_SQLITE_DEFAULT_EXPR;
+  return null ? LM_SQLITE_DEFAULT_NULL : LM_SQLITE_DEFAULT_CONST;
+}
+
 /* ---- CREATE TABLE ---------------------------------------------------------------- */
 
 typedef struct parser {

@@ -58,6 +58,21 @@ void lm_rc_create_free(lm_rc_create *c);
  * after its first opening parenthesis. Case-insensitive, quotes removed. */
 int lm_rc_mentions(const char *sql, const char *ident);
 
+/** What SQLite's ALTER TABLE ADD COLUMN makes of a column default. */
+typedef enum lm_sqlite_default_class {
+  LM_SQLITE_DEFAULT_EXPR, /* not a constant: ADD COLUMN refuses it on a table with rows */
+  LM_SQLITE_DEFAULT_NULL, /* a constant NULL: refused with NOT NULL on a table with rows */
+  LM_SQLITE_DEFAULT_CONST /* a constant other than NULL: ADD COLUMN takes it */
+} lm_sqlite_default_class;
+
+/** The class of sql, a default as written after DEFAULT in a column
+ * definition (without the parentheses that make an expression of it). A
+ * constant is what SQLite evaluates without running the expression: a
+ * literal (number, string, blob, NULL, TRUE, FALSE, a bare word, which
+ * SQLite reads as a string), signed, in parentheses or CAST; anything
+ * else (CURRENT_TIMESTAMP, a function, an operator, COLLATE) is EXPR. */
+lm_sqlite_default_class lm_sqlite_default_class_of(const char *sql);
+
 /* ---- a reflected table ------------------------------------------------- */
 
 typedef struct lm_rc_index {

@@ -876,18 +876,33 @@ static int drop_needs(const lm_rc_table *t, const char *name) {
   return 0;
 }
 
+/* What ALTER TABLE ADD COLUMN refuses (SQLite's lang_altertable, "ALTER
+ * TABLE ADD COLUMN"): a PRIMARY KEY; a default that is not a constant
+ * (CURRENT_TIMESTAMP, an expression in parentheses); NOT NULL without a
+ * default other than NULL. Recent SQLite refuses the last two only on a
+ * table with rows, which --sql cannot know: they are copied on an empty one
+ * too, where the copy costs nothing. The copy gives the existing rows the
+ * default evaluated then, as PostgreSQL's ADD COLUMN does for now().
+ * ADD COLUMN takes the rest as luamig writes it: a UNIQUE column comes with
+ * a unique index (render_common.c), a REFERENCES column with a default is
+ * refused only while foreign keys are enforced, which luamig turns off (and
+ * a --sql script's preamble too), and luamig adds no STORED column. */
+static int add_column_needs(const lm_column *c) {
+  if (c->primary_key) return 1;
+  const lm_default *v = &c->server_default;
+  lm_sqlite_default_class k = v->kind == LM_DEF_NONE || v->kind == LM_DEF_DROP
+                                  ? LM_SQLITE_DEFAULT_NULL
+                              : v->kind == LM_DEF_SQL ? lm_sqlite_default_class_of(v->text)
+                                                      : LM_SQLITE_DEFAULT_CONST;
+  return k == LM_SQLITE_DEFAULT_EXPR || (!c->nullable && k == LM_SQLITE_DEFAULT_NULL);
+}
+
 /* Needs a move-and-copy whatever the table looks like. */
 static int always_needs(const lm_op *op) {
   switch (op->kind) {
   case LM_OP_ALTER_COLUMN:
     return op->type || op->nullable != -1 || op->server_default.kind != LM_DEF_NONE;
-  case LM_OP_ADD_COLUMN:
-    /* ADD COLUMN refuses a PRIMARY KEY, and NOT NULL without a default even
-     * on an empty table, where PostgreSQL accepts it. */
-    return op->ncols == 1 &&
-           (op->cols[0].primary_key ||
-            (!op->cols[0].nullable && (op->cols[0].server_default.kind == LM_DEF_NONE ||
-                                       op->cols[0].server_default.kind == LM_DEF_DROP)));
+  case LM_OP_ADD_COLUMN: return op->ncols == 1 && add_column_needs(&op->cols[0]);
   case LM_OP_CREATE_PK:
   case LM_OP_CREATE_UNIQUE:
   case LM_OP_CREATE_FK:

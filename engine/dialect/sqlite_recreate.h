@@ -1,10 +1,12 @@
 /* Move-and-copy of SQLite tables (SPEC §4, batch_alter_table).
  *
  * What SQLite's ALTER TABLE cannot do (change a column's type, nullability or
- * default; add or drop a constraint; drop a column that an index or a
- * constraint uses) is done the way SQLite's own documentation describes: a new
- * table with the new definition, every row copied into it, the old table
- * dropped, the new one renamed, and the indexes and triggers re-created.
+ * default; add or drop a constraint; add a column that is a primary key, has
+ * a default that is not a constant, or is NOT NULL without a default; drop a
+ * column that an index or a constraint uses) is done the way SQLite's own
+ * documentation describes: a new table with the new definition, every row
+ * copied into it, the old table dropped, the new one renamed, and the
+ * indexes and triggers re-created.
  *
  * The table is read by SQLite's catalog (sqlite_catalog.h: the CREATE TABLE
  * parser and the reflection of a table); here is the decision and a pure

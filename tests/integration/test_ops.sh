@@ -461,4 +461,91 @@ fi
 expect_eq "$(db_query "SELECT count(*) FROM again_a WHERE v IS NULL")" "$(pick 3 0)" "rows inserted without values"
 expect_eq "$(db_query "SELECT id || ',' || v || ',' || z FROM again_b")" "2,7,5" "the remade table's row"
 
+# ---------------------------------------------------------------------------
+# SQLite's ALTER TABLE ADD COLUMN refuses, on a table with rows, a default
+# that is not a constant (CURRENT_TIMESTAMP, an expression) and NOT NULL
+# with such a default: there the column comes by move-and-copy, and the
+# existing rows get the default evaluated when the column is added, as
+# PostgreSQL's ADD COLUMN gives them now() (one value for every row).
+t_case "add_column with a non-constant server_default on a table with rows"
+new_project
+mkrev nc0000000001 "" "stamped" <<'EOF'
+function upgrade()
+  op.create_table("stamped",
+    op.column("id", "integer", { primary_key = true }),
+    op.column("v", "text"))
+  op.bulk_insert("stamped", { { id = 1, v = "a" }, { id = 2, v = "b" }, { id = 3, v = "c" } })
+end
+
+function downgrade()
+  op.drop_table("stamped")
+end
+EOF
+mkrev nc0000000002 nc0000000001 "non-constant defaults" <<'EOF'
+function upgrade()
+  op.add_column("stamped", op.column("ts", "timestamptz", { server_default = op.sql("CURRENT_TIMESTAMP") }))
+  op.add_column("stamped", op.column("n", "integer", { nullable = false, server_default = op.sql("abs(-7)") }))
+  op.batch_alter_table("stamped", function(batch)
+    batch.add_column(op.column("day", "date", { server_default = op.sql("CURRENT_DATE") }))
+  end)
+end
+
+function downgrade()
+  op.batch_alter_table("stamped", function(batch)
+    batch.drop_column("day")
+  end)
+  op.drop_column("stamped", "n")
+  op.drop_column("stamped", "ts")
+end
+EOF
+lm upgrade head
+expect_exit 0
+expect_eq "$(columns stamped)" "id,v,ts,n,day" "columns of stamped"
+expect_eq "$(db_query "SELECT id || v || n FROM stamped ORDER BY id" | tr '\n' ' ')" "1a7 2b7 3c7 " \
+  "the rows kept, the NOT NULL column filled by its expression"
+expect_eq "$(db_query "SELECT count(*) FROM stamped WHERE ts IS NOT NULL AND day IS NOT NULL")" 3 \
+  "the existing rows got CURRENT_TIMESTAMP and CURRENT_DATE"
+expect_eq "$(db_query "SELECT count(DISTINCT ts) FROM stamped")" 1 "one timestamp for the existing rows"
+expect_eq "$(db_query "SELECT count(*) FROM stamped WHERE ts > $(pick "datetime('now', '-1 hour')" "now() - interval '1 hour'")")" 3 \
+  "the timestamp of the upgrade"
+lm schema
+expect_exit 0
+expect_out_matches '"ts" [^,]*DEFAULT (CURRENT_TIMESTAMP|now\(\))'
+expect_out_matches '"n" [^,]*NOT NULL DEFAULT \(?abs\((-7|'"'"'-7'"'"'::integer)\)'
+expect_out_matches '"day" [^,]*DEFAULT (CURRENT_DATE|\(?now\(\)\)?::date)'
+online_schema=$LM_OUT
+expect_ok "a later insert" db_query "INSERT INTO stamped (id, v) VALUES (4, 'd')"
+expect_eq "$(db_query "SELECT n FROM stamped WHERE id = 4 AND ts IS NOT NULL AND day IS NOT NULL")" 7 \
+  "a later insert gets the defaults"
+
+t_case "add_column with a non-constant server_default: --sql gives the same schema"
+lm upgrade nc0000000001:head --sql
+expect_exit 0
+printf '%s\n' "$LM_OUT" >"$LM_TMP/stamped.sql"
+if is_sqlite; then
+  expect_out_count 3 '^CREATE TABLE "_luamig_tmp_stamped"'
+  expect_out_not_contains 'ADD COLUMN'
+else
+  expect_out_contains 'ALTER TABLE "stamped" ADD COLUMN "ts" TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP;'
+  expect_out_not_contains '_luamig_tmp_'
+fi
+offline=$(fresh_url)
+lm --url "$offline" upgrade nc0000000001
+expect_exit 0
+expect_ok "the script runs" db_apply_script "$LM_TMP/stamped.sql" "$offline"
+lm --url "$offline" schema
+expect_exit 0
+expect_same "$online_schema" "$LM_OUT" "the schema from the script and online"
+expect_eq "$(db_query "SELECT count(*) FROM stamped WHERE ts IS NOT NULL AND n = 7 AND day IS NOT NULL" "$offline")" 3 \
+  "the script's rows got the defaults"
+
+t_case "add_column with a non-constant server_default: downgrade"
+lm downgrade -1
+expect_exit 0
+expect_eq "$(columns stamped)" "id,v" "columns of stamped after the downgrade"
+expect_eq "$(db_query "SELECT id || v FROM stamped ORDER BY id" | tr '\n' ' ')" "1a 2b 3c 4d " "rows after the downgrade"
+lm upgrade head
+expect_exit 0
+expect_eq "$(db_query "SELECT count(*) FROM stamped WHERE ts IS NOT NULL AND n = 7")" 4 "upgraded again"
+
 t_done

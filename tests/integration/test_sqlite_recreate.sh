@@ -525,6 +525,81 @@ expect_eq "$(db_query "SELECT count(*) FROM pragma_table_info('items') WHERE nam
 expect_text_contains "$AFTER" "index|ix_events_extra|" "events index"
 end_case "batch_alter_table modes"
 
+# ---------------------------------------------------------------------------
+# ALTER TABLE ADD COLUMN refuses, on a table with rows, a default that is not
+# a constant (a function, an operator, CURRENT_TIMESTAMP) and NOT NULL with a
+# default that is NULL; the defaults here are deterministic so that the
+# --sql comparison at the end gives the same rows.
+t_case "add_column with a default that is not a constant: by move-and-copy"
+next_rev "expression defaults" <<'EOF'
+function upgrade()
+  op.add_column("items", op.column("flag", "string(10)", { server_default = op.sql("lower('NEW')") }))
+  op.batch_alter_table("events", function(batch)
+    batch.add_column(op.column("rank", "integer", { nullable = false, server_default = op.sql("abs(-3)") }))
+  end)
+end
+function downgrade()
+  op.batch_alter_table("events", function(batch)
+    batch.drop_column("rank")
+  end)
+  op.drop_column("items", "flag")
+end
+EOF
+sql_copies "$PREV_REV" "$REV"
+expect_eq "$COPIES" 2 "a move-and-copy of items and one of events"
+expect_out_not_contains 'ADD COLUMN'
+begin_case
+expect_eq "$(col_info items flag)" "VARCHAR(10)|0|lower('NEW')" "items.flag"
+expect_eq "$(col_info events rank)" "INTEGER|1|abs(-3)" "events.rank"
+expect_eq "$(db_query "SELECT count(*) FROM items WHERE flag = 'new'")" 10000 "every row of items, with the default's value"
+expect_eq "$(db_query "SELECT count(*) FROM events WHERE rank = 3")" 10000 "every row of events, with the default's value"
+expect_eq "$(grep -v '^col|\|^rows|items|\|^rows|events|' <<<"$AFTER")" \
+  "$(grep -v '^col|\|^rows|items|\|^rows|events|' <<<"$BEFORE")" "everything else kept"
+db_query "INSERT INTO events (id, level) VALUES (20001, 1)" >/dev/null
+expect_eq "$(db_query "SELECT rank FROM events WHERE id = 20001")" 3 "a new row gets the default"
+# (its trigger writes to audit)
+db_query "DELETE FROM events WHERE id = 20001; DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)" >/dev/null
+end_case "expression defaults"
+
+t_case "add_column that ALTER TABLE takes stays a plain ADD COLUMN"
+next_rev "plain add columns" <<'EOF'
+function upgrade()
+  op.add_column("items", op.column("c_text", "text", { server_default = op.sql("'x'") }))
+  op.add_column("items", op.column("c_neg", "integer", { nullable = false, server_default = op.sql("-1") }))
+  op.add_column("items", op.column("c_num", "integer", { nullable = false, server_default = 5 }))
+  op.add_column("items", op.column("c_uniq", "string(20)", { unique = true }))
+  op.add_column("items", op.column("c_null", "text", { server_default = op.sql("NULL") }))
+  op.add_column("reviews", op.column("author_id", "integer", { references = "authors.id", server_default = 1 }))
+  op.batch_alter_table("events", function(batch)
+    batch.add_column(op.column("c_lit", "text", { nullable = false, server_default = "CURRENT_TIMESTAMP" }))
+  end)
+end
+function downgrade()
+  op.batch_alter_table("events", function(batch)
+    batch.drop_column("c_lit")
+  end)
+  op.drop_column("reviews", "author_id")
+  op.drop_column("items", "c_null")
+  op.drop_column("items", "c_uniq")
+  op.drop_column("items", "c_num")
+  op.drop_column("items", "c_neg")
+  op.drop_column("items", "c_text")
+end
+EOF
+sql_copies "$PREV_REV" "$REV"
+expect_eq "$COPIES" 0 "no move-and-copy"
+expect_out_count 7 '^ALTER TABLE "[a-z]+" ADD COLUMN '
+expect_out_contains 'ALTER TABLE "items" ADD COLUMN "c_neg" INTEGER NOT NULL DEFAULT (-1);'
+expect_out_contains 'CREATE UNIQUE INDEX "uq_items_c_uniq" ON "items" ("c_uniq");'
+begin_case
+expect_eq "$(db_query "SELECT count(*) FROM items WHERE c_text = 'x' AND c_neg = -1 AND c_num = 5 AND c_uniq IS NULL AND c_null IS NULL")" \
+  10000 "the rows of items with the defaults"
+expect_eq "$(db_query "SELECT count(*) FROM events WHERE c_lit = 'CURRENT_TIMESTAMP'")" 10000 "a string default is a constant"
+expect_text_contains "$AFTER" "unique|items|c|0|c_uniq" "the unique index of c_uniq"
+expect_text_contains "$AFTER" "fk|reviews|author_id->authors(id)" "the foreign key of reviews.author_id"
+expect_text_contains "$AFTER" "fk_check|0" "no foreign key violated"
+end_case "plain add columns"
+
 t_case "recreate = never refuses an operation that needs a move-and-copy"
 next_rev "never refused" <<'EOF'
 function upgrade()

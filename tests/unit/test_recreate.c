@@ -204,6 +204,93 @@ static void test_needs(void **state) {
   lm_rc_table_free(t);
 }
 
+/* ALTER TABLE ADD COLUMN takes a constant default only (SQLite's
+ * sqlite3ValueFromExpr), and NOT NULL only with a default other than NULL. */
+static void test_default_class(void **state) {
+  (void)state;
+  const char *consts[] = {"0",
+                          "-1",
+                          "+1",
+                          "(0)",
+                          "(- -1)",
+                          "1e5",
+                          "0x10",
+                          "'x'",
+                          "('x')",
+                          "X'00'",
+                          "TRUE",
+                          "(false)",
+                          "abc",
+                          "\"abc\"",
+                          "(CAST(1 AS TEXT))",
+                          "CAST('1' AS VARCHAR(10))",
+                          "(- 'a')",
+                          "-- c\n 'x' /* c */",
+                          NULL};
+  for (int i = 0; consts[i]; i++)
+    if (lm_sqlite_default_class_of(consts[i]) != LM_SQLITE_DEFAULT_CONST)
+      fail_msg("%s: should be a constant", consts[i]);
+  const char *nulls[] = {"NULL", "(null)", "-NULL", "CAST(NULL AS INT)", NULL};
+  for (int i = 0; nulls[i]; i++)
+    if (lm_sqlite_default_class_of(nulls[i]) != LM_SQLITE_DEFAULT_NULL)
+      fail_msg("%s: should be NULL", nulls[i]);
+  const char *exprs[] = {"CURRENT_TIMESTAMP",
+                         "(current_date)",
+                         "current_time",
+                         "(1+1)",
+                         "datetime('now')",
+                         "(datetime('now'))",
+                         "'a' || 'b'",
+                         "(abc)",
+                         "'a' COLLATE nocase",
+                         "-abc",
+                         "CAST(1 AS)",
+                         "CAST(1 AS TEXT",
+                         "(1",
+                         "",
+                         "1 2",
+                         "random()",
+                         NULL};
+  for (int i = 0; exprs[i]; i++)
+    if (lm_sqlite_default_class_of(exprs[i]) != LM_SQLITE_DEFAULT_EXPR)
+      fail_msg("%s: should be an expression", exprs[i]);
+  assert_int_equal(lm_sqlite_default_class_of(NULL), LM_SQLITE_DEFAULT_EXPR);
+}
+
+static void test_add_column_needs(void **state) {
+  (void)state;
+  lm_column c = mkcol("n", "datetime");
+  lm_op op = mkop(LM_OP_ADD_COLUMN, "t");
+  op.cols = &c;
+  op.ncols = 1;
+  assert_false(lm_rc_needs(NULL, &op)); /* plain ADD COLUMN */
+  c.server_default = (lm_default){LM_DEF_SQL, "CURRENT_TIMESTAMP", 0};
+  assert_true(lm_rc_needs(NULL, &op));
+  assert_true(lm_sqlite_recreate_wanted(&op));
+  c.server_default = (lm_default){LM_DEF_SQL, "(datetime('now'))", 0};
+  assert_true(lm_rc_needs(NULL, &op));
+  c.server_default = (lm_default){LM_DEF_SQL, "'2024-01-01'", 0};
+  assert_false(lm_rc_needs(NULL, &op));
+  c.server_default = (lm_default){LM_DEF_LITERAL, "CURRENT_TIMESTAMP", 0}; /* a string */
+  assert_false(lm_rc_needs(NULL, &op));
+  c.nullable = 0;
+  assert_false(lm_rc_needs(NULL, &op)); /* NOT NULL with a default */
+  c.server_default = (lm_default){LM_DEF_SQL, "NULL", 0};
+  assert_true(lm_rc_needs(NULL, &op)); /* NOT NULL DEFAULT NULL */
+  c.server_default = (lm_default){LM_DEF_NONE, NULL, 0};
+  assert_true(lm_rc_needs(NULL, &op)); /* NOT NULL without a default */
+  c.nullable = 1;
+  c.server_default = (lm_default){LM_DEF_SQL, "NULL", 0};
+  assert_false(lm_rc_needs(NULL, &op));
+  c.server_default = (lm_default){LM_DEF_NUMBER, "0", 0};
+  c.unique = 1; /* a unique index after the ADD COLUMN */
+  assert_false(lm_rc_needs(NULL, &op));
+  c.ref_table = "users.id"; /* foreign keys are off while luamig migrates */
+  assert_false(lm_rc_needs(NULL, &op));
+  c.primary_key = 1;
+  assert_true(lm_rc_needs(NULL, &op));
+}
+
 /* ---- rendering ------------------------------------------------------------------ */
 
 static char *joined(const lm_stmts *l) {
@@ -472,6 +559,8 @@ int main(void) {
       cmocka_unit_test(test_parse_errors),
       cmocka_unit_test(test_mentions),
       cmocka_unit_test(test_needs),
+      cmocka_unit_test(test_default_class),
+      cmocka_unit_test(test_add_column_needs),
       cmocka_unit_test(test_render_alter_type),
       cmocka_unit_test(test_render_no_cast_for_numeric),
       cmocka_unit_test(test_render_batch),
