@@ -143,12 +143,12 @@ static void lua_list(lm_buf *b, const char *const *v, int n) {
   } else if (n == 1) {
     lua_quote(b, v[0]);
   } else {
-    lm_buf_putc(b, '{');
+    lm_buf_puts(b, "{ ");
     for (int i = 0; i < n; i++) {
       if (i) lm_buf_puts(b, ", ");
       lua_quote(b, v[i]);
     }
-    lm_buf_putc(b, '}');
+    lm_buf_puts(b, " }");
   }
 }
 
@@ -187,12 +187,14 @@ typedef struct newrev {
   const char *message;
   const char *const *down;
   int ndown;
+  const char *const *depends; /* --depends-on, resolved */
+  int ndepends;
   const char *steps;     /* comma-separated names, or NULL */
   const char *functions; /* autogenerate: upgrade() and downgrade(), or NULL */
 } newrev;
 
 static void put_var(lm_buf *b, const char *name, const char *id, const newrev *nr,
-                    const char *labels, const char *depends) {
+                    const char *labels) {
   if (strcmp(name, "message") == 0) {
     /* inside a --[[ ]] comment: keep the comment closed where we want it */
     for (const char *p = nr->message; *p; p++) {
@@ -216,7 +218,7 @@ static void put_var(lm_buf *b, const char *name, const char *id, const newrev *n
   } else if (strcmp(name, "branch_labels_lua") == 0) {
     lua_list(b, &labels, labels ? 1 : 0);
   } else if (strcmp(name, "depends_on_lua") == 0) {
-    lua_list(b, &depends, depends ? 1 : 0);
+    lua_list(b, nr->depends, nr->ndepends);
   } else if (strcmp(name, "create_date") == 0) {
     char when[32];
     time_t now = time(NULL);
@@ -252,7 +254,7 @@ static void put_var(lm_buf *b, const char *name, const char *id, const newrev *n
 }
 
 static int render_template(const char *tmpl, const char *id, const newrev *nr, const char *labels,
-                           const char *depends, lm_buf *out) {
+                           lm_buf *out) {
   const char *p = tmpl;
   while (*p) {
     const char *nl = strchr(p, '\n');
@@ -267,7 +269,7 @@ static int render_template(const char *tmpl, const char *id, const newrev *nr, c
         const char *close = memchr(p, '}', (size_t)(end - p));
         if (close) {
           char *name = lm_xstrndup(p + 2, (size_t)(close - p - 2));
-          put_var(out, name, id, nr, labels, depends);
+          put_var(out, name, id, nr, labels);
           free(name);
           p = close + 1;
           continue;
@@ -326,7 +328,7 @@ static int write_revision(cli *c, lm_project *p, const newrev *nr) {
   free(tmpl_path);
   lm_buf out;
   lm_buf_init(&out);
-  render_template(tmpl ? tmpl : DEFAULT_TEMPLATE, id, nr, c->branch_label, c->depends_on, &out);
+  render_template(tmpl ? tmpl : DEFAULT_TEMPLATE, id, nr, c->branch_label, &out);
   free(tmpl);
   char *slug = slugify(nr->message);
   char *path = *slug ? lm_xasprintf("%s/%s_%s.lua", lm_project_versions_dir(p), id, slug)
@@ -455,8 +457,43 @@ static int autogenerate(cli *c, lm_project *p, newrev *nr) {
   return rc;
 }
 
+/* --depends-on, repeatable as in Alembic: each names one revision (an id,
+ * a unique prefix or a branch label); a label is written as given, an id
+ * or prefix as the full id. */
+static int resolve_depends(const cli *c, const lm_graph *g, const char **out, int *n) {
+  *n = 0;
+  for (int i = 0; i < c->ndepends; i++) {
+    const char *spec = c->depends[i];
+    if (strchr(spec, ','))
+      return lm_error_set(LM_EUSAGE,
+                          "--depends-on takes one revision ('%s'); repeat it for several: "
+                          "--depends-on A --depends-on B",
+                          spec);
+    int idx, rc = lm_graph_find(g, spec, &idx);
+    if (rc) return rc;
+    const lm_revision *r = g->revs[idx];
+    const char *name = r->id;
+    for (int j = 0; j < r->nlabels; j++)
+      if (strcmp(r->labels[j], spec) == 0) name = r->labels[j];
+    int dup = 0;
+    for (int j = 0; j < *n; j++)
+      dup |= strcmp(out[j], name) == 0;
+    if (!dup) out[(*n)++] = name;
+  }
+  return 0;
+}
+
+/* Alembic's --branch-label takes one label. */
+static int one_branch_label(const cli *c) {
+  if (c->nbranch_labels > 1)
+    return lm_error_set(LM_EUSAGE, "--branch-label given %d times: a new revision takes one label",
+                        c->nbranch_labels);
+  return 0;
+}
+
 int cmd_revision(cli *c) {
   int rc = cli_args(c, 0, 0);
+  if (!rc) rc = one_branch_label(c);
   if (rc) return rc;
   if (!c->message)
     return lm_error_set(LM_EUSAGE, "revision needs a message: luamig revision -m \"what it does\"");
@@ -464,12 +501,9 @@ int cmd_revision(cli *c) {
   if ((rc = cli_open(c, &p))) return rc;
   const lm_graph *g = lm_project_graph(p);
   const char *down[1];
-  newrev nr = {c->message, down, 0, c->steps, NULL};
-  if (c->depends_on) {
-    int idx;
-    if ((rc = lm_graph_find(g, c->depends_on, &idx))) goto done;
-    c->depends_on = g->revs[idx]->id;
-  }
+  const char *deps[CLI_MAX_POS];
+  newrev nr = {c->message, down, 0, deps, 0, c->steps, NULL};
+  if ((rc = resolve_depends(c, g, deps, &nr.ndepends))) goto done;
   if (c->head) {
     if (strcmp(c->head, "base") != 0) {
       int idx;
@@ -518,6 +552,7 @@ done:
 
 int cmd_merge(cli *c) {
   int rc = cli_args(c, 2, CLI_MAX_POS);
+  if (!rc) rc = one_branch_label(c);
   if (rc) return rc;
   if (!c->message)
     return lm_error_set(LM_EUSAGE, "merge needs a message: luamig merge -m MSG REV REV...");
@@ -530,7 +565,7 @@ int cmd_merge(cli *c) {
     if (!rc) down[i] = lm_project_graph(p)->revs[idx]->id;
   }
   if (!rc) {
-    newrev nr = {c->message, down, c->npos, NULL, NULL};
+    newrev nr = {c->message, down, c->npos, NULL, 0, NULL, NULL};
     rc = write_revision(c, p, &nr);
   }
   lm_project_free(p);

@@ -46,8 +46,9 @@ static const command COMMANDS[] = {
      "  --head REV           build on REV or LABEL@head instead of the single head;\n"
      "                       --head base starts a new root\n"
      "  --splice             allow --head to name a revision that is not a head (a branch)\n"
-     "  --depends-on REV     a revision that must be applied first (another branch's)\n"
-     "  --branch-label L     a label naming the branch this revision starts\n"
+     "  --depends-on REV     a revision that must be applied first (another branch's);\n"
+     "                       repeat it for several\n"
+     "  --branch-label L     a label naming the branch this revision starts (one)\n"
      "  --steps a,b,c        a multi-step revision with these steps (expand/contract)\n"
      "  --autogenerate       write upgrade() and downgrade() from the differences between the\n"
      "                       model (schema.lua) and the database, which must be at head\n"
@@ -496,6 +497,11 @@ int main(int argc, char **argv) {
         val = argv[++i];
       }
       *(const char **)((char *)&c + o->field) = val;
+      if (o->field == offsetof(cli, depends_on)) {
+        if (c.ndepends == CLI_MAX_POS) return usage_error("too many --depends-on options%s", "");
+        c.depends[c.ndepends++] = val;
+      }
+      if (o->field == offsetof(cli, branch_label)) c.nbranch_labels++;
       if (o->field == offsetof(cli, target)) {
         if (c.ntargets == CLI_MAX_TARGETS) return usage_error("too many --target options%s", "");
         c.targets[c.ntargets++] = val;

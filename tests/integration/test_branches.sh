@@ -462,6 +462,26 @@ expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
 
 readonly BC=6b00000000ac MH=6b00000000e0
 
+t_case "revision --depends-on repeated keeps every dependency; --branch-label takes one"
+new_project
+table_rev "$B0" "" t_root
+table_rev "$BA" "$B0" t_a 'branch_labels = "alpha"'
+table_rev 6b00000000d0 "" t_other
+lm revision -m "needs two" --head 6b00000000d0 --depends-on "$B0" --depends-on alpha --rev-id 6b00000000d2
+expect_exit 0
+expect_text_contains "$(cat versions/6b00000000d2_needs_two.lua 2>/dev/null)" \
+  "depends_on = { \"$B0\", \"alpha\" }" "the new revision"
+lm history
+expect_exit 0
+expect_out_contains "6b00000000d0 ($B0, alpha) -> 6b00000000d2 (head), needs two"
+lm revision -m "comma" --depends-on "$B0,$BA"
+expect_exit 2
+expect_err_contains "repeat it for several"
+lm revision -m "two labels" --head 6b00000000d2 --branch-label x --branch-label y
+expect_exit 2
+expect_err_contains "--branch-label given 2 times"
+expect_eq "$(ls versions | grep -c two_labels)" 0 "files written for two labels"
+
 t_case "history, heads and branches print as Alembic's"
 new_project
 table_rev "$B0" "" t_root
