@@ -550,24 +550,51 @@ done:
   return rc;
 }
 
+/* merge REV REV... or merge heads (every head, as `alembic merge heads`). */
 int cmd_merge(cli *c) {
-  int rc = cli_args(c, 2, CLI_MAX_POS);
+  int all_heads = c->npos == 1 && strcmp(c->pos[0], "heads") == 0;
+  int rc = cli_args(c, all_heads ? 1 : 2, CLI_MAX_POS);
   if (!rc) rc = one_branch_label(c);
   if (rc) return rc;
   if (!c->message)
-    return lm_error_set(LM_EUSAGE, "merge needs a message: luamig merge -m MSG REV REV...");
+    return lm_error_set(LM_EUSAGE, "merge needs a message: luamig merge -m MSG REV REV... (or "
+                                   "heads)");
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
-  const char *down[CLI_MAX_POS];
+  const lm_graph *g = lm_project_graph(p);
+  int n = 0, cap = c->npos + g->n;
+  const char **down = lm_xcalloc((size_t)(cap ? cap : 1), sizeof *down);
+  int *heads = lm_xcalloc((size_t)(g->n ? g->n : 1), sizeof *heads);
   for (int i = 0; i < c->npos && !rc; i++) {
+    if (strcmp(c->pos[i], "heads") == 0) {
+      int nh = lm_graph_heads(g, heads);
+      if (all_heads && nh < 2) {
+        rc = nh ? lm_error_set(LM_EUSAGE, "the chain has one head (%s): nothing to merge",
+                               g->revs[heads[0]]->id)
+                : lm_error_set(LM_EUSAGE, "the chain has no revisions: nothing to merge");
+        break;
+      }
+      for (int k = 0; k < nh; k++)
+        down[n++] = g->revs[heads[k]]->id;
+      continue;
+    }
     int idx;
-    rc = lm_graph_find(lm_project_graph(p), c->pos[i], &idx);
-    if (!rc) down[i] = lm_project_graph(p)->revs[idx]->id;
+    rc = lm_graph_find(g, c->pos[i], &idx);
+    if (!rc) down[n++] = g->revs[idx]->id;
   }
+  for (int i = 0; i < n && !rc; i++)
+    for (int j = 0; j < i && !rc; j++)
+      if (strcmp(down[i], down[j]) == 0)
+        rc = lm_error_set(LM_EUSAGE,
+                          "revision %s is named twice: a merge joins different "
+                          "revisions",
+                          down[i]);
   if (!rc) {
-    newrev nr = {c->message, down, c->npos, NULL, 0, NULL, NULL};
+    newrev nr = {c->message, down, n, NULL, 0, NULL, NULL};
     rc = write_revision(c, p, &nr);
   }
+  free(heads);
+  free(down);
   lm_project_free(p);
   return rc;
 }

@@ -61,8 +61,9 @@ static const command COMMANDS[] = {
      "luamig revision -m \"add phone_number to users\"\n"
      "luamig revision --autogenerate -m \"add profile picture\"",
      "0 written, 2 bad options, several heads without --head, or the chain does not load"},
-    {"merge", cmd_merge, "luamig merge -m MSG REV REV...", "write a revision merging heads",
-     "Writes a revision whose down_revision lists the given revisions (usually the heads).\n"
+    {"merge", cmd_merge, "luamig merge -m MSG REV REV... | heads", "write a revision merging heads",
+     "Writes a revision whose down_revision lists the given revisions (usually the heads;\n"
+     "'heads' names them all).\n"
      "  -m, --message MSG    what the merge is for\n"
      "  --rev-id ID          the revision id instead of 12 random hex digits\n"
      "  --branch-label L     a label for the merged branch",

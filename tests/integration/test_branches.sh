@@ -462,6 +462,25 @@ expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
 
 readonly BC=6b00000000ac MH=6b00000000e0
 
+t_case "merge heads merges every head, as alembic merge heads"
+new_project
+table_rev "$B0" "" t_root
+table_rev "$BA" "$B0" t_a
+table_rev "$BB" "$B0" t_b
+lm merge -m "all heads" heads --rev-id "$MH"
+expect_exit 0
+expect_out_equals "versions/${MH}_all_heads.lua"
+expect_text_contains "$(cat "versions/${MH}_all_heads.lua" 2>/dev/null)" \
+  "down_revision = { \"$BA\", \"$BB\" }" "the merge revision"
+lm heads
+expect_out_equals "$MH (head)"
+lm merge -m "again" heads
+expect_exit 2
+expect_err_contains "the chain has one head ($MH): nothing to merge"
+lm merge -m "twice" "$BA" "$BA"
+expect_exit 2
+expect_err_contains "revision $BA is named twice"
+
 t_case "revision --depends-on repeated keeps every dependency; --branch-label takes one"
 new_project
 table_rev "$B0" "" t_root
