@@ -291,6 +291,27 @@ static int valid_id(const char *s) {
   return 1;
 }
 
+/* The folder of a new revision. With several versions folders it goes
+ * beside its (first) parent, as Alembic writes it into its head's folder;
+ * a new root goes into the first folder. */
+static const char *new_file_dir(const lm_project *p, const newrev *nr) {
+  const char *first = lm_project_versions_dir(p);
+  int n = lm_project_versions_count(p);
+  if (n < 2 || nr->ndown == 0) return first;
+  const lm_graph *g = lm_project_graph(p);
+  int idx = lm_graph_index(g, nr->down[0]);
+  if (idx < 0) return first;
+  const char *path = g->revs[idx]->path;
+  const char *slash = strrchr(path, '/');
+  for (int i = 0; i < n; i++) {
+    const char *d = lm_project_versions_dir_at(p, i);
+    size_t len = strlen(d);
+    if (slash ? (size_t)(slash - path) == len && strncmp(path, d, len) == 0 : strcmp(d, ".") == 0)
+      return d;
+  }
+  return first;
+}
+
 static int write_revision(cli *c, lm_project *p, const newrev *nr) {
   char idbuf[13];
   const char *id = c->rev_id;
@@ -331,8 +352,9 @@ static int write_revision(cli *c, lm_project *p, const newrev *nr) {
   render_template(tmpl ? tmpl : DEFAULT_TEMPLATE, id, nr, c->branch_label, &out);
   free(tmpl);
   char *slug = slugify(nr->message);
-  char *path = *slug ? lm_xasprintf("%s/%s_%s.lua", lm_project_versions_dir(p), id, slug)
-                     : lm_xasprintf("%s/%s.lua", lm_project_versions_dir(p), id);
+  const char *dir = new_file_dir(p, nr);
+  char *path =
+      *slug ? lm_xasprintf("%s/%s_%s.lua", dir, id, slug) : lm_xasprintf("%s/%s.lua", dir, id);
   free(slug);
   rc = write_new_file(path, out.s);
   if (!rc && nr->functions && c->json) {

@@ -40,7 +40,7 @@ static const command COMMANDS[] = {
      "[--branch-label L] [--steps a,b,c] [--autogenerate [--offline]]",
      "write a new revision file",
      "Writes versions/<id>_<slug>.lua from script.lua.tmpl on top of the single head and\n"
-     "prints its path.\n"
+     "prints its path. With several versions folders it goes into its parent's folder.\n"
      "  -m, --message MSG    what the revision does (also its file name's slug)\n"
      "  --rev-id ID          the revision id instead of 12 random hex digits\n"
      "  --head REV           build on REV or LABEL@head instead of the single head;\n"
@@ -63,7 +63,7 @@ static const command COMMANDS[] = {
      "0 written, 2 bad options, several heads without --head, or the chain does not load"},
     {"merge", cmd_merge, "luamig merge -m MSG REV REV... | heads", "write a revision merging heads",
      "Writes a revision whose down_revision lists the given revisions (usually the heads;\n"
-     "'heads' names them all).\n"
+     "'heads' names them all), in the folder of the first.\n"
      "  -m, --message MSG    what the merge is for\n"
      "  --rev-id ID          the revision id instead of 12 random hex digits\n"
      "  --branch-label L     a label for the merged branch",

@@ -569,4 +569,24 @@ Merges: $BC, $BB"
 lm current
 expect_out_equals "$MH (head) (mergepoint)"
 
+t_case "with several versions folders a revision goes beside its parent"
+new_project
+printf 'return {\n  url = "%s",\n  versions = { "versions", "more" },\n}\n' "$LM_URL" >luamig.lua
+mkrev "$B0" "" "root" more <<'EOF'
+function upgrade()
+end
+EOF
+lm revision -m "next" --rev-id "$BA"
+expect_exit 0
+expect_out_equals "more/${BA}_next.lua"
+expect_file "more/${BA}_next.lua"
+expect_no_file "versions/${BA}_next.lua"
+lm revision -m "new root" --head base --rev-id "$BB"
+expect_exit 0
+expect_file "versions/${BB}_new_root.lua"
+# a merge goes beside its first parent
+lm merge -m "join" "$BA" "$BB" --rev-id "$MH"
+expect_exit 0
+expect_file "more/${MH}_join.lua"
+
 t_done
