@@ -539,13 +539,19 @@ int cmd_revision(cli *c) {
     if (nh > 1) {
       lm_buf b;
       lm_buf_init(&b);
-      for (int i = 0; i < nh; i++)
+      lm_buf ids;
+      lm_buf_init(&ids);
+      for (int i = 0; i < nh; i++) {
         lm_buf_printf(&b, "%s%s", i ? ", " : "", g->revs[heads[i]]->id);
+        lm_buf_printf(&ids, " %s", g->revs[heads[i]]->id);
+      }
       rc = lm_error_set(LM_EUSAGE,
                         "the chain has several heads (%s): pass --head REV to choose one, or "
-                        "join them first with 'luamig merge -m MSG %s'",
-                        b.s, b.s);
+                        "join them first with 'luamig merge -m MSG%s' (or 'luamig merge -m MSG "
+                        "heads')",
+                        b.s, ids.s);
       lm_buf_free(&b);
+      lm_buf_free(&ids);
     } else if (nh == 1) {
       down[0] = g->revs[heads[0]]->id;
       nr.ndown = 1;

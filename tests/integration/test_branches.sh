@@ -462,6 +462,23 @@ expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
 
 readonly BC=6b00000000ac MH=6b00000000e0
 
+t_case "the several-heads hint of revision is a command that runs"
+new_project
+table_rev "$B0" "" t_root
+table_rev "$BA" "$B0" t_a
+table_rev "$BB" "$B0" t_b
+lm revision -m "ambiguous"
+expect_exit 2
+hint=$(grep -oE "'luamig merge -m MSG [^']*'" <<<"$LM_ERR" | head -n 1)
+hint=${hint//\'/}
+expect_eq "$hint" "luamig merge -m MSG $BA $BB" "the suggested merge"
+read -ra hint_words <<<"${hint#luamig }"
+lm "${hint_words[@]}"
+expect_exit 0
+lm heads
+expect_exit 0
+expect_out_count 1 '\(head\)$'
+
 t_case "merge heads merges every head, as alembic merge heads"
 new_project
 table_rev "$B0" "" t_root
