@@ -18,6 +18,12 @@ const char *lm_project_versions_dir(const lm_project *p) {
   return p->config && p->config->nversions ? p->config->versions[0] : NULL;
 }
 
+int lm_project_versions_count(const lm_project *p) { return p->config ? p->config->nversions : 0; }
+
+const char *lm_project_versions_dir_at(const lm_project *p, int i) {
+  return p->config && i >= 0 && i < p->config->nversions ? p->config->versions[i] : NULL;
+}
+
 int lm_project_has_model(const lm_project *p) { return p->config && p->config->nmodel > 0; }
 
 const char *lm_project_url(const lm_project *p) { return p->url ? p->url->masked : NULL; }

@@ -1210,6 +1210,7 @@ int lm_current(lm_project *p, int json) {
     int *heads = lm_xcalloc((size_t)n, sizeof *heads);
     int nh = lm_plan_applied_heads(&p->graph, s.state, heads);
     if (p->opts.verbose && !json) fprintf(p->out, "Current revision(s) for %s:\n", p->url->masked);
+    lm_revfmt *f = json ? NULL : lm_revfmt_new(&p->graph);
     if (json) fputs("[", p->out);
     for (int k = 0; k < nh; k++) {
       const lm_revision *r = p->graph.revs[heads[k]];
@@ -1230,14 +1231,21 @@ int lm_current(lm_project *p, int json) {
         }
         continue;
       }
-      fputs(r->id, p->out);
-      if (step)
-        fprintf(p->out, " (%s, next: %s)", step, next);
-      else if (is_head)
-        fputs(" (head)", p->out);
-      fputc('\n', p->out);
+      /* as `alembic current` (-v: each revision's full entry); a partly
+       * applied revision shows its step instead of the marks */
+      if (p->opts.verbose) {
+        char *applied = step ? lm_xasprintf("%s (next: %s)", step, next) : NULL;
+        lm_revfmt_entry(f, heads[k], 0, applied, p->out);
+        free(applied);
+      } else if (step) {
+        fprintf(p->out, "%s (%s, next: %s)\n", r->id, step, next);
+      } else {
+        lm_revfmt_line(f, heads[k], LM_FMT_TREE, p->out);
+        fputc('\n', p->out);
+      }
     }
     if (json) fputs("]\n", p->out);
+    lm_revfmt_free(f);
     free(heads);
   }
   session_close(&s);

@@ -27,6 +27,8 @@ typedef struct cli {
   int quiet, verbose, json;
   /* per command */
   const char *message, *rev_id, *head, *depends_on, *branch_label, *steps, *stop_before, *range;
+  const char *depends[CLI_MAX_POS]; /* --depends-on, repeatable (as Alembic's) */
+  int ndepends, nbranch_labels;     /* nbranch_labels: how often --branch-label came */
   int sql, dry_run, ignore_checksums, splice;
   int roundtrip;                                  /* check --roundtrip */
   int checksums_only, indicate_current, echo_sql; /* stamp, history -i, --echo-sql */

@@ -4,60 +4,19 @@
 
 #include "cli.h"
 
-static void print_parents(FILE *out, const lm_revision *r) {
-  if (r->ndown == 0) fputs("<base>", out);
-  for (int i = 0; i < r->ndown; i++)
-    fprintf(out, "%s%s", i ? ", " : "", r->down[i]);
+static void json_list(FILE *out, const char *name, const char *const *v, int n) {
+  fprintf(out, ", \"%s\": [", name);
+  for (int i = 0; i < n; i++) {
+    if (i) fputs(", ", out);
+    cli_json_str(out, v[i]);
+  }
+  fputc(']', out);
 }
 
-static void print_marks(FILE *out, const lm_revision *r) {
-  for (int i = 0; i < r->nlabels; i++)
-    fprintf(out, " (%s)", r->labels[i]);
-  if (r->nchildren == 0) fputs(" (head)", out);
-  if (r->nchildren > 1) fputs(" (branchpoint)", out);
-  if (r->ndown > 1) fputs(" (mergepoint)", out);
-}
-
-static void print_verbose(FILE *out, const lm_revision *r) {
-  fprintf(out, "Rev: %s", r->id);
-  print_marks(out, r);
-  fputs("\nParent: ", out);
-  print_parents(out, r);
-  fputc('\n', out);
-  if (r->nlabels) {
-    fputs("Branch names: ", out);
-    for (int i = 0; i < r->nlabels; i++)
-      fprintf(out, "%s%s", i ? ", " : "", r->labels[i]);
-    fputc('\n', out);
-  }
-  if (r->ndepends) {
-    fputs("Also depends on: ", out);
-    for (int i = 0; i < r->ndepends; i++)
-      fprintf(out, "%s%s", i ? ", " : "", r->depends[i]);
-    fputc('\n', out);
-  }
-  if (r->multistep) {
-    fputs("Steps: ", out);
-    for (int i = 0; i < r->nsteps; i++)
-      fprintf(out, "%s%s", i ? ", " : "", r->step_names[i]);
-    fputc('\n', out);
-  }
-  fprintf(out, "Path: %s\n\n", r->path);
-  const char *doc = r->doc ? r->doc : r->message;
-  const char *p = doc;
-  while (*p) {
-    const char *nl = strchr(p, '\n');
-    size_t n = nl ? (size_t)(nl - p) : strlen(p);
-    if (n)
-      fprintf(out, "    %.*s\n", (int)n, p);
-    else
-      fputc('\n', out);
-    p += n + (nl ? 1 : 0);
-  }
-  fputc('\n', out);
-}
-
-static void print_json(FILE *out, const lm_revision *r, int first) {
+static void print_json(FILE *out, const lm_graph *g, const lm_revfmt *f, int idx, int first) {
+  const lm_revision *r = g->revs[idx];
+  const char *const *labels;
+  int nlabels = lm_revfmt_labels(f, idx, &labels);
   fputs(first ? "" : ", ", out);
   fputs("{\"revision\": ", out);
   cli_json_str(out, r->id);
@@ -70,7 +29,10 @@ static void print_json(FILE *out, const lm_revision *r, int first) {
   cli_json_str(out, r->message);
   fputs(", \"path\": ", out);
   cli_json_str(out, r->path);
-  fprintf(out, ", \"head\": %s}", r->nchildren == 0 ? "true" : "false");
+  fprintf(out, ", \"head\": %s", r->nchildren == 0 ? "true" : "false");
+  json_list(out, "depends_on", (const char *const *)r->depends, r->ndepends);
+  json_list(out, "branch_labels", labels, nlabels);
+  fputs("}", out);
 }
 
 /* Resolves one end of -r FROM:TO; empty (and base, heads) means open. */
@@ -141,28 +103,26 @@ int cmd_history(cli *c) {
   }
   if (!rc && c->range) rc = history_range(g, state, c->range, keep);
   if (!rc) {
+    lm_revfmt *f = lm_revfmt_new(g);
     if (c->json) fputs("[", stdout);
     int first = 1;
     for (int k = g->n - 1; k >= 0; k--) {
       int i = g->topo[k];
-      const lm_revision *r = g->revs[i];
       if (!keep[i]) continue;
-      int mark = c->indicate_current && current[i];
+      int mark = c->indicate_current && current[i] ? LM_FMT_CURRENT : 0;
       if (c->json) {
-        print_json(stdout, r, first);
+        print_json(stdout, g, f, i, first);
       } else if (c->verbose) {
-        if (mark) fputs("(current)\n", stdout);
-        print_verbose(stdout, r);
+        lm_revfmt_entry(f, i, mark, NULL, stdout);
       } else {
-        print_parents(stdout, r);
-        fprintf(stdout, " -> %s", r->id);
-        print_marks(stdout, r);
-        if (mark) fputs(" (current)", stdout);
-        fprintf(stdout, ", %s\n", r->message);
+        lm_revfmt_line(f, i, LM_FMT_PARENTS | LM_FMT_BRANCHES | LM_FMT_TREE | LM_FMT_DOC | mark,
+                       stdout);
+        fputc('\n', stdout);
       }
       first = 0;
     }
     if (c->json) fputs("]\n", stdout);
+    lm_revfmt_free(f);
   }
   free(current);
   free(state);
@@ -179,17 +139,20 @@ int cmd_heads(cli *c) {
   const lm_graph *g = lm_project_graph(p);
   int *heads = lm_xcalloc((size_t)(g->n ? g->n : 1), sizeof *heads);
   int nh = lm_graph_heads(g, heads);
+  lm_revfmt *f = lm_revfmt_new(g);
   if (c->json) fputs("[", stdout);
   for (int i = 0; i < nh; i++) {
-    const lm_revision *r = g->revs[heads[i]];
-    if (c->json)
-      print_json(stdout, r, i == 0);
-    else if (c->verbose)
-      print_verbose(stdout, r);
-    else
-      printf("%s (head)\n", r->id);
+    if (c->json) {
+      print_json(stdout, g, f, heads[i], i == 0);
+    } else if (c->verbose) {
+      lm_revfmt_entry(f, heads[i], 0, NULL, stdout);
+    } else {
+      lm_revfmt_line(f, heads[i], LM_FMT_BRANCHES, stdout);
+      fputc('\n', stdout);
+    }
   }
   if (c->json) fputs("]\n", stdout);
+  lm_revfmt_free(f);
   free(heads);
   lm_project_free(p);
   return 0;
@@ -201,15 +164,29 @@ int cmd_branches(cli *c) {
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
   const lm_graph *g = lm_project_graph(p);
-  for (int k = 0; k < g->n; k++) {
-    const lm_revision *r = g->revs[g->topo[k]];
+  lm_revfmt *f = lm_revfmt_new(g);
+  /* as `alembic branches`: newest first, each branch point then its
+   * children under it; -v gives the branch point's full entry and the
+   * children's messages */
+  for (int k = g->n - 1; k >= 0; k--) {
+    int i = g->topo[k];
+    const lm_revision *r = g->revs[i];
     if (r->nchildren < 2) continue;
-    printf("%s (branchpoint), %s\n", r->id, r->message);
-    for (int i = 0; i < r->nchildren; i++) {
-      const lm_revision *ch = g->revs[r->children[i]];
-      printf("    -> %s%s, %s\n", ch->id, ch->nchildren == 0 ? " (head)" : "", ch->message);
+    if (c->verbose) {
+      lm_revfmt_entry(f, i, 0, NULL, stdout);
+    } else {
+      lm_revfmt_line(f, i, LM_FMT_BRANCHES | LM_FMT_TREE, stdout);
+      fputc('\n', stdout);
     }
+    for (int j = 0; j < r->nchildren; j++) {
+      fprintf(stdout, "%*s -> ", (int)strlen(r->id), "");
+      lm_revfmt_line(f, r->children[j],
+                     LM_FMT_BRANCHES | LM_FMT_TREE | (c->verbose ? LM_FMT_DOC : 0), stdout);
+      fputc('\n', stdout);
+    }
+    fputc('\n', stdout);
   }
+  lm_revfmt_free(f);
   lm_project_free(p);
   return 0;
 }
@@ -240,7 +217,9 @@ int cmd_show(cli *c) {
   }
   if (!rc) {
     const lm_revision *r = g->revs[idx];
-    print_verbose(stdout, r);
+    lm_revfmt *f = lm_revfmt_new(g);
+    lm_revfmt_entry(f, idx, 0, NULL, stdout);
+    lm_revfmt_free(f);
     char *text;
     size_t len;
     if (lm_read_file(r->path, &text, &len) == 0) {

@@ -143,12 +143,12 @@ static void lua_list(lm_buf *b, const char *const *v, int n) {
   } else if (n == 1) {
     lua_quote(b, v[0]);
   } else {
-    lm_buf_putc(b, '{');
+    lm_buf_puts(b, "{ ");
     for (int i = 0; i < n; i++) {
       if (i) lm_buf_puts(b, ", ");
       lua_quote(b, v[i]);
     }
-    lm_buf_putc(b, '}');
+    lm_buf_puts(b, " }");
   }
 }
 
@@ -187,12 +187,14 @@ typedef struct newrev {
   const char *message;
   const char *const *down;
   int ndown;
+  const char *const *depends; /* --depends-on, resolved */
+  int ndepends;
   const char *steps;     /* comma-separated names, or NULL */
   const char *functions; /* autogenerate: upgrade() and downgrade(), or NULL */
 } newrev;
 
 static void put_var(lm_buf *b, const char *name, const char *id, const newrev *nr,
-                    const char *labels, const char *depends) {
+                    const char *labels) {
   if (strcmp(name, "message") == 0) {
     /* inside a --[[ ]] comment: keep the comment closed where we want it */
     for (const char *p = nr->message; *p; p++) {
@@ -216,7 +218,7 @@ static void put_var(lm_buf *b, const char *name, const char *id, const newrev *n
   } else if (strcmp(name, "branch_labels_lua") == 0) {
     lua_list(b, &labels, labels ? 1 : 0);
   } else if (strcmp(name, "depends_on_lua") == 0) {
-    lua_list(b, &depends, depends ? 1 : 0);
+    lua_list(b, nr->depends, nr->ndepends);
   } else if (strcmp(name, "create_date") == 0) {
     char when[32];
     time_t now = time(NULL);
@@ -252,7 +254,7 @@ static void put_var(lm_buf *b, const char *name, const char *id, const newrev *n
 }
 
 static int render_template(const char *tmpl, const char *id, const newrev *nr, const char *labels,
-                           const char *depends, lm_buf *out) {
+                           lm_buf *out) {
   const char *p = tmpl;
   while (*p) {
     const char *nl = strchr(p, '\n');
@@ -267,7 +269,7 @@ static int render_template(const char *tmpl, const char *id, const newrev *nr, c
         const char *close = memchr(p, '}', (size_t)(end - p));
         if (close) {
           char *name = lm_xstrndup(p + 2, (size_t)(close - p - 2));
-          put_var(out, name, id, nr, labels, depends);
+          put_var(out, name, id, nr, labels);
           free(name);
           p = close + 1;
           continue;
@@ -287,6 +289,27 @@ static int valid_id(const char *s) {
           *s == '_'))
       return 0;
   return 1;
+}
+
+/* The folder of a new revision. With several versions folders it goes
+ * beside its (first) parent, as Alembic writes it into its head's folder;
+ * a new root goes into the first folder. */
+static const char *new_file_dir(const lm_project *p, const newrev *nr) {
+  const char *first = lm_project_versions_dir(p);
+  int n = lm_project_versions_count(p);
+  if (n < 2 || nr->ndown == 0) return first;
+  const lm_graph *g = lm_project_graph(p);
+  int idx = lm_graph_index(g, nr->down[0]);
+  if (idx < 0) return first;
+  const char *path = g->revs[idx]->path;
+  const char *slash = strrchr(path, '/');
+  for (int i = 0; i < n; i++) {
+    const char *d = lm_project_versions_dir_at(p, i);
+    size_t len = strlen(d);
+    if (slash ? (size_t)(slash - path) == len && strncmp(path, d, len) == 0 : strcmp(d, ".") == 0)
+      return d;
+  }
+  return first;
 }
 
 static int write_revision(cli *c, lm_project *p, const newrev *nr) {
@@ -326,11 +349,12 @@ static int write_revision(cli *c, lm_project *p, const newrev *nr) {
   free(tmpl_path);
   lm_buf out;
   lm_buf_init(&out);
-  render_template(tmpl ? tmpl : DEFAULT_TEMPLATE, id, nr, c->branch_label, c->depends_on, &out);
+  render_template(tmpl ? tmpl : DEFAULT_TEMPLATE, id, nr, c->branch_label, &out);
   free(tmpl);
   char *slug = slugify(nr->message);
-  char *path = *slug ? lm_xasprintf("%s/%s_%s.lua", lm_project_versions_dir(p), id, slug)
-                     : lm_xasprintf("%s/%s.lua", lm_project_versions_dir(p), id);
+  const char *dir = new_file_dir(p, nr);
+  char *path =
+      *slug ? lm_xasprintf("%s/%s_%s.lua", dir, id, slug) : lm_xasprintf("%s/%s.lua", dir, id);
   free(slug);
   rc = write_new_file(path, out.s);
   if (!rc && nr->functions && c->json) {
@@ -455,8 +479,43 @@ static int autogenerate(cli *c, lm_project *p, newrev *nr) {
   return rc;
 }
 
+/* --depends-on, repeatable as in Alembic: each names one revision (an id,
+ * a unique prefix or a branch label); a label is written as given, an id
+ * or prefix as the full id. */
+static int resolve_depends(const cli *c, const lm_graph *g, const char **out, int *n) {
+  *n = 0;
+  for (int i = 0; i < c->ndepends; i++) {
+    const char *spec = c->depends[i];
+    if (strchr(spec, ','))
+      return lm_error_set(LM_EUSAGE,
+                          "--depends-on takes one revision ('%s'); repeat it for several: "
+                          "--depends-on A --depends-on B",
+                          spec);
+    int idx, rc = lm_graph_find(g, spec, &idx);
+    if (rc) return rc;
+    const lm_revision *r = g->revs[idx];
+    const char *name = r->id;
+    for (int j = 0; j < r->nlabels; j++)
+      if (strcmp(r->labels[j], spec) == 0) name = r->labels[j];
+    int dup = 0;
+    for (int j = 0; j < *n; j++)
+      dup |= strcmp(out[j], name) == 0;
+    if (!dup) out[(*n)++] = name;
+  }
+  return 0;
+}
+
+/* Alembic's --branch-label takes one label. */
+static int one_branch_label(const cli *c) {
+  if (c->nbranch_labels > 1)
+    return lm_error_set(LM_EUSAGE, "--branch-label given %d times: a new revision takes one label",
+                        c->nbranch_labels);
+  return 0;
+}
+
 int cmd_revision(cli *c) {
   int rc = cli_args(c, 0, 0);
+  if (!rc) rc = one_branch_label(c);
   if (rc) return rc;
   if (!c->message)
     return lm_error_set(LM_EUSAGE, "revision needs a message: luamig revision -m \"what it does\"");
@@ -464,12 +523,9 @@ int cmd_revision(cli *c) {
   if ((rc = cli_open(c, &p))) return rc;
   const lm_graph *g = lm_project_graph(p);
   const char *down[1];
-  newrev nr = {c->message, down, 0, c->steps, NULL};
-  if (c->depends_on) {
-    int idx;
-    if ((rc = lm_graph_find(g, c->depends_on, &idx))) goto done;
-    c->depends_on = g->revs[idx]->id;
-  }
+  const char *deps[CLI_MAX_POS];
+  newrev nr = {c->message, down, 0, deps, 0, c->steps, NULL};
+  if ((rc = resolve_depends(c, g, deps, &nr.ndepends))) goto done;
   if (c->head) {
     if (strcmp(c->head, "base") != 0) {
       int idx;
@@ -483,13 +539,19 @@ int cmd_revision(cli *c) {
     if (nh > 1) {
       lm_buf b;
       lm_buf_init(&b);
-      for (int i = 0; i < nh; i++)
+      lm_buf ids;
+      lm_buf_init(&ids);
+      for (int i = 0; i < nh; i++) {
         lm_buf_printf(&b, "%s%s", i ? ", " : "", g->revs[heads[i]]->id);
+        lm_buf_printf(&ids, " %s", g->revs[heads[i]]->id);
+      }
       rc = lm_error_set(LM_EUSAGE,
                         "the chain has several heads (%s): pass --head REV to choose one, or "
-                        "join them first with 'luamig merge -m MSG %s'",
-                        b.s, b.s);
+                        "join them first with 'luamig merge -m MSG%s' (or 'luamig merge -m MSG "
+                        "heads')",
+                        b.s, ids.s);
       lm_buf_free(&b);
+      lm_buf_free(&ids);
     } else if (nh == 1) {
       down[0] = g->revs[heads[0]]->id;
       nr.ndown = 1;
@@ -516,23 +578,51 @@ done:
   return rc;
 }
 
+/* merge REV REV... or merge heads (every head, as `alembic merge heads`). */
 int cmd_merge(cli *c) {
-  int rc = cli_args(c, 2, CLI_MAX_POS);
+  int all_heads = c->npos == 1 && strcmp(c->pos[0], "heads") == 0;
+  int rc = cli_args(c, all_heads ? 1 : 2, CLI_MAX_POS);
+  if (!rc) rc = one_branch_label(c);
   if (rc) return rc;
   if (!c->message)
-    return lm_error_set(LM_EUSAGE, "merge needs a message: luamig merge -m MSG REV REV...");
+    return lm_error_set(LM_EUSAGE, "merge needs a message: luamig merge -m MSG REV REV... (or "
+                                   "heads)");
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
-  const char *down[CLI_MAX_POS];
+  const lm_graph *g = lm_project_graph(p);
+  int n = 0, cap = c->npos + g->n;
+  const char **down = lm_xcalloc((size_t)(cap ? cap : 1), sizeof *down);
+  int *heads = lm_xcalloc((size_t)(g->n ? g->n : 1), sizeof *heads);
   for (int i = 0; i < c->npos && !rc; i++) {
+    if (strcmp(c->pos[i], "heads") == 0) {
+      int nh = lm_graph_heads(g, heads);
+      if (all_heads && nh < 2) {
+        rc = nh ? lm_error_set(LM_EUSAGE, "the chain has one head (%s): nothing to merge",
+                               g->revs[heads[0]]->id)
+                : lm_error_set(LM_EUSAGE, "the chain has no revisions: nothing to merge");
+        break;
+      }
+      for (int k = 0; k < nh; k++)
+        down[n++] = g->revs[heads[k]]->id;
+      continue;
+    }
     int idx;
-    rc = lm_graph_find(lm_project_graph(p), c->pos[i], &idx);
-    if (!rc) down[i] = lm_project_graph(p)->revs[idx]->id;
+    rc = lm_graph_find(g, c->pos[i], &idx);
+    if (!rc) down[n++] = g->revs[idx]->id;
   }
+  for (int i = 0; i < n && !rc; i++)
+    for (int j = 0; j < i && !rc; j++)
+      if (strcmp(down[i], down[j]) == 0)
+        rc = lm_error_set(LM_EUSAGE,
+                          "revision %s is named twice: a merge joins different "
+                          "revisions",
+                          down[i]);
   if (!rc) {
-    newrev nr = {c->message, down, c->npos, NULL, NULL};
+    newrev nr = {c->message, down, n, NULL, 0, NULL, NULL};
     rc = write_revision(c, p, &nr);
   }
+  free(heads);
+  free(down);
   lm_project_free(p);
   return rc;
 }

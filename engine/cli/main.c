@@ -40,14 +40,15 @@ static const command COMMANDS[] = {
      "[--branch-label L] [--steps a,b,c] [--autogenerate [--offline]]",
      "write a new revision file",
      "Writes versions/<id>_<slug>.lua from script.lua.tmpl on top of the single head and\n"
-     "prints its path.\n"
+     "prints its path. With several versions folders it goes into its parent's folder.\n"
      "  -m, --message MSG    what the revision does (also its file name's slug)\n"
      "  --rev-id ID          the revision id instead of 12 random hex digits\n"
      "  --head REV           build on REV or LABEL@head instead of the single head;\n"
      "                       --head base starts a new root\n"
      "  --splice             allow --head to name a revision that is not a head (a branch)\n"
-     "  --depends-on REV     a revision that must be applied first (another branch's)\n"
-     "  --branch-label L     a label naming the branch this revision starts\n"
+     "  --depends-on REV     a revision that must be applied first (another branch's);\n"
+     "                       repeat it for several\n"
+     "  --branch-label L     a label naming the branch this revision starts (one)\n"
      "  --steps a,b,c        a multi-step revision with these steps (expand/contract)\n"
      "  --autogenerate       write upgrade() and downgrade() from the differences between the\n"
      "                       model (schema.lua) and the database, which must be at head\n"
@@ -60,8 +61,9 @@ static const command COMMANDS[] = {
      "luamig revision -m \"add phone_number to users\"\n"
      "luamig revision --autogenerate -m \"add profile picture\"",
      "0 written, 2 bad options, several heads without --head, or the chain does not load"},
-    {"merge", cmd_merge, "luamig merge -m MSG REV REV...", "write a revision merging heads",
-     "Writes a revision whose down_revision lists the given revisions (usually the heads).\n"
+    {"merge", cmd_merge, "luamig merge -m MSG REV REV... | heads", "write a revision merging heads",
+     "Writes a revision whose down_revision lists the given revisions (usually the heads;\n"
+     "'heads' names them all), in the folder of the first.\n"
      "  -m, --message MSG    what the merge is for\n"
      "  --rev-id ID          the revision id instead of 12 random hex digits\n"
      "  --branch-label L     a label for the merged branch",
@@ -113,33 +115,43 @@ static const command COMMANDS[] = {
      "0 stamped, 1 the database refused, 2 bad target or configuration"},
     {"current", cmd_current, "luamig current [--json] [-v] [--all | --target PATTERN...]",
      "show the applied revisions",
-     "Prints each applied head, with (head) when it is the chain's head, and the step of a\n"
-     "partly applied multi-step revision. Never creates a database: a SQLite file that does\n"
+     "Prints each applied head as Alembic does, with (head) when it is the chain's head,\n"
+     "(branchpoint) or (mergepoint), and the step of a partly applied multi-step revision. Never "
+     "creates a database: a SQLite file that does\n"
      "not exist is an error. With --all / --target: one line per target, then a count per\n"
      "revision.\n"
      "  --json             a JSON array of {revision, head, step}\n"
-     "  -v, --verbose      also name the database" FLEET_HELP,
+     "  -v, --verbose      name the database, and print each revision's entry as history\n"
+     "                     --verbose does" FLEET_HELP,
      "--json" FLEET_OPTS, "luamig current        luamig current --all",
      "0 shown (empty output: nothing applied), 1 the database cannot "
      "be read, 2 configuration error or no such database"},
     {"history", cmd_history, "luamig history [-r RANGE] [-i] [--verbose] [--json]",
      "show the chain, newest first",
-     "Prints each revision as 'PARENT -> REV (head), message', newest first.\n"
+     "Prints each revision as Alembic does, newest first:\n"
+     "'PARENT -> REV (head), message', with the revisions it depends on after the parent\n"
+     "('PARENT (DEP) -> REV'), its branch labels after it ('REV (label)') and the marks\n"
+     "(head), (effective head) (a head that another revision depends on), (current),\n"
+     "(branchpoint), (mergepoint).\n"
      "  -r, --rev-range R  FROM:TO with open ends (abc:, :abc), head, base, current, REV+N,\n"
      "                     head-1; a FROM of -N counts back from TO (-3:head)\n"
      "  -i, --indicate-current  mark the applied revisions with (current); reads the database\n"
-     "  --verbose          revision, parents, labels, path and message of each\n"
+     "  --verbose          each revision's entry: Rev, Parent (Merges: for a merge point),\n"
+     "                     Also depends on, Branches into, Branch names, Path, its comment\n"
      "  --json             a JSON array",
      "-r --rev-range -i --indicate-current --json", "luamig history -r current:head -i",
      "0 shown, 2 bad range, configuration or loading error (or, with current, no such database)"},
     {"heads", cmd_heads, "luamig heads [--verbose] [--json]", "show the chain's heads",
-     "Prints the revisions that no other revision builds on.\n"
-     "  --verbose          revision, parents, labels, path and message of each\n"
+     "Prints the revisions that no other revision builds on, each with its branch labels:\n"
+     "'REV (label) (head)'.\n"
+     "  --verbose          each one's entry, as history --verbose prints it\n"
      "  --json             a JSON array",
      "--json", "luamig heads", "0 shown, 2 configuration or loading error"},
-    {"branches", cmd_branches, "luamig branches", "show the chain's branch points",
-     "Prints each revision with more than one child, and its children.", "", "luamig branches",
-     "0 shown, 2 configuration or loading error"},
+    {"branches", cmd_branches, "luamig branches [-v]", "show the chain's branch points",
+     "Prints each revision with more than one child, newest first, and under it its\n"
+     "children ('-> REV (label) (head)').\n"
+     "  -v, --verbose      the branch point's entry, and the children's messages",
+     "", "luamig branches", "0 shown, 2 configuration or loading error"},
     {"show", cmd_show, "luamig show REV", "show one revision's header and file",
      "REV: a revision id, unique prefix or label, head, current (reads the database), head-1,\n"
      "REV+N, REV-N.",
@@ -486,6 +498,11 @@ int main(int argc, char **argv) {
         val = argv[++i];
       }
       *(const char **)((char *)&c + o->field) = val;
+      if (o->field == offsetof(cli, depends_on)) {
+        if (c.ndepends == CLI_MAX_POS) return usage_error("too many --depends-on options%s", "");
+        c.depends[c.ndepends++] = val;
+      }
+      if (o->field == offsetof(cli, branch_label)) c.nbranch_labels++;
       if (o->field == offsetof(cli, target)) {
         if (c.ntargets == CLI_MAX_TARGETS) return usage_error("too many --target options%s", "");
         c.targets[c.ntargets++] = val;

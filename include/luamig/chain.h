@@ -8,6 +8,7 @@
 #define LUAMIG_CHAIN_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "luamig.h"
 
@@ -87,6 +88,34 @@ int lm_graph_heads(const lm_graph *g, int *out);
 void lm_graph_mark_ancestors(const lm_graph *g, int idx, char *mark);
 /** Marks idx and every descendant. */
 void lm_graph_mark_descendants(const lm_graph *g, int idx, char *mark);
+
+/* ---- a revision as Alembic prints it ---------------------------------------------- */
+
+/** What the one-line form shows (Alembic's Script._head_only): the parents
+ * and dependencies before the id, the branch labels, (current), the tree
+ * marks (branchpoint)/(mergepoint), the message. (head) or (effective head)
+ * is always shown. */
+enum {
+  LM_FMT_PARENTS = 1,
+  LM_FMT_BRANCHES = 2,
+  LM_FMT_CURRENT = 4,
+  LM_FMT_TREE = 8,
+  LM_FMT_DOC = 16,
+};
+/** The graph's revisions with what their lines show: labels carried to
+ * descendants and ancestors as in Alembic's RevisionMap, dependents. */
+typedef struct lm_revfmt lm_revfmt;
+lm_revfmt *lm_revfmt_new(const lm_graph *g);
+void lm_revfmt_free(lm_revfmt *f);
+/** The labels shown on revision idx (its own first); the count. */
+int lm_revfmt_labels(const lm_revfmt *f, int idx, const char *const **labels);
+/** One line (no newline): `history` is PARENTS|BRANCHES|TREE|DOC, `heads`
+ * BRANCHES, `current` TREE. */
+void lm_revfmt_line(const lm_revfmt *f, int idx, int flags, FILE *out);
+/** The --verbose entry (Alembic's Script.log_entry), ending with its blank
+ * line; flags: LM_FMT_CURRENT; applied, when not NULL, the applied steps
+ * of a partly applied revision. */
+void lm_revfmt_entry(const lm_revfmt *f, int idx, int flags, const char *applied, FILE *out);
 
 /* ---- the applied state and targets --------------------------------------------- */
 

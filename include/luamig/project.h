@@ -20,8 +20,13 @@ extern "C" {
 const char *lm_project_config_path(const lm_project *p);
 /** The folder of the config file: relative paths in it start here. */
 const char *lm_project_dir(const lm_project *p);
-/** The first versions folder: where new revisions are written. */
+/** The first versions folder: where new revisions are written (beside their
+ * parent when there are several folders). */
 const char *lm_project_versions_dir(const lm_project *p);
+/** How many versions folders the config names, and the i-th of them (as
+ * lm_project_versions_dir gives the first). */
+int lm_project_versions_count(const lm_project *p);
+const char *lm_project_versions_dir_at(const lm_project *p, int i);
 /** Whether luamig.lua names model files (SPEC §10). */
 int lm_project_has_model(const lm_project *p);
 /** The database URL as it may be shown (the password masked), or NULL when

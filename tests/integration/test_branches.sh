@@ -96,7 +96,7 @@ lm upgrade head
 expect_exit 0
 expect_out_count 1 '^Running upgrade '
 lm current
-expect_out_equals "$merge_id (head)"
+expect_out_equals "$merge_id (head) (mergepoint)"
 lm history
 expect_exit 0
 expect_out_contains "$merge_id"
@@ -293,7 +293,7 @@ expect_table t_root
 expect_no_table t_a1
 expect_no_table t_b1
 expect_versions "$B0"
-expect_current "$B0"
+expect_current "$B0 (branchpoint)"
 
 # ---------------------------------------------------------------------------
 t_case "revision --branch-label L --head base starts a new labelled branch"
@@ -314,7 +314,9 @@ sed -i 's/^function upgrade()$/&\n  op.create_table("t_g1", op.column("id", "int
 lm heads
 expect_exit 0
 expect_out_count 3 '\(head\)$'
-expect_out_contains "$LG1 (head)"
+expect_out_contains "$LG1 (gamma) (head)"
+expect_out_contains "$LA2 (alpha) (head)"
+expect_out_contains "$LB2 (beta) (head)"
 lm history
 expect_exit 0
 expect_out_contains "<base> -> $LG1"
@@ -334,10 +336,15 @@ g2_src=$(cat "versions/${LG2}_needs_alpha.lua" 2>/dev/null)
 expect_text_contains "$g2_src" "down_revision = \"$LG1\"" "the new revision"
 grep -qE "^depends_on = (\\{ *)?\"$LA2\"" <<<"$g2_src"
 _check $? "the new revision should set depends_on to $LA2" "$g2_src"
+# as `alembic heads`: LA2 is still a head, one that LG2 depends on
 lm heads
 expect_exit 0
-expect_out_count 3 '\(head\)$'
-expect_out_contains "$LG2 (head)"
+expect_out_count 2 '\(head\)$'
+expect_out_contains "$LG2 (gamma) (head)"
+expect_out_contains "$LA2 (alpha) (effective head)"
+lm history
+expect_exit 0
+expect_out_contains "$LG1 ($LA2) -> $LG2 (gamma) (head), needs alpha"
 lm upgrade gamma@head
 expect_exit 0
 expect_out_count 4 '^Running upgrade '
@@ -386,7 +393,7 @@ lm upgrade heads
 expect_exit 0
 expect_out_count 1 '^Running upgrade '
 expect_out_matches "^Running upgrade ($LA2, $LB2|$LB2, $LA2) -> $LM, merge alpha and beta"
-expect_current "$LM (head)"
+expect_current "$LM (head) (mergepoint)"
 expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2" "$LM"
 online_merged=$(db_schema)
 
@@ -448,5 +455,155 @@ expect_table t_a2
 expect_table t_b2
 expect_current "$LA2" "$LB2"
 expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
+
+# ===========================================================================
+# The commands that write revisions, and the output of history, heads,
+# branches and current, as an Alembic user knows them.
+
+readonly BC=6b00000000ac MH=6b00000000e0
+
+t_case "the several-heads hint of revision is a command that runs"
+new_project
+table_rev "$B0" "" t_root
+table_rev "$BA" "$B0" t_a
+table_rev "$BB" "$B0" t_b
+lm revision -m "ambiguous"
+expect_exit 2
+hint=$(grep -oE "'luamig merge -m MSG [^']*'" <<<"$LM_ERR" | head -n 1)
+hint=${hint//\'/}
+expect_eq "$hint" "luamig merge -m MSG $BA $BB" "the suggested merge"
+read -ra hint_words <<<"${hint#luamig }"
+lm "${hint_words[@]}"
+expect_exit 0
+lm heads
+expect_exit 0
+expect_out_count 1 '\(head\)$'
+
+t_case "merge heads merges every head, as alembic merge heads"
+new_project
+table_rev "$B0" "" t_root
+table_rev "$BA" "$B0" t_a
+table_rev "$BB" "$B0" t_b
+lm merge -m "all heads" heads --rev-id "$MH"
+expect_exit 0
+expect_out_equals "versions/${MH}_all_heads.lua"
+expect_text_contains "$(cat "versions/${MH}_all_heads.lua" 2>/dev/null)" \
+  "down_revision = { \"$BA\", \"$BB\" }" "the merge revision"
+lm heads
+expect_out_equals "$MH (head)"
+lm merge -m "again" heads
+expect_exit 2
+expect_err_contains "the chain has one head ($MH): nothing to merge"
+lm merge -m "twice" "$BA" "$BA"
+expect_exit 2
+expect_err_contains "revision $BA is named twice"
+
+t_case "revision --depends-on repeated keeps every dependency; --branch-label takes one"
+new_project
+table_rev "$B0" "" t_root
+table_rev "$BA" "$B0" t_a 'branch_labels = "alpha"'
+table_rev 6b00000000d0 "" t_other
+lm revision -m "needs two" --head 6b00000000d0 --depends-on "$B0" --depends-on alpha --rev-id 6b00000000d2
+expect_exit 0
+expect_text_contains "$(cat versions/6b00000000d2_needs_two.lua 2>/dev/null)" \
+  "depends_on = { \"$B0\", \"alpha\" }" "the new revision"
+lm history
+expect_exit 0
+expect_out_contains "6b00000000d0 ($B0, alpha) -> 6b00000000d2 (head), needs two"
+lm revision -m "comma" --depends-on "$B0,$BA"
+expect_exit 2
+expect_err_contains "repeat it for several"
+lm revision -m "two labels" --head 6b00000000d2 --branch-label x --branch-label y
+expect_exit 2
+expect_err_contains "--branch-label given 2 times"
+expect_eq "$(ls versions | grep -c two_labels)" 0 "files written for two labels"
+
+t_case "history, heads and branches print as Alembic's"
+new_project
+table_rev "$B0" "" t_root
+table_rev "$BA" "$B0" t_a 'branch_labels = "feat"'
+table_rev "$BC" "$BA" t_c
+table_rev "$BB" "$B0" t_b
+lm history
+expect_exit 0
+expect_out_equals "$B0 -> $BB (head), create t_b
+$BA -> $BC (feat) (head), create t_c
+$B0 -> $BA (feat), create t_a
+<base> -> $B0 (branchpoint), create t_root"
+lm heads
+expect_exit 0
+expect_same "$(sort <<<"$LM_OUT")" "$(sorted_lines "$BC (feat) (head)" "$BB (head)")" "heads (- got, + want)"
+lm branches
+expect_exit 0
+expect_out_equals "$B0 (branchpoint)
+$(printf '%12s' '') -> $BA (feat)
+$(printf '%12s' '') -> $BB (head)"
+lm branches -v
+expect_exit 0
+expect_out_contains "Rev: $B0 (branchpoint)
+Parent: <base>
+Branches into: $BA, $BB
+Path: versions/${B0}_create_t_root.lua
+
+    create t_root"
+expect_out_contains "$(printf '%12s' '') -> $BA (feat), create t_a"
+lm history --verbose
+expect_exit 0
+expect_out_contains "Rev: $BA
+Parent: $B0
+Branch names: feat
+Path: versions/${BA}_create_t_a.lua
+
+    create t_a
+    
+    Revision ID: $BA"
+expect_out_not_matches '^     '
+mkrev "$MH" "{ \"$BC\", \"$BB\" }" "join" <<'EOF'
+function upgrade()
+end
+
+function downgrade()
+end
+EOF
+lm history -v
+expect_exit 0
+expect_out_contains "Rev: $MH (head) (mergepoint)
+Merges: $BC, $BB
+Branch names: feat"
+expect_out_not_contains "Parent: $BC"
+lm history
+expect_out_contains "$BC, $BB -> $MH (feat) (head) (mergepoint), join"
+lm upgrade heads
+expect_exit 0
+lm history -v -i
+expect_exit 0
+expect_out_contains "Rev: $MH (head) (mergepoint) (current)"
+lm current -v
+expect_exit 0
+expect_out_matches '^Current revision\(s\) for '
+expect_out_contains "Rev: $MH (head) (mergepoint)
+Merges: $BC, $BB"
+lm current
+expect_out_equals "$MH (head) (mergepoint)"
+
+t_case "with several versions folders a revision goes beside its parent"
+new_project
+printf 'return {\n  url = "%s",\n  versions = { "versions", "more" },\n}\n' "$LM_URL" >luamig.lua
+mkrev "$B0" "" "root" more <<'EOF'
+function upgrade()
+end
+EOF
+lm revision -m "next" --rev-id "$BA"
+expect_exit 0
+expect_out_equals "more/${BA}_next.lua"
+expect_file "more/${BA}_next.lua"
+expect_no_file "versions/${BA}_next.lua"
+lm revision -m "new root" --head base --rev-id "$BB"
+expect_exit 0
+expect_file "versions/${BB}_new_root.lua"
+# a merge goes beside its first parent
+lm merge -m "join" "$BA" "$BB" --rev-id "$MH"
+expect_exit 0
+expect_file "more/${MH}_join.lua"
 
 t_done
