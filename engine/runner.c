@@ -381,6 +381,7 @@ typedef struct runner {
   journal_rows *journal; /* online: the half-applied steps found at the start */
   int journal_table;     /* the journal table exists */
   int done;              /* plan items committed */
+  int replay;            /* --sql FROM:TO: the revisions up to FROM, into the shadow */
 } runner;
 
 /* A lock_timeout is worth retrying: the lock holder is usually a short
@@ -533,6 +534,8 @@ static int run_once(runner *rn, const lm_plan_item *it, const char *what, long l
     } else if (lm_interrupted) {
       rc = lm_error_set(
           LM_EINTR, "interrupted: %s was rolled back; run the same command again to resume", what);
+    } else if (rn->replay) {
+      lm_error_prefix("%s failed", what);
     } else if (rn->offline) {
       lm_error_prefix("rendering %s failed; --sql printed no script", what);
     } else {
@@ -650,8 +653,9 @@ static int state_at(lm_project *p, const char *spec, int *state) {
 /* --sql on SQLite: a move-and-copy reads the table it rewrites, so the script
  * also runs, as it is printed, on an in-memory database (the print sink's
  * shadow). For FROM:TO that database must first hold the schema at FROM:
- * every step applied in state runs into it through a print sink that prints
- * nothing. PostgreSQL needs no shadow. */
+ * every step applied in state runs into it through the replay sink, as it
+ * would online on an empty database, printing nothing. PostgreSQL needs no
+ * shadow. */
 static int offline_shadow(lm_project *p, const int *state, lm_conn **shadow, lm_stmt_log *pending) {
   *shadow = NULL;
   /* only a dialect that alters columns by move-and-copy reads tables */
@@ -671,13 +675,11 @@ static int offline_shadow(lm_project *p, const int *state, lm_conn **shadow, lm_
     }
   }
   if (plan.n > 0) {
-    lm_sink quiet;
+    lm_sink replay;
     lm_vt vt;
-    lm_sink_print(&quiet, p->dialect, NULL);
-    quiet.shadow = *shadow;
-    quiet.shadow_pending = pending;
+    lm_sink_replay(&replay, p->dialect, *shadow, pending);
     vt_init(p, p->dialect, &vt);
-    runner rn = {p, &quiet, &vt, 1, 1, 1, NULL, 0, 0};
+    runner rn = {p, &replay, &vt, 1, 1, 1, NULL, 0, 0, 1};
     rc = run_plan(&rn, &plan, 0);
     if (rc) lm_error_prefix("replaying the revisions up to FROM into the in-memory schema");
   }
@@ -865,7 +867,7 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
         lm_sink_stmts(&sink, &l);
         lm_stmts_free(&l);
       }
-      runner rn = {p, &sink, &vt, 1, 0, 1, NULL, 0, 0};
+      runner rn = {p, &sink, &vt, 1, 0, 1, NULL, 0, 0, 0};
       if (!rc) rc = run_plan(&rn, &plan, 0);
       fclose(mem);
       if (!rc && lm_spool_copy(&script, p->out) != 0)
@@ -900,7 +902,13 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
   if (!rc && plan.n == 0) rc = nothing_to_do(p, up, &t, target, s.state, o->stop_before, 0);
   if (!rc && plan.n > 0) {
     lm_lua_set_context(p->L, p->dialect->name, 0, p->opts.x, p->opts.nx);
-    runner rn = {p, &s.sink, &s.vt, 0, !s.vt_exists, p->opts.quiet, &s.journal, s.journal.table, 0};
+    runner rn = {.p = p,
+                 .sink = &s.sink,
+                 .vt = &s.vt,
+                 .create_vt = !s.vt_exists,
+                 .quiet = p->opts.quiet,
+                 .journal = &s.journal,
+                 .journal_table = s.journal.table};
     rc = run_plan(&rn, &plan, o->dry_run);
     if (!rc && o->dry_run && !p->opts.quiet)
       fprintf(p->err, "luamig: dry run: every change was rolled back\n");

@@ -163,6 +163,7 @@ void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c) {
   s->backfill = online_backfill;
   s->exec = online_exec;
   s->query = online_query;
+  s->inspect = online_query;
   s->begin = online_begin;
   s->commit = online_commit;
   s->rollback = online_rollback;
@@ -172,10 +173,9 @@ void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c) {
   s->shadow = c;
 }
 
-/* out may be NULL: a silent print sink only replays into its shadow (the
- * revisions before FROM of --sql FROM:TO). Every statement also runs on the
- * shadow, when there is one, so that move-and-copy can read the tables the
- * script has made so far. */
+/* Every statement of a print sink also runs on the shadow, when there is
+ * one, so that move-and-copy can read the tables the script has made so far;
+ * the replay sink (out NULL) only runs them there. */
 static int shadow_exec(lm_sink *s, const lm_stmt *st) {
   int rc = lm_dialect_exec(s->d, s->shadow, st);
   if (rc)
@@ -334,6 +334,31 @@ void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out) {
   s->out = out;
 }
 
+/* ---- the replay of --sql FROM:TO ---------------------------------------------
+ *
+ * The revisions up to FROM run into the shadow only, for the schema at FROM
+ * that a move-and-copy in the printed range reads. They run there as online
+ * on an empty database, so that the shadow stays a database the printed
+ * statements can run on: a backfill walks the rows the chain inserted (a
+ * later NOT NULL copy would fail on rows left empty), op.has_* asks the
+ * shadow's schema. A revision's own reads are refused: their answer, from
+ * rows that are not the database's, could change what the replay makes. */
+
+static int replay_query(lm_sink *s, const lm_stmt *st, lm_row_fn fn, void *ud) {
+  int rc = lm_sink_shadow_sync(s);
+  return rc ? rc : lm_dialect_query(s->d, s->shadow, st, fn, ud);
+}
+
+void lm_sink_replay(lm_sink *s, const lm_dialect *d, lm_conn *shadow, lm_stmt_log *pending) {
+  lm_sink_print(s, d, NULL);
+  s->backfill = online_backfill;
+  s->query = replay_query;
+  s->inspect = replay_query;
+  s->refuse_reads = 1;
+  s->shadow = shadow;
+  s->shadow_pending = pending;
+}
+
 static int record_exec(lm_sink *s, const lm_stmt *st) {
   LM_UNUSED(s), LM_UNUSED(st);
   return 0;
@@ -360,6 +385,7 @@ void lm_sink_record(lm_sink *s, const lm_dialect *d, int (*fn)(void *ud, const l
   s->batch_collects = 0; /* records each op of the batch */
   s->exec = record_exec;
   s->query = record_query;
+  s->inspect = record_query;
   s->begin = record_tx;
   s->commit = record_tx;
   s->rollback = record_tx;
