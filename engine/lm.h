@@ -565,6 +565,10 @@ struct lm_sink {
   /* --sql: statements not yet replayed on the shadow (replayed only when a
    * move-and-copy must read it, since most scripts never need it) */
   lm_stmt_log *shadow_pending;
+  /* --sql FROM:TO: why there is no shadow although the dialect wants one
+   * (the revisions up to FROM could not be replayed); a move-and-copy
+   * fails with it */
+  const char *shadow_lost;
   /* what the open transaction changed: the dialect checks the foreign keys
    * of those tables before COMMIT (online sinks only) */
   lm_fk_scope fk;

@@ -225,10 +225,20 @@ int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int 
                     lm_recreate_mode mode) {
   int rc = 0;
   int maybe = mode == LM_RECREATE_ALWAYS;
-  for (int i = 0; i < n; i++) {
-    maybe |= lm_dialect_recreate_wanted(s->d, ops[i]);
+  const lm_op *wants = n ? ops[0] : NULL;
+  for (int i = n - 1; i >= 0; i--) {
+    if (lm_dialect_recreate_wanted(s->d, ops[i])) maybe = 1, wants = ops[i];
     lm_sink_touch_op(s, ops[i]);
   }
+  if (!s->shadow && s->shadow_lost && maybe && lm_dialect_can_recreate(s->d))
+    return located(wants, lm_error_set(LM_EOFFLINE,
+                                       "%s on table \"%s\" may need a move-and-copy, which reads "
+                                       "the table as it is at FROM, but the revisions up to FROM "
+                                       "could not be replayed into the in-memory schema: %s; a "
+                                       "revision up to FROM can skip its reads under --sql with "
+                                       "`if not context.offline then ... end`",
+                                       wants ? lm_op_name(wants->kind) : "batch_alter_table", table,
+                                       s->shadow_lost));
   if (!s->shadow || !lm_dialect_can_recreate(s->d) || !maybe) {
     for (int i = 0; i < n && !rc; i++)
       rc = located(ops[i], run_plain(s, ops[i]));
@@ -511,7 +521,7 @@ int lm_sink_op(lm_sink *s, const lm_op *op) {
   if (s->on_op) return s->on_op(s->op_ud, op);
   lm_sink_touch_op(s, op);
   /* what ALTER TABLE cannot do becomes a move-and-copy (SQLite) */
-  if (op->table && s->shadow && lm_dialect_recreate_wanted(s->d, op) &&
+  if (op->table && (s->shadow || s->shadow_lost) && lm_dialect_recreate_wanted(s->d, op) &&
       lm_dialect_can_recreate(s->d))
     return lm_recreate_ops(s, op->table, &op, 1, LM_RECREATE_AUTO);
   lm_stmts l = {0};
