@@ -1002,10 +1002,23 @@ static int l_autocommit_block(lua_State *L) {
 
 /* ---- reading data ------------------------------------------------------------------ */
 
+/* LM_EOFFLINE, so that the replay of --sql FROM:TO knows a read of data
+ * from any other failure. */
+static int offline_error(lua_State *L, const char *fn) {
+  lm_error_set(LM_EOFFLINE, "op.%s needs a live database; it is not available with --sql", fn);
+  return lm_lua_raise(L);
+}
+
 static lm_sink *need_live(lua_State *L, const char *fn) {
   lm_run *run = lm_lua_need_run(L, fn);
-  if (!run->sink->query)
-    op_error(L, "op.%s needs a live database; it is not available with --sql", fn);
+  if (!run->sink->query || run->sink->refuse_reads) offline_error(L, fn);
+  return run->sink;
+}
+
+/* op.has_* asks only the schema, which a sink without data may know. */
+static lm_sink *need_schema(lua_State *L, const char *fn) {
+  lm_run *run = lm_lua_need_run(L, fn);
+  if (!run->sink->inspect) offline_error(L, fn);
   return run->sink;
 }
 
@@ -1156,7 +1169,7 @@ void lm_lua_parse_table_items(lua_State *L, int list_idx, const char *fn, lm_op 
 
 static int introspect(lua_State *L, const char *fn, lm_introspect kind, int nargs) {
   lm_arena *A = arena_push(L, nargs);
-  lm_sink *s = need_live(L, fn);
+  lm_sink *s = need_schema(L, fn);
   const char *a = check_str(L, A, 1, fn, nargs == 2 ? "table name" : "name");
   const char *b = nargs == 2 ? check_str(L, A, 2, fn, "column name") : NULL;
   lm_stmts l = {0};
@@ -1164,7 +1177,7 @@ static int introspect(lua_State *L, const char *fn, lm_introspect kind, int narg
   int top = lua_gettop(L);
   collect c = {L, 0, 0, 1};
   lm_error_clear();
-  int rc = s->query(s, &l.v[0], collect_first, &c);
+  int rc = s->inspect(s, &l.v[0], collect_first, &c);
   lm_stmts_free(&l);
   if (rc != 0) return lm_lua_raise(L);
   lua_settop(L, top);

@@ -650,7 +650,7 @@ static int walk(job *j) {
 
   lm_project *p = j->run->p;
   j->pr.f = p->err;
-  j->pr.on = !p->opts.quiet;
+  j->pr.on = !p->opts.quiet && !j->run->offline; /* offline: the replay of --sql FROM:TO */
   j->pr.verbose = p->opts.verbose;
   j->pr.tty = j->pr.on && isatty(fileno(p->err));
   j->pr.t0 = j->pr.last = lm_now_ms();

@@ -518,8 +518,15 @@ void lm_stmt_log_close(lm_stmt_log *g);
 typedef struct lm_sink lm_sink;
 struct lm_sink {
   int (*exec)(lm_sink *s, const lm_stmt *st);
-  /* NULL when offline */
+  /* NULL for the print sink; the replay sink reads its shadow */
   int (*query)(lm_sink *s, const lm_stmt *st, lm_row_fn fn, void *ud);
+  /* op.has_*: a query of the schema alone. Online the database answers, the
+   * replay sink's shadow answers (it holds the schema the chain made), the
+   * record sink finds nothing; NULL for the print sink */
+  int (*inspect)(lm_sink *s, const lm_stmt *st, lm_row_fn fn, void *ud);
+  /* op.query, op.rows and op.scalar fail although query is set: the replay
+   * sink's rows are only those the chain made, not the database's */
+  int refuse_reads;
   int (*begin)(lm_sink *s);
   int (*commit)(lm_sink *s);
   int (*rollback)(lm_sink *s);
@@ -558,6 +565,10 @@ struct lm_sink {
   /* --sql: statements not yet replayed on the shadow (replayed only when a
    * move-and-copy must read it, since most scripts never need it) */
   lm_stmt_log *shadow_pending;
+  /* --sql FROM:TO: why there is no shadow although the dialect wants one
+   * (the revisions up to FROM could not be replayed); a move-and-copy
+   * fails with it */
+  const char *shadow_lost;
   /* what the open transaction changed: the dialect checks the foreign keys
    * of those tables before COMMIT (online sinks only) */
   lm_fk_scope fk;
@@ -565,6 +576,11 @@ struct lm_sink {
 
 void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c);
 void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out);
+/** The sink that brings --sql FROM:TO's shadow to FROM: the revisions run on
+ * shadow as online on an empty database (statements through pending),
+ * nothing is printed. op.has_* and op.backfill work on the shadow; op.query &
+ * co. fail with LM_EOFFLINE (refuse_reads). */
+void lm_sink_replay(lm_sink *s, const lm_dialect *d, lm_conn *shadow, lm_stmt_log *pending);
 /** A sink for lint and plans: each op record goes to fn (records are only
  * valid during the call); statements are dropped; queries return no rows. */
 void lm_sink_record(lm_sink *s, const lm_dialect *d, int (*fn)(void *ud, const lm_op *op),

@@ -354,7 +354,7 @@ static int apply_chain(lm_project *p, applier *a, const int *state, int strict) 
     for (int step = 0; step < nsteps && step < r->nsteps && !rc; step++) {
       lm_sink sink;
       lm_sink_record(&sink, a->d, apply_op, a);
-      if (strict) sink.query = NULL;
+      if (strict) sink.query = sink.inspect = NULL;
       lm_run run = {p, &sink, a->d, 1, r, r->multistep ? r->step_names[step] : NULL, 0, NULL};
       rc = lm_lua_call_step(p->L, &run, r, step, 1);
       if (a->untracked && !a->where)

@@ -163,6 +163,7 @@ void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c) {
   s->backfill = online_backfill;
   s->exec = online_exec;
   s->query = online_query;
+  s->inspect = online_query;
   s->begin = online_begin;
   s->commit = online_commit;
   s->rollback = online_rollback;
@@ -172,10 +173,9 @@ void lm_sink_online(lm_sink *s, const lm_dialect *d, lm_conn *c) {
   s->shadow = c;
 }
 
-/* out may be NULL: a silent print sink only replays into its shadow (the
- * revisions before FROM of --sql FROM:TO). Every statement also runs on the
- * shadow, when there is one, so that move-and-copy can read the tables the
- * script has made so far. */
+/* Every statement of a print sink also runs on the shadow, when there is
+ * one, so that move-and-copy can read the tables the script has made so far;
+ * the replay sink (out NULL) only runs them there. */
 static int shadow_exec(lm_sink *s, const lm_stmt *st) {
   int rc = lm_dialect_exec(s->d, s->shadow, st);
   if (rc)
@@ -225,10 +225,20 @@ int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int 
                     lm_recreate_mode mode) {
   int rc = 0;
   int maybe = mode == LM_RECREATE_ALWAYS;
-  for (int i = 0; i < n; i++) {
-    maybe |= lm_dialect_recreate_wanted(s->d, ops[i]);
+  const lm_op *wants = n ? ops[0] : NULL;
+  for (int i = n - 1; i >= 0; i--) {
+    if (lm_dialect_recreate_wanted(s->d, ops[i])) maybe = 1, wants = ops[i];
     lm_sink_touch_op(s, ops[i]);
   }
+  if (!s->shadow && s->shadow_lost && maybe && lm_dialect_can_recreate(s->d))
+    return located(wants, lm_error_set(LM_EOFFLINE,
+                                       "%s on table \"%s\" may need a move-and-copy, which reads "
+                                       "the table as it is at FROM, but the revisions up to FROM "
+                                       "could not be replayed into the in-memory schema: %s; a "
+                                       "revision up to FROM can skip its reads under --sql with "
+                                       "`if not context.offline then ... end`",
+                                       wants ? lm_op_name(wants->kind) : "batch_alter_table", table,
+                                       s->shadow_lost));
   if (!s->shadow || !lm_dialect_can_recreate(s->d) || !maybe) {
     for (int i = 0; i < n && !rc; i++)
       rc = located(ops[i], run_plain(s, ops[i]));
@@ -334,6 +344,31 @@ void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out) {
   s->out = out;
 }
 
+/* ---- the replay of --sql FROM:TO ---------------------------------------------
+ *
+ * The revisions up to FROM run into the shadow only, for the schema at FROM
+ * that a move-and-copy in the printed range reads. They run there as online
+ * on an empty database, so that the shadow stays a database the printed
+ * statements can run on: a backfill walks the rows the chain inserted (a
+ * later NOT NULL copy would fail on rows left empty), op.has_* asks the
+ * shadow's schema. A revision's own reads are refused: their answer, from
+ * rows that are not the database's, could change what the replay makes. */
+
+static int replay_query(lm_sink *s, const lm_stmt *st, lm_row_fn fn, void *ud) {
+  int rc = lm_sink_shadow_sync(s);
+  return rc ? rc : lm_dialect_query(s->d, s->shadow, st, fn, ud);
+}
+
+void lm_sink_replay(lm_sink *s, const lm_dialect *d, lm_conn *shadow, lm_stmt_log *pending) {
+  lm_sink_print(s, d, NULL);
+  s->backfill = online_backfill;
+  s->query = replay_query;
+  s->inspect = replay_query;
+  s->refuse_reads = 1;
+  s->shadow = shadow;
+  s->shadow_pending = pending;
+}
+
 static int record_exec(lm_sink *s, const lm_stmt *st) {
   LM_UNUSED(s), LM_UNUSED(st);
   return 0;
@@ -360,6 +395,7 @@ void lm_sink_record(lm_sink *s, const lm_dialect *d, int (*fn)(void *ud, const l
   s->batch_collects = 0; /* records each op of the batch */
   s->exec = record_exec;
   s->query = record_query;
+  s->inspect = record_query;
   s->begin = record_tx;
   s->commit = record_tx;
   s->rollback = record_tx;
@@ -485,7 +521,7 @@ int lm_sink_op(lm_sink *s, const lm_op *op) {
   if (s->on_op) return s->on_op(s->op_ud, op);
   lm_sink_touch_op(s, op);
   /* what ALTER TABLE cannot do becomes a move-and-copy (SQLite) */
-  if (op->table && s->shadow && lm_dialect_recreate_wanted(s->d, op) &&
+  if (op->table && (s->shadow || s->shadow_lost) && lm_dialect_recreate_wanted(s->d, op) &&
       lm_dialect_can_recreate(s->d))
     return lm_recreate_ops(s, op->table, &op, 1, LM_RECREATE_AUTO);
   lm_stmts l = {0};
