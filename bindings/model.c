@@ -376,7 +376,11 @@ int lm_model_load(lm_project *p, const lm_dialect *d, lm_schema **out) {
   lua_State *L = p->L;
   luaL_newmetatable(L, MT_MINDEX);
   lua_pop(L, 1);
+  /* The model always sees the dialect it is compared in, and a context of
+   * its own: nothing left from the revisions that ran before it (lint's,
+   * the chain's on a scratch database). */
   lm_lua_set_context(L, d->name, 0, p->opts.x, p->opts.nx);
+  lm_lua_context_begin(L, NULL, NULL, 0);
   model_ctx m = {lm_schema_new(), d, NULL, 0, 0};
   int rc = 0;
   for (int i = 0; i < c->nmodel && !rc; i++)

@@ -327,6 +327,45 @@ lm revision --autogenerate -m "nothing"
 expect_exit 0
 expect_out_equals "No changes in schema detected."
 
+t_case "the model runs with the project's dialect and a context of its own, in every command"
+model_project
+mkrev c0000000000a "" "by hand" <<EOF
+function upgrade()
+  op.create_table("t",
+    op.column("id", "integer", { primary_key = true }),
+    op.column("j", "$(pick text jsonb)"))
+end
+function downgrade() op.drop_table("t") end
+EOF
+lm upgrade head
+expect_exit 0
+cat >schema.lua <<'EOF'
+-- a model that differs between the dialects, as an application's may
+assert(context.revision == nil, "context.revision is " .. tostring(context.revision))
+assert(context.step == nil and context.offline == false, "context left from a revision")
+table("t",
+  column("id", "integer", { primary_key = true }),
+  column("j", context.dialect == "postgresql" and "jsonb" or "text"))
+table("only_" .. tostring(context.dialect), column("id", "integer", { primary_key = true }))
+EOF
+lm revision --autogenerate -m "dialect table"
+expect_exit 0
+expect_out_contains "Detected added table 'only_$LM_DIALECT'"
+expect_out_not_contains "'t.j'"
+lm upgrade head
+expect_exit 0
+lm check
+expect_exit 0
+expect_out_contains "check ok"
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm revision --autogenerate --offline -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm -x who=ci check
+expect_exit 0
+
 t_case "no model configured"
 new_project
 lm revision --autogenerate -m "x"
