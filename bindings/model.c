@@ -45,6 +45,10 @@ static model_ctx *ctx_of(lua_State *L) { return lua_touserdata(L, lua_upvalueind
 /* column(name, type, opts): op.column plus renamed_from. */
 static int m_column(lua_State *L) {
   lua_settop(L, 3);
+  /* checked here: op.column, called from C, could not name the call or
+   * the model's line */
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return model_error(L, "column: the name must be a string, got %s", luaL_typename(L, 1));
   const char *renamed = NULL;
   if (lua_type(L, 3) == LUA_TTABLE) {
     lua_getfield(L, 3, "renamed_from");

@@ -271,6 +271,14 @@ bad_model() { # bad_model LINE MESSAGE: schema.lua from stdin
   expect_err_contains "schema.lua:$1:"
   expect_err_contains "$2"
   expect_eq "$(count_revs)" "0" "revision files"
+  # check: a loading error too (exit 2), one error line, nothing else run
+  lm check
+  expect_exit 2
+  expect_err_error_line
+  expect_err_contains "schema.lua:$1:"
+  expect_err_contains "$2"
+  expect_eq "$(grep -c 'luamig: error:' <<<"$LM_ERR")" 1 "error lines of check"
+  expect_out_empty
 }
 bad_model 2 "unknown option 'nullabel'" <<'EOF'
 table("users",
@@ -305,6 +313,14 @@ table("users" column("id", "integer"))
 EOF
 bad_model 1 "is not a column" <<'EOF'
 table("users", column("id", "integer"), 42)
+EOF
+bad_model 2 "boom" <<'EOF'
+table("users", column("id", "integer"))
+error("boom")
+EOF
+bad_model 2 "column: the name must be a string, got nil" <<'EOF'
+table("t",
+  column(nil, "integer"))
 EOF
 
 t_case "an unknown type passes through"
