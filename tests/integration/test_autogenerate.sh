@@ -382,6 +382,45 @@ expect_out_equals "No changes in schema detected."
 lm -x who=ci check
 expect_exit 0
 
+t_case "require in the model: the model's folder first, then the project's folders"
+model_project
+write_config 'url = os.getenv("LM_TEST_URL"),' 'model = "model/schema.lua",'
+mkdir -p model/lib
+cat >model/lib/columns.lua <<'EOF'
+-- a helper module declares columns as the model does
+local M = {}
+function M.id() return column("id", "integer", { primary_key = true }) end
+function M.stamp() return column("created_at", "timestamp", { nullable = false }) end
+return M
+EOF
+cat >versions/_shared_names.lua <<'EOF'
+return { table = "events" }
+EOF
+cat >model/schema.lua <<'EOF'
+local cols = require("lib.columns")
+local names = require("_shared_names")
+table(names.table, cols.id(), cols.stamp())
+EOF
+lm revision --autogenerate -m "events"
+expect_exit 0
+expect_out_contains "Detected added table 'events'"
+expect_text_contains "$(cat "$(newest)")" 'op.column("created_at", "timestamp", { nullable = false })' "the revision"
+lm upgrade head
+expect_exit 0
+lm check
+expect_exit 0
+expect_out_contains "check ok"
+# the sandbox's limits stay: no path out of the project's folders
+printf '%s\n' 'local x = require("..luamig")' >model/schema.lua
+lm check
+expect_exit 2
+expect_err_contains "invalid module name '..luamig'"
+printf '%s\n' 'local x = require("nowhere")' >model/schema.lua
+lm revision --autogenerate -m "x"
+expect_exit 2
+expect_err_contains "schema.lua:1: module 'nowhere' not found"
+expect_err_contains "no file 'model/nowhere.lua'"
+
 t_case "no model configured"
 new_project
 lm revision --autogenerate -m "x"
