@@ -421,6 +421,52 @@ expect_exit 2
 expect_err_contains "schema.lua:1: module 'nowhere' not found"
 expect_err_contains "no file 'model/nowhere.lua'"
 
+t_case "revision --autogenerate --offline with --dialect and no database URL"
+new_project --no-url
+write_config 'model = "schema.lua",'
+cat >schema.lua <<'EOF'
+table("users", column("id", "integer", { primary_key = true }), column("email", "string(100)"))
+EOF
+lm revision --autogenerate --offline -m "users"
+expect_exit 2
+expect_err_error_line
+expect_err_contains "--dialect"
+expect_err_contains "--url"
+expect_eq "$(count_revs)" "0" "revision files"
+lm revision --autogenerate --offline --dialect "$LM_DIALECT" -m "users"
+expect_exit 0
+expect_out_contains "Detected added table 'users'"
+expect_eq "$(count_revs)" "1" "revision files"
+lm revision --autogenerate --offline --dialect "$LM_DIALECT" -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm revision --dialect "$LM_DIALECT" -m "plain"
+expect_exit 2
+expect_err_contains "go with --autogenerate"
+lm revision --autogenerate --dialect "$LM_DIALECT" -m "online"
+expect_exit 2
+expect_err_contains "--dialect goes with --offline"
+expect_eq "$(count_revs)" "1" "revision files"
+
+t_case "revision --autogenerate --offline uses the URL's dialect and leaves its database alone"
+model_project
+cat >schema.lua <<'EOF'
+table("users", column("id", "integer", { primary_key = true }))
+EOF
+if is_sqlite; then
+  rm -f "$(sqlite_path "$LM_URL")"
+else
+  pg_admin dropdb "$(pg_dbname "$LM_URL")"
+fi
+lm revision --autogenerate --offline -m "users"
+expect_exit 0
+expect_out_contains "Detected added table 'users'"
+if is_sqlite; then
+  expect_no_file "$(sqlite_path "$LM_URL")"
+else
+  expect_eq "$(pg_admin psql -X -Atc "SELECT count(*) FROM pg_database WHERE datname = '$(pg_dbname "$LM_URL")'")" 0 "databases named as the URL's"
+fi
+
 t_case "no model configured"
 new_project
 lm revision --autogenerate -m "x"
