@@ -261,6 +261,12 @@ static void check_drift(checker *k) {
                "pass --url)");
     return;
   }
+  /* it only reads: a SQLite file that is not there is not made */
+  if (lm_project_must_exist(p)) {
+    lm_error_prefix("check --drift");
+    report(k);
+    return;
+  }
   int *state = lm_xcalloc((size_t)lm_project_graph(p)->n + 1, sizeof *state);
   lm_schema *live = NULL, *chain = NULL;
   int rc = lm_project_applied(p, state);
@@ -381,9 +387,14 @@ int cmd_check(cli *c) {
   /* the chain loads: a loading error is exit 2, as for every command */
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
-  /* so does the model, before anything runs */
+  /* so does the model, before anything runs; and --drift only reads: a
+   * database that is not there is not made (exit 2, as for current) */
   lm_schema *model = NULL;
-  if (!c->drift && lm_project_has_model(p) && (rc = lm_model_load(p, model_dialect(p), &model))) {
+  if (!c->drift && lm_project_has_model(p))
+    rc = lm_model_load(p, model_dialect(p), &model);
+  else if (c->drift && (rc = lm_project_must_exist(p)))
+    lm_error_prefix("check --drift");
+  if (rc) {
     lm_project_free(p);
     return rc;
   }

@@ -422,6 +422,15 @@ static int autogenerate(cli *c, lm_project *p, newrev *nr) {
   if (rc) return rc;
   if (c->offline) {
     rc = lm_chain_schema(p, c->scratch_url, NULL, &have);
+  } else if ((rc = lm_project_must_exist(p))) {
+    /* a SQLite file that is not there: not made by a command that reads.
+     * It is at base, which is the head of an empty chain only. */
+    if (lm_project_graph(p)->n) {
+      lm_error_prefix("target database is not up to date");
+    } else {
+      lm_error_clear();
+      rc = lm_chain_schema(p, NULL, NULL, &have);
+    }
   } else {
     int *state = lm_xcalloc((size_t)lm_project_graph(p)->n + 1, sizeof *state);
     rc = lm_project_applied(p, state);

@@ -467,6 +467,37 @@ else
   expect_eq "$(pg_admin psql -X -Atc "SELECT count(*) FROM pg_database WHERE datname = '$(pg_dbname "$LM_URL")'")" 0 "databases named as the URL's"
 fi
 
+if is_sqlite; then
+  t_case "autogenerate and check --drift never make the SQLite file they read"
+  model_project
+  DB=$(sqlite_path "$LM_URL")
+  rm -f "$DB"
+  cat >schema.lua <<'EOF'
+table("users", column("id", "integer", { primary_key = true }))
+EOF
+  # an empty chain: the absent database is at its head (base)
+  lm revision --autogenerate -m "users"
+  expect_exit 0
+  expect_out_contains "Detected added table 'users'"
+  expect_no_file "$DB"
+  # a chain that is not empty: not up to date, and still no file
+  lm revision --autogenerate -m "again"
+  expect_exit 2
+  expect_err_contains "target database is not up to date"
+  expect_err_contains "$DB does not exist"
+  expect_no_file "$DB"
+  expect_eq "$(count_revs)" "1" "revision files"
+  lm check --drift
+  expect_exit 2
+  expect_err_error_line
+  expect_err_contains "$DB does not exist"
+  expect_no_file "$DB"
+  lm upgrade head
+  expect_exit 0
+  lm check --drift
+  expect_exit 0
+fi
+
 t_case "no model configured"
 new_project
 lm revision --autogenerate -m "x"
