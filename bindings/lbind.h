@@ -16,6 +16,9 @@
 #define LM_REG_RUN "luamig.run"
 #define LM_REG_PROXIES "luamig.proxies"
 #define LM_REG_REQUIRED "luamig.required"
+/* globals added to the environment of each module require() loads (the
+ * model's, while the model runs); nil otherwise */
+#define LM_REG_MODULE_GLOBALS "luamig.moduleglobals"
 /* metatable of op.sql(...) values */
 #define LM_MT_SQL "luamig.sql"
 
@@ -49,6 +52,8 @@ int lm_lua_take_gc_refused(lua_State *L);
 /** The revision_timeout of the config, in milliseconds (0: none). */
 extern long long lm_lua_revision_timeout_ms;
 void lm_lua_push_env(lua_State *L);
+/** Pushes a fresh environment holding also the LM_REG_MODULE_GLOBALS. */
+void lm_lua_push_module_env(lua_State *L);
 void lm_lua_add_path(lua_State *L, const char *dir);
 int lm_lua_msgh(lua_State *L);
 int lm_lua_error_from_message(int code, const char *msg);

@@ -45,6 +45,10 @@ static model_ctx *ctx_of(lua_State *L) { return lua_touserdata(L, lua_upvalueind
 /* column(name, type, opts): op.column plus renamed_from. */
 static int m_column(lua_State *L) {
   lua_settop(L, 3);
+  /* checked here: op.column, called from C, could not name the call or
+   * the model's line */
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return model_error(L, "column: the name must be a string, got %s", luaL_typename(L, 1));
   const char *renamed = NULL;
   if (lua_type(L, 3) == LUA_TTABLE) {
     lua_getfield(L, 3, "renamed_from");
@@ -318,7 +322,7 @@ static int check_refs(model_ctx *m) {
   return 0;
 }
 
-static int load_file(lua_State *L, model_ctx *m, const char *path) {
+static int load_file(lua_State *L, const char *path) {
   int top = lua_gettop(L);
   int st = luaL_loadfilex(L, path, "t");
   if (st == LUA_ERRFILE) {
@@ -328,27 +332,7 @@ static int load_file(lua_State *L, model_ctx *m, const char *path) {
     return LM_ECONFIG;
   }
   if (st == LUA_OK) {
-    lm_lua_push_env(L);
-    int env = lua_gettop(L);
-    /* table: Lua's table library, callable */
-    lua_newtable(L);
-    lua_newtable(L);
-    lua_getfield(L, env, "table");
-    lua_setfield(L, -2, "__index");
-    lua_pushlightuserdata(L, m);
-    lua_pushcclosure(L, m_table, 1);
-    lua_setfield(L, -2, "__call");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, env, "table");
-    lua_pushcfunction(L, m_column);
-    lua_setfield(L, env, "column");
-    lua_pushcfunction(L, m_index);
-    lua_setfield(L, env, "index");
-    copy_op_helper(L, env, "primary_key");
-    copy_op_helper(L, env, "unique");
-    copy_op_helper(L, env, "foreign_key");
-    copy_op_helper(L, env, "check");
-    copy_op_helper(L, env, "sql");
+    lm_lua_push_module_env(L);
     lua_setupvalue(L, -2, 1);
     lua_pushcfunction(L, lm_lua_msgh);
     lua_insert(L, -2);
@@ -365,6 +349,82 @@ static int load_file(lua_State *L, model_ctx *m, const char *path) {
   return rc;
 }
 
+/* Pushes the model's globals: table (Lua's table library, callable),
+ * column, index and op's constraint helpers. */
+static void push_model_globals(lua_State *L, model_ctx *m) {
+  lua_newtable(L);
+  int g = lua_gettop(L);
+  lm_lua_push_env(L); /* reaches the safe table library */
+  lua_newtable(L);
+  lua_newtable(L);
+  lua_getfield(L, -3, "table");
+  lua_setfield(L, -2, "__index");
+  lua_pushlightuserdata(L, m);
+  lua_pushcclosure(L, m_table, 1);
+  lua_setfield(L, -2, "__call");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, g, "table");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, m_column);
+  lua_setfield(L, g, "column");
+  lua_pushcfunction(L, m_index);
+  lua_setfield(L, g, "index");
+  copy_op_helper(L, g, "primary_key");
+  copy_op_helper(L, g, "unique");
+  copy_op_helper(L, g, "foreign_key");
+  copy_op_helper(L, g, "check");
+  copy_op_helper(L, g, "sql");
+}
+
+/* The registry entries the model runs with instead of a revision's, saved
+ * on the stack and put back by sandbox_end. */
+static const char *const SWAPPED[] = {LM_REG_PATH, LM_REG_LOADED, LM_REG_REQUIRED,
+                                      LM_REG_MODULE_GLOBALS};
+#define NSWAPPED ((int)(sizeof SWAPPED / sizeof *SWAPPED))
+
+/* require() from the model searches the folder of each model file first,
+ * then the project's folders as from a revision, and gives the modules it
+ * loads the model's globals; modules are cached apart from the revisions'
+ * (a helper of the same name in versions/ is another file). */
+static void sandbox_begin(lua_State *L, const lm_config *c, model_ctx *m) {
+  for (int i = 0; i < NSWAPPED; i++)
+    lua_getfield(L, LUA_REGISTRYINDEX, SWAPPED[i]);
+  int saved_path = lua_gettop(L) - NSWAPPED + 1;
+  lua_newtable(L);
+  int n = 0;
+  for (int i = 0; i < c->nmodel; i++) {
+    const char *slash = strrchr(c->model[i], '/');
+    if (!slash)
+      lua_pushliteral(L, ".");
+    else
+      lua_pushlstring(L, c->model[i], slash == c->model[i] ? 1 : (size_t)(slash - c->model[i]));
+    int seen = 0;
+    for (int j = 1; j <= n && !seen; j++) {
+      lua_rawgeti(L, -2, j);
+      seen = lua_rawequal(L, -1, -2);
+      lua_pop(L, 1);
+    }
+    if (seen)
+      lua_pop(L, 1);
+    else
+      lua_rawseti(L, -2, ++n);
+  }
+  for (int j = 1; lua_istable(L, saved_path) && j <= (int)lua_rawlen(L, saved_path); j++) {
+    lua_rawgeti(L, saved_path, j);
+    lua_rawseti(L, -2, ++n);
+  }
+  lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_PATH);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_LOADED);
+  push_model_globals(L, m);
+  lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_MODULE_GLOBALS);
+}
+
+static void sandbox_end(lua_State *L) {
+  for (int i = NSWAPPED - 1; i >= 0; i--)
+    lua_setfield(L, LUA_REGISTRYINDEX, SWAPPED[i]);
+}
+
 int lm_model_load(lm_project *p, const lm_dialect *d, lm_schema **out) {
   *out = NULL;
   const lm_config *c = p->config;
@@ -374,13 +434,23 @@ int lm_model_load(lm_project *p, const lm_dialect *d, lm_schema **out) {
                         "model and autogenerate)",
                         c && c->path ? c->path : "luamig.lua");
   lua_State *L = p->L;
+  int top = lua_gettop(L);
   luaL_newmetatable(L, MT_MINDEX);
   lua_pop(L, 1);
+  /* The model always sees the dialect it is compared in, and a context of
+   * its own: nothing left from the revisions that ran before it (lint's,
+   * the chain's on a scratch database). */
   lm_lua_set_context(L, d->name, 0, p->opts.x, p->opts.nx);
+  lm_lua_context_begin(L, NULL, NULL, 0);
   model_ctx m = {lm_schema_new(), d, NULL, 0, 0};
+  sandbox_begin(L, c, &m);
   int rc = 0;
   for (int i = 0; i < c->nmodel && !rc; i++)
-    rc = load_file(L, &m, c->model[i]);
+    rc = load_file(L, c->model[i]);
+  sandbox_end(L);
+  lua_settop(L, top);
+  /* now, while m lives: a finalizer of the model may still call table() */
+  lua_gc(L, LUA_GCCOLLECT);
   if (!rc) rc = check_refs(&m);
   for (int i = 0; i < m.nrefs; i++) {
     free(m.refs[i].table);
@@ -389,7 +459,6 @@ int lm_model_load(lm_project *p, const lm_dialect *d, lm_schema **out) {
     free(m.refs[i].file);
   }
   free(m.refs);
-  lua_gc(L, LUA_GCCOLLECT);
   if (rc) {
     lm_schema_free(m.s);
     return rc;

@@ -180,6 +180,22 @@ void lm_lua_push_env(lua_State *L) {
   lua_setmetatable(L, -2);
 }
 
+/* An environment for a file of the model or a module it requires: the
+ * model's globals (table, column, ...) copied in, so that a helper module
+ * can declare columns as the model does. Without them, a revision's. */
+void lm_lua_push_module_env(lua_State *L) {
+  lm_lua_push_env(L);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_MODULE_GLOBALS) == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, -5);
+    }
+  }
+  lua_pop(L, 1);
+}
+
 /* load() that only accepts text and defaults to a sandboxed environment. */
 static int safe_load(lua_State *L) {
   size_t len;
@@ -256,7 +272,7 @@ static int safe_require(lua_State *L) {
     free(path);
     if (st != LUA_OK) return lua_error(L);
     lua_remove(L, -2);
-    lm_lua_push_env(L);
+    lm_lua_push_module_env(L);
     lua_setupvalue(L, -2, 1);
     lua_pushstring(L, name);
     lua_call(L, 1, 1);

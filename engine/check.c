@@ -285,6 +285,10 @@ int lm_chain_schema(lm_project *p, const char *scratch_url, const int *state, lm
   if (given) {
     p->url = given;
     p->dialect = lm_dialect_find(given->dialect);
+  } else if (p->url && p->dialect && lm_dialect_find(p->url->dialect) != p->dialect) {
+    /* --dialect named another dialect than the URL's: that database is no
+     * server for this dialect's scratch database */
+    p->url = NULL;
   }
   if (!p->dialect) p->dialect = lm_dialect_default();
   /* The schema at the applied revisions (check --drift): when the op

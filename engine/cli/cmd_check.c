@@ -225,23 +225,23 @@ static void check_lint(checker *k, int *nerr, int *nwarn, char **json) {
   if (*nerr) problem(k, "lint found %d error%s", *nerr, *nerr > 1 ? "s" : "");
 }
 
-/* The model (when there is one) against the schema the chain produces at
- * its head, on a scratch database: CI's `alembic check`. */
-static void check_model(checker *k) {
+/* The dialect the model is compared in: the project's, SQLite without one
+ * (the chain's scratch database is then SQLite too). */
+static const lm_dialect *model_dialect(lm_project *p) {
+  return lm_project_dialect(p) ? lm_project_dialect(p) : lm_dialect_named("sqlite");
+}
+
+/* The model (loaded already: a model that does not load is a loading error,
+ * exit 2) against the schema the chain produces at its head, on a scratch
+ * database: CI's `alembic check`. */
+static void check_model(checker *k, lm_schema *model) {
   lm_project *p = k->p;
-  if (!lm_project_has_model(p)) return;
-  const lm_dialect *d = lm_project_dialect(p) ? lm_project_dialect(p) : lm_dialect_named("sqlite");
-  lm_schema *model = NULL, *chain = NULL;
-  int rc = lm_model_load(p, d, &model);
-  if (rc) {
-    lm_schema_free(model);
-    report(k);
-    return;
-  }
+  if (!model) return;
+  const lm_dialect *d = model_dialect(p);
+  lm_schema *chain = NULL;
   if (lm_chain_schema(p, k->c->scratch_url, NULL, &chain)) {
     lm_error_prefix("cannot compare the model with the chain");
     report(k);
-    lm_schema_free(model);
     return;
   }
   lm_diff diff;
@@ -249,7 +249,6 @@ static void check_model(checker *k) {
   for (int i = 0; i < diff.n; i++)
     problem(k, "model differs: %s", diff.v[i].what);
   lm_diff_free(&diff);
-  lm_schema_free(model);
   lm_schema_free(chain);
 }
 
@@ -260,6 +259,12 @@ static void check_drift(checker *k) {
   if (!lm_project_url(p)) {
     problem(k, "check --drift needs a database URL (set url in luamig.lua, set DATABASE_URL or "
                "pass --url)");
+    return;
+  }
+  /* it only reads: a SQLite file that is not there is not made */
+  if (lm_project_must_exist(p)) {
+    lm_error_prefix("check --drift");
+    report(k);
     return;
   }
   int *state = lm_xcalloc((size_t)lm_project_graph(p)->n + 1, sizeof *state);
@@ -382,6 +387,17 @@ int cmd_check(cli *c) {
   /* the chain loads: a loading error is exit 2, as for every command */
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
+  /* so does the model, before anything runs; and --drift only reads: a
+   * database that is not there is not made (exit 2, as for current) */
+  lm_schema *model = NULL;
+  if (!c->drift && lm_project_has_model(p))
+    rc = lm_model_load(p, model_dialect(p), &model);
+  else if (c->drift && (rc = lm_project_must_exist(p)))
+    lm_error_prefix("check --drift");
+  if (rc) {
+    lm_project_free(p);
+    return rc;
+  }
   checker k;
   memset(&k, 0, sizeof k);
   k.c = c;
@@ -397,7 +413,7 @@ int cmd_check(cli *c) {
   if (c->drift)
     check_drift(&k);
   else
-    check_model(&k);
+    check_model(&k, model);
   int roundtrip_rc = 0;
   if (c->roundtrip) {
     int n = 0;
@@ -450,6 +466,7 @@ int cmd_check(cli *c) {
     rc = LM_ECHECK;
   }
 done:
+  lm_schema_free(model);
   lm_lint_findings_free(&k.findings);
   free(lint_json);
   lm_checksums_free(&cs);

@@ -417,13 +417,27 @@ static const char *change_word(lm_change ch) {
 /* The model against the database at head (or, --offline, against the
  * schema the chain produces on a scratch database), written as a revision. */
 static int autogenerate(cli *c, lm_project *p, newrev *nr) {
-  const lm_dialect *d = lm_project_dialect(p);
+  /* the dialect: --dialect (--offline only), else the URL's, else the
+   * scratch server's */
+  const lm_dialect *d = lm_project_dialect(p), *sd = NULL;
   if (c->scratch_url && !c->offline)
     return lm_error_set(LM_EUSAGE, "--scratch-url goes with --offline");
-  if (!d && c->offline && c->scratch_url) {
-    int rc = lm_url_dialect(c->scratch_url, &d);
+  if (c->dialect && !c->offline)
+    return lm_error_set(LM_EUSAGE, "--dialect goes with --offline: without it the dialect is the "
+                                   "database's");
+  if (c->scratch_url) {
+    int rc = lm_url_dialect(c->scratch_url, &sd);
     if (rc) return rc;
+    if (!d) d = sd;
+    if (sd != d)
+      return lm_error_set(LM_EUSAGE,
+                          "--scratch-url names a %s server, but the model is compared "
+                          "in %s",
+                          sd ? sd->name : "?", d->name);
   }
+  if (!d && c->offline)
+    return lm_error_set(LM_EUSAGE, "revision --autogenerate --offline needs a dialect: pass "
+                                   "--dialect sqlite|postgresql, or a database URL with --url");
   if (!d)
     return lm_error_set(LM_ECONFIG, "revision --autogenerate needs a database URL (set url in "
                                     "luamig.lua, set DATABASE_URL or pass --url)");
@@ -432,6 +446,15 @@ static int autogenerate(cli *c, lm_project *p, newrev *nr) {
   if (rc) return rc;
   if (c->offline) {
     rc = lm_chain_schema(p, c->scratch_url, NULL, &have);
+  } else if ((rc = lm_project_must_exist(p))) {
+    /* a SQLite file that is not there: not made by a command that reads.
+     * It is at base, which is the head of an empty chain only. */
+    if (lm_project_graph(p)->n) {
+      lm_error_prefix("target database is not up to date");
+    } else {
+      lm_error_clear();
+      rc = lm_chain_schema(p, NULL, NULL, &have);
+    }
   } else {
     int *state = lm_xcalloc((size_t)lm_project_graph(p)->n + 1, sizeof *state);
     rc = lm_project_applied(p, state);
@@ -568,8 +591,8 @@ int cmd_revision(cli *c) {
     rc = autogenerate(c, p, &nr);
     goto done;
   }
-  if (c->offline || c->scratch_url) {
-    rc = lm_error_set(LM_EUSAGE, "--offline and --scratch-url go with --autogenerate");
+  if (c->offline || c->scratch_url || c->dialect) {
+    rc = lm_error_set(LM_EUSAGE, "--offline, --dialect and --scratch-url go with --autogenerate");
     goto done;
   }
   rc = write_revision(c, p, &nr);

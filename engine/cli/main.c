@@ -37,7 +37,7 @@ static const command COMMANDS[] = {
      "", "luamig init myproject", "0 made, 2 a project is already there or DIR cannot be made"},
     {"revision", cmd_revision,
      "luamig revision -m MSG [--rev-id ID] [--head REV] [--splice] [--depends-on REV] "
-     "[--branch-label L] [--steps a,b,c] [--autogenerate [--offline]]",
+     "[--branch-label L] [--steps a,b,c] [--autogenerate [--offline [--dialect NAME]]]",
      "write a new revision file",
      "Writes versions/<id>_<slug>.lua from script.lua.tmpl on top of the single head and\n"
      "prints its path. With several versions folders it goes into its parent's folder.\n"
@@ -54,10 +54,11 @@ static const command COMMANDS[] = {
      "                       model (schema.lua) and the database, which must be at head\n"
      "  --offline            with --autogenerate: compare with the schema the chain gives at\n"
      "                       its head, computed on a scratch database, not the configured one\n"
+     "  --dialect NAME       with --offline: sqlite or postgresql, when no URL gives it\n"
      "  --scratch-url URL    with --offline: the PostgreSQL server for the scratch database\n"
      "  --json               with --autogenerate: the list of differences as JSON",
      "-m --message --rev-id --head --depends-on --branch-label --steps --splice --autogenerate "
-     "--offline --scratch-url --json",
+     "--offline --dialect --scratch-url --json",
      "luamig revision -m \"add phone_number to users\"\n"
      "luamig revision --autogenerate -m \"add profile picture\"",
      "0 written, 2 bad options, several heads without --head, or the chain does not load"},

@@ -271,6 +271,14 @@ bad_model() { # bad_model LINE MESSAGE: schema.lua from stdin
   expect_err_contains "schema.lua:$1:"
   expect_err_contains "$2"
   expect_eq "$(count_revs)" "0" "revision files"
+  # check: a loading error too (exit 2), one error line, nothing else run
+  lm check
+  expect_exit 2
+  expect_err_error_line
+  expect_err_contains "schema.lua:$1:"
+  expect_err_contains "$2"
+  expect_eq "$(grep -c 'luamig: error:' <<<"$LM_ERR")" 1 "error lines of check"
+  expect_out_empty
 }
 bad_model 2 "unknown option 'nullabel'" <<'EOF'
 table("users",
@@ -306,6 +314,14 @@ EOF
 bad_model 1 "is not a column" <<'EOF'
 table("users", column("id", "integer"), 42)
 EOF
+bad_model 2 "boom" <<'EOF'
+table("users", column("id", "integer"))
+error("boom")
+EOF
+bad_model 2 "column: the name must be a string, got nil" <<'EOF'
+table("t",
+  column(nil, "integer"))
+EOF
 
 t_case "an unknown type passes through"
 cat >schema.lua <<'EOF'
@@ -326,6 +342,161 @@ EOF
 lm revision --autogenerate -m "nothing"
 expect_exit 0
 expect_out_equals "No changes in schema detected."
+
+t_case "the model runs with the project's dialect and a context of its own, in every command"
+model_project
+mkrev c0000000000a "" "by hand" <<EOF
+function upgrade()
+  op.create_table("t",
+    op.column("id", "integer", { primary_key = true }),
+    op.column("j", "$(pick text jsonb)"))
+end
+function downgrade() op.drop_table("t") end
+EOF
+lm upgrade head
+expect_exit 0
+cat >schema.lua <<'EOF'
+-- a model that differs between the dialects, as an application's may
+assert(context.revision == nil, "context.revision is " .. tostring(context.revision))
+assert(context.step == nil and context.offline == false, "context left from a revision")
+table("t",
+  column("id", "integer", { primary_key = true }),
+  column("j", context.dialect == "postgresql" and "jsonb" or "text"))
+table("only_" .. tostring(context.dialect), column("id", "integer", { primary_key = true }))
+EOF
+lm revision --autogenerate -m "dialect table"
+expect_exit 0
+expect_out_contains "Detected added table 'only_$LM_DIALECT'"
+expect_out_not_contains "'t.j'"
+lm upgrade head
+expect_exit 0
+lm check
+expect_exit 0
+expect_out_contains "check ok"
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm revision --autogenerate --offline -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm -x who=ci check
+expect_exit 0
+
+t_case "require in the model: the model's folder first, then the project's folders"
+model_project
+write_config 'url = os.getenv("LM_TEST_URL"),' 'model = "model/schema.lua",'
+mkdir -p model/lib
+cat >model/lib/columns.lua <<'EOF'
+-- a helper module declares columns as the model does
+local M = {}
+function M.id() return column("id", "integer", { primary_key = true }) end
+function M.stamp() return column("created_at", "timestamp", { nullable = false }) end
+return M
+EOF
+cat >versions/_shared_names.lua <<'EOF'
+return { table = "events" }
+EOF
+cat >model/schema.lua <<'EOF'
+local cols = require("lib.columns")
+local names = require("_shared_names")
+table(names.table, cols.id(), cols.stamp())
+EOF
+lm revision --autogenerate -m "events"
+expect_exit 0
+expect_out_contains "Detected added table 'events'"
+expect_text_contains "$(cat "$(newest)")" 'op.column("created_at", "timestamp", { nullable = false })' "the revision"
+lm upgrade head
+expect_exit 0
+lm check
+expect_exit 0
+expect_out_contains "check ok"
+# the sandbox's limits stay: no path out of the project's folders
+printf '%s\n' 'local x = require("..luamig")' >model/schema.lua
+lm check
+expect_exit 2
+expect_err_contains "invalid module name '..luamig'"
+printf '%s\n' 'local x = require("nowhere")' >model/schema.lua
+lm revision --autogenerate -m "x"
+expect_exit 2
+expect_err_contains "schema.lua:1: module 'nowhere' not found"
+expect_err_contains "no file 'model/nowhere.lua'"
+
+t_case "revision --autogenerate --offline with --dialect and no database URL"
+new_project --no-url
+write_config 'model = "schema.lua",'
+cat >schema.lua <<'EOF'
+table("users", column("id", "integer", { primary_key = true }), column("email", "string(100)"))
+EOF
+lm revision --autogenerate --offline -m "users"
+expect_exit 2
+expect_err_error_line
+expect_err_contains "--dialect"
+expect_err_contains "--url"
+expect_eq "$(count_revs)" "0" "revision files"
+lm revision --autogenerate --offline --dialect "$LM_DIALECT" -m "users"
+expect_exit 0
+expect_out_contains "Detected added table 'users'"
+expect_eq "$(count_revs)" "1" "revision files"
+lm revision --autogenerate --offline --dialect "$LM_DIALECT" -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm revision --dialect "$LM_DIALECT" -m "plain"
+expect_exit 2
+expect_err_contains "go with --autogenerate"
+lm revision --autogenerate --dialect "$LM_DIALECT" -m "online"
+expect_exit 2
+expect_err_contains "--dialect goes with --offline"
+expect_eq "$(count_revs)" "1" "revision files"
+
+t_case "revision --autogenerate --offline uses the URL's dialect and leaves its database alone"
+model_project
+cat >schema.lua <<'EOF'
+table("users", column("id", "integer", { primary_key = true }))
+EOF
+if is_sqlite; then
+  rm -f "$(sqlite_path "$LM_URL")"
+else
+  pg_admin dropdb "$(pg_dbname "$LM_URL")"
+fi
+lm revision --autogenerate --offline -m "users"
+expect_exit 0
+expect_out_contains "Detected added table 'users'"
+if is_sqlite; then
+  expect_no_file "$(sqlite_path "$LM_URL")"
+else
+  expect_eq "$(pg_admin psql -X -Atc "SELECT count(*) FROM pg_database WHERE datname = '$(pg_dbname "$LM_URL")'")" 0 "databases named as the URL's"
+fi
+
+if is_sqlite; then
+  t_case "autogenerate and check --drift never make the SQLite file they read"
+  model_project
+  DB=$(sqlite_path "$LM_URL")
+  rm -f "$DB"
+  cat >schema.lua <<'EOF'
+table("users", column("id", "integer", { primary_key = true }))
+EOF
+  # an empty chain: the absent database is at its head (base)
+  lm revision --autogenerate -m "users"
+  expect_exit 0
+  expect_out_contains "Detected added table 'users'"
+  expect_no_file "$DB"
+  # a chain that is not empty: not up to date, and still no file
+  lm revision --autogenerate -m "again"
+  expect_exit 2
+  expect_err_contains "target database is not up to date"
+  expect_err_contains "$DB does not exist"
+  expect_no_file "$DB"
+  expect_eq "$(count_revs)" "1" "revision files"
+  lm check --drift
+  expect_exit 2
+  expect_err_error_line
+  expect_err_contains "$DB does not exist"
+  expect_no_file "$DB"
+  lm upgrade head
+  expect_exit 0
+  lm check --drift
+  expect_exit 0
+fi
 
 t_case "no model configured"
 new_project
