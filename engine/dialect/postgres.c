@@ -708,7 +708,19 @@ static int pg_scratch_create(const lm_url *url, const char *schema, lm_scratch *
     lm_error_prefix("cannot make a scratch database for the round trip");
     return rc;
   }
-  char *name = lm_xasprintf("luamig_check_%ld_%08x", (long)getpid(), random32());
+  /* named after the database it stands in for, so that one left behind
+   * (a killed run) says whose it was */
+  char tag[25];
+  int k = 0;
+  for (const char *q = url->dbname ? url->dbname : ""; *q && k < 24; q++) {
+    unsigned char ch = (unsigned char)*q;
+    tag[k++] = (char)((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ? ch
+                      : ch >= 'A' && ch <= 'Z'                             ? ch - 'A' + 'a'
+                                                                           : '_');
+  }
+  tag[k] = 0;
+  char *name =
+      lm_xasprintf("luamig_check_%s%s%ld_%08x", tag, k ? "_" : "", (long)getpid(), random32());
   rc = exec_named(c, "CREATE DATABASE ", name, NULL);
   pg_close(c);
   if (rc) {

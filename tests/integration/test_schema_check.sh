@@ -13,7 +13,9 @@ mkdir -p "$TMPDIR"
 # scratch_left: the scratch databases left behind (names, one a line).
 scratch_left() {
   if is_pg; then
-    pg_admin psql -X -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'luamig\_check\_%'"
+    # only this script's: a scratch database is named after the database it
+    # stands in for, and other tests run beside this one on the same server
+    pg_admin psql -X -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'luamig\_check\_lmit\_schema\_check\_%'"
   else
     ls -A "$TMPDIR" | grep '^luamig_check_' || true
   fi
