@@ -259,6 +259,21 @@ static int name_list(parser *p, int i, int end, char ***cols, int *n) {
   return close + 1;
 }
 
+/* Tokens [a, b) in capitals, one space between them: an FK action as the
+ * foreign_key_list pragma spells it. */
+static char *upper_words(const toks *ts, int a, int b) {
+  lm_buf w;
+  lm_buf_init(&w);
+  for (int k = a; k < b && k < ts->n; k++) {
+    if (k > a) lm_buf_putc(&w, ' ');
+    for (size_t j = 0; j < ts->v[k].len; j++) {
+      char c = ts->s[ts->v[k].at + j];
+      lm_buf_putc(&w, c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c);
+    }
+  }
+  return lm_buf_steal(&w);
+}
+
 /* REFERENCES t [(cols)] [ON DELETE|UPDATE action | MATCH x]
  * [[NOT] DEFERRABLE [INITIALLY DEFERRED|IMMEDIATE]] */
 static int fk_clause(parser *p, int i, int end, lm_rc_clause *cl) {
@@ -266,14 +281,20 @@ static int fk_clause(parser *p, int i, int end, lm_rc_clause *cl) {
   i++; /* REFERENCES */
   if (!is_name(ts, i) || i >= end) return parse_error(p, i, "expected the referenced table");
   cl->ref_table = unquote(ts, i++);
-  if (is_t(ts, i, T_LP)) i = skip_group(ts, i);
+  if (is_t(ts, i, T_LP) && !is_t(ts, i + 1, T_RP)) {
+    i = name_list(p, i, end, &cl->ref_cols, &cl->nref_cols);
+    if (p->err) return p->err;
+  } else if (is_t(ts, i, T_LP)) {
+    i = skip_group(ts, i);
+  }
   while (i < end) {
     if (kw(ts, i, "ON") && (kw(ts, i + 1, "DELETE") || kw(ts, i + 1, "UPDATE"))) {
+      char **action = kw(ts, i + 1, "DELETE") ? &cl->on_delete : &cl->on_update;
       i += 2;
-      if (kw(ts, i, "SET") || kw(ts, i, "NO"))
-        i += 2;
-      else
-        i++;
+      int words = kw(ts, i, "SET") || kw(ts, i, "NO") ? 2 : 1;
+      free(*action); /* the last one written is the one SQLite keeps */
+      *action = upper_words(ts, i, i + words < end ? i + words : end);
+      i += words;
     } else if (kw(ts, i, "MATCH")) {
       i += 2;
     } else if (kw(ts, i, "NOT") && kw(ts, i + 1, "DEFERRABLE")) {
@@ -398,6 +419,11 @@ static void clause_free(lm_rc_clause *cl) {
     free(cl->cols[i]);
   free(cl->cols);
   free(cl->ref_table);
+  for (int i = 0; i < cl->nref_cols; i++)
+    free(cl->ref_cols[i]);
+  free(cl->ref_cols);
+  free(cl->on_delete);
+  free(cl->on_update);
   free(cl->expr);
 }
 
