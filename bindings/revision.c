@@ -167,6 +167,11 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
                         reserved[i]);
     }
 
+  /* the graph's checks (engine/graph.c) name these lines */
+  r->revision_line = field_line(text, "revision");
+  r->down_line = field_line(text, "down_revision");
+  r->depends_line = field_line(text, "depends_on");
+  r->labels_line = field_line(text, "branch_labels");
   if ((rc = id_list(L, env, "down_revision", &r->down, &r->ndown, path, text, 1)) ||
       (rc = id_list(L, env, "depends_on", &r->depends, &r->ndepends, path, text, 1)) ||
       (rc = id_list(L, env, "branch_labels", &r->labels, &r->nlabels, path, text, 0))) {

@@ -96,8 +96,20 @@ static int contains(const int *v, int n, int x) {
   return 0;
 }
 
-static int load_error(const lm_revision *r) {
-  lm_error_set_location(rpath(r), 0);
+/* "FILE:LINE" of r's assignment on line, or "FILE" when the line is unknown
+ * (an assignment the loader could not find in the text, a test's revision). */
+static char *place(const lm_revision *r, int line) {
+  return line > 0 ? lm_xasprintf("%s:%d", rpath(r), line) : lm_xstrdup(rpath(r));
+}
+
+/* Makes the error set before it "FILE:LINE: message", the way
+ * bindings/revision.c words what it finds in one file, at r's assignment on
+ * line (the one that causes the error). */
+static int load_error(const lm_revision *r, int line) {
+  char *at = place(r, line);
+  lm_error_prefix("%s", at);
+  free(at);
+  lm_error_set_location(rpath(r), line > 0 ? line : 0);
   return LM_ELOAD;
 }
 
@@ -144,22 +156,32 @@ static int report_cycle(const lm_graph *g, const int *indeg) {
     if (indeg[i] > 0) start = i;
   int *seen_at = lm_xmalloc((size_t)g->n * sizeof *seen_at);
   int *walk = lm_xmalloc((size_t)g->n * sizeof *walk);
+  /* the line of the assignment that made each step of the walk: the
+   * down_revision or depends_on naming the next revision */
+  int *line = lm_xmalloc((size_t)g->n * sizeof *line);
   for (int i = 0; i < g->n; i++)
     seen_at[i] = -1;
   int len = 0, v = start;
   while (seen_at[v] < 0) {
     seen_at[v] = len;
-    walk[len++] = v;
+    walk[len] = v;
     const lm_revision *r = g->revs[v];
     int next = -1;
     for (int i = 0; i < r->nparents && next < 0; i++)
       if (indeg[r->parents[i]] > 0) next = r->parents[i];
+    line[len] = r->down_line;
     for (int i = 0; i < r->ndeps && next < 0; i++)
-      if (indeg[r->deps[i]] > 0) next = r->deps[i];
+      if (indeg[r->deps[i]] > 0) {
+        next = r->deps[i];
+        line[len] = r->depends_line;
+      }
+    len++;
     v = next;
   }
   /* walk[seen_at[v] .. len-1] is the cycle, each entry a child of the next;
-   * print it parent-first, as upgrades read, from its earliest-added member. */
+   * print it parent-first, as upgrades read, from its earliest-added member,
+   * each with the place of the assignment that makes it a child of the one
+   * printed before it (the first one's is the error's own place). */
   int first = seen_at[v], clen = len - first, lowest = 0;
   for (int i = 1; i < clen; i++)
     if (walk[first + i] < walk[first + lowest]) lowest = i;
@@ -169,17 +191,21 @@ static int report_cycle(const lm_graph *g, const int *indeg) {
     int pos = ((lowest - k) % clen + clen) % clen;
     const lm_revision *r = g->revs[walk[first + pos]];
     if (k) lm_buf_puts(&b, " -> ");
-    if (k < clen)
-      lm_buf_printf(&b, "%s (%s)", r->id, rpath(r));
-    else
-      lm_buf_puts(&b, r->id);
+    lm_buf_puts(&b, r->id);
+    if (k && k < clen) {
+      char *at = place(r, line[first + pos]);
+      lm_buf_printf(&b, " (%s)", at);
+      free(at);
+    }
   }
   const lm_revision *at = g->revs[walk[first + lowest]];
+  int at_line = line[first + lowest];
   lm_error_set(LM_ELOAD, "revision cycle: %s", b.s);
   lm_buf_free(&b);
   free(seen_at);
   free(walk);
-  return load_error(at);
+  free(line);
+  return load_error(at, at_line);
 }
 
 /* Resolves one depends_on entry: a revision id, else a branch label. Prefixes
@@ -252,14 +278,13 @@ static int resolve(lm_graph *g, const key *ids, const key *labels, int nlabels) 
     for (int j = 0; j < r->ndown; j++) {
       int k = key_find(ids, n, r->down[j]);
       if (k < 0) {
-        lm_error_set(LM_ELOAD, "down_revision '%s' in %s names no revision", r->down[j], rpath(r));
-        return load_error(r);
+        lm_error_set(LM_ELOAD, "down_revision '%s' names no revision", r->down[j]);
+        return load_error(r, r->down_line);
       }
       int p = ids[k].idx;
       if (p == i) {
-        lm_error_set(LM_ELOAD, "revision '%s' in %s lists itself as its down_revision", r->id,
-                     rpath(r));
-        return load_error(r);
+        lm_error_set(LM_ELOAD, "revision '%s' lists itself as its down_revision", r->id);
+        return load_error(r, r->down_line);
       }
       /* {"a", "a"} is one parent: a repeated edge would be counted twice
        * when ordering and listed twice as a child. */
@@ -269,12 +294,12 @@ static int resolve(lm_graph *g, const key *ids, const key *labels, int nlabels) 
     for (int j = 0; j < r->ndepends; j++) {
       int d = resolve_dep(ids, n, labels, nlabels, r->depends[j]);
       if (d < 0) {
-        lm_error_set(LM_ELOAD, "depends_on '%s' in %s names no revision", r->depends[j], rpath(r));
-        return load_error(r);
+        lm_error_set(LM_ELOAD, "depends_on '%s' names no revision", r->depends[j]);
+        return load_error(r, r->depends_line);
       }
       if (d == i) {
-        lm_error_set(LM_ELOAD, "revision '%s' in %s depends on itself", r->id, rpath(r));
-        return load_error(r);
+        lm_error_set(LM_ELOAD, "revision '%s' depends on itself", r->id);
+        return load_error(r, r->depends_line);
       }
       /* A dependency that is also a parent adds nothing. */
       if (!contains(r->parents, r->nparents, d) && !contains(r->deps, r->ndeps, d))
@@ -313,13 +338,15 @@ static int check_duplicates(const lm_graph *g, const key *k, int nk, int labels)
   while (first > 0 && strcmp(k[first - 1].s, k[best].s) == 0)
     first--;
   const lm_revision *a = g->revs[k[first].idx], *b = g->revs[k[best].idx];
+  /* reported at b's assignment, naming a's */
+  char *at_a = place(a, labels ? a->labels_line : a->revision_line);
   if (labels)
-    lm_error_set(LM_ELOAD, "branch label '%s' is used by both %s (%s) and %s (%s)", k[best].s,
-                 a->id, rpath(a), b->id, rpath(b));
+    lm_error_set(LM_ELOAD, "branch label '%s' of %s is also a branch label of %s (%s)", k[best].s,
+                 b->id, a->id, at_a);
   else
-    lm_error_set(LM_ELOAD, "duplicate revision id '%s' in %s and %s", k[best].s, rpath(a),
-                 rpath(b));
-  return load_error(b);
+    lm_error_set(LM_ELOAD, "duplicate revision id '%s': %s sets it too", k[best].s, at_a);
+  free(at_a);
+  return load_error(b, labels ? b->labels_line : b->revision_line);
 }
 
 /* ---- the id index ----------------------------------------------------------

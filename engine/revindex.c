@@ -3,6 +3,10 @@
  * versions folder, so that commands that run no revision code (`current`,
  * `heads`, an `upgrade` with nothing to do) need not compile every file.
  *
+ * Each entry also keeps the lines where the file sets revision, down_revision,
+ * depends_on and branch_labels, so that a chain read from the index reports a
+ * broken link at its line (engine/graph.c) as one read from the files does.
+ *
  * An entry is used only when the file's size, inode, mtime and ctime are
  * those recorded, and the same luamig binary wrote it; anything else is a
  * miss, and a miss loads the file as always. An entry is recorded only when
@@ -45,7 +49,7 @@
 
 #include "lm.h"
 
-#define LM_INDEX_MAGIC "luamig-revindex 5"
+#define LM_INDEX_MAGIC "luamig-revindex 6" /* 6: the lines of the fields */
 #define LM_INDEX_SETTLE 2
 
 typedef struct entry {
@@ -284,6 +288,12 @@ static int read_entry(reader *r, entry *e) {
   v->down = get_list(r, &v->ndown);
   v->depends = get_list(r, &v->ndepends);
   v->labels = get_list(r, &v->nlabels);
+  int *lines[] = {&v->revision_line, &v->down_line, &v->depends_line, &v->labels_line};
+  for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+    long long line = get_num(r);
+    if (line < 0 || line > INT_MAX) r->bad = 1;
+    *lines[i] = r->bad ? 0 : (int)line;
+  }
   v->multistep = (int)get_num(r);
   v->has_downgrade = (int)get_num(r);
   if (v->multistep) {
@@ -333,6 +343,10 @@ static void write_entry(lm_buf *b, const entry *e) {
   put_list(b, v->down, v->ndown);
   put_list(b, v->depends, v->ndepends);
   put_list(b, v->labels, v->nlabels);
+  put_num(b, v->revision_line);
+  put_num(b, v->down_line);
+  put_num(b, v->depends_line);
+  put_num(b, v->labels_line);
   put_num(b, v->multistep);
   put_num(b, v->has_downgrade);
   if (v->multistep) put_list(b, v->step_names, v->nsteps);
@@ -508,6 +522,10 @@ static lm_revision *copy_revision(const lm_revision *s) {
   r->down = copy_list(s->down, r->ndown = s->ndown);
   r->depends = copy_list(s->depends, r->ndepends = s->ndepends);
   r->labels = copy_list(s->labels, r->nlabels = s->nlabels);
+  r->revision_line = s->revision_line;
+  r->down_line = s->down_line;
+  r->depends_line = s->depends_line;
+  r->labels_line = s->labels_line;
   r->step_names = copy_list(s->step_names, s->multistep ? s->nsteps : 0);
   r->nsteps = s->nsteps;
   r->multistep = s->multistep;
@@ -653,7 +671,8 @@ int lm_revindex_parse_buffer(const char *body, size_t len) {
   for (int i = 0; i < n && !bad; i++) {
     const lm_revision *r = x->v[i].rev;
     bad = !x->v[i].name || !r || !r->id || !r->message || strlen(r->checksum) != 64 ||
-          r->nsteps < 1 || (r->multistep && !r->step_names) ||
+          r->nsteps < 1 || (r->multistep && !r->step_names) || r->revision_line < 0 ||
+          r->down_line < 0 || r->depends_line < 0 || r->labels_line < 0 ||
           (i && strcmp(x->v[i - 1].name, x->v[i].name) > 0);
     if (!bad && find(x, x->v[i].name) == NULL) bad = 1;
     if (!bad && r->chunkname) { /* a kept chunk reads back whole */

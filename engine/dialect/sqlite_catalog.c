@@ -317,6 +317,21 @@ static int name_list(parser *p, int i, int end, char ***cols, int *n) {
   return close + 1;
 }
 
+/* Tokens [a, b) in capitals, one space between them: an FK action as the
+ * foreign_key_list pragma spells it. */
+static char *upper_words(const toks *ts, int a, int b) {
+  lm_buf w;
+  lm_buf_init(&w);
+  for (int k = a; k < b && k < ts->n; k++) {
+    if (k > a) lm_buf_putc(&w, ' ');
+    for (size_t j = 0; j < ts->v[k].len; j++) {
+      char c = ts->s[ts->v[k].at + j];
+      lm_buf_putc(&w, c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c);
+    }
+  }
+  return lm_buf_steal(&w);
+}
+
 /* REFERENCES t [(cols)] [ON DELETE|UPDATE action | MATCH x]
  * [[NOT] DEFERRABLE [INITIALLY DEFERRED|IMMEDIATE]] */
 static int fk_clause(parser *p, int i, int end, lm_rc_clause *cl) {
@@ -324,14 +339,20 @@ static int fk_clause(parser *p, int i, int end, lm_rc_clause *cl) {
   i++; /* REFERENCES */
   if (!is_name(ts, i) || i >= end) return parse_error(p, i, "expected the referenced table");
   cl->ref_table = unquote(ts, i++);
-  if (is_t(ts, i, T_LP)) i = skip_group(ts, i);
+  if (is_t(ts, i, T_LP) && !is_t(ts, i + 1, T_RP)) {
+    i = name_list(p, i, end, &cl->ref_cols, &cl->nref_cols);
+    if (p->err) return p->err;
+  } else if (is_t(ts, i, T_LP)) {
+    i = skip_group(ts, i);
+  }
   while (i < end) {
     if (kw(ts, i, "ON") && (kw(ts, i + 1, "DELETE") || kw(ts, i + 1, "UPDATE"))) {
+      char **action = kw(ts, i + 1, "DELETE") ? &cl->on_delete : &cl->on_update;
       i += 2;
-      if (kw(ts, i, "SET") || kw(ts, i, "NO"))
-        i += 2;
-      else
-        i++;
+      int words = kw(ts, i, "SET") || kw(ts, i, "NO") ? 2 : 1;
+      free(*action); /* the last one written is the one SQLite keeps */
+      *action = upper_words(ts, i, i + words < end ? i + words : end);
+      i += words;
     } else if (kw(ts, i, "MATCH")) {
       i += 2;
     } else if (kw(ts, i, "NOT") && kw(ts, i + 1, "DEFERRABLE")) {
@@ -456,6 +477,11 @@ static void clause_free(lm_rc_clause *cl) {
     free(cl->cols[i]);
   free(cl->cols);
   free(cl->ref_table);
+  for (int i = 0; i < cl->nref_cols; i++)
+    free(cl->ref_cols[i]);
+  free(cl->ref_cols);
+  free(cl->on_delete);
+  free(cl->on_update);
   free(cl->expr);
 }
 
@@ -819,9 +845,23 @@ typedef struct named_con {
   int used;
 } named_con;
 
+/* A foreign key as the CREATE TABLE text writes it, named or not: the
+ * foreign_key_list pragma reports them without their names, so the name of
+ * each is found by matching the two (fk_name). */
+typedef struct fk_text {
+  char *name; /* NULL: no CONSTRAINT name */
+  char **cols, **ref_cols;
+  int ncols, nref_cols;
+  char *ref_table;
+  const char *on_delete, *on_update; /* as the pragma spells them */
+  int used;
+} fk_text;
+
 typedef struct table_text {
   named_con *v;
   int n, cap;
+  fk_text *fks; /* in the order of the text */
+  int nfks, capfks;
 } table_text;
 
 static void add_named(table_text *tt, int kind, const char *name, char *const *cols, int ncols,
@@ -838,6 +878,49 @@ static void add_named(table_text *tt, int kind, const char *name, char *const *c
                                0};
 }
 
+static void free_strv(char **v, int n) {
+  for (int i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+static char **copy_names(char *const *v, int n) {
+  char **c = lm_xcalloc((size_t)n + 1, sizeof *c);
+  for (int i = 0; i < n; i++)
+    c[i] = lm_xstrdup(v[i]);
+  return c;
+}
+
+/* The pragma's word for an action (SQLite's own spelling, which the
+ * parser's capitals match), NO ACTION when the text gives none. */
+static const char *pragma_action(const char *a) {
+  static const char *const known[] = {"SET NULL", "SET DEFAULT", "CASCADE",
+                                      "RESTRICT", "NO ACTION",   NULL};
+  for (int i = 0; a && known[i]; i++)
+    if (strcmp(a, known[i]) == 0) return known[i];
+  return "NO ACTION";
+}
+
+/* cl, a REFERENCES clause of column col or (col NULL) a FOREIGN KEY. */
+static void add_fk(table_text *tt, const lm_rc_clause *cl, const char *col) {
+  LM_GROW(tt->fks, tt->nfks, tt->capfks);
+  fk_text *f = &tt->fks[tt->nfks++];
+  memset(f, 0, sizeof *f);
+  f->name = cl->name ? lm_xstrdup(cl->name) : NULL;
+  if (col) {
+    f->cols = copy_names((char *const *)&col, 1);
+    f->ncols = 1;
+  } else {
+    f->cols = copy_names(cl->cols, cl->ncols);
+    f->ncols = cl->ncols;
+  }
+  f->ref_cols = copy_names(cl->ref_cols, cl->nref_cols);
+  f->nref_cols = cl->nref_cols;
+  f->ref_table = lm_xstrdup(cl->ref_table ? cl->ref_table : "");
+  f->on_delete = pragma_action(cl->on_delete);
+  f->on_update = pragma_action(cl->on_update);
+}
+
 static void table_text_free(table_text *tt) {
   for (int i = 0; i < tt->n; i++) {
     free(tt->v[i].name);
@@ -847,6 +930,14 @@ static void table_text_free(table_text *tt) {
     free(tt->v[i].expr);
   }
   free(tt->v);
+  for (int i = 0; i < tt->nfks; i++) {
+    fk_text *f = &tt->fks[i];
+    free(f->name);
+    free_strv(f->cols, f->ncols);
+    free_strv(f->ref_cols, f->nref_cols);
+    free(f->ref_table);
+  }
+  free(tt->fks);
 }
 
 static int scon_kind(lm_rc_kind k) {
@@ -859,8 +950,9 @@ static int scon_kind(lm_rc_kind k) {
 static void add_clause(table_text *tt, const lm_rc_clause *cl, const char *col) {
   if (cl->kind == LM_RC_CHECK) {
     add_named(tt, LM_SCON_CHECK, cl->name, NULL, 0, cl->expr ? cl->expr : "");
-  } else if ((cl->kind == LM_RC_PK || cl->kind == LM_RC_UNIQUE || cl->kind == LM_RC_FK) &&
-             cl->name) {
+  } else if (cl->kind == LM_RC_FK) {
+    add_fk(tt, cl, col);
+  } else if ((cl->kind == LM_RC_PK || cl->kind == LM_RC_UNIQUE) && cl->name) {
     if (col)
       add_named(tt, scon_kind(cl->kind), cl->name, (char *const *)&col, 1, NULL);
     else
@@ -904,6 +996,40 @@ static const char *name_of(table_text *tt, int kind, char **cols, int ncols) {
   return NULL;
 }
 
+/* Whether f is the foreign key the pragma reports as rows [at, at + n) of r
+ * (columns id, table, from, to, on_update, on_delete). */
+static int fk_is(const fk_text *f, const lm_rows *r, int at, int n) {
+  if (f->used || f->ncols != n || !lm_sqlite_ieq(f->ref_table, lm_rows_cell(r, at, 1)) ||
+      strcasecmp(f->on_update, lm_rows_cell(r, at, 4) ? lm_rows_cell(r, at, 4) : "") != 0 ||
+      strcasecmp(f->on_delete, lm_rows_cell(r, at, 5) ? lm_rows_cell(r, at, 5) : "") != 0)
+    return 0;
+  /* no referenced columns written: the pragma's are NULL (the key) */
+  if (f->nref_cols != (lm_rows_cell(r, at, 3) ? n : 0)) return 0;
+  for (int j = 0; j < n; j++)
+    if (!lm_sqlite_ieq(f->cols[j], lm_rows_cell(r, at + j, 2)) ||
+        (f->nref_cols && !lm_sqlite_ieq(f->ref_cols[j], lm_rows_cell(r, at + j, 3))))
+      return 0;
+  return 1;
+}
+
+/* The name the CREATE TABLE text gives the foreign key the pragma reports
+ * as rows [at, at + n) of r, with id id of nids. SQLite numbers them from
+ * the last one written (each is put in front of those before it), so when
+ * the text holds as many, id k is the (nids - k)th of the text: two foreign
+ * keys alike in everything but their names are told apart by that. Else
+ * the first unused one with the same columns, target and actions, from the
+ * end of the text as well. */
+static const char *fk_name(table_text *tt, const lm_rows *r, int at, int n, int id, int nids) {
+  fk_text *f = NULL;
+  if (tt->nfks == nids && id >= 0 && id < nids && fk_is(&tt->fks[nids - 1 - id], r, at, n))
+    f = &tt->fks[nids - 1 - id];
+  for (int i = tt->nfks - 1; i >= 0 && !f; i--)
+    if (fk_is(&tt->fks[i], r, at, n)) f = &tt->fks[i];
+  if (!f) return NULL;
+  f->used = 1;
+  return f->name;
+}
+
 static void put_col_list(lm_buf *b, char **cols, int n) {
   lm_buf_puts(b, "(");
   for (int i = 0; i < n; i++) {
@@ -911,12 +1037,6 @@ static void put_col_list(lm_buf *b, char **cols, int n) {
     lm_buf_ident(b, cols[i]);
   }
   lm_buf_puts(b, ")");
-}
-
-static void free_strv(char **v, int n) {
-  for (int i = 0; i < n; i++)
-    free(v[i]);
-  free(v);
 }
 
 /* ---- the whole schema in a constant number of queries --------------------------- */
@@ -1096,6 +1216,9 @@ static const char *fk_action(const char *a) {
 
 static void sqlite_foreign_keys(lm_schema_table *t, table_text *tt, const schema_rows *all) {
   lm_rows r = find_rows(&all->fks, t->name);
+  int nids = 0;
+  for (int i = 0; i < r.n; i++)
+    nids += i == 0 || lm_rows_int(&r, i, 0) != lm_rows_int(&r, i - 1, 0);
   for (int i = 0; i < r.n;) {
     int id = lm_rows_int(&r, i, 0), end = i;
     while (end < r.n && lm_rows_int(&r, end, 0) == id)
@@ -1124,7 +1247,7 @@ static void sqlite_foreign_keys(lm_schema_table *t, table_text *tt, const schema
     if (fk_action(lm_rows_cell(&r, i, 4)))
       lm_buf_printf(&b, " ON UPDATE %s", lm_rows_cell(&r, i, 4));
     lm_schema_item *it =
-        lm_schema_add_constraint(t, LM_SCON_FK, name_of(tt, LM_SCON_FK, from, n), b.s);
+        lm_schema_add_constraint(t, LM_SCON_FK, fk_name(tt, &r, i, n, id, nids), b.s);
     it->ref_table = lm_xstrdup(lm_rows_cell(&r, i, 1));
     for (int j = 0; j < n; j++) {
       lm_schema_item_add_col(it, from[j], 0);

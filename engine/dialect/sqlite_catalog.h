@@ -28,7 +28,12 @@ typedef struct lm_rc_clause {
   char **cols; /* table PK, UNIQUE, FK: local columns, unquoted */
   int ncols;
   char *ref_table; /* FK: referenced table, unquoted */
-  char *expr;      /* CHECK, GENERATED: the expression; DEFAULT: the value */
+  char **ref_cols; /* FK: referenced columns, unquoted; none for the table's key */
+  int nref_cols;
+  /* FK: the ON DELETE / ON UPDATE action in capitals, one space between
+   * words ("SET NULL"); NULL when the clause has none */
+  char *on_delete, *on_update;
+  char *expr; /* CHECK, GENERATED: the expression; DEFAULT: the value */
   int autoincrement;
 } lm_rc_clause;
 

@@ -57,6 +57,10 @@ typedef struct lm_revision {
   char *recorded_checksum;
   int env_ref; /* Lua registry reference of the file's environment, or
                   LM_NOT_LOADED (its fields came from the revision index) */
+  /* lines of the file's `revision =`, `down_revision =`, `depends_on =` and
+   * `branch_labels =` (0: not found), for errors found when the graph is
+   * built, long after the file's text is gone */
+  int revision_line, down_line, depends_line, labels_line;
   /* resolved by lm_graph_build */
   int *parents;
   int nparents;

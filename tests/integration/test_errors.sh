@@ -36,6 +36,13 @@ expect_load_error() {
   expect_db_untouched
 }
 
+# expect_err_one_line: stderr is the one `luamig: error:` line, its place
+# (FILE:LINE) in it, with no second line to say it again.
+expect_err_one_line() {
+  [[ $LM_ERR != *$'\n'* ]]
+  _check $? "stderr should be one line" "$LM_ERR"
+}
+
 # ---------------------------------------------------------------------------
 t_case "Lua syntax error"
 new_project
@@ -97,25 +104,29 @@ function upgrade() end
 function downgrade() end
 EOF
 write_rev versions/1a0000000002_two.lua <<'EOF'
+-- a copy of _one.lua that kept its id
 revision = "1a0000000002"
 down_revision = "1a0000000001"
 function upgrade() end
 function downgrade() end
 EOF
-expect_load_error "1a0000000002"
-_contains "$LM_ERR" "1a0000000002_one.lua" || _contains "$LM_ERR" "1a0000000002_two.lua"
-_check $? "the duplicate-id error should name one of the files" "$LM_ERR"
+# both files, each at its `revision =` line
+expect_load_error "1a0000000002" "versions/1a0000000002_two.lua:2:" "versions/1a0000000002_one.lua:1"
+expect_err_one_line
 
 t_case "unknown down_revision"
 new_project
 good_root
 write_rev versions/1a0000000002_orphan.lua <<'EOF'
 revision = "1a0000000002"
+message = "orphan"
+
 down_revision = "deadbeef0000"
 function upgrade() end
 function downgrade() end
 EOF
-expect_load_error "1a0000000002_orphan.lua" "deadbeef0000"
+expect_load_error "versions/1a0000000002_orphan.lua:4: down_revision 'deadbeef0000' names no revision"
+expect_err_one_line
 
 t_case "unknown depends_on"
 new_project
@@ -123,11 +134,13 @@ good_root
 write_rev versions/1a0000000002_dep.lua <<'EOF'
 revision = "1a0000000002"
 down_revision = "1a0000000001"
-depends_on = "feedface0000"
+depends_on = { "1a0000000001",
+  "feedface0000" }
 function upgrade() end
 function downgrade() end
 EOF
-expect_load_error "1a0000000002_dep.lua" "feedface0000"
+expect_load_error "versions/1a0000000002_dep.lua:3: depends_on 'feedface0000' names no revision"
+expect_err_one_line
 
 t_case "a cycle"
 new_project
@@ -140,14 +153,15 @@ function downgrade() end
 EOF
 write_rev versions/1a0000000003_b.lua <<'EOF'
 revision = "1a0000000003"
+message = "b"
 down_revision = "1a0000000002"
 function upgrade() end
 function downgrade() end
 EOF
-expect_load_error
+# every file of the cycle, at its down_revision line
+expect_load_error "versions/1a0000000002_a.lua:2:" "versions/1a0000000003_b.lua:3"
 expect_err_contains_i "cycle"
-_contains "$LM_ERR" "1a0000000002_a.lua" || _contains "$LM_ERR" "1a0000000003_b.lua"
-_check $? "the cycle error should name a file of the cycle" "$LM_ERR"
+expect_err_one_line
 
 t_case "a revision that is its own parent"
 new_project
@@ -158,7 +172,8 @@ down_revision = "1a0000000002"
 function upgrade() end
 function downgrade() end
 EOF
-expect_load_error "1a0000000002_self.lua"
+expect_load_error "versions/1a0000000002_self.lua:2:"
+expect_err_one_line
 
 t_case "neither upgrade nor steps"
 new_project

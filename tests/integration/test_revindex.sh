@@ -332,4 +332,28 @@ lm upgrade head
 expect_exit 0
 expect_table t_step
 
+t_case "revindex: a broken link read from the index is reported at its line, as from the file"
+# The graph is checked after the files are read, so a revision served from
+# the index must bring the lines of its assignments with it.
+project
+chain
+mkrev "$X4" "$X3" "links" <<'EOF'
+depends_on = { "feature",
+  "0badc0ffee00" }
+function upgrade() end
+function downgrade() end
+EOF
+settle
+lm heads # records every file, the broken one too
+expect_exit 2
+expect_err_contains "versions/${X4}_links.lua:11: depends_on '0badc0ffee00' names no revision"
+idx=$(index_files)
+expect_text_contains "$(cat "$idx")" "0badc0ffee00" "the broken revision is in the index"
+for args in "heads" "history" "upgrade head"; do
+  # shellcheck disable=SC2086 # args is a list of words
+  same_as_without_index $args
+  expect_exit 2
+  expect_err_contains "versions/${X4}_links.lua:11: depends_on '0badc0ffee00' names no revision"
+done
+
 t_done

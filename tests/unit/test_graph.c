@@ -232,10 +232,9 @@ static void test_cycle(void **state) {
   add(&g, "b", "a");
   add(&g, "c", "b");
   assert_int_equal(lm_graph_build(&g), LM_ELOAD);
-  assert_error(
-      LM_ELOAD,
-      "revision cycle: a (versions/a.lua) -> b (versions/b.lua) -> c (versions/c.lua) -> a",
-      "versions/a.lua");
+  assert_error(LM_ELOAD,
+               "versions/a.lua: revision cycle: a -> b (versions/b.lua) -> c (versions/c.lua) -> a",
+               "versions/a.lua");
   assert_null(g.topo);
   lm_graph_free(&g);
 }
@@ -249,7 +248,7 @@ static void test_cycle_behind_a_root(void **state) {
   add(&g, "y", "x,root");
   add(&g, "x", "y");
   assert_int_equal(lm_graph_build(&g), LM_ELOAD);
-  assert_error(LM_ELOAD, "revision cycle: y (versions/y.lua) -> x (versions/x.lua) -> y",
+  assert_error(LM_ELOAD, "versions/y.lua: revision cycle: y -> x (versions/x.lua) -> y",
                "versions/y.lua");
   lm_graph_free(&g);
 }
@@ -263,7 +262,7 @@ static void test_cycle_through_depends(void **state) {
   depends(b, "c");
   add(&g, "c", "b");
   assert_int_equal(lm_graph_build(&g), LM_ELOAD);
-  assert_error(LM_ELOAD, "revision cycle: b (versions/b.lua) -> c (versions/c.lua) -> b",
+  assert_error(LM_ELOAD, "versions/b.lua: revision cycle: b -> c (versions/c.lua) -> b",
                "versions/b.lua");
   lm_graph_free(&g);
 }
@@ -275,7 +274,7 @@ static void test_self_parent(void **state) {
   add(&g, "a", NULL);
   add(&g, "b", "a,b");
   assert_int_equal(lm_graph_build(&g), LM_ELOAD);
-  assert_error(LM_ELOAD, "revision 'b' in versions/b.lua lists itself as its down_revision",
+  assert_error(LM_ELOAD, "versions/b.lua: revision 'b' lists itself as its down_revision",
                "versions/b.lua");
   lm_graph_free(&g);
 
@@ -283,7 +282,7 @@ static void test_self_parent(void **state) {
   lm_revision *c = add(&g, "c", NULL);
   depends(c, "c");
   assert_int_equal(lm_graph_build(&g), LM_ELOAD);
-  assert_error(LM_ELOAD, "revision 'c' in versions/c.lua depends on itself", "versions/c.lua");
+  assert_error(LM_ELOAD, "versions/c.lua: revision 'c' depends on itself", "versions/c.lua");
   lm_graph_free(&g);
 }
 
@@ -295,7 +294,7 @@ static void test_orphan(void **state) {
   add(&g, "b", "a");
   add(&g, "c", "nope");
   assert_int_equal(lm_graph_build(&g), LM_ELOAD);
-  assert_error(LM_ELOAD, "down_revision 'nope' in versions/c.lua names no revision",
+  assert_error(LM_ELOAD, "versions/c.lua: down_revision 'nope' names no revision",
                "versions/c.lua");
   lm_graph_free(&g);
 
@@ -304,8 +303,7 @@ static void test_orphan(void **state) {
   add(&g, "abcdef", NULL);
   add(&g, "b", "abc");
   assert_int_equal(lm_graph_build(&g), LM_ELOAD);
-  assert_error(LM_ELOAD, "down_revision 'abc' in versions/b.lua names no revision",
-               "versions/b.lua");
+  assert_error(LM_ELOAD, "versions/b.lua: down_revision 'abc' names no revision", "versions/b.lua");
   lm_graph_free(&g);
 
   lm_graph_init(&g);
@@ -313,8 +311,7 @@ static void test_orphan(void **state) {
   lm_revision *b = add(&g, "b", "a");
   depends(b, "ghost");
   assert_int_equal(lm_graph_build(&g), LM_ELOAD);
-  assert_error(LM_ELOAD, "depends_on 'ghost' in versions/b.lua names no revision",
-               "versions/b.lua");
+  assert_error(LM_ELOAD, "versions/b.lua: depends_on 'ghost' names no revision", "versions/b.lua");
   lm_graph_free(&g);
 }
 
@@ -333,8 +330,84 @@ static void test_duplicate_id(void **state) {
   (void)x;
   assert_int_equal(lm_graph_build(&g), LM_ELOAD);
   /* The duplicate found first in load order is the one reported. */
-  assert_error(LM_ELOAD, "duplicate revision id 'a' in versions/a.lua and versions/a_again.lua",
+  assert_error(LM_ELOAD,
+               "versions/a_again.lua: duplicate revision id 'a': versions/a.lua sets it too",
                "versions/a_again.lua");
+  lm_graph_free(&g);
+}
+
+/* With the lines the loader found, each error is at FILE:LINE of the
+ * assignment that causes it, and names the other file's line where there is
+ * another file. */
+static void test_errors_at_lines(void **state) {
+  (void)state;
+  lm_graph g;
+  const lm_error *e;
+
+  lm_graph_init(&g);
+  add(&g, "a", NULL)->revision_line = 1;
+  lm_revision *b = add(&g, "b", "zz");
+  b->down_line = 7;
+  assert_int_equal(lm_graph_build(&g), LM_ELOAD);
+  assert_error(LM_ELOAD, "versions/b.lua:7: down_revision 'zz' names no revision",
+               "versions/b.lua");
+  assert_int_equal(lm_error_last()->line, 7);
+  lm_graph_free(&g);
+
+  lm_graph_init(&g);
+  add(&g, "a", NULL);
+  b = add(&g, "b", "a");
+  b->down_line = 2;
+  b->depends_line = 5;
+  depends(b, "ghost");
+  assert_int_equal(lm_graph_build(&g), LM_ELOAD);
+  assert_error(LM_ELOAD, "versions/b.lua:5: depends_on 'ghost' names no revision",
+               "versions/b.lua");
+  assert_int_equal(lm_error_last()->line, 5);
+  lm_graph_free(&g);
+
+  lm_graph_init(&g);
+  add(&g, "a", NULL)->revision_line = 3;
+  lm_revision *a2 = add(&g, "a", NULL);
+  a2->revision_line = 9;
+  free(a2->path);
+  a2->path = lm_xstrdup("versions/a_again.lua");
+  assert_int_equal(lm_graph_build(&g), LM_ELOAD);
+  assert_error(LM_ELOAD,
+               "versions/a_again.lua:9: duplicate revision id 'a': versions/a.lua:3 sets it too",
+               "versions/a_again.lua");
+  assert_int_equal(lm_error_last()->line, 9);
+  lm_graph_free(&g);
+
+  lm_graph_init(&g);
+  lm_revision *l1 = add(&g, "a", NULL), *l2 = add(&g, "b", "a");
+  labels(l1, "x");
+  labels(l2, "x");
+  l1->labels_line = 4;
+  l2->labels_line = 6;
+  assert_int_equal(lm_graph_build(&g), LM_ELOAD);
+  assert_error(
+      LM_ELOAD,
+      "versions/b.lua:6: branch label 'x' of b is also a branch label of a (versions/a.lua:4)",
+      "versions/b.lua");
+  lm_graph_free(&g);
+
+  /* a cycle through a down_revision and a depends_on: each member at the
+   * assignment that makes it the child of the one before it */
+  lm_graph_init(&g);
+  lm_revision *ca = add(&g, "a", "b"), *cb = add(&g, "b", "c"), *cc = add(&g, "c", NULL);
+  depends(cc, "a");
+  ca->down_line = 3;
+  cb->down_line = 2;
+  cc->down_line = 8; /* no down_revision: the line must not be used */
+  cc->depends_line = 4;
+  assert_int_equal(lm_graph_build(&g), LM_ELOAD);
+  assert_error(LM_ELOAD,
+               "versions/a.lua:3: revision cycle: a -> c (versions/c.lua:4) -> b "
+               "(versions/b.lua:2) -> a",
+               "versions/a.lua");
+  e = lm_error_last();
+  assert_int_equal(e->line, 3);
   lm_graph_free(&g);
 }
 
@@ -383,7 +456,7 @@ static void test_labels(void **state) {
   labels(add(&g, "b", "a"), "y,x");
   assert_int_equal(lm_graph_build(&g), LM_ELOAD);
   assert_error(LM_ELOAD,
-               "branch label 'x' is used by both a (versions/a.lua) and b (versions/b.lua)",
+               "versions/b.lua: branch label 'x' of b is also a branch label of a (versions/a.lua)",
                "versions/b.lua");
   lm_graph_free(&g);
 }
@@ -498,6 +571,7 @@ int main(void) {
       cmocka_unit_test(test_self_parent),
       cmocka_unit_test(test_orphan),
       cmocka_unit_test(test_duplicate_id),
+      cmocka_unit_test(test_errors_at_lines),
       cmocka_unit_test(test_depends_across_branches),
       cmocka_unit_test(test_labels),
       cmocka_unit_test(test_find_prefix),

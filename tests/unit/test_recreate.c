@@ -87,6 +87,10 @@ static void test_parse_columns_and_constraints(void **state) {
   assert_string_equal(c.cols[3].clauses[0].ref_table, "users");
   assert_string_equal(c.cols[3].clauses[0].text,
                       "REFERENCES users(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED");
+  assert_int_equal(c.cols[3].clauses[0].nref_cols, 1);
+  assert_string_equal(c.cols[3].clauses[0].ref_cols[0], "id");
+  assert_string_equal(c.cols[3].clauses[0].on_delete, "SET NULL");
+  assert_null(c.cols[3].clauses[0].on_update);
   assert_int_equal(c.cols[3].clauses[1].kind, LM_RC_NOTNULL);
 
   assert_int_equal(c.cols[4].clauses[0].kind, LM_RC_GENERATED);
@@ -109,7 +113,43 @@ static void test_parse_columns_and_constraints(void **state) {
   assert_int_equal(c.cons[2].kind, LM_RC_FK);
   assert_int_equal(c.cons[2].ncols, 2);
   assert_string_equal(c.cons[2].ref_table, "users");
+  assert_int_equal(c.cons[2].nref_cols, 2);
+  assert_string_equal(c.cons[2].ref_cols[0], "id");
+  assert_string_equal(c.cons[2].ref_cols[1], "x");
+  assert_null(c.cons[2].on_delete);
   assert_string_equal(c.options, "WITHOUT ROWID");
+  lm_rc_create_free(&c);
+}
+
+/* What tells foreign keys on one column apart: their referenced columns
+ * (none written: the referenced table's key) and their actions, in
+ * capitals as the foreign_key_list pragma spells them; the last of two
+ * ON DELETE clauses is the one SQLite keeps. */
+static void test_parse_foreign_key_actions(void **state) {
+  (void)state;
+  lm_rc_create c;
+  const char *sql = "CREATE TABLE m (u INT REFERENCES \"Users\" on update no  action on delete "
+                    "restrict on delete cascade, v INT,"
+                    " CONSTRAINT fk1 FOREIGN KEY (u, v) REFERENCES t ( a COLLATE nocase, [b] )"
+                    " ON UPDATE SET DEFAULT MATCH SIMPLE NOT DEFERRABLE,"
+                    " FOREIGN KEY (v) REFERENCES t)";
+  assert_int_equal(lm_rc_parse_create(sql, &c), 0);
+  const lm_rc_clause *a = &c.cols[0].clauses[0];
+  assert_int_equal(a->kind, LM_RC_FK);
+  assert_string_equal(a->ref_table, "Users");
+  assert_int_equal(a->nref_cols, 0);
+  assert_null(a->ref_cols);
+  assert_string_equal(a->on_update, "NO ACTION");
+  assert_string_equal(a->on_delete, "CASCADE");
+  assert_int_equal(c.ncons, 2);
+  assert_string_equal(c.cons[0].name, "fk1");
+  assert_int_equal(c.cons[0].nref_cols, 2);
+  assert_string_equal(c.cons[0].ref_cols[0], "a");
+  assert_string_equal(c.cons[0].ref_cols[1], "b");
+  assert_string_equal(c.cons[0].on_update, "SET DEFAULT");
+  assert_null(c.cons[0].on_delete);
+  assert_int_equal(c.cons[1].nref_cols, 0);
+  assert_null(c.cons[1].on_update);
   lm_rc_create_free(&c);
 }
 
@@ -555,6 +595,7 @@ static void test_batch_copies(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_columns_and_constraints),
+      cmocka_unit_test(test_parse_foreign_key_actions),
       cmocka_unit_test(test_parse_strings_and_comments),
       cmocka_unit_test(test_parse_errors),
       cmocka_unit_test(test_mentions),

@@ -148,6 +148,36 @@ static void test_cut_short_is_no_chunk(void **state) {
   lm_revision_free(r);
 }
 
+/* The lines of a revision's fields come back from the index: a chain read
+ * from it reports a broken link at its line, as one read from the files. */
+static void test_field_lines_kept(void **state) {
+  (void)state;
+  struct stat st = old_stat(15);
+  lm_revindex *x = lm_revindex_open(versions);
+  lm_revision r;
+  memset(&r, 0, sizeof r);
+  r.id = (char *)"r1";
+  r.message = (char *)"m";
+  r.nsteps = 1;
+  memset(r.checksum, 'a', 64);
+  r.revision_line = 3;
+  r.down_line = 4;
+  r.depends_line = 12;
+  r.labels_line = 7;
+  lm_revindex_put(x, "lines.lua", &st, &r);
+  lm_revindex_close(x, 1);
+  x = lm_revindex_open(versions);
+  lm_revision *got = lm_revindex_get(x, "lines.lua", &st);
+  assert_non_null(got);
+  assert_string_equal(got->id, "r1");
+  assert_int_equal(got->revision_line, 3);
+  assert_int_equal(got->down_line, 4);
+  assert_int_equal(got->depends_line, 12);
+  assert_int_equal(got->labels_line, 7);
+  lm_revindex_close(x, 0);
+  lm_revision_free(got);
+}
+
 /* maps a file of len bytes of text, cut to cut bytes after it is mapped */
 static void *map_cut(size_t len, off_t cut) {
   char path[600];
@@ -184,6 +214,7 @@ int main(void) {
       cmocka_unit_test(test_chunk_read_when_asked),
       cmocka_unit_test(test_renamed_over_keeps_bytes),
       cmocka_unit_test(test_cut_short_is_no_chunk),
+      cmocka_unit_test(test_field_lines_kept),
       cmocka_unit_test(test_index_cut_short_while_read),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

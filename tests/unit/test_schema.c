@@ -367,6 +367,45 @@ static void test_sqlite_spelling_does_not_matter(void **state) {
   lm_schema_free(b);
 }
 
+/* Foreign keys on one column, told apart by their actions and targets:
+ * each keeps the name written on it (foreign_key_list reports them
+ * unnamed, the last written first). */
+static void test_sqlite_foreign_keys_on_one_column(void **state) {
+  fixture *f = *state;
+  exec_sql(f->conn,
+           "CREATE TABLE users (id INTEGER PRIMARY KEY, alt INT UNIQUE);"
+           "CREATE TABLE members (id INTEGER PRIMARY KEY,"
+           " user_id INT CONSTRAINT fk_col REFERENCES users ON DELETE SET NULL,"
+           " CONSTRAINT fk_m_user FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE,"
+           " CONSTRAINT fk_m_user2 FOREIGN KEY (user_id) REFERENCES users(id),"
+           " FOREIGN KEY (user_id) REFERENCES users(alt) ON UPDATE CASCADE,"
+           " CONSTRAINT fk_alt FOREIGN KEY (\"USER_ID\") REFERENCES Users(ALT) on update cascade)");
+  char *r = read_render(f->conn);
+  assert_string_equal(
+      r,
+      "CREATE TABLE \"members\" (\n"
+      "  \"id\" INTEGER,\n"
+      "  \"user_id\" INT,\n"
+      "  PRIMARY KEY (\"id\"),\n"
+      "  FOREIGN KEY (\"user_id\") REFERENCES \"users\" (\"alt\") ON UPDATE CASCADE,\n"
+      "  CONSTRAINT \"fk_alt\" FOREIGN KEY (\"user_id\") REFERENCES \"Users\" (\"ALT\") ON UPDATE "
+      "CASCADE,\n"
+      "  CONSTRAINT \"fk_col\" FOREIGN KEY (\"user_id\") REFERENCES \"users\" ON DELETE SET NULL,\n"
+      "  CONSTRAINT \"fk_m_user\" FOREIGN KEY (\"user_id\") REFERENCES \"users\" (\"id\") ON "
+      "DELETE "
+      "CASCADE,\n"
+      "  CONSTRAINT \"fk_m_user2\" FOREIGN KEY (\"user_id\") REFERENCES \"users\" (\"id\")\n"
+      ");\n"
+      "\n"
+      "CREATE TABLE \"users\" (\n"
+      "  \"id\" INTEGER,\n"
+      "  \"alt\" INT,\n"
+      "  PRIMARY KEY (\"id\"),\n"
+      "  UNIQUE (\"alt\")\n"
+      ");\n");
+  free(r);
+}
+
 static void test_sqlite_version_table_left_out(void **state) {
   fixture *f = *state;
   exec_sql(f->conn, "CREATE TABLE luamig_version (revision TEXT PRIMARY KEY)");
@@ -388,6 +427,7 @@ int main(void) {
       cmocka_unit_test(test_diff_first_difference_and_labels),
       cmocka_unit_test_setup_teardown(test_sqlite_read, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sqlite_spelling_does_not_matter, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sqlite_foreign_keys_on_one_column, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sqlite_version_table_left_out, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
