@@ -541,4 +541,69 @@ else
 fi
 expect_same "$BEFORE" "$(db_schema)" "the database before (-) and after (+) autogenerate"
 
+t_case "renames carry their indexes, unique constraints and foreign keys along"
+model_project
+cat >schema.lua <<'EOF'
+table("users",
+  column("id", "integer", { primary_key = true }),
+  column("code", "string(10)", { nullable = false }),
+  column("name", "string(50)"),
+  unique({ "code" }, { name = "uq_users_code" }),
+  index("ix_users_name", { "name" }))
+table("orders",
+  column("id", "integer", { primary_key = true }),
+  column("user_code", "string(10)", { references = "users.code" }),
+  column("user_id", "integer", { references = "users.id" }),
+  index("ix_orders_user_code", { "user_code" }))
+EOF
+lm revision --autogenerate -m "users"
+expect_exit 0
+lm upgrade head
+expect_exit 0
+cat >schema.lua <<'EOF'
+table("accounts",
+  column("id", "integer", { primary_key = true }),
+  column("ref", "string(10)", { nullable = false, renamed_from = "code" }),
+  column("full_name", "string(50)", { renamed_from = "name" }),
+  unique({ "ref" }, { name = "uq_users_code" }),
+  index("ix_users_name", { "full_name" }),
+  { renamed_from = "users" })
+table("orders",
+  column("id", "integer", { primary_key = true }),
+  column("account_ref", "string(10)", { references = "accounts.ref", renamed_from = "user_code" }),
+  column("user_id", "integer", { references = "accounts.id" }),
+  index("ix_orders_user_code", { "account_ref" }))
+EOF
+lm revision --autogenerate -m "renames"
+expect_exit 0
+expect_out_contains "Detected renamed table 'users' -> 'accounts'"
+expect_out_contains "Detected renamed column 'accounts.name' -> 'accounts.full_name'"
+expect_out_contains "Detected renamed column 'orders.user_code' -> 'orders.account_ref'"
+expect_out_not_contains "Detected removed"
+expect_out_not_contains "Detected added"
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm check
+expect_exit 0
+lm check --roundtrip
+expect_exit 0
+
+t_case "a foreign key that changes beside the rename of the table it references: the downgrade applies"
+sed -i 's/table("accounts",/table("members",/; s/{ renamed_from = "users" })/{ renamed_from = "accounts" })/; s/"accounts\./"members./g' schema.lua
+sed -i 's/references = "members.id" }/references = "members.id", ondelete = "CASCADE" }/' schema.lua
+lm revision --autogenerate -m "rename and cascade"
+expect_exit 0
+expect_out_contains "Detected renamed table 'accounts' -> 'members'"
+expect_out_contains "Detected removed foreign key"
+expect_out_contains "Detected added foreign key"
+lm upgrade head
+expect_exit 0
+lm check
+expect_exit 0
+lm check --roundtrip
+expect_exit 0
+
 t_done

@@ -313,6 +313,54 @@ static void test_renames(void **state) {
   lm_schema_free(db);
 }
 
+/* A constraint or index goes with its columns and table through a rename:
+ * the model's, in the new names, is the database's. */
+static void test_renames_carry_constraints(void **state) {
+  (void)state;
+  lm_schema *m = model(1), *db = pg_database(1);
+  lm_schema_item *ix = lm_schema_add_index(lm_schema_find_table(db, "users"), "ix_users_email", "");
+  lm_schema_item_add_col(ix, "email", 0);
+  lm_schema_table *u = lm_schema_find_table(m, "users");
+  free(u->name);
+  u->name = lm_xstrdup("members");
+  u->renamed_from = lm_xstrdup("users");
+  free(u->cols[1].name);
+  u->cols[1].name = lm_xstrdup("mail");
+  u->cols[1].renamed_from = lm_xstrdup("email");
+  ix = lm_schema_add_index(u, "ix_users_email", "");
+  lm_schema_item_add_col(ix, "mail", 0);
+  lm_schema_table *o = lm_schema_find_table(m, "orders");
+  lm_schema_item *k = &o->constraints.v[1];
+  assert_int_equal(k->kind, LM_SCON_FK);
+  free(k->ref_table);
+  k->ref_table = lm_xstrdup("members");
+  lm_schema_sort(m);
+  lm_diff diff;
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  for (int i = 0; i < diff.n; i++)
+    print_message("found: %s\n", diff.v[i].what);
+  assert_int_equal(diff.n, 2);
+  assert_string_equal(diff.v[0].what, "renamed table 'users' -> 'members'");
+  assert_string_equal(diff.v[1].what, "renamed column 'members.email' -> 'members.mail'");
+  lm_diff_free(&diff);
+  /* the foreign key changes too: the downgrade makes the old one again
+   * while its table still has the new name */
+  k->ondelete = lm_xstrdup("CASCADE");
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 4);
+  char *fns = lm_lua_write_functions(&diff);
+  const char *d = strstr(fns, "function downgrade()");
+  assert_non_null(d);
+  const char *mk =
+      strstr(d, "op.create_foreign_key(\"orders_user_id_fkey\", \"orders\", \"members\"");
+  const char *back = strstr(d, "op.rename_table(\"members\", \"users\")");
+  if (!mk || !back || mk > back) fail_msg("downgrade:\n%s", d);
+  free(fns);
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
 static void test_constraints_by_content(void **state) {
   (void)state;
   lm_schema *m = model(1), *db = pg_database(1);
@@ -449,6 +497,7 @@ int main(void) {
       cmocka_unit_test(test_added_table_order),
       cmocka_unit_test(test_column_changes),
       cmocka_unit_test(test_renames),
+      cmocka_unit_test(test_renames_carry_constraints),
       cmocka_unit_test(test_constraints_by_content),
       cmocka_unit_test(test_named_checks),
       cmocka_unit_test(test_indexes),
