@@ -606,4 +606,34 @@ expect_exit 0
 lm check --roundtrip
 expect_exit 0
 
+t_case "a boolean server default of false is set, not dropped, by alter_column"
+model_project
+cat >schema.lua <<'EOF'
+table("flags",
+  column("id", "integer", { primary_key = true }),
+  column("f", "boolean"),
+  column("g", "boolean", { server_default = true }))
+EOF
+lm revision --autogenerate -m "flags"
+expect_exit 0
+lm upgrade head
+expect_exit 0
+sed -i 's/column("f", "boolean"),/column("f", "boolean", { server_default = false }),/; s/server_default = true/server_default = false/' schema.lua
+lm revision --autogenerate -m "false defaults"
+expect_exit 0
+expect_out_contains "Detected added server default on column 'flags.f'"
+expect_out_contains "Detected changed server default on column 'flags.g'"
+expect_text_contains "$(cat "$(newest)")" 'op.alter_column("flags", "f", { server_default = op.sql("false"),' "the revision"
+lm upgrade head
+expect_exit 0
+db_query "INSERT INTO flags (id) VALUES (1)" >/dev/null
+expect_eq "$(db_query "SELECT count(*) FROM flags WHERE f = $(pick 0 false) AND g = $(pick 0 false)")" "1" "the defaults of a new row"
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm check
+expect_exit 0
+lm check --roundtrip
+expect_exit 0
+
 t_done

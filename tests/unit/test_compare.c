@@ -471,6 +471,51 @@ static void test_indexes(void **state) {
   lm_schema_free(db);
 }
 
+/* alter_column reads server_default = false as "drop the default": the
+ * literal false is written so that it cannot be read that way. */
+static void test_false_default(void **state) {
+  (void)state;
+  lm_schema *m = model(0), *db = pg_database(0);
+  lm_schema_table *u = lm_schema_find_table(m, "users");
+  free(u->cols[2].def);
+  u->cols[2].def = lm_xstrdup("FALSE");
+  lm_diff diff;
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 1);
+  assert_string_equal(diff.v[0].what, "changed server default on column 'users.active'");
+  char *fns = lm_lua_write_functions(&diff);
+  const char *d = strstr(fns, "function downgrade()");
+  assert_non_null(d);
+  const char *want = "op.alter_column(\"users\", \"active\", { server_default = op.sql(\"false\")";
+  const char *at = strstr(fns, want);
+  if (!at || at > d) fail_msg("upgrade:\n%s", fns);
+  assert_non_null(strstr(d, "{ server_default = true,"));
+  free(fns);
+  lm_diff_free(&diff);
+  /* from no default: the downgrade drops it */
+  free(lm_schema_find_table(db, "users")->cols[2].def);
+  lm_schema_find_table(db, "users")->cols[2].def = NULL;
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 1);
+  fns = lm_lua_write_functions(&diff);
+  d = strstr(fns, "function downgrade()");
+  assert_non_null(strstr(fns, want));
+  assert_non_null(strstr(d, "{ server_default = false,"));
+  free(fns);
+  lm_diff_free(&diff);
+  /* in a column (create_table, add_column) false is the literal */
+  lm_schema *empty = lm_schema_new();
+  lm_compare(&lm_dialect_postgresql, m, empty, &diff);
+  fns = lm_lua_write_functions(&diff);
+  assert_non_null(strstr(fns, "op.column(\"active\", \"boolean\", { nullable = false, "
+                              "server_default = false })"));
+  free(fns);
+  lm_diff_free(&diff);
+  lm_schema_free(empty);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
 static void test_model_writer(void **state) {
   (void)state;
   lm_schema *db = pg_database(1);
@@ -501,6 +546,7 @@ int main(void) {
       cmocka_unit_test(test_constraints_by_content),
       cmocka_unit_test(test_named_checks),
       cmocka_unit_test(test_indexes),
+      cmocka_unit_test(test_false_default),
       cmocka_unit_test(test_model_writer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
