@@ -636,4 +636,46 @@ expect_exit 0
 lm check --roundtrip
 expect_exit 0
 
+t_case "a string server default with a backslash settles, and schema --model round-trips it"
+model_project
+cat >schema.lua <<'EOF'
+table("paths",
+  column("id", "integer", { primary_key = true }),
+  column("dir", "string(40)", { server_default = "C:\\tmp\\" }),
+  column("quoted", "text", { server_default = "it's a\\b" }))
+EOF
+lm revision --autogenerate -m "paths"
+expect_exit 0
+expect_text_contains "$(cat "$(newest)")" 'server_default = "C:\\tmp\\"' "the revision"
+lm upgrade head
+expect_exit 0
+db_query "INSERT INTO paths (id) VALUES (1)" >/dev/null
+expect_eq "$(db_query "SELECT dir FROM paths")" 'C:\tmp\' "the default of a new row"
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm check
+expect_exit 0
+lm check --roundtrip
+expect_exit 0
+lm schema --model
+expect_exit 0
+expect_out_contains 'server_default = "C:\\tmp\\"'
+printf '%s\n' "$LM_OUT" >exported.lua
+write_config 'url = os.getenv("LM_TEST_URL"),' 'model = "exported.lua",'
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+write_config 'url = os.getenv("LM_TEST_URL"),' 'model = "schema.lua",'
+sed -i 's/it'"'"'s a\\\\b/it'"'"'s a\\\\c/' schema.lua
+lm revision --autogenerate -m "another default"
+expect_exit 0
+expect_out_contains "Detected changed server default on column 'paths.quoted'"
+lm upgrade head
+expect_exit 0
+lm check
+expect_exit 0
+lm check --roundtrip
+expect_exit 0
+
 t_done

@@ -117,6 +117,14 @@ static void test_defaults(void **state) {
   def_eq("'t'", "1", "boolean");
   def_eq("(CURRENT_TIMESTAMP)", "now()", "DATETIME");
   def_eq("('pending')", "'pending'", "VARCHAR(20)");
+  /* PostgreSQL's escape strings (the model's rendering of a backslash)
+   * against its catalog's standard strings */
+  def_eq("'a\\b'::character varying", "E'a\\\\b'", "varchar(20)");
+  def_eq("'it''s \\'::text", "E'it''s \\\\'", "text");
+  def_eq("'tab\there'", "E'tab\\there'", "text");
+  def_eq("'A\\x'", "e'\\x41\\\\x'", "text");
+  def_eq("'é'", "E'\\u00e9'", "text");
+  def_ne("'a\\b'", "E'a\\b'", "text");
   /* real differences */
   def_ne("'pending'", "'paid'", "varchar(20)");
   def_ne("'1'", "1", "text");
@@ -142,6 +150,8 @@ static void test_expressions(void **state) {
   expr_eq("total >= 0", "(total >= (0)::numeric)");
   expr_eq("a != b", "a <> b");
   expr_eq("\"email\" IS NOT NULL", "Email is not null");
+  expr_eq("path <> E'C:\\\\tmp'", "((path)::text <> 'C:\\tmp'::text)");
+  expr_eq("code <> e'it\\'s'", "code <> 'it''s'");
   char *x = lm_norm_expr("status = 'A'"), *y = lm_norm_expr("status = 'a'");
   assert_string_not_equal(x, y); /* strings keep their case */
   free(x);
