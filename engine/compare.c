@@ -681,10 +681,48 @@ static void drop_column_item(const lm_dialect *d, lm_diff *df, const char *table
 
 static char *show_default(const char *def) { return lm_xstrdup(def ? def : "no default"); }
 
+/* Whether column name (in the names after the renames) is in t's primary key. */
+static int in_pk(const lm_schema_table *t, const char *name, int alone) {
+  const lm_schema_item *pk = pk_of(t);
+  if (!pk || (alone && pk->ncols != 1)) return 0;
+  for (int i = 0; i < pk->ncols; i++)
+    if (strcmp(pk->cols[i], name) == 0) return 1;
+  return 0;
+}
+
+/* The type a column is compared by: the table's single integer key column
+ * by the type d gives a key it numbers itself (SQLite's rowid is INTEGER
+ * whatever the model says; PostgreSQL's serials keep their width). */
+static char *cmp_type(const lm_dialect *d, const lm_schema_table *t, const lm_schema_column *c,
+                      const char *name) {
+  char *n = ntype(c);
+  if (!in_pk(t, name, 1)) return n;
+  static const char *const family[] = {"integer", "bigint", "smallint"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(n, family[i]) == 0) {
+      free(n);
+      return lm_norm_type(lm_dialect_auto_type(d, i));
+    }
+  return n;
+}
+
+/* A primary key's columns are NOT NULL in the model's meaning, and luamig
+ * writes NOT NULL on each. A catalog may not say so: SQLite's reports the
+ * NOT NULL a table was declared with, and `id INTEGER PRIMARY KEY` (the
+ * rowid, which cannot be NULL) or an older key column declared without it
+ * reads as nullable. Such a key is compared as the NOT NULL key it stands
+ * for, so that schema --model round-trips. */
+static int cmp_notnull(const lm_schema_table *t, const lm_schema_column *c, const char *name) {
+  return c->notnull || in_pk(t, name, 0);
+}
+
 /* Type, nullability and default of a column both sides have. */
-static void compare_column(const lm_dialect *d, lm_diff *df, const char *table,
+static void compare_column(const lm_dialect *d, lm_diff *df, const table_pair *tp,
                            const lm_schema_column *w, const lm_schema_column *h) {
-  char *tw = ntype(w), *th = ntype(h);
+  const char *table = tp->name;
+  /* h's constraints are in the names after the renames (follow_renames): w's */
+  char *tw = cmp_type(d, tp->w, w, w->name), *th = cmp_type(d, tp->h, h, w->name);
+  int nw = cmp_notnull(tp->w, w, w->name), nh = cmp_notnull(tp->h, h, w->name);
   if (strcmp(tw, th) != 0) {
     lm_diff_item *it = item(df, LM_CH_CHANGED, col_object(table, w->name), NULL);
     it->what =
@@ -701,18 +739,17 @@ static void compare_column(const lm_dialect *d, lm_diff *df, const char *table,
     dn->existing_type = op->type;
     dn->existing_nullable = !h->notnull;
   }
-  if (!!w->notnull != !!h->notnull) {
+  if (nw != nh) {
     lm_diff_item *it = item(df, LM_CH_CHANGED, col_object(table, w->name), NULL);
-    it->what =
-        lm_xasprintf("%s on column '%s.%s'", w->notnull ? "NOT NULL" : "NULL", table, w->name);
-    it->detail = lm_xstrdup(w->notnull ? "NOT NULL, not nullable" : "nullable, not NOT NULL");
+    it->what = lm_xasprintf("%s on column '%s.%s'", nw ? "NOT NULL" : "NULL", table, w->name);
+    it->detail = lm_xstrdup(nw ? "NOT NULL, not nullable" : "nullable, not NOT NULL");
     lm_op *op = up(it, LM_OP_ALTER_COLUMN, P(df, table));
     op->name = P(df, w->name);
-    op->nullable = !w->notnull;
+    op->nullable = !nw;
     op->existing_type = lua_type(d, h, df);
     lm_op *dn = down(it, LM_OP_ALTER_COLUMN, P(df, table));
     dn->name = op->name;
-    dn->nullable = !h->notnull;
+    dn->nullable = !nh;
     dn->existing_type = op->existing_type;
   }
   char *dw = ndefault(w), *dh = ndefault(h);
@@ -901,7 +938,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
     for (int c = 0; c < tp->w->ncols; c++) {
       const lm_schema_column *w = &tp->w->cols[c];
       if (tp->col_match[c] >= 0) {
-        compare_column(d, df, tp->name, w, &tp->h->cols[tp->col_match[c]]);
+        compare_column(d, df, tp, w, &tp->h->cols[tp->col_match[c]]);
         continue;
       }
       int cand = -1;

@@ -483,6 +483,61 @@ static void test_indexes(void **state) {
 
 /* alter_column reads server_default = false as "drop the default": the
  * literal false is written so that it cannot be read that way. */
+/* A single integer key is compared by the type the dialect gives a key it
+ * numbers itself: on SQLite the rowid's INTEGER. */
+static void test_integer_key_types(void **state) {
+  (void)state;
+  lm_schema *m = lm_schema_new(), *db = lm_schema_new();
+  lm_schema_table *t = lm_schema_add_table(m, "a");
+  col(t, "id", "BIGINT", 1, NULL)->ltype = lm_xstrdup("bigint");
+  col(t, "n", "BIGINT", 0, NULL)->ltype = lm_xstrdup("bigint");
+  pk(t, "id");
+  t = lm_schema_add_table(db, "a");
+  col(t, "id", "INTEGER", 1, NULL);
+  col(t, "n", "INTEGER", 0, NULL);
+  pk(t, "id");
+  lm_diff diff;
+  lm_compare(&lm_dialect_sqlite, m, db, &diff);
+  assert_int_equal(diff.n, 1); /* n: not a key */
+  assert_string_equal(diff.v[0].what, "type change from INTEGER to BIGINT on 'a.n'");
+  lm_diff_free(&diff);
+  /* PostgreSQL's bigserial is a bigint: the width counts */
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 2);
+  assert_string_equal(diff.v[0].what, "type change from INTEGER to BIGINT on 'a.id'");
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
+/* A primary key's columns are NOT NULL in the model's meaning, whatever
+ * SQLite's catalog says of `id INTEGER PRIMARY KEY` or PRIMARY KEY (a, b). */
+static void test_key_columns_not_null(void **state) {
+  (void)state;
+  lm_schema *m = lm_schema_new(), *db = lm_schema_new();
+  lm_schema_table *t = lm_schema_add_table(m, "link");
+  col(t, "a", "INTEGER", 1, NULL)->ltype = lm_xstrdup("integer");
+  col(t, "b", "INTEGER", 1, NULL)->ltype = lm_xstrdup("integer");
+  col(t, "c", "INTEGER", 1, NULL)->ltype = lm_xstrdup("integer");
+  lm_schema_item *k = lm_schema_add_constraint(t, LM_SCON_PK, NULL, "");
+  lm_schema_item_add_col(k, "a", 0);
+  lm_schema_item_add_col(k, "b", 0);
+  t = lm_schema_add_table(db, "link");
+  col(t, "a", "INTEGER", 0, NULL);
+  col(t, "b", "INTEGER", 0, NULL);
+  col(t, "c", "INTEGER", 0, NULL);
+  k = lm_schema_add_constraint(t, LM_SCON_PK, NULL, "");
+  lm_schema_item_add_col(k, "a", 0);
+  lm_schema_item_add_col(k, "b", 0);
+  lm_diff diff;
+  lm_compare(&lm_dialect_sqlite, m, db, &diff);
+  assert_int_equal(diff.n, 1); /* c: not a key column */
+  assert_string_equal(diff.v[0].what, "NOT NULL on column 'link.c'");
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
 static void test_false_default(void **state) {
   (void)state;
   lm_schema *m = model(0), *db = pg_database(0);
@@ -556,6 +611,8 @@ int main(void) {
       cmocka_unit_test(test_constraints_by_content),
       cmocka_unit_test(test_named_checks),
       cmocka_unit_test(test_indexes),
+      cmocka_unit_test(test_integer_key_types),
+      cmocka_unit_test(test_key_columns_not_null),
       cmocka_unit_test(test_false_default),
       cmocka_unit_test(test_model_writer),
   };
