@@ -468,6 +468,81 @@ static void match_constraints(table_pair *tp) {
   }
 }
 
+/* Which of h's columns each of w's is: the same name, or the renamed_from
+ * the model declares. */
+static void match_columns(table_pair *tp) {
+  tp->col_match = lm_xcalloc((size_t)tp->w->ncols + 1, sizeof(int));
+  tp->h_col_used = lm_xcalloc((size_t)tp->h->ncols + 1, sizeof(int));
+  for (int c = 0; c < tp->w->ncols; c++) {
+    tp->col_match[c] = -1;
+    for (int k = 0; k < tp->h->ncols; k++)
+      if (!tp->h_col_used[k] && strcmp(tp->w->cols[c].name, tp->h->cols[k].name) == 0) {
+        tp->col_match[c] = k, tp->h_col_used[k] = 1;
+        break;
+      }
+  }
+  for (int c = 0; c < tp->w->ncols; c++) {
+    const char *from = tp->w->cols[c].renamed_from;
+    if (tp->col_match[c] >= 0 || !from) continue;
+    for (int k = 0; k < tp->h->ncols; k++)
+      if (!tp->h_col_used[k] && strcmp(from, tp->h->cols[k].name) == 0) {
+        tp->col_match[c] = k, tp->h_col_used[k] = 1;
+        break;
+      }
+  }
+}
+
+/* The name column col of tp's table in the database has after the renames. */
+static const char *col_after(const table_pair *tp, const char *col) {
+  for (int c = 0; c < tp->w->ncols; c++) {
+    int k = tp->col_match[c];
+    if (k >= 0 && strcmp(tp->h->cols[k].name, col) == 0) return tp->w->cols[c].name;
+  }
+  return col;
+}
+
+static void set_name(char **s, const char *v) {
+  if (!*s || strcmp(*s, v) == 0) return;
+  free(*s);
+  *s = lm_xstrdup(v);
+}
+
+/* Both databases carry a table's constraints and indexes, and the foreign
+ * keys that reference it, through a rename of the table or a column. So the
+ * database's constraints and indexes are read in the names they have after
+ * the model's renames: a renamed column's index is the model's index, not
+ * one dropped and one made, and what is dropped and made again is made in
+ * the names of the moment the operation runs (after the renames in
+ * upgrade(), before their inverse in downgrade()). Expressions (CHECK,
+ * WHERE, index expressions) keep their text. */
+static void follow_renames(lm_schema *have, table_pair *pairs, int np) {
+  for (int i = 0; i < np; i++) {
+    table_pair *tp = &pairs[i];
+    lm_schema_table *h = (lm_schema_table *)tp->h;
+    lm_schema_list *lists[] = {&h->constraints, &h->indexes};
+    for (int l = 0; l < 2; l++)
+      for (int j = 0; j < lists[l]->n; j++) {
+        lm_schema_item *it = &lists[l]->v[j];
+        for (int c = 0; c < it->ncols; c++)
+          set_name(&it->cols[c], col_after(tp, it->cols[c]));
+      }
+  }
+  for (int t = 0; t < have->ntables; t++) {
+    lm_schema_list *K = &have->tables[t]->constraints;
+    for (int j = 0; j < K->n; j++) {
+      lm_schema_item *fk = &K->v[j];
+      if (fk->kind != LM_SCON_FK || !fk->ref_table) continue;
+      const table_pair *to = NULL;
+      for (int i = 0; i < np && !to; i++)
+        if (strcmp(pairs[i].h->name, fk->ref_table) == 0) to = &pairs[i];
+      if (!to) continue;
+      for (int c = 0; c < fk->nref; c++)
+        set_name(&fk->ref_cols[c], col_after(to, fk->ref_cols[c]));
+      set_name(&fk->ref_table, to->w->name);
+    }
+  }
+}
+
 static void pair_free(table_pair *tp) {
   free(tp->con_match);
   free(tp->h_con_used);
@@ -606,10 +681,48 @@ static void drop_column_item(const lm_dialect *d, lm_diff *df, const char *table
 
 static char *show_default(const char *def) { return lm_xstrdup(def ? def : "no default"); }
 
+/* Whether column name (in the names after the renames) is in t's primary key. */
+static int in_pk(const lm_schema_table *t, const char *name, int alone) {
+  const lm_schema_item *pk = pk_of(t);
+  if (!pk || (alone && pk->ncols != 1)) return 0;
+  for (int i = 0; i < pk->ncols; i++)
+    if (strcmp(pk->cols[i], name) == 0) return 1;
+  return 0;
+}
+
+/* The type a column is compared by: the table's single integer key column
+ * by the type d gives a key it numbers itself (SQLite's rowid is INTEGER
+ * whatever the model says; PostgreSQL's serials keep their width). */
+static char *cmp_type(const lm_dialect *d, const lm_schema_table *t, const lm_schema_column *c,
+                      const char *name) {
+  char *n = ntype(c);
+  if (!in_pk(t, name, 1)) return n;
+  static const char *const family[] = {"integer", "bigint", "smallint"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(n, family[i]) == 0) {
+      free(n);
+      return lm_norm_type(lm_dialect_auto_type(d, i));
+    }
+  return n;
+}
+
+/* A primary key's columns are NOT NULL in the model's meaning, and luamig
+ * writes NOT NULL on each. A catalog may not say so: SQLite's reports the
+ * NOT NULL a table was declared with, and `id INTEGER PRIMARY KEY` (the
+ * rowid, which cannot be NULL) or an older key column declared without it
+ * reads as nullable. Such a key is compared as the NOT NULL key it stands
+ * for, so that schema --model round-trips. */
+static int cmp_notnull(const lm_schema_table *t, const lm_schema_column *c, const char *name) {
+  return c->notnull || in_pk(t, name, 0);
+}
+
 /* Type, nullability and default of a column both sides have. */
-static void compare_column(const lm_dialect *d, lm_diff *df, const char *table,
+static void compare_column(const lm_dialect *d, lm_diff *df, const table_pair *tp,
                            const lm_schema_column *w, const lm_schema_column *h) {
-  char *tw = ntype(w), *th = ntype(h);
+  const char *table = tp->name;
+  /* h's constraints are in the names after the renames (follow_renames): w's */
+  char *tw = cmp_type(d, tp->w, w, w->name), *th = cmp_type(d, tp->h, h, w->name);
+  int nw = cmp_notnull(tp->w, w, w->name), nh = cmp_notnull(tp->h, h, w->name);
   if (strcmp(tw, th) != 0) {
     lm_diff_item *it = item(df, LM_CH_CHANGED, col_object(table, w->name), NULL);
     it->what =
@@ -626,18 +739,17 @@ static void compare_column(const lm_dialect *d, lm_diff *df, const char *table,
     dn->existing_type = op->type;
     dn->existing_nullable = !h->notnull;
   }
-  if (!!w->notnull != !!h->notnull) {
+  if (nw != nh) {
     lm_diff_item *it = item(df, LM_CH_CHANGED, col_object(table, w->name), NULL);
-    it->what =
-        lm_xasprintf("%s on column '%s.%s'", w->notnull ? "NOT NULL" : "NULL", table, w->name);
-    it->detail = lm_xstrdup(w->notnull ? "NOT NULL, not nullable" : "nullable, not NOT NULL");
+    it->what = lm_xasprintf("%s on column '%s.%s'", nw ? "NOT NULL" : "NULL", table, w->name);
+    it->detail = lm_xstrdup(nw ? "NOT NULL, not nullable" : "nullable, not NOT NULL");
     lm_op *op = up(it, LM_OP_ALTER_COLUMN, P(df, table));
     op->name = P(df, w->name);
-    op->nullable = !w->notnull;
+    op->nullable = !nw;
     op->existing_type = lua_type(d, h, df);
     lm_op *dn = down(it, LM_OP_ALTER_COLUMN, P(df, table));
     dn->name = op->name;
-    dn->nullable = !h->notnull;
+    dn->nullable = !nh;
     dn->existing_type = op->existing_type;
   }
   char *dw = ndefault(w), *dh = ndefault(h);
@@ -705,8 +817,10 @@ static void order_by_refs(const lm_schema_table **v, int n) {
 
 /* ---- the comparison ------------------------------------------------------------------------ */
 
-int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have, lm_diff *out) {
+int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have_db, lm_diff *out) {
   memset(out, 0, sizeof *out);
+  /* a copy: follow_renames rewrites its constraints and indexes */
+  lm_schema *have = lm_schema_copy(have_db);
   lm_diff *df = out;
   /* a named CHECK whose expression changed is dropped and made again, where
    * its text is comparable (check_text_comparable) */
@@ -745,9 +859,12 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
     tp->w = want->tables[i];
     tp->h = have->tables[w_pair[i]];
     tp->name = tp->w->name;
-    match_constraints(tp);
+    match_columns(tp);
   }
   free(w_pair);
+  follow_renames(have, pairs, np);
+  for (int i = 0; i < np; i++)
+    match_constraints(&pairs[i]);
 
   /* 1. table renames */
   for (int i = 0; i < np; i++) {
@@ -760,36 +877,22 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
     lm_op *dn = down(it, LM_OP_RENAME_TABLE, P(df, tp->w->name));
     dn->new_name = P(df, tp->h->name);
   }
-  /* 2. column renames, and which columns match */
+  /* 2. column renames */
   for (int i = 0; i < np; i++) {
     table_pair *tp = &pairs[i];
-    tp->col_match = lm_xcalloc((size_t)tp->w->ncols + 1, sizeof(int));
-    tp->h_col_used = lm_xcalloc((size_t)tp->h->ncols + 1, sizeof(int));
     for (int c = 0; c < tp->w->ncols; c++) {
-      tp->col_match[c] = -1;
-      for (int k = 0; k < tp->h->ncols; k++)
-        if (!tp->h_col_used[k] && strcmp(tp->w->cols[c].name, tp->h->cols[k].name) == 0) {
-          tp->col_match[c] = k, tp->h_col_used[k] = 1;
-          break;
-        }
-    }
-    for (int c = 0; c < tp->w->ncols; c++) {
-      const char *from = tp->w->cols[c].renamed_from;
-      if (tp->col_match[c] >= 0 || !from) continue;
-      for (int k = 0; k < tp->h->ncols; k++) {
-        if (tp->h_col_used[k] || strcmp(from, tp->h->cols[k].name) != 0) continue;
-        tp->col_match[c] = k, tp->h_col_used[k] = 1;
-        lm_diff_item *it = item(df, LM_CH_RENAMED, col_object(tp->name, from), NULL);
-        it->what = lm_xasprintf("renamed column '%s.%s' -> '%s.%s'", tp->name, from, tp->name,
-                                tp->w->cols[c].name);
-        lm_op *op = up(it, LM_OP_ALTER_COLUMN, P(df, tp->name));
-        op->name = P(df, from);
-        op->new_name = P(df, tp->w->cols[c].name);
-        lm_op *dn = down(it, LM_OP_ALTER_COLUMN, P(df, tp->name));
-        dn->name = op->new_name;
-        dn->new_name = op->name;
-        break;
-      }
+      int k = tp->col_match[c];
+      if (k < 0 || strcmp(tp->w->cols[c].name, tp->h->cols[k].name) == 0) continue;
+      const char *from = tp->h->cols[k].name;
+      lm_diff_item *it = item(df, LM_CH_RENAMED, col_object(tp->name, from), NULL);
+      it->what = lm_xasprintf("renamed column '%s.%s' -> '%s.%s'", tp->name, from, tp->name,
+                              tp->w->cols[c].name);
+      lm_op *op = up(it, LM_OP_ALTER_COLUMN, P(df, tp->name));
+      op->name = P(df, from);
+      op->new_name = P(df, tp->w->cols[c].name);
+      lm_op *dn = down(it, LM_OP_ALTER_COLUMN, P(df, tp->name));
+      dn->name = op->new_name;
+      dn->new_name = op->name;
     }
   }
   /* 3. constraints and indexes that go: foreign keys first */
@@ -835,7 +938,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
     for (int c = 0; c < tp->w->ncols; c++) {
       const lm_schema_column *w = &tp->w->cols[c];
       if (tp->col_match[c] >= 0) {
-        compare_column(d, df, tp->name, w, &tp->h->cols[tp->col_match[c]]);
+        compare_column(d, df, tp, w, &tp->h->cols[tp->col_match[c]]);
         continue;
       }
       int cand = -1;
@@ -905,5 +1008,6 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
   free(pairs);
   free(h_used);
   free(created);
+  lm_schema_free(have);
   return 0;
 }

@@ -69,13 +69,21 @@ static void opt_bool(opts *o, const char *key, int v) {
   lm_buf_puts(&o->b, v ? "true" : "false");
 }
 
-static void opt_default(opts *o, const char *key, const lm_default *v, const char *pre) {
+/* false_drops: where the call reads `server_default = false` as "drop the
+ * default" (alter_column), the literal false is written as SQL. */
+static void opt_default(opts *o, const char *key, const lm_default *v, const char *pre,
+                        int false_drops) {
   if (v->kind == LM_DEF_NONE) return;
   opt_key(o, key);
   switch (v->kind) {
   case LM_DEF_LITERAL: q(&o->b, v->text); break;
   case LM_DEF_NUMBER: lm_buf_puts(&o->b, v->text); break;
-  case LM_DEF_BOOL: lm_buf_puts(&o->b, v->b ? "true" : "false"); break;
+  case LM_DEF_BOOL:
+    if (!v->b && false_drops)
+      lm_buf_printf(&o->b, "%ssql(\"false\")", pre);
+    else
+      lm_buf_puts(&o->b, v->b ? "true" : "false");
+    break;
   case LM_DEF_SQL:
     lm_buf_printf(&o->b, "%ssql(", pre);
     q(&o->b, v->text);
@@ -109,7 +117,7 @@ static void column(lm_buf *b, const lm_column *c, const char *pre) {
     opt_bool(&o, "autoincrement", c->autoincrement);
   if (c->unique) opt_bool(&o, "unique", 1);
   if (c->index) opt_bool(&o, "index", 1);
-  opt_default(&o, "server_default", &c->server_default, pre);
+  opt_default(&o, "server_default", &c->server_default, pre, 0);
   if (c->ref_table) {
     char *ref = lm_xasprintf("%s.%s", c->ref_table, c->ref_column ? c->ref_column : "");
     opt_str(&o, "references", ref);
@@ -242,7 +250,7 @@ void lm_lua_write_op(lm_buf *b, const lm_op *op, const char *indent) {
     opt_str(&o, "new_column_name", op->new_name);
     opt_str(&o, "type", op->type);
     if (op->nullable != -1) opt_bool(&o, "nullable", op->nullable);
-    opt_default(&o, "server_default", &op->server_default, "op.");
+    opt_default(&o, "server_default", &op->server_default, "op.", 1);
     opt_str(&o, "existing_type", op->existing_type);
     if (op->existing_nullable != -1) opt_bool(&o, "existing_nullable", op->existing_nullable);
     opt_end(b, &o, 1);

@@ -148,6 +148,121 @@ static size_t skip_quote(const char *s, size_t n, size_t i) {
   return n;
 }
 
+/* Whether the quote at s[i] opens an escape string: E'...' (PostgreSQL),
+ * the E not the end of a longer word. */
+static int e_string_at(const char *s, size_t i) {
+  return i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
+         (i < 2 || !word_ch((unsigned char)s[i - 2]));
+}
+
+/* The end of the string literal whose quote is s[i]: in an escape string a
+ * backslash escapes the next character (\' is a quote inside it). */
+static size_t skip_string(const char *s, size_t n, size_t i) {
+  if (s[i] != '\'' || !e_string_at(s, i)) return skip_quote(s, n, i);
+  for (i++; i < n; i++) {
+    if (s[i] == '\\') {
+      i++;
+      continue;
+    }
+    if (s[i] != '\'') continue;
+    if (i + 1 < n && s[i + 1] == '\'') {
+      i++;
+      continue;
+    }
+    return i + 1;
+  }
+  return n;
+}
+
+static void put_utf8(lm_buf *b, unsigned long c) {
+  if (c < 0x80) {
+    lm_buf_putc(b, (char)c);
+  } else if (c < 0x800) {
+    lm_buf_putc(b, (char)(0xc0 | (c >> 6)));
+    lm_buf_putc(b, (char)(0x80 | (c & 0x3f)));
+  } else if (c < 0x10000) {
+    lm_buf_putc(b, (char)(0xe0 | (c >> 12)));
+    lm_buf_putc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
+    lm_buf_putc(b, (char)(0x80 | (c & 0x3f)));
+  } else {
+    lm_buf_putc(b, (char)(0xf0 | (c >> 18)));
+    lm_buf_putc(b, (char)(0x80 | ((c >> 12) & 0x3f)));
+    lm_buf_putc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
+    lm_buf_putc(b, (char)(0x80 | (c & 0x3f)));
+  }
+}
+
+/* Up to max digits of base at s, their value in *v; how many were read. */
+static size_t digits(const char *s, int base, size_t max, unsigned long *v) {
+  size_t k = 0;
+  *v = 0;
+  for (; k < max && s[k]; k++) {
+    int c = (unsigned char)s[k], d;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (base == 16 && c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (base == 16 && c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      break;
+    if (d >= base) break;
+    *v = *v * (unsigned long)base + (unsigned long)d;
+  }
+  return k;
+}
+
+/* The text of an escape string's body (between its quotes): PostgreSQL's
+ * backslash escapes and doubled quotes. */
+static void put_e_body(lm_buf *b, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '\'' && i + 1 < n && s[i + 1] == '\'') {
+      lm_buf_putc(b, '\'');
+      i++;
+      continue;
+    }
+    if (s[i] != '\\' || i + 1 >= n) {
+      lm_buf_putc(b, s[i]);
+      continue;
+    }
+    char c = s[++i];
+    unsigned long v;
+    size_t k;
+    switch (c) {
+    case 'b': lm_buf_putc(b, '\b'); break;
+    case 'f': lm_buf_putc(b, '\f'); break;
+    case 'n': lm_buf_putc(b, '\n'); break;
+    case 'r': lm_buf_putc(b, '\r'); break;
+    case 't': lm_buf_putc(b, '\t'); break;
+    case 'x':
+      if ((k = digits(s + i + 1, 16, 2, &v)) > 0) {
+        lm_buf_putc(b, (char)v);
+        i += k;
+      } else {
+        lm_buf_putc(b, c);
+      }
+      break;
+    case 'u':
+    case 'U':
+      if ((k = digits(s + i + 1, 16, c == 'u' ? 4 : 8, &v)) == (c == 'u' ? 4u : 8u)) {
+        put_utf8(b, v);
+        i += k;
+      } else {
+        lm_buf_putc(b, c);
+      }
+      break;
+    default:
+      if (c >= '0' && c <= '7') {
+        k = digits(s + i, 8, 3, &v);
+        lm_buf_putc(b, (char)v);
+        i += k - 1;
+      } else {
+        lm_buf_putc(b, c);
+      }
+    }
+  }
+}
+
 static void lex(const char *s, ntoks *out) {
   memset(out, 0, sizeof *out);
   size_t n = strlen(s), i = 0;
@@ -163,7 +278,19 @@ static void lex(const char *s, ntoks *out) {
         i++;
       continue;
     }
-    if (c == '\'') {
+    if ((c == 'E' || c == 'e') && i + 1 < n && s[i + 1] == '\'') {
+      /* E'a\\b' and 'a\b' are the same text: kept in the standard spelling */
+      st = ++i;
+      i = skip_string(s, n, i);
+      lm_buf t, q;
+      lm_buf_init(&t);
+      lm_buf_init(&q);
+      put_e_body(&t, s + st + 1, i - st >= 2 ? i - st - 2 : 0);
+      lm_buf_literal(&q, t.s ? t.s : "", t.len);
+      push(out, 's', q.s, q.len);
+      lm_buf_free(&t);
+      lm_buf_free(&q);
+    } else if (c == '\'') {
       i = skip_quote(s, n, i);
       push(out, 's', s + st, i - st);
     } else if (c == '"' || c == '`') {
@@ -345,12 +472,19 @@ static char *canon_number(const char *s) {
   return c;
 }
 
-/* 'it''s' → it's; NULL when s is not exactly one string literal. */
+/* 'it''s' → it's, E'a\\b' → a\b; NULL when s is not exactly one string
+ * literal. */
 static char *literal_text(const char *s) {
   size_t n = strlen(s);
-  if (n < 2 || s[0] != '\'' || skip_quote(s, n, 0) != n) return NULL;
   lm_buf b;
   lm_buf_init(&b);
+  if (n >= 3 && (s[0] == 'E' || s[0] == 'e') && s[1] == '\'') {
+    if (skip_string(s, n, 1) != n) return NULL;
+    put_e_body(&b, s + 2, n - 3);
+    if (!b.s) return lm_xstrdup("");
+    return lm_buf_steal(&b);
+  }
+  if (n < 2 || s[0] != '\'' || skip_quote(s, n, 0) != n) return NULL;
   for (size_t i = 1; i + 1 < n; i++) {
     lm_buf_putc(&b, s[i]);
     if (s[i] == '\'' && s[i + 1] == '\'') i++;
@@ -367,7 +501,7 @@ static char *strip_top_cast(const char *s) {
   int depth = 0;
   for (size_t i = 0; i < n; i++) {
     if (s[i] == '\'' || s[i] == '"') {
-      i = skip_quote(s, n, i) - 1;
+      i = skip_string(s, n, i) - 1;
       continue;
     }
     if (s[i] == '(') depth++;
@@ -399,7 +533,7 @@ static char *strip_outer_parens(char *s) {
     size_t i;
     for (i = 0; i < n; i++) {
       if (s[i] == '\'' || s[i] == '"') {
-        i = skip_quote(s, n, i) - 1;
+        i = skip_string(s, n, i) - 1;
         continue;
       }
       if (s[i] == '(') depth++;

@@ -105,6 +105,64 @@ void lm_schema_drop_column(lm_schema_table *t, const char *name) {
   }
 }
 
+static char **copy_strv(char *const *v, int n) {
+  if (!v) return NULL;
+  char **r = lm_xcalloc((size_t)n + 1, sizeof *r);
+  for (int i = 0; i < n; i++)
+    r[i] = lm_xstrdup(v[i]);
+  return r;
+}
+
+static void copy_list(lm_schema_list *to, const lm_schema_list *from) {
+  to->n = to->cap = from->n;
+  to->v = from->n ? lm_xcalloc((size_t)from->n, sizeof *to->v) : NULL;
+  for (int i = 0; i < from->n; i++) {
+    const lm_schema_item *f = &from->v[i];
+    lm_schema_item *t = &to->v[i];
+    *t = *f;
+    t->name = lm_xstrdup(f->name);
+    t->def = lm_xstrdup(f->def);
+    t->cols = copy_strv(f->cols, f->ncols);
+    t->desc = NULL;
+    if (f->desc) {
+      t->desc = lm_xcalloc((size_t)f->ncols + 1, sizeof *t->desc);
+      memcpy(t->desc, f->desc, sizeof *t->desc * (size_t)f->ncols);
+    }
+    t->ref_table = lm_xstrdup(f->ref_table);
+    t->ref_cols = copy_strv(f->ref_cols, f->nref);
+    t->ondelete = lm_xstrdup(f->ondelete);
+    t->onupdate = lm_xstrdup(f->onupdate);
+    t->expr = lm_xstrdup(f->expr);
+    t->expr_db = lm_xstrdup(f->expr_db);
+  }
+}
+
+lm_schema *lm_schema_copy(const lm_schema *s) {
+  lm_schema *r = lm_schema_new();
+  for (int i = 0; i < s->ntables; i++) {
+    const lm_schema_table *f = s->tables[i];
+    lm_schema_table *t = lm_schema_add_table(r, f->name);
+    for (int c = 0; c < f->ncols; c++) {
+      const lm_schema_column *fc = &f->cols[c];
+      lm_schema_column *tc = lm_schema_add_column(t, fc->name, fc->type, fc->notnull, fc->def);
+      tc->extra = lm_xstrdup(fc->extra);
+      tc->comment = lm_xstrdup(fc->comment);
+      tc->pk = fc->pk;
+      tc->ltype = lm_xstrdup(fc->ltype);
+      tc->renamed_from = lm_xstrdup(fc->renamed_from);
+      tc->autoincrement = fc->autoincrement;
+    }
+    copy_list(&t->constraints, &f->constraints);
+    copy_list(&t->indexes, &f->indexes);
+    copy_list(&t->triggers, &f->triggers);
+    t->renamed_from = lm_xstrdup(f->renamed_from);
+    t->file = lm_xstrdup(f->file);
+    t->line = f->line;
+  }
+  copy_list(&r->objects, &s->objects);
+  return r;
+}
+
 lm_schema_table *lm_schema_find_table(const lm_schema *s, const char *name) {
   for (int i = 0; i < s->ntables; i++)
     if (strcmp(s->tables[i]->name, name) == 0) return s->tables[i];

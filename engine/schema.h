@@ -91,6 +91,8 @@ typedef struct lm_schema {
 lm_schema *lm_schema_new(void);
 /** Adds an empty table; the pointer stays valid until lm_schema_free. */
 lm_schema_table *lm_schema_add_table(lm_schema *s, const char *name);
+/** A deep copy of s. */
+lm_schema *lm_schema_copy(const lm_schema *s);
 /** The table of that name, or NULL. */
 lm_schema_table *lm_schema_find_table(const lm_schema *s, const char *name);
 /** Removes a table / a column (nothing when there is none). */

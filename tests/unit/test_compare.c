@@ -117,6 +117,14 @@ static void test_defaults(void **state) {
   def_eq("'t'", "1", "boolean");
   def_eq("(CURRENT_TIMESTAMP)", "now()", "DATETIME");
   def_eq("('pending')", "'pending'", "VARCHAR(20)");
+  /* PostgreSQL's escape strings (the model's rendering of a backslash)
+   * against its catalog's standard strings */
+  def_eq("'a\\b'::character varying", "E'a\\\\b'", "varchar(20)");
+  def_eq("'it''s \\'::text", "E'it''s \\\\'", "text");
+  def_eq("'tab\there'", "E'tab\\there'", "text");
+  def_eq("'A\\x'", "e'\\x41\\\\x'", "text");
+  def_eq("'é'", "E'\\u00e9'", "text");
+  def_ne("'a\\b'", "E'a\\b'", "text");
   /* real differences */
   def_ne("'pending'", "'paid'", "varchar(20)");
   def_ne("'1'", "1", "text");
@@ -142,6 +150,8 @@ static void test_expressions(void **state) {
   expr_eq("total >= 0", "(total >= (0)::numeric)");
   expr_eq("a != b", "a <> b");
   expr_eq("\"email\" IS NOT NULL", "Email is not null");
+  expr_eq("path <> E'C:\\\\tmp'", "((path)::text <> 'C:\\tmp'::text)");
+  expr_eq("code <> e'it\\'s'", "code <> 'it''s'");
   char *x = lm_norm_expr("status = 'A'"), *y = lm_norm_expr("status = 'a'");
   assert_string_not_equal(x, y); /* strings keep their case */
   free(x);
@@ -313,6 +323,54 @@ static void test_renames(void **state) {
   lm_schema_free(db);
 }
 
+/* A constraint or index goes with its columns and table through a rename:
+ * the model's, in the new names, is the database's. */
+static void test_renames_carry_constraints(void **state) {
+  (void)state;
+  lm_schema *m = model(1), *db = pg_database(1);
+  lm_schema_item *ix = lm_schema_add_index(lm_schema_find_table(db, "users"), "ix_users_email", "");
+  lm_schema_item_add_col(ix, "email", 0);
+  lm_schema_table *u = lm_schema_find_table(m, "users");
+  free(u->name);
+  u->name = lm_xstrdup("members");
+  u->renamed_from = lm_xstrdup("users");
+  free(u->cols[1].name);
+  u->cols[1].name = lm_xstrdup("mail");
+  u->cols[1].renamed_from = lm_xstrdup("email");
+  ix = lm_schema_add_index(u, "ix_users_email", "");
+  lm_schema_item_add_col(ix, "mail", 0);
+  lm_schema_table *o = lm_schema_find_table(m, "orders");
+  lm_schema_item *k = &o->constraints.v[1];
+  assert_int_equal(k->kind, LM_SCON_FK);
+  free(k->ref_table);
+  k->ref_table = lm_xstrdup("members");
+  lm_schema_sort(m);
+  lm_diff diff;
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  for (int i = 0; i < diff.n; i++)
+    print_message("found: %s\n", diff.v[i].what);
+  assert_int_equal(diff.n, 2);
+  assert_string_equal(diff.v[0].what, "renamed table 'users' -> 'members'");
+  assert_string_equal(diff.v[1].what, "renamed column 'members.email' -> 'members.mail'");
+  lm_diff_free(&diff);
+  /* the foreign key changes too: the downgrade makes the old one again
+   * while its table still has the new name */
+  k->ondelete = lm_xstrdup("CASCADE");
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 4);
+  char *fns = lm_lua_write_functions(&diff);
+  const char *d = strstr(fns, "function downgrade()");
+  assert_non_null(d);
+  const char *mk =
+      strstr(d, "op.create_foreign_key(\"orders_user_id_fkey\", \"orders\", \"members\"");
+  const char *back = strstr(d, "op.rename_table(\"members\", \"users\")");
+  if (!mk || !back || mk > back) fail_msg("downgrade:\n%s", d);
+  free(fns);
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
 static void test_constraints_by_content(void **state) {
   (void)state;
   lm_schema *m = model(1), *db = pg_database(1);
@@ -423,6 +481,106 @@ static void test_indexes(void **state) {
   lm_schema_free(db);
 }
 
+/* alter_column reads server_default = false as "drop the default": the
+ * literal false is written so that it cannot be read that way. */
+/* A single integer key is compared by the type the dialect gives a key it
+ * numbers itself: on SQLite the rowid's INTEGER. */
+static void test_integer_key_types(void **state) {
+  (void)state;
+  lm_schema *m = lm_schema_new(), *db = lm_schema_new();
+  lm_schema_table *t = lm_schema_add_table(m, "a");
+  col(t, "id", "BIGINT", 1, NULL)->ltype = lm_xstrdup("bigint");
+  col(t, "n", "BIGINT", 0, NULL)->ltype = lm_xstrdup("bigint");
+  pk(t, "id");
+  t = lm_schema_add_table(db, "a");
+  col(t, "id", "INTEGER", 1, NULL);
+  col(t, "n", "INTEGER", 0, NULL);
+  pk(t, "id");
+  lm_diff diff;
+  lm_compare(&lm_dialect_sqlite, m, db, &diff);
+  assert_int_equal(diff.n, 1); /* n: not a key */
+  assert_string_equal(diff.v[0].what, "type change from INTEGER to BIGINT on 'a.n'");
+  lm_diff_free(&diff);
+  /* PostgreSQL's bigserial is a bigint: the width counts */
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 2);
+  assert_string_equal(diff.v[0].what, "type change from INTEGER to BIGINT on 'a.id'");
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
+/* A primary key's columns are NOT NULL in the model's meaning, whatever
+ * SQLite's catalog says of `id INTEGER PRIMARY KEY` or PRIMARY KEY (a, b). */
+static void test_key_columns_not_null(void **state) {
+  (void)state;
+  lm_schema *m = lm_schema_new(), *db = lm_schema_new();
+  lm_schema_table *t = lm_schema_add_table(m, "link");
+  col(t, "a", "INTEGER", 1, NULL)->ltype = lm_xstrdup("integer");
+  col(t, "b", "INTEGER", 1, NULL)->ltype = lm_xstrdup("integer");
+  col(t, "c", "INTEGER", 1, NULL)->ltype = lm_xstrdup("integer");
+  lm_schema_item *k = lm_schema_add_constraint(t, LM_SCON_PK, NULL, "");
+  lm_schema_item_add_col(k, "a", 0);
+  lm_schema_item_add_col(k, "b", 0);
+  t = lm_schema_add_table(db, "link");
+  col(t, "a", "INTEGER", 0, NULL);
+  col(t, "b", "INTEGER", 0, NULL);
+  col(t, "c", "INTEGER", 0, NULL);
+  k = lm_schema_add_constraint(t, LM_SCON_PK, NULL, "");
+  lm_schema_item_add_col(k, "a", 0);
+  lm_schema_item_add_col(k, "b", 0);
+  lm_diff diff;
+  lm_compare(&lm_dialect_sqlite, m, db, &diff);
+  assert_int_equal(diff.n, 1); /* c: not a key column */
+  assert_string_equal(diff.v[0].what, "NOT NULL on column 'link.c'");
+  lm_diff_free(&diff);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
+static void test_false_default(void **state) {
+  (void)state;
+  lm_schema *m = model(0), *db = pg_database(0);
+  lm_schema_table *u = lm_schema_find_table(m, "users");
+  free(u->cols[2].def);
+  u->cols[2].def = lm_xstrdup("FALSE");
+  lm_diff diff;
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 1);
+  assert_string_equal(diff.v[0].what, "changed server default on column 'users.active'");
+  char *fns = lm_lua_write_functions(&diff);
+  const char *d = strstr(fns, "function downgrade()");
+  assert_non_null(d);
+  const char *want = "op.alter_column(\"users\", \"active\", { server_default = op.sql(\"false\")";
+  const char *at = strstr(fns, want);
+  if (!at || at > d) fail_msg("upgrade:\n%s", fns);
+  assert_non_null(strstr(d, "{ server_default = true,"));
+  free(fns);
+  lm_diff_free(&diff);
+  /* from no default: the downgrade drops it */
+  free(lm_schema_find_table(db, "users")->cols[2].def);
+  lm_schema_find_table(db, "users")->cols[2].def = NULL;
+  lm_compare(&lm_dialect_postgresql, m, db, &diff);
+  assert_int_equal(diff.n, 1);
+  fns = lm_lua_write_functions(&diff);
+  d = strstr(fns, "function downgrade()");
+  assert_non_null(strstr(fns, want));
+  assert_non_null(strstr(d, "{ server_default = false,"));
+  free(fns);
+  lm_diff_free(&diff);
+  /* in a column (create_table, add_column) false is the literal */
+  lm_schema *empty = lm_schema_new();
+  lm_compare(&lm_dialect_postgresql, m, empty, &diff);
+  fns = lm_lua_write_functions(&diff);
+  assert_non_null(strstr(fns, "op.column(\"active\", \"boolean\", { nullable = false, "
+                              "server_default = false })"));
+  free(fns);
+  lm_diff_free(&diff);
+  lm_schema_free(empty);
+  lm_schema_free(m);
+  lm_schema_free(db);
+}
+
 static void test_model_writer(void **state) {
   (void)state;
   lm_schema *db = pg_database(1);
@@ -449,9 +607,13 @@ int main(void) {
       cmocka_unit_test(test_added_table_order),
       cmocka_unit_test(test_column_changes),
       cmocka_unit_test(test_renames),
+      cmocka_unit_test(test_renames_carry_constraints),
       cmocka_unit_test(test_constraints_by_content),
       cmocka_unit_test(test_named_checks),
       cmocka_unit_test(test_indexes),
+      cmocka_unit_test(test_integer_key_types),
+      cmocka_unit_test(test_key_columns_not_null),
+      cmocka_unit_test(test_false_default),
       cmocka_unit_test(test_model_writer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
