@@ -975,6 +975,17 @@ static int stamp_marked(lm_project *p, const char *mark, session *s) {
   return rc;
 }
 
+/* For a fleet's line: the heads before a stamp (s's state) and after it
+ * (the marked revisions, every step applied). */
+static void report_stamp(lm_project *p, session *s, const char *mark) {
+  if (!p->report) return;
+  report_run(p, s->state, NULL, 0, 0);
+  for (int i = 0; i < p->graph.n; i++)
+    s->state[i] = mark[i] ? (p->graph.revs[i]->nsteps > 0 ? p->graph.revs[i]->nsteps : 1) : 0;
+  free(p->report->after);
+  p->report->after = heads_text(p, s->state, 0);
+}
+
 /* The revisions a stamp to t records (marked in mark), or a usage error:
  * none of it depends on the database. */
 static int stamp_mark(lm_project *p, const lm_target *t, char *mark) {
@@ -1047,13 +1058,7 @@ int lm_stamp(lm_project *p, const char *target) {
   if (!rc) rc = take_lock(&s);
   if (!rc) rc = read_state(&s, 0);
   if (!rc) rc = stamp_marked(p, mark, &s);
-  if (!rc && p->report) {
-    report_run(p, s.state, NULL, 0, 0);
-    for (int i = 0; i < p->graph.n; i++)
-      s.state[i] = mark[i] ? (p->graph.revs[i]->nsteps > 0 ? p->graph.revs[i]->nsteps : 1) : 0;
-    free(p->report->after);
-    p->report->after = heads_text(p, s.state, 0);
-  }
+  if (!rc) report_stamp(p, &s, mark);
   session_close(&s);
   free(mark);
   return rc;
@@ -1180,13 +1185,7 @@ int lm_stamp_from_alembic(lm_project *p, char **stamped) {
     }
   }
   if (!rc) rc = stamp_marked(p, mark, &s);
-  if (!rc && p->report) {
-    report_run(p, s.state, NULL, 0, 0);
-    for (int i = 0; i < p->graph.n; i++)
-      s.state[i] = mark[i] ? (p->graph.revs[i]->nsteps > 0 ? p->graph.revs[i]->nsteps : 1) : 0;
-    free(p->report->after);
-    p->report->after = heads_text(p, s.state, 0);
-  }
+  if (!rc) report_stamp(p, &s, mark);
   if (!rc) {
     lm_buf b;
     lm_buf_init(&b);
