@@ -1269,8 +1269,9 @@ int lm_current(lm_project *p, int json) {
       } else if (step) {
         fprintf(p->out, "%s (%s, next: %s)\n", r->id, step, next);
       } else {
-        lm_revfmt_line(f, heads[k], LM_FMT_TREE, p->out);
-        fputc('\n', p->out);
+        /* `REV (head)` for a head of the chain, as SPEC §7 words it (no
+         * branch or merge marks: a deploy script reads this line) */
+        fprintf(p->out, "%s%s\n", r->id, r->nchildren == 0 ? " (head)" : "");
       }
     }
     if (json) fputs("]\n", p->out);

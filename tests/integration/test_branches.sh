@@ -96,7 +96,7 @@ lm upgrade head
 expect_exit 0
 expect_out_count 1 '^Running upgrade '
 lm current
-expect_out_equals "$merge_id (head) (mergepoint)"
+expect_out_equals "$merge_id (head)"
 lm history
 expect_exit 0
 expect_out_contains "$merge_id"
@@ -293,7 +293,7 @@ expect_table t_root
 expect_no_table t_a1
 expect_no_table t_b1
 expect_versions "$B0"
-expect_current "$B0 (branchpoint)"
+expect_current "$B0"
 
 # ---------------------------------------------------------------------------
 t_case "revision --branch-label L --head base starts a new labelled branch"
@@ -393,7 +393,7 @@ lm upgrade heads
 expect_exit 0
 expect_out_count 1 '^Running upgrade '
 expect_out_matches "^Running upgrade ($LA2, $LB2|$LB2, $LA2) -> $LM, merge alpha and beta"
-expect_current "$LM (head) (mergepoint)"
+expect_current "$LM (head)"
 expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2" "$LM"
 online_merged=$(db_schema)
 
@@ -584,7 +584,7 @@ expect_out_matches '^Current revision\(s\) for '
 expect_out_contains "Rev: $MH (head) (mergepoint)
 Merges: $BC, $BB"
 lm current
-expect_out_equals "$MH (head) (mergepoint)"
+expect_out_equals "$MH (head)"
 
 t_case "with several versions folders a revision goes beside its parent"
 new_project
