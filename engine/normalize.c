@@ -174,24 +174,6 @@ static size_t skip_string(const char *s, size_t n, size_t i) {
   return n;
 }
 
-static void put_utf8(lm_buf *b, unsigned long c) {
-  if (c < 0x80) {
-    lm_buf_putc(b, (char)c);
-  } else if (c < 0x800) {
-    lm_buf_putc(b, (char)(0xc0 | (c >> 6)));
-    lm_buf_putc(b, (char)(0x80 | (c & 0x3f)));
-  } else if (c < 0x10000) {
-    lm_buf_putc(b, (char)(0xe0 | (c >> 12)));
-    lm_buf_putc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
-    lm_buf_putc(b, (char)(0x80 | (c & 0x3f)));
-  } else {
-    lm_buf_putc(b, (char)(0xf0 | (c >> 18)));
-    lm_buf_putc(b, (char)(0x80 | ((c >> 12) & 0x3f)));
-    lm_buf_putc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
-    lm_buf_putc(b, (char)(0x80 | (c & 0x3f)));
-  }
-}
-
 /* Up to max digits of base at s, their value in *v; how many were read. */
 static size_t digits(const char *s, int base, size_t max, unsigned long *v) {
   size_t k = 0;
@@ -245,7 +227,7 @@ static void put_e_body(lm_buf *b, const char *s, size_t n) {
     case 'u':
     case 'U':
       if ((k = digits(s + i + 1, 16, c == 'u' ? 4 : 8, &v)) == (c == 'u' ? 4u : 8u)) {
-        put_utf8(b, v);
+        lm_buf_put_utf8(b, v);
         i += k;
       } else {
         lm_buf_putc(b, c);

@@ -61,25 +61,6 @@ static int hexval(char c) {
   return -1;
 }
 
-static void put_utf8(lm_buf *b, unsigned long cp) {
-  if (cp > 0x10FFFF) cp = 0xFFFD;
-  if (cp < 0x80) {
-    lm_buf_putc(b, (char)cp);
-  } else if (cp < 0x800) {
-    lm_buf_putc(b, (char)(0xC0 | (cp >> 6)));
-    lm_buf_putc(b, (char)(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    lm_buf_putc(b, (char)(0xE0 | (cp >> 12)));
-    lm_buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
-    lm_buf_putc(b, (char)(0x80 | (cp & 0x3F)));
-  } else {
-    lm_buf_putc(b, (char)(0xF0 | (cp >> 18)));
-    lm_buf_putc(b, (char)(0x80 | ((cp >> 12) & 0x3F)));
-    lm_buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
-    lm_buf_putc(b, (char)(0x80 | (cp & 0x3F)));
-  }
-}
-
 /* A string literal from its quote (the prefix already read). */
 static int lex_string(lexer *L, int raw, int bytes, int fstring) {
   const char *p = L->p;
@@ -173,7 +154,7 @@ static int lex_string(lexer *L, int raw, int bytes, int fstring) {
       if (e == 'x' && bytes)
         lm_buf_putc(&b, (char)cp);
       else
-        put_utf8(&b, cp);
+        lm_buf_put_utf8(&b, cp);
       break;
     }
     default:
@@ -184,7 +165,7 @@ static int lex_string(lexer *L, int raw, int bytes, int fstring) {
         if (bytes)
           lm_buf_putc(&b, (char)(v & 0xFF));
         else
-          put_utf8(&b, v);
+          lm_buf_put_utf8(&b, v);
       } else { /* unknown escapes (and \N{…}) keep their backslash */
         lm_buf_putc(&b, '\\');
         lm_buf_putc(&b, e);

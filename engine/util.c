@@ -145,6 +145,25 @@ void lm_buf_puts(lm_buf *b, const char *s) { lm_buf_put(b, s, strlen(s)); }
 
 void lm_buf_putc(lm_buf *b, char c) { lm_buf_put(b, &c, 1); }
 
+void lm_buf_put_utf8(lm_buf *b, unsigned long cp) {
+  if (cp > 0x10FFFF) cp = 0xFFFD;
+  if (cp < 0x80) {
+    lm_buf_putc(b, (char)cp);
+  } else if (cp < 0x800) {
+    lm_buf_putc(b, (char)(0xC0 | (cp >> 6)));
+    lm_buf_putc(b, (char)(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    lm_buf_putc(b, (char)(0xE0 | (cp >> 12)));
+    lm_buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+    lm_buf_putc(b, (char)(0x80 | (cp & 0x3F)));
+  } else {
+    lm_buf_putc(b, (char)(0xF0 | (cp >> 18)));
+    lm_buf_putc(b, (char)(0x80 | ((cp >> 12) & 0x3F)));
+    lm_buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+    lm_buf_putc(b, (char)(0x80 | (cp & 0x3F)));
+  }
+}
+
 void lm_buf_printf(lm_buf *b, const char *fmt, ...) {
   /* formatted once into the room there is (or a first 64 bytes); a second
    * time only when that was too short */

@@ -39,6 +39,8 @@ void lm_buf_put(lm_buf *b, const char *s, size_t n);
 void lm_buf_puts(lm_buf *b, const char *s);
 void lm_buf_putc(lm_buf *b, char c);
 void lm_buf_printf(lm_buf *b, const char *fmt, ...) LM_PRINTF(2, 3);
+/** Appends code point cp as UTF-8 (U+FFFD for one past U+10FFFF). */
+void lm_buf_put_utf8(lm_buf *b, unsigned long cp);
 /** Appends "name" with embedded double quotes doubled. */
 void lm_buf_ident(lm_buf *b, const char *name);
 /** Appends 'text' with embedded single quotes doubled. */
