@@ -1,6 +1,7 @@
 /* luamig.lua: a Lua chunk, run in the sandbox, that returns a table. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -360,6 +361,19 @@ static int read_model(lua_State *L, lm_config *c, const char *text) {
   int t = lua_getfield(L, -1, "model");
   if (t == LUA_TNIL) {
     lua_pop(L, 1);
+    /* No key: schema.lua beside luamig.lua is the model when it exists,
+     * as the model's usual place (SPEC §10). */
+    char *def = join_path(c->dir, "schema.lua");
+    struct stat st;
+    if (stat(def, &st) == 0 && S_ISREG(st.st_mode)) {
+      c->model = lm_xcalloc(1, sizeof *c->model);
+      c->model_display = lm_xcalloc(1, sizeof *c->model_display);
+      c->model[0] = def;
+      c->model_display[0] = lm_xstrdup("schema.lua");
+      c->nmodel = 1;
+    } else {
+      free(def);
+    }
     return 0;
   }
   int n = t == LUA_TSTRING ? 1 : t == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0;

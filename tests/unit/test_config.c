@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -191,6 +192,36 @@ static void test_bad_targets(void **state) {
   expect_bad("return { targets = { 'sqlite:///a.db' } }", "must be a table", 1);
 }
 
+/* schema.lua beside luamig.lua is the model without a model key; the key
+ * names another, and a folder called schema.lua is not a model. */
+static void test_model_default(void **state) {
+  (void)state;
+  lm_config *c;
+  assert_int_equal(load("return {}", &c), 0);
+  assert_int_equal(c->nmodel, 0);
+  lm_config_free(c);
+  char *schema = lm_xasprintf("%s/schema.lua", dir);
+  assert_int_equal(mkdir(schema, 0700), 0);
+  assert_int_equal(load("return {}", &c), 0);
+  assert_int_equal(c->nmodel, 0);
+  lm_config_free(c);
+  assert_int_equal(rmdir(schema), 0);
+  FILE *f = fopen(schema, "w");
+  assert_non_null(f);
+  fclose(f);
+  assert_int_equal(load("return {}", &c), 0);
+  assert_int_equal(c->nmodel, 1);
+  assert_string_equal(c->model[0], schema);
+  assert_string_equal(c->model_display[0], "schema.lua");
+  lm_config_free(c);
+  assert_int_equal(load("return { model = { \"a.lua\", \"b.lua\" } }", &c), 0);
+  assert_int_equal(c->nmodel, 2);
+  assert_string_equal(c->model_display[1], "b.lua");
+  lm_config_free(c);
+  unlink(schema);
+  free(schema);
+}
+
 static void test_missing_file(void **state) {
   (void)state;
   lua_State *L = lm_lua_new();
@@ -223,6 +254,7 @@ int main(void) {
       cmocka_unit_test(test_bad_configs),
       cmocka_unit_test(test_targets),
       cmocka_unit_test(test_bad_targets),
+      cmocka_unit_test(test_model_default),
       cmocka_unit_test(test_missing_file),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
