@@ -406,6 +406,9 @@ int lm_dialect_render(const lm_dialect *d, const lm_op *op, lm_stmts *out);
 /** Writes v as d's literal; 0 (nothing written) when d writes standard SQL. */
 int lm_dialect_literal(const lm_dialect *d, const lm_value *v, lm_buf *b);
 int lm_dialect_default_needs_parens(const lm_dialect *d, const char *expr);
+/** How d spells the raw SQL value expr (an op.sql() default or set value):
+ * expr itself unless d spells that whole expression its own way. */
+const char *lm_dialect_sql_spelling(const lm_dialect *d, const char *expr);
 /** d's spelling of a luamig type name (normalised, no arguments), or NULL. */
 const char *lm_dialect_type_name(const lm_dialect *d, const char *luamig_type);
 /** Whether d (NULL: any registered dialect) knows base as a type of its own. */

@@ -363,6 +363,7 @@ static int number_text(const char *s) {
 /* ddl: the value goes after DEFAULT in a column definition. */
 static void put_default(const lm_dialect *d, lm_buf *b, const lm_default *v, int ddl) {
   const char *t = v->text ? v->text : "";
+  if (v->kind == LM_DEF_SQL) t = lm_dialect_sql_spelling(d, t);
   switch (v->kind) {
   case LM_DEF_LITERAL: put_text_literal(d, b, t, strlen(t)); return;
   case LM_DEF_NUMBER:

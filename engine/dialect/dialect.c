@@ -117,6 +117,27 @@ static const char *pair_lookup(const struct lm_type_pair *pairs, const char *key
   return NULL;
 }
 
+/* expr equals word, case and blanks outside quotes aside (no quotes in
+ * the words looked up). */
+static int same_words(const char *expr, const char *word) {
+  for (;;) {
+    while (*expr == ' ' || *expr == '\t' || *expr == '\n' || *expr == '\r')
+      expr++;
+    while (*word == ' ')
+      word++;
+    if (!*expr || !*word) return !*expr && !*word;
+    if ((*expr | 0x20) != (*word | 0x20) || *expr == '\'') return 0;
+    expr++, word++;
+  }
+}
+
+const char *lm_dialect_sql_spelling(const lm_dialect *d, const char *expr) {
+  const struct lm_type_pair *p = LM_METHOD(d, sql_spellings);
+  for (; p && p->from; p++)
+    if (same_words(expr, p->from)) return p->to;
+  return expr;
+}
+
 const char *lm_dialect_type_name(const lm_dialect *d, const char *luamig_type) {
   return pair_lookup(LM_METHOD(d, type_names), luamig_type);
 }

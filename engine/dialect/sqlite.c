@@ -906,6 +906,8 @@ const lm_dialect lm_dialect_sqlite = {
     .shadow_open = lm_sqlite_shadow_open,
     .shadow_preamble = "-- a move-and-copy drops tables that others reference: no cascades "
                        "meanwhile\nPRAGMA foreign_keys = OFF;\n\n",
+    /* rendering, version 3 */
+    .sql_spellings = lm_sqlite_sql_spellings,
 };
 
 /* ---- the run lock and the database file ------------------------------------ */

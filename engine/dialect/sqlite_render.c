@@ -14,6 +14,12 @@ const struct lm_type_pair lm_sqlite_type_names[] = {
     {"timestamptz", "DATETIME"}, {"json", "JSON"},         {"uuid", "CHAR(36)"},
     {"binary", "BLOB"},          {"largebinary", "BLOB"},  {NULL, NULL}};
 
+/* SQLite has no now(): the moment a row is written is CURRENT_TIMESTAMP
+ * (as SQLAlchemy writes func.now() there), so the model of SPEC §10,
+ * server_default = sql("now()"), makes a table that takes rows. */
+const struct lm_type_pair lm_sqlite_sql_spellings[] = {{"now()", "CURRENT_TIMESTAMP"},
+                                                       {NULL, NULL}};
+
 /* Type names SQLite's affinity rules take that SPEC §4 does not list. */
 const char *const lm_sqlite_known_types[] = {"int",
                                              "tinyint",

@@ -894,4 +894,90 @@ lm revision --autogenerate -m "nothing"
 expect_exit 0
 expect_out_equals "No changes in schema detected."
 
+t_case "SPEC's model as written: schema.lua found without a model key, now() default takes rows"
+new_project
+export LM_TEST_URL=$LM_URL # no password in luamig.lua: lint's credentials-in-config
+write_config 'url = os.getenv("LM_TEST_URL"),'
+cat >schema.lua <<'EOF'
+table("users",
+  column("id", "integer", { primary_key = true }),
+  column("email", "string(255)", { nullable = false }),
+  column("name", "string(100)"))
+EOF
+lm revision --autogenerate -m "users"
+expect_exit 0
+expect_out_contains "Detected added table 'users'"
+lm upgrade head
+expect_exit 0
+db_query "INSERT INTO users (email, name) VALUES ('a@x', 'Ann')" >/dev/null
+cat >schema.lua <<'EOF'
+local function timestamps()            -- plain Lua: shared columns, loops, conditions
+  return column("created_at", "timestamptz", { nullable = false, server_default = sql("now()") })
+end
+
+table("users",
+  column("id", "integer", { primary_key = true }),
+  column("email", "string(255)", { nullable = false }),
+  column("full_name", "string(100)", { renamed_from = "name" }),   -- a rename, not drop+add
+  timestamps(),
+  index("ix_users_email", { "email" }, { unique = true }))
+
+table("orders",
+  column("id", "integer", { primary_key = true }),
+  column("user_id", "integer", { nullable = false, references = "users.id", ondelete = "CASCADE" }),
+  column("status", "string(20)", { nullable = false, server_default = "pending" }),
+  index("ix_orders_open", { "user_id" }, { where = "status <> 'done'" }),
+  check("status IN ('pending','paid','done')", { name = "ck_orders_status" }))
+EOF
+lm revision --autogenerate -m "spec model"
+expect_exit 0
+expect_out_contains "Detected renamed column 'users.name' -> 'users.full_name'"
+expect_out_contains "Detected added column 'users.created_at'"
+lm upgrade head
+expect_exit 0
+# the existing row got the moment it was copied; a new one gets its own
+expect_eq "$(db_query "SELECT count(*) FROM users WHERE created_at IS NOT NULL AND full_name = 'Ann'")" "1" \
+  "the existing row has a created_at"
+db_query "INSERT INTO users (email, full_name) VALUES ('b@x', 'Bo')" >/dev/null
+db_query "INSERT INTO orders (user_id) SELECT id FROM users WHERE email = 'b@x'" >/dev/null
+expect_eq "$(db_query "SELECT count(*) FROM users WHERE created_at IS NOT NULL")" "2" \
+  "a row inserted without created_at takes the default"
+expect_eq "$(db_query "SELECT status FROM orders")" "pending" "the orders default"
+lm check
+expect_exit 0
+lm check --drift
+expect_exit 0
+lm revision --autogenerate -m "again"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm downgrade base
+expect_exit 0
+lm upgrade head --sql
+expect_exit 0
+if is_sqlite; then
+  expect_out_contains '"created_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP'
+  expect_out_not_contains "now()"
+else
+  expect_out_contains "DEFAULT now()"
+fi
+
+t_case "op.sql(\"now()\") as a backfill value"
+new_project
+mkrev 0001 "" "stamp events" <<'EOF'
+function upgrade()
+  op.create_table("ev", op.column("id", "integer", { primary_key = true }), op.column("at", "timestamptz"))
+  op.execute("INSERT INTO ev (id) VALUES (1), (2)")
+end
+function downgrade() op.drop_table("ev") end
+EOF
+mkrev 0002 0001 "backfill events" <<'EOF'
+function upgrade()
+  op.backfill("ev", { set = { at = op.sql("NOW( )") }, where = "at IS NULL", batch_size = 1 })
+end
+function downgrade() end
+EOF
+lm upgrade head
+expect_exit 0
+expect_eq "$(db_query "SELECT count(*) FROM ev WHERE at IS NOT NULL")" "2" "both rows stamped"
+
 t_done

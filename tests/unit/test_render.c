@@ -406,6 +406,15 @@ static void test_defaults(void **state) {
   EXPECT_SQL(SL, &op, "ALTER TABLE \"t\" ADD COLUMN \"d\" TEXT DEFAULT (datetime('now'))");
   c.server_default = (lm_default){.kind = LM_DEF_SQL, .text = "now()"};
   EXPECT_SQL(PG, &op, "ALTER TABLE \"t\" ADD COLUMN \"d\" TEXT DEFAULT now()");
+  /* SQLite has no now(): it is CURRENT_TIMESTAMP there, however written */
+  c.server_default = (lm_default){.kind = LM_DEF_SQL, .text = " NOW ( ) "};
+  EXPECT_SQL(SL, &op, "ALTER TABLE \"t\" ADD COLUMN \"d\" TEXT DEFAULT CURRENT_TIMESTAMP");
+  EXPECT_SQL(PG, &op, "ALTER TABLE \"t\" ADD COLUMN \"d\" TEXT DEFAULT  NOW ( ) ");
+  /* only the whole expression: a call inside another is left as written */
+  c.server_default = (lm_default){.kind = LM_DEF_SQL, .text = "now() + 1"};
+  EXPECT_SQL(SL, &op, "ALTER TABLE \"t\" ADD COLUMN \"d\" TEXT DEFAULT (now() + 1)");
+  c.server_default = (lm_default){.kind = LM_DEF_SQL, .text = "'now()'"};
+  EXPECT_SQL(SL, &op, "ALTER TABLE \"t\" ADD COLUMN \"d\" TEXT DEFAULT 'now()'");
   c.server_default = (lm_default){.kind = LM_DEF_SQL, .text = "'x'"};
   EXPECT_SQL(SL, &op, "ALTER TABLE \"t\" ADD COLUMN \"d\" TEXT DEFAULT 'x'");
   c.server_default = (lm_default){.kind = LM_DEF_BOOL, .b = 0};

@@ -285,6 +285,11 @@ struct lm_dialect {
    * nothing can be said */
   int (*canonical_check)(const lm_dialect *d, lm_conn *c, const char *table, const char *expr,
                          char **out);
+  /* {expression, this dialect's spelling}, ending at {NULL}: an op.sql()
+   * value (a column default, a backfill's set) that is the whole expression
+   * `from` (case and blanks aside) is written as `to` — SQLite has no now(),
+   * as SQLAlchemy writes func.now() as CURRENT_TIMESTAMP there. NULL: as written */
+  const struct lm_type_pair *sql_spellings;
 
   /* ---- end of version 3 ---- */
 };
