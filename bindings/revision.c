@@ -207,6 +207,7 @@ static int read_fields_body(lua_State *L, int env, const char *path, const char 
   }
   lua_pop(L, 1);
   r->doc = header_doc(text);
+  r->rename_mark_line = lm_rename_mark_line(text);
   if (r->doc) {
     lm_buf db;
     lm_buf_init(&db);

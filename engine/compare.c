@@ -954,10 +954,10 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         const lm_schema_column *h = &tp->h->cols[cand];
         paired[cand] = 1;
         drop_column_item(d, df, tp->name, h);
-        df->v[df->n - 1].comment = lm_xasprintf(
-            "-- luamig: possible rename of %s.%s -> %s.%s: add renamed_from = \"%s\" to the model "
-            "to keep the data",
-            tp->name, h->name, tp->name, w->name, h->name);
+        df->v[df->n - 1].comment =
+            lm_xasprintf(LM_RENAME_MARK "%s.%s -> %s.%s: add renamed_from = \"%s\" to the model "
+                                        "to keep the data",
+                         tp->name, h->name, tp->name, w->name, h->name);
       }
       add_column_item(d, df, tp->name, w);
     }

@@ -1418,3 +1418,45 @@ int lm_lint_collect(lm_project *p, const char *const *revs, int nrevs, lm_lint_f
   lm_lint_findings_free(&f);
   return 0;
 }
+
+/* ---- upgrade and autogenerate's rename mark (SPEC §10) ----------------------- */
+
+int lm_rename_mark_line(const char *text) {
+  const char *m = text ? strstr(text, LM_RENAME_MARK) : NULL;
+  if (!m) return 0;
+  int line = 1;
+  for (const char *s = text; s < m; s++)
+    line += *s == '\n';
+  return line;
+}
+
+int lm_lint_refuse_marked(lm_project *p, const lm_plan *plan) {
+  const lm_graph *g = &p->graph;
+  for (int i = 0; i < plan->n; i++) {
+    const lm_revision *r = g->revs[plan->v[i].rev];
+    if (!plan->v[i].up || !r->rename_mark_line) continue;
+    /* a revision with steps is in the plan once per step: lint it once */
+    int seen = 0;
+    for (int j = 0; j < i && !seen; j++)
+      seen = plan->v[j].rev == plan->v[i].rev;
+    if (seen) continue;
+    lm_lint_findings f = {0};
+    int nerr, nwarn;
+    const char *id = r->id;
+    int rc = lm_lint_collect(p, &id, 1, &f, &nerr, &nwarn);
+    const lm_lint_finding *hit = NULL;
+    for (int k = 0; !rc && k < f.n && !hit; k++)
+      if (f.v[k].severity == LM_LINT_ERROR && strcmp(f.v[k].rule, "drop-then-add") == 0)
+        hit = &f.v[k];
+    if (hit)
+      rc = lm_error_set(LM_ECHECK,
+                        "%s:%d: error [drop-then-add] %s — not run: autogenerate marked this "
+                        "pair as a possible rename (line %d). Add renamed_from to the model and "
+                        "generate the revision again, or put \"-- luamig: allow drop-then-add\" "
+                        "above the pair to drop and add on purpose",
+                        hit->file, hit->line, hit->message, r->rename_mark_line);
+    lm_lint_findings_free(&f);
+    if (rc) return rc;
+  }
+  return 0;
+}

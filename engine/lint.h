@@ -65,6 +65,11 @@ typedef struct lm_lint_rev {
  * it lies below it. Free the result. */
 char *lm_report_relpath(const char *base, const char *file);
 
+/** LM_ECHECK when an upgrade plan would run a revision autogenerate marked
+ * with a possible rename whose drop-then-add error lint still reports: the
+ * generated pair would drop the column's data. Runs nothing on a database. */
+int lm_lint_refuse_marked(lm_project *p, const lm_plan *plan);
+
 /* ---- the pieces, exposed for the unit tests --------------------------------- */
 
 /** The op kinds that are a backfill. The hook for new backfill kinds. */

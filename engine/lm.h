@@ -181,6 +181,11 @@ void lm_chunk_file_release(struct lm_chunk_file *f);
  * when it has none or its bytes can no longer be read whole from the index
  * file (cut short in place). */
 const char *lm_revision_chunk(const lm_revision *r, size_t *n);
+/** The comment autogenerate writes above a column dropped and another added
+ * that may be a rename (SPEC §10). */
+#define LM_RENAME_MARK "-- luamig: possible rename of "
+/** The line of text's first LM_RENAME_MARK, or 0. */
+int lm_rename_mark_line(const char *text);
 /** Runs fn(ud) with SIGBUS caught while a file mapping made by
  * lm_chunk_file_new is read: 0 when fn returned, -1 when a read past the end
  * of a file cut short in place stopped it (fn then did not finish: it must

@@ -49,7 +49,7 @@
 
 #include "lm.h"
 
-#define LM_INDEX_MAGIC "luamig-revindex 6" /* 6: the lines of the fields */
+#define LM_INDEX_MAGIC "luamig-revindex 7" /* 7: the line of a rename mark */
 #define LM_INDEX_SETTLE 2
 
 typedef struct entry {
@@ -296,6 +296,9 @@ static int read_entry(reader *r, entry *e) {
   }
   v->multistep = (int)get_num(r);
   v->has_downgrade = (int)get_num(r);
+  long long mark = get_num(r);
+  if (mark < 0 || mark > INT_MAX) r->bad = 1;
+  v->rename_mark_line = r->bad ? 0 : (int)mark;
   if (v->multistep) {
     v->step_names = get_list(r, &v->nsteps);
     if (v->nsteps < 1) r->bad = 1;
@@ -349,6 +352,7 @@ static void write_entry(lm_buf *b, const entry *e) {
   put_num(b, v->labels_line);
   put_num(b, v->multistep);
   put_num(b, v->has_downgrade);
+  put_num(b, v->rename_mark_line);
   if (v->multistep) put_list(b, v->step_names, v->nsteps);
   size_t n = 0;
   const char *bytes = v->chunkname && strlen(v->chunk_sum) == 64 ? lm_revision_chunk(v, &n) : NULL;
@@ -530,6 +534,7 @@ static lm_revision *copy_revision(const lm_revision *s) {
   r->nsteps = s->nsteps;
   r->multistep = s->multistep;
   r->has_downgrade = s->has_downgrade;
+  r->rename_mark_line = s->rename_mark_line;
   memcpy(r->checksum, s->checksum, sizeof r->checksum);
   if (s->chunk && s->chunkname) {
     r->chunk = lm_xmalloc(s->nchunk ? s->nchunk : 1);

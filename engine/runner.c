@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lint.h"
 #include "lm.h"
 #include "recreate.h"
 
@@ -853,6 +854,7 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
       rc = up ? lm_plan_upgrade(&p->graph, state, &t, o->stop_before, &plan)
               : lm_plan_downgrade(&p->graph, state, &t, &plan);
     if (!rc && plan.n == 0) rc = nothing_to_do(p, up, &t, to, state, o->stop_before, 1);
+    if (!rc && up) rc = lm_lint_refuse_marked(p, &plan);
     if (!rc) {
       /* The script is rendered into memory and printed only once it is
        * whole: a failure half way prints nothing a DBA could run by mistake. */
@@ -922,6 +924,7 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
     rc = up ? lm_plan_upgrade(&p->graph, s.state, &t, o->stop_before, &plan)
             : lm_plan_downgrade(&p->graph, s.state, &t, &plan);
   if (!rc && plan.n == 0) rc = nothing_to_do(p, up, &t, target, s.state, o->stop_before, 0);
+  if (!rc && up) rc = lm_lint_refuse_marked(p, &plan);
   if (!rc && plan.n > 0) {
     lm_lua_set_context(p->L, p->dialect->name, 0, p->opts.x, p->opts.nx);
     runner rn = {.p = p,

@@ -61,6 +61,10 @@ typedef struct lm_revision {
    * `branch_labels =` (0: not found), for errors found when the graph is
    * built, long after the file's text is gone */
   int revision_line, down_line, depends_line, labels_line;
+  /* the line of autogenerate's first "possible rename" mark in the file (0:
+   * none): upgrade runs such a revision only once lint's drop-then-add no
+   * longer stops it */
+  int rename_mark_line;
   /* resolved by lm_graph_build */
   int *parents;
   int nparents;

@@ -116,7 +116,39 @@ expect_text_contains "$(cat "$UNDECLARED")" '-- luamig: possible rename of users
 lm lint
 expect_exit 1
 expect_out_contains "drop-then-add"
-rm -f "$UNDECLARED"
+# and upgrade does not run it by accident: nothing runs, the data stays
+BEFORE=$(db_schema)
+MARK_LINE=$(grep -n -- "-- luamig: possible rename of" "$UNDECLARED" | cut -d: -f1)
+lm upgrade head
+expect_exit 1
+expect_err_contains "$UNDECLARED:$((MARK_LINE + 1)): error [drop-then-add]"
+expect_err_contains "autogenerate marked this pair as a possible rename (line $MARK_LINE)"
+expect_eq "$(db_schema)" "$BEFORE" "the schema after the refused upgrade"
+expect_eq "$(db_query "SELECT full_name FROM users")" "Ada" "the column's data"
+lm upgrade head --sql
+expect_exit 1
+expect_out_empty
+expect_err_contains "[drop-then-add]"
+# served from the revision index (a file old enough to be recorded), the same
+touch -d "-1 hour" "$UNDECLARED"
+lm upgrade head
+expect_exit 1
+lm upgrade head
+expect_exit 1
+expect_err_contains "autogenerate marked this pair as a possible rename"
+# silenced on purpose, it runs
+cp "$UNDECLARED" marked.bak
+sed -i 's/^  -- luamig: possible rename of.*/&\n  -- luamig: allow drop-then-add/' "$UNDECLARED"
+lm upgrade head --sql
+expect_exit 0
+expect_out_contains "display_name"
+# the mark deleted (reviewed: a drop and an add meant as such), it runs too
+cp marked.bak "$UNDECLARED"
+sed -i '/-- luamig: possible rename of/d' "$UNDECLARED"
+lm upgrade head --sql
+expect_exit 0
+expect_out_contains "display_name"
+rm -f "$UNDECLARED" marked.bak
 mv schema.lua.bak schema.lua
 
 t_case "a dropped column, a type and a nullability change, a new unique index and check"

@@ -633,6 +633,20 @@ static void test_allow_line_before(void **state) {
   assert_false(lm_lint_allowed(NULL, 1, "drop-table"));
 }
 
+/* autogenerate's possible-rename mark: the line of the first one */
+static void test_rename_mark_line(void **state) {
+  (void)state;
+  assert_int_equal(lm_rename_mark_line(NULL), 0);
+  assert_int_equal(lm_rename_mark_line("function upgrade()\n  op.drop_column(\"t\", \"a\")\nend\n"),
+                   0);
+  assert_int_equal(lm_rename_mark_line("-- luamig: possible rename of t.a -> t.b: ...\n"), 1);
+  assert_int_equal(lm_rename_mark_line("x\n\nfunction upgrade()\n  " LM_RENAME_MARK
+                                       "t.a -> t.b\n  " LM_RENAME_MARK "t.c -> t.d\n"),
+                   4);
+  /* another comment is not the mark */
+  assert_int_equal(lm_rename_mark_line("-- luamig: allow drop-then-add\n"), 0);
+}
+
 static void test_allow_header(void **state) {
   (void)state;
   const char *block = "--[[ drop the old columns\n"
@@ -800,6 +814,7 @@ int main(void) {
       cmocka_unit_test(test_password_line),
       cmocka_unit_test(test_allow_line_before),
       cmocka_unit_test(test_allow_header),
+      cmocka_unit_test(test_rename_mark_line),
       cmocka_unit_test(test_sort_and_print),
       cmocka_unit_test(test_print_masks_passwords),
       cmocka_unit_test(test_type_known),

@@ -164,6 +164,7 @@ static void test_field_lines_kept(void **state) {
   r.down_line = 4;
   r.depends_line = 12;
   r.labels_line = 7;
+  r.rename_mark_line = 19;
   lm_revindex_put(x, "lines.lua", &st, &r);
   lm_revindex_close(x, 1);
   x = lm_revindex_open(versions);
@@ -174,6 +175,7 @@ static void test_field_lines_kept(void **state) {
   assert_int_equal(got->down_line, 4);
   assert_int_equal(got->depends_line, 12);
   assert_int_equal(got->labels_line, 7);
+  assert_int_equal(got->rename_mark_line, 19);
   lm_revindex_close(x, 0);
   lm_revision_free(got);
 }
