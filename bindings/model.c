@@ -94,6 +94,12 @@ static int m_index(lua_State *L) {
                        lua_tostring(L, 1));
   static const char *const opts[] = {"unique", "where", NULL};
   lm_lua_check_opts(L, 3, "index", opts);
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    int tu = lua_getfield(L, 3, "unique");
+    lua_pop(L, 1);
+    if (tu != LUA_TNIL && tu != LUA_TBOOLEAN)
+      return model_error(L, "index '%s': unique must be true or false", lua_tostring(L, 1));
+  }
   lua_createtable(L, 0, 4);
   lua_pushvalue(L, 1);
   lua_setfield(L, -2, "name");
@@ -210,6 +216,18 @@ static int m_table(lua_State *L) {
                            name, k->cols[j]);
     }
   }
+  /* foreign key actions go into the SQL text: the model says what is wrong
+   * now, not the upgrade later */
+  for (int i = 0; i < op.ncols + op.ncons; i++) {
+    const char *act[2] = {i < op.ncols ? op.cols[i].ondelete : op.cons[i - op.ncols].ondelete,
+                          i < op.ncols ? op.cols[i].onupdate : op.cons[i - op.ncols].onupdate};
+    for (int a = 0; a < 2; a++)
+      if (act[a] && !lm_fk_action_valid(act[a]))
+        return model_error(L,
+                           "table '%s': %s '%s' is not a foreign key action (CASCADE, SET NULL, "
+                           "SET DEFAULT, RESTRICT or NO ACTION)",
+                           name, a ? "onupdate" : "ondelete", act[a]);
+  }
   /* renamed_from of each column, in column order */
   const char **col_renamed = lua_newuserdatauv(L, sizeof(char *) * (size_t)op.ncols, 0);
   for (int i = 1, c = 0; i <= ni; i++) {
@@ -271,6 +289,21 @@ static int m_table(lua_State *L) {
     for (int j = 0; j < i - 1; j++)
       if (strcmp(mx[j].name, x->name) == 0)
         return model_error(L, "table '%s': index '%s' is declared twice", name, x->name);
+    /* a plain name must be a column of the table; anything else is an
+     * expression (lower(email)), which the database checks */
+    for (int j = 0; j < x->ncols; j++) {
+      const char *cn = x->cols[j];
+      int plain = *cn != 0;
+      for (const char *q = cn; *q && plain; q++)
+        plain = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+                *q == '_';
+      int found = 0;
+      for (int c = 0; c < op.ncols && !found; c++)
+        found = strcmp(op.cols[c].name, cn) == 0;
+      if (plain && !found)
+        return model_error(L, "table '%s': index '%s' names column '%s', which the table lacks",
+                           name, x->name, cn);
+    }
   }
 
   /* ---- building: no Lua error from here on ---- */

@@ -401,6 +401,9 @@ void lm_render_literal(const lm_dialect *d, const lm_value *v, lm_buf *b);
 /** Replaces the $N (and, on SQLite, ?) placeholders outside quotes and
  * comments with literals, for --sql. */
 char *lm_render_inline(const lm_dialect *d, const lm_stmt *s);
+/** Whether v is a foreign key action (CASCADE, SET NULL, SET DEFAULT,
+ * RESTRICT, NO ACTION; case and blanks aside). */
+int lm_fk_action_valid(const char *v);
 /** Quoted, optionally schema-qualified table name. */
 void lm_render_table(lm_buf *b, const char *schema, const char *table);
 

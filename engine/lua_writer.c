@@ -350,8 +350,8 @@ char *lm_lua_write_model(const lm_dialect *d, const lm_schema *s) {
   lm_buf b;
   lm_buf_init(&b);
   lm_buf_printf(&b,
-                "-- The model of the database (luamig schema --model, %s). Review it, then\n"
-                "-- set model = \"schema.lua\" in luamig.lua.\n",
+                "-- The model of the database (luamig schema --model, %s). Review it and\n"
+                "-- keep it as schema.lua beside luamig.lua (another file: model = ... there).\n",
                 d->name);
   for (int i = 0; i < diff.n; i++) {
     const lm_diff_item *it = &diff.v[i];

@@ -529,6 +529,12 @@ static int action_is(const char *v, const char *canon) {
   return *v == 0;
 }
 
+int lm_fk_action_valid(const char *v) {
+  for (size_t k = 0; k < sizeof FK_ACTIONS / sizeof FK_ACTIONS[0]; k++)
+    if (action_is(v, FK_ACTIONS[k])) return 1;
+  return 0;
+}
+
 /* Checked against a fixed list because these words go into the SQL text. */
 static int put_fk_actions(lm_buf *b, const char *ondelete, const char *onupdate) {
   const char *vals[2] = {ondelete, onupdate};

@@ -354,6 +354,22 @@ bad_model 2 "column: the name must be a string, got nil" <<'EOF'
 table("t",
   column(nil, "integer"))
 EOF
+bad_model 1 "table 'users': index 'ix_nick' names column 'nick', which the table lacks" <<'EOF'
+table("users", column("id", "integer", { primary_key = true }), index("ix_nick", { "nick" }))
+EOF
+bad_model 3 "index 'ix_id': unique must be true or false" <<'EOF'
+table("users",
+  column("id", "integer"),
+  index("ix_id", { "id" }, { unique = "yes" }))
+EOF
+bad_model 2 "table 'orders': ondelete 'EXPLODE' is not a foreign key action" <<'EOF'
+table("users", column("id", "integer", { primary_key = true }))
+table("orders", column("user_id", "integer", { references = "users.id", ondelete = "EXPLODE" }))
+EOF
+bad_model 2 "table 'orders': onupdate 'CASCADE; DROP TABLE users' is not a foreign key action" <<'EOF'
+table("users", column("id", "integer", { primary_key = true }))
+table("orders", column("user_id", "integer"), foreign_key("user_id", { "users.id" }, { onupdate = "CASCADE; DROP TABLE users" }))
+EOF
 
 t_case "an unknown type passes through"
 cat >schema.lua <<'EOF'
