@@ -247,7 +247,8 @@ static lm_op *create_table_op(const lm_dialect *d, lm_diff *df, lm_diff_item *it
   return op;
 }
 
-static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix) {
+static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_schema_table *t) {
+  (void)t;
   op->name = P(df, ix->name);
   op->names = palloc(df, sizeof *op->names * (size_t)(ix->ncols ? ix->ncols : 1));
   for (int i = 0; i < ix->ncols; i++)
@@ -262,7 +263,7 @@ static void create_indexes(lm_diff *df, lm_diff_item *it, int is_up, const lm_sc
   for (int i = 0; i < t->indexes.n; i++) {
     lm_op *op = is_up ? up(it, LM_OP_CREATE_INDEX, P(df, t->name))
                       : down(it, LM_OP_CREATE_INDEX, P(df, t->name));
-    index_op(df, op, &t->indexes.v[i]);
+    index_op(df, op, &t->indexes.v[i], t);
   }
 }
 
@@ -514,18 +515,42 @@ static void set_name(char **s, const char *v) {
  * one dropped and one made, and what is dropped and made again is made in
  * the names of the moment the operation runs (after the renames in
  * upgrade(), before their inverse in downgrade()). Expressions (CHECK,
- * WHERE, index expressions) keep their text. */
+ * WHERE, index expressions) name the renamed columns by their new names, as
+ * the database rewrites them. */
+static void set_expr(char **s, const char *const *from, const char *const *to, int nr) {
+  char *r = lm_norm_rename_columns(*s, from, to, nr);
+  if (r) free(*s), *s = r;
+}
+
 static void follow_renames(lm_schema *have, table_pair *pairs, int np) {
   for (int i = 0; i < np; i++) {
     table_pair *tp = &pairs[i];
     lm_schema_table *h = (lm_schema_table *)tp->h;
+    /* the column renames of this table, for its expressions */
+    const char **from = lm_xcalloc((size_t)tp->w->ncols + 1, sizeof *from);
+    const char **to = lm_xcalloc((size_t)tp->w->ncols + 1, sizeof *to);
+    int nr = 0;
+    for (int c = 0; c < tp->w->ncols; c++) {
+      int k = tp->col_match[c];
+      if (k >= 0 && strcmp(h->cols[k].name, tp->w->cols[c].name) != 0)
+        from[nr] = h->cols[k].name, to[nr++] = tp->w->cols[c].name;
+    }
     lm_schema_list *lists[] = {&h->constraints, &h->indexes};
     for (int l = 0; l < 2; l++)
       for (int j = 0; j < lists[l]->n; j++) {
         lm_schema_item *it = &lists[l]->v[j];
-        for (int c = 0; c < it->ncols; c++)
-          set_name(&it->cols[c], col_after(tp, it->cols[c]));
+        for (int c = 0; c < it->ncols; c++) {
+          const char *after = col_after(tp, it->cols[c]);
+          if (after != it->cols[c])
+            set_name(&it->cols[c], after);
+          else
+            set_expr(&it->cols[c], from, to, nr);
+        }
+        set_expr(&it->expr, from, to, nr);
+        set_expr(&it->expr_db, from, to, nr);
       }
+    free(from);
+    free(to);
   }
   for (int t = 0; t < have->ntables; t++) {
     lm_schema_list *K = &have->tables[t]->constraints;
@@ -637,16 +662,19 @@ static void create_constraint_item(lm_diff *df, const char *table, const lm_sche
 
 static char *index_object(const lm_schema_item *ix) { return lm_xasprintf("index '%s'", ix->name); }
 
-static void drop_index_item(lm_diff *df, const char *table, const lm_schema_item *h) {
+/* t: the table in the names after the renames (the model's) */
+static void drop_index_item(lm_diff *df, const lm_schema_table *t, const lm_schema_item *h) {
+  const char *table = t->name;
   lm_diff_item *it = item(df, LM_CH_REMOVED, index_object(h), "removed");
   lm_op *op = up(it, LM_OP_DROP_INDEX, P(df, table));
   op->name = P(df, h->name);
-  index_op(df, down(it, LM_OP_CREATE_INDEX, P(df, table)), h);
+  index_op(df, down(it, LM_OP_CREATE_INDEX, P(df, table)), h, t);
 }
 
-static void create_index_item(lm_diff *df, const char *table, const lm_schema_item *w) {
+static void create_index_item(lm_diff *df, const lm_schema_table *t, const lm_schema_item *w) {
+  const char *table = t->name;
   lm_diff_item *it = item(df, LM_CH_ADDED, index_object(w), "added");
-  index_op(df, up(it, LM_OP_CREATE_INDEX, P(df, table)), w);
+  index_op(df, up(it, LM_OP_CREATE_INDEX, P(df, table)), w, t);
   lm_op *op = down(it, LM_OP_DROP_INDEX, P(df, table));
   op->name = P(df, w->name);
 }
@@ -917,7 +945,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         int gone = !tp->h_ix_used[j];
         for (int k = 0; k < tp->w->indexes.n && !gone; k++)
           if (tp->ix_match[k] == j && !index_same(&tp->w->indexes.v[k], &HI->v[j])) gone = 1;
-        if (gone) drop_index_item(df, tp->name, &HI->v[j]);
+        if (gone) drop_index_item(df, tp->w, &HI->v[j]);
       }
     }
   /* foreign keys of tables that go, to tables that stay, go with their table */
@@ -1000,7 +1028,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
       for (int k = 0; k < WI->n; k++) {
         int j = tp->ix_match[k];
         if (j >= 0 && index_same(&WI->v[k], &tp->h->indexes.v[j])) continue;
-        create_index_item(df, tp->name, &WI->v[k]);
+        create_index_item(df, tp->w, &WI->v[k]);
       }
     }
   for (int i = 0; i < np; i++)

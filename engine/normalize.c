@@ -590,3 +590,83 @@ char *lm_norm_default(const char *def, const char *ntype) {
   free(s);
   return out;
 }
+
+char *lm_norm_rename_column(const char *expr, const char *from, const char *to) {
+  return lm_norm_rename_columns(expr, &from, &to, 1);
+}
+
+/* Which of the nr names from[] the name at expr[st..i) is (quoted: q is its
+ * quote, exactly; bare: any case), or -1. */
+static int renamed_name(const char *expr, size_t st, size_t i, char q, const char *const *from,
+                        int nr) {
+  for (int r = 0; r < nr; r++) {
+    size_t fl = strlen(from[r]);
+    if (!fl) continue;
+    if (q ? i - st == fl + 2 && expr[i - 1] == q && memcmp(expr + st + 1, from[r], fl) == 0
+          : i - st == fl && strncasecmp(expr + st, from[r], fl) == 0)
+      return r;
+  }
+  return -1;
+}
+
+char *lm_norm_rename_columns(const char *expr, const char *const *from, const char *const *to,
+                             int nr) {
+  if (!expr || nr < 1) return NULL;
+  size_t n = strlen(expr), i = 0, done = 0;
+  lm_buf b;
+  lm_buf_init(&b);
+  int hits = 0;
+  while (i < n) {
+    unsigned char c = (unsigned char)expr[i];
+    size_t st = i;
+    int which = -1;
+    if (c == '-' && i + 1 < n && expr[i + 1] == '-') {
+      while (i < n && expr[i] != '\n')
+        i++;
+      continue;
+    }
+    if (c == '\'') {
+      i = skip_string(expr, n, i);
+      continue;
+    }
+    if (isdigit(c)) {
+      while (i < n && (isalnum((unsigned char)expr[i]) || expr[i] == '.'))
+        i++;
+      continue;
+    }
+    if (c == '"' || c == '`') {
+      i = skip_quote(expr, n, i);
+      /* "from" names it exactly (no doubled quotes in a column's name here) */
+      which = renamed_name(expr, st, i, (char)c, from, nr);
+    } else if (word_ch(c)) {
+      while (i < n && word_ch((unsigned char)expr[i]))
+        i++;
+      /* a bare word folds case; one followed by ( is a function */
+      size_t j = i;
+      while (j < n && isspace((unsigned char)expr[j]))
+        j++;
+      if (j >= n || expr[j] != '(') which = renamed_name(expr, st, i, 0, from, nr);
+    } else {
+      i++;
+      continue;
+    }
+    /* t.from names the column too; x.from of another table is rare in a
+     * table's own CHECK or index, and read the same way */
+    if (which < 0) continue;
+    lm_buf_put(&b, expr + done, st - done);
+    lm_buf_putc(&b, '"');
+    for (const char *p = to[which]; *p; p++) {
+      if (*p == '"') lm_buf_putc(&b, '"');
+      lm_buf_putc(&b, *p);
+    }
+    lm_buf_putc(&b, '"');
+    done = i;
+    hits++;
+  }
+  if (!hits) {
+    lm_buf_free(&b);
+    return NULL;
+  }
+  lm_buf_put(&b, expr + done, n - done);
+  return lm_buf_steal(&b);
+}

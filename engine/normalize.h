@@ -25,6 +25,15 @@ int lm_norm_is_number(const char *s);
  * casts, parentheses or spacing, lower-cased outside strings, `= ANY
  * (ARRAY[…])` read as IN. */
 char *lm_norm_expr(const char *expr);
+/** expr with each reference to column from (bare, any case, or quoted
+ * exactly; not a function of that name, nothing inside a string) written
+ * as "to" — what the database does to a CHECK, a partial index's WHERE or
+ * an index expression when the column is renamed; NULL when expr names no
+ * such column. */
+char *lm_norm_rename_column(const char *expr, const char *from, const char *to);
+/** The same for nr renames at once (a swap of two names stays a swap). */
+char *lm_norm_rename_columns(const char *expr, const char *const *from, const char *const *to,
+                             int nr);
 /** 1 when two expressions normalise to the same text (both NULL: same). */
 int lm_expr_same(const char *a, const char *b);
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "compare.h"
+#include "normalize.h"
 #include "recreate.h"
 
 static char *upper_action(const char *a) {
@@ -134,12 +135,20 @@ static int uses(const lm_schema_item *it, const char *col) {
   return 0;
 }
 
+/* Column from of it's table is now to: in its columns, and, as the
+ * database rewrites them, in its expressions (a CHECK, a partial index's
+ * WHERE, an index entry that is an expression). */
 static void rename_in(lm_schema_item *it, const char *from, const char *to) {
-  for (int i = 0; i < it->ncols; i++)
-    if (strcmp(it->cols[i], from) == 0) {
-      free(it->cols[i]);
-      it->cols[i] = lm_xstrdup(to);
-    }
+  for (int i = 0; i < it->ncols; i++) {
+    char *r = strcmp(it->cols[i], from) == 0 ? lm_xstrdup(to)
+                                             : lm_norm_rename_column(it->cols[i], from, to);
+    if (r) free(it->cols[i]), it->cols[i] = r;
+  }
+  char **exprs[] = {&it->expr, &it->expr_db};
+  for (size_t i = 0; i < sizeof exprs / sizeof *exprs; i++) {
+    char *r = lm_norm_rename_column(*exprs[i], from, to);
+    if (r) free(*exprs[i]), *exprs[i] = r;
+  }
 }
 
 /* The names an unnamed constraint answers to (the naming convention). */

@@ -1028,4 +1028,48 @@ lm upgrade head
 expect_exit 0
 expect_eq "$(db_query "SELECT count(*) FROM ev WHERE at IS NOT NULL")" "2" "both rows stamped"
 
+t_case "a renamed column's CHECK, partial index and index expression follow the rename"
+model_project
+mkrev 0001 "" "orders" <<'EOF'
+function upgrade()
+  op.create_table("orders", op.column("id", "integer", { primary_key = true }),
+    op.column("status", "string(20)"),
+    op.check("status IN ('a','b')", { name = "ck_status" }))
+  op.create_index("ix_open", "orders", { "id" }, { where = "status <> 'a'" })
+  op.create_index("ix_low", "orders", { op.sql("lower(status)") })
+end
+function downgrade() op.drop_table("orders") end
+EOF
+lm upgrade head
+expect_exit 0
+cat >schema.lua <<'EOF'
+table("orders",
+  column("id", "integer", { primary_key = true }),
+  column("state", "string(20)", { renamed_from = "status" }),
+  index("ix_open", { "id" }, { where = "state <> 'a'" }),
+  index("ix_low", { "lower(state)" }),
+  check("state IN ('a','b')", { name = "ck_status" }))
+EOF
+lm revision --autogenerate -m "rename status"
+expect_exit 0
+expect_out_contains "Detected renamed column 'orders.status' -> 'orders.state'"
+expect_out_not_contains "check constraint"
+expect_out_not_contains "index"
+REN=$(newest)
+expect_eq "$(grep -c 'op\.' "$REN")" "2" "operations in the revision (the rename and its inverse)"
+lm upgrade head
+expect_exit 0
+lm check --drift
+expect_exit 0
+expect_err_not_contains "drift:"
+lm check
+expect_exit 0
+lm revision --autogenerate -m "again"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm downgrade -1
+expect_exit 0
+lm check --drift
+expect_exit 0
+
 t_done

@@ -158,6 +158,39 @@ static void test_expressions(void **state) {
   free(y);
 }
 
+static void rename_eq(const char *expr, const char *from, const char *to, const char *want) {
+  char *got = lm_norm_rename_column(expr, from, to);
+  if (!want)
+    assert_null(got);
+  else
+    assert_string_equal(got, want);
+  free(got);
+}
+
+/* A renamed column in a CHECK, a WHERE or an index expression, as the
+ * database rewrites it. */
+static void test_rename_in_expressions(void **state) {
+  (void)state;
+  rename_eq("status IN ('a','b')", "status", "state", "\"state\" IN ('a','b')");
+  rename_eq("\"status\" <> 'status' AND Status > 0", "status", "state",
+            "\"state\" <> 'status' AND \"state\" > 0");
+  rename_eq("lower(status)", "status", "state", "lower(\"state\")");
+  /* a function of that name, a longer word, a string, a comment: untouched */
+  rename_eq("status (1) + statuses + 'status' -- status\n", "status", "state", NULL);
+  rename_eq("E'it\\'s status' || x", "status", "state", NULL);
+  rename_eq("orders.status = 1", "status", "state", "orders.\"state\" = 1");
+  /* a quoted name is exact */
+  rename_eq("\"Status\" = 1", "status", "state", NULL);
+  rename_eq("\"Status\" = 1", "Status", "st\"x", "\"st\"\"x\" = 1");
+  rename_eq("1e5 > status2", "e5", "x", NULL);
+  rename_eq(NULL, "a", "b", NULL);
+  /* two at once: a swap stays a swap */
+  const char *from[] = {"a", "b"}, *to[] = {"b", "a"};
+  char *got = lm_norm_rename_columns("a < b", from, to, 2);
+  assert_string_equal(got, "\"b\" < \"a\"");
+  free(got);
+}
+
 /* ---- the comparison ---------------------------------------------------------------- */
 
 static lm_schema_column *col(lm_schema_table *t, const char *name, const char *type, int notnull,
@@ -603,6 +636,7 @@ int main(void) {
       cmocka_unit_test(test_types),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_expressions),
+      cmocka_unit_test(test_rename_in_expressions),
       cmocka_unit_test(test_equal_schemas),
       cmocka_unit_test(test_added_table_order),
       cmocka_unit_test(test_column_changes),
