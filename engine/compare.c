@@ -247,13 +247,37 @@ static lm_op *create_table_op(const lm_dialect *d, lm_diff *df, lm_diff_item *it
   return op;
 }
 
+static int has_col(const lm_schema_table *t, const char *name) {
+  for (int i = 0; t && i < t->ncols; i++)
+    if (strcmp(t->cols[i].name, name) == 0) return 1;
+  return 0;
+}
+
+/* An index entry that is a column of t is a name; any other (lower(email),
+ * email DESC) is SQL, written as op.sql() and rendered as it is. */
 static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_schema_table *t) {
-  (void)t;
   op->name = P(df, ix->name);
-  op->names = palloc(df, sizeof *op->names * (size_t)(ix->ncols ? ix->ncols : 1));
-  for (int i = 0; i < ix->ncols; i++)
-    op->names[i] = ix->desc && ix->desc[i] ? pkeep(df, lm_xasprintf("%s DESC", ix->cols[i]))
-                                           : P(df, ix->cols[i]);
+  int n = ix->ncols ? ix->ncols : 1;
+  op->names = palloc(df, sizeof *op->names * (size_t)n);
+  unsigned char *expr = palloc(df, (size_t)n);
+  for (int i = 0; i < ix->ncols; i++) {
+    int col = has_col(t, ix->cols[i]);
+    expr[i] = !col || (ix->desc && ix->desc[i]);
+    if (!expr[i]) {
+      op->names[i] = P(df, ix->cols[i]);
+      continue;
+    }
+    lm_buf b;
+    lm_buf_init(&b);
+    int plain = col && lm_norm_is_plain_name(ix->cols[i]);
+    if (col && !plain)
+      lm_buf_ident(&b, ix->cols[i]);
+    else
+      lm_buf_puts(&b, ix->cols[i]);
+    if (ix->desc && ix->desc[i]) lm_buf_puts(&b, " DESC");
+    op->names[i] = pkeep(df, lm_buf_steal(&b));
+  }
+  op->name_is_expr = expr;
   op->nnames = ix->ncols;
   op->unique = ix->unique;
   op->where = P(df, ix->expr);

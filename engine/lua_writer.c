@@ -260,8 +260,15 @@ void lm_lua_write_op(lm_buf *b, const lm_op *op, const char *indent) {
     q(b, op->name);
     lm_buf_puts(b, ", ");
     q(b, op->table);
-    lm_buf_puts(b, ", ");
-    list(b, op->names, op->nnames);
+    lm_buf_puts(b, ", { ");
+    for (int i = 0; i < op->nnames; i++) {
+      if (i) lm_buf_puts(b, ", ");
+      /* an expression entry is the author's SQL, as op.create_index takes it */
+      if (op->name_is_expr && op->name_is_expr[i]) lm_buf_puts(b, "op.sql(");
+      q(b, op->names[i]);
+      if (op->name_is_expr && op->name_is_expr[i]) lm_buf_putc(b, ')');
+    }
+    lm_buf_puts(b, " }");
     index_opts(b, op);
     break;
   case LM_OP_DROP_INDEX:

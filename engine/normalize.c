@@ -670,3 +670,10 @@ char *lm_norm_rename_columns(const char *expr, const char *const *from, const ch
   lm_buf_put(&b, expr + done, n - done);
   return lm_buf_steal(&b);
 }
+
+int lm_norm_is_plain_name(const char *s) {
+  if (!s || !((*s >= 'a' && *s <= 'z') || *s == '_')) return 0;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) return 0;
+  return 1;
+}

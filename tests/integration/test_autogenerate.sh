@@ -1072,4 +1072,51 @@ expect_exit 0
 lm check --drift
 expect_exit 0
 
+t_case "index entries that are SQL: autogenerate writes op.sql() and settles"
+model_project
+cat >schema.lua <<'EOF'
+table("users",
+  column("id", "integer", { primary_key = true }),
+  column("email", "text"),
+  column("full name", "text"),
+  index("ix_users_low", { "lower(email)" }),
+  index("ix_users_desc", { "email DESC", "id" }),
+  index("ix_users_full", { "full name" }))
+EOF
+lm revision --autogenerate -m "indexes"
+expect_exit 0
+GEN=$(newest)
+expect_text_contains "$(cat "$GEN")" 'op.create_index("ix_users_low", "users", { op.sql("lower(email)") })' "the revision"
+expect_text_contains "$(cat "$GEN")" 'op.create_index("ix_users_desc", "users", { op.sql("email DESC"), "id" })' "the revision"
+expect_text_contains "$(cat "$GEN")" 'op.create_index("ix_users_full", "users", { "full name" })' "the revision"
+lm upgrade head
+expect_exit 0
+db_query "INSERT INTO users (email, \"full name\") VALUES ('A@x', 'Ann')" >/dev/null
+lm revision --autogenerate -m "again"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm check --drift
+expect_exit 0
+lm check --roundtrip
+expect_exit 0
+# schema --model writes them back as the model had them
+lm schema --model
+expect_exit 0
+expect_out_contains 'index("ix_users_low", { "lower(email)" })'
+expect_out_contains 'index("ix_users_desc", { "email DESC", "id" })'
+# dropped from the model: the downgrade makes them again, as SQL
+sed -i '/ix_users_low\|ix_users_desc/d' schema.lua
+sed -i 's/column("full name", "text"),/column("full name", "text"))/; /ix_users_full/d' schema.lua
+lm revision --autogenerate -m "drop them"
+expect_exit 0
+expect_out_contains "Detected removed index 'ix_users_low'"
+DROP=$(newest)
+expect_text_contains "$(cat "$DROP")" '{ op.sql("lower(email)") }' "the downgrade"
+lm upgrade head
+expect_exit 0
+lm downgrade -1
+expect_exit 0
+lm check --drift
+expect_exit 0
+
 t_done
