@@ -359,9 +359,20 @@ static int sql_expr(conv *C, const py_node *x, const char *rest, lm_buf *o) {
     lm_buf sql;
     lm_buf_init(&sql);
     /* now() is PostgreSQL's; CURRENT_TIMESTAMP is what SQLAlchemy renders for
-     * func.now() on SQLite and works on both */
-    if ((streq(fn, "now") || streq(fn, "current_timestamp")) && x->n == 0) {
+     * func.now() on SQLite and works on both. The ANSI functions are
+     * rendered without parentheses, as SQLAlchemy does: current_date() is a
+     * syntax error on both databases. */
+    static const char *const ansi[] = {"current_date", "current_time", "current_timestamp",
+                                       "current_user", "localtime",    "localtimestamp",
+                                       "session_user", "user",         NULL};
+    int is_ansi = 0;
+    for (int i = 0; ansi[i] && !is_ansi; i++)
+      is_ansi = streq(fn, ansi[i]);
+    if (streq(fn, "now") && x->n == 0) {
       lm_buf_puts(&sql, "CURRENT_TIMESTAMP");
+    } else if (is_ansi && x->n == 0) {
+      for (const char *c = fn; *c; c++)
+        lm_buf_putc(&sql, (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c));
     } else {
       lm_buf_printf(&sql, "%s(", fn);
       for (int i = 0; i < x->n; i++) {

@@ -181,6 +181,8 @@ types=$(cat versions/a1b2c3d4e5f6_every_type.lua)
 for want in '"s", "string",' '"s50", "string(50)"' '"t", "text"' '"big", "bigint"' '"small", "smallint"' \
   '"flag", "boolean"' '"d", "date"' '"ts", "datetime"' \
   '"tstz", "timestamptz", { server_default = op.sql("CURRENT_TIMESTAMP")' '"tm", "time"' \
+  '"day", "date", { server_default = op.sql("CURRENT_DATE")' \
+  '"at", "datetime", { server_default = op.sql("CURRENT_TIMESTAMP")' \
   '"price", "numeric(10,2)"' '"ratio", "float"' '"doc", "json"' '"docb", "json"' '"uid", "uuid"' \
   '"uid2", "uuid"' '"blob", "binary"' '"code", "CHAR(2)"' '"ip", "INET"' \
   '"status", "string(9)", { server_default = "draft", nullable = false }' \
@@ -205,6 +207,8 @@ if is_pg; then
   expect_text_contains "$schema" "bytea" "PostgreSQL: binary"
 fi
 expect_ok "a status of the Enum is accepted" db_query "INSERT INTO everything (id, status) VALUES (1, 'published')"
+expect_eq "$(db_query "SELECT count(*) FROM everything WHERE day IS NOT NULL AND at IS NOT NULL AND tstz IS NOT NULL")" "1" \
+  "func.current_date(), func.current_timestamp() and func.now() defaults filled the row"
 expect_fails "a status outside the Enum is refused" db_query "INSERT INTO everything (id, status) VALUES (2, 'deleted')"
 expect_fails "a mood outside the Enum is refused" db_query "INSERT INTO everything (id, status, mood) VALUES (3, 'draft', 'meh')"
 lm downgrade base

@@ -30,6 +30,8 @@ def upgrade() -> None:
     sa.Column('ts', sa.DateTime(), nullable=True),
     sa.Column('tstz', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=True),
     sa.Column('tm', sa.Time(), nullable=True),
+    sa.Column('day', sa.Date(), server_default=sa.func.current_date(), nullable=True),
+    sa.Column('at', sa.DateTime(), server_default=sa.func.current_timestamp(), nullable=True),
     sa.Column('price', sa.Numeric(10, 2), nullable=True),
     sa.Column('ratio', sa.Float(), nullable=True),
     sa.Column('doc', sa.JSON(), nullable=True),
