@@ -1421,15 +1421,6 @@ int lm_lint_collect(lm_project *p, const char *const *revs, int nrevs, lm_lint_f
 
 /* ---- upgrade and autogenerate's rename mark (SPEC §10) ----------------------- */
 
-int lm_rename_mark_line(const char *text) {
-  const char *m = text ? strstr(text, LM_RENAME_MARK) : NULL;
-  if (!m) return 0;
-  int line = 1;
-  for (const char *s = text; s < m; s++)
-    line += *s == '\n';
-  return line;
-}
-
 int lm_lint_refuse_marked(lm_project *p, const lm_plan *plan) {
   const lm_graph *g = &p->graph;
   for (int i = 0; i < plan->n; i++) {

@@ -515,3 +515,12 @@ const char *lm_closest(const char *word, const char *const *cands, int n) {
   }
   return best;
 }
+
+int lm_rename_mark_line(const char *text) {
+  const char *m = text ? strstr(text, LM_RENAME_MARK) : NULL;
+  if (!m) return 0;
+  int line = 1;
+  for (const char *s = text; s < m; s++)
+    line += *s == '\n';
+  return line;
+}
