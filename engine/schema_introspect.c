@@ -64,9 +64,20 @@ int lm_project_canonical_checks(lm_project *p, lm_schema *want, const lm_schema 
     const lm_schema_table *th = lm_schema_find_table(have, tw->name);
     for (int j = 0; th && j < tw->constraints.n && !rc; j++) {
       lm_schema_item *w = &tw->constraints.v[j];
-      if (w->kind != LM_SCON_CHECK || !w->name || !w->expr) continue;
-      const lm_schema_item *h = named_check(th, w->name);
-      if (!h || lm_expr_same(w->expr, h->expr)) continue;
+      if (w->kind != LM_SCON_CHECK || !w->expr) continue;
+      if (w->name) {
+        const lm_schema_item *h = named_check(th, w->name);
+        if (!h || lm_expr_same(w->expr, h->expr)) continue;
+      } else {
+        /* unnamed: the comparison pairs it with a check the database named,
+         * by content or in order, so its text as the database would write
+         * it is what tells a changed one from the same */
+        int same = 0;
+        for (int k = 0; k < th->constraints.n && !same; k++)
+          same = th->constraints.v[k].kind == LM_SCON_CHECK &&
+                 lm_expr_same(w->expr, th->constraints.v[k].expr);
+        if (same) continue;
+      }
       if (!c && (rc = lm_dialect_open(d, &c, url))) break;
       char *canon = NULL;
       if (lm_dialect_canonical_check(d, c, tw->name, w->expr, &canon)) {
