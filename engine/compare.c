@@ -144,8 +144,11 @@ static lm_default lua_default(const lm_schema_column *c, lm_diff *df) {
     v.kind = LM_DEF_NUMBER;
     v.text = P(df, raw);
   } else {
+    /* an expression as written (the model) or as the catalog gives it: its
+     * parentheses and casts may be what makes it valid there
+     * ((now() at time zone 'utc'), now() + '1 day'::interval) */
     v.kind = LM_DEF_SQL;
-    v.text = P(df, raw);
+    v.text = P(df, c->def);
   }
   free(lit);
   free(nt);
@@ -253,15 +256,18 @@ static int has_col(const lm_schema_table *t, const char *name) {
   return 0;
 }
 
-/* An index entry that is a column of t is a name; any other (lower(email),
- * email DESC) is SQL, written as op.sql() and rendered as it is. */
-static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_schema_table *t) {
+/* An index entry that is a column of t (the model's table) or of t2 (the
+ * database's, whose dropped columns a downgrade adds back) is a name; any
+ * other (lower(email)), and a descending column ("email" DESC), is SQL,
+ * written as op.sql() and rendered as it is. */
+static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_schema_table *t,
+                     const lm_schema_table *t2) {
   op->name = P(df, ix->name);
   int n = ix->ncols ? ix->ncols : 1;
   op->names = palloc(df, sizeof *op->names * (size_t)n);
   unsigned char *expr = palloc(df, (size_t)n);
   for (int i = 0; i < ix->ncols; i++) {
-    int col = has_col(t, ix->cols[i]);
+    int col = has_col(t, ix->cols[i]) || has_col(t2, ix->cols[i]);
     expr[i] = !col || (ix->desc && ix->desc[i]);
     if (!expr[i]) {
       op->names[i] = P(df, ix->cols[i]);
@@ -269,8 +275,7 @@ static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_
     }
     lm_buf b;
     lm_buf_init(&b);
-    int plain = col && lm_norm_is_plain_name(ix->cols[i]);
-    if (col && !plain)
+    if (col && lm_sql_name_needs_quotes(ix->cols[i])) /* order, Name: still names */
       lm_buf_ident(&b, ix->cols[i]);
     else
       lm_buf_puts(&b, ix->cols[i]);
@@ -287,7 +292,7 @@ static void create_indexes(lm_diff *df, lm_diff_item *it, int is_up, const lm_sc
   for (int i = 0; i < t->indexes.n; i++) {
     lm_op *op = is_up ? up(it, LM_OP_CREATE_INDEX, P(df, t->name))
                       : down(it, LM_OP_CREATE_INDEX, P(df, t->name));
-    index_op(df, op, &t->indexes.v[i], t);
+    index_op(df, op, &t->indexes.v[i], t, NULL);
   }
 }
 
@@ -686,19 +691,22 @@ static void create_constraint_item(lm_diff *df, const char *table, const lm_sche
 
 static char *index_object(const lm_schema_item *ix) { return lm_xasprintf("index '%s'", ix->name); }
 
-/* t: the table in the names after the renames (the model's) */
-static void drop_index_item(lm_diff *df, const lm_schema_table *t, const lm_schema_item *h) {
+/* t: the table in the names after the renames (the model's); t2 the
+ * database's */
+static void drop_index_item(lm_diff *df, const lm_schema_table *t, const lm_schema_table *t2,
+                            const lm_schema_item *h) {
   const char *table = t->name;
   lm_diff_item *it = item(df, LM_CH_REMOVED, index_object(h), "removed");
   lm_op *op = up(it, LM_OP_DROP_INDEX, P(df, table));
   op->name = P(df, h->name);
-  index_op(df, down(it, LM_OP_CREATE_INDEX, P(df, table)), h, t);
+  index_op(df, down(it, LM_OP_CREATE_INDEX, P(df, table)), h, t, t2);
 }
 
-static void create_index_item(lm_diff *df, const lm_schema_table *t, const lm_schema_item *w) {
+static void create_index_item(lm_diff *df, const lm_schema_table *t, const lm_schema_table *t2,
+                              const lm_schema_item *w) {
   const char *table = t->name;
   lm_diff_item *it = item(df, LM_CH_ADDED, index_object(w), "added");
-  index_op(df, up(it, LM_OP_CREATE_INDEX, P(df, table)), w, t);
+  index_op(df, up(it, LM_OP_CREATE_INDEX, P(df, table)), w, t, t2);
   lm_op *op = down(it, LM_OP_DROP_INDEX, P(df, table));
   op->name = P(df, w->name);
 }
@@ -969,7 +977,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         int gone = !tp->h_ix_used[j];
         for (int k = 0; k < tp->w->indexes.n && !gone; k++)
           if (tp->ix_match[k] == j && !index_same(&tp->w->indexes.v[k], &HI->v[j])) gone = 1;
-        if (gone) drop_index_item(df, tp->w, &HI->v[j]);
+        if (gone) drop_index_item(df, tp->w, tp->h, &HI->v[j]);
       }
     }
   /* foreign keys of tables that go, to tables that stay, go with their table */
@@ -1052,7 +1060,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
       for (int k = 0; k < WI->n; k++) {
         int j = tp->ix_match[k];
         if (j >= 0 && index_same(&WI->v[k], &tp->h->indexes.v[j])) continue;
-        create_index_item(df, tp->w, &WI->v[k]);
+        create_index_item(df, tp->w, tp->h, &WI->v[k]);
       }
     }
   for (int i = 0; i < np; i++)

@@ -347,6 +347,32 @@ static void drop_casts(ntoks *k, char *gone) {
   }
 }
 
+/* interval '1 day', DATE '2020-01-01': a typed literal is the string cast
+ * to the type, which PostgreSQL keeps as '1 day'::interval (whose cast
+ * drop_casts removes): the type word goes too. */
+static void drop_typed_literals(ntoks *k, char *gone) {
+  static const char *const types[] = {"interval", "date", "time", "timestamp", "timestamptz", NULL};
+  for (int i = 0; i + 1 < k->n; i++) {
+    if (k->v[i].t != 'w' || k->v[i + 1].t != 's') continue;
+    if (i >= 2 && is_p(k, i - 1, ':') && is_p(k, i - 2, ':')) continue;
+    for (int t = 0; types[t]; t++)
+      if (strcmp(k->v[i].s, types[t]) == 0) gone[i] = 1;
+  }
+}
+
+/* LIKE is PostgreSQL's ~~ (ILIKE ~~*, NOT LIKE !~~), as it gives them back. */
+static void like_to_tilde(ntoks *k, char *gone) {
+  for (int i = 0; i < k->n; i++) {
+    int ilike = is_w(k, i, "ilike");
+    if (!ilike && !is_w(k, i, "like")) continue;
+    int neg = i > 0 && is_w(k, i - 1, "not") && !gone[i - 1];
+    if (neg) gone[i - 1] = 1;
+    free(k->v[i].s);
+    k->v[i].t = 'p';
+    k->v[i].s = lm_xstrdup(neg ? (ilike ? "!~~*" : "!~~") : (ilike ? "~~*" : "~~"));
+  }
+}
+
 /* x = ANY (ARRAY[a, b]) is how PostgreSQL keeps x IN (a, b). */
 static void any_array_to_in(ntoks *k, char *gone) {
   for (int i = 0; i < k->n; i++) {
@@ -377,6 +403,8 @@ char *lm_norm_expr(const char *expr) {
   lex(expr, &k);
   char *gone = lm_xcalloc((size_t)k.n + 1, 1);
   drop_casts(&k, gone);
+  drop_typed_literals(&k, gone);
+  like_to_tilde(&k, gone);
   any_array_to_in(&k, gone);
   lm_buf b;
   lm_buf_init(&b);
@@ -671,9 +699,125 @@ char *lm_norm_rename_columns(const char *expr, const char *const *from, const ch
   return lm_buf_steal(&b);
 }
 
-int lm_norm_is_plain_name(const char *s) {
-  if (!s || !((*s >= 'a' && *s <= 'z') || *s == '_')) return 0;
-  for (; *s; s++)
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) return 0;
-  return 1;
+int lm_sql_name_needs_quotes(const char *name) {
+  if (!name || !((*name >= 'a' && *name <= 'z') || *name == '_')) return 1;
+  for (const char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) return 1;
+  /* PostgreSQL's reserved words and the words SQLite cannot take as a name */
+  static const char *const words[] = {"all",
+                                      "analyse",
+                                      "analyze",
+                                      "and",
+                                      "any",
+                                      "array",
+                                      "as",
+                                      "asc",
+                                      "asymmetric",
+                                      "authorization",
+                                      "binary",
+                                      "both",
+                                      "case",
+                                      "cast",
+                                      "check",
+                                      "collate",
+                                      "collation",
+                                      "column",
+                                      "concurrently",
+                                      "constraint",
+                                      "create",
+                                      "cross",
+                                      "current_catalog",
+                                      "current_date",
+                                      "current_role",
+                                      "current_schema",
+                                      "current_time",
+                                      "current_timestamp",
+                                      "current_user",
+                                      "default",
+                                      "deferrable",
+                                      "delete",
+                                      "desc",
+                                      "distinct",
+                                      "do",
+                                      "drop",
+                                      "else",
+                                      "end",
+                                      "escape",
+                                      "except",
+                                      "exists",
+                                      "false",
+                                      "fetch",
+                                      "for",
+                                      "foreign",
+                                      "freeze",
+                                      "from",
+                                      "full",
+                                      "grant",
+                                      "group",
+                                      "having",
+                                      "ilike",
+                                      "in",
+                                      "index",
+                                      "initially",
+                                      "inner",
+                                      "insert",
+                                      "intersect",
+                                      "into",
+                                      "is",
+                                      "isnull",
+                                      "join",
+                                      "lateral",
+                                      "leading",
+                                      "left",
+                                      "like",
+                                      "limit",
+                                      "localtime",
+                                      "localtimestamp",
+                                      "natural",
+                                      "not",
+                                      "nothing",
+                                      "notnull",
+                                      "null",
+                                      "offset",
+                                      "on",
+                                      "only",
+                                      "or",
+                                      "order",
+                                      "outer",
+                                      "overlaps",
+                                      "placing",
+                                      "primary",
+                                      "references",
+                                      "returning",
+                                      "right",
+                                      "select",
+                                      "session_user",
+                                      "set",
+                                      "similar",
+                                      "some",
+                                      "symmetric",
+                                      "system_user",
+                                      "table",
+                                      "tablesample",
+                                      "then",
+                                      "to",
+                                      "trailing",
+                                      "transaction",
+                                      "true",
+                                      "union",
+                                      "unique",
+                                      "update",
+                                      "user",
+                                      "using",
+                                      "values",
+                                      "variadic",
+                                      "verbose",
+                                      "when",
+                                      "where",
+                                      "window",
+                                      "with",
+                                      NULL};
+  for (int i = 0; words[i]; i++)
+    if (strcmp(name, words[i]) == 0) return 1;
+  return 0;
 }

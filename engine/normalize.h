@@ -34,9 +34,9 @@ char *lm_norm_rename_column(const char *expr, const char *from, const char *to);
 /** The same for nr renames at once (a swap of two names stays a swap). */
 char *lm_norm_rename_columns(const char *expr, const char *const *from, const char *const *to,
                              int nr);
-/** Whether name reads the same unquoted: lower-case letters, digits and _,
- * not starting with a digit. */
-int lm_norm_is_plain_name(const char *name);
+/** Whether a column name must be quoted to be read as that name: it is not
+ * lower-case letters, digits and _, or it is a reserved word. */
+int lm_sql_name_needs_quotes(const char *name);
 /** 1 when two expressions normalise to the same text (both NULL: same). */
 int lm_expr_same(const char *a, const char *b);
 

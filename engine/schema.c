@@ -214,19 +214,35 @@ void lm_schema_item_add_col(lm_schema_item *it, const char *col, int desc) {
   it->desc[it->ncols++] = desc;
 }
 
+/* The name a whole quoted identifier ("Name", "a""b") stands for, or NULL. */
+static char *unquoted(const char *s, size_t n) {
+  if (n < 2 || s[0] != '"' || s[n - 1] != '"') return NULL;
+  lm_buf b;
+  lm_buf_init(&b);
+  for (size_t i = 1; i + 1 < n; i++) {
+    if (s[i] == '"') {
+      if (i + 2 >= n || s[i + 1] != '"') return lm_buf_free(&b), NULL;
+      i++;
+    }
+    lm_buf_putc(&b, s[i]);
+  }
+  return b.s ? lm_buf_steal(&b) : lm_xstrdup("");
+}
+
 void lm_schema_item_add_index_col(lm_schema_item *it, const char *c) {
   size_t n = strlen(c);
-  if (n > 5 && strcasecmp(c + n - 5, " DESC") == 0) {
-    char *s = lm_xstrndup(c, n - 5);
-    lm_schema_item_add_col(it, s, 1);
-    free(s);
-  } else if (n > 4 && strcasecmp(c + n - 4, " ASC") == 0) {
-    char *s = lm_xstrndup(c, n - 4);
-    lm_schema_item_add_col(it, s, 0);
-    free(s);
-  } else {
-    lm_schema_item_add_col(it, c, 0);
-  }
+  int desc = 0;
+  if (n > 5 && strcasecmp(c + n - 5, " DESC") == 0)
+    n -= 5, desc = 1;
+  else if (n > 4 && strcasecmp(c + n - 4, " ASC") == 0)
+    n -= 4;
+  while (n && c[n - 1] == ' ')
+    n--;
+  /* op.sql('"Name" DESC'): the column Name, as the database reads it back */
+  char *s = unquoted(c, n);
+  if (!s) s = lm_xstrndup(c, n);
+  lm_schema_item_add_col(it, s, desc);
+  free(s);
 }
 
 void lm_schema_item_add_ref(lm_schema_item *it, const char *col) {
@@ -456,6 +472,47 @@ static const lm_schema_item *find_item(const lm_schema_list *l, const lm_schema_
 
 typedef enum item_type { IT_CONSTRAINT, IT_INDEX, IT_TRIGGER, IT_OBJECT } item_type;
 
+/* SQL text with "name" written name where name reads the same bare (lower
+ * case letters, digits, _): SQLite's RENAME COLUMN quotes the name it
+ * writes into an index or CHECK, the same definition either way. */
+static char *unquote_plain(const char *s) {
+  lm_buf b;
+  lm_buf_init(&b);
+  for (const char *p = s; *p;) {
+    if (*p == '\'') { /* a string literal, as it is */
+      const char *e = p + 1;
+      while (*e && !(*e == '\'' && e[1] != '\''))
+        e += *e == '\'' ? 2 : 1;
+      if (*e) e++;
+      lm_buf_put(&b, p, (size_t)(e - p));
+      p = e;
+      continue;
+    }
+    if (*p == '"') {
+      const char *e = p + 1;
+      int plain = (*e >= 'a' && *e <= 'z') || *e == '_';
+      while (plain && *e && *e != '"')
+        plain = (*e >= 'a' && *e <= 'z') || (*e >= '0' && *e <= '9') || *e == '_', e++;
+      if (plain && *e == '"' && e > p + 1) {
+        lm_buf_put(&b, p + 1, (size_t)(e - p - 1));
+        p = e + 1;
+        continue;
+      }
+    }
+    lm_buf_putc(&b, *p++);
+  }
+  return b.s ? lm_buf_steal(&b) : lm_xstrdup("");
+}
+
+static int same_def(const char *a, const char *b) {
+  if (strcmp(a, b) == 0) return 1;
+  char *x = unquote_plain(a), *y = unquote_plain(b);
+  int eq = strcmp(x, y) == 0;
+  free(x);
+  free(y);
+  return eq;
+}
+
 static char *item_thing(item_type type, const lm_schema_item *it) {
   switch (type) {
   case IT_CONSTRAINT:
@@ -488,7 +545,7 @@ static void diff_items(differ *d, const char *table, item_type type, const lm_sc
     char *thing = item_thing(type, ie);
     if (!ia) {
       missing(d, table, thing);
-    } else if (ia->kind != ie->kind || strcmp(ia->def, ie->def) != 0) {
+    } else if (ia->kind != ie->kind || !same_def(ia->def, ie->def)) {
       char *te = item_text(type, ie), *ta = item_text(type, ia);
       differs(d, table, thing, ta, te);
       free(te);

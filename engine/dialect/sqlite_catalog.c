@@ -1176,8 +1176,10 @@ static void sqlite_index(lm_schema_table *t, const char *name, int unique, const
   it->expr = where;
   for (int i = 0; i < r.n; i++) {
     int expr = lm_rows_int(&r, i, 0) == -2 || !lm_rows_cell(&r, i, 1);
-    lm_schema_item_add_col(it, expr ? (i < nitems ? items[i] : "?") : lm_rows_cell(&r, i, 1),
-                           lm_rows_int(&r, i, 2));
+    if (expr) /* the span's own ASC / DESC is the flag's */
+      lm_schema_item_add_index_col(it, i < nitems ? items[i] : "?");
+    else
+      lm_schema_item_add_col(it, lm_rows_cell(&r, i, 1), lm_rows_int(&r, i, 2));
   }
   lm_buf_free(&b);
   free_strv(items, nitems);

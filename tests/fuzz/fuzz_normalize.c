@@ -40,7 +40,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (again) abort();
     free(rn);
   }
-  (void)lm_norm_is_plain_name(type);
 
   free(ne2);
   free(ne);

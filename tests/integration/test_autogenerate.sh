@@ -854,6 +854,15 @@ lm check
 expect_exit 0
 lm check --roundtrip
 expect_exit 0
+# back to true: the downgrade sets DEFAULT false again, the same default as before
+sed -i 's/column("g", "boolean", { server_default = false })/column("g", "boolean", { server_default = true })/' schema.lua
+lm revision --autogenerate -m "true again"
+expect_exit 0
+expect_text_contains "$(cat "$(newest)")" 'op.alter_column("flags", "g", { server_default = op.sql("false"),' "the downgrade"
+lm upgrade head
+expect_exit 0
+lm check --roundtrip
+expect_exit 0
 
 t_case "a string server default with a backslash settles, and schema --model round-trips it"
 model_project
@@ -1067,6 +1076,8 @@ expect_exit 0
 lm revision --autogenerate -m "again"
 expect_exit 0
 expect_out_equals "No changes in schema detected."
+lm check --roundtrip
+expect_exit 0
 lm downgrade -1
 expect_exit 0
 lm check --drift
@@ -1118,5 +1129,115 @@ lm downgrade -1
 expect_exit 0
 lm check --drift
 expect_exit 0
+
+t_case "descending and quoted index columns: a reserved word, a capital, an expression"
+model_project
+cat >schema.lua <<'EOF'
+table("t",
+  column("id", "integer", { primary_key = true }),
+  column("order", "integer"),
+  column("Name", "string(100)"),
+  column("email", "text"),
+  index("ix_t_order", { "order DESC" }),
+  index("ix_t_name", { "Name DESC" }),
+  index("ix_t_both", { "email", "order" }),
+  index("ix_t_low", { "lower(email) DESC" }))
+EOF
+lm revision --autogenerate -m "indexes"
+expect_exit 0
+GEN=$(newest)
+expect_text_contains "$(cat "$GEN")" '{ op.sql("\"order\" DESC") }' "the revision"
+expect_text_contains "$(cat "$GEN")" '{ op.sql("\"Name\" DESC") }' "the revision"
+expect_text_contains "$(cat "$GEN")" '{ "email", "order" }' "the revision"
+expect_text_contains "$(cat "$GEN")" '{ op.sql("lower(email) DESC") }' "the revision"
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "again"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm check --drift
+expect_exit 0
+lm schema --model
+expect_exit 0
+printf '%s\n' "$LM_OUT" >schema.lua
+lm revision --autogenerate -m "from schema --model"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+# the columns and their indexes dropped: the downgrade adds the columns back,
+# then the indexes on them, as names
+cat >schema.lua <<'EOF'
+table("t", column("id", "integer", { primary_key = true }), column("email", "text"))
+EOF
+lm revision --autogenerate -m "drop columns"
+expect_exit 0
+DROP=$(newest)
+expect_text_contains "$(cat "$DROP")" 'op.create_index("ix_t_both", "t", { "email", "order" })' "the downgrade"
+lm upgrade head
+expect_exit 0
+lm check --roundtrip
+expect_exit 0
+lm downgrade -1
+expect_exit 0
+lm check --drift
+expect_exit 0
+
+if is_pg; then
+  t_case "PostgreSQL: defaults and WHERE clauses the server rewrites settle"
+  model_project
+  cat >schema.lua <<'EOF'
+table("t",
+  column("id", "integer", { primary_key = true }),
+  column("s", "text"),
+  column("at", "timestamptz", { server_default = sql("(now() at time zone 'utc')") }),
+  column("due", "timestamptz", { server_default = sql("now() + interval '1 day'") }),
+  index("ix_t_s", { "id" }, { where = "s LIKE 'x%' AND s NOT ILIKE 'y'" }))
+EOF
+  lm revision --autogenerate -m "rewritten"
+  expect_exit 0
+  GEN=$(newest)
+  expect_text_contains "$(cat "$GEN")" "server_default = op.sql(\"(now() at time zone 'utc')\")" "the revision"
+  lm upgrade head
+  expect_exit 0
+  lm revision --autogenerate -m "again"
+  expect_exit 0
+  expect_out_equals "No changes in schema detected."
+  lm check --drift
+  expect_exit 0
+  lm check
+  expect_exit 0
+
+  t_case "PostgreSQL: a changed unnamed check is found, though the server rewrites it"
+  model_project
+  cat >schema.lua <<'EOF'
+table("orders",
+  column("id", "integer", { primary_key = true }),
+  column("amount", "integer"),
+  column("status", "text"),
+  check("amount >= 0"),
+  check("status IN ('a', 'b') AND amount BETWEEN 0 AND 1000"))
+EOF
+  lm revision --autogenerate -m "checks"
+  expect_exit 0
+  lm upgrade head
+  expect_exit 0
+  lm revision --autogenerate -m "again"
+  expect_exit 0
+  expect_out_equals "No changes in schema detected."
+  sed -i 's/check("amount >= 0")/check("amount >= 1")/' schema.lua
+  lm check
+  expect_exit 1
+  expect_err_contains "model differs"
+  lm revision --autogenerate -m "amount from 1"
+  expect_exit 0
+  expect_out_contains "check constraint 'ck_orders_1'"
+  expect_text_contains "$(cat "$(newest)")" 'op.create_check_constraint("ck_orders_1", "orders", "amount >= 1")' "the revision"
+  lm upgrade head
+  expect_exit 0
+  lm revision --autogenerate -m "again"
+  expect_exit 0
+  expect_out_equals "No changes in schema detected."
+  lm check --roundtrip
+  expect_exit 0
+fi
 
 t_done
