@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "normalize.h"
 #include "schema.h"
 
 /* ---- building ------------------------------------------------------------------ */
@@ -545,7 +546,12 @@ static void diff_items(differ *d, const char *table, item_type type, const lm_sc
     char *thing = item_thing(type, ie);
     if (!ia) {
       missing(d, table, thing);
-    } else if (ia->kind != ie->kind || !same_def(ia->def, ie->def)) {
+    } else if (ia->kind != ie->kind || !(same_def(ia->def, ie->def) ||
+                                         /* PostgreSQL deparses a CHECK it was given in its own
+                                          * words anew: ANY ((ARRAY[…])::text[]) comes back as
+                                          * ANY (ARRAY[(…)::text, …]) */
+                                         (type == IT_CONSTRAINT && ie->kind == LM_SCON_CHECK &&
+                                          lm_expr_same(ia->def, ie->def)))) {
       char *te = item_text(type, ie), *ta = item_text(type, ia);
       differs(d, table, thing, ta, te);
       free(te);
