@@ -677,6 +677,9 @@ static void drop_constraint_item(lm_diff *df, const char *table, const lm_schema
   create_con_op(df, op, table, h, list);
   lm_op *dr = drop_con_op(df, up(it, LM_OP_DROP_CONSTRAINT, P(df, table)), h);
   dr->name = op->name;
+  /* a primary key the database holds without a name (SQLite) is dropped by
+   * the convention's name and made again without one, as it was */
+  if (h->kind == LM_SCON_PK && !h->name) op->name = op->cons[0].name = NULL;
 }
 
 static void create_constraint_item(lm_diff *df, const char *table, const lm_schema_item *w,

@@ -1240,4 +1240,35 @@ EOF
   expect_exit 0
 fi
 
+t_case "a composite primary key and a named IN check changed: the revision round-trips"
+model_project
+cat >schema.lua <<'EOF'
+table("m",
+  column("org_id", "integer", { nullable = false }),
+  column("user_id", "integer", { nullable = false }),
+  column("x", "integer", { nullable = false }),
+  column("s", "string(10)"),
+  primary_key({ "org_id", "user_id" }),
+  check("s IN ('a', 'b')", { name = "ck_m_s" }))
+EOF
+lm revision --autogenerate -m "m"
+expect_exit 0
+lm upgrade head
+expect_exit 0
+sed -i 's/primary_key({ "org_id", "user_id" })/primary_key({ "org_id", "x" })/; s/IN (.a., .b.)/IN ('"'a', 'b', 'c'"')/' schema.lua
+lm revision --autogenerate -m "key and check"
+expect_exit 0
+expect_out_contains "check constraint 'ck_m_s'"
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "again"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm check --roundtrip
+expect_exit 0
+lm downgrade -1
+expect_exit 0
+lm check --drift
+expect_exit 0
+
 t_done
