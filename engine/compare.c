@@ -211,8 +211,23 @@ static void fill_constraint(lm_diff *df, const lm_schema_item *k, lm_constraint 
 static const char *con_name(lm_diff *df, const char *table, const lm_schema_item *k,
                             const lm_schema_list *list);
 
+static int names_table(const lm_schema_table *const *v, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(v[i]->name, name) == 0) return 1;
+  return 0;
+}
+
+/* A foreign key of t to one of the tables later[] (made after t, or gone
+ * before it: a cycle of references) is not made with t but on its own. */
+static int fk_deferred(const lm_schema_table *t, const lm_schema_item *k,
+                       const lm_schema_table *const *later, int nlater) {
+  return k->kind == LM_SCON_FK && k->ref_table && strcmp(k->ref_table, t->name) != 0 &&
+         names_table(later, nlater, k->ref_table);
+}
+
 static lm_op *create_table_op(const lm_dialect *d, lm_diff *df, lm_diff_item *it, int is_up,
-                              const lm_schema_table *t) {
+                              const lm_schema_table *t, const lm_schema_table *const *later,
+                              int nlater) {
   /* the model's unnamed constraints get the naming convention's names, so
    * that every later revision (and its downgrade) can name them */
   int from_model = t->ncols > 0 && t->cols[0].ltype;
@@ -229,7 +244,7 @@ static lm_op *create_table_op(const lm_dialect *d, lm_diff *df, lm_diff_item *it
   }
   for (int i = 0; i < t->constraints.n; i++) {
     const lm_schema_item *k = &t->constraints.v[i];
-    if (k->kind == LM_SCON_EXCLUDE) continue;
+    if (k->kind == LM_SCON_EXCLUDE || fk_deferred(t, k, later, nlater)) continue;
     if (k->kind == LM_SCON_PK && k->ncols == 1 && !k->name) continue;
     if (k->kind == LM_SCON_PK && k->ncols == 1) {
       /* named: still on the column when the name is the one PostgreSQL gives */
@@ -989,10 +1004,17 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
   for (int i = 0; i < ncreated; i++) {
     const lm_schema_table *t = created[i];
     lm_diff_item *it = item(df, LM_CH_ADDED, lm_xasprintf("table '%s'", t->name), "added");
-    create_table_op(d, df, it, 1, t);
+    create_table_op(d, df, it, 1, t, created + i + 1, ncreated - i - 1);
     create_indexes(df, it, 1, t);
     down(it, LM_OP_DROP_TABLE, P(df, t->name));
   }
+  /* the references of a cycle, once both tables are there (the downgrade
+   * drops them before either table) */
+  for (int i = 0; i < ncreated; i++)
+    for (int c = 0; c < created[i]->constraints.n; c++)
+      if (fk_deferred(created[i], &created[i]->constraints.v[c], created + i + 1, ncreated - i - 1))
+        create_constraint_item(df, created[i]->name, &created[i]->constraints.v[c],
+                               &created[i]->constraints);
   /* 5. columns added and changed; a drop and an add of the same type side by
    * side with the possible-rename comment */
   for (int i = 0; i < np; i++) {
@@ -1035,11 +1057,18 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
   for (int j = 0; j < nh; j++)
     if (!h_used[j]) dropped[ndropped++] = have->tables[j];
   order_by_refs(dropped, ndropped);
+  /* a cycle of references is broken before its tables go (and made again
+   * once the downgrade has made them both) */
+  for (int i = 0; i < ndropped; i++)
+    for (int c = 0; c < dropped[i]->constraints.n; c++)
+      if (fk_deferred(dropped[i], &dropped[i]->constraints.v[c], dropped + i + 1, ndropped - i - 1))
+        drop_constraint_item(df, dropped[i]->name, &dropped[i]->constraints.v[c],
+                             &dropped[i]->constraints);
   for (int i = ndropped - 1; i >= 0; i--) {
     const lm_schema_table *t = dropped[i];
     lm_diff_item *it = item(df, LM_CH_REMOVED, lm_xasprintf("table '%s'", t->name), "removed");
     up(it, LM_OP_DROP_TABLE, P(df, t->name));
-    create_table_op(d, df, it, 0, t);
+    create_table_op(d, df, it, 0, t, dropped + i + 1, ndropped - i - 1);
     create_indexes(df, it, 0, t);
   }
   free(dropped);

@@ -177,8 +177,10 @@ static void index_opts(lm_buf *b, const lm_op *op) {
 }
 
 /* create_table: one item per line, the closing parenthesis on the last. */
+/* extra: the diff's items, whose foreign keys made apart (a cycle of
+ * references) belong in op's table of a model; NULL in a revision */
 static void create_table(lm_buf *b, const lm_op *op, const char *indent, const char *pre,
-                         const lm_op *indexes, int nindexes) {
+                         const lm_op *indexes, int nindexes, const lm_diff *extra) {
   lm_buf_printf(b, "%s%s(", pre[0] ? "op.create_table" : "table", "");
   q(b, op->table);
   int n = op->ncols + op->ncons + nindexes, k = 0;
@@ -190,6 +192,15 @@ static void create_table(lm_buf *b, const lm_op *op, const char *indent, const c
   for (int i = 0; i < op->ncons; i++) {
     lm_buf_printf(b, ",\n%s  ", indent);
     constraint(b, &op->cons[i], pre);
+    k++;
+  }
+  for (int i = 0; extra && i < extra->n; i++) {
+    const lm_diff_item *it = &extra->v[i];
+    if (it->nup < 1 || it->up[0].kind != LM_OP_CREATE_FK || it->up[0].ncons < 1 ||
+        strcmp(it->up[0].table, op->table) != 0)
+      continue;
+    lm_buf_printf(b, ",\n%s  ", indent);
+    constraint(b, &it->up[0].cons[0], pre);
     k++;
   }
   for (int i = 0; i < nindexes; i++) {
@@ -218,7 +229,7 @@ void lm_lua_write_op(lm_buf *b, const lm_op *op, const char *indent) {
   }
   lm_buf_puts(b, indent);
   switch (op->kind) {
-  case LM_OP_CREATE_TABLE: create_table(b, op, indent, "op.", NULL, 0); return;
+  case LM_OP_CREATE_TABLE: create_table(b, op, indent, "op.", NULL, 0, NULL); return;
   case LM_OP_DROP_TABLE:
     lm_buf_puts(b, "op.drop_table(");
     q(b, op->table);
@@ -364,7 +375,7 @@ char *lm_lua_write_model(const lm_dialect *d, const lm_schema *s) {
     const lm_diff_item *it = &diff.v[i];
     if (it->nup < 1 || it->up[0].kind != LM_OP_CREATE_TABLE) continue;
     lm_buf_putc(&b, '\n');
-    create_table(&b, &it->up[0], "", "", it->up + 1, it->nup - 1);
+    create_table(&b, &it->up[0], "", "", it->up + 1, it->nup - 1, &diff);
   }
   lm_diff_free(&diff);
   lm_schema_free(empty);

@@ -1271,4 +1271,48 @@ expect_exit 0
 lm check --drift
 expect_exit 0
 
+t_case "tables that reference each other: made, then their cycle closed; broken, then dropped"
+model_project
+cat >schema.lua <<'EOF'
+table("users",
+  column("id", "integer", { primary_key = true }),
+  column("last_order_id", "integer", { references = "orders.id" }))
+table("orders",
+  column("id", "integer", { primary_key = true }),
+  column("user_id", "integer", { nullable = false, references = "users.id", ondelete = "CASCADE" }))
+EOF
+lm revision --autogenerate -m "cycle"
+expect_exit 0
+expect_text_contains "$(cat "$(newest)")" 'op.create_foreign_key(' "the reference made once both tables are there"
+lm upgrade head
+expect_exit 0
+db_query "INSERT INTO users (id) VALUES (1)" >/dev/null
+db_query "INSERT INTO orders (id, user_id) VALUES (7, 1)" >/dev/null
+db_query "UPDATE users SET last_order_id = 7" >/dev/null
+expect_fails "a reference to no order is refused" db_query "UPDATE users SET last_order_id = 8"
+lm revision --autogenerate -m "again"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm check --drift
+expect_exit 0
+lm schema --model
+expect_exit 0
+printf '%s\n' "$LM_OUT" >schema.lua
+lm revision --autogenerate -m "from schema --model"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+printf '%s\n' 'table("other", column("id", "integer", { primary_key = true }))' >schema.lua
+lm revision --autogenerate -m "drop both"
+expect_exit 0
+expect_out_contains "Detected removed table 'users'"
+lm upgrade head
+expect_exit 0
+lm check --roundtrip
+expect_exit 0
+lm downgrade -1
+expect_exit 0
+expect_eq "$(db_query "SELECT last_order_id FROM users")" "" "the tables made again (empty)"
+lm check --drift
+expect_exit 0
+
 t_done
