@@ -436,6 +436,27 @@ static const lm_schema_column *find_column(const lm_schema_table *t, const char 
   return NULL;
 }
 
+/* The same column whose default is spelt two ways for one value: a
+ * downgrade sets DEFAULT false with op.sql("false") where the table was
+ * made with DEFAULT 0 (SQLite's boolean), 'a'::text and 'a', … */
+static int same_but_default_spelling(const lm_schema_column *e, const lm_schema_column *a) {
+  if (!e->def || !a->def) return 0;
+  lm_schema_column x = *e, y = *a;
+  x.def = y.def = NULL;
+  char *tx = column_text(&x), *ty = column_text(&y);
+  int same = strcmp(tx, ty) == 0;
+  free(tx);
+  free(ty);
+  if (!same) return 0;
+  char *nt = lm_norm_type(e->type);
+  char *dx = lm_norm_default(e->def, nt), *dy = lm_norm_default(a->def, nt);
+  same = dx && dy && strcmp(dx, dy) == 0;
+  free(nt);
+  free(dx);
+  free(dy);
+  return same;
+}
+
 static void diff_columns(differ *d, const lm_schema_table *e, const lm_schema_table *a) {
   for (int i = 0; i < e->ncols && !d->what; i++) {
     const lm_schema_column *ce = &e->cols[i];
@@ -445,7 +466,8 @@ static void diff_columns(differ *d, const lm_schema_table *e, const lm_schema_ta
       missing(d, e->name, thing);
     } else {
       char *te = column_text(ce), *ta = column_text(ca);
-      if (strcmp(te, ta) != 0) differs(d, e->name, thing, ta, te);
+      if (strcmp(te, ta) != 0 && !same_but_default_spelling(ce, ca))
+        differs(d, e->name, thing, ta, te);
       free(te);
       free(ta);
     }

@@ -16,12 +16,9 @@ const struct lm_type_pair lm_sqlite_type_names[] = {
 
 /* SQLite has no now(): the moment a row is written is CURRENT_TIMESTAMP
  * (as SQLAlchemy writes func.now() there), so the model of SPEC §10,
- * server_default = sql("now()"), makes a table that takes rows. true and
- * false are 1 and 0, as luamig writes a boolean default there, so that
- * op.sql("false") (how a revision says DEFAULT false in alter_column, where
- * false drops the default) gives the same table as server_default = false. */
-const struct lm_type_pair lm_sqlite_sql_spellings[] = {
-    {"now()", "CURRENT_TIMESTAMP"}, {"true", "1"}, {"false", "0"}, {NULL, NULL}};
+ * server_default = sql("now()"), makes a table that takes rows. */
+const struct lm_type_pair lm_sqlite_sql_spellings[] = {{"now()", "CURRENT_TIMESTAMP"},
+                                                       {NULL, NULL}};
 
 /* Type names SQLite's affinity rules take that SPEC §4 does not list. */
 const char *const lm_sqlite_known_types[] = {"int",

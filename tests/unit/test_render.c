@@ -413,9 +413,6 @@ static void test_defaults(void **state) {
   /* only the whole expression: a call inside another is left as written */
   c.server_default = (lm_default){.kind = LM_DEF_SQL, .text = "now() + 1"};
   EXPECT_SQL(SL, &op, "ALTER TABLE \"t\" ADD COLUMN \"d\" TEXT DEFAULT (now() + 1)");
-  c.server_default = (lm_default){.kind = LM_DEF_SQL, .text = "FALSE"};
-  EXPECT_SQL(SL, &op, "ALTER TABLE \"t\" ADD COLUMN \"d\" TEXT DEFAULT 0");
-  EXPECT_SQL(PG, &op, "ALTER TABLE \"t\" ADD COLUMN \"d\" TEXT DEFAULT FALSE");
   c.server_default = (lm_default){.kind = LM_DEF_SQL, .text = "'now()'"};
   EXPECT_SQL(SL, &op, "ALTER TABLE \"t\" ADD COLUMN \"d\" TEXT DEFAULT 'now()'");
   c.server_default = (lm_default){.kind = LM_DEF_SQL, .text = "'x'"};
