@@ -3,6 +3,7 @@
  * into an arena owned by a Lua userdata, so a Lua error raised half-way
  * through parsing leaks nothing. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,10 +231,18 @@ static lm_default parse_default(lua_State *L, lm_arena *A, int idx, int false_dr
   return d;
 }
 
+/* op.null: SQL NULL where Lua's nil cannot stand (a value in a bulk_insert
+ * row, which nil would leave out and so give the column its default) */
+static const char OP_NULL = 0;
+
 static void to_value(lua_State *L, lm_arena *A, int idx, lm_value *v, const char *fn) {
   memset(v, 0, sizeof *v);
   switch (lua_type(L, idx)) {
   case LUA_TNIL: v->t = LM_V_NULL; break;
+  case LUA_TLIGHTUSERDATA:
+    if (lua_touserdata(L, idx) != &OP_NULL) goto bad;
+    v->t = LM_V_NULL;
+    break;
   case LUA_TBOOLEAN:
     v->t = LM_V_BOOL;
     v->i = lua_toboolean(L, idx);
@@ -256,7 +265,8 @@ static void to_value(lua_State *L, lm_arena *A, int idx, lm_value *v, const char
     break;
   }
   default:
-    op_error(L, "op.%s: a value must be nil, a boolean, a number or a string, got %s", fn,
+  bad:
+    op_error(L, "op.%s: a value must be nil, op.null, a boolean, a number or a string, got %s", fn,
              luaL_typename(L, idx));
   }
 }
@@ -635,8 +645,17 @@ static int l_create_index(lua_State *L) {
   lm_lua_check_opts(L, 4, "create_index", INDEX_OPTS);
   op.unique = first_set(opt_bool(L, 4, "unique", "create_index"), 0);
   op.where = opt_str(L, A, 4, "where", "create_index");
-  if (!op.where) op.where = opt_str(L, A, 4, "postgresql_where", "create_index");
-  if (!op.where) op.where = opt_str(L, A, 4, "sqlite_where", "create_index");
+  /* Alembic's <dialect>_where: only on that dialect (a full index on the
+   * others); with no dialect known (lint), either */
+  const char *dn = lm_lua_context_dialect(L);
+  if (!op.where && dn) {
+    char key[64];
+    snprintf(key, sizeof key, "%s_where", dn);
+    op.where = opt_str(L, A, 4, key, "create_index");
+  } else if (!op.where) {
+    op.where = opt_str(L, A, 4, "postgresql_where", "create_index");
+    if (!op.where) op.where = opt_str(L, A, 4, "sqlite_where", "create_index");
+  }
   op.concurrently =
       first_set(opt_bool(L, 4, "concurrently", "create_index"),
                 first_set(opt_bool(L, 4, "postgresql_concurrently", "create_index"), 0));
@@ -1294,6 +1313,8 @@ void lm_lua_open_op(lua_State *L) {
   lua_setfield(L, -2, "__close");
   lua_pop(L, 1);
   luaL_newlib(L, OPS);
+  lua_pushlightuserdata(L, (void *)&OP_NULL);
+  lua_setfield(L, -2, "null");
   lua_newtable(L);
   lua_pushcfunction(L, op_unknown);
   lua_setfield(L, -2, "__index");

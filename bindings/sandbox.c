@@ -514,6 +514,19 @@ void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const ch
   lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
 }
 
+const char *lm_lua_context_dialect(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
+  const char *d = NULL;
+  if (lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, "dialect") == LUA_TSTRING) {
+    d = lua_tostring(L, -1); /* the string is kept by the context table */
+    lua_pop(L, 1);
+  } else if (lua_type(L, -1) == LUA_TTABLE) {
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return d;
+}
+
 /* Gives `context` fresh data for one call: the run's dialect, offline and
  * x (read-only, made once by lm_lua_set_context), and revision and step --
  * or, while a file loads (loading), only offline = false and an empty x, so

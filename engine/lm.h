@@ -634,6 +634,8 @@ int lm_lua_revision_load(lua_State *L, lm_revision *r);
  * garbage collector can take it; lm_lua_revision_load compiles it again. */
 void lm_lua_revision_unload(lua_State *L, lm_revision *r);
 /** Sets context.x, dialect, offline. */
+/** The dialect name lm_lua_set_context gave the run, or NULL. */
+const char *lm_lua_context_dialect(lua_State *L);
 void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const char *const *x,
                         int nx);
 /** Calls upgrade/downgrade (or step up/down) of a revision with the run's

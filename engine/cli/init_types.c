@@ -158,6 +158,7 @@ const char cli_luamig_meta[] =
     "\n"
     "---The operations of a revision.\n"
     "---@class luamig.op\n"
+    "---@field null lightuserdata SQL NULL where nil cannot stand: a bulk_insert row's value\n"
     "op = {}\n"
     "\n"
     "---A column for create_table or add_column.\n"
