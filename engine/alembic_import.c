@@ -797,6 +797,118 @@ static int sequence(conv *C, const py_node *x, lm_buf *o) {
   return 0;
 }
 
+/* A Python literal as json.dumps writes it (", " and ": ", ASCII with
+ * \uXXXX): what SQLAlchemy's JSON type stores for a dict or list. */
+static int json_of(conv *C, const py_node *x, lm_buf *o) {
+  switch (x->kind) {
+  case PY_STR: {
+    if (x->fstring || x->bytes) return failf(C, "a JSON value that is not a plain string");
+    lm_buf_putc(o, '"');
+    const unsigned char *p = (const unsigned char *)x->s, *end = p + x->len;
+    while (p < end) {
+      unsigned c = *p;
+      size_t n = lm_utf8_seq(p);
+      if (!n || p + n > end) return failf(C, "a JSON string that is not UTF-8");
+      if (n > 1) {
+        unsigned cp = c & (0x7f >> n);
+        for (size_t i = 1; i < n; i++)
+          cp = (cp << 6) | (p[i] & 0x3f);
+        if (cp >= 0x10000)
+          lm_buf_printf(o, "\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10),
+                        0xdc00 + ((cp - 0x10000) & 0x3ff));
+        else
+          lm_buf_printf(o, "\\u%04x", cp);
+      } else if (c == '"' || c == '\\') {
+        lm_buf_printf(o, "\\%c", c);
+      } else if (c == '\n') {
+        lm_buf_puts(o, "\\n");
+      } else if (c == '\r') {
+        lm_buf_puts(o, "\\r");
+      } else if (c == '\t') {
+        lm_buf_puts(o, "\\t");
+      } else if (c < 0x20 || c == 0x7f) {
+        lm_buf_printf(o, "\\u%04x", c);
+      } else {
+        lm_buf_putc(o, (char)c);
+      }
+      p += n;
+    }
+    lm_buf_putc(o, '"');
+    return 0;
+  }
+  case PY_NUM:
+    if (strchr(x->s, '_') || strchr(x->s, 'j') || strchr(x->s, 'J') || strchr(x->s, 'x') ||
+        strchr(x->s, 'X') || strchr(x->s, 'o') || strchr(x->s, 'b'))
+      return failf(C, "a JSON number written other than in decimal");
+    lm_buf_puts(o, x->s);
+    return 0;
+  case PY_UNARY:
+    if (streq(x->s, "-") && x->a->kind == PY_NUM) {
+      lm_buf_putc(o, '-');
+      return json_of(C, x->a, o);
+    }
+    return failf(C, "an operator in a JSON value");
+  case PY_TRUE: lm_buf_puts(o, "true"); return 0;
+  case PY_FALSE: lm_buf_puts(o, "false"); return 0;
+  case PY_NONE: lm_buf_puts(o, "null"); return 0;
+  case PY_LIST:
+  case PY_TUPLE:
+    lm_buf_putc(o, '[');
+    for (int i = 0; i < x->n; i++) {
+      if (i) lm_buf_puts(o, ", ");
+      if (json_of(C, x->items[i], o)) return -1;
+    }
+    lm_buf_putc(o, ']');
+    return 0;
+  case PY_DICT:
+    lm_buf_putc(o, '{');
+    for (int i = 0; i + 1 < x->n; i += 2) {
+      if (x->items[i]->kind != PY_STR) return failf(C, "a JSON object whose keys are not strings");
+      if (i) lm_buf_puts(o, ", ");
+      if (json_of(C, x->items[i], o)) return -1;
+      lm_buf_puts(o, ": ");
+      if (json_of(C, x->items[i + 1], o)) return -1;
+    }
+    lm_buf_putc(o, '}');
+    return 0;
+  default: return failf(C, "a JSON value that is not a literal");
+  }
+}
+
+/* bulk_insert's rows: None is NULL (op.null: a nil would leave the column
+ * out, and give it its default), a dict or list a JSON column's text. */
+static int bulk_rows(conv *C, const py_node *x, lm_buf *o) {
+  lm_buf_puts(o, "{ ");
+  for (int r = 0; r < x->n; r++) {
+    const py_node *row = x->items[r];
+    if (row->kind != PY_DICT) return failf(C, "a bulk_insert row that is not a dict");
+    if (r) lm_buf_puts(o, ", ");
+    lm_buf_puts(o, "{ ");
+    for (int i = 0; i + 1 < row->n; i += 2) {
+      const py_node *k = row->items[i], *v = row->items[i + 1];
+      if (k->kind != PY_STR || k->fstring || k->bytes || memchr(k->s, 0, k->len))
+        return failf(C, "a dict whose keys are not plain strings");
+      if (i) lm_buf_puts(o, ", ");
+      lua_key(o, k->s, k->len);
+      if (v->kind == PY_NONE) {
+        lm_buf_puts(o, "op.null");
+      } else if (v->kind == PY_DICT || v->kind == PY_LIST || v->kind == PY_TUPLE) {
+        lm_buf j;
+        lm_buf_init(&j);
+        int rc = json_of(C, v, &j);
+        if (!rc) lua_str(o, j.s ? j.s : "", j.len);
+        lm_buf_free(&j);
+        if (rc) return -1;
+      } else if (value(C, v, o)) {
+        return -1;
+      }
+    }
+    lm_buf_puts(o, " }");
+  }
+  lm_buf_puts(o, " }");
+  return 0;
+}
+
 static int value(conv *C, const py_node *x, lm_buf *o) {
   switch (x->kind) {
   case PY_STR: {
@@ -931,6 +1043,9 @@ static int directive_kw(conv *C, const dspec *d, const char *kw, const py_node *
   /* multiinsert=False makes Alembic insert row by row: the same rows */
   if (streq(d->name, "bulk_insert") && streq(kw, "multiinsert")) return 0;
   if (v->kind == PY_NONE || ignored_kw(kw)) return 0;
+  /* autogenerate's drop_index repeats the index's WHERE: nothing to drop by */
+  if (streq(d->name, "drop_index") && (streq(kw, "postgresql_where") || streq(kw, "sqlite_where")))
+    return 0;
   if (alter && (streq(kw, "comment") || streq(kw, "existing_comment")) && v->kind == PY_FALSE)
     return 0;
   if (streq(kw, "schema")) return failf(C, "a schema= argument (luamig uses the search path)");
@@ -1028,7 +1143,7 @@ static int directive(conv *C, const py_node *x, const dspec *d, const char *pref
     } else if (streq(d->name, "bulk_insert") && k == 0) {
       rc = table_ref(C, v, o);
     } else if (streq(d->name, "bulk_insert") && k == 1 && v->kind == PY_LIST) {
-      rc = sequence(C, v, o);
+      rc = bulk_rows(C, v, o);
     } else {
       rc = value(C, v, o);
     }

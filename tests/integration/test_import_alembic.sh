@@ -392,4 +392,50 @@ expect_err_contains "has no alembic_version table"
 lm stamp --from-alembic head
 expect_exit 2
 
+# ---------------------------------------------------------------------------
+t_case "import: bulk_insert's None is NULL and a dict is JSON text; <dialect>_where on its dialect"
+new_project --no-url
+export LM_TEST_URL=$LM_URL
+write_config 'url = os.getenv("LM_TEST_URL"),'
+lm import alembic "$CORPUS/data"
+expect_exit 0
+lua=$(cat versions/c1d2e3f4a5b6_seed_settings.lua)
+expect_text_contains "$lua" 'level = op.null, owner = op.null' "None as op.null"
+lm check
+expect_exit 0
+lm upgrade head
+expect_exit 0
+rows=$(db_query "SELECT id, coalesce(level, -1), coalesce(owner, 'NULL') FROM settings ORDER BY id")
+expect_eq "$(printf '%s' "$rows" | tr '\n' ' ')" "1|-1|NULL 2|7|bob" "None is NULL, not the column's default"
+if is_pg; then
+  # json is JSONB on PostgreSQL (SPEC §4): compared as JSON
+  expect_eq "$(db_query "SELECT count(*) FROM settings WHERE value = '{\"color\": \"blué\", \"sizes\": [1, 2], \"x\": null}'::jsonb")" 1 "row 1's JSON"
+  expect_eq "$(db_query "SELECT count(*) FROM settings WHERE value = '[true, 1.5, \"a\\\"b\"]'::jsonb")" 1 "row 2's JSON"
+else
+  values=$(db_query "SELECT value FROM settings ORDER BY id")
+  expect_text_contains "$values" '{"color": "blu\u00e9", "sizes": [1, 2], "x": null}' "row 1's JSON, as json.dumps writes it"
+  expect_text_contains "$values" '[true, 1.5, "a\"b"]' "row 2's JSON"
+fi
+schema=$(db_schema)
+if is_pg; then
+  expect_text_contains "$schema" "WHERE ((status)::text <> 'archived'::text)" "PostgreSQL: postgresql_where"
+else
+  expect_text_contains "$schema" "WHERE status <> 'archived'" "SQLite: sqlite_where"
+fi
+lm downgrade base
+expect_exit 0
+if [ -n "$ALEMBIC_PY" ] && is_sqlite; then
+  lm upgrade head
+  expect_exit 0
+  ours=$(db_query "SELECT id, level, owner, value FROM settings ORDER BY id")
+  alembic_db=$(fresh_url)
+  if alembic_upgrade "$alembic_db" "$CORPUS/data"; then
+    _pass
+  else
+    _fail "alembic upgrade heads failed" "$(mask "$(cat "$LM_TMP/alembic.log")")"
+  fi
+  theirs=$(db_query "SELECT id, level, owner, value FROM settings ORDER BY id" "$alembic_db")
+  expect_same "$theirs" "$ours" "Alembic's rows and luamig's"
+fi
+
 t_done
