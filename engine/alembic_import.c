@@ -1370,14 +1370,34 @@ static int call_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
   return rc;
 }
 
-/* `t = sa.table("name", sa.column(...))`: the handle bulk_insert takes. */
+/* `t = sa.table("name", sa.column(...))`: the handle bulk_insert takes;
+ * `t = op.create_table("name", ...)`, as Alembic's documentation seeds a new
+ * table: the table made, and the same handle. */
 static int assign_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
   if (s->target->kind != PY_NAME || !s->value || s->value->kind != PY_CALL)
     return failf(C, "an assignment: write it in Lua");
   char *rest;
   ns n = resolve(C, s->value->a, &rest);
   int table = n == NS_SA && streq(rest, "table");
+  int created = n == NS_OP && streq(rest, "create_table");
   free(rest);
+  if (created && usable_local(s->target->s) && positional(s->value, 0) &&
+      positional(s->value, 0)->kind == PY_STR) {
+    py_stmt call = *s;
+    call.kind = PY_S_EXPR;
+    call.target = NULL;
+    int rc = call_stmt(C, &call, b, indent);
+    lm_buf v;
+    lm_buf_init(&v);
+    if (!rc) rc = value(C, positional(s->value, 0), &v);
+    if (!rc) {
+      lm_buf_printf(b, "%slocal %s = %s -- a table handle in Alembic: here its name\n", indent,
+                    s->target->s, v.s);
+      add_name(C->tables, &C->ntables, s->target->s);
+    }
+    lm_buf_free(&v);
+    return rc;
+  }
   if (!table || !usable_local(s->target->s)) {
     char *d = s->value->kind == PY_CALL ? py_dotted(s->value->a) : NULL;
     int bind = d && strlen(d) > 9 && strcmp(d + strlen(d) - 9, ".get_bind") == 0;

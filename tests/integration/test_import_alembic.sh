@@ -401,10 +401,12 @@ lm import alembic "$CORPUS/data"
 expect_exit 0
 lua=$(cat versions/c1d2e3f4a5b6_seed_settings.lua)
 expect_text_contains "$lua" 'level = op.null, owner = op.null' "None as op.null"
+expect_text_contains "$(cat versions/d2e3f4a5b6c7_accounts.lua)" 'local accounts_table = "account"' "the handle op.create_table returned"
 lm check
 expect_exit 0
 lm upgrade head
 expect_exit 0
+expect_eq "$(db_query "SELECT name FROM account ORDER BY id" | tr '\n' ' ')" "John Smith Ed Williams " "rows seeded through op.create_table's handle"
 rows=$(db_query "SELECT id, coalesce(level, -1), coalesce(owner, 'NULL') FROM settings ORDER BY id")
 expect_eq "$(printf '%s' "$rows" | tr '\n' ' ')" "1|-1|NULL 2|7|bob" "None is NULL, not the column's default"
 if is_pg; then
@@ -436,6 +438,8 @@ if [ -n "$ALEMBIC_PY" ] && is_sqlite; then
   fi
   theirs=$(db_query "SELECT id, level, owner, value FROM settings ORDER BY id" "$alembic_db")
   expect_same "$theirs" "$ours" "Alembic's rows and luamig's"
+  expect_same "$(db_query "SELECT * FROM account ORDER BY id" "$alembic_db")" \
+    "$(db_query "SELECT * FROM account ORDER BY id")" "Alembic's accounts and luamig's"
 fi
 
 t_done
