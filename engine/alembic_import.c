@@ -42,6 +42,11 @@ typedef struct conv {
   int line; /* the statement being converted */
   const char *why;
   int converted; /* statements converted so far in the current function */
+  /* the function being converted, for what one statement must know of the
+   * others (a column added to the table another drops) */
+  py_stmt *const *fn_body;
+  int fn_nbody;
+  const char *batch_table; /* the table of the batch being converted, as Lua */
 } conv;
 
 static int failf(conv *C, const char *why) {
@@ -1086,6 +1091,18 @@ static int directive_kw(conv *C, const dspec *d, const char *kw, const py_node *
   return value(C, v, opts);
 }
 
+/* The name an Enum's CHECK gets: its own, or, for a second column of the
+ * same Enum in one statement, the Enum's name and the column's (two CHECKs
+ * of one name cannot stand on one table). NULL: unnamed. */
+static char *enum_check_name(const conv *C, int i) {
+  const char *nm = C->enums[i].name;
+  if (!nm) return NULL;
+  for (int j = 0; j < i; j++)
+    if (C->enums[j].name && streq(C->enums[j].name, nm))
+      return lm_xasprintf("%s_%s", nm, C->enums[i].column);
+  return lm_xstrdup(nm);
+}
+
 /* The table a bulk_insert writes: sa.table("name", …) or a name bound to one. */
 static int table_ref(conv *C, const py_node *x, lm_buf *o) {
   if (x->kind == PY_NAME && in_list(C->tables, C->ntables, x->s)) {
@@ -1154,11 +1171,13 @@ static int directive(conv *C, const py_node *x, const dspec *d, const char *pref
     for (int i = 0; i < C->nenums; i++) {
       lm_buf_printf(o, ",\n%s  op.check(", indent);
       lua_cstr(o, C->enums[i].expr);
-      if (C->enums[i].name) {
+      char *nm = enum_check_name(C, i);
+      if (nm) {
         lm_buf_puts(o, ", { name = ");
-        lua_cstr(o, C->enums[i].name);
+        lua_cstr(o, nm);
         lm_buf_puts(o, " }");
       }
+      free(nm);
       lm_buf_putc(o, ')');
     }
   }
@@ -1250,10 +1269,12 @@ static int with_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
     if (!rc) rc = value(C, positional(x, 0), &head);
     if (!rc) {
       lm_buf_printf(b, "%sop.batch_alter_table(%s, function(%s)\n", indent, head.s, s->name);
-      const char *saved = C->batch;
+      const char *saved = C->batch, *saved_table = C->batch_table;
       C->batch = s->name;
+      C->batch_table = head.s;
       body(C, s->body, s->nbody, b, inner);
       C->batch = saved;
+      C->batch_table = saved_table;
       lm_buf_printf(b, "%send%s%s%s)\n", indent, nopts ? ", { " : "", nopts ? opts.s : "",
                     nopts ? " }" : "");
     }
@@ -1292,6 +1313,81 @@ static int with_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
 }
 
 /* An expression statement: a directive call. */
+/* Whether the Python statements add a column to table (a Lua string
+ * literal, as value() writes it): op.add_column("t", …), or add_column in
+ * a batch_alter_table("t") block. */
+static int adds_column_to(conv *C, py_stmt *const *v, int n, const char *table, const char *batch,
+                          const char *batch_table) {
+  for (int i = 0; i < n; i++) {
+    const py_stmt *s = v[i];
+    if (s->kind == PY_S_WITH && s->value && s->value->kind == PY_CALL && s->name &&
+        positional(s->value, 0)) {
+      lm_buf t;
+      lm_buf_init(&t);
+      const char *saved = C->why;
+      int bad = value(C, positional(s->value, 0), &t);
+      C->why = saved;
+      int found = !bad && adds_column_to(C, s->body, s->nbody, table, s->name, t.s);
+      lm_buf_free(&t);
+      if (found) return 1;
+      continue;
+    }
+    if (s->kind != PY_S_EXPR || !s->value || s->value->kind != PY_CALL) continue;
+    const py_node *f = s->value->a;
+    if (f->kind != PY_ATTR || !streq(f->s, "add_column")) continue;
+    if (batch && f->a->kind == PY_NAME && streq(f->a->s, batch)) {
+      if (batch_table && streq(batch_table, table)) return 1;
+      continue;
+    }
+    const py_node *t0 = positional(s->value, 0);
+    if (!t0 || t0->kind != PY_STR) continue;
+    lm_buf t;
+    lm_buf_init(&t);
+    lua_str(&t, t0->s, t0->len);
+    int same = streq(t.s, table);
+    lm_buf_free(&t);
+    if (same) return 1;
+  }
+  return 0;
+}
+
+/* The comment lines that keep, in a converted revision, what Alembic ran
+ * and luamig's lint calls an error, so that the converted chain passes
+ * `luamig check` (SPEC §13) and says why. */
+static void keep_alembic(conv *C, const py_node *x, const dspec *d, int in_batch, lm_buf *b,
+                         const char *indent) {
+  if (streq(d->name, "add_column")) {
+    const py_node *col = positional(x, in_batch ? 0 : 1);
+    if (!col || col->kind != PY_CALL) return;
+    int nn = kw_index(col, "nullable"), sd = kw_index(col, "server_default"),
+        pk = kw_index(col, "primary_key");
+    if (nn < 0 || col->items[nn]->kind != PY_FALSE) return;
+    if (sd >= 0 && col->items[sd]->kind != PY_NONE) return;
+    if (pk >= 0 && col->items[pk]->kind == PY_TRUE) return;
+    lm_buf_printf(b,
+                  "%s-- As in Alembic: a NOT NULL column without a default fails on a table "
+                  "with rows.\n%s-- luamig: allow add-not-null-without-default\n",
+                  indent, indent);
+  } else if (streq(d->name, "drop_column")) {
+    lm_buf t;
+    lm_buf_init(&t);
+    const char *table = NULL;
+    if (in_batch) {
+      table = C->batch_table;
+    } else if (positional(x, 0)) {
+      const char *saved = C->why;
+      if (value(C, positional(x, 0), &t) == 0) table = t.s;
+      C->why = saved;
+    }
+    if (table && adds_column_to(C, C->fn_body, C->fn_nbody, table, NULL, NULL))
+      lm_buf_printf(b,
+                    "%s-- As in Alembic: this revision drops a column and adds another to the "
+                    "table.\n%s-- luamig: allow drop-then-add\n",
+                    indent, indent);
+    lm_buf_free(&t);
+  }
+}
+
 static int call_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
   const py_node *x = s->value;
   if (x->kind != PY_CALL) return failf(C, "an expression that is not a call");
@@ -1335,6 +1431,7 @@ static int call_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
                     "(no PostgreSQL enum type)\n",
                     indent, C->enums[i].name ? " \"" : "", C->enums[i].name ? C->enums[i].name : "",
                     C->enums[i].name ? "\"" : "", C->enums[i].column);
+    keep_alembic(C, x, d, batch_prefix != NULL, b, indent);
     lm_buf_printf(b, "%s%s\n", indent, line.s);
     /* add_column of an Enum: its CHECK as a constraint of its own */
     if (streq(d->name, "add_column") && C->nenums) {
@@ -1347,10 +1444,11 @@ static int call_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
         table = lm_buf_steal(&tb);
       }
       for (int i = 0; i < C->nenums; i++) {
-        const char *nm = C->enums[i].name;
+        char *nm = enum_check_name(C, i);
         char *gen = nm ? NULL : lm_xasprintf("ck_%s", C->enums[i].column);
         lm_buf_printf(b, "%s%screate_check_constraint(", indent, prefix);
         lua_cstr(b, nm ? nm : gen);
+        free(nm);
         if (table) lm_buf_printf(b, ", %s", table);
         lm_buf_puts(b, ", ");
         lua_cstr(b, C->enums[i].expr);
@@ -1735,6 +1833,7 @@ int lm_alembic_convert(const char *path, const char *file_name, const char *src,
   if (locals.len) lm_buf_printf(&L, "\n%s", locals.s);
   if (skipped.len) lm_buf_printf(&L, "\n%s", skipped.s);
   const py_stmt *fns[2] = {up, dn};
+  int up_converted = 0;
   for (int k = 0; k < 2; k++) {
     const char *fname = k ? "downgrade" : "upgrade";
     if (!fns[k]) {
@@ -1746,8 +1845,16 @@ int lm_alembic_convert(const char *path, const char *file_name, const char *src,
     lm_buf_init(&fb);
     C->ntables = 0;
     C->batch = NULL;
+    C->batch_table = NULL;
     C->converted = 0;
+    C->fn_body = fns[k]->body;
+    C->fn_nbody = fns[k]->nbody;
     body(C, fns[k]->body, fns[k]->nbody, &fb, "  ");
+    /* `def downgrade(): pass` under an upgrade that does something */
+    if (k == 1 && C->converted == 0 && up_converted > 0)
+      lm_buf_puts(&L, "\n-- As in Alembic, the downgrade does nothing.\n"
+                      "-- luamig: allow downgrade-empty");
+    if (k == 0) up_converted = C->converted;
     lm_buf_printf(&L, "\nfunction %s()\n%send\n", fname, fb.s ? fb.s : "");
     lm_buf_free(&fb);
   }

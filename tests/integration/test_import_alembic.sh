@@ -442,4 +442,23 @@ if [ -n "$ALEMBIC_PY" ] && is_sqlite; then
     "$(db_query "SELECT * FROM account ORDER BY id")" "Alembic's accounts and luamig's"
 fi
 
+# ---------------------------------------------------------------------------
+t_case "import: what Alembic ran and lint calls an error is kept, said, and passes check"
+new_project --no-url
+export LM_TEST_URL=$LM_URL
+write_config 'url = os.getenv("LM_TEST_URL"),'
+lm import alembic "$CORPUS/kept"
+expect_exit 0
+more=$(cat versions/e2f3a4b5c6d7_more.lua)
+expect_text_contains "$more" "-- luamig: allow add-not-null-without-default" "a NOT NULL column without a default"
+expect_text_contains "$more" "-- luamig: allow drop-then-add" "a drop and an add on one table"
+expect_text_contains "$(cat versions/e3f4a5b6c7d8_data.lua)" "-- luamig: allow downgrade-empty" "def downgrade(): pass"
+expect_text_contains "$(cat versions/e1f2a3b4c5d6_init.lua)" '{ name = "ticket_state_to_state" }' "a second column of one Enum: a CHECK name of its own"
+lm check
+expect_exit 0
+lm upgrade head
+expect_exit 0
+lm downgrade base
+expect_exit 0
+
 t_done
