@@ -439,6 +439,11 @@ static const char *const NO_KW[] = {NULL};
  * luamig type string into o (without quotes). An Enum gives "string(n)" and
  * fills *en (values as an SQL IN list, the enum's name). */
 static int type_str(conv *C, const py_node *x, lm_buf *o, enum_check *en) {
+  /* T().with_variant(U(), "sqlite"): T, which luamig spells for each
+   * dialect itself (a BIGINT key is SQLite's rowid, the usual reason) */
+  if (x->kind == PY_CALL && x->a->kind == PY_ATTR && streq(x->a->s, "with_variant") &&
+      x->a->a->kind == PY_CALL)
+    return type_str(C, x->a->a, o, en);
   const py_node *call = x->kind == PY_CALL ? x : NULL;
   const py_node *fn = call ? x->a : x;
   char *rest;
@@ -1091,6 +1096,71 @@ static int directive_kw(conv *C, const dspec *d, const char *kw, const py_node *
   return value(C, v, opts);
 }
 
+/* Alembic's names of each directive's positional parameters, which a call
+ * may also pass by keyword (op.add_column(table_name=..., column=...)). */
+static const char *const *param_names(const char *directive) {
+  static const struct {
+    const char *d;
+    const char *p[6];
+  } P[] = {
+      {"add_column", {"table_name", "column", NULL}},
+      {"drop_column", {"table_name", "column_name", NULL}},
+      {"alter_column", {"table_name", "column_name", NULL}},
+      {"create_index", {"index_name", "table_name", "columns", NULL}},
+      {"drop_index", {"index_name", NULL}},
+      {"create_table", {"table_name", NULL}},
+      {"drop_table", {"table_name", NULL}},
+      {"rename_table", {"old_table_name", "new_table_name", NULL}},
+      {"create_primary_key", {"constraint_name", "table_name", "columns", NULL}},
+      {"create_unique_constraint", {"constraint_name", "table_name", "columns", NULL}},
+      {"create_foreign_key",
+       {"constraint_name", "source_table", "referent_table", "local_cols", "remote_cols", NULL}},
+      {"create_check_constraint", {"constraint_name", "table_name", "condition", NULL}},
+      {"drop_constraint", {"constraint_name", "table_name", NULL}},
+      {"execute", {"sqltext", NULL}},
+      {"bulk_insert", {"table", "rows", NULL}}};
+  for (size_t i = 0; i < sizeof P / sizeof *P; i++)
+    if (streq(P[i].d, directive)) return P[i].p;
+  return NULL;
+}
+
+/* x with the positional parameters it passes by keyword put in place, into
+ * out (its arrays malloc'd: free them), or 0 when x passes none so. */
+static int by_position(const py_node *x, const char *directive, py_node *out) {
+  const char *const *names = param_names(directive);
+  if (!names || has_star(x)) return 0;
+  int npos = npositional(x), moved = 0;
+  int *take = calloc((size_t)x->n + 1, sizeof *take);
+  py_node **items = malloc(sizeof *items * ((size_t)x->n + 1));
+  const char **kw = malloc(sizeof *kw * ((size_t)x->n + 1));
+  if (!take || !items || !kw) {
+    free(take), free(items), free(kw);
+    return 0;
+  }
+  int k = 0;
+  for (int i = 0; i < x->n; i++)
+    if (!x->kw[i]) items[k] = x->items[i], kw[k++] = NULL;
+  int nnames = 0;
+  while (names[nnames])
+    nnames++;
+  for (int p = npos; p < nnames; p++) {
+    int found = kw_index(x, names[p]);
+    if (found < 0) break;
+    items[k] = x->items[found], kw[k++] = NULL, take[found] = 1, moved++;
+  }
+  for (int i = 0; i < x->n; i++)
+    if (x->kw[i] && !take[i]) items[k] = x->items[i], kw[k++] = x->kw[i];
+  free(take);
+  if (!moved) {
+    free(items), free(kw);
+    return 0;
+  }
+  *out = *x;
+  out->items = items;
+  out->kw = kw;
+  return 1;
+}
+
 /* The name an Enum's CHECK gets: its own, or, for a second column of the
  * same Enum in one statement, the Enum's name and the column's (two CHECKs
  * of one name cannot stand on one table). NULL: unnamed. */
@@ -1421,6 +1491,9 @@ static int call_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
       return failf(C, "a call of something other than op");
     }
   }
+  py_node moved;
+  int remapped = !batch_prefix && by_position(x, d->name, &moved);
+  if (remapped) x = &moved;
   rc = directive(C, x, d, prefix, batch_prefix != NULL, &line, indent);
   if (!rc && C->nenums && !streq(d->name, "create_table") && !streq(d->name, "add_column"))
     rc = failf(C, "an Enum type outside create_table and add_column");
@@ -1462,6 +1535,10 @@ static int call_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
                     "%s:%d: note: sa.Enum on column \"%s\" became a VARCHAR with a CHECK "
                     "constraint (not a PostgreSQL enum type)\n",
                     C->path, s->line, C->enums[i].column);
+  }
+  if (remapped) {
+    free(moved.items);
+    free((void *)moved.kw);
   }
   free(batch_prefix);
   lm_buf_free(&line);

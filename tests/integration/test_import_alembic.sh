@@ -452,8 +452,12 @@ expect_exit 0
 more=$(cat versions/e2f3a4b5c6d7_more.lua)
 expect_text_contains "$more" "-- luamig: allow add-not-null-without-default" "a NOT NULL column without a default"
 expect_text_contains "$more" "-- luamig: allow drop-then-add" "a drop and an add on one table"
+expect_text_contains "$more" 'op.add_column("tickets", op.column("title", "string(50)", { nullable = true }))' "positional parameters passed by keyword"
+expect_text_contains "$more" 'op.create_index("ix_tickets_title", "tickets", { "title" }, { unique = false })' "positional parameters passed by keyword"
+expect_text_contains "$more" 'op.drop_index("ix_tickets_title", { table_name = "tickets" })' "positional parameters passed by keyword"
 expect_text_contains "$(cat versions/e3f4a5b6c7d8_data.lua)" "-- luamig: allow downgrade-empty" "def downgrade(): pass"
 expect_text_contains "$(cat versions/e1f2a3b4c5d6_init.lua)" '{ name = "ticket_state_to_state" }' "a second column of one Enum: a CHECK name of its own"
+expect_text_contains "$(cat versions/e1f2a3b4c5d6_init.lua)" 'op.column("big", "bigint", { nullable = true })' "a type with_variant: its own type"
 lm check
 expect_exit 0
 lm upgrade head
