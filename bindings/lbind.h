@@ -11,6 +11,7 @@
 #define LM_REG_SAFE "luamig.safe"
 #define LM_REG_ENVMT "luamig.envmt"
 #define LM_REG_CONTEXT "luamig.context"
+#define LM_REG_CTX_BASE "luamig.contextbase" /* dialect, offline, x: set by the run */
 #define LM_REG_LOADED "luamig.loaded"
 #define LM_REG_PATH "luamig.path"
 #define LM_REG_RUN "luamig.run"

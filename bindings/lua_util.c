@@ -212,3 +212,17 @@ void lm_lua_push_value(lua_State *L, const lm_value *v) {
   case LM_V_TEXT: lua_pushlstring(L, v->s, v->len); break;
   }
 }
+
+/* The dialect lm_lua_set_context (sandbox.c) gave the run. */
+const char *lm_lua_context_dialect(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CTX_BASE);
+  const char *d = NULL;
+  if (lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, "dialect") == LUA_TSTRING) {
+    d = lua_tostring(L, -1); /* the string is kept by the context table */
+    lua_pop(L, 1);
+  } else if (lua_type(L, -1) == LUA_TTABLE) {
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return d;
+}

@@ -22,7 +22,6 @@ static const char *const SAFE_LIBS[] = {"string", "table", "math", "utf8", "coro
 static const char *const SAFE_OS[] = {"time", "date", "clock", "difftime", NULL};
 
 #define REG_ENV_ALLOW "luamig.env"           /* names os.getenv may read in a revision */
-#define REG_CTX_BASE "luamig.contextbase"    /* dialect, offline, x: set by the run */
 #define REG_CTX_XEMPTY "luamig.contextx0"    /* context.x while a file loads: empty */
 #define REG_CTX_LOADING "luamig.contextload" /* context's data while a file loads */
 #define REG_GC_ARMED "luamig.finalizers"     /* a revision set a __gc metamethod */
@@ -391,7 +390,7 @@ static int init_state(lua_State *L) {
   lua_newtable(L);
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "offline");
-  lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
+  lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_CTX_BASE);
   /* while a file loads, context is always the same (offline false, x
    * empty): one data table for every load, since no revision can reach it
    * to change it (context is read-only, its metatable hidden) */
@@ -511,20 +510,7 @@ void lm_lua_set_context(lua_State *L, const char *dialect, int offline, const ch
   }
   push_x_proxy(L);
   lua_setfield(L, -2, "x");
-  lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
-}
-
-const char *lm_lua_context_dialect(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
-  const char *d = NULL;
-  if (lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, "dialect") == LUA_TSTRING) {
-    d = lua_tostring(L, -1); /* the string is kept by the context table */
-    lua_pop(L, 1);
-  } else if (lua_type(L, -1) == LUA_TTABLE) {
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return d;
+  lua_setfield(L, LUA_REGISTRYINDEX, LM_REG_CTX_BASE);
 }
 
 /* Gives `context` fresh data for one call: the run's dialect, offline and
@@ -544,7 +530,7 @@ void lm_lua_context_begin(lua_State *L, const char *revision, const char *step, 
     return;
   }
   lua_createtable(L, 0, 5); /* data */
-  lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX_BASE);
+  lua_getfield(L, LUA_REGISTRYINDEX, LM_REG_CTX_BASE);
   lua_pushliteral(L, "dialect");
   lua_rawget(L, -2);
   lua_setfield(L, -3, "dialect");
