@@ -395,7 +395,7 @@ expect_eq "$(db_query "SELECT count(*) FROM victim" 2>&1)" 2 "rows inserted by t
 # puts a hostile name (quotes, a statement end, a comment, a space) in every
 # position that takes a table, column, index or constraint name; it runs
 # online and through --sql applied with sqlite3 / psql, and `victim` keeps
-# its row. Directives without such a position say so in NO_IDENT.
+# its row. Directives without such a position (and op.null, a value) say so in NO_IDENT.
 
 declare -A DCASE
 DCASE[column]='op.create_table(X.t, op.column(X.c, "integer"), op.column(X.c2, "integer", { references = X.t0 .. "." .. X.k }))'
@@ -425,7 +425,7 @@ DCASE[has_index]='if not context.offline then assert(not op.has_index(X.inj)) en
 # no name of a table, column, index or constraint among their arguments:
 # SQL text (op.sql, execute, query, rows, scalar: the author's SQL, values
 # bound), a naming-convention marker (f) or a function (autocommit_block)
-NO_IDENT=" sql f execute query rows scalar autocommit_block "
+NO_IDENT=" sql f execute query rows scalar autocommit_block null "
 
 t_case "the directive list comes from the binary"
 new_project
