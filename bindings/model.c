@@ -119,12 +119,6 @@ static int is_index(lua_State *L, int idx) {
   return eq;
 }
 
-static lm_schema_column *find_col(lm_schema_table *t, const char *name) {
-  for (int i = 0; i < t->ncols; i++)
-    if (strcmp(t->cols[i].name, name) == 0) return &t->cols[i];
-  return NULL;
-}
-
 static void add_ref(model_ctx *m, const char *table, const char *rt, const char *rc,
                     const char *file, int line) {
   if (m->nrefs == m->caprefs) {
@@ -208,10 +202,7 @@ static int m_table(lua_State *L) {
   for (int i = 0; i < op.ncons; i++) {
     const lm_constraint *k = &op.cons[i];
     for (int j = 0; j < k->ncols; j++) {
-      int found = 0;
-      for (int c = 0; c < op.ncols; c++)
-        if (strcmp(op.cols[c].name, k->cols[j]) == 0) found = 1;
-      if (!found)
+      if (!lm_op_find_column(&op, k->cols[j]))
         return model_error(L, "table '%s': a constraint names column '%s', which the table lacks",
                            name, k->cols[j]);
     }
@@ -297,10 +288,7 @@ static int m_table(lua_State *L) {
       for (const char *q = cn; *q && plain; q++)
         plain = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
                 *q == '_';
-      int found = 0;
-      for (int c = 0; c < op.ncols && !found; c++)
-        found = strcmp(op.cols[c].name, cn) == 0;
-      if (plain && !found)
+      if (plain && !lm_op_find_column(&op, cn))
         return model_error(L, "table '%s': index '%s' names column '%s', which the table lacks",
                            name, x->name, cn);
     }
@@ -344,7 +332,7 @@ static int check_refs(model_ctx *m) {
     const char *why = NULL;
     if (!t)
       why = "no such table in the model";
-    else if (r->ref_col && !find_col(t, r->ref_col))
+    else if (r->ref_col && !lm_schema_find_column(t, r->ref_col))
       why = "no such column in the model";
     if (!why) continue;
     lm_error_set(LM_ECONFIG, "%s:%d: table '%s' references %s%s%s: %s", r->file, r->line, r->table,

@@ -265,12 +265,6 @@ static lm_op *create_table_op(const lm_dialect *d, lm_diff *df, lm_diff_item *it
   return op;
 }
 
-static int has_col(const lm_schema_table *t, const char *name) {
-  for (int i = 0; t && i < t->ncols; i++)
-    if (strcmp(t->cols[i].name, name) == 0) return 1;
-  return 0;
-}
-
 /* An index entry that is a column of t (the model's table) or of t2 (the
  * database's, whose dropped columns a downgrade adds back) is a name; any
  * other (lower(email)), and a descending column ("email" DESC), is SQL,
@@ -282,7 +276,7 @@ static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_
   op->names = palloc(df, sizeof *op->names * (size_t)n);
   unsigned char *expr = palloc(df, (size_t)n);
   for (int i = 0; i < ix->ncols; i++) {
-    int col = has_col(t, ix->cols[i]) || has_col(t2, ix->cols[i]);
+    int col = lm_schema_find_column(t, ix->cols[i]) || lm_schema_find_column(t2, ix->cols[i]);
     expr[i] = !col || (ix->desc && ix->desc[i]);
     if (!expr[i]) {
       op->names[i] = P(df, ix->cols[i]);

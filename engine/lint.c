@@ -1248,7 +1248,7 @@ static void run_function(lm_project *p, const lm_dialect *d, const lm_revision *
 
 static void lint_revision(lm_project *p, const lm_dialect *d, int pg, const lm_dialect *known,
                           const lm_revision *r, lm_lint_findings *out) {
-  int n = r->nsteps > 0 ? r->nsteps : 1;
+  int n = lm_revision_steps(r);
   lm_lint_rev lr = {r->id,
                     r->path,
                     r->multistep ? (const char *const *)r->step_names : NULL,

@@ -232,6 +232,9 @@ typedef struct lm_plan {
   int n, cap;
 } lm_plan;
 
+/** The steps a revision runs: at least one, even if a loader left nsteps
+ * at 0 (every step applied is this many in a state). */
+int lm_revision_steps(const lm_revision *r);
 void lm_plan_free(lm_plan *p);
 int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
                     const char *stop_before, lm_plan *out);
@@ -401,6 +404,8 @@ void lm_render_literal(const lm_dialect *d, const lm_value *v, lm_buf *b);
 /** Replaces the $N (and, on SQLite, ?) placeholders outside quotes and
  * comments with literals, for --sql. */
 char *lm_render_inline(const lm_dialect *d, const lm_stmt *s);
+/** op's column (create_table, add_column) called name, or NULL. */
+const lm_column *lm_op_find_column(const lm_op *op, const char *name);
 /** Whether v is a foreign key action (CASCADE, SET NULL, SET DEFAULT,
  * RESTRICT, NO ACTION; case and blanks aside). */
 int lm_fk_action_valid(const char *v);

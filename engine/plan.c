@@ -19,9 +19,7 @@ static void push(lm_plan *p, int rev, int step, int up) {
   p->v[p->n++] = (lm_plan_item){rev, step, up};
 }
 
-/* A revision always has at least one step to run, even if a loader left
- * nsteps at 0. */
-static int nsteps(const lm_revision *r) { return r->nsteps > 0 ? r->nsteps : 1; }
+int lm_revision_steps(const lm_revision *r) { return r->nsteps > 0 ? r->nsteps : 1; }
 
 /* Applied steps of revision i, clamped: the version table is outside our
  * control and a bad count must not turn into a bad step index. NULL state
@@ -29,7 +27,7 @@ static int nsteps(const lm_revision *r) { return r->nsteps > 0 ? r->nsteps : 1; 
 static int applied(const lm_graph *g, const int *state, int i) {
   int s = state ? state[i] : 0;
   if (s < 0) return 0;
-  int max = nsteps(g->revs[i]);
+  int max = lm_revision_steps(g->revs[i]);
   return s > max ? max : s;
 }
 
@@ -263,7 +261,7 @@ int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
   if (!rc && limit > 0) {
     int pending = 0;
     for (int i = 0; i < n; i++)
-      pending += applied(g, state, i) < nsteps(g->revs[i]);
+      pending += applied(g, state, i) < lm_revision_steps(g->revs[i]);
     if (pending < limit)
       rc = lm_error_set(LM_EUSAGE, "cannot upgrade +%d: only %d revision%s pending", limit, pending,
                         plural(pending));
@@ -280,7 +278,7 @@ int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
   for (int k = 0; k < n; k++) {
     int i = g->topo[k];
     const lm_revision *r = g->revs[i];
-    int s = applied(g, state, i), ns = nsteps(r);
+    int s = applied(g, state, i), ns = lm_revision_steps(r);
     if (s >= ns) {
       done[i] = 1;
       continue;

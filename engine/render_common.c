@@ -529,11 +529,14 @@ static int action_is(const char *v, const char *canon) {
   return *v == 0;
 }
 
-int lm_fk_action_valid(const char *v) {
+/* The canonical spelling of the action v, or NULL. */
+static const char *fk_action(const char *v) {
   for (size_t k = 0; k < sizeof FK_ACTIONS / sizeof FK_ACTIONS[0]; k++)
-    if (action_is(v, FK_ACTIONS[k])) return 1;
-  return 0;
+    if (action_is(v, FK_ACTIONS[k])) return FK_ACTIONS[k];
+  return NULL;
 }
+
+int lm_fk_action_valid(const char *v) { return fk_action(v) != NULL; }
 
 /* Checked against a fixed list because these words go into the SQL text. */
 static int put_fk_actions(lm_buf *b, const char *ondelete, const char *onupdate) {
@@ -542,9 +545,7 @@ static int put_fk_actions(lm_buf *b, const char *ondelete, const char *onupdate)
   static const char *const sql[2] = {" ON DELETE ", " ON UPDATE "};
   for (int i = 0; i < 2; i++) {
     if (!vals[i]) continue;
-    const char *canon = NULL;
-    for (size_t k = 0; k < sizeof FK_ACTIONS / sizeof FK_ACTIONS[0] && !canon; k++)
-      if (action_is(vals[i], FK_ACTIONS[k])) canon = FK_ACTIONS[k];
+    const char *canon = fk_action(vals[i]);
     if (!canon)
       return lm_error_set(LM_EUSAGE,
                           "invalid %s value '%s'; use CASCADE, SET NULL, SET DEFAULT, RESTRICT "
@@ -754,7 +755,7 @@ static void add_column_extras(const lm_dialect *d, const char *table, const lm_c
 
 /* ---- operations ----------------------------------------------------------------- */
 
-static const lm_column *find_column(const lm_op *op, const char *name) {
+const lm_column *lm_op_find_column(const lm_op *op, const char *name) {
   for (int i = 0; i < op->ncols; i++)
     if (op->cols[i].name && !strcmp(op->cols[i].name, name)) return &op->cols[i];
   return NULL;
@@ -795,7 +796,7 @@ static int render_create_table(const lm_dialect *d, const lm_op *op, lm_stmts *o
   }
   const lm_column *auto_col = NULL;
   if (npk == 1 && pk[0]) {
-    const lm_column *c = find_column(op, pk[0]);
+    const lm_column *c = lm_op_find_column(op, pk[0]);
     if (c && auto_increments(c)) auto_col = c;
   }
   /* SQLite's rowid alias and AUTOINCREMENT need the key inside the column. */

@@ -717,7 +717,7 @@ static char *applied_text(const lm_graph *g, const int *state, int *all_heads) {
   for (int k = 0; k < nh; k++) {
     const lm_revision *r = g->revs[heads[k]];
     lm_buf_printf(&b, "%s%s", k ? ", " : "", r->id);
-    if (r->nchildren || state[heads[k]] < (r->nsteps > 0 ? r->nsteps : 1)) *all_heads = 0;
+    if (r->nchildren || state[heads[k]] < lm_revision_steps(r)) *all_heads = 0;
   }
   if (!nh) lm_buf_puts(&b, "base");
   free(heads);
@@ -785,7 +785,7 @@ static int nothing_to_do(lm_project *p, int up, const lm_target *t, const char *
   if (!rc && !p->opts.quiet) {
     int pending = 0;
     for (int i = 0; i < g->n; i++)
-      pending += state[i] < (g->revs[i]->nsteps > 0 ? g->revs[i]->nsteps : 1);
+      pending += state[i] < lm_revision_steps(g->revs[i]);
     if (up && stop_before && pending)
       fprintf(p->err, "Nothing to run: the next step is held back by --stop-before %s (at %s).\n",
               stop_before, at);
@@ -984,7 +984,7 @@ static void report_stamp(lm_project *p, session *s, const char *mark) {
   if (!p->report) return;
   report_run(p, s->state, NULL, 0, 0);
   for (int i = 0; i < p->graph.n; i++)
-    s->state[i] = mark[i] ? (p->graph.revs[i]->nsteps > 0 ? p->graph.revs[i]->nsteps : 1) : 0;
+    s->state[i] = mark[i] ? lm_revision_steps(p->graph.revs[i]) : 0;
   free(p->report->after);
   p->report->after = heads_text(p, s->state, 0);
 }
@@ -1032,7 +1032,7 @@ int lm_check_target(lm_project *p, const char *command, const char *target,
    * every database; what depends on the database's state is left to it. */
   int *state = lm_xcalloc((size_t)n, sizeof *state);
   for (int i = 0; !up && i < p->graph.n; i++)
-    state[i] = p->graph.revs[i]->nsteps > 0 ? p->graph.revs[i]->nsteps : 1;
+    state[i] = lm_revision_steps(p->graph.revs[i]);
   lm_plan plan;
   rc = up ? lm_plan_upgrade(&p->graph, state, &t, stop_before, &plan)
           : lm_plan_downgrade(&p->graph, state, &t, &plan);

@@ -170,6 +170,12 @@ lm_schema_table *lm_schema_find_table(const lm_schema *s, const char *name) {
   return NULL;
 }
 
+lm_schema_column *lm_schema_find_column(const lm_schema_table *t, const char *name) {
+  for (int i = 0; t && i < t->ncols; i++)
+    if (strcmp(t->cols[i].name, name) == 0) return &t->cols[i];
+  return NULL;
+}
+
 lm_schema_column *lm_schema_add_column(lm_schema_table *t, const char *name, const char *type,
                                        int notnull, const char *def) {
   if (t->ncols == t->capcols) {
@@ -430,12 +436,6 @@ static void differs(differ *d, const char *table, const char *thing, const char 
   free(how);
 }
 
-static const lm_schema_column *find_column(const lm_schema_table *t, const char *name) {
-  for (int i = 0; i < t->ncols; i++)
-    if (strcmp(t->cols[i].name, name) == 0) return &t->cols[i];
-  return NULL;
-}
-
 /* The same column whose default is spelt two ways for one value: a
  * downgrade sets DEFAULT false with op.sql("false") where the table was
  * made with DEFAULT 0 (SQLite's boolean), 'a'::text and 'a', … */
@@ -460,7 +460,7 @@ static int same_but_default_spelling(const lm_schema_column *e, const lm_schema_
 static void diff_columns(differ *d, const lm_schema_table *e, const lm_schema_table *a) {
   for (int i = 0; i < e->ncols && !d->what; i++) {
     const lm_schema_column *ce = &e->cols[i];
-    const lm_schema_column *ca = find_column(a, ce->name);
+    const lm_schema_column *ca = lm_schema_find_column(a, ce->name);
     char *thing = lm_xasprintf("column %s", ce->name);
     if (!ca) {
       missing(d, e->name, thing);
@@ -474,7 +474,7 @@ static void diff_columns(differ *d, const lm_schema_table *e, const lm_schema_ta
     free(thing);
   }
   for (int i = 0; i < a->ncols && !d->what; i++) {
-    if (find_column(e, a->cols[i].name)) continue;
+    if (lm_schema_find_column(e, a->cols[i].name)) continue;
     char *thing = lm_xasprintf("column %s", a->cols[i].name);
     extra(d, e->name, thing);
     free(thing);
@@ -527,13 +527,17 @@ static char *unquote_plain(const char *s) {
   return b.s ? lm_buf_steal(&b) : lm_xstrdup("");
 }
 
-static int same_def(const char *a, const char *b) {
-  if (strcmp(a, b) == 0) return 1;
-  char *x = unquote_plain(a), *y = unquote_plain(b);
+/* Two definitions of one item that say the same: the same text, or the
+ * same but for quoted plain names; for a CHECK, the same expression
+ * (PostgreSQL deparses a CHECK it was given in its own words anew: ANY
+ * ((ARRAY[…])::text[]) comes back as ANY (ARRAY[(…)::text, …])). */
+static int same_def(const lm_schema_item *a, const lm_schema_item *b, int is_check) {
+  if (strcmp(a->def, b->def) == 0) return 1;
+  char *x = unquote_plain(a->def), *y = unquote_plain(b->def);
   int eq = strcmp(x, y) == 0;
   free(x);
   free(y);
-  return eq;
+  return eq || (is_check && lm_expr_same(a->def, b->def));
 }
 
 static char *item_thing(item_type type, const lm_schema_item *it) {
@@ -568,12 +572,8 @@ static void diff_items(differ *d, const char *table, item_type type, const lm_sc
     char *thing = item_thing(type, ie);
     if (!ia) {
       missing(d, table, thing);
-    } else if (ia->kind != ie->kind || !(same_def(ia->def, ie->def) ||
-                                         /* PostgreSQL deparses a CHECK it was given in its own
-                                          * words anew: ANY ((ARRAY[…])::text[]) comes back as
-                                          * ANY (ARRAY[(…)::text, …]) */
-                                         (type == IT_CONSTRAINT && ie->kind == LM_SCON_CHECK &&
-                                          lm_expr_same(ia->def, ie->def)))) {
+    } else if (ia->kind != ie->kind ||
+               !same_def(ia, ie, type == IT_CONSTRAINT && ie->kind == LM_SCON_CHECK)) {
       char *te = item_text(type, ie), *ta = item_text(type, ia);
       differs(d, table, thing, ta, te);
       free(te);

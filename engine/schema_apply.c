@@ -22,12 +22,6 @@ static char *upper_action(const char *a) {
   return s;
 }
 
-static lm_schema_column *find_col(lm_schema_table *t, const char *name) {
-  for (int i = 0; name && i < t->ncols; i++)
-    if (strcmp(t->cols[i].name, name) == 0) return &t->cols[i];
-  return NULL;
-}
-
 static void add_column(lm_schema_table *t, const lm_dialect *d, const lm_column *c) {
   lm_buf b;
   lm_buf_init(&b);
@@ -89,7 +83,7 @@ static lm_schema_item *add_constraint(lm_schema_table *t, const lm_constraint *k
   }
   if (kind == LM_SCON_PK)
     for (int j = 0; j < it->ncols; j++) {
-      lm_schema_column *col = find_col(t, it->cols[j]);
+      lm_schema_column *col = lm_schema_find_column(t, it->cols[j]);
       if (col) col->pk = 1, col->notnull = 1;
     }
   return it;
@@ -110,7 +104,7 @@ lm_schema_table *lm_schema_apply_create_table(lm_schema *s, const lm_dialect *d,
       if (!op->cols[i].primary_key) continue;
       if (!pk) pk = lm_schema_add_constraint(t, LM_SCON_PK, NULL, "");
       lm_schema_item_add_col(pk, op->cols[i].name, 0);
-      lm_schema_column *col = find_col(t, op->cols[i].name);
+      lm_schema_column *col = lm_schema_find_column(t, op->cols[i].name);
       col->pk = 1, col->notnull = 1;
     }
   }
@@ -244,7 +238,7 @@ int lm_schema_apply(lm_schema *s, const lm_dialect *d, const lm_op *op, int *unt
     }
     return 0;
   case LM_OP_DROP_COLUMN: {
-    lm_schema_column *c = find_col(t, op->name);
+    lm_schema_column *c = lm_schema_find_column(t, op->name);
     if (!c) return missing(op, "column", op->name);
     for (int j = t->constraints.n - 1; j >= 0; j--)
       if (uses(&t->constraints.v[j], op->name)) list_remove(&t->constraints, j);
@@ -254,7 +248,7 @@ int lm_schema_apply(lm_schema *s, const lm_dialect *d, const lm_op *op, int *unt
     return 0;
   }
   case LM_OP_ALTER_COLUMN: {
-    lm_schema_column *c = find_col(t, op->name);
+    lm_schema_column *c = lm_schema_find_column(t, op->name);
     if (!c) return missing(op, "column", op->name);
     if (op->type) {
       lm_buf b;
