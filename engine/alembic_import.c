@@ -1130,13 +1130,9 @@ static int by_position(const py_node *x, const char *directive, py_node *out) {
   const char *const *names = param_names(directive);
   if (!names || has_star(x)) return 0;
   int npos = npositional(x), moved = 0;
-  int *take = calloc((size_t)x->n + 1, sizeof *take);
-  py_node **items = malloc(sizeof *items * ((size_t)x->n + 1));
-  const char **kw = malloc(sizeof *kw * ((size_t)x->n + 1));
-  if (!take || !items || !kw) {
-    free(take), free(items), free(kw);
-    return 0;
-  }
+  int *take = lm_xcalloc((size_t)x->n + 1, sizeof *take);
+  py_node **items = lm_xcalloc((size_t)x->n + 1, sizeof *items);
+  const char **kw = lm_xcalloc((size_t)x->n + 1, sizeof *kw);
   int k = 0;
   for (int i = 0; i < x->n; i++)
     if (!x->kw[i]) items[k] = x->items[i], kw[k++] = NULL;

@@ -189,6 +189,15 @@ static void test_rename_in_expressions(void **state) {
   rename_eq("\"Status\" = 1", "Status", "st\"x", "\"st\"\"x\" = 1");
   rename_eq("1e5 > status2", "e5", "x", NULL);
   rename_eq(NULL, "a", "b", NULL);
+  /* a name written bare or quoted into generated SQL */
+  assert_false(lm_sql_name_needs_quotes("email"));
+  assert_false(lm_sql_name_needs_quotes("orders"));
+  assert_true(lm_sql_name_needs_quotes("order"));
+  assert_true(lm_sql_name_needs_quotes("all"));
+  assert_true(lm_sql_name_needs_quotes("with"));
+  assert_true(lm_sql_name_needs_quotes("Name"));
+  assert_true(lm_sql_name_needs_quotes("first name"));
+  assert_true(lm_sql_name_needs_quotes("1st"));
   /* two at once: a swap stays a swap */
   const char *from[] = {"a", "b"}, *to[] = {"b", "a"};
   char *got = lm_norm_rename_columns("a < b", from, to, 2);
