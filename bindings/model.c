@@ -312,7 +312,7 @@ static int m_table(lua_State *L) {
     it->unique = mx[i].unique;
     it->expr = lm_xstrdup(mx[i].where);
     for (int j = 0; j < mx[i].ncols; j++)
-      lm_schema_item_add_index_col(it, mx[i].cols[j]);
+      lm_schema_item_add_index_col(t, it, mx[i].cols[j]);
   }
   return 0;
 }

@@ -267,8 +267,9 @@ static lm_op *create_table_op(const lm_dialect *d, lm_diff *df, lm_diff_item *it
 
 /* An index entry that is a column of t (the model's table) or of t2 (the
  * database's, whose dropped columns a downgrade adds back) is a name; any
- * other (lower(email)), and a descending column ("email" DESC), is SQL,
- * written as op.sql() and rendered as it is. */
+ * other (lower(email)), and a column with a COLLATE, an operator class or
+ * an order ("email" DESC NULLS LAST), is SQL, written as op.sql() and
+ * rendered as it is. */
 static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_schema_table *t,
                      const lm_schema_table *t2) {
   op->name = P(df, ix->name);
@@ -277,7 +278,9 @@ static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_
   unsigned char *expr = palloc(df, (size_t)n);
   for (int i = 0; i < ix->ncols; i++) {
     int col = lm_schema_find_column(t, ix->cols[i]) || lm_schema_find_column(t2, ix->cols[i]);
-    expr[i] = !col || (ix->desc && ix->desc[i]);
+    int order = ix->desc ? ix->desc[i] : 0;
+    const char *opts = ix->opts ? ix->opts[i] : NULL;
+    expr[i] = !col || order || opts;
     if (!expr[i]) {
       op->names[i] = P(df, ix->cols[i]);
       continue;
@@ -288,7 +291,10 @@ static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_
       lm_buf_ident(&b, ix->cols[i]);
     else
       lm_buf_puts(&b, ix->cols[i]);
-    if (ix->desc && ix->desc[i]) lm_buf_puts(&b, " DESC");
+    if (opts) lm_buf_printf(&b, " %s", opts);
+    if (order & LM_INDEX_DESC) lm_buf_puts(&b, " DESC");
+    if (order & LM_INDEX_NULLS_OTHER)
+      lm_buf_puts(&b, order & LM_INDEX_DESC ? " NULLS LAST" : " NULLS FIRST");
     op->names[i] = pkeep(df, lm_buf_steal(&b));
   }
   op->name_is_expr = expr;
@@ -414,6 +420,8 @@ static int index_same(const lm_schema_item *w, const lm_schema_item *h) {
   for (int i = 0; i < w->ncols; i++) {
     if (!index_col_same(w->cols[i], h->cols[i])) return 0;
     if ((w->desc ? w->desc[i] : 0) != (h->desc ? h->desc[i] : 0)) return 0;
+    const char *wo = w->opts ? w->opts[i] : NULL, *ho = h->opts ? h->opts[i] : NULL;
+    if (strcasecmp(wo ? wo : "", ho ? ho : "") != 0) return 0;
   }
   return lm_expr_same(w->expr, h->expr);
 }

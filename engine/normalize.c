@@ -112,6 +112,7 @@ int lm_norm_type_is(const char *ntype, const char *family) {
 typedef struct ntok {
   char t; /* 'w' word, 's' string, 'n' number, 'i' quoted identifier, 'p' punctuation */
   char *s;
+  size_t at, end; /* where the token is in the source text */
 } ntok;
 
 typedef struct ntoks {
@@ -126,6 +127,7 @@ static void push(ntoks *k, char t, const char *s, size_t n) {
   }
   k->v[k->n].t = t;
   k->v[k->n].s = lm_xstrndup(s, n);
+  k->v[k->n].at = k->v[k->n].end = 0;
   k->n++;
 }
 
@@ -251,6 +253,7 @@ static void lex(const char *s, ntoks *out) {
   while (i < n) {
     unsigned char c = (unsigned char)s[i];
     size_t st = i;
+    const size_t from = i;
     if (isspace(c)) {
       i++;
       continue;
@@ -302,6 +305,8 @@ static void lex(const char *s, ntoks *out) {
       i++;
       push(out, 'p', s + st, 1);
     }
+    out->v[out->n - 1].at = from;
+    out->v[out->n - 1].end = i;
   }
 }
 
@@ -699,12 +704,11 @@ char *lm_norm_rename_columns(const char *expr, const char *const *from, const ch
   return lm_buf_steal(&b);
 }
 
-int lm_sql_name_needs_quotes(const char *name) {
-  if (!name || !((*name >= 'a' && *name <= 'z') || *name == '_')) return 1;
-  for (const char *p = name; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) return 1;
-  /* PostgreSQL's reserved words and the words SQLite cannot take as a name,
-   * each between blanks */
+/* Whether a lower-case word is reserved: PostgreSQL's reserved words and
+ * the words SQLite cannot take as a name. */
+static int reserved_word(const char *name) {
+  if (!*name) return 0;
+  /* each between blanks */
   static const char words[] =
       " all analyse analyze and any array as asc asymmetric authorization binary "
       "both case cast check collate collation column concurrently constraint create "
@@ -721,4 +725,136 @@ int lm_sql_name_needs_quotes(const char *name) {
   for (const char *w = strstr(words, name); w; w = strstr(w + 1, name))
     if (w[-1] == ' ' && w[n] == ' ') return 1;
   return 0;
+}
+
+int lm_sql_name_needs_quotes(const char *name) {
+  if (!name || !((*name >= 'a' && *name <= 'z') || *name == '_')) return 1;
+  for (const char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) return 1;
+  return reserved_word(name);
+}
+
+/* ---- index entries ---------------------------------------------------------------- */
+
+static int name_tok(const ntoks *k, int i) {
+  return i >= 0 && i < k->n && (k->v[i].t == 'w' || k->v[i].t == 'i');
+}
+
+/* Whether tokens [lo, hi) can be an index key on their own: one name, or
+ * ending in a parenthesis (a call, a parenthesised expression), either
+ * perhaps followed by COLLATE name. */
+static int whole_key(const ntoks *k, int lo, int hi) {
+  if (hi - lo >= 3 && is_w(k, hi - 2, "collate") && name_tok(k, hi - 1)) hi -= 2;
+  if (hi - lo == 1) return name_tok(k, lo);
+  return hi - lo > 1 && is_p(k, hi - 1, ')');
+}
+
+typedef struct index_mods {
+  const ntok *collation, *opclass;
+  int desc, nulls; /* nulls: 0 as the order's default, 'F', 'L' as written */
+} index_mods;
+
+/* Takes the modifiers off the end of the entry in tokens [lo, *hi):
+ * key [COLLATE c] [opclass] [ASC | DESC] [NULLS FIRST | LAST]. */
+static void take_mods(const ntoks *k, int lo, int *hi, index_mods *m) {
+  int n = *hi;
+  memset(m, 0, sizeof *m);
+  if (n - lo >= 3 && is_w(k, n - 2, "nulls") &&
+      (is_w(k, n - 1, "first") || is_w(k, n - 1, "last"))) {
+    m->nulls = is_w(k, n - 1, "first") ? 'F' : 'L';
+    n -= 2;
+  }
+  if (n - lo >= 2 && (is_w(k, n - 1, "asc") || is_w(k, n - 1, "desc"))) {
+    m->desc = is_w(k, n - 1, "desc");
+    n--;
+  }
+  if (n - lo >= 2 && name_tok(k, n - 1) && !is_w(k, n - 2, "collate") &&
+      !(k->v[n - 1].t == 'w' && reserved_word(k->v[n - 1].s)) && whole_key(k, lo, n - 1)) {
+    m->opclass = &k->v[n - 1];
+    n--;
+  }
+  if (n - lo >= 3 && is_w(k, n - 2, "collate") && name_tok(k, n - 1)) {
+    m->collation = &k->v[n - 1];
+    n -= 2;
+  }
+  *hi = n;
+}
+
+/* COLLATE c and the operator class, as one canonical text, or NULL. */
+static char *mods_text(const index_mods *m) {
+  if (!m->collation && !m->opclass) return NULL;
+  lm_buf b;
+  lm_buf_init(&b);
+  if (m->collation) {
+    lm_buf_puts(&b, "COLLATE ");
+    if (lm_sql_name_needs_quotes(m->collation->s))
+      lm_buf_ident(&b, m->collation->s);
+    else
+      lm_buf_puts(&b, m->collation->s);
+  }
+  if (m->opclass) {
+    if (b.len) lm_buf_putc(&b, ' ');
+    if (lm_sql_name_needs_quotes(m->opclass->s))
+      lm_buf_ident(&b, m->opclass->s);
+    else
+      lm_buf_puts(&b, m->opclass->s);
+  }
+  return lm_buf_steal(&b);
+}
+
+int lm_norm_index_order(int desc, int nulls) {
+  int other = desc ? nulls == 'L' : nulls == 'F';
+  return (desc ? LM_INDEX_DESC : 0) | (other ? LM_INDEX_NULLS_OTHER : 0);
+}
+
+void lm_norm_index_entry(const char *entry, char **key, char **opts, int *order) {
+  ntoks k;
+  lex(entry ? entry : "", &k);
+  int hi = k.n;
+  index_mods m;
+  take_mods(&k, 0, &hi, &m);
+  if (hi == 0) { /* only modifiers: not an entry this reads, kept whole */
+    hi = k.n;
+    memset(&m, 0, sizeof m);
+  }
+  if (hi == 1 && k.v[0].t == 'i')
+    *key = lm_xstrdup(k.v[0].s); /* "Name": the column Name */
+  else if (hi > 0)
+    *key = lm_xstrndup(entry + k.v[0].at, k.v[hi - 1].end - k.v[0].at);
+  else
+    *key = lm_xstrdup(entry ? entry : "");
+  *opts = mods_text(&m);
+  *order = lm_norm_index_order(m.desc, m.nulls);
+  toks_free(&k);
+}
+
+char *lm_norm_index_def_opts(const char *def, int col) {
+  ntoks k;
+  lex(def ? def : "", &k);
+  char *r = NULL;
+  int i = 0;
+  while (i + 2 < k.n && !(is_w(&k, i, "using") && k.v[i + 1].t == 'w' && is_p(&k, i + 2, '(')))
+    i++;
+  if (i + 2 < k.n) {
+    int depth = 0, lo = i + 3, nth = 0;
+    for (int j = lo; j < k.n; j++) {
+      int end = depth == 0 && (is_p(&k, j, ',') || is_p(&k, j, ')'));
+      if (!end) {
+        if (is_p(&k, j, '(')) depth++;
+        if (is_p(&k, j, ')')) depth--;
+        continue;
+      }
+      if (nth++ == col) {
+        int hi = j;
+        index_mods m;
+        take_mods(&k, lo, &hi, &m);
+        if (hi > lo) r = mods_text(&m);
+        break;
+      }
+      if (is_p(&k, j, ')')) break;
+      lo = j + 1;
+    }
+  }
+  toks_free(&k);
+  return r;
 }

@@ -20,6 +20,7 @@ static void free_strv(char **v, int n) {
 void lm_schema_item_clear(lm_schema_item *it) {
   free(it->name);
   free(it->def);
+  if (it->opts) free_strv(it->opts, it->ncols);
   free_strv(it->cols, it->ncols);
   free(it->desc);
   free(it->ref_table);
@@ -124,6 +125,12 @@ static void copy_list(lm_schema_list *to, const lm_schema_list *from) {
     t->name = lm_xstrdup(f->name);
     t->def = lm_xstrdup(f->def);
     t->cols = copy_strv(f->cols, f->ncols);
+    t->opts = NULL;
+    if (f->opts) {
+      t->opts = lm_xcalloc((size_t)f->ncols + 1, sizeof *t->opts);
+      for (int j = 0; j < f->ncols; j++)
+        t->opts[j] = lm_xstrdup(f->opts[j]);
+    }
     t->desc = NULL;
     if (f->desc) {
       t->desc = lm_xcalloc((size_t)f->ncols + 1, sizeof *t->desc);
@@ -214,42 +221,31 @@ lm_schema_item *lm_schema_add_index(lm_schema_table *t, const char *name, const 
   return list_add(&t->indexes, 0, name, def);
 }
 
-void lm_schema_item_add_col(lm_schema_item *it, const char *col, int desc) {
+void lm_schema_item_add_index_part(lm_schema_item *it, const char *key, const char *opts,
+                                   int order) {
   it->cols = lm_xrealloc(it->cols, (size_t)(it->ncols + 1) * sizeof *it->cols);
   it->desc = lm_xrealloc(it->desc, (size_t)(it->ncols + 1) * sizeof *it->desc);
-  it->cols[it->ncols] = lm_xstrdup(col ? col : "");
-  it->desc[it->ncols++] = desc;
+  it->opts = lm_xrealloc(it->opts, (size_t)(it->ncols + 1) * sizeof *it->opts);
+  it->cols[it->ncols] = lm_xstrdup(key ? key : "");
+  it->opts[it->ncols] = lm_xstrdup(opts);
+  it->desc[it->ncols++] = order;
 }
 
-/* The name a whole quoted identifier ("Name", "a""b") stands for, or NULL. */
-static char *unquoted(const char *s, size_t n) {
-  if (n < 2 || s[0] != '"' || s[n - 1] != '"') return NULL;
-  lm_buf b;
-  lm_buf_init(&b);
-  for (size_t i = 1; i + 1 < n; i++) {
-    if (s[i] == '"') {
-      if (i + 2 >= n || s[i + 1] != '"') return lm_buf_free(&b), NULL;
-      i++;
-    }
-    lm_buf_putc(&b, s[i]);
+void lm_schema_item_add_col(lm_schema_item *it, const char *col, int desc) {
+  lm_schema_item_add_index_part(it, col, NULL, desc ? LM_INDEX_DESC : 0);
+}
+
+void lm_schema_item_add_index_col(const lm_schema_table *t, lm_schema_item *it, const char *c) {
+  if (t && lm_schema_find_column(t, c)) {
+    lm_schema_item_add_col(it, c, 0);
+    return;
   }
-  return b.s ? lm_buf_steal(&b) : lm_xstrdup("");
-}
-
-void lm_schema_item_add_index_col(lm_schema_item *it, const char *c) {
-  size_t n = strlen(c);
-  int desc = 0;
-  if (n > 5 && strcasecmp(c + n - 5, " DESC") == 0)
-    n -= 5, desc = 1;
-  else if (n > 4 && strcasecmp(c + n - 4, " ASC") == 0)
-    n -= 4;
-  while (n && c[n - 1] == ' ')
-    n--;
-  /* op.sql('"Name" DESC'): the column Name, as the database reads it back */
-  char *s = unquoted(c, n);
-  if (!s) s = lm_xstrndup(c, n);
-  lm_schema_item_add_col(it, s, desc);
-  free(s);
+  char *key, *opts;
+  int order;
+  lm_norm_index_entry(c, &key, &opts, &order);
+  lm_schema_item_add_index_part(it, key, opts, order);
+  free(key);
+  free(opts);
 }
 
 void lm_schema_item_add_ref(lm_schema_item *it, const char *col) {

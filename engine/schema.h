@@ -52,7 +52,8 @@ typedef struct lm_schema_item {
    * and the actions of a foreign key (NULL for NO ACTION), the expression
    * of a CHECK or the WHERE of a partial index, unique for an index */
   char **cols;
-  int *desc;
+  int *desc;   /* per index entry: LM_INDEX_DESC | LM_INDEX_NULLS_OTHER */
+  char **opts; /* per index entry: COLLATE / operator class (canonical), or NULL */
   int ncols;
   char *ref_table;
   char **ref_cols;
@@ -113,9 +114,14 @@ lm_schema_item *lm_schema_add_index(lm_schema_table *t, const char *name, const 
 void lm_schema_item_clear(lm_schema_item *it);
 /** Appends a column (desc: index order) to an item's column list. */
 void lm_schema_item_add_col(lm_schema_item *it, const char *col, int desc);
-/** Appends an index entry as written in a revision or model: "name",
- * "name ASC" or "name DESC". */
-void lm_schema_item_add_index_col(lm_schema_item *it, const char *entry);
+/** Appends an index entry: key (a column, or an expression), its COLLATE
+ * / operator class text (canonical, or NULL) and order (LM_INDEX_*). */
+void lm_schema_item_add_index_part(lm_schema_item *it, const char *key, const char *opts,
+                                   int order);
+/** Appends an index entry from its text (`email varchar_pattern_ops`,
+ * `"Name" DESC`, `lower(email)`); a name of one of t's columns is that
+ * column, whatever it holds (t may be NULL). */
+void lm_schema_item_add_index_col(const lm_schema_table *t, lm_schema_item *it, const char *entry);
 /** Appends a referenced column of a foreign key. */
 void lm_schema_item_add_ref(lm_schema_item *it, const char *col);
 /** Appends a string of cells joined by \x1f (as the catalog queries give

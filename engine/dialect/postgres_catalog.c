@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "normalize.h"
 #include "postgres_catalog.h"
 
 /* Every query covers the whole current schema at once; lm_rows are handed to
@@ -54,7 +55,7 @@ static const char PG_INDEXES[] =
     "SELECT c.relname, i.relname, pg_catalog.pg_get_indexdef(x.indexrelid), x.indisunique, "
     "(SELECT string_agg(pg_catalog.pg_get_indexdef(x.indexrelid, k, true), chr(31) ORDER BY k) "
     "FROM generate_series(1, x.indnkeyatts) k), "
-    "(SELECT string_agg((x.indoption[k - 1] & 1)::text, chr(31) ORDER BY k) "
+    "(SELECT string_agg((x.indoption[k - 1] & 3)::text, chr(31) ORDER BY k) "
     "FROM generate_series(1, x.indnkeyatts) k), pg_catalog.pg_get_expr(x.indpred, x.indrelid) "
     "FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid "
     "JOIN pg_catalog.pg_class c ON c.oid = x.indrelid" PG_REL_JOIN
@@ -227,7 +228,8 @@ int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
   for (int i = 0; !rc && i < r.n; i++) {
     lm_schema_table *t = find_sorted(s, lm_rows_cell(&r, i, 0));
     if (!t) continue;
-    char *def = lm_xstrdup(lm_rows_cell(&r, i, 2) ? lm_rows_cell(&r, i, 2) : "");
+    const char *full = lm_rows_cell(&r, i, 2) ? lm_rows_cell(&r, i, 2) : "";
+    char *def = lm_xstrdup(full);
     unqualify(def, " ON ONLY ", qschema);
     unqualify(def, " ON ", qschema);
     remove_first(def, " USING btree");
@@ -236,12 +238,16 @@ int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
     const char *u = lm_rows_cell(&r, i, 3);
     it->unique = u && (*u == 't' || *u == '1');
     lm_schema_item_add_joined(it, lm_rows_cell(&r, i, 4), 0);
-    const char *desc = lm_rows_cell(&r, i, 5);
-    for (int k = 0; desc && k < it->ncols; k++) {
-      it->desc[k] = *desc == '1';
-      desc = strchr(desc, '\x1f');
-      if (desc) desc++;
+    /* indoption: 1 DESC, 2 NULLS FIRST */
+    const char *opt = lm_rows_cell(&r, i, 5);
+    for (int k = 0; opt && k < it->ncols; k++) {
+      int o = *opt - '0';
+      it->desc[k] = lm_norm_index_order(o & 1, o & 2 ? 'F' : 'L');
+      opt = strchr(opt, '\x1f');
+      if (opt) opt++;
     }
+    for (int k = 0; k < it->ncols; k++) /* what pg_get_indexdef shows: not the defaults */
+      it->opts[k] = lm_norm_index_def_opts(full, k);
     for (int k = 0; k < it->ncols; k++)
       unquote_ident(it->cols[k]);
     it->expr = lm_xstrdup(lm_rows_cell(&r, i, 6));

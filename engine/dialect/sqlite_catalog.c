@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "catalog.h"
+#include "normalize.h"
 #include "sqlite_catalog.h"
 
 /* Locale-independent: a user's LC_CTYPE must not change how SQL is read. */
@@ -1175,11 +1176,19 @@ static void sqlite_index(lm_schema_table *t, const char *name, int unique, const
   it->unique = unique;
   it->expr = where;
   for (int i = 0; i < r.n; i++) {
-    int expr = lm_rows_int(&r, i, 0) == -2 || !lm_rows_cell(&r, i, 1);
-    if (expr) /* the span's own ASC / DESC is the flag's */
-      lm_schema_item_add_index_col(it, i < nitems ? items[i] : "?");
-    else
-      lm_schema_item_add_col(it, lm_rows_cell(&r, i, 1), lm_rows_int(&r, i, 2));
+    /* the entry's text gives its COLLATE and order (a column's collation
+     * from the table's definition is the column's, not the index's) */
+    char *key, *opts;
+    int order;
+    lm_norm_index_entry(i < nitems ? items[i] : "?", &key, &opts, &order);
+    if (lm_rows_int(&r, i, 0) != -2 && lm_rows_cell(&r, i, 1)) { /* a column: the pragma's */
+      free(key);
+      key = lm_xstrdup(lm_rows_cell(&r, i, 1));
+      order = lm_rows_int(&r, i, 2) ? LM_INDEX_DESC : 0;
+    }
+    lm_schema_item_add_index_part(it, key, opts, order);
+    free(key);
+    free(opts);
   }
   lm_buf_free(&b);
   free_strv(items, nitems);

@@ -3,7 +3,8 @@
  * and a default or expression separated by a NUL byte; every function must
  * return a C string (or NULL for no default) and be idempotent where it
  * promises a canonical form; a column renamed in an expression (the type
- * part names it) leaves no reference behind. */
+ * part names it) leaves no reference behind; an index entry split into key,
+ * COLLATE / operator class and order splits the same once written again. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,6 +41,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (again) abort();
     free(rn);
   }
+
+  /* an index entry: split, written again from its parts, split the same;
+   * a statement's key columns read without harm */
+  char *key, *opts;
+  int order;
+  lm_norm_index_entry(text_copy, &key, &opts, &order);
+  if (!lm_sql_name_needs_quotes(key)) {
+    char *again = lm_xasprintf(
+        "%s%s%s%s%s", key, opts ? " " : "", opts ? opts : "", order & LM_INDEX_DESC ? " DESC" : "",
+        order & LM_INDEX_NULLS_OTHER ? (order & LM_INDEX_DESC ? " NULLS LAST" : " NULLS FIRST")
+                                     : "");
+    char *k2, *o2;
+    int ord2;
+    lm_norm_index_entry(again, &k2, &o2, &ord2);
+    if (strcmp(k2, key) != 0 || strcmp(o2 ? o2 : "", opts ? opts : "") != 0 || ord2 != order)
+      abort();
+    free(k2);
+    free(o2);
+    free(again);
+  }
+  free(key);
+  free(opts);
+  for (int col = 0; col < 3; col++)
+    free(lm_norm_index_def_opts(text_copy, col));
 
   free(ne2);
   free(ne);

@@ -1181,6 +1181,79 @@ expect_exit 0
 lm check --drift
 expect_exit 0
 
+t_case "index entries with a collation, an operator class or a NULLS order settle, and a change to one is found"
+model_project
+# each dialect's own: SQLite has collations and no operator classes or NULLS
+# in an index; the database reads them back in its own spelling
+if is_pg; then
+  IX_A='email varchar_pattern_ops' IX_B='created_at DESC NULLS LAST' IX_C='name COLLATE \"C\"'
+  IX_D='lower(email) text_pattern_ops'
+else
+  IX_A='email COLLATE nocase' IX_B='created_at DESC' IX_C='name COLLATE rtrim DESC'
+  IX_D='lower(email) COLLATE nocase'
+fi
+write_model() {
+  cat >schema.lua <<EOF
+table("users",
+  column("id", "integer", { primary_key = true }),
+  column("email", "string(200)"),
+  column("name", "text"),
+  column("created_at", "timestamp"),
+  index("ix_users_a", { "$1" }),
+  index("ix_users_b", { "$IX_B", "id" }),
+  index("ix_users_c", { "$IX_C" }),
+  index("ix_users_d", { "$IX_D" }))
+EOF
+}
+write_model "$IX_A"
+lm revision --autogenerate -m "indexes"
+expect_exit 0
+GEN=$(newest)
+expect_text_contains "$(cat "$GEN")" "op.create_index(\"ix_users_a\", \"users\", { op.sql(\"$IX_A\") })" "the revision"
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "again"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm check --drift
+expect_exit 0
+lm check --roundtrip
+expect_exit 0
+# schema --model writes them back, and that model settles too
+lm schema --model
+expect_exit 0
+expect_out_contains "index(\"ix_users_a\", { \"$IX_A\" })"
+printf '%s\n' "$LM_OUT" >schema.lua
+lm revision --autogenerate -m "from schema --model"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+# the option taken away: that index, and only that one, is made again
+write_model "email"
+lm revision --autogenerate -m "plain email"
+expect_exit 0
+CHG=$(newest)
+expect_out_equals "Detected removed index 'ix_users_a'
+Detected added index 'ix_users_a'
+Generating versions/$(basename "$CHG") ... done"
+expect_text_contains "$(cat "$CHG")" 'op.create_index("ix_users_a", "users", { "email" })' "the upgrade"
+expect_text_contains "$(cat "$CHG")" "op.create_index(\"ix_users_a\", \"users\", { op.sql(\"$IX_A\") })" "the downgrade"
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "settled"
+expect_out_equals "No changes in schema detected."
+# made again by hand with the option: drift names the index
+db_query "DROP INDEX ix_users_a" >/dev/null
+db_query "CREATE INDEX ix_users_a ON users (${IX_A//\\/})" >/dev/null
+lm check --drift
+expect_exit 1
+expect_err_contains "ix_users_a"
+db_query "DROP INDEX ix_users_a" >/dev/null
+db_query "CREATE INDEX ix_users_a ON users (email)" >/dev/null
+lm downgrade -1
+expect_exit 0
+lm check --drift
+expect_exit 0
+
 if is_pg; then
   t_case "PostgreSQL: defaults and WHERE clauses the server rewrites settle"
   model_project

@@ -205,6 +205,66 @@ static void test_rename_in_expressions(void **state) {
   free(got);
 }
 
+static void entry_eq(const char *entry, const char *key, const char *opts, int order) {
+  char *k, *o;
+  int ord;
+  lm_norm_index_entry(entry, &k, &o, &ord);
+  assert_string_equal(k, key);
+  if (opts)
+    assert_string_equal(o, opts);
+  else
+    assert_null(o);
+  assert_int_equal(ord, order);
+  free(k);
+  free(o);
+}
+
+static void def_opts_eq(const char *def, int col, const char *opts) {
+  char *o = lm_norm_index_def_opts(def, col);
+  if (opts)
+    assert_string_equal(o, opts);
+  else
+    assert_null(o);
+  free(o);
+}
+
+static void test_index_entries(void **state) {
+  (void)state;
+  const int D = LM_INDEX_DESC, N = LM_INDEX_NULLS_OTHER;
+  entry_eq("email", "email", NULL, 0);
+  entry_eq("email ASC", "email", NULL, 0);
+  entry_eq("\"Name\" DESC", "Name", NULL, D);
+  entry_eq("email varchar_pattern_ops", "email", "varchar_pattern_ops", 0);
+  entry_eq("email VARCHAR_PATTERN_OPS", "email", "varchar_pattern_ops", 0);
+  /* NULLS as the order's default is no option */
+  entry_eq("created_at DESC NULLS FIRST", "created_at", NULL, D);
+  entry_eq("created_at DESC NULLS LAST", "created_at", NULL, D | N);
+  entry_eq("created_at NULLS LAST", "created_at", NULL, 0);
+  entry_eq("created_at asc nulls first", "created_at", NULL, N);
+  entry_eq("name COLLATE \"C\"", "name", "COLLATE \"C\"", 0);
+  entry_eq("email COLLATE NOCASE DESC", "email", "COLLATE nocase", D);
+  entry_eq("name COLLATE \"C\" text_pattern_ops DESC", "name", "COLLATE \"C\" text_pattern_ops", D);
+  entry_eq("lower(email) text_pattern_ops", "lower(email)", "text_pattern_ops", 0);
+  entry_eq("(a || b) DESC", "(a || b)", NULL, D);
+  /* an operator class follows a whole key only: these are expressions */
+  entry_eq("a + b", "a + b", NULL, 0);
+  entry_eq("a || b DESC", "a || b", NULL, D);
+  entry_eq("a and b", "a and b", NULL, 0);
+  entry_eq("DESC", "DESC", NULL, 0);
+  entry_eq("", "", NULL, 0);
+  /* what pg_get_indexdef shows of each key column */
+  const char *def = "CREATE INDEX ix ON public.users USING btree (email varchar_pattern_ops, "
+                    "created_at DESC NULLS LAST, (lower((email)::text)) text_pattern_ops, "
+                    "name COLLATE \"C\", \"Odd, name\") INCLUDE (id) WHERE (id > 0)";
+  def_opts_eq(def, 0, "varchar_pattern_ops");
+  def_opts_eq(def, 1, NULL);
+  def_opts_eq(def, 2, "text_pattern_ops");
+  def_opts_eq(def, 3, "COLLATE \"C\"");
+  def_opts_eq(def, 4, NULL);
+  def_opts_eq(def, 5, NULL);
+  def_opts_eq("CREATE INDEX ix ON t (a)", 0, NULL);
+}
+
 /* ---- the comparison ---------------------------------------------------------------- */
 
 static lm_schema_column *col(lm_schema_table *t, const char *name, const char *type, int notnull,
@@ -653,6 +713,7 @@ int main(void) {
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_expressions),
       cmocka_unit_test(test_rename_in_expressions),
+      cmocka_unit_test(test_index_entries),
       cmocka_unit_test(test_equal_schemas),
       cmocka_unit_test(test_added_table_order),
       cmocka_unit_test(test_column_changes),
