@@ -6,18 +6,15 @@
 include(GNUInstallDirs)
 
 # The library for C programs. luamig_core (static, what the CLI and the tests
-# link) is installed as libluamig.a; luamig_shared is the same sources built
-# position-independent as libluamig.so.
+# link) is installed as libluamig.a; luamig_shared is libluamig.so, linked
+# from luamig_core's own objects (compiled position-independent).
 set_target_properties(luamig_core PROPERTIES OUTPUT_NAME luamig)
-add_library(luamig_shared SHARED ${CORE_SOURCES})
+add_library(luamig_shared SHARED $<TARGET_OBJECTS:luamig_core>)
 set_target_properties(luamig_shared PROPERTIES
   OUTPUT_NAME luamig
   VERSION ${PROJECT_VERSION}
-  SOVERSION ${PROJECT_VERSION_MAJOR}
-  POSITION_INDEPENDENT_CODE ON)
-target_include_directories(luamig_shared PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/engine)
-target_include_directories(luamig_shared PRIVATE ${LIBPQ_INCLUDE_DIRS})
-target_compile_options(luamig_shared PRIVATE ${LIBPQ_CFLAGS_OTHER})
+  SOVERSION ${PROJECT_VERSION_MAJOR})
+target_include_directories(luamig_shared PUBLIC ${CMAKE_SOURCE_DIR}/include)
 target_link_libraries(luamig_shared PUBLIC PkgConfig::LUA PkgConfig::SQLITE3 m ${CMAKE_DL_LIBS})
 
 # Generated from the binary: luamig.1 and the completion scripts.
