@@ -184,19 +184,34 @@ static int differ_at(const lm_revision *r, const char *what) {
 
 static int interrupted(void) { return lm_interrupted ? lm_error_set(LM_EINTR, "interrupted") : 0; }
 
-static int roundtrip_one(lm_project *p, const lm_url *url, const lm_revision *r,
+/* The round trip reads the scratch database's schema after each of its
+ * runs, on one connection it keeps for that (each run makes its own): it
+ * only reads the catalog, outside any transaction, so it holds no lock a
+ * run waits for. */
+typedef struct schema_reader {
+  lm_project *p;
+  const lm_dialect *d;
+  lm_conn *c;
+} schema_reader;
+
+static int read_schema(const schema_reader *rd, lm_schema **out) {
+  return lm_schema_read(rd->d, rd->c, rd->p->config->version_table_schema,
+                        rd->p->config->version_table, out);
+}
+
+static int roundtrip_one(lm_project *p, const schema_reader *rd, const lm_revision *r,
                          lm_schema **before) {
   lm_run_options o = {0};
   lm_schema *after = NULL, *down = NULL, *again = NULL;
   char *what = NULL;
   int rc = lm_upgrade(p, r->id, &o);
   if (rc) return fail_at(r, "upgrade");
-  if ((rc = lm_schema_read_url(p, url, &after))) return fail_at(r, "reading the schema");
+  if ((rc = read_schema(rd, &after))) return fail_at(r, "reading the schema");
   if ((rc = interrupted()) || (rc = lm_downgrade(p, "-1", &o))) {
     rc = fail_at(r, "downgrade");
     goto done;
   }
-  if ((rc = lm_schema_read_url(p, url, &down))) {
+  if ((rc = read_schema(rd, &down))) {
     rc = fail_at(r, "reading the schema");
     goto done;
   }
@@ -208,7 +223,7 @@ static int roundtrip_one(lm_project *p, const lm_url *url, const lm_revision *r,
     rc = fail_at(r, "upgrade after downgrade");
     goto done;
   }
-  if ((rc = lm_schema_read_url(p, url, &again))) {
+  if ((rc = read_schema(rd, &again))) {
     rc = fail_at(r, "reading the schema");
     goto done;
   }
@@ -252,18 +267,21 @@ int lm_check_roundtrip(lm_project *p, lm_roundtrip_fn fn, void *ud, int *nchecke
   p->url = sc.url;
   p->opts.quiet = 1;
   lm_schema *before = NULL;
-  rc = lm_schema_read_url(p, sc.url, &before);
+  schema_reader rd = {p, p->dialect, NULL};
+  rc = lm_dialect_open(rd.d, &rd.c, sc.url);
+  if (!rc) rc = read_schema(&rd, &before);
   for (int k = 0; k < p->graph.n && !rc; k++) {
     /* Invariant: exactly the revisions before k in topological order are
      * applied, so the upgrade runs this revision alone and "-1" reverts it. */
     const lm_revision *r = p->graph.revs[p->graph.topo[k]];
-    rc = roundtrip_one(p, sc.url, r, &before);
+    rc = roundtrip_one(p, &rd, r, &before);
     if (!rc) {
       (*nchecked)++;
       if (fn) fn(ud, r);
     }
   }
   lm_schema_free(before);
+  if (rd.c) lm_dialect_close(rd.d, rd.c);
   p->url = saved_url;
   p->opts.quiet = saved_quiet;
   int drop = scratch_drop(p, &sc);
