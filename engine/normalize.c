@@ -328,10 +328,32 @@ static int type_word(const char *w) {
   return 0;
 }
 
-/* Marks the tokens of every `::type` cast (and `[]` suffixes) for removal. */
+static int number_text(const char *s);
+
+/* Marks the tokens of every `::type` cast (and `[]` suffixes) for removal;
+ * a number PostgreSQL keeps as a string cast to a number type ('-1'::integer)
+ * is that number again. */
 static void drop_casts(ntoks *k, char *gone) {
+  static const char *const numeric[] = {"integer", "bigint", "smallint", "numeric",
+                                        "real",    "double", "int",      NULL};
   for (int i = 0; i + 1 < k->n; i++) {
     if (!(is_p(k, i, ':') && is_p(k, i + 1, ':'))) continue;
+    if (i > 0 && k->v[i - 1].t == 's' && i + 2 < k->n && k->v[i + 2].t == 'w') {
+      ntok *lit = &k->v[i - 1];
+      size_t n = strlen(lit->s);
+      for (int t = 0; numeric[t] && n > 2; t++) {
+        if (strcmp(k->v[i + 2].s, numeric[t]) != 0) continue;
+        char *inner = lm_xstrndup(lit->s + 1, n - 2);
+        if (number_text(inner)) {
+          free(lit->s);
+          lit->s = inner;
+          lit->t = 'n';
+        } else {
+          free(inner);
+        }
+        break;
+      }
+    }
     int j = i + 2;
     if (j < k->n && (k->v[j].t == 'w' || k->v[j].t == 'i')) {
       j++;
@@ -402,23 +424,80 @@ static void any_array_to_in(ntoks *k, char *gone) {
   }
 }
 
+static int reserved_word(const char *name);
+
+static int is_term(const ntok *t) {
+  return t->t == 'w' || t->t == 'i' || t->t == 'n' || t->t == 's';
+}
+
+/* x BETWEEN a AND b is what PostgreSQL keeps as x >= a AND x <= b (NOT
+ * BETWEEN: x < a OR x > b); rewritten so, where x is one term at the start
+ * of a condition. k holds no parentheses any more. */
+static void between_to_range(ntoks *k) {
+  for (int i = 1; i + 1 < k->n; i++) {
+    int neg = is_w(k, i, "not") && is_w(k, i + 1, "between");
+    if (!neg && !is_w(k, i, "between")) continue;
+    const ntok *x = &k->v[i - 1];
+    if (!is_term(x) || (x->t == 'w' && reserved_word(x->s))) continue;
+    if (i >= 2 && !(k->v[i - 2].t == 'p' || is_w(k, i - 2, "and") || is_w(k, i - 2, "or") ||
+                    is_w(k, i - 2, "not") || is_w(k, i - 2, "where")))
+      continue;
+    int b = i + 1 + neg, and = b;
+    while (and < k->n && !is_w(k, and, "and"))
+      and++;
+    if (and == b || and+1 >= k->n || is_w(k, b, "symmetric")) continue;
+    /* x between B and C  ->  x >= B and x <= C */
+    char *xs = lm_xstrdup(x->s);
+    char xt = x->t;
+    int at = i;
+    free(k->v[at].s);
+    k->v[at].t = 'p';
+    k->v[at].s = lm_xstrdup(neg ? "<" : ">=");
+    if (neg) { /* the NOT goes: its place is the operator's */
+      free(k->v[i + 1].s);
+      memmove(&k->v[i + 1], &k->v[i + 2], sizeof *k->v * (size_t)(k->n - i - 2));
+      k->n--;
+      and--;
+    }
+    free(k->v[and].s);
+    k->v[and].s = lm_xstrdup(neg ? "or" : "and");
+    /* x and the second operator after it */
+    push(k, xt, xs, strlen(xs));
+    push(k, 'p', neg ? ">" : "<=", neg ? 1 : 2);
+    ntok moved[2] = {k->v[k->n - 2], k->v[k->n - 1]};
+    memmove(&k->v[and+3], &k->v[and+1], sizeof *k->v * (size_t)(k->n - 2 - and-1));
+    k->v[and+1] = moved[0];
+    k->v[and+2] = moved[1];
+    free(xs);
+    i = and+2;
+  }
+}
+
 char *lm_norm_expr(const char *expr) {
   if (!expr) return NULL;
-  ntoks k;
-  lex(expr, &k);
-  char *gone = lm_xcalloc((size_t)k.n + 1, 1);
-  drop_casts(&k, gone);
-  drop_typed_literals(&k, gone);
-  like_to_tilde(&k, gone);
-  any_array_to_in(&k, gone);
+  ntoks all;
+  lex(expr, &all);
+  char *gone = lm_xcalloc((size_t)all.n + 1, 1);
+  drop_casts(&all, gone);
+  drop_typed_literals(&all, gone);
+  like_to_tilde(&all, gone);
+  any_array_to_in(&all, gone);
+  /* what is left, without parentheses: they say nothing two spellings
+   * agree on (PostgreSQL adds them) */
+  ntoks k = {0};
+  for (int i = 0; i < all.n; i++) {
+    ntok *t = &all.v[i];
+    if (gone[i] || (t->t == 'p' && (t->s[0] == '(' || t->s[0] == ')'))) continue;
+    push(&k, t->t, t->s, strlen(t->s));
+  }
+  free(gone);
+  toks_free(&all);
+  between_to_range(&k);
   lm_buf b;
   lm_buf_init(&b);
   char prev = 0;
   for (int i = 0; i < k.n; i++) {
-    if (gone[i]) continue;
     ntok *t = &k.v[i];
-    /* parentheses say nothing two spellings agree on: PostgreSQL adds them */
-    if (t->t == 'p' && (t->s[0] == '(' || t->s[0] == ')')) continue;
     int wordish = t->t != 'p';
     if (wordish && prev && prev != 'p') lm_buf_putc(&b, ' ');
     if (t->t == 'p' && t->s[0] == '!' && is_p(&k, i + 1, '=')) {
@@ -430,7 +509,6 @@ char *lm_norm_expr(const char *expr) {
     lm_buf_puts(&b, t->s);
     prev = t->t;
   }
-  free(gone);
   toks_free(&k);
   if (!b.s) return lm_xstrdup("");
   return lm_buf_steal(&b);

@@ -157,7 +157,28 @@ static void test_expressions(void **state) {
   expr_eq("s NOT ILIKE 'a'", "((s)::text !~~* 'a'::text)");
   expr_eq("now() + interval '1 day'", "(now() + '1 day'::interval)");
   expr_eq("d > DATE '2020-01-01'", "(d > '2020-01-01'::date)");
-  char *x = lm_norm_expr("status = 'A'"), *y = lm_norm_expr("status = 'a'");
+  /* a negative number as PostgreSQL keeps it */
+  expr_eq("n > -1", "(n > '-1'::integer)");
+  expr_eq("s <> '-1'", "((s)::text <> '-1'::text)");
+  /* BETWEEN as PostgreSQL keeps it */
+  char *x, *y;
+  expr_eq("n BETWEEN 1 AND 5", "((n >= 1) AND (n <= 5))");
+  expr_eq("n NOT BETWEEN 1 AND 5", "((n < 1) OR (n > 5))");
+  expr_eq("a = 1 AND n BETWEEN -1 AND 5 OR b",
+          "(((a = 1) AND (n >= '-1'::integer) AND (n <= 5)) OR b)");
+  expr_eq("\"N\" between 'a' and 'b'",
+          "((\"N\")::text >= 'a'::text) AND ((\"N\")::text <= 'b'::text)");
+  x = lm_norm_expr("n BETWEEN 1 AND 5");
+  y = lm_norm_expr("n >= 1 AND n <= 6");
+  assert_string_not_equal(x, y);
+  free(x);
+  free(y);
+  /* a term that is not one name or value stays as written */
+  x = lm_norm_expr("lower(s) BETWEEN 'a' AND 'b'");
+  assert_string_equal(x, "lower s between 'a' and 'b'");
+  free(x);
+  x = lm_norm_expr("status = 'A'");
+  y = lm_norm_expr("status = 'a'");
   assert_string_not_equal(x, y); /* strings keep their case */
   free(x);
   free(y);
