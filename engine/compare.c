@@ -423,7 +423,7 @@ static int index_same(const lm_schema_item *w, const lm_schema_item *h) {
     const char *wo = w->opts ? w->opts[i] : NULL, *ho = h->opts ? h->opts[i] : NULL;
     if (strcasecmp(wo ? wo : "", ho ? ho : "") != 0) return 0;
   }
-  return lm_expr_same(w->expr, h->expr);
+  return lm_expr_same(w->expr_db ? w->expr_db : w->expr, h->expr);
 }
 
 typedef struct table_pair {

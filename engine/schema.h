@@ -61,8 +61,9 @@ typedef struct lm_schema_item {
   char *ondelete, *onupdate;
   char *expr;
   int unique;
-  /* a CHECK's expr as the database rewrites it (lm_project_canonical_checks),
-   * for comparison with the catalog's text; expr stays what was written */
+  /* a CHECK's expr, or a partial index's WHERE, as the database rewrites it
+   * (lm_project_canonical_checks), for comparison with the catalog's text;
+   * expr stays what was written */
   char *expr_db;
 } lm_schema_item;
 

@@ -1254,6 +1254,45 @@ expect_exit 0
 lm check --drift
 expect_exit 0
 
+t_case "BETWEEN, a negative bound and a date in checks and partial indexes settle; a changed bound is found"
+model_project
+cat >schema.lua <<'EOF'
+table("r",
+  column("id", "integer", { primary_key = true }),
+  column("n", "integer"),
+  column("at", "timestamp"),
+  check("n BETWEEN -5 AND 50", { name = "ck_r_n" }),
+  check("n NOT BETWEEN 60 AND 70"),
+  index("ix_r_n", { "id" }, { where = "n BETWEEN 2 AND 4" }),
+  index("ix_r_neg", { "id" }, { where = "n > -1" }),
+  index("ix_r_at", { "id" }, { where = "at >= '2020-01-01'" }))
+EOF
+lm revision --autogenerate -m "ranges"
+expect_exit 0
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "again"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm check --drift
+expect_exit 0
+lm check
+expect_exit 0
+sed -i "s/2020-01-01/2021-01-01/; s/BETWEEN 2 AND 4/BETWEEN 2 AND 5/" schema.lua
+lm revision --autogenerate -m "new bounds"
+expect_exit 0
+expect_out_equals "Detected removed index 'ix_r_at'
+Detected removed index 'ix_r_n'
+Detected added index 'ix_r_at'
+Detected added index 'ix_r_n'
+Generating versions/$(basename "$(newest)") ... done"
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "settled"
+expect_out_equals "No changes in schema detected."
+lm check --drift
+expect_exit 0
+
 if is_pg; then
   t_case "PostgreSQL: defaults and WHERE clauses the server rewrites settle"
   model_project
