@@ -796,6 +796,25 @@ static int cmp_notnull(const lm_schema_table *t, const lm_schema_column *c, cons
   return c->notnull || in_pk(t, name, 0);
 }
 
+/* "col"::to where the dialect cannot change the column's type from `from`
+ * to `to` without the conversion written out (postgresql_using), or NULL. */
+static const char *using_cast(const lm_dialect *d, lm_diff *df, const char *col, const char *from,
+                              const char *to) {
+  if (!lm_dialect_type_change_needs_cast(d, from, to)) return NULL;
+  static const char *const serials[][2] = {
+      {"serial", "integer"}, {"bigserial", "bigint"}, {"smallserial", "smallint"}};
+  for (size_t i = 0; i < sizeof serials / sizeof *serials; i++)
+    if (strcmp(to, serials[i][0]) == 0) to = serials[i][1]; /* a key's: the type it numbers */
+  lm_buf b;
+  lm_buf_init(&b);
+  if (lm_sql_name_needs_quotes(col))
+    lm_buf_ident(&b, col);
+  else
+    lm_buf_puts(&b, col);
+  lm_buf_printf(&b, "::%s", to);
+  return pkeep(df, lm_buf_steal(&b));
+}
+
 /* Type, nullability and default of a column both sides have. */
 static void compare_column(const lm_dialect *d, lm_diff *df, const table_pair *tp,
                            const lm_schema_column *w, const lm_schema_column *h) {
@@ -813,11 +832,13 @@ static void compare_column(const lm_dialect *d, lm_diff *df, const table_pair *t
     op->type = lua_type(d, w, df);
     op->existing_type = lua_type(d, h, df);
     op->existing_nullable = !h->notnull;
+    op->using_expr = using_cast(d, df, w->name, th, tw);
     lm_op *dn = down(it, LM_OP_ALTER_COLUMN, P(df, table));
     dn->name = op->name;
     dn->type = op->existing_type;
     dn->existing_type = op->type;
     dn->existing_nullable = !h->notnull;
+    dn->using_expr = using_cast(d, df, w->name, tw, th);
   }
   if (nw != nh) {
     lm_diff_item *it = item(df, LM_CH_CHANGED, col_object(table, w->name), NULL);

@@ -422,6 +422,9 @@ int lm_dialect_default_needs_parens(const lm_dialect *d, const char *expr);
 /** How d spells the raw SQL value expr (an op.sql() default or set value):
  * expr itself unless d spells that whole expression its own way. */
 const char *lm_dialect_sql_spelling(const lm_dialect *d, const char *expr);
+/** Whether a column's type change from `from` to `to` (normalised) needs
+ * its conversion written out (type_change_needs_cast; 0 without it). */
+int lm_dialect_type_change_needs_cast(const lm_dialect *d, const char *from, const char *to);
 /** d's spelling of a luamig type name (normalised, no arguments), or NULL. */
 const char *lm_dialect_type_name(const lm_dialect *d, const char *luamig_type);
 /** Whether d (NULL: any registered dialect) knows base as a type of its own. */

@@ -264,6 +264,7 @@ void lm_lua_write_op(lm_buf *b, const lm_op *op, const char *indent) {
     opt_default(&o, "server_default", &op->server_default, "op.", 1);
     opt_str(&o, "existing_type", op->existing_type);
     if (op->existing_nullable != -1) opt_bool(&o, "existing_nullable", op->existing_nullable);
+    opt_str(&o, "postgresql_using", op->using_expr);
     opt_end(b, &o, 1);
     break;
   case LM_OP_CREATE_INDEX:

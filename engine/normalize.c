@@ -100,6 +100,9 @@ char *lm_norm_type(const char *type) {
 int lm_norm_type_is(const char *ntype, const char *family) {
   if (!ntype) return 0;
   if (strcmp(family, "bool") == 0) return strcmp(ntype, "boolean") == 0;
+  if (strcmp(family, "string") == 0)
+    return strcmp(ntype, "text") == 0 || strncmp(ntype, "varchar", 7) == 0 ||
+           strncmp(ntype, "char(", 5) == 0 || strcmp(ntype, "citext") == 0;
   if (strcmp(family, "number") == 0)
     return strcmp(ntype, "integer") == 0 || strcmp(ntype, "bigint") == 0 ||
            strcmp(ntype, "smallint") == 0 || strncmp(ntype, "numeric", 7) == 0 ||

@@ -8,7 +8,7 @@
 /** `character varying(255)`, `VARCHAR(255)` → `varchar(255)`; `int4`,
  * `serial`, `INTEGER` → `integer`; unknown types lower-cased. */
 char *lm_norm_type(const char *type);
-/** Whether a normalised type is of a family: "bool" or "number". */
+/** Whether a normalised type is of a family: "bool", "number" or "string". */
 int lm_norm_type_is(const char *ntype, const char *family);
 /** A column default without casts and outer parentheses; string literals
  * re-quoted, numbers canonical, booleans `true`/`false` on a boolean column,

@@ -17,9 +17,10 @@
 /* The revision of struct lm_dialect in which each method appeared; a method
  * is read only from a dialect written for that revision or later. */
 #define LM_SINCE(m)                                                                                \
-  (offsetof(lm_dialect, m) < offsetof(lm_dialect, table_exists_sql)  ? 1                           \
-   : offsetof(lm_dialect, m) < offsetof(lm_dialect, canonical_check) ? 2                           \
-                                                                     : 3)
+  (offsetof(lm_dialect, m) < offsetof(lm_dialect, table_exists_sql)         ? 1                    \
+   : offsetof(lm_dialect, m) < offsetof(lm_dialect, canonical_check)        ? 2                    \
+   : offsetof(lm_dialect, m) < offsetof(lm_dialect, type_change_needs_cast) ? 3                    \
+                                                                            : 4)
 #define LM_METHOD(d, m) ((d)->version >= LM_SINCE(m) ? (d)->m : NULL)
 
 int lm_dialect_unsupported(const lm_dialect *d, const char *what) {
@@ -129,6 +130,11 @@ static int same_words(const char *expr, const char *word) {
     if ((*expr | 0x20) != (*word | 0x20) || *expr == '\'') return 0;
     expr++, word++;
   }
+}
+
+int lm_dialect_type_change_needs_cast(const lm_dialect *d, const char *from, const char *to) {
+  int (*f)(const char *, const char *) = LM_METHOD(d, type_change_needs_cast);
+  return f && from && to && f(from, to);
 }
 
 const char *lm_dialect_sql_spelling(const lm_dialect *d, const char *expr) {

@@ -822,6 +822,9 @@ const lm_dialect lm_dialect_postgresql = {
 
     /* comparison (version 3) */
     .canonical_check = lm_pg_canonical_check,
+
+    /* comparison (version 4) */
+    .type_change_needs_cast = lm_pg_type_change_needs_cast,
 };
 
 /* ---- the run lock ------------------------------------------------------------ */

@@ -354,3 +354,14 @@ int lm_pg_canonical_check(const lm_dialect *d, lm_conn *c, const char *table, co
   lm_error_restore(saved);
   return rc ? rc : rb;
 }
+
+/* ---- a column's type change ---------------------------------------------------------- */
+
+/* ALTER COLUMN … TYPE converts the rows by an assignment cast; none exists
+ * from a string to anything but a string (jsonb, integer, uuid, a date), nor
+ * between boolean and a number. */
+int lm_pg_type_change_needs_cast(const char *from, const char *to) {
+  if (lm_norm_type_is(from, "string")) return !lm_norm_type_is(to, "string");
+  return (lm_norm_type_is(from, "bool") && lm_norm_type_is(to, "number")) ||
+         (lm_norm_type_is(from, "number") && lm_norm_type_is(to, "bool"));
+}

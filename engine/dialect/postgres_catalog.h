@@ -12,4 +12,8 @@ int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
 int lm_pg_canonical_check(const lm_dialect *d, lm_conn *c, const char *table, const char *expr,
                           char **out);
 
+/** type_change_needs_cast: a string to another type, boolean to or from a
+ * number. */
+int lm_pg_type_change_needs_cast(const char *from, const char *to);
+
 #endif

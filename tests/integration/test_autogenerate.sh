@@ -1293,6 +1293,47 @@ expect_out_equals "No changes in schema detected."
 lm check --drift
 expect_exit 0
 
+t_case "a type change PostgreSQL cannot cast by itself: autogenerate writes postgresql_using, the rows convert both ways"
+model_project
+cat >schema.lua <<'EOF'
+table("d",
+  column("id", "integer", { primary_key = true }),
+  column("doc", "text"),
+  column("n", "string(10)"),
+  column("flag", "integer"),
+  column("Big Name", "text"))
+EOF
+lm revision --autogenerate -m "texts"
+expect_exit 0
+lm upgrade head
+expect_exit 0
+db_query "INSERT INTO d (id, doc, n, flag, \"Big Name\") VALUES (1, '{\"a\": 1}', '42', 1, '5')" >/dev/null
+sed -i 's/"doc", "text"/"doc", "jsonb"/; s/"n", "string(10)"/"n", "integer"/; s/"flag", "integer"/"flag", "boolean"/; s/"Big Name", "text"/"Big Name", "bigint"/' schema.lua
+lm revision --autogenerate -m "typed"
+expect_exit 0
+REV=$(cat "$(newest)")
+if is_pg; then
+  expect_text_contains "$REV" 'type = "jsonb", existing_type = "text", existing_nullable = true, postgresql_using = "doc::jsonb" })' "the upgrade"
+  expect_text_contains "$REV" 'postgresql_using = "n::integer"' "the upgrade"
+  expect_text_contains "$REV" 'postgresql_using = "flag::boolean"' "the upgrade"
+  expect_text_contains "$REV" 'postgresql_using = "\"Big Name\"::bigint"' "the upgrade"
+  # back to a string needs no conversion written out; to integer from boolean does
+  expect_text_contains "$REV" 'op.alter_column("d", "doc", { type = "text", existing_type = "jsonb", existing_nullable = true })' "the downgrade"
+  expect_text_contains "$REV" 'postgresql_using = "flag::integer"' "the downgrade"
+else
+  expect_text_not_contains "$REV" "postgresql_using" "the revision"
+fi
+lm upgrade head
+expect_exit 0
+expect_eq "$(db_query "SELECT n + 1 FROM d")" "43" "n holds a number"
+lm revision --autogenerate -m "settled"
+expect_out_equals "No changes in schema detected."
+lm downgrade -1
+expect_exit 0
+expect_eq "$(db_query "SELECT n FROM d")" "42" "n back as text"
+lm check --roundtrip
+expect_exit 0
+
 if is_pg; then
   t_case "PostgreSQL: defaults and WHERE clauses the server rewrites settle"
   model_project

@@ -135,6 +135,17 @@ static void test_dialect_versions(void **state) {
   assert_true(lm_dialect_rewrites_checks(&lm_dialect_postgresql));
   assert_false(lm_dialect_rewrites_checks(&pg2));
   assert_false(lm_dialect_rewrites_checks(&lm_dialect_sqlite));
+  /* a version 4 method (type_change_needs_cast) of a table written for version 3 */
+  lm_dialect pg3 = lm_dialect_postgresql;
+  pg3.version = 3;
+  assert_true(lm_dialect_type_change_needs_cast(&lm_dialect_postgresql, "text", "jsonb"));
+  assert_false(lm_dialect_type_change_needs_cast(&pg3, "text", "jsonb"));
+  assert_true(lm_dialect_type_change_needs_cast(&lm_dialect_postgresql, "varchar(10)", "integer"));
+  assert_true(lm_dialect_type_change_needs_cast(&lm_dialect_postgresql, "integer", "boolean"));
+  assert_false(lm_dialect_type_change_needs_cast(&lm_dialect_postgresql, "integer", "bigint"));
+  assert_false(lm_dialect_type_change_needs_cast(&lm_dialect_postgresql, "jsonb", "text"));
+  assert_false(lm_dialect_type_change_needs_cast(&lm_dialect_postgresql, "text", "varchar(20)"));
+  assert_false(lm_dialect_type_change_needs_cast(&lm_dialect_sqlite, "text", "integer"));
   /* the same table at this build's revision has them */
   assert_non_null(lm_dialect_table_exists_sql(&lm_dialect_sqlite));
   assert_int_equal(lm_dialect_render(&lm_dialect_sqlite, &op, &out), 0);

@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 /** The revision of struct lm_dialect this build reads. */
-#define LM_DIALECT_VERSION 3
+#define LM_DIALECT_VERSION 4
 /** The oldest revision it still accepts. */
 #define LM_DIALECT_VERSION_MIN 2
 
@@ -292,6 +292,16 @@ struct lm_dialect {
   const struct lm_type_pair *sql_spellings;
 
   /* ---- end of version 3 ---- */
+
+  /* ---- comparison (version 4) ---- */
+  /* whether changing a column's type from `from` to `to` (normalised types,
+   * lm_norm_type) needs the conversion written out (PostgreSQL: ALTER …
+   * TYPE to USING col::to, where no assignment cast exists: text to jsonb,
+   * to integer, to uuid); autogenerate then writes postgresql_using. NULL:
+   * never (SQLite copies the rows into the new table, converting) */
+  int (*type_change_needs_cast)(const char *from, const char *to);
+
+  /* ---- end of version 4 ---- */
 };
 
 #endif
