@@ -314,13 +314,17 @@ int lm_chain_schema(lm_project *p, const char *scratch_url, const int *state, lm
    * in memory gives what a scratch database would, without running the
    * chain's DDL (on PostgreSQL, the most of the time). */
   if (state) {
-    rc = lm_chain_schema_memory_exact(p, p->dialect, state, out);
+    char *why = NULL;
+    rc = lm_chain_schema_memory_exact(p, p->dialect, state, out, &why);
     if (*out && p->opts.verbose)
       fprintf(p->err, "luamig: the chain's schema at the applied revisions is computed in memory "
                       "from its op records\n");
     if (!rc && !*out && p->opts.verbose)
-      fprintf(p->err, "luamig: the chain runs op.execute or reads data: its schema at the "
-                      "applied revisions is computed on a scratch database\n");
+      fprintf(p->err,
+              "luamig: %s: the chain's schema at the applied revisions is computed on a "
+              "scratch database\n",
+              why ? why : "the op records do not make it");
+    free(why);
     if (rc || *out) {
       p->dialect = saved_d;
       p->url = saved_url;

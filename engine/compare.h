@@ -22,9 +22,10 @@ int lm_chain_schema_memory(lm_project *p, const lm_dialect *d, lm_schema **out);
 /** The same for the revisions state lists (state[i]: steps applied of
  * p->graph.revs[i]), only when memory gives what a database would: no
  * op.execute, no read of data (context.offline is false, as in a real run).
- * Otherwise *out is NULL and the return 0 (LM_EINTR when interrupted). */
+ * Otherwise *out is NULL, *why (malloc'd) says why not, and the return is 0
+ * (LM_EINTR when interrupted). */
 int lm_chain_schema_memory_exact(lm_project *p, const lm_dialect *d, const int *state,
-                                 lm_schema **out);
+                                 lm_schema **out, char **why);
 
 /* ---- writing Lua ------------------------------------------------------------------ */
 

@@ -675,12 +675,35 @@ lm upgrade head
 expect_exit 0
 lm -v check --drift
 expect_exit 0
-expect_err_contains "computed on a scratch database"
+expect_err_contains "luamig: the chain runs op.execute (at versions/d0000000000d_by_hand.lua:12): the chain's schema at the applied revisions is computed on a scratch database"
 expect_err_not_contains "drift:"
 db_query "ALTER TABLE by_hand ADD COLUMN extra INTEGER" >/dev/null
 lm check --drift
 expect_exit 1
 expect_err_contains "drift: column 'by_hand.extra' exists in the database but not in the chain"
+
+t_case "check --drift -v says why memory cannot follow a chain that reads data"
+new_project
+export LM_TEST_URL=$LM_URL # no password in luamig.lua: lint's credentials-in-config
+write_config 'url = os.getenv("LM_TEST_URL"),'
+mkrev d0000000000a "" "writers" <<'EOF'
+function upgrade() op.create_table("writers", op.column("id", "integer", { primary_key = true })) end
+function downgrade() op.drop_table("writers") end
+EOF
+mkrev d0000000000b d0000000000a "reads data" <<'EOF'
+function upgrade()
+  if op.scalar("SELECT count(*) FROM writers") == 0 then
+    op.add_column("writers", op.column("orphan", "boolean"))
+  end
+end
+function downgrade() op.drop_column("writers", "orphan") end
+EOF
+lm upgrade head
+expect_exit 0
+lm -v check --drift
+expect_exit 0
+expect_err_contains "luamig: the chain reads data (at versions/d0000000000b_reads_data.lua:12): the chain's schema at the applied revisions is computed on a scratch database"
+expect_err_not_contains "drift:"
 
 t_case "a named check whose expression changed is dropped and made again"
 # SQLite keeps a CHECK's text; PostgreSQL rewrites it (IN becomes = ANY
