@@ -268,6 +268,73 @@ static const char *control_word(const char *s, size_t len, size_t p) {
   return NULL;
 }
 
+/* The end of the statement that starts at p: just past its ';', or len.
+ * *verb (when verb is not NULL): the statement's first word outside
+ * parentheses and a WITH's common table expressions that says what it
+ * does (WITH x AS (…) INSERT … is an INSERT), or NULL. */
+static size_t statement_end(const char *s, size_t len, size_t p, const char **verb) {
+  static const char *const verbs[] = {"INSERT", "UPDATE", "DELETE", "REPLACE",
+                                      "MERGE",  "SELECT", "VALUES", NULL};
+  if (verb) *verb = NULL;
+  /* quotes, dollar quotes, parentheses and, in CREATE statements (triggers,
+   * SQL-standard function bodies), BEGIN … END and CASE … END blocks hold
+   * semicolons that end nothing */
+  int create = 0, with = 0, depth = 0, paren = 0, first = 1;
+  while (p < len) {
+    char c = s[p];
+    if (c == '\'' || c == '"' || c == '`') {
+      p++;
+      while (p < len && !(s[p] == c && !(p + 1 < len && s[p + 1] == c)))
+        p += s[p] == c ? 2 : 1;
+      p++;
+      continue;
+    }
+    if ((c == '-' && p + 1 < len && s[p + 1] == '-') ||
+        (c == '/' && p + 1 < len && s[p + 1] == '*')) {
+      p = skip_space(s, len, p);
+      continue;
+    }
+    if (c == '$' && (p == 0 || !word_char(s[p - 1]))) {
+      size_t q = p + 1;
+      while (q < len && (isalnum((unsigned char)s[q]) || s[q] == '_'))
+        q++;
+      if (q < len && s[q] == '$') {
+        size_t tl = q - p + 1;
+        const char *tag = s + p;
+        p = q + 1;
+        while (p < len && !(len - p >= tl && memcmp(s + p, tag, tl) == 0))
+          p++;
+        p = p < len ? p + tl : len;
+        continue;
+      }
+    }
+    if (word_char(c) && (p == 0 || !word_char(s[p - 1]))) {
+      size_t q = p;
+      while (q < len && word_char(s[q]))
+        q++;
+      if (first) {
+        create = word_is(s + p, q - p, "CREATE");
+        with = word_is(s + p, q - p, "WITH");
+      }
+      if (verb && !*verb && paren == 0 && (first || with))
+        for (int i = 0; verbs[i]; i++)
+          if (word_is(s + p, q - p, verbs[i])) *verb = verbs[i];
+      first = 0;
+      if (create) {
+        if (word_is(s + p, q - p, "BEGIN") || word_is(s + p, q - p, "CASE")) depth++;
+        if (word_is(s + p, q - p, "END") && depth > 0) depth--;
+      }
+      p = q;
+      continue;
+    }
+    if (c == '(') paren++;
+    if (c == ')' && paren > 0) paren--;
+    p++;
+    if (c == ';' && depth == 0 && paren == 0) break;
+  }
+  return p;
+}
+
 int lm_sql_transaction_control(const char *s, size_t len, const char **what) {
   size_t p = 0;
   *what = NULL;
@@ -279,56 +346,24 @@ int lm_sql_transaction_control(const char *s, size_t len, const char **what) {
       *what = kw;
       return 1;
     }
-    /* to the end of this statement: quotes, dollar quotes, parentheses and,
-     * in CREATE statements (triggers, SQL-standard function bodies), BEGIN …
-     * END and CASE … END blocks hold semicolons that end nothing */
-    int create = 0, depth = 0, paren = 0, first = 1;
-    while (p < len) {
-      char c = s[p];
-      if (c == '\'' || c == '"' || c == '`') {
-        p++;
-        while (p < len && !(s[p] == c && !(p + 1 < len && s[p + 1] == c)))
-          p += s[p] == c ? 2 : 1;
-        p++;
-        continue;
-      }
-      if ((c == '-' && p + 1 < len && s[p + 1] == '-') ||
-          (c == '/' && p + 1 < len && s[p + 1] == '*')) {
-        p = skip_space(s, len, p);
-        continue;
-      }
-      if (c == '$' && (p == 0 || !word_char(s[p - 1]))) {
-        size_t q = p + 1;
-        while (q < len && (isalnum((unsigned char)s[q]) || s[q] == '_'))
-          q++;
-        if (q < len && s[q] == '$') {
-          size_t tl = q - p + 1;
-          const char *tag = s + p;
-          p = q + 1;
-          while (p < len && !(len - p >= tl && memcmp(s + p, tag, tl) == 0))
-            p++;
-          p = p < len ? p + tl : len;
-          continue;
-        }
-      }
-      if (word_char(c) && (p == 0 || !word_char(s[p - 1]))) {
-        size_t q = p;
-        while (q < len && word_char(s[q]))
-          q++;
-        if (first) create = word_is(s + p, q - p, "CREATE");
-        first = 0;
-        if (create) {
-          if (word_is(s + p, q - p, "BEGIN") || word_is(s + p, q - p, "CASE")) depth++;
-          if (word_is(s + p, q - p, "END") && depth > 0) depth--;
-        }
-        p = q;
-        continue;
-      }
-      if (c == '(') paren++;
-      if (c == ')' && paren > 0) paren--;
-      p++;
-      if (c == ';' && depth == 0 && paren == 0) break;
-    }
+    p = statement_end(s, len, p, NULL);
   }
   return 0;
+}
+
+int lm_sql_writes_rows_only(const char *s, size_t len) {
+  size_t p = 0;
+  int any = 0;
+  while (p < len) {
+    p = skip_space(s, len, p);
+    if (p >= len || s[p] == ';') {
+      p++;
+      continue;
+    }
+    const char *verb;
+    p = statement_end(s, len, p, &verb);
+    if (!verb || strcmp(verb, "SELECT") == 0 || strcmp(verb, "VALUES") == 0) return 0;
+    any = 1;
+  }
+  return any;
 }

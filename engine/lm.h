@@ -731,6 +731,10 @@ void lm_journal_rolled_back(lm_journal *j);
  * (static). Quotes, comments, dollar quotes and BEGIN … END bodies of CREATE
  * statements are skipped. */
 int lm_sql_transaction_control(const char *sql, size_t len, const char **what);
+/** 1 when the SQL text's statements (one or more) all only write rows:
+ * INSERT, UPDATE, DELETE, REPLACE or MERGE, each perhaps after WITH; 0 for
+ * anything else (DDL, a SELECT, an empty text). */
+int lm_sql_writes_rows_only(const char *sql, size_t len);
 
 /* The project (lm_run_report: include/luamig/fleet.h). */
 struct lm_project {

@@ -277,8 +277,14 @@ int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int 
   return rc;
 }
 
+/* The shadow holds the schema a move-and-copy reads, not rows: a statement
+ * that only writes rows (the chain's data, the version table's) is not run
+ * there. Its tables stay empty, so every later statement that runs there
+ * (a NOT NULL or CHECK copy, a backfill, which walks none) still can. */
 static int print_exec(lm_sink *s, const lm_stmt *st) {
-  if (s->shadow && s->shadow_pending)
+  if (s->shadow && st->sql && lm_sql_writes_rows_only(st->sql, strlen(st->sql)))
+    ; /* the schema only */
+  else if (s->shadow && s->shadow_pending)
     lm_stmt_log_add(s->shadow_pending, st);
   else if (s->shadow) {
     int rc = shadow_exec(s, st);
@@ -348,10 +354,10 @@ void lm_sink_print(lm_sink *s, const lm_dialect *d, FILE *out) {
  *
  * The revisions up to FROM run into the shadow only, for the schema at FROM
  * that a move-and-copy in the printed range reads. They run there as online
- * on an empty database, so that the shadow stays a database the printed
- * statements can run on: a backfill walks the rows the chain inserted (a
- * later NOT NULL copy would fail on rows left empty), op.has_* asks the
- * shadow's schema. A revision's own reads are refused: their answer, from
+ * on an empty database, their statements that only write rows left out
+ * (print_exec), so that the shadow stays a database the printed statements
+ * can run on: its tables stay empty, a backfill walks no rows, op.has_*
+ * asks the shadow's schema. A revision's own reads are refused: their answer, from
  * rows that are not the database's, could change what the replay makes. */
 
 static int replay_query(lm_sink *s, const lm_stmt *st, lm_row_fn fn, void *ud) {

@@ -66,6 +66,32 @@ static void test_allowed(void **state) {
                       "COMMIT");
 }
 
+static int rows_only(const char *sql) { return lm_sql_writes_rows_only(sql, strlen(sql)); }
+
+/* What --sql leaves out of its in-memory schema: statements that only
+ * write rows. */
+static void test_rows_only(void **state) {
+  (void)state;
+  assert_true(rows_only("INSERT INTO t VALUES (1)"));
+  assert_true(rows_only("  -- rows\n update t set a = 1; delete from t where a = 2;"));
+  assert_true(rows_only("REPLACE INTO t VALUES (1)"));
+  assert_true(rows_only("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE "
+                        "x < 10) INSERT INTO t SELECT x FROM n"));
+  assert_true(rows_only("with a as (select 1), b as (select 2) delete from t"));
+  assert_true(rows_only("INSERT INTO t VALUES ('CREATE TABLE x (a int); ')"));
+  /* anything else runs */
+  assert_false(rows_only(""));
+  assert_false(rows_only("-- nothing"));
+  assert_false(rows_only("CREATE TABLE t (a int)"));
+  assert_false(rows_only("INSERT INTO t VALUES (1); CREATE INDEX ix ON t (a)"));
+  assert_false(rows_only("CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE u SET a = 1; END"));
+  assert_false(rows_only("SELECT set_config('a', 'b', false)"));
+  assert_false(rows_only("WITH a AS (SELECT 1) SELECT * FROM a"));
+  assert_false(rows_only("WITH x AS (INSERT INTO t VALUES (1) RETURNING a) SELECT * FROM x"));
+  assert_false(rows_only("ALTER TABLE t ADD COLUMN b int"));
+  assert_false(rows_only("PRAGMA foreign_key_check"));
+}
+
 static void test_bounds(void **state) {
   (void)state;
   /* the scan stops at len, even inside a quote or a comment */
@@ -81,6 +107,7 @@ int main(void) {
       cmocka_unit_test(test_refused),
       cmocka_unit_test(test_allowed),
       cmocka_unit_test(test_bounds),
+      cmocka_unit_test(test_rows_only),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
