@@ -17,6 +17,16 @@ model_project() {
 newest() { ls -t versions/*.lua | head -n 1; }
 count_revs() { find versions -name "*.lua" | wc -l; }
 
+# expect_settled: the database at head and the model agree: autogenerate
+# finds nothing to write, check --drift nothing that differs.
+expect_settled() {
+  lm revision --autogenerate -m "settled"
+  expect_exit 0
+  expect_out_equals "No changes in schema detected."
+  lm check --drift
+  expect_exit 0
+}
+
 MODEL_V1='
 local function timestamps()
   return column("created_at", "timestamptz", { nullable = false, server_default = sql("CURRENT_TIMESTAMP") })
@@ -1235,11 +1245,7 @@ GEN=$(newest)
 expect_text_contains "$(cat "$GEN")" "op.create_index(\"ix_users_a\", \"users\", { op.sql(\"$IX_A\") })" "the revision"
 lm upgrade head
 expect_exit 0
-lm revision --autogenerate -m "again"
-expect_exit 0
-expect_out_equals "No changes in schema detected."
-lm check --drift
-expect_exit 0
+expect_settled
 lm check --roundtrip
 expect_exit 0
 # schema --model writes them back, and that model settles too
@@ -1262,8 +1268,7 @@ expect_text_contains "$(cat "$CHG")" 'op.create_index("ix_users_a", "users", { "
 expect_text_contains "$(cat "$CHG")" "op.create_index(\"ix_users_a\", \"users\", { op.sql(\"$IX_A\") })" "the downgrade"
 lm upgrade head
 expect_exit 0
-lm revision --autogenerate -m "settled"
-expect_out_equals "No changes in schema detected."
+expect_settled
 # made again by hand with the option: drift names the index
 db_query "DROP INDEX ix_users_a" >/dev/null
 db_query "CREATE INDEX ix_users_a ON users (${IX_A//\\/})" >/dev/null
@@ -1294,11 +1299,7 @@ lm revision --autogenerate -m "ranges"
 expect_exit 0
 lm upgrade head
 expect_exit 0
-lm revision --autogenerate -m "again"
-expect_exit 0
-expect_out_equals "No changes in schema detected."
-lm check --drift
-expect_exit 0
+expect_settled
 lm check
 expect_exit 0
 sed -i "s/2020-01-01/2021-01-01/; s/BETWEEN 2 AND 4/BETWEEN 2 AND 5/" schema.lua
@@ -1311,10 +1312,7 @@ Detected added index 'ix_r_n'
 Generating versions/$(basename "$(newest)") ... done"
 lm upgrade head
 expect_exit 0
-lm revision --autogenerate -m "settled"
-expect_out_equals "No changes in schema detected."
-lm check --drift
-expect_exit 0
+expect_settled
 
 t_case "a type change PostgreSQL cannot cast by itself: autogenerate writes postgresql_using, the rows convert both ways"
 model_project
@@ -1349,8 +1347,7 @@ fi
 lm upgrade head
 expect_exit 0
 expect_eq "$(db_query "SELECT n + 1 FROM d")" "43" "n holds a number"
-lm revision --autogenerate -m "settled"
-expect_out_equals "No changes in schema detected."
+expect_settled
 lm downgrade -1
 expect_exit 0
 expect_eq "$(db_query "SELECT n FROM d")" "42" "n back as text"
