@@ -287,8 +287,8 @@ static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_
     }
     lm_buf b;
     lm_buf_init(&b);
-    if (col && lm_sql_name_needs_quotes(ix->cols[i])) /* order, Name: still names */
-      lm_buf_ident(&b, ix->cols[i]);
+    if (col) /* order, Name: still names */
+      lm_buf_sql_name(&b, ix->cols[i]);
     else
       lm_buf_puts(&b, ix->cols[i]);
     if (opts) lm_buf_printf(&b, " %s", opts);
@@ -807,10 +807,7 @@ static const char *using_cast(const lm_dialect *d, lm_diff *df, const char *col,
     if (strcmp(to, serials[i][0]) == 0) to = serials[i][1]; /* a key's: the type it numbers */
   lm_buf b;
   lm_buf_init(&b);
-  if (lm_sql_name_needs_quotes(col))
-    lm_buf_ident(&b, col);
-  else
-    lm_buf_puts(&b, col);
+  lm_buf_sql_name(&b, col);
   lm_buf_printf(&b, "::%s", to);
   return pkeep(df, lm_buf_steal(&b));
 }

@@ -433,6 +433,14 @@ static int is_term(const ntok *t) {
   return t->t == 'w' || t->t == 'i' || t->t == 'n' || t->t == 's';
 }
 
+/* Inserts a token before k->v[at]. */
+static void insert_tok(ntoks *k, int at, char t, const char *s) {
+  push(k, t, s, strlen(s));
+  ntok moved = k->v[k->n - 1];
+  memmove(&k->v[at + 1], &k->v[at], sizeof *k->v * (size_t)(k->n - 1 - at));
+  k->v[at] = moved;
+}
+
 /* x BETWEEN a AND b is what PostgreSQL keeps as x >= a AND x <= b (NOT
  * BETWEEN: x < a OR x > b); rewritten so, where x is one term at the start
  * of a condition. k holds no parentheses any more. */
@@ -445,34 +453,27 @@ static void between_to_range(ntoks *k) {
     if (i >= 2 && !(k->v[i - 2].t == 'p' || is_w(k, i - 2, "and") || is_w(k, i - 2, "or") ||
                     is_w(k, i - 2, "not") || is_w(k, i - 2, "where")))
       continue;
-    int b = i + 1 + neg, and = b;
-    while (and < k->n && !is_w(k, and, "and"))
-      and++;
-    if (and == b || and+1 >= k->n || is_w(k, b, "symmetric")) continue;
-    /* x between B and C  ->  x >= B and x <= C */
-    char *xs = lm_xstrdup(x->s);
-    char xt = x->t;
-    int at = i;
-    free(k->v[at].s);
-    k->v[at].t = 'p';
-    k->v[at].s = lm_xstrdup(neg ? "<" : ">=");
+    int lo = i + 1 + neg, mid = lo; /* x between lo… and (mid) … */
+    while (mid < k->n && !is_w(k, mid, "and"))
+      mid++;
+    if (mid == lo || mid + 1 >= k->n || is_w(k, lo, "symmetric")) continue;
+    /* -> x >= lo… and x <= … (NOT: x < lo… or x > …) */
+    char xt = x->t, *xs = lm_xstrdup(x->s);
+    free(k->v[i].s);
+    k->v[i].t = 'p';
+    k->v[i].s = lm_xstrdup(neg ? "<" : ">=");
     if (neg) { /* the NOT goes: its place is the operator's */
       free(k->v[i + 1].s);
       memmove(&k->v[i + 1], &k->v[i + 2], sizeof *k->v * (size_t)(k->n - i - 2));
       k->n--;
-      and--;
+      mid--;
     }
-    free(k->v[and].s);
-    k->v[and].s = lm_xstrdup(neg ? "or" : "and");
-    /* x and the second operator after it */
-    push(k, xt, xs, strlen(xs));
-    push(k, 'p', neg ? ">" : "<=", neg ? 1 : 2);
-    ntok moved[2] = {k->v[k->n - 2], k->v[k->n - 1]};
-    memmove(&k->v[and+3], &k->v[and+1], sizeof *k->v * (size_t)(k->n - 2 - and-1));
-    k->v[and+1] = moved[0];
-    k->v[and+2] = moved[1];
+    free(k->v[mid].s);
+    k->v[mid].s = lm_xstrdup(neg ? "or" : "and");
+    insert_tok(k, mid + 1, xt, xs);
+    insert_tok(k, mid + 2, 'p', neg ? ">" : "<=");
     free(xs);
-    i = and+2;
+    i = mid + 2;
   }
 }
 
@@ -815,6 +816,13 @@ int lm_sql_name_needs_quotes(const char *name) {
   return reserved_word(name);
 }
 
+void lm_buf_sql_name(lm_buf *b, const char *name) {
+  if (lm_sql_name_needs_quotes(name))
+    lm_buf_ident(b, name);
+  else
+    lm_buf_puts(b, name);
+}
+
 /* ---- index entries ---------------------------------------------------------------- */
 
 static int name_tok(const ntoks *k, int i) {
@@ -868,17 +876,11 @@ static char *mods_text(const index_mods *m) {
   lm_buf_init(&b);
   if (m->collation) {
     lm_buf_puts(&b, "COLLATE ");
-    if (lm_sql_name_needs_quotes(m->collation->s))
-      lm_buf_ident(&b, m->collation->s);
-    else
-      lm_buf_puts(&b, m->collation->s);
+    lm_buf_sql_name(&b, m->collation->s);
   }
   if (m->opclass) {
     if (b.len) lm_buf_putc(&b, ' ');
-    if (lm_sql_name_needs_quotes(m->opclass->s))
-      lm_buf_ident(&b, m->opclass->s);
-    else
-      lm_buf_puts(&b, m->opclass->s);
+    lm_buf_sql_name(&b, m->opclass->s);
   }
   return lm_buf_steal(&b);
 }
@@ -909,33 +911,29 @@ void lm_norm_index_entry(const char *entry, char **key, char **opts, int *order)
   toks_free(&k);
 }
 
-char *lm_norm_index_def_opts(const char *def, int col) {
+void lm_norm_index_def_opts(const char *def, char **opts, int n) {
+  for (int i = 0; i < n; i++)
+    opts[i] = NULL;
   ntoks k;
   lex(def ? def : "", &k);
-  char *r = NULL;
   int i = 0;
   while (i + 2 < k.n && !(is_w(&k, i, "using") && k.v[i + 1].t == 'w' && is_p(&k, i + 2, '(')))
     i++;
-  if (i + 2 < k.n) {
-    int depth = 0, lo = i + 3, nth = 0;
-    for (int j = lo; j < k.n; j++) {
-      int end = depth == 0 && (is_p(&k, j, ',') || is_p(&k, j, ')'));
-      if (!end) {
-        if (is_p(&k, j, '(')) depth++;
-        if (is_p(&k, j, ')')) depth--;
-        continue;
-      }
-      if (nth++ == col) {
-        int hi = j;
-        index_mods m;
-        take_mods(&k, lo, &hi, &m);
-        if (hi > lo) r = mods_text(&m);
-        break;
-      }
-      if (is_p(&k, j, ')')) break;
-      lo = j + 1;
+  /* the entries of the list after USING method, split at its top-level commas */
+  int depth = 0, lo = i + 3, nth = 0;
+  for (int j = lo; i + 2 < k.n && j < k.n && nth < n; j++) {
+    if (!(depth == 0 && (is_p(&k, j, ',') || is_p(&k, j, ')')))) {
+      if (is_p(&k, j, '(')) depth++;
+      if (is_p(&k, j, ')')) depth--;
+      continue;
     }
+    int hi = j;
+    index_mods m;
+    take_mods(&k, lo, &hi, &m);
+    if (hi > lo) opts[nth] = mods_text(&m);
+    nth++;
+    if (is_p(&k, j, ')')) break;
+    lo = j + 1;
   }
   toks_free(&k);
-  return r;
 }

@@ -37,6 +37,8 @@ char *lm_norm_rename_columns(const char *expr, const char *const *from, const ch
 /** Whether a column name must be quoted to be read as that name: it is not
  * lower-case letters, digits and _, or it is a reserved word. */
 int lm_sql_name_needs_quotes(const char *name);
+/** Appends name as SQL reads it: bare where it can be, quoted where it must. */
+void lm_buf_sql_name(lm_buf *b, const char *name);
 /** An index entry's order: DESC, and NULLS FIRST/LAST where it is not
  * the order's default (NULLS LAST for ASC, NULLS FIRST for DESC). */
 enum { LM_INDEX_DESC = 1, LM_INDEX_NULLS_OTHER = 2 };
@@ -48,9 +50,10 @@ int lm_norm_index_order(int desc, int nulls);
  * (LM_INDEX_*). A key is a name or ends in a parenthesis when an operator
  * class follows it. */
 void lm_norm_index_entry(const char *entry, char **key, char **opts, int *order);
-/** The canonical COLLATE / operator class text of key column col (from 0)
- * of a `CREATE INDEX … USING method (…)` statement, or NULL. */
-char *lm_norm_index_def_opts(const char *def, int col);
+/** The canonical COLLATE / operator class text (or NULL) of each of the
+ * first n key columns of a `CREATE INDEX … USING method (…)` statement,
+ * into opts[0..n). */
+void lm_norm_index_def_opts(const char *def, char **opts, int n);
 /** 1 when two expressions normalise to the same text (both NULL: same). */
 int lm_expr_same(const char *a, const char *b);
 

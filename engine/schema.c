@@ -125,12 +125,7 @@ static void copy_list(lm_schema_list *to, const lm_schema_list *from) {
     t->name = lm_xstrdup(f->name);
     t->def = lm_xstrdup(f->def);
     t->cols = copy_strv(f->cols, f->ncols);
-    t->opts = NULL;
-    if (f->opts) {
-      t->opts = lm_xcalloc((size_t)f->ncols + 1, sizeof *t->opts);
-      for (int j = 0; j < f->ncols; j++)
-        t->opts[j] = lm_xstrdup(f->opts[j]);
-    }
+    t->opts = copy_strv(f->opts, f->ncols);
     t->desc = NULL;
     if (f->desc) {
       t->desc = lm_xcalloc((size_t)f->ncols + 1, sizeof *t->desc);

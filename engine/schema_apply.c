@@ -397,24 +397,20 @@ int lm_chain_schema_memory_exact(lm_project *p, const lm_dialect *d, const int *
   *why = NULL;
   applier a = {lm_schema_new(), d, 0, NULL, 0, NULL};
   int rc = apply_chain(p, &a, state, 1);
+  const lm_error *e = lm_error_last();
+  if (a.untracked && rc != LM_EINTR)
+    *why = lm_xasprintf("the chain runs op.execute (at %s)", a.where ? a.where : "?");
+  else if (rc == LM_EOFFLINE && e->file) /* a read of data, refused in memory */
+    *why = lm_xasprintf("the chain reads data (at %s:%d)", e->file, e->line);
+  else if (rc && rc != LM_EINTR)
+    *why = lm_xasprintf("in memory, %s", e->message);
+  free(a.where);
   if (rc || a.untracked) {
     lm_schema_free(a.s);
-    if (rc == LM_EINTR) {
-      free(a.where);
-      return rc;
-    }
-    const lm_error *e = lm_error_last();
-    if (a.untracked)
-      *why = lm_xasprintf("the chain runs op.execute (at %s)", a.where ? a.where : "?");
-    else if (rc == LM_EOFFLINE && e->file) /* a read of data, refused in memory */
-      *why = lm_xasprintf("the chain reads data (at %s:%d)", e->file, e->line);
-    else
-      *why = lm_xasprintf("in memory, %s", e->message);
-    free(a.where);
+    if (rc == LM_EINTR) return rc;
     lm_error_clear();
     return 0;
   }
-  free(a.where);
   lm_schema_sort(a.s);
   *out = a.s;
   return 0;

@@ -53,6 +53,25 @@ static const lm_schema_item *named_check(const lm_schema_table *t, const char *n
   return NULL;
 }
 
+/* w->expr_db: w->expr as the database writes it, on table (its connection
+ * *c opened on first use); an expression the table cannot hold is left as
+ * written. */
+static int canonical_expr(const lm_dialect *d, const lm_url *url, lm_conn **c, const char *table,
+                          lm_schema_item *w) {
+  int rc = *c ? 0 : lm_dialect_open(d, c, url);
+  if (rc) return rc;
+  char *canon = NULL;
+  if (lm_dialect_canonical_check(d, *c, table, w->expr, &canon)) {
+    lm_error_clear();
+    return 0;
+  }
+  if (canon) {
+    free(w->expr_db);
+    w->expr_db = canon;
+  }
+  return 0;
+}
+
 int lm_project_canonical_checks(lm_project *p, lm_schema *want, const lm_schema *have) {
   const lm_url *url = p->url;
   const lm_dialect *d = url ? lm_dialect_find(url->dialect) : NULL;
@@ -78,15 +97,7 @@ int lm_project_canonical_checks(lm_project *p, lm_schema *want, const lm_schema 
                  lm_expr_same(w->expr, th->constraints.v[k].expr);
         if (same) continue;
       }
-      if (!c && (rc = lm_dialect_open(d, &c, url))) break;
-      char *canon = NULL;
-      if (lm_dialect_canonical_check(d, c, tw->name, w->expr, &canon)) {
-        lm_error_clear(); /* the database cannot hold it there: compared by name */
-        continue;
-      }
-      if (!canon) continue;
-      free(w->expr_db);
-      w->expr_db = canon;
+      rc = canonical_expr(d, url, &c, tw->name, w); /* one it cannot hold: compared by name */
     }
     /* a partial index's WHERE is rewritten as a CHECK is (BETWEEN, a date
      * compared with a timestamp column): the same index's, once it differs */
@@ -97,14 +108,7 @@ int lm_project_canonical_checks(lm_project *p, lm_schema *want, const lm_schema 
         if (th->indexes.v[k].name && strcmp(th->indexes.v[k].name, w->name) == 0)
           h = &th->indexes.v[k];
       if (!h || !h->expr || lm_expr_same(w->expr, h->expr)) continue;
-      if (!c && (rc = lm_dialect_open(d, &c, url))) break;
-      char *canon = NULL;
-      if (lm_dialect_canonical_check(d, c, tw->name, w->expr, &canon)) {
-        lm_error_clear(); /* the table cannot hold it: compared as written */
-        continue;
-      }
-      free(w->expr_db);
-      w->expr_db = canon;
+      rc = canonical_expr(d, url, &c, tw->name, w);
     }
   }
   if (c) lm_dialect_close(d, c);

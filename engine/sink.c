@@ -282,11 +282,10 @@ int lm_recreate_ops(lm_sink *s, const char *table, const lm_op *const *ops, int 
  * there. Its tables stay empty, so every later statement that runs there
  * (a NOT NULL or CHECK copy, a backfill, which walks none) still can. */
 static int print_exec(lm_sink *s, const lm_stmt *st) {
-  if (s->shadow && st->sql && lm_sql_writes_rows_only(st->sql, strlen(st->sql)))
-    ; /* the schema only */
-  else if (s->shadow && s->shadow_pending)
+  int schema = s->shadow && !(st->sql && lm_sql_writes_rows_only(st->sql, strlen(st->sql)));
+  if (schema && s->shadow_pending)
     lm_stmt_log_add(s->shadow_pending, st);
-  else if (s->shadow) {
+  else if (schema) {
     int rc = shadow_exec(s, st);
     if (rc) return rc;
   }

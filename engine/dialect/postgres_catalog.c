@@ -246,8 +246,8 @@ int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
       opt = strchr(opt, '\x1f');
       if (opt) opt++;
     }
-    for (int k = 0; k < it->ncols; k++) /* what pg_get_indexdef shows: not the defaults */
-      it->opts[k] = lm_norm_index_def_opts(full, k);
+    /* what pg_get_indexdef shows: not the defaults */
+    lm_norm_index_def_opts(full, it->opts, it->ncols);
     for (int k = 0; k < it->ncols; k++)
       unquote_ident(it->cols[k]);
     it->expr = lm_xstrdup(lm_rows_cell(&r, i, 6));

@@ -241,12 +241,14 @@ static void entry_eq(const char *entry, const char *key, const char *opts, int o
 }
 
 static void def_opts_eq(const char *def, int col, const char *opts) {
-  char *o = lm_norm_index_def_opts(def, col);
+  char *o[8];
+  lm_norm_index_def_opts(def, o, 8);
   if (opts)
-    assert_string_equal(o, opts);
+    assert_string_equal(o[col], opts);
   else
-    assert_null(o);
-  free(o);
+    assert_null(o[col]);
+  for (int i = 0; i < 8; i++)
+    free(o[i]);
 }
 
 static void test_index_entries(void **state) {
