@@ -450,6 +450,37 @@ static size_t read_number(const char *s, size_t n, size_t i, long *val) {
   return i;
 }
 
+/* Where the SQL token at s[i] ends (a word or number, a quoted string or
+ * name, a comment, a dollar-quoted string; else the one character), as the
+ * dialect's lexis reads it. *line_comment: the token is a -- comment. */
+static size_t token_end(const char *s, size_t n, size_t i, unsigned lex, int *line_comment) {
+  unsigned char c = (unsigned char)s[i];
+  size_t j = i + 1;
+  *line_comment = 0;
+  if (c_alpha(c) || c == '_' || c >= 0x80 || c_digit(c)) {
+    while (j < n && c_ident((unsigned char)s[j]))
+      j++;
+    if ((lex & LM_LEX_E_STRINGS) && j == i + 1 && (c == 'E' || c == 'e') && j < n && s[j] == '\'')
+      j = skip_quoted(s, n, j, '\'', 1);
+  } else if (c == '\'') {
+    j = skip_quoted(s, n, i, '\'', 0);
+  } else if (c == '"' || ((lex & LM_LEX_BACKTICKS) && c == '`')) {
+    j = skip_quoted(s, n, i, (char)c, 0);
+  } else if ((lex & LM_LEX_BRACKETS) && c == '[') {
+    j = skip_quoted(s, n, i, ']', 0);
+  } else if (c == '-' && j < n && s[j] == '-') {
+    while (j < n && s[j] != '\n')
+      j++;
+    *line_comment = 1;
+  } else if (c == '/' && j < n && s[j] == '*') {
+    j = skip_block_comment(s, n, i, (lex & LM_LEX_NESTED_COMMENTS) != 0);
+  } else if (c == '$' && (lex & LM_LEX_DOLLAR_QUOTES) && !(j < n && c_digit((unsigned char)s[j]))) {
+    size_t end = skip_dollar_quote(s, n, i);
+    if (end) j = end;
+  }
+  return j;
+}
+
 char *lm_render_inline(const lm_dialect *d, const lm_stmt *st) {
   const char *s = st->sql ? st->sql : "";
   if (st->nparams <= 0) return lm_xstrdup(s);
@@ -463,32 +494,16 @@ char *lm_render_inline(const lm_dialect *d, const lm_stmt *st) {
     unsigned char c = (unsigned char)s[i];
     size_t j = i + 1;
     long idx = 0;
-    if (c_alpha(c) || c == '_' || c >= 0x80 || c_digit(c)) {
-      while (j < n && c_ident((unsigned char)s[j]))
-        j++;
-      if ((lex & LM_LEX_E_STRINGS) && j == i + 1 && (c == 'E' || c == 'e') && j < n && s[j] == '\'')
-        j = skip_quoted(s, n, j, '\'', 1);
-    } else if (c == '\'') {
-      j = skip_quoted(s, n, i, '\'', 0);
-    } else if (c == '"' || ((lex & LM_LEX_BACKTICKS) && c == '`')) {
-      j = skip_quoted(s, n, i, (char)c, 0);
-    } else if ((lex & LM_LEX_BRACKETS) && c == '[') {
-      j = skip_quoted(s, n, i, ']', 0);
-    } else if (c == '-' && j < n && s[j] == '-') {
-      while (j < n && s[j] != '\n')
-        j++;
-    } else if (c == '/' && j < n && s[j] == '*') {
-      j = skip_block_comment(s, n, i, (lex & LM_LEX_NESTED_COMMENTS) != 0);
-    } else if (c == '$' && j < n && c_digit((unsigned char)s[j])) {
+    int comment;
+    if (c == '$' && j < n && c_digit((unsigned char)s[j])) {
       j = read_number(s, n, j, &idx);
-    } else if (c == '$' && (lex & LM_LEX_DOLLAR_QUOTES)) {
-      size_t end = skip_dollar_quote(s, n, i);
-      if (end) j = end;
     } else if (c == '?' && (lex & LM_LEX_QMARK)) {
       if (j < n && c_digit((unsigned char)s[j]))
         j = read_number(s, n, j, &idx);
       else
         idx = highest + 1;
+    } else {
+      j = token_end(s, n, i, lex, &comment);
     }
     if (idx > 0) {
       if (idx > highest) highest = idx;
