@@ -230,13 +230,20 @@ static void put_key_cmp(const job *j, lm_buf *b, const char *op, int first) {
   if (n > 1) lm_buf_putc(b, ')');
 }
 
+/* (where): the author's condition, as a whole */
+static void put_cond(const job *j, lm_buf *b) {
+  lm_buf_putc(b, '(');
+  lm_render_put_sql(j->d, b, j->bf->where);
+  lm_buf_putc(b, ')');
+}
+
 static void put_where(const job *j, lm_buf *b) {
   lm_buf_puts(b, " WHERE ");
   if (j->have_last) {
     put_key_cmp(j, b, ">", 1);
     if (j->bf->where) lm_buf_puts(b, " AND ");
   }
-  if (j->bf->where) lm_buf_printf(b, "(%s)", j->bf->where);
+  if (j->bf->where) put_cond(j, b);
 }
 
 /* ---- reading a batch ------------------------------------------------------------------ */
@@ -292,7 +299,10 @@ static int write_sql_batch(job *j) {
   int n = nkey(j);
   lm_buf w;
   lm_buf_init(&w);
-  if (bf->where) lm_buf_printf(&w, "(%s) AND ", bf->where);
+  if (bf->where) {
+    put_cond(j, &w);
+    lm_buf_puts(&w, " AND ");
+  }
   int np = 0;
   lm_value *params = lm_xcalloc((size_t)(2 * n), sizeof *params);
   if (j->have_last) {
@@ -459,7 +469,10 @@ static int count_rows(job *j) {
   lm_buf_init(&b);
   lm_buf_puts(&b, "SELECT count(*) FROM ");
   lm_buf_ident(&b, j->bf->table);
-  if (j->bf->where) lm_buf_printf(&b, " WHERE (%s)", j->bf->where);
+  if (j->bf->where) {
+    lm_buf_puts(&b, " WHERE ");
+    put_cond(j, &b);
+  }
   lm_stmt st = {b.s, NULL, 0};
   j->pr.total = -1;
   int rc = j->s->query(j->s, &st, count_row, &j->pr.total);

@@ -404,6 +404,10 @@ void lm_render_literal(const lm_dialect *d, const lm_value *v, lm_buf *b);
 /** Replaces the $N (and, on SQLite, ?) placeholders outside quotes and
  * comments with literals, for --sql. */
 char *lm_render_inline(const lm_dialect *d, const lm_stmt *s);
+/** Appends the author's SQL fragment sql (a default, a CHECK, an index
+ * entry, a WHERE) where more SQL follows it: a fragment ending in a --
+ * comment gets a line break, or the comment would swallow the rest. */
+void lm_render_put_sql(const lm_dialect *d, lm_buf *b, const char *sql);
 /** op's column (create_table, add_column) called name, or NULL. */
 const lm_column *lm_op_find_column(const lm_op *op, const char *name);
 /** Whether v is a foreign key action (CASCADE, SET NULL, SET DEFAULT,

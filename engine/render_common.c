@@ -376,10 +376,10 @@ static void put_default(const lm_dialect *d, lm_buf *b, const lm_default *v, int
   case LM_DEF_SQL:
     if (ddl && lm_dialect_default_needs_parens(d, t)) {
       lm_buf_putc(b, '(');
-      lm_buf_puts(b, t);
+      lm_render_put_sql(d, b, t);
       lm_buf_putc(b, ')');
     } else {
-      lm_buf_puts(b, t);
+      lm_render_put_sql(d, b, t);
     }
     return;
   case LM_DEF_NONE:
@@ -520,6 +520,16 @@ char *lm_render_inline(const lm_dialect *d, const lm_stmt *st) {
   return lm_buf_steal(&b);
 }
 
+void lm_render_put_sql(const lm_dialect *d, lm_buf *b, const char *sql) {
+  const unsigned lex = lm_dialect_lexis(d);
+  const size_t n = strlen(sql);
+  int comment = 0;
+  for (size_t i = 0; i < n;)
+    i = token_end(sql, n, i, lex, &comment);
+  lm_buf_put(b, sql, n);
+  if (comment) lm_buf_putc(b, '\n'); /* what follows must not be commented out */
+}
+
 /* ---- constraints ---------------------------------------------------------------- */
 
 static const char *const FK_ACTIONS[] = {"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT",
@@ -625,8 +635,8 @@ static int put_foreign_key(lm_buf *b, const lm_constraint *c, const char *table)
 
 /* The part after CONSTRAINT "name", shared by create_table and the
  * create_* directives. */
-static int put_constraint_body(lm_buf *b, lm_con_kind kind, const lm_constraint *c,
-                               const char *table) {
+static int put_constraint_body(const lm_dialect *d, lm_buf *b, lm_con_kind kind,
+                               const lm_constraint *c, const char *table) {
   switch (kind) {
   case LM_CON_PK:
   case LM_CON_UNIQUE:
@@ -637,7 +647,7 @@ static int put_constraint_body(lm_buf *b, lm_con_kind kind, const lm_constraint 
   case LM_CON_FK: return put_foreign_key(b, c, table);
   case LM_CON_CHECK:
     lm_buf_puts(b, "CHECK (");
-    lm_buf_puts(b, c->expr ? c->expr : "");
+    lm_render_put_sql(d, b, c->expr ? c->expr : "");
     lm_buf_putc(b, ')');
     return 0;
   }
@@ -861,7 +871,7 @@ static int render_create_table(const lm_dialect *d, const lm_op *op, lm_stmts *o
     if (c->kind == LM_CON_PK) continue;
     next_item(&b, &items);
     put_constraint_name(&b, c->name);
-    rc = put_constraint_body(&b, c->kind, c, op->table);
+    rc = put_constraint_body(d, &b, c->kind, c, op->table);
   }
   free(pk);
   if (rc) {
@@ -929,7 +939,7 @@ static int render_alter_column(const lm_dialect *d, const lm_op *op, lm_stmts *o
     lm_render_type(d, op->type, &b);
     if (op->using_expr) {
       lm_buf_puts(&b, " USING ");
-      lm_buf_puts(&b, op->using_expr);
+      lm_render_put_sql(d, &b, op->using_expr);
     }
     emit(out, &b);
   }
@@ -957,12 +967,13 @@ static int render_alter_column(const lm_dialect *d, const lm_op *op, lm_stmts *o
 /* Index entries given as op.sql() (lower(email), name DESC) are the
  * author's SQL; every other entry is a column name, quoted whatever it holds
  * ("first name", "id); DROP TABLE x; --"). */
-static void put_index_columns(lm_buf *b, const char **names, const unsigned char *expr, int n) {
+static void put_index_columns(const lm_dialect *d, lm_buf *b, const char **names,
+                              const unsigned char *expr, int n) {
   for (int i = 0; i < n; i++) {
     const char *c = names[i] ? names[i] : "";
     if (i) lm_buf_puts(b, ", ");
     if (expr && expr[i])
-      lm_buf_puts(b, c);
+      lm_render_put_sql(d, b, c);
     else
       lm_buf_ident(b, c);
   }
@@ -982,11 +993,11 @@ static void render_create_index(const lm_dialect *d, const lm_op *op, lm_stmts *
   lm_buf_puts(&b, "ON ");
   lm_buf_ident(&b, op->table);
   lm_buf_puts(&b, " (");
-  put_index_columns(&b, op->names, op->name_is_expr, op->nnames);
+  put_index_columns(d, &b, op->names, op->name_is_expr, op->nnames);
   lm_buf_putc(&b, ')');
   if (op->where) {
     lm_buf_puts(&b, " WHERE ");
-    lm_buf_puts(&b, op->where);
+    lm_render_put_sql(d, &b, op->where);
   }
   emit(out, &b);
 }
@@ -1002,7 +1013,7 @@ static void render_drop_index(const lm_dialect *d, const lm_op *op, lm_stmts *ou
   emit(out, &b);
 }
 
-static int render_add_constraint(const lm_op *op, lm_stmts *out) {
+static int render_add_constraint(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
   if (op->ncons < 1)
     return lm_error_set(LM_EUSAGE, "%s on table \"%s\" has no constraint", lm_op_name(op->kind),
                         op->table);
@@ -1015,7 +1026,7 @@ static int render_add_constraint(const lm_op *op, lm_stmts *out) {
   begin_alter(&b, op->table);
   lm_buf_puts(&b, "ADD ");
   put_constraint_name(&b, op->name ? op->name : c->name);
-  int rc = put_constraint_body(&b, kind, c, op->table);
+  int rc = put_constraint_body(d, &b, kind, c, op->table);
   if (rc) {
     lm_buf_free(&b);
     return rc;
@@ -1093,7 +1104,7 @@ static int render_backfill(const lm_dialect *d, const lm_op *op, lm_stmts *out) 
   }
   if (op->where) {
     lm_buf_puts(&b, " WHERE ");
-    lm_buf_puts(&b, op->where);
+    lm_render_put_sql(d, &b, op->where);
   }
   emit(out, &b);
   return 0;
@@ -1162,7 +1173,7 @@ int lm_render_common_op(const lm_dialect *d, const lm_op *op, lm_stmts *out) {
   case LM_OP_CREATE_PK:
   case LM_OP_CREATE_UNIQUE:
   case LM_OP_CREATE_FK:
-  case LM_OP_CREATE_CHECK: return render_add_constraint(op, out);
+  case LM_OP_CREATE_CHECK: return render_add_constraint(d, op, out);
   case LM_OP_DROP_CONSTRAINT:
     begin_alter(&b, op->table);
     lm_buf_puts(&b, "DROP CONSTRAINT ");
@@ -1204,9 +1215,8 @@ int lm_render_column_sql(const lm_dialect *d, const lm_column *c, const char *ta
 
 int lm_render_constraint_sql(const lm_dialect *d, lm_con_kind kind, const lm_constraint *c,
                              const char *name, const char *table, lm_buf *b) {
-  LM_UNUSED(d);
   put_constraint_name(b, name);
-  return put_constraint_body(b, kind, c, table);
+  return put_constraint_body(d, b, kind, c, table);
 }
 
 void lm_render_default_ddl(const lm_dialect *d, const lm_default *v, lm_buf *b) {

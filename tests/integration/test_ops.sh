@@ -548,4 +548,47 @@ lm upgrade head
 expect_exit 0
 expect_eq "$(db_query "SELECT count(*) FROM stamped WHERE ts IS NOT NULL AND n = 7")" 4 "upgraded again"
 
+# ---------------------------------------------------------------------------
+# An author's SQL fragment may end in a -- comment; what luamig writes after
+# it (the closing parenthesis, the rest of the statement) must not become
+# part of the comment, online or in the --sql script.
+t_case "SQL fragments ending in a -- comment"
+new_project
+mkrev cm0000000001 "" "commented" <<'EOF'
+function upgrade()
+  op.create_table("noted",
+    op.column("id", "integer", { primary_key = true }),
+    op.column("n", "integer", { server_default = op.sql("1 + 2 -- three") }),
+    op.column("m", "integer"),
+    op.column("name", "text"),
+    op.check("m > 0 -- positive", { name = "ck_noted_m" }))
+  op.create_index("ix_noted_n", "noted", { op.sql("abs(n) -- its size"), "m" }, { where = "m > 1 -- most" })
+  op.add_column("noted", op.column("k", "integer", { server_default = op.sql("4 -- four") }))
+  op.create_check_constraint("ck_noted_k", "noted", "k < 100 -- small")
+  op.bulk_insert("noted", { { id = 1, m = 5, name = "a" }, { id = 2, m = 6, name = "b" } })
+  op.alter_column("noted", "m", { server_default = op.sql("7 -- seven"), existing_type = "integer" })
+  op.backfill("noted", { set = { name = op.sql("'x' || id -- named") }, where = "name IS NOT NULL -- all" })
+end
+
+function downgrade()
+  op.drop_table("noted")
+end
+EOF
+lm upgrade head --sql
+expect_exit 0
+printf '%s\n' "$LM_OUT" >"$LM_TMP/commented.sql"
+lm upgrade head
+expect_exit 0
+expect_eq "$(db_query "SELECT id || ',' || n || ',' || m || ',' || k || ',' || name FROM noted ORDER BY id" | tr '\n' ' ')" \
+  "1,3,5,4,x1 2,3,6,4,x2 " "rows with the commented defaults and the backfill"
+db_query "INSERT INTO noted (id) VALUES (3)" >/dev/null
+expect_eq "$(db_query "SELECT m FROM noted WHERE id = 3")" 7 "the altered default"
+expect_fails "the commented CHECK holds" db_query "INSERT INTO noted (id, m) VALUES (4, -1)"
+expect_fails "the added commented CHECK holds" db_query "INSERT INTO noted (id, k) VALUES (5, 500)"
+offline=$(fresh_url)
+expect_ok "the --sql script runs" db_apply_script "$LM_TMP/commented.sql" "$offline"
+expect_eq "$(db_query "SELECT count(*) FROM noted WHERE name LIKE 'x%'" "$offline")" 2 "the script's backfill"
+lm downgrade base
+expect_exit 0
+
 t_done

@@ -679,6 +679,23 @@ static void test_indexes(void **state) {
              "CREATE UNIQUE INDEX IF NOT EXISTS \"ix_users_email\" ON \"users\" (\"email\", "
              "lower(name), created_at DESC) WHERE deleted_at IS NULL");
 
+  /* an entry or a WHERE ending in a -- comment: a line break keeps the
+   * rest of the statement out of the comment; one in a string is no comment */
+  const char *noted[2] = {"lower(name) -- folded", "note || '--'"};
+  lm_op c = mkop(LM_OP_CREATE_INDEX, "users");
+  c.name = "ix_c";
+  c.names = noted;
+  c.nnames = 2;
+  c.name_is_expr = exprs + 1;
+  c.where = "deleted_at IS NULL -- live /* rows */";
+  EXPECT_SQL(PG, &c,
+             "CREATE INDEX \"ix_c\" ON \"users\" (lower(name) -- folded\n, note || '--') WHERE "
+             "deleted_at IS NULL -- live /* rows */\n");
+  c.where = "a = '-- x' /* -- */";
+  EXPECT_SQL(SL, &c,
+             "CREATE INDEX \"ix_c\" ON \"users\" (lower(name) -- folded\n, note || '--') WHERE a "
+             "= '-- x' /* -- */");
+
   /* unmarked, the same text is a column name: quoted, whatever it holds */
   const char *odd[2] = {"first name", "id); DROP TABLE victim; --"};
   lm_op q = mkop(LM_OP_CREATE_INDEX, "users");
@@ -1059,9 +1076,10 @@ static void test_sqlite_executes(void **state) {
   cols[0].primary_key = 1;
   cols[1].nullable = 0;
   cols[1].unique = 1;
-  cols[2].server_default = (lm_default){.kind = LM_DEF_SQL, .text = "datetime('now')"};
+  /* (a fragment's closing -- comment leaves the rest of the statement be) */
+  cols[2].server_default = (lm_default){.kind = LM_DEF_SQL, .text = "datetime('now') -- now"};
   cols[3].index = 1;
-  lm_constraint ck = {.kind = LM_CON_CHECK, .name = "ck", .expr = "length(name) > 0"};
+  lm_constraint ck = {.kind = LM_CON_CHECK, .name = "ck", .expr = "length(name) > 0 -- named"};
   lm_op ct = mkop(LM_OP_CREATE_TABLE, "users");
   ct.cols = cols;
   ct.ncols = 5;
