@@ -14,8 +14,11 @@
 
 #define MAX_NAMES 64
 
+/* A CHECK that comes with a column: an sa.Enum's (a VARCHAR whose values
+ * the CHECK lists) or an sa.CheckConstraint among the Column's arguments. */
 typedef struct enum_check {
   char *column, *name, *expr;
+  int own; /* the Column's own CheckConstraint, not an Enum's */
 } enum_check;
 
 typedef struct conv {
@@ -36,7 +39,7 @@ typedef struct conv {
   const char *tables[MAX_NAMES];
   int ntables;
   const char *batch; /* the `as` name of the batch_alter_table being converted */
-  /* sa.Enum columns met while converting the current statement */
+  /* CHECKs of the columns met while converting the current statement */
   enum_check enums[MAX_NAMES];
   int nenums;
   int line; /* the statement being converted */
@@ -639,6 +642,45 @@ static int default_value(conv *C, const py_node *v, lm_buf *o) {
   return failf(C, "a server_default of this kind");
 }
 
+/* A constraint's name: a string, or op.f("…") (the name as it stands). */
+static char *name_of(conv *C, const py_node *x) {
+  if (x->kind == PY_CALL && x->n == 1 && !x->kw[0]) {
+    char *rest;
+    ns n = resolve(C, x->a, &rest);
+    int f = n == NS_OP && streq(rest, "f");
+    free(rest);
+    if (f) return string_of(C, x->items[0], 0);
+  }
+  return string_of(C, x, 0);
+}
+
+/* sa.CheckConstraint("cond", name=…) among a Column's arguments: a CHECK
+ * of the table, written where an Enum's goes. */
+static int column_check(conv *C, const py_node *name, const py_node *v) {
+  char *cond = npositional(v) == 1 ? string_of(C, positional(v, 0), 1) : NULL;
+  char *nm = NULL;
+  int rc = 0;
+  if (!cond) rc = failf(C, "a CheckConstraint whose condition is not SQL text");
+  for (int k = 0; k < v->n && !rc; k++) {
+    if (!v->kw[k] || v->items[k]->kind == PY_NONE || ignored_kw(v->kw[k])) continue;
+    if (!streq(v->kw[k], "name") || !(nm = name_of(C, v->items[k])))
+      rc = failf(C, "a CheckConstraint option luamig has not (deferrable, initially, …)");
+  }
+  if (!rc && (name->kind != PY_STR || C->nenums == MAX_NAMES))
+    rc = failf(C, "a CheckConstraint in a Column whose name is not a plain string");
+  if (rc) {
+    free(cond);
+    free(nm);
+    return rc;
+  }
+  enum_check *e = &C->enums[C->nenums++];
+  e->column = lm_xstrndup(name->s, name->len);
+  e->name = nm;
+  e->expr = cond;
+  e->own = 1;
+  return 0;
+}
+
 static int column(conv *C, const py_node *x, lm_buf *o) {
   if (has_star(x)) return failf(C, "a Column with *args or **kwargs");
   const py_node *name = positional(x, 0), *type = positional(x, 1);
@@ -678,6 +720,8 @@ static int column(conv *C, const py_node *x, lm_buf *o) {
             if (value(C, v->items[k], &opts)) rc = -1;
           }
         }
+      } else if (n == NS_SA && streq(rest, "CheckConstraint") && !has_star(v)) {
+        rc = column_check(C, name, v);
       } else {
         rc = failf(C, "a Column argument luamig has not (Identity, Computed, …)");
       }
@@ -720,6 +764,7 @@ static int column(conv *C, const py_node *x, lm_buf *o) {
       lm_buf_printf(&e, " IN (%s)", en.expr);
       C->enums[C->nenums].column = col;
       C->enums[C->nenums].name = en.name;
+      C->enums[C->nenums].own = 0;
       C->enums[C->nenums++].expr = lm_buf_steal(&e);
       en.name = NULL;
     }
@@ -1163,6 +1208,7 @@ static int by_position(const py_node *x, const char *directive, py_node *out) {
 static char *enum_check_name(const conv *C, int i) {
   const char *nm = C->enums[i].name;
   if (!nm) return NULL;
+  if (C->enums[i].own) return lm_xstrdup(nm);
   for (int j = 0; j < i; j++)
     if (C->enums[j].name && streq(C->enums[j].name, nm))
       return lm_xasprintf("%s_%s", nm, C->enums[i].column);
@@ -1492,14 +1538,17 @@ static int call_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
   if (remapped) x = &moved;
   rc = directive(C, x, d, prefix, batch_prefix != NULL, &line, indent);
   if (!rc && C->nenums && !streq(d->name, "create_table") && !streq(d->name, "add_column"))
-    rc = failf(C, "an Enum type outside create_table and add_column");
+    rc = failf(C, C->enums[0].own ? "a Column's CheckConstraint outside create_table and add_column"
+                                  : "an Enum type outside create_table and add_column");
   if (!rc) {
     for (int i = 0; i < C->nenums; i++)
-      lm_buf_printf(b,
-                    "%s-- sa.Enum%s%s%s on column \"%s\": a VARCHAR with a CHECK constraint "
-                    "(no PostgreSQL enum type)\n",
-                    indent, C->enums[i].name ? " \"" : "", C->enums[i].name ? C->enums[i].name : "",
-                    C->enums[i].name ? "\"" : "", C->enums[i].column);
+      if (!C->enums[i].own)
+        lm_buf_printf(b,
+                      "%s-- sa.Enum%s%s%s on column \"%s\": a VARCHAR with a CHECK constraint "
+                      "(no PostgreSQL enum type)\n",
+                      indent, C->enums[i].name ? " \"" : "",
+                      C->enums[i].name ? C->enums[i].name : "", C->enums[i].name ? "\"" : "",
+                      C->enums[i].column);
     keep_alembic(C, x, d, batch_prefix != NULL, b, indent);
     lm_buf_printf(b, "%s%s\n", indent, line.s);
     /* add_column of an Enum: its CHECK as a constraint of its own */
@@ -1527,10 +1576,11 @@ static int call_stmt(conv *C, const py_stmt *s, lm_buf *b, const char *indent) {
       free(table);
     }
     for (int i = 0; i < C->nenums; i++)
-      lm_buf_printf(&C->out->diag,
-                    "%s:%d: note: sa.Enum on column \"%s\" became a VARCHAR with a CHECK "
-                    "constraint (not a PostgreSQL enum type)\n",
-                    C->path, s->line, C->enums[i].column);
+      if (!C->enums[i].own)
+        lm_buf_printf(&C->out->diag,
+                      "%s:%d: note: sa.Enum on column \"%s\" became a VARCHAR with a CHECK "
+                      "constraint (not a PostgreSQL enum type)\n",
+                      C->path, s->line, C->enums[i].column);
   }
   if (remapped) {
     free(moved.items);

@@ -465,4 +465,86 @@ expect_exit 0
 lm downgrade base
 expect_exit 0
 
+# ---------------------------------------------------------------------------
+t_case "import: an sa.CheckConstraint among a Column's arguments becomes the table's CHECK"
+new_project --no-url
+export DATABASE_URL=$LM_URL
+mkdir colck
+cat >colck/f1a2b3c4d5e6_checks.py <<'EOF'
+"""checks in columns
+
+Revision ID: f1a2b3c4d5e6
+Revises:
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = 'f1a2b3c4d5e6'
+down_revision = None
+
+
+def upgrade():
+    op.create_table('gauge',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('level', sa.Integer(), sa.CheckConstraint('level BETWEEN 0 AND 10', name='ck_gauge_level'), nullable=False),
+        sa.Column('mode', sa.String(5), sa.CheckConstraint(sa.text("mode <> 'off'"))),
+        sa.PrimaryKeyConstraint('id'))
+    op.add_column('gauge', sa.Column('step', sa.Integer(), sa.CheckConstraint('step > 0', name=op.f('ck_gauge_step'))))
+    op.alter_column('gauge', 'level', existing_type=sa.Integer(), nullable=True)
+
+
+def downgrade():
+    op.alter_column('gauge', 'level', existing_type=sa.Integer(), nullable=False)
+    op.drop_constraint('ck_gauge_step', 'gauge', type_='check')
+    op.drop_column('gauge', 'step')
+    op.drop_table('gauge')
+EOF
+lm import alembic colck
+expect_exit 0
+expect_err_not_contains "not converted"
+expect_err_not_contains "sa.Enum"
+lua=$(cat versions/f1a2b3c4d5e6_checks.lua)
+expect_text_contains "$lua" 'op.column("level", "integer", { nullable = false }),' "the column without its CHECK"
+expect_text_contains "$lua" 'op.check("level BETWEEN 0 AND 10", { name = "ck_gauge_level" })' "a named CHECK of the table"
+expect_text_contains "$lua" "op.check(\"mode <> 'off'\")" "an unnamed one, from sa.text"
+expect_text_contains "$lua" 'op.create_check_constraint("ck_gauge_step", "gauge", "step > 0")' "add_column's CHECK, named with op.f"
+expect_text_not_contains "$lua" "Enum" "no Enum note"
+lm check
+expect_exit 0
+lm upgrade head
+expect_exit 0
+expect_ok "rows the CHECKs allow" db_query "INSERT INTO gauge (id, level, mode, step) VALUES (1, 3, 'on', 2)"
+expect_fails "a level the CHECK refuses" db_query "INSERT INTO gauge (id, level) VALUES (2, 11)"
+expect_fails "a mode the CHECK refuses" db_query "INSERT INTO gauge (id, mode) VALUES (3, 'off')"
+expect_fails "a step the added CHECK refuses" db_query "INSERT INTO gauge (id, step) VALUES (4, 0)"
+lm downgrade base
+expect_exit 0
+cat >colck/f2a2b3c4d5e6_alter.py <<'EOF'
+"""a check where no table is made
+
+Revision ID: f2a2b3c4d5e6
+Revises: f1a2b3c4d5e6
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = 'f2a2b3c4d5e6'
+down_revision = 'f1a2b3c4d5e6'
+
+
+def upgrade():
+    op.alter_column('gauge', 'mode', type_=sa.String(8), existing_type=sa.String(5))
+    op.create_table('dial', sa.Column('id', sa.Integer(), sa.CheckConstraint('id > 0', deferrable=True)))
+
+
+def downgrade():
+    op.drop_table('dial')
+EOF
+rm -f versions/f1a2b3c4d5e6_checks.lua
+lm import alembic colck
+expect_exit 1
+expect_err_contains "colck/f2a2b3c4d5e6_alter.py:15: not converted: op.create_table('dial'"
+expect_text_contains "$(cat versions/f2a2b3c4d5e6_alter.lua)" "a CheckConstraint option luamig has not" "why, in the file"
+unset DATABASE_URL
+
 t_done
