@@ -212,11 +212,17 @@ typedef enum lm_target_kind {
 
 typedef struct lm_target {
   lm_target_kind kind;
-  char rev[64]; /* LM_T_REV, LM_T_REV_REL; also LABEL for LABEL@head */
-  int n;        /* LM_T_REL, LM_T_REV_REL: signed */
+  char rev[64]; /* LM_T_REV, LM_T_REV_REL (empty with a label: from its head) */
+  /* LABEL@head, @heads, @base, @+N, @-N, @head+N, @head-N: the branch the
+   * target is on (kinds HEAD, HEADS, BASE, REL, REV_REL); "" none */
+  char label[64];
+  int n; /* LM_T_REL, LM_T_REV_REL: signed */
 } lm_target;
 
 int lm_target_parse(lm_target *t, const char *s);
+/** Whether t names one revision, which lm_plan_resolve_target finds: a
+ * revision, REV±N, LABEL@head, LABEL@head±N. */
+int lm_target_names_one(const lm_target *t);
 
 /* ---- plans --------------------------------------------------------------------- */
 
@@ -236,6 +242,11 @@ typedef struct lm_plan {
  * at 0 (every step applied is this many in a state). */
 int lm_revision_steps(const lm_revision *r);
 void lm_plan_free(lm_plan *p);
+/** The one revision t names (lm_target_names_one; also head), -1 for base. */
+int lm_plan_resolve_target(const lm_graph *g, const int *state, const lm_target *t, int *idx);
+/** The heads a head or heads target names: the chain's, or its label's
+ * branch's; their number into *nheads (heads holds graph->n). */
+int lm_plan_target_heads(const lm_graph *g, const lm_target *t, int *heads, int *nheads);
 int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
                     const char *stop_before, lm_plan *out);
 int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, lm_plan *out);

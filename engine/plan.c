@@ -1,6 +1,7 @@
 /* What an upgrade or downgrade runs: from the graph, the applied state and a
  * target, the ordered list of (revision, step, direction) to execute.
  * Nothing here touches a database. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,10 +41,48 @@ static void list_ids(lm_buf *b, const lm_graph *g, const int *idx, int n) {
 
 #define TARGET_FORMS                                                                               \
   "head, heads, base, current, a revision id, unique prefix or branch label, +N, -N, REV+N, "      \
-  "REV-N (REV may be head, current or base) or LABEL@head"
+  "REV-N (REV may be head, current or base), LABEL@head, LABEL@heads, LABEL@base, LABEL@+N, "      \
+  "LABEL@-N or LABEL@head-N"
 
 static int single_head(const lm_graph *g, int *out);
 static int branch_head(const lm_graph *g, const char *name, int *out);
+
+/* The branch a label names, as Alembic reads it: the revision that carries
+ * the label, what descends from it by its children (not what merely depends
+ * on it: a depends_on from another branch does not make that branch part of
+ * this one), and its ancestors down to the branch point it starts from (not
+ * that point itself, which other branches share). Marks them in `in`; the
+ * branch's heads into heads (count in *nheads). */
+static int branch_of(const lm_graph *g, const char *label, char *in, int *heads, int *nheads) {
+  int idx, rc = lm_graph_find(g, label, &idx);
+  if (rc) return rc;
+  *nheads = 0;
+  in[idx] = 1;
+  for (int k = g->revs[idx]->order; k < g->n; k++) {
+    int i = g->topo[k];
+    const lm_revision *r = g->revs[i];
+    for (int j = 0; j < r->nparents && !in[i]; j++)
+      in[i] = in[r->parents[j]];
+    if (in[i] && r->nchildren == 0) heads[(*nheads)++] = i;
+  }
+  for (int i = idx; g->revs[i]->nparents == 1;) {
+    int parent = g->revs[i]->parents[0];
+    if (g->revs[parent]->nchildren != 1) break;
+    in[i = parent] = 1;
+  }
+  return 0;
+}
+
+/* Where REV±N counts from: REV, or the head of the label's branch. */
+static int rel_origin(const lm_graph *g, const int *state, const lm_target *t, int *out);
+static int resolve_name(const lm_graph *g, const int *state, const char *name, int *out);
+
+/* "REV" or "LABEL@head", for messages. */
+static const char *rel_name(const lm_target *t, char *buf, size_t n) {
+  if (!t->label[0]) return t->rev;
+  snprintf(buf, n, "%s@head", t->label);
+  return buf;
+}
 
 /* One name of a revision: an id, unique prefix or label; head (the single
  * head), base (-1), current (the single applied head, -1 when nothing is
@@ -91,8 +130,10 @@ static int resolve_name(const lm_graph *g, const int *state, const char *name, i
  * revision named by t->rev (base: from nothing to the single root).
  * *out = -1 means base: one step below a root. */
 static int resolve_relative(const lm_graph *g, const int *state, const lm_target *t, int *out) {
-  int cur, rc = resolve_name(g, state, t->rev, &cur);
+  int cur, rc = rel_origin(g, state, t, &cur);
   if (rc) return rc;
+  char nb[80];
+  const char *from = rel_name(t, nb, sizeof nb);
   int steps = t->n > 0 ? t->n : -t->n;
   int *roots = lm_xmalloc((size_t)(g->n ? g->n : 1) * sizeof *roots), nroots = 0;
   for (int k = 0; k < g->n; k++)
@@ -111,14 +152,14 @@ static int resolve_relative(const lm_graph *g, const int *state, const lm_target
     }
     if (cnt == 0) {
       free(roots);
-      return lm_error_set(LM_EUSAGE, "cannot resolve '%s%+d': it goes %s", t->rev, t->n,
+      return lm_error_set(LM_EUSAGE, "cannot resolve '%s%+d': it goes %s", from, t->n,
                           t->n > 0 ? "past the head" : "below base");
     }
     lm_buf b;
     lm_buf_init(&b);
     list_ids(&b, g, next, cnt);
     lm_error_set(LM_EUSAGE, "cannot resolve '%s%+d': %s is a %s (%s: %s); name a revision instead",
-                 t->rev, t->n, r ? r->id : "base", t->n > 0 ? "branch point" : "merge point",
+                 from, t->n, r ? r->id : "base", t->n > 0 ? "branch point" : "merge point",
                  t->n > 0 ? (r ? "children" : "roots") : "parents", b.s);
     lm_buf_free(&b);
     free(roots);
@@ -129,45 +170,75 @@ static int resolve_relative(const lm_graph *g, const int *state, const lm_target
   return 0;
 }
 
-int lm_plan_resolve(const lm_graph *g, const int *state, const char *spec, int *idx) {
-  lm_target t;
-  int rc = lm_target_parse(&t, spec);
-  if (rc) return rc;
-  switch (t.kind) {
-  case LM_T_BASE: *idx = -1; return 0;
+static int rel_origin(const lm_graph *g, const int *state, const lm_target *t, int *out) {
+  return t->label[0] ? branch_head(g, t->label, out) : resolve_name(g, state, t->rev, out);
+}
+
+/* t as the user wrote it, for messages. */
+static void put_target(lm_buf *b, const lm_target *t) {
+  static const char *const word[] = {"head", "heads", "base"};
+  if (t->label[0]) lm_buf_printf(b, "%s@", t->label);
+  switch (t->kind) {
   case LM_T_HEAD:
-    if (!t.rev[0]) {
+  case LM_T_HEADS:
+  case LM_T_BASE: lm_buf_puts(b, word[t->kind]); break;
+  case LM_T_REV: lm_buf_puts(b, t->rev); break;
+  case LM_T_REL: lm_buf_printf(b, "%+d", t->n); break;
+  case LM_T_REV_REL: lm_buf_printf(b, "%s%+d", t->label[0] ? "head" : t->rev, t->n); break;
+  }
+}
+
+int lm_plan_resolve_target(const lm_graph *g, const int *state, const lm_target *t, int *idx) {
+  int rc;
+  switch (t->kind) {
+  case LM_T_BASE:
+    if (t->label[0]) break;
+    *idx = -1;
+    return 0;
+  case LM_T_HEAD:
+    if (!t->label[0]) {
       rc = single_head(g, idx);
       if (!rc && *idx < 0) rc = lm_error_set(LM_EUSAGE, "there are no revisions yet");
       return rc;
     }
-    return branch_head(g, t.rev, idx);
-  case LM_T_REV: return resolve_name(g, state, t.rev, idx);
-  case LM_T_REV_REL: return resolve_relative(g, state, &t, idx);
+    return branch_head(g, t->label, idx);
+  case LM_T_REV: return resolve_name(g, state, t->rev, idx);
+  case LM_T_REV_REL: return resolve_relative(g, state, t, idx);
   case LM_T_HEADS:
   case LM_T_REL: break;
   }
-  return lm_error_set(LM_EUSAGE, "'%s' does not name one revision; use " TARGET_FORMS, spec);
+  lm_buf b;
+  lm_buf_init(&b);
+  put_target(&b, t);
+  rc = lm_error_set(LM_EUSAGE, "'%s' does not name one revision; use " TARGET_FORMS, b.s);
+  lm_buf_free(&b);
+  return rc;
 }
 
-/* The head of the branch that starts at the revision named `name`. Only
- * children count here, not revisions that depend on the branch: a
- * depends_on from another branch does not make that branch part of this one. */
+int lm_plan_resolve(const lm_graph *g, const int *state, const char *spec, int *idx) {
+  lm_target t;
+  int rc = lm_target_parse(&t, spec);
+  return rc ? rc : lm_plan_resolve_target(g, state, &t, idx);
+}
+
+int lm_plan_target_heads(const lm_graph *g, const lm_target *t, int *heads, int *nheads) {
+  if (!t->label[0]) {
+    *nheads = lm_graph_heads(g, heads);
+    return 0;
+  }
+  char *in = lm_xcalloc((size_t)(g->n ? g->n : 1), 1);
+  int rc = branch_of(g, t->label, in, heads, nheads);
+  free(in);
+  return rc;
+}
+
+/* The head of the branch the label (or revision) `name` names (branch_of). */
 static int branch_head(const lm_graph *g, const char *name, int *out) {
-  int idx, rc = lm_graph_find(g, name, &idx);
-  if (rc) return rc;
   char *in = lm_xcalloc((size_t)g->n, 1);
   int *heads = lm_xmalloc((size_t)g->n * sizeof *heads);
-  int nheads = 0;
-  in[idx] = 1;
-  for (int k = g->revs[idx]->order; k < g->n; k++) {
-    int i = g->topo[k];
-    const lm_revision *r = g->revs[i];
-    for (int j = 0; j < r->nparents && !in[i]; j++)
-      in[i] = in[r->parents[j]];
-    if (in[i] && r->nchildren == 0) heads[nheads++] = i;
-  }
-  if (nheads == 1) {
+  int nheads = 0, rc = branch_of(g, name, in, heads, &nheads);
+  if (rc) {
+  } else if (nheads == 1) {
     *out = heads[0];
   } else {
     lm_buf b;
@@ -202,6 +273,49 @@ static int single_head(const lm_graph *g, int *out) {
   return rc;
 }
 
+/* LABEL@+N: the next N revisions not yet (fully) applied on the way to the
+ * head of the label's branch, in the order they run; marks what they need. */
+static int label_up(const lm_graph *g, const int *state, const lm_target *t, char *want) {
+  int head, rc = branch_head(g, t->label, &head);
+  if (rc) return rc;
+  char *path = lm_xcalloc((size_t)g->n, 1);
+  lm_graph_mark_ancestors(g, head, path);
+  int last = -1, pending = 0;
+  for (int k = 0; k < g->n && pending < t->n; k++) {
+    int i = g->topo[k];
+    if (path[i] && applied(g, state, i) < lm_revision_steps(g->revs[i])) last = i, pending++;
+  }
+  free(path);
+  if (pending < t->n)
+    return lm_error_set(LM_EUSAGE, "cannot upgrade %s@+%d: only %d revision%s of that branch %s",
+                        t->label, t->n, pending, plural(pending),
+                        pending == 1 ? "is pending" : "are pending");
+  lm_graph_mark_ancestors(g, last, want);
+  return 0;
+}
+
+/* LABEL@base and LABEL@-N: every applied revision of the label's branch, or
+ * its newest N, go, with what stands on them. */
+static int label_down(const lm_graph *g, const int *state, const lm_target *t, char *revert) {
+  char *in = lm_xcalloc((size_t)g->n, 1);
+  int *heads = lm_xmalloc((size_t)g->n * sizeof *heads), nheads;
+  int rc = branch_of(g, t->label, in, heads, &nheads);
+  free(heads);
+  int want = t->kind == LM_T_BASE ? g->n : -t->n, count = 0;
+  for (int k = g->n - 1; k >= 0 && !rc && count < want; k--) {
+    int i = g->topo[k];
+    if (!in[i] || applied(g, state, i) == 0) continue;
+    lm_graph_mark_descendants(g, i, revert);
+    count++;
+  }
+  free(in);
+  if (!rc && t->kind == LM_T_REL && count < want)
+    rc = lm_error_set(LM_EUSAGE, "cannot downgrade %s@%d: only %d revision%s of that branch %s",
+                      t->label, t->n, count, plural(count),
+                      count == 1 ? "is applied" : "are applied");
+  return rc;
+}
+
 static int step_index(const lm_revision *r, const char *name) {
   if (!r->step_names) return -1;
   for (int k = 0; k < r->nsteps; k++)
@@ -225,8 +339,8 @@ int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
     if (!rc && idx >= 0) lm_graph_mark_ancestors(g, idx, want);
     break;
   case LM_T_HEAD:
-    if (t->rev[0]) {
-      rc = branch_head(g, t->rev, &idx);
+    if (t->label[0]) {
+      rc = branch_head(g, t->label, &idx);
       if (!rc) lm_graph_mark_ancestors(g, idx, want);
       break;
     }
@@ -238,11 +352,23 @@ int lm_plan_upgrade(const lm_graph *g, const int *state, const lm_target *t,
       rc = lm_error_set(LM_EUSAGE, "upgrade target must be head, heads, a revision, +N or REV+N");
       break;
     }
+    if (t->label[0]) {
+      rc = label_up(g, state, t, want);
+      break;
+    }
     /* +N counts along the plan to every head. */
     limit = t->n;
     memset(want, 1, (size_t)n);
     break;
   case LM_T_HEADS:
+    if (t->label[0]) {
+      int *heads = lm_xmalloc((size_t)(n ? n : 1) * sizeof *heads), nh = 0;
+      rc = lm_plan_target_heads(g, t, heads, &nh);
+      for (int k = 0; k < nh && !rc; k++)
+        lm_graph_mark_ancestors(g, heads[k], want);
+      free(heads);
+      break;
+    }
     /* Following children from any revision ends at some head, so the
      * ancestors of all heads are simply all revisions. */
     memset(want, 1, (size_t)n);
@@ -324,7 +450,12 @@ int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, l
   case LM_T_HEADS:
     rc = lm_error_set(LM_EUSAGE, "downgrade target must be -N, a revision or base");
     break;
-  case LM_T_BASE: memset(revert, 1, (size_t)n); break;
+  case LM_T_BASE:
+    if (t->label[0])
+      rc = label_down(g, state, t, revert);
+    else
+      memset(revert, 1, (size_t)n);
+    break;
   case LM_T_REV:
     rc = resolve_name(g, state, t->rev, &idx);
     if (!rc && idx < 0) memset(revert, 1, (size_t)n);
@@ -333,7 +464,7 @@ int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, l
   case LM_T_REV_REL: {
     rc = resolve_relative(g, state, t, &idx);
     int src;
-    if (rc || t->n >= 0 || resolve_name(g, state, t->rev, &src) != 0 || src < 0) {
+    if (rc || t->n >= 0 || rel_origin(g, state, t, &src) != 0 || src < 0) {
       if (!rc && idx < 0) memset(revert, 1, (size_t)n);
       if (!rc && idx >= 0) mark_above(g, idx, revert);
       break;
@@ -354,6 +485,10 @@ int lm_plan_downgrade(const lm_graph *g, const int *state, const lm_target *t, l
   case LM_T_REL: {
     if (t->n > -1) {
       rc = lm_error_set(LM_EUSAGE, "downgrade target must be -N, a revision or base");
+      break;
+    }
+    if (t->label[0]) {
+      rc = label_down(g, state, t, revert);
       break;
     }
     int want = -t->n, count = 0;

@@ -635,12 +635,18 @@ static int state_at(lm_project *p, const char *spec, int *state) {
   int rc = lm_target_parse(&t, spec);
   if (rc) return rc;
   char *mark = lm_xcalloc((size_t)(p->graph.n ? p->graph.n : 1), 1);
-  if (t.kind == LM_T_REV || t.kind == LM_T_REV_REL || (t.kind == LM_T_HEAD && t.rev[0])) {
+  if (lm_target_names_one(&t)) {
     int idx;
-    rc = lm_plan_resolve(&p->graph, NULL, spec, &idx);
+    rc = lm_plan_resolve_target(&p->graph, NULL, &t, &idx);
     if (!rc && idx >= 0) lm_graph_mark_ancestors(&p->graph, idx, mark);
-  } else if (t.kind == LM_T_HEAD || t.kind == LM_T_HEADS) {
+  } else if ((t.kind == LM_T_HEAD || t.kind == LM_T_HEADS) && !t.label[0]) {
     memset(mark, 1, (size_t)p->graph.n);
+  } else if (t.kind == LM_T_HEADS) {
+    int *heads = lm_xmalloc((size_t)(p->graph.n ? p->graph.n : 1) * sizeof *heads), nh = 0;
+    rc = lm_plan_target_heads(&p->graph, &t, heads, &nh);
+    for (int k = 0; k < nh && !rc; k++)
+      lm_graph_mark_ancestors(&p->graph, heads[k], mark);
+    free(heads);
   } else {
     rc = lm_error_set(LM_EUSAGE, "the FROM of FROM:TO must be a revision, head or base, not '%s'",
                       spec);
@@ -756,9 +762,9 @@ static int nothing_to_do(lm_project *p, int up, const lm_target *t, const char *
   int rc = 0, idx = -2, all_heads;
   char *at = applied_text(g, state, &all_heads);
   const char *where = offline ? "the script's starting point" : "the current revision";
-  if (t->kind == LM_T_BASE)
+  if (t->kind == LM_T_BASE && !t->label[0])
     idx = -1;
-  else if (t->kind == LM_T_REV || t->kind == LM_T_REV_REL || (t->kind == LM_T_HEAD && t->rev[0]))
+  else if (lm_target_names_one(t))
     if (lm_plan_resolve(g, state, spec, &idx)) idx = -2, lm_error_clear();
   const char *name = idx >= 0 ? g->revs[idx]->id : "base";
   if (up && idx != -2 && strcmp(at, "base") != 0) {
@@ -909,10 +915,9 @@ static int migrate(lm_project *p, int up, const char *target, const lm_run_optio
   if (rc) return rc;
   /* a target naming no revision is a usage error: say so before touching
    * (or, for SQLite, creating) the database ('current' needs the database) */
-  if ((t.kind == LM_T_REV || t.kind == LM_T_REV_REL || (t.kind == LM_T_HEAD && t.rev[0])) &&
-      strcmp(t.rev, "current") != 0) {
+  if (lm_target_names_one(&t) && strcmp(t.rev, "current") != 0) {
     int idx;
-    rc = lm_plan_resolve(&p->graph, NULL, target, &idx);
+    rc = lm_plan_resolve_target(&p->graph, NULL, &t, &idx);
     if (rc) return rc;
   }
   session s;
@@ -993,20 +998,23 @@ static void report_stamp(lm_project *p, session *s, const char *mark) {
  * none of it depends on the database. */
 static int stamp_mark(lm_project *p, const lm_target *t, char *mark) {
   int rc = 0;
-  if (t->kind == LM_T_REV || (t->kind == LM_T_HEAD && t->rev[0])) {
+  if (t->kind == LM_T_REV) {
     int idx;
     rc = lm_graph_find(&p->graph, t->rev, &idx);
     if (!rc) lm_graph_mark_ancestors(&p->graph, idx, mark);
   } else if (t->kind == LM_T_HEAD || t->kind == LM_T_HEADS) {
+    /* the chain's heads, or those of the label's branch (LABEL@head is the
+     * head of the branch, not the revision that carries the label) */
     int n = p->graph.n ? p->graph.n : 1;
-    int *heads = lm_xcalloc((size_t)n, sizeof *heads);
-    int nh = lm_graph_heads(&p->graph, heads);
-    if (t->kind == LM_T_HEAD && nh > 1)
-      rc = lm_error_set(LM_EUSAGE, "multiple heads: stamp one of them, or 'heads'");
+    int *heads = lm_xcalloc((size_t)n, sizeof *heads), nh = 0;
+    rc = lm_plan_target_heads(&p->graph, t, heads, &nh);
+    if (!rc && t->kind == LM_T_HEAD && nh > 1)
+      rc = t->label[0] ? lm_plan_resolve_target(&p->graph, NULL, t, &n)
+                       : lm_error_set(LM_EUSAGE, "multiple heads: stamp one of them, or 'heads'");
     for (int i = 0; i < nh && !rc; i++)
       lm_graph_mark_ancestors(&p->graph, heads[i], mark);
     free(heads);
-  } else if (t->kind != LM_T_BASE) {
+  } else if (t->kind != LM_T_BASE || t->label[0]) {
     rc = lm_error_set(LM_EUSAGE, "stamp target must be a revision, head, heads or base");
   }
   return rc;

@@ -46,7 +46,8 @@ static int bad_target(const char *s) {
   return lm_error_set(
       LM_EUSAGE,
       "invalid target '%s': use head, heads, base, current, a revision id or prefix, "
-      "+N, -N, REV+N, REV-N (REV may be head, current or base) or LABEL@head",
+      "+N, -N, REV+N, REV-N (REV may be head, current or base), LABEL@head, LABEL@heads, "
+      "LABEL@base, LABEL@+N, LABEL@-N or LABEL@head-N",
       s);
 }
 
@@ -74,11 +75,28 @@ int lm_target_parse(lm_target *t, const char *s) {
   }
   const char *at = strchr(s, '@');
   if (at) {
+    /* as Alembic: the branch a label names, and where on it */
     size_t len = (size_t)(at - s);
-    if (strcmp(at + 1, "head") != 0 || !valid_label(s, len, sizeof t->rev - 1))
+    const char *on = at + 1;
+    int n;
+    if (!valid_label(s, len, sizeof t->label - 1)) return bad_target(s);
+    memcpy(t->label, s, len);
+    if (strcmp(on, "head") == 0) {
+      t->kind = LM_T_HEAD;
+    } else if (strcmp(on, "heads") == 0) {
+      t->kind = LM_T_HEADS;
+    } else if (strcmp(on, "base") == 0) {
+      t->kind = LM_T_BASE;
+    } else if ((on[0] == '+' || on[0] == '-') && parse_count(on + 1, &n)) {
+      t->kind = LM_T_REL;
+      t->n = on[0] == '-' ? -n : n;
+    } else if (strncmp(on, "head", 4) == 0 && (on[4] == '+' || on[4] == '-') &&
+               parse_count(on + 5, &n)) {
+      t->kind = LM_T_REV_REL;
+      t->n = on[4] == '-' ? -n : n;
+    } else {
       return bad_target(s);
-    t->kind = LM_T_HEAD;
-    memcpy(t->rev, s, len);
+    }
     return 0;
   }
   const char *sign = strpbrk(s, "+-");
@@ -96,6 +114,10 @@ int lm_target_parse(lm_target *t, const char *s) {
   t->kind = LM_T_REV;
   memcpy(t->rev, s, len);
   return 0;
+}
+
+int lm_target_names_one(const lm_target *t) {
+  return t->kind == LM_T_REV || t->kind == LM_T_REV_REL || (t->kind == LM_T_HEAD && t->label[0]);
 }
 
 int lm_range_split(const char *s, char *from, size_t fromsz, char *to, size_t tosz) {

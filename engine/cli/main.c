@@ -74,8 +74,9 @@ static const command COMMANDS[] = {
      "luamig upgrade TARGET [--sql] [--stop-before STEP] [--dry-run] [--ignore-checksums]"
      " [--all | --target PATTERN...] [--jobs N] [--canary K] [--keep-going]",
      "apply revisions up to TARGET",
-     "TARGET: head, heads, a revision id or unique prefix, LABEL@head, +N, REV+N (REV may be\n"
-     "head, current or base: head-1, current+2, base+1); with --sql FROM:TO.\n"
+     "TARGET: head, heads, a revision id or unique prefix, +N, REV+N (REV may be head, current\n"
+     "or base: head-1, current+2, base+1), LABEL@head, LABEL@heads, LABEL@+N (the next N on\n"
+     "the way to its head), LABEL@head-N; with --sql FROM:TO.\n"
      "Each revision runs in its own transaction with its version-table row. A TARGET below\n"
      "the current revision is an error: that is 'luamig downgrade'.\n"
      "  --sql              print the whole SQL script instead of connecting (FROM:TO, e.g.\n"
@@ -93,8 +94,9 @@ static const command COMMANDS[] = {
      " [--all | --target PATTERN...] [--jobs N] [--canary K] [--keep-going]",
      "revert revisions down to TARGET",
      "TARGET: -N, a revision id or unique prefix, base, REV-N (REV may be head or current:\n"
-     "current-1); with --sql FROM:TO (e.g. head:base). A TARGET above the current revision is\n"
-     "an error: that is 'luamig upgrade'.\n"
+     "current-1), LABEL@-N (the newest N of that branch), LABEL@base (all of that branch),\n"
+     "LABEL@head-N; with --sql FROM:TO (e.g. head:base). A TARGET above the current revision\n"
+     "is an error: that is 'luamig upgrade'.\n"
      "  --sql              print the whole SQL script instead of connecting (FROM:TO)\n"
      "  --dry-run          run everything in one transaction and roll it back\n"
      "  --ignore-checksums run even when applied revision files were edited\n"

@@ -226,6 +226,56 @@ expect_same "$(db_query "SELECT revision || '|' || coalesce(step, 'NULL') || '|'
                            FROM luamig_version ORDER BY revision")" "$want_rows" \
   "revision|step|checksum rows (- got, + want)"
 
+t_case "a label's branch alone: LABEL@-1, LABEL@base, LABEL@+1, LABEL@head-1, LABEL@heads"
+lm downgrade alpha@-1
+expect_exit 0
+expect_out_count 1 '^Running downgrade '
+expect_out_contains "Running downgrade $LA2 -> $LA1,"
+expect_current "$LA1" "$LB2 (head)"
+lm downgrade alpha@base
+expect_exit 0
+expect_out_count 1 '^Running downgrade '
+expect_out_contains "Running downgrade $LA1 -> $B0,"
+expect_table t_root
+expect_no_table t_a1
+expect_versions "$B0" "$LB1" "$LB2"
+lm downgrade alpha@-1
+expect_exit 2
+expect_err_contains "cannot downgrade alpha@-1: only 0 revisions of that branch are applied"
+lm upgrade alpha@+1
+expect_exit 0
+expect_out_count 1 '^Running upgrade '
+expect_out_contains "Running upgrade $B0 -> $LA1,"
+lm upgrade alpha@+2
+expect_exit 2
+expect_err_contains "cannot upgrade alpha@+2: only 1 revision of that branch is pending"
+lm downgrade beta@head-1
+expect_exit 0
+expect_out_count 1 '^Running downgrade '
+expect_out_contains "Running downgrade $LB2 -> $LB1,"
+expect_versions "$B0" "$LA1" "$LB1"
+lm upgrade beta@heads
+expect_exit 0
+expect_out_count 1 '^Running upgrade '
+expect_out_contains "Running upgrade $LB1 -> $LB2,"
+lm upgrade alpha@base
+expect_exit 0
+expect_err_contains "Already at"
+lm upgrade alpha@sideways
+expect_exit 2
+expect_err_contains "invalid target 'alpha@sideways'"
+lm upgrade heads
+expect_exit 0
+expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
+
+t_case "stamp LABEL@head records the branch's head, not the revision that carries the label"
+lm stamp alpha@head
+expect_exit 0
+expect_versions "$B0" "$LA1" "$LA2"
+lm stamp heads
+expect_exit 0
+expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
+
 t_case "branches lists the branch point and its children"
 lm branches
 expect_exit 0

@@ -193,8 +193,8 @@ static int teardown(void **state) {
 
 #define NO_ZZ                                                                                      \
   "no revision matches 'zz'; a target is one of head, heads, base, current, a revision id, "       \
-  "unique prefix or branch label, +N, -N, REV+N, REV-N (REV may be head, current or base) or "     \
-  "LABEL@head"
+  "unique prefix or branch label, +N, -N, REV+N, REV-N (REV may be head, current or base), "       \
+  "LABEL@head, LABEL@heads, LABEL@base, LABEL@+N, LABEL@-N or LABEL@head-N"
 
 static void resolve(const lm_graph *g, const char *state, const char *spec, const char *want) {
   int *st = state ? state_of(g, state) : NULL;
@@ -238,7 +238,8 @@ static void test_linear_alembic_names(void **state) {
   resolve_error(g, NULL, "heads",
                 "'heads' does not name one revision; use head, heads, base, current, a revision "
                 "id, unique prefix or branch label, +N, -N, REV+N, REV-N (REV may be head, "
-                "current or base) or LABEL@head");
+                "current or base), LABEL@head, LABEL@heads, LABEL@base, LABEL@+N, LABEL@-N or "
+                "LABEL@head-N");
   resolve_error(g, NULL, "base-1", "cannot resolve 'base-1': it goes below base");
   resolve_error(g, NULL, "zz", NO_ZZ);
 }
@@ -339,6 +340,27 @@ static void test_branchy_upgrade(void **state) {
            "cannot resolve 'a+1': a is a branch point (children: b, c); name a revision instead");
   up(g, NULL, "+2", NULL, "a0+ b0+");
   up(g, "a=1 b=1", "+2", NULL, "c0+ d0+");
+  /* the other forms of a label: its branch is b ─ d (a is the branch point,
+   * shared with c) */
+  up(g, NULL, "feat@heads", NULL, "a0+ b0+ d0+");
+  up(g, NULL, "feat@+1", NULL, "a0+"); /* counted along the way to its head */
+  up(g, NULL, "feat@+2", NULL, "a0+ b0+");
+  up(g, "a=1 c=1", "feat@+2", NULL, "b0+ d0+");
+  up(g, "a=1 b=1", "feat@+1", NULL, "d0+");
+  up_error(g, "a=1 b=1", "feat@+2", NULL,
+           "cannot upgrade feat@+2: only 1 revision of that branch is pending");
+  up(g, NULL, "feat@head-1", NULL, "a0+ b0+");
+  up(g, NULL, "feat@base", NULL, "");
+  up_error(g, NULL, "feat@-1", NULL, "upgrade target must be head, heads, a revision, +N or REV+N");
+  resolve(g, NULL, "feat@head", "d");
+  resolve(g, NULL, "feat@head-1", "b");
+  resolve(g, NULL, "feat@head-2", "a");
+  resolve_error(g, NULL, "feat@+1",
+                "'feat@+1' does not name one revision; use head, heads, base, current, a revision "
+                "id, unique prefix or branch label, +N, -N, REV+N, REV-N (REV may be head, "
+                "current or base), LABEL@head, LABEL@heads, LABEL@base, LABEL@+N, LABEL@-N or "
+                "LABEL@head-N");
+  resolve_error(g, NULL, "feat@head+1", "cannot resolve 'feat@head+1': it goes past the head");
 }
 
 static void test_branchy_downgrade(void **state) {
@@ -351,6 +373,18 @@ static void test_branchy_downgrade(void **state) {
   down(g, all, "-2", "d0- c0-");
   down(g, all, "base", "d0- c0- b0- a0-");
   down(g, all, "d-1", "d0-");
+  /* a label's branch goes alone; a (the branch point) stays for c */
+  down(g, all, "feat@base", "d0- b0-");
+  down(g, all, "feat@-1", "d0-");
+  down(g, all, "feat@-2", "d0- b0-");
+  down(g, "a=1 b=1 c=1", "feat@-1", "b0-");
+  down_error(g, all, "feat@-3",
+             "cannot downgrade feat@-3: only 2 revisions of that branch are applied");
+  down(g, all, "feat@head-1", "d0-");
+  down(g, "a=1 c=1", "feat@base", "");
+  down_error(g, all, "feat@head", "downgrade target must be -N, a revision or base");
+  down_error(g, all, "feat@heads", "downgrade target must be -N, a revision or base");
+  down_error(g, all, "feat@+1", "downgrade target must be -N, a revision or base");
   applied_heads(g, all, "c d");
   applied_heads(g, "a=1 b=1", "b");
   applied_heads(g, "a=1 c=1", "c");
@@ -473,7 +507,8 @@ static void test_empty_graph(void **state) {
   up_error(&g, NULL, "abc", NULL,
            "no revision matches 'abc'; a target is one of head, heads, base, current, a "
            "revision id, unique prefix or branch label, +N, -N, REV+N, REV-N (REV may be head, "
-           "current or base) or LABEL@head");
+           "current or base), LABEL@head, LABEL@heads, LABEL@base, LABEL@+N, LABEL@-N or "
+           "LABEL@head-N");
   applied_heads(&g, NULL, "");
   lm_plan p = {0};
   lm_plan_free(&p);

@@ -117,16 +117,50 @@ static void test_label_head(void **state) {
   (void)state;
   lm_target t = parse_ok("feature@head");
   assert_int_equal(t.kind, LM_T_HEAD);
-  assert_string_equal(t.rev, "feature");
+  assert_string_equal(t.label, "feature");
+  assert_string_equal(t.rev, "");
+  assert_true(lm_target_names_one(&t));
   t = parse_ok("feature-x.2@head");
   assert_int_equal(t.kind, LM_T_HEAD);
-  assert_string_equal(t.rev, "feature-x.2");
+  assert_string_equal(t.label, "feature-x.2");
   t = parse_ok("ae10@head");
-  assert_string_equal(t.rev, "ae10");
+  assert_string_equal(t.label, "ae10");
+  /* the rest of Alembic's branch forms */
+  t = parse_ok("feature@heads");
+  assert_int_equal(t.kind, LM_T_HEADS);
+  assert_string_equal(t.label, "feature");
+  assert_false(lm_target_names_one(&t));
+  t = parse_ok("feature@base");
+  assert_int_equal(t.kind, LM_T_BASE);
+  assert_string_equal(t.label, "feature");
+  t = parse_ok("feature@+2");
+  assert_int_equal(t.kind, LM_T_REL);
+  assert_int_equal(t.n, 2);
+  assert_string_equal(t.label, "feature");
+  t = parse_ok("feature@-1");
+  assert_int_equal(t.kind, LM_T_REL);
+  assert_int_equal(t.n, -1);
+  t = parse_ok("feature@head-3");
+  assert_int_equal(t.kind, LM_T_REV_REL);
+  assert_int_equal(t.n, -3);
+  assert_string_equal(t.rev, "");
+  assert_string_equal(t.label, "feature");
+  assert_true(lm_target_names_one(&t));
+  t = parse_ok("feature@head+1");
+  assert_int_equal(t.kind, LM_T_REV_REL);
+  assert_int_equal(t.n, 1);
+  /* and no others */
+  t = parse_ok("head");
+  assert_string_equal(t.label, "");
   parse_bad("@head");
-  parse_bad("feature@heads");
   parse_bad("feature@");
-  parse_bad("feature@base");
+  parse_bad("feature@current");
+  parse_bad("feature@+0");
+  parse_bad("feature@-");
+  parse_bad("feature@head-");
+  parse_bad("feature@heads-1");
+  parse_bad("feature@base+1");
+  parse_bad("feature@ae10");
   parse_bad("fea ture@head");
   parse_bad("a@b@head");
   parse_bad("feat+1@head");
@@ -136,7 +170,7 @@ static void test_label_head(void **state) {
   parse_bad(longlabel);
   longlabel[63] = 0;
   t = parse_ok(strcat(longlabel, "@head"));
-  assert_int_equal(strlen(t.rev), 63);
+  assert_int_equal(strlen(t.label), 63);
 }
 
 static void test_error_message(void **state) {
@@ -144,8 +178,8 @@ static void test_error_message(void **state) {
   parse_bad("+0");
   assert_string_equal(lm_error_last()->message,
                       "invalid target '+0': use head, heads, base, current, a revision id or "
-                      "prefix, +N, -N, REV+N, REV-N (REV may be head, current or base) or "
-                      "LABEL@head");
+                      "prefix, +N, -N, REV+N, REV-N (REV may be head, current or base), "
+                      "LABEL@head, LABEL@heads, LABEL@base, LABEL@+N, LABEL@-N or LABEL@head-N");
 }
 
 static void split_ok(const char *s, const char *from, const char *to) {
