@@ -419,6 +419,8 @@ char *lm_render_inline(const lm_dialect *d, const lm_stmt *s);
  * entry, a WHERE) where more SQL follows it: a fragment ending in a --
  * comment gets a line break, or the comment would swallow the rest. */
 void lm_render_put_sql(const lm_dialect *d, lm_buf *b, const char *sql);
+/** Whether sql[0..n) ends inside a -- comment, in the dialect's lexis. */
+int lm_render_ends_in_comment(const lm_dialect *d, const char *sql, size_t n);
 /** op's column (create_table, add_column) called name, or NULL. */
 const lm_column *lm_op_find_column(const lm_op *op, const char *name);
 /** Whether v is a foreign key action (CASCADE, SET NULL, SET DEFAULT,

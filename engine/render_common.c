@@ -520,14 +520,19 @@ char *lm_render_inline(const lm_dialect *d, const lm_stmt *st) {
   return lm_buf_steal(&b);
 }
 
-void lm_render_put_sql(const lm_dialect *d, lm_buf *b, const char *sql) {
+int lm_render_ends_in_comment(const lm_dialect *d, const char *sql, size_t n) {
   const unsigned lex = lm_dialect_lexis(d);
-  const size_t n = strlen(sql);
   int comment = 0;
   for (size_t i = 0; i < n;)
     i = token_end(sql, n, i, lex, &comment);
+  return comment;
+}
+
+void lm_render_put_sql(const lm_dialect *d, lm_buf *b, const char *sql) {
+  const size_t n = strlen(sql);
   lm_buf_put(b, sql, n);
-  if (comment) lm_buf_putc(b, '\n'); /* what follows must not be commented out */
+  /* what follows must not be commented out */
+  if (lm_render_ends_in_comment(d, sql, n)) lm_buf_putc(b, '\n');
 }
 
 /* ---- constraints ---------------------------------------------------------------- */

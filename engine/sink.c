@@ -295,13 +295,10 @@ static int print_exec(lm_sink *s, const lm_stmt *st) {
   while (n > 0 && (sql[n - 1] == ' ' || sql[n - 1] == '\n' || sql[n - 1] == '\t'))
     n--;
   fwrite(sql, 1, n, s->out);
-  /* a last line with a -- comment would swallow the terminator */
-  const char *last = sql + n;
-  while (last > sql && last[-1] != '\n')
-    last--;
-  const char *dash = strstr(last, "--");
-  int ends = n > 0 && sql[n - 1] == ';' && !(dash && dash < sql + n);
-  fputs(ends ? "\n\n" : dash && dash < sql + n ? "\n;\n\n" : ";\n\n", s->out);
+  /* a closing -- comment would swallow the terminator */
+  int comment = lm_render_ends_in_comment(s->d, sql, n);
+  int ends = n > 0 && sql[n - 1] == ';' && !comment;
+  fputs(ends ? "\n\n" : comment ? "\n;\n\n" : ";\n\n", s->out);
   free(sql);
   return 0;
 }

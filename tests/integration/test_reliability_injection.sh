@@ -376,6 +376,9 @@ function upgrade()
   op.create_table("victim", op.column("id", "integer", { primary_key = true }), op.column("v", "text"))
   op.execute("INSERT INTO victim (id, v) VALUES (1, 'still here') -- the first row")
   op.execute("INSERT INTO victim (id, v) VALUES (2, 'second') -- the second row")
+  op.execute("INSERT INTO victim (id, v) VALUES (3, 'a -- b')")
+  op.execute("INSERT INTO victim (id, v) VALUES (4, 'x'); -- done")
+  op.execute("INSERT INTO victim (id, v) VALUES (5, 'y') /* -- */")
 end
 
 function downgrade()
@@ -386,7 +389,11 @@ lm upgrade head --sql
 expect_exit 0
 printf '%s\n' "$LM_OUT" >"$LM_TMP/comment.sql"
 expect_ok "the --sql script applies" db_apply_script "$LM_TMP/comment.sql"
-expect_eq "$(db_query "SELECT count(*) FROM victim" 2>&1)" 2 "rows inserted by the script"
+expect_eq "$(db_query "SELECT count(*) FROM victim" 2>&1)" 5 "rows inserted by the script"
+# a -- inside a string or a block comment is no comment: the terminator stays on its line
+expect_out_contains "VALUES (3, 'a -- b');"
+expect_out_contains "VALUES (5, 'y') /* -- */;"
+expect_out_contains "$(printf "VALUES (1, 'still here') -- the first row\n;")"
 
 # ---------------------------------------------------------------------------
 # Every identifier position of every directive. The list of directives comes
