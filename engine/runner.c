@@ -963,16 +963,50 @@ int lm_downgrade(lm_project *p, const char *target, const lm_run_options *o) {
 
 /* Records exactly the revisions marked (with every step applied and the
  * files' checksums) as the version table's contents. */
+/* As Alembic's stamp: what the target's lineage holds moves to the target,
+ * applied revisions of other branches stay. mark: STAMP_AT for the
+ * revisions the target records (its ancestors); set here to STAMP_KEEP for
+ * the applied revisions that are neither those nor above the target (they
+ * keep their rows as they are). base records nothing and keeps nothing. */
+enum { STAMP_AT = 1, STAMP_KEEP = 2 };
+
+static void stamp_keep(const lm_graph *g, const int *state, char *mark) {
+  int n = g->n, any = 0;
+  for (int i = 0; i < n; i++)
+    any |= mark[i] == STAMP_AT;
+  if (!any) return; /* base */
+  char *above = lm_xcalloc((size_t)(n ? n : 1), 1);
+  for (int i = 0; i < n; i++) {
+    if (mark[i] != STAMP_AT) continue;
+    /* the target itself: a marked revision with nothing marked above it */
+    char *desc = lm_xcalloc((size_t)n, 1);
+    lm_graph_mark_descendants(g, i, desc);
+    int top = 1;
+    for (int k = 0; k < n && top; k++)
+      top = k == i || !desc[k] || mark[k] != STAMP_AT;
+    for (int k = 0; top && k < n; k++)
+      above[k] |= desc[k];
+    free(desc);
+  }
+  for (int i = 0; i < n; i++)
+    if (!mark[i] && !above[i] && state[i] > 0) mark[i] = STAMP_KEEP;
+  free(above);
+}
+
 static int stamp_marked(lm_project *p, const char *mark, session *s) {
   lm_stmts l = {0};
-  int rc = s->sink.begin(&s->sink);
+  int rc = s->sink.begin(&s->sink), partial_kept = 0;
   if (!s->vt_exists) lm_vt_create(&s->vt, &l);
-  lm_vt_delete_all(&s->vt, &l);
-  /* the database is declared to be at the target: no step is half applied */
-  if (s->journal.table) lm_vt_journal_drop(&s->vt, &l);
+  for (int i = 0; i < p->graph.n; i++) {
+    if (s->state[i] > 0 && mark[i] != STAMP_KEEP) lm_vt_delete(&s->vt, p->graph.revs[i]->id, &l);
+    partial_kept |= mark[i] == STAMP_KEEP && s->state[i] < lm_revision_steps(p->graph.revs[i]);
+  }
+  /* the database is declared to be at the target: no step is half applied
+   * (unless one on another branch, which stays as it is) */
+  if (s->journal.table && !partial_kept) lm_vt_journal_drop(&s->vt, &l);
   for (int k = 0; k < p->graph.n; k++) {
     int i = p->graph.topo[k];
-    if (mark[i])
+    if (mark[i] == STAMP_AT)
       lm_vt_insert(&s->vt, p->graph.revs[i]->id, NULL, lm_revision_checksum(p->graph.revs[i]), 0,
                    &l);
   }
@@ -989,7 +1023,9 @@ static void report_stamp(lm_project *p, session *s, const char *mark) {
   if (!p->report) return;
   report_run(p, s->state, NULL, 0, 0);
   for (int i = 0; i < p->graph.n; i++)
-    s->state[i] = mark[i] ? lm_revision_steps(p->graph.revs[i]) : 0;
+    s->state[i] = mark[i] == STAMP_AT     ? lm_revision_steps(p->graph.revs[i])
+                  : mark[i] == STAMP_KEEP ? s->state[i]
+                                          : 0;
   free(p->report->after);
   p->report->after = heads_text(p, s->state, 0);
 }
@@ -1002,6 +1038,10 @@ static int stamp_mark(lm_project *p, const lm_target *t, char *mark) {
     int idx;
     rc = lm_graph_find(&p->graph, t->rev, &idx);
     if (!rc) lm_graph_mark_ancestors(&p->graph, idx, mark);
+  } else if (t->kind == LM_T_REV_REL) {
+    int idx; /* head-1, REV+N, LABEL@head-N; base when it counts below the roots */
+    rc = lm_plan_resolve_target(&p->graph, NULL, t, &idx);
+    if (!rc && idx >= 0) lm_graph_mark_ancestors(&p->graph, idx, mark);
   } else if (t->kind == LM_T_HEAD || t->kind == LM_T_HEADS) {
     /* the chain's heads, or those of the label's branch (LABEL@head is the
      * head of the branch, not the revision that carries the label) */
@@ -1015,7 +1055,8 @@ static int stamp_mark(lm_project *p, const lm_target *t, char *mark) {
       lm_graph_mark_ancestors(&p->graph, heads[i], mark);
     free(heads);
   } else if (t->kind != LM_T_BASE || t->label[0]) {
-    rc = lm_error_set(LM_EUSAGE, "stamp target must be a revision, head, heads or base");
+    rc = lm_error_set(LM_EUSAGE, "stamp target must be a revision, REV+N or REV-N, head, heads, "
+                                 "LABEL@head, LABEL@heads or base");
   }
   return rc;
 }
@@ -1068,6 +1109,7 @@ int lm_stamp(lm_project *p, const char *target) {
     memset(&s, 0, sizeof s);
   if (!rc) rc = take_lock(&s);
   if (!rc) rc = read_state(&s, 0);
+  if (!rc) stamp_keep(&p->graph, s.state, mark);
   if (!rc) rc = stamp_marked(p, mark, &s);
   if (!rc) report_stamp(p, &s, mark);
   session_close(&s);

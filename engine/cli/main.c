@@ -108,7 +108,10 @@ static const command COMMANDS[] = {
     {"stamp", cmd_stamp,
      "luamig stamp TARGET [--checksums-only] [--all | --target PATTERN...] | --from-alembic",
      "set the version table without running anything",
-     "TARGET: a revision, head, heads or base. Records the files' current checksums.\n"
+     "TARGET: a revision, REV+N or REV-N, head, heads, LABEL@head, LABEL@heads or base.\n"
+     "As Alembic's stamp, it moves what is applied on the target's branch to the target\n"
+     "(recording the files' current checksums) and leaves applied revisions of other\n"
+     "branches as they are; base empties the version table.\n"
      "  --checksums-only   re-record the checksum of the applied revision TARGET after its\n"
      "                     file was edited, without changing which revisions are applied\n"
      "  --from-alembic     record the revision(s) in the database's alembic_version table\n"

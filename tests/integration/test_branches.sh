@@ -269,9 +269,36 @@ expect_exit 0
 expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
 
 t_case "stamp LABEL@head records the branch's head, not the revision that carries the label"
+lm stamp base
+expect_exit 0
+expect_versions
 lm stamp alpha@head
 expect_exit 0
 expect_versions "$B0" "$LA1" "$LA2"
+lm stamp heads
+expect_exit 0
+expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
+
+t_case "stamp, as Alembic's, moves only the target's branch; the other branch keeps its rows"
+before=$(db_query "SELECT applied_at FROM luamig_version WHERE revision = '$LB2'")
+lm stamp "$LA1"
+expect_exit 0
+expect_versions "$B0" "$LA1" "$LB1" "$LB2"
+expect_eq "$(db_query "SELECT applied_at FROM luamig_version WHERE revision = '$LB2'")" "$before" \
+  "the other branch's row untouched"
+expect_current "$LA1" "$LB2 (head)"
+lm stamp "$LA2"
+expect_exit 0
+expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
+lm stamp beta@head-1
+expect_exit 0
+expect_versions "$B0" "$LA1" "$LA2" "$LB1"
+lm stamp "$B0"
+expect_exit 0
+expect_versions "$B0"
+lm stamp base
+expect_exit 0
+expect_versions
 lm stamp heads
 expect_exit 0
 expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
