@@ -176,12 +176,11 @@ static int rel_origin(const lm_graph *g, const int *state, const lm_target *t, i
 
 /* t as the user wrote it, for messages. */
 static void put_target(lm_buf *b, const lm_target *t) {
-  static const char *const word[] = {"head", "heads", "base"};
   if (t->label[0]) lm_buf_printf(b, "%s@", t->label);
   switch (t->kind) {
-  case LM_T_HEAD:
-  case LM_T_HEADS:
-  case LM_T_BASE: lm_buf_puts(b, word[t->kind]); break;
+  case LM_T_HEAD: lm_buf_puts(b, "head"); break;
+  case LM_T_HEADS: lm_buf_puts(b, "heads"); break;
+  case LM_T_BASE: lm_buf_puts(b, "base"); break;
   case LM_T_REV: lm_buf_puts(b, t->rev); break;
   case LM_T_REL: lm_buf_printf(b, "%+d", t->n); break;
   case LM_T_REV_REL: lm_buf_printf(b, "%s%+d", t->label[0] ? "head" : t->rev, t->n); break;

@@ -961,8 +961,6 @@ int lm_downgrade(lm_project *p, const char *target, const lm_run_options *o) {
   return migrate(p, 0, target, o);
 }
 
-/* Records exactly the revisions marked (with every step applied and the
- * files' checksums) as the version table's contents. */
 /* As Alembic's stamp: what the target's lineage holds moves to the target,
  * applied revisions of other branches stay. mark: STAMP_AT for the
  * revisions the target records (its ancestors); set here to STAMP_KEEP for
@@ -993,6 +991,9 @@ static void stamp_keep(const lm_graph *g, const int *state, char *mark) {
   free(above);
 }
 
+/* Writes the stamp: the rows of applied revisions neither marked nor kept
+ * go, the STAMP_AT ones are recorded anew (every step applied, the files'
+ * checksums), the STAMP_KEEP ones stay as they are. */
 static int stamp_marked(lm_project *p, const char *mark, session *s) {
   lm_stmts l = {0};
   int rc = s->sink.begin(&s->sink), partial_kept = 0;
