@@ -49,6 +49,7 @@ static int exists_row(void *ud, int n, const char *const *names, const lm_value 
 typedef struct state_reader {
   lm_project *p;
   int *state;
+  int lenient; /* rows of revisions or steps the chain has not are passed over */
   lm_buf changed;
   int nchanged;
   int rc;
@@ -61,6 +62,10 @@ static int state_row(void *ud, int n, const char *const *names, const lm_value *
   if (n < 3 || v[0].t != LM_V_TEXT) return 0;
   char *id = lm_xstrndup(v[0].s, v[0].len);
   int i = lm_graph_index(&sr->p->graph, id);
+  if (i < 0 && sr->lenient) {
+    free(id);
+    return 0;
+  }
   if (i < 0) {
     sr->rc = lm_error_set(LM_ECONFIG,
                           "the database has revision '%s' applied, but no revision file defines "
@@ -78,6 +83,10 @@ static int state_row(void *ud, int n, const char *const *names, const lm_value *
     int found = -1;
     for (int k = 0; r->multistep && k < r->nsteps; k++)
       if (strcmp(r->step_names[k], step) == 0) found = k;
+    if (found < 0 && sr->lenient) {
+      free(step);
+      return 0;
+    }
     if (found < 0) {
       sr->rc = lm_error_set(LM_ECONFIG,
                             "the database records step '%s' of revision %s, which %s has no longer",
@@ -155,8 +164,9 @@ static int read_journal(session *s) {
   return rc;
 }
 
-/* Reads the version table into s->state (steps applied per revision). */
-static int read_state(session *s, int check_checksums) {
+/* Reads the version table into s->state (steps applied per revision);
+ * lenient: rows the chain cannot place are passed over, not an error. */
+static int read_state_mode(session *s, int check_checksums, int lenient) {
   lm_project *p = s->p;
   lm_stmts l = {0};
   int rc;
@@ -178,7 +188,7 @@ static int read_state(session *s, int check_checksums) {
                         "foreign table, not luamig's; rename it, or set version_table in "
                         "luamig.lua to another name",
                         s->vt.table && *s->vt.table ? s->vt.table : "luamig_version");
-  state_reader sr = {p, s->state, {0}, 0, 0, check_checksums};
+  state_reader sr = {p, s->state, lenient, {0}, 0, 0, check_checksums};
   lm_vt_select(&s->vt, &l);
   rc = s->sink.query(&s->sink, &l.v[0], state_row, &sr);
   lm_stmts_free(&l);
@@ -196,6 +206,12 @@ static int read_state(session *s, int check_checksums) {
   lm_buf_free(&sr.changed);
   return rc;
 }
+
+static int read_state(session *s, int check_checksums) {
+  return read_state_mode(s, check_checksums, 0);
+}
+
+static int read_state_lenient(session *s) { return read_state_mode(s, 0, 1); }
 
 static unsigned long long fnv1a(const char *s) {
   unsigned long long h = 1469598103934665603ULL;
@@ -994,11 +1010,12 @@ static void stamp_keep(const lm_graph *g, const int *state, char *mark) {
 /* Writes the stamp: the rows of applied revisions neither marked nor kept
  * go, the STAMP_AT ones are recorded anew (every step applied, the files'
  * checksums), the STAMP_KEEP ones stay as they are. */
-static int stamp_marked(lm_project *p, const char *mark, session *s) {
+static int stamp_marked(lm_project *p, const char *mark, session *s, int purge) {
   lm_stmts l = {0};
   int rc = s->sink.begin(&s->sink), partial_kept = 0;
   if (!s->vt_exists) lm_vt_create(&s->vt, &l);
-  for (int i = 0; i < p->graph.n; i++) {
+  if (purge) lm_vt_delete_all(&s->vt, &l);
+  for (int i = 0; i < p->graph.n && !purge; i++) {
     if (s->state[i] > 0 && mark[i] != STAMP_KEEP) lm_vt_delete(&s->vt, p->graph.revs[i]->id, &l);
     partial_kept |= mark[i] == STAMP_KEEP && s->state[i] < lm_revision_steps(p->graph.revs[i]);
   }
@@ -1095,7 +1112,7 @@ int lm_check_target(lm_project *p, const char *command, const char *target,
   return rc;
 }
 
-int lm_stamp(lm_project *p, const char *target) {
+static int stamp(lm_project *p, const char *target, int purge) {
   lm_error_clear();
   lm_target t;
   int rc = lm_target_parse(&t, target);
@@ -1109,14 +1126,18 @@ int lm_stamp(lm_project *p, const char *target) {
   else
     memset(&s, 0, sizeof s);
   if (!rc) rc = take_lock(&s);
-  if (!rc) rc = read_state(&s, 0);
-  if (!rc) stamp_keep(&p->graph, s.state, mark);
-  if (!rc) rc = stamp_marked(p, mark, &s);
+  /* --purge: whatever the table holds goes, even revisions no file defines */
+  if (!rc) rc = purge ? read_state_lenient(&s) : read_state(&s, 0);
+  if (!rc && !purge) stamp_keep(&p->graph, s.state, mark);
+  if (!rc) rc = stamp_marked(p, mark, &s, purge);
   if (!rc) report_stamp(p, &s, mark);
   session_close(&s);
   free(mark);
   return rc;
 }
+
+int lm_stamp(lm_project *p, const char *target) { return stamp(p, target, 0); }
+int lm_stamp_purge(lm_project *p, const char *target) { return stamp(p, target, 1); }
 
 int lm_stamp_checksums(lm_project *p, const char *spec, char *id, size_t idsz) {
   lm_error_clear();
@@ -1238,7 +1259,7 @@ int lm_stamp_from_alembic(lm_project *p, char **stamped) {
       return 0; /* *stamped stays NULL: nothing to do */
     }
   }
-  if (!rc) rc = stamp_marked(p, mark, &s);
+  if (!rc) rc = stamp_marked(p, mark, &s, 0);
   if (!rc) report_stamp(p, &s, mark);
   if (!rc) {
     lm_buf b;

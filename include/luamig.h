@@ -88,8 +88,14 @@ int lm_downgrade(lm_project *p, const char *target, const lm_run_options *o);
  * database; 0 when only a database can tell. */
 int lm_check_target(lm_project *p, const char *command, const char *target,
                     const char *stop_before);
-/** Sets the version table to target without running any revision. */
+/** Sets the version table to target without running any revision, as
+ * Alembic's stamp: what is applied on the target's line becomes the target,
+ * applied revisions of other branches stay. */
 int lm_stamp(lm_project *p, const char *target);
+/** lm_stamp after emptying the version table (Alembic's stamp --purge):
+ * the table then holds the target alone, whatever was recorded before,
+ * even revisions no file defines any more. */
+int lm_stamp_purge(lm_project *p, const char *target);
 /** Records in the version table the revisions listed in the database's
  * alembic_version table (and their ancestors), without running anything.
  * *stamped: those revisions, comma-separated ("base" for none); free it.

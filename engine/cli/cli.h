@@ -33,6 +33,7 @@ typedef struct cli {
   int roundtrip;                                  /* check --roundtrip */
   int checksums_only, indicate_current, echo_sql; /* stamp, history -i, --echo-sql */
   int from_alembic;                               /* stamp --from-alembic */
+  int purge;                                      /* stamp --purge */
   const char *format_name;                        /* --format as given */
   int format; /* lint, check: an lm_format; --json is LM_FORMAT_JSON */
   /* many databases (SPEC §11): --all, --target (repeatable), --jobs, --canary, --keep-going */

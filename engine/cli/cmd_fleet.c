@@ -349,7 +349,7 @@ static int one_downgrade(lm_project *p, void *ud) {
 
 static int one_stamp(lm_project *p, void *ud) {
   cli *c = ud;
-  if (!c->from_alembic) return lm_stamp(p, c->pos[0]);
+  if (!c->from_alembic) return c->purge ? lm_stamp_purge(p, c->pos[0]) : lm_stamp(p, c->pos[0]);
   char *revs = NULL;
   int rc = lm_stamp_from_alembic(p, &revs);
   free(revs);

@@ -30,6 +30,9 @@ int cmd_stamp(cli *c) {
   int rc = cli_args(c, c->from_alembic ? 0 : 1, c->from_alembic ? 0 : 1);
   if (rc) return rc;
   if (c->json) return lm_error_set(LM_EUSAGE, "--json goes with --all or --target");
+  if (c->purge && (c->checksums_only || c->from_alembic))
+    return lm_error_set(LM_EUSAGE, "--purge stamps a TARGET; it does not go with %s",
+                        c->checksums_only ? "--checksums-only" : "--from-alembic");
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
   if (c->checksums_only) {
@@ -53,7 +56,7 @@ int cmd_stamp(cli *c) {
     lm_project_free(p);
     return rc;
   }
-  rc = lm_stamp(p, c->pos[0]);
+  rc = c->purge ? lm_stamp_purge(p, c->pos[0]) : lm_stamp(p, c->pos[0]);
   if (!rc && !c->quiet) {
     /* the full id of what a prefix, a label or head named */
     int idx;

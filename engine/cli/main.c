@@ -106,7 +106,8 @@ static const command COMMANDS[] = {
      "0 done or already there, 1 a revision failed (rolled back), 2 bad target, wrong\n"
      "direction, configuration or loading error, 130 interrupted (rolled back)"},
     {"stamp", cmd_stamp,
-     "luamig stamp TARGET [--checksums-only] [--all | --target PATTERN...] | --from-alembic",
+     "luamig stamp TARGET [--checksums-only | --purge] [--all | --target PATTERN...] | "
+     "--from-alembic",
      "set the version table without running anything",
      "TARGET: a revision, REV+N or REV-N, head, heads, LABEL@head, LABEL@heads or base.\n"
      "As Alembic's stamp, it moves what is applied on the target's branch to the target\n"
@@ -114,9 +115,12 @@ static const command COMMANDS[] = {
      "branches as they are; base empties the version table.\n"
      "  --checksums-only   re-record the checksum of the applied revision TARGET after its\n"
      "                     file was edited, without changing which revisions are applied\n"
+     "  --purge            empty the version table first (Alembic's stamp --purge): it then\n"
+     "                     holds the target alone, even where it recorded revisions no file\n"
+     "                     defines any more\n"
      "  --from-alembic     record the revision(s) in the database's alembic_version table\n"
      "                     (a database Alembic migrated carries on under luamig)" FLEET_HELP,
-     "--checksums-only --from-alembic" FLEET_OPTS,
+     "--checksums-only --purge --from-alembic" FLEET_OPTS,
      "luamig stamp head        luamig stamp --checksums-only 9c3e5f8a1d2b",
      "0 stamped, 1 the database refused, 2 bad target or configuration"},
     {"current", cmd_current, "luamig current [--json] [-v] [--all | --target PATTERN...]",

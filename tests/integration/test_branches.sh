@@ -303,6 +303,22 @@ lm stamp heads
 expect_exit 0
 expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
 
+t_case "stamp --purge empties the table first: the target alone, even over a row no file defines"
+lm stamp --purge "$LA1"
+expect_exit 0
+expect_versions "$B0" "$LA1"
+db_query "INSERT INTO luamig_version (revision, checksum) VALUES ('ghost', 'x')" >/dev/null
+lm stamp "$LA2"
+expect_exit 2
+expect_err_contains "the database has revision 'ghost' applied, but no revision file defines it"
+lm stamp --purge heads
+expect_exit 0
+expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
+lm stamp --purge --checksums-only "$LA1"
+expect_exit 2
+expect_err_contains "--purge stamps a TARGET; it does not go with --checksums-only"
+expect_versions "$B0" "$LA1" "$LA2" "$LB1" "$LB2"
+
 t_case "branches lists the branch point and its children"
 lm branches
 expect_exit 0
