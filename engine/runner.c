@@ -211,8 +211,6 @@ static int read_state(session *s, int check_checksums) {
   return read_state_mode(s, check_checksums, 0);
 }
 
-static int read_state_lenient(session *s) { return read_state_mode(s, 0, 1); }
-
 static unsigned long long fnv1a(const char *s) {
   unsigned long long h = 1469598103934665603ULL;
   for (; *s; s++)
@@ -643,6 +641,17 @@ static int run_plan(runner *rn, const lm_plan *plan, int dry_run) {
   return rc;
 }
 
+/* Marks the ancestors of the heads a head or heads target names (the
+ * chain's, or its label's branch's); their number into *nheads. */
+static int mark_target_heads(const lm_graph *g, const lm_target *t, char *mark, int *nheads) {
+  int *heads = lm_xmalloc((size_t)(g->n ? g->n : 1) * sizeof *heads);
+  int rc = lm_plan_target_heads(g, t, heads, nheads);
+  for (int k = 0; k < *nheads && !rc; k++)
+    lm_graph_mark_ancestors(g, heads[k], mark);
+  free(heads);
+  return rc;
+}
+
 /* Marks every step of target's ancestors as applied (the state after FROM). */
 static int state_at(lm_project *p, const char *spec, int *state) {
   memset(state, 0, sizeof *state * (size_t)(p->graph.n ? p->graph.n : 1));
@@ -655,14 +664,9 @@ static int state_at(lm_project *p, const char *spec, int *state) {
     int idx;
     rc = lm_plan_resolve_target(&p->graph, NULL, &t, &idx);
     if (!rc && idx >= 0) lm_graph_mark_ancestors(&p->graph, idx, mark);
-  } else if ((t.kind == LM_T_HEAD || t.kind == LM_T_HEADS) && !t.label[0]) {
-    memset(mark, 1, (size_t)p->graph.n);
-  } else if (t.kind == LM_T_HEADS) {
-    int *heads = lm_xmalloc((size_t)(p->graph.n ? p->graph.n : 1) * sizeof *heads), nh = 0;
-    rc = lm_plan_target_heads(&p->graph, &t, heads, &nh);
-    for (int k = 0; k < nh && !rc; k++)
-      lm_graph_mark_ancestors(&p->graph, heads[k], mark);
-    free(heads);
+  } else if (t.kind == LM_T_HEAD || t.kind == LM_T_HEADS) {
+    int nh;
+    rc = mark_target_heads(&p->graph, &t, mark, &nh);
   } else {
     rc = lm_error_set(LM_EUSAGE, "the FROM of FROM:TO must be a revision, head or base, not '%s'",
                       spec);
@@ -1056,22 +1060,18 @@ static int stamp_mark(lm_project *p, const lm_target *t, char *mark) {
     int idx;
     rc = lm_graph_find(&p->graph, t->rev, &idx);
     if (!rc) lm_graph_mark_ancestors(&p->graph, idx, mark);
-  } else if (t->kind == LM_T_REV_REL) {
-    int idx; /* head-1, REV+N, LABEL@head-N; base when it counts below the roots */
+  } else if (lm_target_names_one(t)) {
+    /* head-1, REV+N, LABEL@head (the head of the branch, not the revision
+     * that carries the label), LABEL@head-N; base when it counts below the
+     * roots */
+    int idx;
     rc = lm_plan_resolve_target(&p->graph, NULL, t, &idx);
     if (!rc && idx >= 0) lm_graph_mark_ancestors(&p->graph, idx, mark);
   } else if (t->kind == LM_T_HEAD || t->kind == LM_T_HEADS) {
-    /* the chain's heads, or those of the label's branch (LABEL@head is the
-     * head of the branch, not the revision that carries the label) */
-    int n = p->graph.n ? p->graph.n : 1;
-    int *heads = lm_xcalloc((size_t)n, sizeof *heads), nh = 0;
-    rc = lm_plan_target_heads(&p->graph, t, heads, &nh);
+    int nh; /* the chain's heads, or those of the label's branch */
+    rc = mark_target_heads(&p->graph, t, mark, &nh);
     if (!rc && t->kind == LM_T_HEAD && nh > 1)
-      rc = t->label[0] ? lm_plan_resolve_target(&p->graph, NULL, t, &n)
-                       : lm_error_set(LM_EUSAGE, "multiple heads: stamp one of them, or 'heads'");
-    for (int i = 0; i < nh && !rc; i++)
-      lm_graph_mark_ancestors(&p->graph, heads[i], mark);
-    free(heads);
+      rc = lm_error_set(LM_EUSAGE, "multiple heads: stamp one of them, or 'heads'");
   } else if (t->kind != LM_T_BASE || t->label[0]) {
     rc = lm_error_set(LM_EUSAGE, "stamp target must be a revision, REV+N or REV-N, head, heads, "
                                  "LABEL@head, LABEL@heads or base");
@@ -1127,7 +1127,7 @@ static int stamp(lm_project *p, const char *target, int purge) {
     memset(&s, 0, sizeof s);
   if (!rc) rc = take_lock(&s);
   /* --purge: whatever the table holds goes, even revisions no file defines */
-  if (!rc) rc = purge ? read_state_lenient(&s) : read_state(&s, 0);
+  if (!rc) rc = read_state_mode(&s, 0, purge);
   if (!rc && !purge) stamp_keep(&p->graph, s.state, mark);
   if (!rc) rc = stamp_marked(p, mark, &s, purge);
   if (!rc) report_stamp(p, &s, mark);
