@@ -156,9 +156,12 @@ function upgrade()
     { k = "query", v = rows[1].name .. "/" .. #rows },
     { k = "rows", v = table.concat(names, ",") },
     { k = "scalar_none", v = tostring(op.scalar("SELECT name FROM users WHERE email = $1", { "nobody" })) },
-    { k = "has_table", v = tostring(op.has_table("users")) .. "," .. tostring(op.has_table("nope")) },
-    { k = "has_column", v = tostring(op.has_column("users", "nickname")) .. "," .. tostring(op.has_column("users", "nick")) },
-    { k = "has_index", v = tostring(op.has_index("ix_users_score")) .. "," .. tostring(op.has_index("ix_users_phone")) },
+    { k = "has_table", v = tostring(op.has_table("users")) .. "," .. tostring(op.has_table("nope"))
+      .. "," .. tostring(op.has_table("ix_users_score")) },
+    { k = "has_column", v = tostring(op.has_column("users", "nickname")) .. "," .. tostring(op.has_column("users", "nick"))
+      .. "," .. tostring(op.has_column("users", "bio")) },
+    { k = "has_index", v = tostring(op.has_index("ix_users_score")) .. "," .. tostring(op.has_index("ix_users_phone"))
+      .. "," .. tostring(op.has_index("users")) },
   })
 end
 
@@ -328,9 +331,10 @@ expect_eq "$(fact scalar)" 3 "op.scalar count (score > 6: bob 9, Ann 42, b2 7)"
 expect_eq "$(fact query)" "Ann/1" "op.query rows"
 expect_eq "$(fact rows)" "b1,b2" "op.rows"
 expect_eq "$(fact scalar_none)" "nil" "op.scalar without a row"
-expect_eq "$(fact has_table)" "true,false" "op.has_table"
-expect_eq "$(fact has_column)" "true,false" "op.has_column"
-expect_eq "$(fact has_index)" "true,false" "op.has_index"
+# an index is no table and a table no index; a dropped column is gone
+expect_eq "$(fact has_table)" "true,false,false" "op.has_table"
+expect_eq "$(fact has_column)" "true,false,false" "op.has_column"
+expect_eq "$(fact has_index)" "true,false,false" "op.has_index"
 lm current
 expect_out_equals "0a0000000007 (head)"
 

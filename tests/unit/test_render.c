@@ -1182,7 +1182,8 @@ static void test_version_table_pg(void **state) {
               "\"execution_ms\" BIGINT NOT NULL DEFAULT 0)",
               0);
   expect_stmt(&out, 1,
-              "SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = "
+              "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+              "c.relnamespace WHERE c.relkind IN ('r', 'p') AND c.relname = $1 AND n.nspname = "
               "COALESCE($2, current_schema())",
               2);
   assert_text_param(&out.v[1].params[0], "luamig_version");
