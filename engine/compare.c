@@ -311,6 +311,16 @@ static void create_indexes(lm_diff *df, lm_diff_item *it, int is_up, const lm_sc
   }
 }
 
+/* Their inverse, as Alembic writes it: each index dropped, last first, before
+ * its table goes. */
+static void drop_indexes(lm_diff *df, lm_diff_item *it, int is_up, const lm_schema_table *t) {
+  for (int i = t->indexes.n - 1; i >= 0; i--) {
+    lm_op *op = is_up ? up(it, LM_OP_DROP_INDEX, P(df, t->name))
+                      : down(it, LM_OP_DROP_INDEX, P(df, t->name));
+    op->name = P(df, t->indexes.v[i].name);
+  }
+}
+
 /* ---- describing constraints and indexes ------------------------------------------------- */
 
 static const char *con_word(int kind) {
@@ -1026,6 +1036,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
     lm_diff_item *it = item(df, LM_CH_ADDED, lm_xasprintf("table '%s'", t->name), "added");
     create_table_op(d, df, it, 1, t, created + i + 1, ncreated - i - 1);
     create_indexes(df, it, 1, t);
+    drop_indexes(df, it, 0, t);
     down(it, LM_OP_DROP_TABLE, P(df, t->name));
   }
   /* the references of a cycle, once both tables are there (the downgrade
@@ -1087,6 +1098,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
   for (int i = ndropped - 1; i >= 0; i--) {
     const lm_schema_table *t = dropped[i];
     lm_diff_item *it = item(df, LM_CH_REMOVED, lm_xasprintf("table '%s'", t->name), "removed");
+    drop_indexes(df, it, 1, t);
     up(it, LM_OP_DROP_TABLE, P(df, t->name));
     create_table_op(d, df, it, 0, t, dropped + i + 1, ndropped - i - 1);
     create_indexes(df, it, 0, t);

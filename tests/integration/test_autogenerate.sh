@@ -66,6 +66,11 @@ REV1=$(newest)
 expect_text_contains "$(cat "$REV1")" 'op.create_table("orders",' "the revision"
 expect_text_contains "$(cat "$REV1")" 'op.create_index("ix_orders_open", "orders", { "user_id" }, { where = "status <> '"'"'done'"'"'" })' "the revision"
 expect_text_contains "$(cat "$REV1")" 'op.drop_table("orders")' "the downgrade"
+# the downgrade drops the table's indexes before it, as Alembic's does
+di=$(grep -n 'op.drop_index("ix_orders_open", { table_name = "orders" })' "$REV1" | cut -d: -f1)
+dt=$(grep -n 'op.drop_table("orders")' "$REV1" | cut -d: -f1)
+expect_eq "$([ -n "$di" ] && [ -n "$dt" ] && [ "$di" -lt "$dt" ] && echo before)" "before" \
+  "op.drop_index(\"ix_orders_open\") before op.drop_table(\"orders\") in the downgrade"
 lm upgrade head
 expect_exit 0
 db_query "INSERT INTO users (email, name) VALUES ('a@example.com', 'Ada')" >/dev/null
@@ -198,7 +203,8 @@ t_case "a dropped table, a foreign key dropped before its table"
 cat >>schema.lua <<'EOF'
 table("tags",
   column("id", "integer", { primary_key = true }),
-  column("label", "string(30)", { nullable = false, unique = true }))
+  column("label", "string(30)", { nullable = false, unique = true }),
+  index("ix_tags_label_id", { "label", "id" }))
 table("order_tags",
   column("order_id", "integer", { nullable = false, references = "orders.id" }),
   column("tag_id", "integer", { nullable = false, references = "tags.id", ondelete = "CASCADE" }),
@@ -226,6 +232,10 @@ lm revision --autogenerate -m "drop tags"
 expect_exit 0
 expect_out_contains "Detected removed table 'tags'"
 expect_out_order "Detected removed foreign key" "Detected removed table 'tags'"
+di=$(grep -n 'op.drop_index("ix_tags_label_id", { table_name = "tags" })' "$(newest)" | cut -d: -f1)
+dt=$(grep -n 'op.drop_table("tags")' "$(newest)" | cut -d: -f1)
+expect_eq "$([ -n "$di" ] && [ -n "$dt" ] && [ "$di" -lt "$dt" ] && echo before)" "before" \
+  "op.drop_index(\"ix_tags_label_id\") before op.drop_table(\"tags\") in the upgrade"
 lm upgrade head
 expect_exit 0
 lm revision --autogenerate -m "nothing"

@@ -366,6 +366,9 @@ static void test_equal_schemas(void **state) {
 static void test_added_table_order(void **state) {
   (void)state;
   lm_schema *m = model(1), *empty = lm_schema_new();
+  lm_schema_table *ot = lm_schema_find_table(m, "orders");
+  lm_schema_item_add_col(lm_schema_add_index(ot, "ix_orders_status", ""), "status", 0);
+  lm_schema_item_add_col(lm_schema_add_index(ot, "ix_orders_user", ""), "user_id", 0);
   lm_diff diff;
   lm_compare(&lm_dialect_postgresql, m, empty, &diff);
   assert_int_equal(diff.n, 2);
@@ -379,13 +382,30 @@ static void test_added_table_order(void **state) {
   const char *d = strstr(fns, "function downgrade()");
   assert_non_null(d);
   assert_true(strstr(d, "op.drop_table(\"orders\")") < strstr(d, "op.drop_table(\"users\")"));
+  /* as Alembic writes it: the table's indexes dropped, last first, before it */
+  const char *dx1 = strstr(d, "op.drop_index(\"ix_orders_user\", { table_name = \"orders\" })");
+  const char *dx2 = strstr(d, "op.drop_index(\"ix_orders_status\", { table_name = \"orders\" })");
+  assert_non_null(dx1);
+  assert_non_null(dx2);
+  assert_true(dx1 < dx2 && dx2 < strstr(d, "op.drop_table(\"orders\")"));
   free(fns);
   lm_diff_free(&diff);
-  /* and the other way: dropped, referencing table first */
+  /* and the other way: dropped, referencing table first, its indexes before
+   * it; the downgrade makes them again after it */
   lm_compare(&lm_dialect_postgresql, empty, m, &diff);
   assert_int_equal(diff.n, 2);
   assert_string_equal(diff.v[0].what, "removed table 'orders'");
   assert_string_equal(diff.v[1].what, "removed table 'users'");
+  fns = lm_lua_write_functions(&diff);
+  d = strstr(fns, "function downgrade()");
+  dx1 = strstr(fns, "op.drop_index(\"ix_orders_user\", { table_name = \"orders\" })");
+  dx2 = strstr(fns, "op.drop_index(\"ix_orders_status\", { table_name = \"orders\" })");
+  assert_non_null(dx1);
+  assert_non_null(dx2);
+  assert_true(dx1 < dx2 && dx2 < strstr(fns, "op.drop_table(\"orders\")"));
+  assert_true(strstr(d, "op.create_table(\"orders\"") <
+              strstr(d, "op.create_index(\"ix_orders_status\""));
+  free(fns);
   lm_diff_free(&diff);
   lm_schema_free(m);
   lm_schema_free(empty);
