@@ -5,6 +5,7 @@
  * turned into the schema model (schema.h) with the dialect's own type names,
  * so that the model and a database compare in the same terms. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -81,6 +82,21 @@ static int m_column(lua_State *L) {
   if (renamed) {
     lua_pushstring(L, renamed);
     lua_setfield(L, -2, "renamed_from");
+  }
+  /* A type neither luamig nor the database knows is most often a typo
+   * ("integr"): said now, where the model names it, rather than by lint on
+   * the revision written from it. A type of the user's own (CREATE TYPE, a
+   * domain) stays allowed. */
+  const char *type = lua_tostring(L, 2);
+  if (type && !lm_type_known(ctx_of(L)->d, type)) {
+    const char *src = "?";
+    int line = 0;
+    lm_lua_caller_location(L, &src, &line);
+    fprintf(stderr,
+            "luamig: warning: %s:%d: column '%s': unknown type \"%s\", neither a luamig type "
+            "nor one %s knows (a type of your own is fine: the revision written from it then "
+            "needs -- luamig: allow unknown-type)\n",
+            src, line, lua_tostring(L, 1), type, lm_dialect_display_name(ctx_of(L)->d));
   }
   return 1;
 }
@@ -386,7 +402,8 @@ static void push_model_globals(lua_State *L, model_ctx *m) {
   lua_setmetatable(L, -2);
   lua_setfield(L, g, "table");
   lua_pop(L, 1);
-  lua_pushcfunction(L, m_column);
+  lua_pushlightuserdata(L, m);
+  lua_pushcclosure(L, m_column, 1);
   lua_setfield(L, g, "column");
   lua_pushcfunction(L, m_index);
   lua_setfield(L, g, "index");

@@ -408,6 +408,22 @@ expect_exit 0
 lm revision --autogenerate -m "nothing"
 expect_out_equals "No changes in schema detected."
 
+t_case "a type neither luamig nor the database knows: a warning at the model's line"
+cat >schema.lua <<'EOF'
+table("things", column("id", "integer", { primary_key = true }), column("n", "INT8"),
+  column("typo", "integr"))
+EOF
+lm revision --autogenerate -m "typo"
+expect_exit 0
+expect_out_contains "Detected added column 'things.typo'"
+expect_err_contains "luamig: warning: schema.lua:2: column 'typo': unknown type \"integr\""
+expect_err_not_contains "INT8"
+# the revision written from it is what lint then stops
+lm lint
+expect_exit 1
+expect_out_contains "unknown-type"
+rm -f "$(newest)"
+
 t_case "table() takes a single list too, as create_table does"
 cat >schema.lua <<'EOF'
 table("things", { column("id", "integer", { primary_key = true }), column("n", "INT8") })
