@@ -15,6 +15,7 @@
 
 #include "compare.h"
 #include "lbind.h"
+#include "normalize.h"
 #include "recreate.h"
 
 #define MT_MINDEX "luamig.model.index"
@@ -101,20 +102,38 @@ static int m_column(lua_State *L) {
   return 1;
 }
 
-/* index(name, cols, {unique, where}) */
+/* An index access method: a plain name (type: its Lua type). */
+static int valid_method(const char *m, int type) {
+  if (type != LUA_TSTRING || !*m || (*m >= '0' && *m <= '9')) return 0;
+  for (; *m; m++)
+    if (!((*m >= 'a' && *m <= 'z') || (*m >= 'A' && *m <= 'Z') || (*m >= '0' && *m <= '9') ||
+          *m == '_'))
+      return 0;
+  return 1;
+}
+
+/* index(name, cols, {unique, where, postgresql_using}) */
 static int m_index(lua_State *L) {
   lua_settop(L, 3);
   if (lua_type(L, 1) != LUA_TSTRING) return model_error(L, "index: the name must be a string");
   if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TTABLE)
     return model_error(L, "index '%s': columns must be a name or a list of names",
                        lua_tostring(L, 1));
-  static const char *const opts[] = {"unique", "where", NULL};
+  static const char *const opts[] = {"unique", "where", "postgresql_using", NULL};
   lm_lua_check_opts(L, 3, "index", opts);
   if (lua_type(L, 3) == LUA_TTABLE) {
     int tu = lua_getfield(L, 3, "unique");
     lua_pop(L, 1);
     if (tu != LUA_TNIL && tu != LUA_TBOOLEAN)
       return model_error(L, "index '%s': unique must be true or false", lua_tostring(L, 1));
+    int tm = lua_getfield(L, 3, "postgresql_using");
+    int bad = tm != LUA_TNIL && !valid_method(lua_tostring(L, -1), tm);
+    lua_pop(L, 1);
+    if (bad)
+      return model_error(L,
+                         "index '%s': postgresql_using must be the name of an index method (gin, "
+                         "gist, brin, hash)",
+                         lua_tostring(L, 1));
   }
   lua_createtable(L, 0, 4);
   lua_pushvalue(L, 1);
@@ -248,7 +267,7 @@ static int m_table(lua_State *L) {
   }
   /* indexes: read everything from Lua before building (no Lua error after) */
   typedef struct mindex {
-    const char *name, *where;
+    const char *name, *where, *method;
     const char **cols;
     int ncols, unique;
   } mindex;
@@ -280,8 +299,15 @@ static int m_table(lua_State *L) {
     lua_pop(L, 1);
     lua_getfield(L, it, "opts");
     x->unique = 0;
-    x->where = NULL;
+    x->where = x->method = NULL;
     if (lua_type(L, -1) == LUA_TTABLE) {
+      /* Alembic's postgresql_using (checked by index()): the access method
+       * where the model's dialect has them (<dialect>_using), nothing on the
+       * others */
+      lua_pushfstring(L, "%s_using", m->d->name);
+      lua_gettable(L, -2);
+      x->method = lua_tostring(L, -1);
+      lua_setfield(L, it, "_method"); /* keeps the string alive */
       lua_getfield(L, -1, "unique");
       x->unique = lua_toboolean(L, -1);
       lua_pop(L, 1);
@@ -327,6 +353,7 @@ static int m_table(lua_State *L) {
     lm_schema_item *it = lm_schema_add_index(t, mx[i].name, "");
     it->unique = mx[i].unique;
     it->expr = lm_xstrdup(mx[i].where);
+    it->method = lm_norm_index_method(mx[i].method);
     for (int j = 0; j < mx[i].ncols; j++)
       lm_schema_item_add_index_col(t, it, mx[i].cols[j]);
   }

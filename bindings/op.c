@@ -631,10 +631,31 @@ static int l_alter_column(lua_State *L) {
   return emit(L, A, &op);
 }
 
-static const char *const INDEX_OPTS[] = {"unique",           "where",
-                                         "postgresql_where", "sqlite_where",
-                                         "concurrently",     "postgresql_concurrently",
-                                         "if_not_exists",    NULL};
+static const char *const INDEX_OPTS[] = {"unique",
+                                         "where",
+                                         "postgresql_where",
+                                         "sqlite_where",
+                                         "concurrently",
+                                         "postgresql_concurrently",
+                                         "if_not_exists",
+                                         "postgresql_using",
+                                         NULL};
+
+/* An index access method (postgresql_using): a plain name, written into the
+ * statement as it is. */
+static const char *index_method(lua_State *L, lm_arena *A, int idx, const char *key,
+                                const char *fn) {
+  const char *m = opt_str(L, A, idx, key, fn);
+  if (!m) return NULL;
+  int ok = *m != 0 && !(*m >= '0' && *m <= '9');
+  for (const char *q = m; *q && ok; q++)
+    ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+         *q == '_';
+  if (!ok)
+    op_error(L, "op.%s: %s must be the name of an index method (gin, gist, brin, hash), got '%s'",
+             fn, key, m);
+  return m;
+}
 
 static int l_create_index(lua_State *L) {
   lm_arena *A = arena_push(L, 4);
@@ -660,6 +681,14 @@ static int l_create_index(lua_State *L) {
       first_set(opt_bool(L, 4, "concurrently", "create_index"),
                 first_set(opt_bool(L, 4, "postgresql_concurrently", "create_index"), 0));
   op.if_not_exists = first_set(opt_bool(L, 4, "if_not_exists", "create_index"), 0);
+  /* Alembic's postgresql_using: the access method on that dialect, nothing
+   * on the others (as <dialect>_where); with no dialect known (lint), kept */
+  op.method = index_method(L, A, 4, "postgresql_using", "create_index"); /* checked anyway */
+  if (dn) {
+    char key[64];
+    snprintf(key, sizeof key, "%s_using", dn);
+    op.method = index_method(L, A, 4, key, "create_index");
+  }
   return emit(L, A, &op);
 }
 

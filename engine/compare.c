@@ -301,6 +301,7 @@ static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_
   op->nnames = ix->ncols;
   op->unique = ix->unique;
   op->where = P(df, ix->expr);
+  op->method = P(df, ix->method);
 }
 
 static void create_indexes(lm_diff *df, lm_diff_item *it, int is_up, const lm_schema_table *t) {
@@ -427,6 +428,7 @@ static int index_col_same(const char *a, const char *b) {
 
 static int index_same(const lm_schema_item *w, const lm_schema_item *h) {
   if (w->unique != h->unique || w->ncols != h->ncols) return 0;
+  if (strcasecmp(w->method ? w->method : "", h->method ? h->method : "") != 0) return 0;
   for (int i = 0; i < w->ncols; i++) {
     if (!index_col_same(w->cols[i], h->cols[i])) return 0;
     if ((w->desc ? w->desc[i] : 0) != (h->desc ? h->desc[i] : 0)) return 0;

@@ -364,6 +364,10 @@ typedef struct lm_op {
   /* where the call was made */
   const char *file;
   int line;
+  /* create_index: the index's access method (Alembic's postgresql_using:
+   * gin, gist, brin, hash), only where the dialect has them; NULL for the
+   * default */
+  const char *method;
 } lm_op;
 
 const char *lm_op_name(lm_op_kind k);

@@ -173,6 +173,7 @@ static void index_opts(lm_buf *b, const lm_op *op) {
   opt_begin(&o);
   if (op->unique) opt_bool(&o, "unique", 1);
   opt_str(&o, "where", op->where);
+  opt_str(&o, "postgresql_using", op->method);
   opt_end(b, &o, 1);
 }
 

@@ -890,6 +890,14 @@ int lm_norm_index_order(int desc, int nulls) {
   return (desc ? LM_INDEX_DESC : 0) | (other ? LM_INDEX_NULLS_OTHER : 0);
 }
 
+char *lm_norm_index_method(const char *method) {
+  if (!method || !*method || strcasecmp(method, "btree") == 0) return NULL;
+  char *m = lm_xstrdup(method);
+  for (char *q = m; *q; q++)
+    if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
+  return m;
+}
+
 void lm_norm_index_entry(const char *entry, char **key, char **opts, int *order) {
   ntoks k;
   lex(entry ? entry : "", &k);

@@ -44,6 +44,9 @@ void lm_buf_sql_name(lm_buf *b, const char *name);
 enum { LM_INDEX_DESC = 1, LM_INDEX_NULLS_OTHER = 2 };
 /** The order of desc (0/1) with nulls 0 (default), 'F' or 'L'. */
 int lm_norm_index_order(int desc, int nulls);
+/** An index access method as compared and kept (malloc'd, lower case), or
+ * NULL for none or the default, btree. */
+char *lm_norm_index_method(const char *method);
 /** An index entry's text, `key [COLLATE c] [opclass] [ASC|DESC] [NULLS
  * FIRST|LAST]`, split: the key as written (a whole quoted name unquoted),
  * COLLATE and operator class as one canonical text or NULL, and the order

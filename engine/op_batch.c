@@ -106,6 +106,7 @@ void lm_rc_batch_add(lm_rc_batch *b, const lm_op *op) {
   o->server_default = bdefault(b, op->server_default);
   o->comment = bstr(b, op->comment);
   o->where = bstr(b, op->where);
+  o->method = bstr(b, op->method);
   o->constraint_type = bstr(b, op->constraint_type);
   o->sql = bstr(b, op->sql);
   if (op->params) {

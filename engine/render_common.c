@@ -997,6 +997,7 @@ static void render_create_index(const lm_dialect *d, const lm_op *op, lm_stmts *
   }
   lm_buf_puts(&b, "ON ");
   lm_buf_ident(&b, op->table);
+  if (op->method) lm_buf_printf(&b, " USING %s", op->method);
   lm_buf_puts(&b, " (");
   put_index_columns(d, &b, op->names, op->name_is_expr, op->nnames);
   lm_buf_putc(&b, ')');

@@ -29,6 +29,7 @@ void lm_schema_item_clear(lm_schema_item *it) {
   free(it->onupdate);
   free(it->expr);
   free(it->expr_db);
+  free(it->method);
   memset(it, 0, sizeof *it);
 }
 
@@ -137,6 +138,7 @@ static void copy_list(lm_schema_list *to, const lm_schema_list *from) {
     t->onupdate = lm_xstrdup(f->onupdate);
     t->expr = lm_xstrdup(f->expr);
     t->expr_db = lm_xstrdup(f->expr_db);
+    t->method = lm_xstrdup(f->method);
   }
 }
 

@@ -65,6 +65,9 @@ typedef struct lm_schema_item {
    * (lm_project_canonical_checks), for comparison with the catalog's text;
    * expr stays what was written */
   char *expr_db;
+  /* an index's access method other than the default (gin, gist, ...), or
+   * NULL */
+  char *method;
 } lm_schema_item;
 
 typedef struct lm_schema_list {

@@ -56,7 +56,8 @@ static const char PG_INDEXES[] =
     "(SELECT string_agg(pg_catalog.pg_get_indexdef(x.indexrelid, k, true), chr(31) ORDER BY k) "
     "FROM generate_series(1, x.indnkeyatts) k), "
     "(SELECT string_agg((x.indoption[k - 1] & 3)::text, chr(31) ORDER BY k) "
-    "FROM generate_series(1, x.indnkeyatts) k), pg_catalog.pg_get_expr(x.indpred, x.indrelid) "
+    "FROM generate_series(1, x.indnkeyatts) k), pg_catalog.pg_get_expr(x.indpred, x.indrelid), "
+    "(SELECT a.amname FROM pg_catalog.pg_am a WHERE a.oid = i.relam) "
     "FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid "
     "JOIN pg_catalog.pg_class c ON c.oid = x.indrelid" PG_REL_JOIN
     "AND c.relkind IN ('r', 'p') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k "
@@ -251,6 +252,7 @@ int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
     for (int k = 0; k < it->ncols; k++)
       unquote_ident(it->cols[k]);
     it->expr = lm_xstrdup(lm_rows_cell(&r, i, 6));
+    it->method = lm_norm_index_method(lm_rows_cell(&r, i, 7));
   }
   lm_rows_free(&r);
 

@@ -340,4 +340,52 @@ check_concurrent() {
 }
 run_alter check_concurrent check_concurrent
 
+t_case "create_index with an index method (postgresql_using): PostgreSQL's, ignored on SQLite"
+base_project
+alter_rev <<'EOF'
+function upgrade()
+  op.create_index("ix_items_owner_brin", "items", { "owner_id" }, { postgresql_using = "brin" })
+  op.create_index("ix_items_code_hash", "items", { "code" }, { postgresql_using = "HASH" })
+end
+
+function downgrade()
+  op.drop_index("ix_items_code_hash", { table_name = "items" })
+  op.drop_index("ix_items_owner_brin", { table_name = "items" })
+end
+EOF
+check_methods() {
+  local idx
+  idx=$(indexes items)
+  expect_text_contains "$idx" "ix_items_owner_brin|0|0|owner_id" "indexes of items"
+  expect_text_contains "$idx" "ix_items_code_hash|0|0|code" "indexes of items"
+  if is_pg; then
+    expect_eq "$(db_query "SELECT string_agg(i.relname || ':' || a.amname, ' ' ORDER BY i.relname) FROM pg_class i JOIN pg_am a ON a.oid = i.relam WHERE i.relname LIKE 'ix_items_%'")" \
+      "ix_items_code_hash:hash ix_items_owner_brin:brin" "the index methods"
+  fi
+}
+run_alter check_methods check_methods
+
+t_case "create_index with a postgresql_using that is no method's name: an error at its line, nothing run"
+base_project
+alter_rev <<'EOF'
+function upgrade()
+  op.create_index("ix_items_code", "items", { "code" })
+  op.create_index("ix_items_note", "items", { "note" }, { postgresql_using = "gin (note); DROP TABLE owners; --" })
+end
+
+function downgrade()
+  op.drop_index("ix_items_note", { table_name = "items" })
+  op.drop_index("ix_items_code", { table_name = "items" })
+end
+EOF
+lm upgrade head
+expect_exit_nonzero
+expect_err_error_line
+bad_line=$(grep -n 'DROP TABLE owners' "versions/${ALTER}_alter_under_test.lua" | cut -d: -f1)
+expect_err_contains "${ALTER}_alter_under_test.lua:$bad_line: op.create_index: postgresql_using"
+expect_err_contains "postgresql_using must be the name of an index method"
+expect_same "$BEFORE" "$(db_schema)" "db_schema before and after the refused revision"
+lm current
+expect_out_equals "$BASE"
+
 t_done

@@ -678,6 +678,14 @@ static void test_indexes(void **state) {
   EXPECT_SQL(SL, &op,
              "CREATE UNIQUE INDEX IF NOT EXISTS \"ix_users_email\" ON \"users\" (\"email\", "
              "lower(name), created_at DESC) WHERE deleted_at IS NULL");
+  /* an access method (postgresql_using; the binding keeps it on PostgreSQL
+   * only) comes after the table */
+  lm_op g = mkop(LM_OP_CREATE_INDEX, "docs");
+  g.name = "ix_docs_body";
+  g.names = cols;
+  g.nnames = 1;
+  g.method = "gin";
+  EXPECT_SQL(PG, &g, "CREATE INDEX \"ix_docs_body\" ON \"docs\" USING gin (\"email\")");
 
   /* an entry or a WHERE ending in a -- comment: a line break keeps the
    * rest of the statement out of the comment; one in a string is no comment */
