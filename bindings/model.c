@@ -102,24 +102,14 @@ static int m_column(lua_State *L) {
   return 1;
 }
 
-/* An index access method: a plain name (type: its Lua type). */
-static int valid_method(const char *m, int type) {
-  if (type != LUA_TSTRING || !*m || (*m >= '0' && *m <= '9')) return 0;
-  for (; *m; m++)
-    if (!((*m >= 'a' && *m <= 'z') || (*m >= 'A' && *m <= 'Z') || (*m >= '0' && *m <= '9') ||
-          *m == '_'))
-      return 0;
-  return 1;
-}
-
-/* index(name, cols, {unique, where, postgresql_using}) */
+/* index(name, cols, {unique, where, postgresql_using, postgresql_ops}) */
 static int m_index(lua_State *L) {
   lua_settop(L, 3);
   if (lua_type(L, 1) != LUA_TSTRING) return model_error(L, "index: the name must be a string");
   if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TTABLE)
     return model_error(L, "index '%s': columns must be a name or a list of names",
                        lua_tostring(L, 1));
-  static const char *const opts[] = {"unique", "where", "postgresql_using", NULL};
+  static const char *const opts[] = {"unique", "where", "postgresql_using", "postgresql_ops", NULL};
   lm_lua_check_opts(L, 3, "index", opts);
   if (lua_type(L, 3) == LUA_TTABLE) {
     int tu = lua_getfield(L, 3, "unique");
@@ -127,12 +117,40 @@ static int m_index(lua_State *L) {
     if (tu != LUA_TNIL && tu != LUA_TBOOLEAN)
       return model_error(L, "index '%s': unique must be true or false", lua_tostring(L, 1));
     int tm = lua_getfield(L, 3, "postgresql_using");
-    int bad = tm != LUA_TNIL && !valid_method(lua_tostring(L, -1), tm);
+    int bad = tm != LUA_TNIL && (tm != LUA_TSTRING || !lm_sql_plain_name(lua_tostring(L, -1), 0));
     lua_pop(L, 1);
     if (bad)
       return model_error(L,
                          "index '%s': postgresql_using must be the name of an index method (gin, "
                          "gist, brin, hash)",
+                         lua_tostring(L, 1));
+    /* postgresql_ops: { column = "opclass" }, for columns of the index */
+    int to = lua_getfield(L, 3, "postgresql_ops");
+    bad = to != LUA_TNIL && to != LUA_TTABLE;
+    if (to == LUA_TTABLE) {
+      lua_pushnil(L);
+      while (!bad && lua_next(L, -2)) {
+        int in = 0;
+        if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, 2) == LUA_TSTRING)
+          in = strcmp(lua_tostring(L, 2), lua_tostring(L, -2)) == 0;
+        for (int i = 1; !in && lua_type(L, -2) == LUA_TSTRING && lua_type(L, 2) == LUA_TTABLE &&
+                        i <= (int)lua_rawlen(L, 2);
+             i++) {
+          lua_rawgeti(L, 2, i);
+          in = lua_type(L, -1) == LUA_TSTRING &&
+               strcmp(lua_tostring(L, -1), lua_tostring(L, -3)) == 0;
+          lua_pop(L, 1);
+        }
+        bad = !in || lua_type(L, -1) != LUA_TSTRING || !lm_sql_plain_name(lua_tostring(L, -1), 1);
+        lua_pop(L, 1);
+      }
+      if (bad) lua_pop(L, 1); /* the key lua_next left */
+    }
+    lua_pop(L, 1);
+    if (bad)
+      return model_error(L,
+                         "index '%s': postgresql_ops must map columns of the index to operator "
+                         "class names (gin_trgm_ops, varchar_pattern_ops, ...)",
                          lua_tostring(L, 1));
   }
   lua_createtable(L, 0, 4);
@@ -268,6 +286,7 @@ static int m_table(lua_State *L) {
   /* indexes: read everything from Lua before building (no Lua error after) */
   typedef struct mindex {
     const char *name, *where, *method;
+    const char **ops; /* per column: its operator class, or NULL */
     const char **cols;
     int ncols, unique;
   } mindex;
@@ -300,6 +319,7 @@ static int m_table(lua_State *L) {
     lua_getfield(L, it, "opts");
     x->unique = 0;
     x->where = x->method = NULL;
+    x->ops = NULL;
     if (lua_type(L, -1) == LUA_TTABLE) {
       /* Alembic's postgresql_using (checked by index()): the access method
        * where the model's dialect has them (<dialect>_using), nothing on the
@@ -308,6 +328,19 @@ static int m_table(lua_State *L) {
       lua_gettable(L, -2);
       x->method = lua_tostring(L, -1);
       lua_setfield(L, it, "_method"); /* keeps the string alive */
+      /* and postgresql_ops likewise (<dialect>_ops); the strings live in
+       * the options table, which the index table keeps */
+      lua_pushfstring(L, "%s_ops", m->d->name);
+      if (lua_gettable(L, -2) == LUA_TTABLE) {
+        x->ops = lua_newuserdatauv(L, sizeof(char *) * (size_t)x->ncols, 0);
+        lua_setfield(L, it, "_opsbuf");
+        for (int j = 0; j < x->ncols; j++) {
+          lua_getfield(L, -1, x->cols[j]);
+          x->ops[j] = lua_tostring(L, -1);
+          lua_pop(L, 1);
+        }
+      }
+      lua_pop(L, 1);
       lua_getfield(L, -1, "unique");
       x->unique = lua_toboolean(L, -1);
       lua_pop(L, 1);
@@ -354,8 +387,18 @@ static int m_table(lua_State *L) {
     it->unique = mx[i].unique;
     it->expr = lm_xstrdup(mx[i].where);
     it->method = lm_norm_index_method(mx[i].method);
-    for (int j = 0; j < mx[i].ncols; j++)
-      lm_schema_item_add_index_col(t, it, mx[i].cols[j]);
+    for (int j = 0; j < mx[i].ncols; j++) {
+      if (!mx[i].ops || !mx[i].ops[j]) {
+        lm_schema_item_add_index_col(t, it, mx[i].cols[j]);
+        continue;
+      }
+      lm_buf b; /* "column opclass", as the entry would be written */
+      lm_buf_init(&b);
+      lm_buf_sql_name(&b, mx[i].cols[j]);
+      lm_buf_printf(&b, " %s", mx[i].ops[j]);
+      lm_schema_item_add_index_col(t, it, b.s);
+      lm_buf_free(&b);
+    }
   }
   return 0;
 }

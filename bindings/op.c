@@ -11,6 +11,7 @@
 #include <lua.h>
 
 #include "lbind.h"
+#include "normalize.h"
 #include "recreate.h"
 
 #define MT_ARENA "luamig.arena"
@@ -631,15 +632,63 @@ static int l_alter_column(lua_State *L) {
   return emit(L, A, &op);
 }
 
-static const char *const INDEX_OPTS[] = {"unique",
-                                         "where",
-                                         "postgresql_where",
-                                         "sqlite_where",
-                                         "concurrently",
-                                         "postgresql_concurrently",
-                                         "if_not_exists",
-                                         "postgresql_using",
-                                         NULL};
+static const char *const INDEX_OPTS[] = {"unique",           "where",
+                                         "postgresql_where", "sqlite_where",
+                                         "concurrently",     "postgresql_concurrently",
+                                         "if_not_exists",    "postgresql_using",
+                                         "postgresql_ops",   NULL};
+
+/* postgresql_ops (key): each column's operator class. Checked always; with
+ * apply set, each plain column entry the table names becomes "column
+ * opclass", an expression entry. */
+static void index_ops(lua_State *L, lm_arena *A, int idx, const char *key, lm_op *op, int apply) {
+  int t = get_opt(L, idx, key);
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  if (t != LUA_TTABLE)
+    op_error(L, "op.create_index: %s must be a table of column = operator class, got %s", key,
+             lua_typename(L, t));
+  int ops = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, ops)) {
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING ||
+        !lm_sql_plain_name(lua_tostring(L, -1), 1))
+      op_error(L,
+               "op.create_index: %s must map column names to operator class names "
+               "(gin_trgm_ops, varchar_pattern_ops, ...)",
+               key);
+    const char *col = lua_tostring(L, -2);
+    int found = 0;
+    for (int i = 0; i < op->nnames && !found; i++)
+      found = !(op->name_is_expr && op->name_is_expr[i]) && strcmp(op->names[i], col) == 0;
+    if (!found)
+      op_error(L, "op.create_index: %s names '%s', which is not one of the index's columns", key,
+               col);
+    lua_pop(L, 1);
+  }
+  if (apply) {
+    unsigned char *e = lm_arena_alloc(A, (size_t)op->nnames + 1);
+    for (int i = 0; i < op->nnames; i++) {
+      e[i] = op->name_is_expr ? op->name_is_expr[i] : 0;
+      if (e[i] || lua_getfield(L, ops, op->names[i]) != LUA_TSTRING) {
+        if (!e[i]) lua_pop(L, 1);
+        continue;
+      }
+      lm_buf b;
+      lm_buf_init(&b);
+      lm_buf_sql_name(&b, op->names[i]);
+      lm_buf_printf(&b, " %s", lua_tostring(L, -1));
+      lua_pop(L, 1);
+      op->names[i] = lm_arena_strndup(A, b.s, b.len);
+      lm_buf_free(&b);
+      e[i] = 1;
+    }
+    op->name_is_expr = e;
+  }
+  lua_pop(L, 1);
+}
 
 /* An index access method (postgresql_using): a plain name, written into the
  * statement as it is. */
@@ -647,11 +696,7 @@ static const char *index_method(lua_State *L, lm_arena *A, int idx, const char *
                                 const char *fn) {
   const char *m = opt_str(L, A, idx, key, fn);
   if (!m) return NULL;
-  int ok = *m != 0 && !(*m >= '0' && *m <= '9');
-  for (const char *q = m; *q && ok; q++)
-    ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
-         *q == '_';
-  if (!ok)
+  if (!lm_sql_plain_name(m, 0))
     op_error(L, "op.%s: %s must be the name of an index method (gin, gist, brin, hash), got '%s'",
              fn, key, m);
   return m;
@@ -688,6 +733,17 @@ static int l_create_index(lua_State *L) {
     char key[64];
     snprintf(key, sizeof key, "%s_using", dn);
     op.method = index_method(L, A, 4, key, "create_index");
+  }
+  /* Alembic's postgresql_ops = { column = "opclass" }: on that dialect each
+   * named column's entry becomes "column opclass" (as op.sql would write
+   * it), on the others the column alone */
+  index_ops(L, A, 4, "postgresql_ops", &op, 0);
+  if (dn) {
+    char key[64];
+    snprintf(key, sizeof key, "%s_ops", dn);
+    index_ops(L, A, 4, key, &op, 1);
+  } else {
+    index_ops(L, A, 4, "postgresql_ops", &op, 1);
   }
   return emit(L, A, &op);
 }

@@ -816,6 +816,16 @@ int lm_sql_name_needs_quotes(const char *name) {
   return reserved_word(name);
 }
 
+int lm_sql_plain_name(const char *s, int dotted) {
+  if (!s || !*s || (*s >= '0' && *s <= '9')) return 0;
+  for (const char *q = s; *q; q++)
+    if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+          *q == '_' ||
+          (dotted && *q == '.' && q[1] && q[1] != '.' && !(q[1] >= '0' && q[1] <= '9'))))
+      return 0;
+  return 1;
+}
+
 void lm_buf_sql_name(lm_buf *b, const char *name) {
   if (lm_sql_name_needs_quotes(name))
     lm_buf_ident(b, name);

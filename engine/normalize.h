@@ -37,6 +37,9 @@ char *lm_norm_rename_columns(const char *expr, const char *const *from, const ch
 /** Whether a column name must be quoted to be read as that name: it is not
  * lower-case letters, digits and _, or it is a reserved word. */
 int lm_sql_name_needs_quotes(const char *name);
+/** Whether s is a plain SQL name: letters, digits and _, not starting with a
+ * digit; with dotted set, such names joined by dots (schema.name). */
+int lm_sql_plain_name(const char *s, int dotted);
 /** Appends name as SQL reads it: bare where it can be, quoted where it must. */
 void lm_buf_sql_name(lm_buf *b, const char *name);
 /** An index entry's order: DESC, and NULLS FIRST/LAST where it is not

@@ -340,15 +340,17 @@ check_concurrent() {
 }
 run_alter check_concurrent check_concurrent
 
-t_case "create_index with an index method (postgresql_using): PostgreSQL's, ignored on SQLite"
+t_case "create_index with an index method (postgresql_using) and operator classes (postgresql_ops): PostgreSQL's, ignored on SQLite"
 base_project
 alter_rev <<'EOF'
 function upgrade()
   op.create_index("ix_items_owner_brin", "items", { "owner_id" }, { postgresql_using = "brin" })
   op.create_index("ix_items_code_hash", "items", { "code" }, { postgresql_using = "HASH" })
+  op.create_index("ix_items_code_pattern", "items", { "code", "id" }, { postgresql_ops = { code = "varchar_pattern_ops" } })
 end
 
 function downgrade()
+  op.drop_index("ix_items_code_pattern", { table_name = "items" })
   op.drop_index("ix_items_code_hash", { table_name = "items" })
   op.drop_index("ix_items_owner_brin", { table_name = "items" })
 end
@@ -358,9 +360,13 @@ check_methods() {
   idx=$(indexes items)
   expect_text_contains "$idx" "ix_items_owner_brin|0|0|owner_id" "indexes of items"
   expect_text_contains "$idx" "ix_items_code_hash|0|0|code" "indexes of items"
+  expect_text_contains "$idx" "ix_items_code_pattern|0|0|code,id" "indexes of items"
   if is_pg; then
+    expect_eq "$(db_query "SELECT pg_get_indexdef('ix_items_code_pattern'::regclass)")" \
+      'CREATE INDEX ix_items_code_pattern ON public.items USING btree (code varchar_pattern_ops, id)' \
+      "the operator class (postgresql_ops)"
     expect_eq "$(db_query "SELECT string_agg(i.relname || ':' || a.amname, ' ' ORDER BY i.relname) FROM pg_class i JOIN pg_am a ON a.oid = i.relam WHERE i.relname LIKE 'ix_items_%'")" \
-      "ix_items_code_hash:hash ix_items_owner_brin:brin" "the index methods"
+      "ix_items_code_hash:hash ix_items_code_pattern:btree ix_items_owner_brin:brin" "the index methods"
   fi
 }
 run_alter check_methods check_methods

@@ -246,18 +246,21 @@ static void test_convert_batch_enum_autocommit(void **state) {
   (void)state;
   lm_alembic_rev r;
   const char *lua = convert(
-      HEAD "down_revision = 'p'\n"
-           "branch_labels = 'lbl'\n"
-           "depends_on = ['d1', 'd2']\n"
-           "TABLE = 'users'\n"
-           "def upgrade():\n"
-           "    with op.batch_alter_table(TABLE, recreate='always') as b:\n"
-           "        b.add_column(sa.Column('st', sa.Enum('a', 'bb', name='st'), nullable=True))\n"
-           "        b.drop_index(b.f('ix_old'))\n"
-           "    with op.get_context().autocommit_block():\n"
-           "        op.create_index('ix', 'users', ['st'], postgresql_concurrently=True)\n"
-           "    op.create_index('ix_g', 'users', ['doc'], postgresql_using='gin')\n"
-           "    op.drop_index('ix_g', table_name='users', postgresql_using='gin')\n",
+      HEAD
+      "down_revision = 'p'\n"
+      "branch_labels = 'lbl'\n"
+      "depends_on = ['d1', 'd2']\n"
+      "TABLE = 'users'\n"
+      "def upgrade():\n"
+      "    with op.batch_alter_table(TABLE, recreate='always') as b:\n"
+      "        b.add_column(sa.Column('st', sa.Enum('a', 'bb', name='st'), nullable=True))\n"
+      "        b.drop_index(b.f('ix_old'))\n"
+      "    with op.get_context().autocommit_block():\n"
+      "        op.create_index('ix', 'users', ['st'], postgresql_concurrently=True)\n"
+      "    op.create_index('ix_g', 'users', ['doc'], postgresql_using='gin')\n"
+      "    op.drop_index('ix_g', table_name='users', postgresql_using='gin')\n"
+      "    op.create_index('ix_p', 'users', ['nm'], postgresql_ops={'nm': 'text_pattern_ops'})\n"
+      "    op.drop_index('ix_p', table_name='users', postgresql_ops={'nm': 'text_pattern_ops'})\n",
       &r);
   assert_int_equal(r.nunconverted, 0);
   assert_non_null(strstr(lua, "branch_labels = \"lbl\"\ndepends_on = { \"d1\", \"d2\" }\n"));
@@ -279,6 +282,9 @@ static void test_convert_batch_enum_autocommit(void **state) {
   assert_non_null(strstr(lua, "  op.create_index(\"ix_g\", \"users\", { \"doc\" }, "
                               "{ postgresql_using = \"gin\" })\n"
                               "  op.drop_index(\"ix_g\", { table_name = \"users\" })\n"));
+  assert_non_null(strstr(lua, "  op.create_index(\"ix_p\", \"users\", { \"nm\" }, "
+                              "{ postgresql_ops = { nm = \"text_pattern_ops\" } })\n"
+                              "  op.drop_index(\"ix_p\", { table_name = \"users\" })\n"));
   assert_non_null(strstr(r.diag.s, "note: sa.Enum on column \"st\""));
   lm_alembic_rev_free(&r);
 }
