@@ -308,8 +308,8 @@ static void split_ref(lua_State *L, lm_arena *A, const char *ref, const char **t
 }
 
 static const char *const COLUMN_OPTS[] = {
-    "nullable", "primary_key", "autoincrement", "unique",   "index", "server_default",
-    "comment",  "references",  "ondelete",      "onupdate", NULL};
+    "nullable", "primary_key", "autoincrement", "unique",   "index",     "server_default",
+    "comment",  "references",  "ondelete",      "onupdate", "collation", NULL};
 
 static void parse_column(lua_State *L, lm_arena *A, int idx, lm_column *c, const char *fn) {
   idx = lua_absindex(L, idx);
@@ -332,6 +332,7 @@ static void parse_column(lua_State *L, lm_arena *A, int idx, lm_column *c, const
   if (ref) split_ref(L, A, ref, &c->ref_table, &c->ref_column, "column");
   c->ondelete = opt_str(L, A, o, "ondelete", "column");
   c->onupdate = opt_str(L, A, o, "onupdate", "column");
+  c->collation = opt_str(L, A, o, "collation", "column"); /* checked by op.column */
   if ((c->ondelete || c->onupdate) && !ref)
     op_error(L, "op.column: ondelete/onupdate need references = \"table.column\"");
   if (c->primary_key) c->nullable = 0;
@@ -448,6 +449,17 @@ static int l_column(lua_State *L) {
                     lua_tostring(L, 1));
   check_type_text(L, "column", lua_tostring(L, 2));
   lm_lua_check_opts(L, 3, "column", COLUMN_OPTS);
+  /* a collation's name, written quoted: anything but a double quote */
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    int t = lua_getfield(L, 3, "collation");
+    const char *coll = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (t != LUA_TNIL && (!coll || !*coll || strchr(coll, '"')))
+      op_error(L,
+               "op.column: collation must be a collation's name (\"C\", \"NOCASE\", "
+               "\"en_US.utf8\"), got %s%s%s",
+               coll ? "'" : "", coll ? coll : luaL_typename(L, -1), coll ? "'" : "");
+    lua_pop(L, 1);
+  }
   lua_createtable(L, 0, 3);
   lua_pushvalue(L, 1);
   lua_setfield(L, -2, "name");

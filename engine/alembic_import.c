@@ -18,7 +18,8 @@
  * the CHECK lists) or an sa.CheckConstraint among the Column's arguments. */
 typedef struct enum_check {
   char *column, *name, *expr;
-  int own; /* the Column's own CheckConstraint, not an Enum's */
+  int own;         /* the Column's own CheckConstraint, not an Enum's */
+  char *collation; /* a String or Text type's collation= (a Column's option) */
 } enum_check;
 
 typedef struct conv {
@@ -438,6 +439,20 @@ static int truthy(const py_node *call, const char *kw) {
 
 static const char *const NO_KW[] = {NULL};
 
+/* A String or Text type's collation= into en (a Column's, whose option it
+ * becomes); 0, or -1 when it is not a plain string or there is no column
+ * to give it to. */
+static int type_collation(conv *C, const py_node *call, enum_check *en) {
+  int i = call ? kw_index(call, "collation") : -1;
+  if (i < 0 || call->items[i]->kind == PY_NONE) return 0;
+  if (!en) return failf(C, "a collation outside a Column (luamig's is a column option)");
+  char *s = string_of(C, call->items[i], 0);
+  if (!s) return -1;
+  free(en->collation);
+  en->collation = s;
+  return 0;
+}
+
 /* A SQLAlchemy type (sa.String(50), sa.Integer, postgresql.JSONB(...)) as a
  * luamig type string into o (without quotes). An Enum gives "string(n)" and
  * fills *en (values as an SQL IN list, the enum's name). */
@@ -457,7 +472,8 @@ static int type_str(conv *C, const py_node *x, lm_buf *o, enum_check *en) {
   }
   const char *t = rest;
   int rc = 0;
-  static const char *const STRING_KW[] = {"length", NULL};
+  static const char *const STRING_KW[] = {"length", "collation", NULL};
+  static const char *const TEXT_KW[] = {"length", "collation", NULL};
   static const char *const TZ_KW[] = {"timezone", NULL};
   static const char *const NUM_KW[] = {"precision", "scale", "asdecimal", NULL};
   static const char *const FLOAT_KW[] = {"precision", "asdecimal", "decimal_return_scale", NULL};
@@ -473,13 +489,19 @@ static int type_str(conv *C, const py_node *x, lm_buf *o, enum_check *en) {
   if (IS("String", "VARCHAR", "Unicode", "NVARCHAR", "AutoString")) {
     long len = int_arg(call, 0, "length");
     if (len == -2 || (call && (!type_kw_ok(call, STRING_KW) || npositional(call) > 1)))
-      rc = failf(C, "a String type with options luamig has not (collation?)");
+      rc = failf(C, "a String type with options luamig has not");
+    else if (type_collation(C, call, en))
+      rc = -1;
     else if (len >= 0)
       lm_buf_printf(o, "string(%ld)", len);
     else
       lm_buf_puts(o, "string");
   } else if (IS("Text", "UnicodeText", "TEXT", "CLOB")) {
-    if (call && call->n) rc = failf(C, "a Text type with options");
+    if (call &&
+        (!type_kw_ok(call, TEXT_KW) || npositional(call) > 0 || kw_index(call, "length") >= 0))
+      rc = failf(C, "a Text type with options");
+    else if (type_collation(C, call, en))
+      rc = -1;
     lm_buf_puts(o, "text");
   } else if (IS("Integer", "INTEGER", "INT")) {
     lm_buf_puts(o, "integer");
@@ -745,6 +767,10 @@ static int column(conv *C, const py_node *x, lm_buf *o) {
       rc = failf(C, "a Column option luamig has not");
     }
   }
+  if (!rc && en.collation) {
+    lm_buf_printf(&opts, "%scollation = ", nopts++ ? ", " : "");
+    lua_cstr(&opts, en.collation);
+  }
   if (!rc) {
     lm_buf_puts(o, ", \"");
     lm_buf_puts(o, t.s);
@@ -771,6 +797,7 @@ static int column(conv *C, const py_node *x, lm_buf *o) {
   }
   free(en.expr);
   free(en.name);
+  free(en.collation);
   lm_buf_free(&t);
   lm_buf_free(&opts);
   return rc;
@@ -1130,6 +1157,7 @@ static int directive_kw(conv *C, const dspec *d, const char *kw, const py_node *
     if (!rc) lm_buf_printf(opts, "\"%s\"", t.s);
     free(en.expr);
     free(en.name);
+    free(en.collation);
     lm_buf_free(&t);
     return rc;
   }

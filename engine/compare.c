@@ -187,6 +187,7 @@ static void fill_column(const lm_dialect *d, lm_diff *df, const lm_schema_column
   out->autoincrement = c->autoincrement;
   out->server_default = lua_default(c, df);
   out->comment = P(df, c->comment);
+  out->collation = P(df, c->collation);
 }
 
 static void fill_constraint(lm_diff *df, const lm_schema_item *k, lm_constraint *out) {

@@ -280,6 +280,7 @@ typedef struct lm_column {
   const char *comment;
   const char *ref_table, *ref_column;
   const char *ondelete, *onupdate;
+  const char *collation; /* COLLATE of a text column, or NULL for the type's default */
 } lm_column;
 
 typedef enum lm_con_kind { LM_CON_PK, LM_CON_UNIQUE, LM_CON_FK, LM_CON_CHECK } lm_con_kind;

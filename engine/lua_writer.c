@@ -118,6 +118,7 @@ static void column(lm_buf *b, const lm_column *c, const char *pre) {
   if (c->unique) opt_bool(&o, "unique", 1);
   if (c->index) opt_bool(&o, "index", 1);
   opt_default(&o, "server_default", &c->server_default, pre, 0);
+  opt_str(&o, "collation", c->collation);
   if (c->ref_table) {
     char *ref = lm_xasprintf("%s.%s", c->ref_table, c->ref_column ? c->ref_column : "");
     opt_str(&o, "references", ref);

@@ -708,6 +708,10 @@ static int put_column(const lm_dialect *d, lm_buf *b, const lm_column *c, const 
     lm_buf_putc(b, ' ');
     lm_render_type(d, c->type, b);
   }
+  if (c->collation) {
+    lm_buf_puts(b, " COLLATE ");
+    lm_buf_ident(b, c->collation);
+  }
   if (!c->nullable || x->pk) lm_buf_puts(b, " NOT NULL");
   if (has_default(&c->server_default)) {
     lm_buf_puts(b, " DEFAULT ");

@@ -50,6 +50,7 @@ static void table_free(lm_schema_table *t) {
     free(c->comment);
     free(c->ltype);
     free(c->renamed_from);
+    free(c->collation);
   }
   free(t->cols);
   list_free(&t->constraints);
@@ -102,6 +103,7 @@ void lm_schema_drop_column(lm_schema_table *t, const char *name) {
     free(c->comment);
     free(c->ltype);
     free(c->renamed_from);
+    free(c->collation);
     memmove(c, c + 1, sizeof *c * (size_t)(t->ncols - i - 1));
     t->ncols--;
     return;
@@ -156,6 +158,7 @@ lm_schema *lm_schema_copy(const lm_schema *s) {
       tc->ltype = lm_xstrdup(fc->ltype);
       tc->renamed_from = lm_xstrdup(fc->renamed_from);
       tc->autoincrement = fc->autoincrement;
+      tc->collation = lm_xstrdup(fc->collation);
     }
     copy_list(&t->constraints, &f->constraints);
     copy_list(&t->indexes, &f->indexes);
@@ -313,6 +316,10 @@ void lm_schema_sort(lm_schema *s) {
 static void put_column(lm_buf *b, const lm_schema_column *c) {
   lm_buf_ident(b, c->name);
   if (c->type && *c->type) lm_buf_printf(b, " %s", c->type);
+  if (c->collation) {
+    lm_buf_puts(b, " COLLATE ");
+    lm_buf_ident(b, c->collation);
+  }
   if (c->extra) lm_buf_printf(b, " %s", c->extra);
   if (c->notnull) lm_buf_puts(b, " NOT NULL");
   if (c->def) lm_buf_printf(b, " DEFAULT %s", c->def);

@@ -21,6 +21,7 @@ typedef struct lm_schema_column {
   char *ltype;        /* the model's luamig type as written; NULL when read from a database */
   char *renamed_from; /* the model's renamed_from, or NULL */
   int autoincrement;  /* the model's autoincrement option: -1 unset, 0, 1 */
+  char *collation;    /* COLLATE other than the type's default, or NULL (not compared) */
 } lm_schema_column;
 
 /* Constraint kinds, in the order they are printed. */

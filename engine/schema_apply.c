@@ -39,6 +39,7 @@ static void add_column(lm_schema_table *t, const lm_dialect *d, const lm_column 
   col->ltype = lm_xstrdup(c->type);
   col->autoincrement = c->autoincrement;
   col->comment = lm_xstrdup(c->comment);
+  col->collation = lm_xstrdup(c->collation);
 }
 
 /* A column's own constraints and index (unique, references, index). */

@@ -54,6 +54,7 @@ const char cli_luamig_meta[] =
     "---@field references? string \"table.column\" for a foreign key\n"
     "---@field ondelete? string ON DELETE action of references, e.g. \"CASCADE\"\n"
     "---@field onupdate? string ON UPDATE action of references\n"
+    "---@field collation? string the column's COLLATE (\"C\", \"NOCASE\", \"en_US.utf8\")\n"
     "---@field renamed_from? string model only: the column's previous name (a rename, not "
     "drop+add)\n"
     "\n"

@@ -20,7 +20,9 @@
 static const char PG_COLUMNS[] =
     "SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, "
     "pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, "
-    "pg_catalog.col_description(a.attrelid, a.attnum) "
+    "pg_catalog.col_description(a.attrelid, a.attnum), "
+    "(SELECT l.collname FROM pg_catalog.pg_collation l JOIN pg_catalog.pg_type y "
+    "ON y.oid = a.atttypid WHERE l.oid = a.attcollation AND a.attcollation <> y.typcollation) "
     "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
     "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum" PG_REL_JOIN
     "AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
@@ -197,6 +199,7 @@ int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
     }
     if (!col->extra) serial_type(col);
     col->comment = lm_xstrdup(lm_rows_cell(&r, i, 7));
+    col->collation = lm_xstrdup(lm_rows_cell(&r, i, 8));
   }
   lm_rows_free(&r);
 

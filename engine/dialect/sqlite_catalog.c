@@ -863,6 +863,8 @@ typedef struct table_text {
   int n, cap;
   fk_text *fks; /* in the order of the text */
   int nfks, capfks;
+  char **colls; /* column name, its COLLATE, in pairs */
+  int ncolls, capcolls;
 } table_text;
 
 static void add_named(table_text *tt, int kind, const char *name, char *const *cols, int ncols,
@@ -939,6 +941,15 @@ static void table_text_free(table_text *tt) {
     free(f->ref_table);
   }
   free(tt->fks);
+  free_strv(tt->colls, tt->ncolls);
+}
+
+/* A column's COLLATE in the text, or NULL for the default (BINARY). */
+static const char *collation_of(const table_text *tt, const char *col) {
+  for (int i = 0; i + 1 < tt->ncolls; i += 2)
+    if (strcasecmp(tt->colls[i], col) == 0)
+      return strcasecmp(tt->colls[i + 1], "BINARY") == 0 ? NULL : tt->colls[i + 1];
+  return NULL;
 }
 
 static int scon_kind(lm_rc_kind k) {
@@ -953,6 +964,13 @@ static void add_clause(table_text *tt, const lm_rc_clause *cl, const char *col) 
     add_named(tt, LM_SCON_CHECK, cl->name, NULL, 0, cl->expr ? cl->expr : "");
   } else if (cl->kind == LM_RC_FK) {
     add_fk(tt, cl, col);
+  } else if (cl->kind == LM_RC_COLLATE && col && cl->expr) {
+    if (tt->ncolls + 2 > tt->capcolls) {
+      tt->capcolls = tt->capcolls ? tt->capcolls * 2 : 8;
+      tt->colls = lm_xrealloc(tt->colls, sizeof *tt->colls * (size_t)tt->capcolls);
+    }
+    tt->colls[tt->ncolls++] = lm_xstrdup(col);
+    tt->colls[tt->ncolls++] = lm_xstrdup(cl->expr);
   } else if ((cl->kind == LM_RC_PK || cl->kind == LM_RC_UNIQUE) && cl->name) {
     if (col)
       add_named(tt, scon_kind(cl->kind), cl->name, (char *const *)&col, 1, NULL);
@@ -1104,6 +1122,7 @@ static void sqlite_columns(lm_schema_table *t, table_text *tt, const schema_rows
         lm_schema_add_column(t, lm_rows_cell(&r, i, 0), type, lm_rows_int(&r, i, 2), def);
     if (hidden == 2 || hidden == 3)
       col->extra = lm_xstrdup(hidden == 2 ? "GENERATED ALWAYS VIRTUAL" : "GENERATED ALWAYS STORED");
+    col->collation = lm_xstrdup(collation_of(tt, col->name));
     free(type);
     free(def);
   }

@@ -382,6 +382,10 @@ EOF
 bad_model 1 "table 'users': index 'ix_nick' names column 'nick', which the table lacks" <<'EOF'
 table("users", column("id", "integer", { primary_key = true }), index("ix_nick", { "nick" }))
 EOF
+bad_model 2 "op.column: collation must be a collation's name" <<'EOF'
+table("users",
+  column("name", "text", { collation = "C\" NOT NULL" }))
+EOF
 bad_model 3 "index 'ix_id': postgresql_using must be the name of an index method" <<'EOF'
 table("users",
   column("id", "integer"),
@@ -476,6 +480,36 @@ fi
 lm downgrade -1
 expect_exit 0
 rm -f "$REVH"
+
+t_case "a column's collation: made, read back, written by schema --model"
+COLL=$(pick NOCASE C)
+cat >schema.lua <<EOF
+table("things", column("id", "integer", { primary_key = true }), column("n", "INT8"),
+  column("code", "string(10)", { collation = "$COLL" }))
+EOF
+lm revision --autogenerate -m "collated code"
+expect_exit 0
+expect_out_contains "Detected added column 'things.code'"
+REVC=$(newest)
+expect_text_contains "$(cat "$REVC")" "op.add_column(\"things\", op.column(\"code\", \"string(10)\", { collation = \"$COLL\" }))" "the revision"
+lm upgrade head
+expect_exit 0
+if is_pg; then
+  expect_eq "$(db_query "SELECT l.collname FROM pg_attribute a JOIN pg_collation l ON l.oid = a.attcollation WHERE a.attrelid = 'things'::regclass AND a.attname = 'code'")" \
+    "C" "the column's collation"
+else
+  expect_text_contains "$(db_query "SELECT sql FROM sqlite_master WHERE name = 'things'")" '"code" VARCHAR(10) COLLATE "NOCASE"' "the table's text"
+  db_query "INSERT INTO things (id, n, code) VALUES (1, 1, 'Abc')" >/dev/null
+  expect_eq "$(db_query "SELECT count(*) FROM things WHERE code = 'ABC'")" "1" "NOCASE compares"
+  db_query "DELETE FROM things" >/dev/null
+fi
+expect_settled
+lm schema --model
+expect_exit 0
+expect_out_contains "column(\"code\", \"string(10)\", { collation = \"$COLL\" })"
+lm downgrade -1
+expect_exit 0
+rm -f "$REVC"
 
 t_case "table() takes a single list too, as create_table does"
 cat >schema.lua <<'EOF'

@@ -230,13 +230,16 @@ static void test_convert_unconverted(void **state) {
                                  "    conn = op.get_bind()\n"
                                  "    op.create_index('i', 't', ['c'], postgresql_include=['d'])\n"
                                  "    op.execute(sa.text('x').bindparams(y=1))\n"
-                                 "    helper()\n",
+                                 "    helper()\n"
+                                 "    op.alter_column('t', 'c', type_=sa.String(collation='C'))\n",
                             &r);
-  assert_int_equal(r.nunconverted, 4);
+  assert_int_equal(r.nunconverted, 5);
   assert_non_null(strstr(lua, "  error(\"not converted from Alembic: conn = op.get_bind()\")\n"));
   assert_non_null(strstr(r.diag.s, "v/abc_x.py:8: not converted: conn = op.get_bind()\n"));
   assert_non_null(strstr(r.diag.s, "v/abc_x.py:9: not converted: op.create_index("));
   assert_non_null(strstr(r.diag.s, "v/abc_x.py:11: not converted: helper()\n"));
+  /* a collation is a column's option, which alter_column has not */
+  assert_non_null(strstr(lua, "-- not converted (a collation outside a Column"));
   /* never a half-converted call */
   assert_null(strstr(lua, "op.create_index(\"i\""));
   lm_alembic_rev_free(&r);
@@ -260,7 +263,10 @@ static void test_convert_batch_enum_autocommit(void **state) {
       "    op.create_index('ix_g', 'users', ['doc'], postgresql_using='gin')\n"
       "    op.drop_index('ix_g', table_name='users', postgresql_using='gin')\n"
       "    op.create_index('ix_p', 'users', ['nm'], postgresql_ops={'nm': 'text_pattern_ops'})\n"
-      "    op.drop_index('ix_p', table_name='users', postgresql_ops={'nm': 'text_pattern_ops'})\n",
+      "    op.drop_index('ix_p', table_name='users', postgresql_ops={'nm': 'text_pattern_ops'})\n"
+      "    op.add_column('users', sa.Column('code', sa.String(length=8, collation='C'), "
+      "nullable=False))\n"
+      "    op.add_column('users', sa.Column('memo', sa.Text(collation='en_US.utf8')))\n",
       &r);
   assert_int_equal(r.nunconverted, 0);
   assert_non_null(strstr(lua, "branch_labels = \"lbl\"\ndepends_on = { \"d1\", \"d2\" }\n"));
@@ -282,6 +288,11 @@ static void test_convert_batch_enum_autocommit(void **state) {
   assert_non_null(strstr(lua, "  op.create_index(\"ix_g\", \"users\", { \"doc\" }, "
                               "{ postgresql_using = \"gin\" })\n"
                               "  op.drop_index(\"ix_g\", { table_name = \"users\" })\n"));
+  /* a String's or Text's collation is the column's option */
+  assert_non_null(strstr(lua, "  op.add_column(\"users\", op.column(\"code\", \"string(8)\", { "
+                              "nullable = false, collation = \"C\" }))\n"));
+  assert_non_null(strstr(lua, "  op.add_column(\"users\", op.column(\"memo\", \"text\", { "
+                              "collation = \"en_US.utf8\" }))\n"));
   assert_non_null(strstr(lua, "  op.create_index(\"ix_p\", \"users\", { \"nm\" }, "
                               "{ postgresql_ops = { nm = \"text_pattern_ops\" } })\n"
                               "  op.drop_index(\"ix_p\", { table_name = \"users\" })\n"));

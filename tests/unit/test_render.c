@@ -395,6 +395,26 @@ static void test_create_table_columns(void **state) {
              "CREATE UNIQUE INDEX \"ix_users_slug\" ON \"users\" (\"slug\")");
 }
 
+/* A column's collation comes after its type, quoted: "C", "NOCASE",
+ * "en_US.utf8" are names of the database's, whatever their case. */
+static void test_column_collation(void **state) {
+  (void)state;
+  lm_column c = mkcol("label", "string(30)");
+  c.collation = "en_US.utf8";
+  c.nullable = 0;
+  c.server_default = (lm_default){.kind = LM_DEF_LITERAL, .text = "x"};
+  lm_op op = mkop(LM_OP_ADD_COLUMN, "t");
+  op.cols = &c;
+  op.ncols = 1;
+  EXPECT_SQL(PG, &op,
+             "ALTER TABLE \"t\" ADD COLUMN \"label\" VARCHAR(30) COLLATE \"en_US.utf8\" NOT NULL "
+             "DEFAULT 'x'");
+  c.collation = "NOCASE";
+  op.kind = LM_OP_CREATE_TABLE;
+  EXPECT_SQL(SL, &op,
+             "CREATE TABLE \"t\" (\"label\" VARCHAR(30) COLLATE \"NOCASE\" NOT NULL DEFAULT 'x')");
+}
+
 static void test_defaults(void **state) {
   (void)state;
   lm_column c = mkcol("d", "text");
@@ -1327,6 +1347,7 @@ int main(void) {
       cmocka_unit_test(test_create_table_autoincrement),
       cmocka_unit_test(test_create_table_primary_keys),
       cmocka_unit_test(test_create_table_columns),
+      cmocka_unit_test(test_column_collation),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_create_table_constraints),
       cmocka_unit_test(test_invalid_fk_action),
