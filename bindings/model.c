@@ -102,6 +102,17 @@ static int m_column(lua_State *L) {
   return 1;
 }
 
+/* Whether index()'s columns (its argument 2: a name or a list) name col. */
+static int index_has(lua_State *L, const char *col) {
+  if (lua_type(L, 2) == LUA_TSTRING) return strcmp(lua_tostring(L, 2), col) == 0;
+  int in = 0;
+  for (int i = 1; !in && i <= (int)lua_rawlen(L, 2); i++) {
+    in = lua_rawgeti(L, 2, i) == LUA_TSTRING && strcmp(lua_tostring(L, -1), col) == 0;
+    lua_pop(L, 1);
+  }
+  return in;
+}
+
 /* index(name, cols, {unique, where, postgresql_using, postgresql_ops}) */
 static int m_index(lua_State *L) {
   lua_settop(L, 3);
@@ -130,18 +141,8 @@ static int m_index(lua_State *L) {
     if (to == LUA_TTABLE) {
       lua_pushnil(L);
       while (!bad && lua_next(L, -2)) {
-        int in = 0;
-        if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, 2) == LUA_TSTRING)
-          in = strcmp(lua_tostring(L, 2), lua_tostring(L, -2)) == 0;
-        for (int i = 1; !in && lua_type(L, -2) == LUA_TSTRING && lua_type(L, 2) == LUA_TTABLE &&
-                        i <= (int)lua_rawlen(L, 2);
-             i++) {
-          lua_rawgeti(L, 2, i);
-          in = lua_type(L, -1) == LUA_TSTRING &&
-               strcmp(lua_tostring(L, -1), lua_tostring(L, -3)) == 0;
-          lua_pop(L, 1);
-        }
-        bad = !in || lua_type(L, -1) != LUA_TSTRING || !lm_sql_plain_name(lua_tostring(L, -1), 1);
+        bad = lua_type(L, -2) != LUA_TSTRING || !index_has(L, lua_tostring(L, -2)) ||
+              lua_type(L, -1) != LUA_TSTRING || !lm_sql_plain_name(lua_tostring(L, -1), 1);
         lua_pop(L, 1);
       }
       if (bad) lua_pop(L, 1); /* the key lua_next left */

@@ -473,7 +473,7 @@ static int type_str(conv *C, const py_node *x, lm_buf *o, enum_check *en) {
   const char *t = rest;
   int rc = 0;
   static const char *const STRING_KW[] = {"length", "collation", NULL};
-  static const char *const TEXT_KW[] = {"length", "collation", NULL};
+  static const char *const TEXT_KW[] = {"collation", NULL};
   static const char *const TZ_KW[] = {"timezone", NULL};
   static const char *const NUM_KW[] = {"precision", "scale", "asdecimal", NULL};
   static const char *const FLOAT_KW[] = {"precision", "asdecimal", "decimal_return_scale", NULL};
@@ -497,8 +497,7 @@ static int type_str(conv *C, const py_node *x, lm_buf *o, enum_check *en) {
     else
       lm_buf_puts(o, "string");
   } else if (IS("Text", "UnicodeText", "TEXT", "CLOB")) {
-    if (call &&
-        (!type_kw_ok(call, TEXT_KW) || npositional(call) > 0 || kw_index(call, "length") >= 0))
+    if (call && (!type_kw_ok(call, TEXT_KW) || npositional(call) > 0))
       rc = failf(C, "a Text type with options");
     else if (type_collation(C, call, en))
       rc = -1;

@@ -904,7 +904,7 @@ char *lm_norm_index_method(const char *method) {
   if (!method || !*method || strcasecmp(method, "btree") == 0) return NULL;
   char *m = lm_xstrdup(method);
   for (char *q = m; *q; q++)
-    if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
+    *q = (char)tolower((unsigned char)*q);
   return m;
 }
 

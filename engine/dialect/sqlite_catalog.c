@@ -858,12 +858,16 @@ typedef struct fk_text {
   int used;
 } fk_text;
 
+typedef struct col_coll {
+  char *col, *coll;
+} col_coll;
+
 typedef struct table_text {
   named_con *v;
   int n, cap;
   fk_text *fks; /* in the order of the text */
   int nfks, capfks;
-  char **colls; /* column name, its COLLATE, in pairs */
+  col_coll *colls; /* the columns' COLLATE clauses */
   int ncolls, capcolls;
 } table_text;
 
@@ -941,14 +945,18 @@ static void table_text_free(table_text *tt) {
     free(f->ref_table);
   }
   free(tt->fks);
-  free_strv(tt->colls, tt->ncolls);
+  for (int i = 0; i < tt->ncolls; i++) {
+    free(tt->colls[i].col);
+    free(tt->colls[i].coll);
+  }
+  free(tt->colls);
 }
 
 /* A column's COLLATE in the text, or NULL for the default (BINARY). */
 static const char *collation_of(const table_text *tt, const char *col) {
-  for (int i = 0; i + 1 < tt->ncolls; i += 2)
-    if (strcasecmp(tt->colls[i], col) == 0)
-      return strcasecmp(tt->colls[i + 1], "BINARY") == 0 ? NULL : tt->colls[i + 1];
+  for (int i = 0; i < tt->ncolls; i++)
+    if (strcasecmp(tt->colls[i].col, col) == 0)
+      return strcasecmp(tt->colls[i].coll, "BINARY") == 0 ? NULL : tt->colls[i].coll;
   return NULL;
 }
 
@@ -965,12 +973,8 @@ static void add_clause(table_text *tt, const lm_rc_clause *cl, const char *col) 
   } else if (cl->kind == LM_RC_FK) {
     add_fk(tt, cl, col);
   } else if (cl->kind == LM_RC_COLLATE && col && cl->expr) {
-    if (tt->ncolls + 2 > tt->capcolls) {
-      tt->capcolls = tt->capcolls ? tt->capcolls * 2 : 8;
-      tt->colls = lm_xrealloc(tt->colls, sizeof *tt->colls * (size_t)tt->capcolls);
-    }
-    tt->colls[tt->ncolls++] = lm_xstrdup(col);
-    tt->colls[tt->ncolls++] = lm_xstrdup(cl->expr);
+    LM_GROW(tt->colls, tt->ncolls, tt->capcolls);
+    tt->colls[tt->ncolls++] = (col_coll){lm_xstrdup(col), lm_xstrdup(cl->expr)};
   } else if ((cl->kind == LM_RC_PK || cl->kind == LM_RC_UNIQUE) && cl->name) {
     if (col)
       add_named(tt, scon_kind(cl->kind), cl->name, (char *const *)&col, 1, NULL);
