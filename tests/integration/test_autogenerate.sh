@@ -391,6 +391,11 @@ table("users",
   column("id", "integer"),
   index("ix_id", { "id" }, { postgresql_using = "gin (id); DROP TABLE users; --" }))
 EOF
+bad_model 3 "index 'ix_id': postgresql_ops must map columns of the index to operator class names" <<'EOF'
+table("users",
+  column("id", "integer"), column("name", "text"),
+  index("ix_id", { "id" }, { postgresql_ops = { name = "text_pattern_ops" } }))
+EOF
 bad_model 3 "index 'ix_id': unique must be true or false" <<'EOF'
 table("users",
   column("id", "integer"),

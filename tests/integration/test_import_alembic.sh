@@ -547,4 +547,65 @@ expect_err_contains "colck/f2a2b3c4d5e6_alter.py:15: not converted: op.create_ta
 expect_text_contains "$(cat versions/f2a2b3c4d5e6_alter.lua)" "a CheckConstraint option luamig has not" "why, in the file"
 unset DATABASE_URL
 
+# ---------------------------------------------------------------------------
+t_case "import: an index's method and operator classes, a column's collation"
+new_project --no-url
+export DATABASE_URL=$LM_URL
+mkdir ixopts
+COLL=$(pick NOCASE C)
+cat >ixopts/a1b2c3d4e5f7_lookup.py <<EOF
+"""lookup
+
+Revision ID: a1b2c3d4e5f7
+Revises:
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = 'a1b2c3d4e5f7'
+down_revision = None
+
+
+def upgrade():
+    op.create_table('lookup',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('code', sa.String(length=10, collation='$COLL'), nullable=False),
+        sa.Column('label', sa.String(length=40), nullable=True),
+        sa.PrimaryKeyConstraint('id'))
+    op.create_index('ix_lookup_label', 'lookup', ['label', 'id'], unique=False, postgresql_using='btree', postgresql_ops={'label': 'varchar_pattern_ops'})
+    op.create_index('ix_lookup_code', 'lookup', ['code'], unique=False, postgresql_using='hash')
+
+
+def downgrade():
+    op.drop_index('ix_lookup_code', table_name='lookup', postgresql_using='hash')
+    op.drop_index('ix_lookup_label', table_name='lookup', postgresql_using='btree', postgresql_ops={'label': 'varchar_pattern_ops'})
+    op.drop_table('lookup')
+EOF
+lm import alembic ixopts
+expect_exit 0
+expect_err_not_contains "not converted"
+lua=$(cat versions/a1b2c3d4e5f7_lookup.lua)
+expect_text_contains "$lua" "op.column(\"code\", \"string(10)\", { nullable = false, collation = \"$COLL\" })" "the collation, a column option"
+expect_text_contains "$lua" 'op.create_index("ix_lookup_label", "lookup", { "label", "id" }, { unique = false, postgresql_using = "btree", postgresql_ops = { label = "varchar_pattern_ops" } })' "method and operator classes"
+expect_text_contains "$lua" 'op.drop_index("ix_lookup_code", { table_name = "lookup" })' "drop_index without autogenerate's copies"
+lm check
+expect_exit 0
+lm upgrade head
+expect_exit 0
+if is_pg; then
+  expect_eq "$(db_query "SELECT pg_get_indexdef('ix_lookup_label'::regclass) || ' ' || pg_get_indexdef('ix_lookup_code'::regclass)")" \
+    "CREATE INDEX ix_lookup_label ON public.lookup USING btree (label varchar_pattern_ops, id) CREATE INDEX ix_lookup_code ON public.lookup USING hash (code)" \
+    "the indexes PostgreSQL built"
+  expect_eq "$(db_query "SELECT l.collname FROM pg_attribute a JOIN pg_collation l ON l.oid = a.attcollation WHERE a.attrelid = 'lookup'::regclass AND a.attname = 'code'")" \
+    "C" "the column's collation"
+else
+  expect_text_contains "$(db_query "SELECT group_concat(sql, ' ') FROM sqlite_master WHERE tbl_name = 'lookup'")" \
+    '"code" VARCHAR(10) COLLATE "NOCASE" NOT NULL' "the table's text"
+  expect_text_contains "$(db_query "SELECT sql FROM sqlite_master WHERE name = 'ix_lookup_label'")" \
+    'ON "lookup" ("label", "id")' "a plain index on SQLite"
+fi
+lm downgrade base
+expect_exit 0
+unset DATABASE_URL
+
 t_done

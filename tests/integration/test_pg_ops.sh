@@ -394,4 +394,29 @@ expect_same "$BEFORE" "$(db_schema)" "db_schema before and after the refused rev
 lm current
 expect_out_equals "$BASE"
 
+t_case "create_index with a postgresql_ops key that is no column of the index, and op.column with a quote in its collation: errors at their lines"
+for bad in 'op.create_index("ix_items_note", "items", { "note" }, { postgresql_ops = { code = "text_pattern_ops" } })' \
+  'op.add_column("items", op.column("memo", "text", { collation = "C\" NOT NULL --" }))'; do
+  base_project
+  alter_rev <<EOF
+function upgrade()
+  op.create_index("ix_items_code", "items", { "code" })
+  $bad
+end
+
+function downgrade()
+  op.drop_index("ix_items_code", { table_name = "items" })
+end
+EOF
+  lm upgrade head
+  expect_exit_nonzero
+  expect_err_error_line
+  bad_line=$(grep -nF "$bad" "versions/${ALTER}_alter_under_test.lua" | cut -d: -f1)
+  expect_err_contains "${ALTER}_alter_under_test.lua:$bad_line: op."
+  expect_err_contains "$(case $bad in *postgresql_ops*) echo "postgresql_ops names 'code', which is not one of the index's columns" ;; *) echo "collation must be a collation's name" ;; esac)"
+  expect_same "$BEFORE" "$(db_schema)" "db_schema before and after the refused revision"
+  lm current
+  expect_out_equals "$BASE"
+done
+
 t_done
