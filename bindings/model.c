@@ -113,14 +113,29 @@ static int index_has(lua_State *L, const char *col) {
   return in;
 }
 
-/* index(name, cols, {unique, where, postgresql_using, postgresql_ops}) */
+/* Whether the value on top of the stack is a name or a non-empty list of
+ * names (postgresql_include). */
+static int names_ok(lua_State *L) {
+  if (lua_type(L, -1) == LUA_TSTRING) return lua_rawlen(L, -1) > 0;
+  if (lua_type(L, -1) != LUA_TTABLE || lua_rawlen(L, -1) == 0) return 0;
+  int ok = 1;
+  for (int i = 1; ok && i <= (int)lua_rawlen(L, -1); i++) {
+    ok = lua_rawgeti(L, -1, i) == LUA_TSTRING && lua_rawlen(L, -1) > 0;
+    lua_pop(L, 1);
+  }
+  return ok;
+}
+
+/* index(name, cols, {unique, where, postgresql_using, postgresql_ops,
+ * postgresql_include}) */
 static int m_index(lua_State *L) {
   lua_settop(L, 3);
   if (lua_type(L, 1) != LUA_TSTRING) return model_error(L, "index: the name must be a string");
   if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TTABLE)
     return model_error(L, "index '%s': columns must be a name or a list of names",
                        lua_tostring(L, 1));
-  static const char *const opts[] = {"unique", "where", "postgresql_using", "postgresql_ops", NULL};
+  static const char *const opts[] = {
+      "unique", "where", "postgresql_using", "postgresql_ops", "postgresql_include", NULL};
   lm_lua_check_opts(L, 3, "index", opts);
   if (lua_type(L, 3) == LUA_TTABLE) {
     int tu = lua_getfield(L, 3, "unique");
@@ -152,6 +167,13 @@ static int m_index(lua_State *L) {
       return model_error(L,
                          "index '%s': postgresql_ops must map columns of the index to operator "
                          "class names (gin_trgm_ops, varchar_pattern_ops, ...)",
+                         lua_tostring(L, 1));
+    int ti = lua_getfield(L, 3, "postgresql_include");
+    bad = ti != LUA_TNIL && !names_ok(L);
+    lua_pop(L, 1);
+    if (bad)
+      return model_error(L,
+                         "index '%s': postgresql_include must be a column name or a list of them",
                          lua_tostring(L, 1));
   }
   lua_createtable(L, 0, 4);
@@ -289,7 +311,8 @@ static int m_table(lua_State *L) {
     const char *name, *where, *method;
     const char **ops; /* per column: its operator class, or NULL */
     const char **cols;
-    int ncols, unique;
+    const char **include; /* INCLUDE columns, where the dialect has them */
+    int ncols, unique, ninclude;
   } mindex;
   mindex *mx = lua_newuserdatauv(L, sizeof *mx * (size_t)(nx ? nx : 1), 0);
   for (int i = 1; i <= nx; i++) {
@@ -321,6 +344,8 @@ static int m_table(lua_State *L) {
     x->unique = 0;
     x->where = x->method = NULL;
     x->ops = NULL;
+    x->include = NULL;
+    x->ninclude = 0;
     if (lua_type(L, -1) == LUA_TTABLE) {
       /* Alembic's postgresql_using (checked by index()): the access method
        * where the model's dialect has them (<dialect>_using), nothing on the
@@ -340,6 +365,22 @@ static int m_table(lua_State *L) {
           x->ops[j] = lua_tostring(L, -1);
           lua_pop(L, 1);
         }
+      }
+      lua_pop(L, 1);
+      /* and postgresql_include likewise (<dialect>_include): a name or a
+       * list, kept alive by the options table */
+      lua_pushfstring(L, "%s_include", m->d->name);
+      int ti = lua_gettable(L, -2);
+      if (ti == LUA_TSTRING || ti == LUA_TTABLE) {
+        int ni = ti == LUA_TSTRING ? 1 : (int)lua_rawlen(L, -1);
+        x->include = lua_newuserdatauv(L, sizeof(char *) * (size_t)ni, 0);
+        lua_setfield(L, it, "_includebuf");
+        for (int j = 0; j < ni; j++) {
+          if (ti == LUA_TTABLE) lua_rawgeti(L, -1, j + 1);
+          x->include[j] = lua_tostring(L, -1);
+          if (ti == LUA_TTABLE) lua_pop(L, 1);
+        }
+        x->ninclude = ni;
       }
       lua_pop(L, 1);
       lua_getfield(L, -1, "unique");
@@ -368,6 +409,10 @@ static int m_table(lua_State *L) {
         return model_error(L, "table '%s': index '%s' names column '%s', which the table lacks",
                            name, x->name, cn);
     }
+    for (int j = 0; j < x->ninclude; j++)
+      if (!lm_op_find_column(&op, x->include[j]))
+        return model_error(L, "table '%s': index '%s' includes column '%s', which the table lacks",
+                           name, x->name, x->include[j]);
   }
 
   /* ---- building: no Lua error from here on ---- */
@@ -388,6 +433,7 @@ static int m_table(lua_State *L) {
     it->unique = mx[i].unique;
     it->expr = lm_xstrdup(mx[i].where);
     it->method = lm_norm_index_method(mx[i].method);
+    lm_schema_item_set_include(it, mx[i].include, mx[i].ninclude);
     for (int j = 0; j < mx[i].ncols; j++) {
       if (!mx[i].ops || !mx[i].ops[j]) {
         lm_schema_item_add_index_col(t, it, mx[i].cols[j]);

@@ -644,11 +644,17 @@ static int l_alter_column(lua_State *L) {
   return emit(L, A, &op);
 }
 
-static const char *const INDEX_OPTS[] = {"unique",           "where",
-                                         "postgresql_where", "sqlite_where",
-                                         "concurrently",     "postgresql_concurrently",
-                                         "if_not_exists",    "postgresql_using",
-                                         "postgresql_ops",   NULL};
+static const char *const INDEX_OPTS[] = {"unique",
+                                         "where",
+                                         "postgresql_where",
+                                         "sqlite_where",
+                                         "concurrently",
+                                         "postgresql_concurrently",
+                                         "if_not_exists",
+                                         "postgresql_using",
+                                         "postgresql_ops",
+                                         "postgresql_include",
+                                         NULL};
 
 /* postgresql_ops (key): each column's operator class. Checked always; with
  * apply set, each plain column entry the table names becomes "column
@@ -714,6 +720,21 @@ static const char *index_method(lua_State *L, lm_arena *A, int idx, const char *
   return m;
 }
 
+/* A covering index's INCLUDE columns (postgresql_include): a name or a list
+ * of names; NULL when absent. */
+static const char **index_include(lua_State *L, lm_arena *A, int idx, const char *key, int *n) {
+  *n = 0;
+  int t = get_opt(L, idx, key);
+  const char **v = NULL;
+  if (t != LUA_TNIL) {
+    char what[80];
+    snprintf(what, sizeof what, "option %s", key);
+    v = str_list(L, A, -1, n, "create_index", what);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
 static int l_create_index(lua_State *L) {
   lm_arena *A = arena_push(L, 4);
   lm_op op = {.kind = LM_OP_CREATE_INDEX};
@@ -756,6 +777,14 @@ static int l_create_index(lua_State *L) {
     index_ops(L, A, 4, key, &op, 1);
   } else {
     index_ops(L, A, 4, "postgresql_ops", &op, 1);
+  }
+  /* Alembic's postgresql_include = { "col", ... }: INCLUDE (...) on that
+   * dialect, nothing on the others */
+  op.include = index_include(L, A, 4, "postgresql_include", &op.ninclude);
+  if (dn) {
+    char key[64];
+    snprintf(key, sizeof key, "%s_include", dn);
+    op.include = index_include(L, A, 4, key, &op.ninclude);
   }
   return emit(L, A, &op);
 }

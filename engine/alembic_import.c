@@ -1085,7 +1085,7 @@ static const dspec DIRECTIVES[] = {
     {"create_index",
      2,
      {"unique", "postgresql_where", "sqlite_where", "postgresql_concurrently", "if_not_exists",
-      "postgresql_using", "postgresql_ops", NULL}},
+      "postgresql_using", "postgresql_ops", "postgresql_include", NULL}},
     {"drop_index", 0, {"table_name", "postgresql_concurrently", "if_exists", NULL}},
     {"create_primary_key", 2, {NULL}},
     {"create_unique_constraint", 2, {"deferrable", "initially", NULL}},
@@ -1124,11 +1124,12 @@ static int directive_kw(conv *C, const dspec *d, const char *kw, const py_node *
   /* multiinsert=False makes Alembic insert row by row: the same rows */
   if (streq(d->name, "bulk_insert") && streq(kw, "multiinsert")) return 0;
   if (v->kind == PY_NONE || ignored_kw(kw)) return 0;
-  /* autogenerate's drop_index repeats the index's WHERE, method and operator
-   * classes: nothing to drop by */
+  /* autogenerate's drop_index repeats the index's WHERE, method, operator
+   * classes and INCLUDE columns: nothing to drop by */
   if (streq(d->name, "drop_index") &&
       (streq(kw, "postgresql_where") || streq(kw, "sqlite_where") ||
-       streq(kw, "postgresql_using") || streq(kw, "postgresql_ops")))
+       streq(kw, "postgresql_using") || streq(kw, "postgresql_ops") ||
+       streq(kw, "postgresql_include")))
     return 0;
   if (alter && (streq(kw, "comment") || streq(kw, "existing_comment")) && v->kind == PY_FALSE)
     return 0;

@@ -303,6 +303,12 @@ static void index_op(lm_diff *df, lm_op *op, const lm_schema_item *ix, const lm_
   op->unique = ix->unique;
   op->where = P(df, ix->expr);
   op->method = P(df, ix->method);
+  if (ix->ninclude > 0) {
+    op->include = palloc(df, sizeof *op->include * (size_t)ix->ninclude);
+    for (int i = 0; i < ix->ninclude; i++)
+      op->include[i] = P(df, ix->include[i]);
+    op->ninclude = ix->ninclude;
+  }
 }
 
 static void create_indexes(lm_diff *df, lm_diff_item *it, int is_up, const lm_schema_table *t) {
@@ -430,6 +436,9 @@ static int index_col_same(const char *a, const char *b) {
 static int index_same(const lm_schema_item *w, const lm_schema_item *h) {
   if (w->unique != h->unique || w->ncols != h->ncols) return 0;
   if (strcasecmp(w->method ? w->method : "", h->method ? h->method : "") != 0) return 0;
+  if (w->ninclude != h->ninclude) return 0;
+  for (int i = 0; i < w->ninclude; i++)
+    if (strcmp(w->include[i], h->include[i]) != 0) return 0;
   for (int i = 0; i < w->ncols; i++) {
     if (!index_col_same(w->cols[i], h->cols[i])) return 0;
     if ((w->desc ? w->desc[i] : 0) != (h->desc ? h->desc[i] : 0)) return 0;

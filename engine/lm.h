@@ -369,6 +369,10 @@ typedef struct lm_op {
    * gin, gist, brin, hash), only where the dialect has them; NULL for the
    * default */
   const char *method;
+  /* create_index: the columns a covering index carries beside its key
+   * (Alembic's postgresql_include), only where the dialect has them */
+  const char **include;
+  int ninclude;
 } lm_op;
 
 const char *lm_op_name(lm_op_kind k);

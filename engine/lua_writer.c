@@ -64,6 +64,12 @@ static void opt_str(opts *o, const char *key, const char *v) {
   q(&o->b, v);
 }
 
+static void opt_list(opts *o, const char *key, const char *const *v, int n) {
+  if (n <= 0) return;
+  opt_key(o, key);
+  list(&o->b, v, n);
+}
+
 static void opt_bool(opts *o, const char *key, int v) {
   opt_key(o, key);
   lm_buf_puts(&o->b, v ? "true" : "false");
@@ -175,6 +181,7 @@ static void index_opts(lm_buf *b, const lm_op *op) {
   if (op->unique) opt_bool(&o, "unique", 1);
   opt_str(&o, "where", op->where);
   opt_str(&o, "postgresql_using", op->method);
+  opt_list(&o, "postgresql_include", op->include, op->ninclude);
   opt_end(b, &o, 1);
 }
 

@@ -107,6 +107,7 @@ void lm_rc_batch_add(lm_rc_batch *b, const lm_op *op) {
   o->comment = bstr(b, op->comment);
   o->where = bstr(b, op->where);
   o->method = bstr(b, op->method);
+  o->include = bstrs(b, op->include, op->ninclude);
   o->constraint_type = bstr(b, op->constraint_type);
   o->sql = bstr(b, op->sql);
   if (op->params) {

@@ -1005,6 +1005,11 @@ static void render_create_index(const lm_dialect *d, const lm_op *op, lm_stmts *
   lm_buf_puts(&b, " (");
   put_index_columns(d, &b, op->names, op->name_is_expr, op->nnames);
   lm_buf_putc(&b, ')');
+  for (int i = 0; i < op->ninclude; i++) {
+    lm_buf_puts(&b, i ? ", " : " INCLUDE (");
+    lm_buf_ident(&b, op->include[i]);
+    if (i == op->ninclude - 1) lm_buf_putc(&b, ')');
+  }
   if (op->where) {
     lm_buf_puts(&b, " WHERE ");
     lm_render_put_sql(d, &b, op->where);

@@ -30,6 +30,7 @@ void lm_schema_item_clear(lm_schema_item *it) {
   free(it->expr);
   free(it->expr_db);
   free(it->method);
+  free_strv(it->include, it->ninclude);
   memset(it, 0, sizeof *it);
 }
 
@@ -141,6 +142,7 @@ static void copy_list(lm_schema_list *to, const lm_schema_list *from) {
     t->expr = lm_xstrdup(f->expr);
     t->expr_db = lm_xstrdup(f->expr_db);
     t->method = lm_xstrdup(f->method);
+    t->include = copy_strv(f->include, f->ninclude);
   }
 }
 
@@ -233,6 +235,12 @@ void lm_schema_item_add_index_part(lm_schema_item *it, const char *key, const ch
 
 void lm_schema_item_add_col(lm_schema_item *it, const char *col, int desc) {
   lm_schema_item_add_index_part(it, col, NULL, desc ? LM_INDEX_DESC : 0);
+}
+
+void lm_schema_item_set_include(lm_schema_item *it, const char *const *cols, int n) {
+  free_strv(it->include, it->ninclude);
+  it->include = copy_strv((char *const *)cols, n);
+  it->ninclude = n > 0 ? n : 0;
 }
 
 void lm_schema_item_add_index_col(const lm_schema_table *t, lm_schema_item *it, const char *c) {

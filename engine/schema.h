@@ -69,6 +69,9 @@ typedef struct lm_schema_item {
   /* an index's access method other than the default (gin, gist, ...), or
    * NULL */
   char *method;
+  /* an index's non-key columns (INCLUDE), in order */
+  char **include;
+  int ninclude;
 } lm_schema_item;
 
 typedef struct lm_schema_list {
@@ -119,6 +122,8 @@ lm_schema_item *lm_schema_add_index(lm_schema_table *t, const char *name, const 
 void lm_schema_item_clear(lm_schema_item *it);
 /** Appends a column (desc: index order) to an item's column list. */
 void lm_schema_item_add_col(lm_schema_item *it, const char *col, int desc);
+/** Sets an index's INCLUDE columns (copied; replaces any). */
+void lm_schema_item_set_include(lm_schema_item *it, const char *const *cols, int n);
 /** Appends an index entry: key (a column, or an expression), its COLLATE
  * / operator class text (canonical, or NULL) and order (LM_INDEX_*). */
 void lm_schema_item_add_index_part(lm_schema_item *it, const char *key, const char *opts,

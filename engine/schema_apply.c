@@ -296,6 +296,7 @@ int lm_schema_apply(lm_schema *s, const lm_dialect *d, const lm_op *op, int *unt
     it->unique = op->unique;
     it->expr = lm_xstrdup(op->where);
     it->method = lm_norm_index_method(op->method);
+    lm_schema_item_set_include(it, op->include, op->ninclude);
     for (int j = 0; j < op->nnames; j++) /* a name is a name, whatever it holds */
       if (op->name_is_expr && op->name_is_expr[j])
         lm_schema_item_add_index_col(t, it, op->names[j]);

@@ -59,7 +59,9 @@ static const char PG_INDEXES[] =
     "FROM generate_series(1, x.indnkeyatts) k), "
     "(SELECT string_agg((x.indoption[k - 1] & 3)::text, chr(31) ORDER BY k) "
     "FROM generate_series(1, x.indnkeyatts) k), pg_catalog.pg_get_expr(x.indpred, x.indrelid), "
-    "(SELECT a.amname FROM pg_catalog.pg_am a WHERE a.oid = i.relam) "
+    "(SELECT a.amname FROM pg_catalog.pg_am a WHERE a.oid = i.relam), "
+    "(SELECT string_agg(pg_catalog.pg_get_indexdef(x.indexrelid, k, true), chr(31) ORDER BY k) "
+    "FROM generate_series(x.indnkeyatts + 1, x.indnatts) k) "
     "FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid "
     "JOIN pg_catalog.pg_class c ON c.oid = x.indrelid" PG_REL_JOIN
     "AND c.relkind IN ('r', 'p') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k "
@@ -256,6 +258,13 @@ int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
       unquote_ident(it->cols[k]);
     it->expr = lm_xstrdup(lm_rows_cell(&r, i, 6));
     it->method = lm_norm_index_method(lm_rows_cell(&r, i, 7));
+    /* a covering index's INCLUDE columns, names as the key's are */
+    lm_schema_item inc = {0};
+    lm_schema_item_add_joined(&inc, lm_rows_cell(&r, i, 8), 0);
+    for (int k = 0; k < inc.ncols; k++)
+      unquote_ident(inc.cols[k]);
+    lm_schema_item_set_include(it, (const char *const *)inc.cols, inc.ncols);
+    lm_schema_item_clear(&inc);
   }
   lm_rows_free(&r);
 

@@ -419,4 +419,64 @@ EOF
   expect_out_equals "$BASE"
 done
 
+t_case "create_index with INCLUDE columns (postgresql_include): a covering index on PostgreSQL, a plain one on SQLite"
+base_project
+alter_rev <<'EOF'
+function upgrade()
+  op.create_index("ix_items_code_cover", "items", { "code" }, { unique = true, postgresql_include = { "note", "qty" } })
+  op.create_index("ix_items_owner_cover", "items", "owner_id", { postgresql_include = "code", where = "note IS NOT NULL" })
+end
+
+function downgrade()
+  op.drop_index("ix_items_owner_cover", { table_name = "items" })
+  op.drop_index("ix_items_code_cover", { table_name = "items" })
+end
+EOF
+check_include() {
+  local idx
+  idx=$(indexes items)
+  expect_text_contains "$idx" "ix_items_code_cover|1|0|code" "indexes of items"
+  expect_text_contains "$idx" "ix_items_owner_cover|0|1|owner_id" "indexes of items"
+  if is_pg; then
+    expect_eq "$(db_query "SELECT pg_get_indexdef('ix_items_code_cover'::regclass)")" \
+      'CREATE UNIQUE INDEX ix_items_code_cover ON public.items USING btree (code) INCLUDE (note, qty)' \
+      "the INCLUDE columns"
+    expect_eq "$(db_query "SELECT pg_get_indexdef('ix_items_owner_cover'::regclass)")" \
+      'CREATE INDEX ix_items_owner_cover ON public.items USING btree (owner_id) INCLUDE (code) WHERE (note IS NOT NULL)' \
+      "the INCLUDE column before the WHERE"
+  fi
+}
+run_alter check_include check_include
+lm upgrade head --sql
+expect_exit 0
+if is_pg; then
+  expect_out_contains 'CREATE UNIQUE INDEX "ix_items_code_cover" ON "items" ("code") INCLUDE ("note", "qty");'
+else
+  expect_out_contains 'CREATE UNIQUE INDEX "ix_items_code_cover" ON "items" ("code");'
+fi
+
+t_case "create_index with a postgresql_include that is no list of names: an error at its line, nothing run"
+for bad in '{ postgresql_include = 5 }' '{ postgresql_include = {} }' '{ postgresql_include = { "note", false } }'; do
+  base_project
+  alter_rev <<EOF
+function upgrade()
+  op.create_index("ix_items_code", "items", { "code" })
+  op.create_index("ix_items_note", "items", { "note" }, $bad)
+end
+
+function downgrade()
+  op.drop_index("ix_items_note", { table_name = "items" })
+  op.drop_index("ix_items_code", { table_name = "items" })
+end
+EOF
+  lm upgrade head
+  expect_exit_nonzero
+  expect_err_error_line
+  bad_line=$(grep -nF "$bad" "versions/${ALTER}_alter_under_test.lua" | cut -d: -f1)
+  expect_err_contains "${ALTER}_alter_under_test.lua:$bad_line: op.create_index: option postgresql_include must"
+  expect_same "$BEFORE" "$(db_schema)" "db_schema before and after the refused revision"
+  lm current
+  expect_out_equals "$BASE"
+done
+
 t_done

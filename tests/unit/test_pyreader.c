@@ -225,14 +225,15 @@ static void test_convert_directives(void **state) {
 static void test_convert_unconverted(void **state) {
   (void)state;
   lm_alembic_rev r;
-  const char *lua = convert(HEAD "down_revision = None\n"
-                                 "def upgrade():\n"
-                                 "    conn = op.get_bind()\n"
-                                 "    op.create_index('i', 't', ['c'], postgresql_include=['d'])\n"
-                                 "    op.execute(sa.text('x').bindparams(y=1))\n"
-                                 "    helper()\n"
-                                 "    op.alter_column('t', 'c', type_=sa.String(collation='C'))\n",
-                            &r);
+  const char *lua =
+      convert(HEAD "down_revision = None\n"
+                   "def upgrade():\n"
+                   "    conn = op.get_bind()\n"
+                   "    op.create_index('i', 't', ['c'], postgresql_with={'fillfactor': 50})\n"
+                   "    op.execute(sa.text('x').bindparams(y=1))\n"
+                   "    helper()\n"
+                   "    op.alter_column('t', 'c', type_=sa.String(collation='C'))\n",
+              &r);
   assert_int_equal(r.nunconverted, 5);
   assert_non_null(strstr(lua, "  error(\"not converted from Alembic: conn = op.get_bind()\")\n"));
   assert_non_null(strstr(r.diag.s, "v/abc_x.py:8: not converted: conn = op.get_bind()\n"));
@@ -264,6 +265,9 @@ static void test_convert_batch_enum_autocommit(void **state) {
       "    op.drop_index('ix_g', table_name='users', postgresql_using='gin')\n"
       "    op.create_index('ix_p', 'users', ['nm'], postgresql_ops={'nm': 'text_pattern_ops'})\n"
       "    op.drop_index('ix_p', table_name='users', postgresql_ops={'nm': 'text_pattern_ops'})\n"
+      "    op.create_index('ix_c', 'users', ['nm'], unique=True, postgresql_include=['st', "
+      "'doc'])\n"
+      "    op.drop_index('ix_c', table_name='users', postgresql_include=['st', 'doc'])\n"
       "    op.add_column('users', sa.Column('code', sa.String(length=8, collation='C'), "
       "nullable=False))\n"
       "    op.add_column('users', sa.Column('memo', sa.Text(collation='en_US.utf8')))\n",
@@ -296,6 +300,10 @@ static void test_convert_batch_enum_autocommit(void **state) {
   assert_non_null(strstr(lua, "  op.create_index(\"ix_p\", \"users\", { \"nm\" }, "
                               "{ postgresql_ops = { nm = \"text_pattern_ops\" } })\n"
                               "  op.drop_index(\"ix_p\", { table_name = \"users\" })\n"));
+  /* a covering index's INCLUDE columns likewise */
+  assert_non_null(strstr(lua, "  op.create_index(\"ix_c\", \"users\", { \"nm\" }, { unique = true, "
+                              "postgresql_include = { \"st\", \"doc\" } })\n"
+                              "  op.drop_index(\"ix_c\", { table_name = \"users\" })\n"));
   assert_non_null(strstr(r.diag.s, "note: sa.Enum on column \"st\""));
   lm_alembic_rev_free(&r);
 }

@@ -706,6 +706,16 @@ static void test_indexes(void **state) {
   g.nnames = 1;
   g.method = "gin";
   EXPECT_SQL(PG, &g, "CREATE INDEX \"ix_docs_body\" ON \"docs\" USING gin (\"email\")");
+  /* a covering index's INCLUDE columns (postgresql_include): after the key,
+   * before the WHERE */
+  const char *inc[] = {"name", "Created At"};
+  g.method = NULL;
+  g.include = inc;
+  g.ninclude = 2;
+  g.where = "deleted_at IS NULL";
+  EXPECT_SQL(PG, &g,
+             "CREATE INDEX \"ix_docs_body\" ON \"docs\" (\"email\") INCLUDE (\"name\", "
+             "\"Created At\") WHERE deleted_at IS NULL");
 
   /* an entry or a WHERE ending in a -- comment: a line break keeps the
    * rest of the statement out of the comment; one in a string is no comment */
