@@ -210,6 +210,10 @@ static void line_text(fleet_ui *u, const lm_fleet_target *t, const lm_fleet_resu
                   r->ms, r->rep.dry_run ? "; dry run, rolled back" : "");
     break;
   case FK_STAMP:
+    if (u->c->checksums_only) {
+      lm_buf_printf(b, "re-recorded the checksum of %s", u->shown);
+      break;
+    }
     lm_buf_puts(b, "stamped ");
     put_heads(b, r->rep.after);
     lm_buf_puts(b, " (was ");
@@ -349,6 +353,10 @@ static int one_downgrade(lm_project *p, void *ud) {
 
 static int one_stamp(lm_project *p, void *ud) {
   cli *c = ud;
+  if (c->checksums_only) {
+    char id[64];
+    return lm_stamp_checksums(p, c->pos[0], id, sizeof id);
+  }
   if (!c->from_alembic) return c->purge ? lm_stamp_purge(p, c->pos[0]) : lm_stamp(p, c->pos[0]);
   char *revs = NULL;
   int rc = lm_stamp_from_alembic(p, &revs);

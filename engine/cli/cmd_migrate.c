@@ -26,13 +26,15 @@ int cmd_upgrade(cli *c) { return migrate(c, 1); }
 int cmd_downgrade(cli *c) { return migrate(c, 0); }
 
 int cmd_stamp(cli *c) {
+  if (c->purge && (c->checksums_only || c->from_alembic))
+    return lm_error_set(LM_EUSAGE, "--purge stamps a TARGET; it does not go with %s",
+                        c->checksums_only ? "--checksums-only" : "--from-alembic");
+  if (c->checksums_only && c->from_alembic)
+    return lm_error_set(LM_EUSAGE, "--checksums-only and --from-alembic exclude each other");
   if (cli_fleet_wanted(c)) return cli_fleet_migrate(c);
   int rc = cli_args(c, c->from_alembic ? 0 : 1, c->from_alembic ? 0 : 1);
   if (rc) return rc;
   if (c->json) return lm_error_set(LM_EUSAGE, "--json goes with --all or --target");
-  if (c->purge && (c->checksums_only || c->from_alembic))
-    return lm_error_set(LM_EUSAGE, "--purge stamps a TARGET; it does not go with %s",
-                        c->checksums_only ? "--checksums-only" : "--from-alembic");
   lm_project *p;
   if ((rc = cli_open(c, &p))) return rc;
   if (c->checksums_only) {

@@ -285,6 +285,24 @@ lm stamp --from-alembic --all
 expect_exit 0
 expect_eq "$(versions_of 0)" "$R1 $R2 $R3" "t01's version rows after a second stamp --from-alembic"
 
+t_case "stamp --checksums-only --all re-records a checksum on each target and moves none"
+fleet_project 3
+lm upgrade head --all
+expect_exit 0
+echo "-- a comment added after it ran" >>"$(ls versions/"${R1}"_*.lua)"
+lm upgrade head --all
+expect_exit 1
+lm stamp --checksums-only "$R1" --all
+expect_exit 0
+expect_out_count 3 "^t0[1-3]: re-recorded the checksum of $R1$"
+expect_all_at "$ALL_AT" "after stamp --checksums-only --all"
+lm upgrade head --all
+expect_exit 0
+expect_out_count 3 "^t0[1-3]: already at head$"
+lm stamp --checksums-only "$R1" --purge --all
+expect_exit 2
+expect_err_contains "--purge stamps a TARGET; it does not go with --checksums-only"
+
 t_case "check --drift --all: each target against the chain, a hand-made index named"
 fleet_project 3
 lm upgrade head --all
