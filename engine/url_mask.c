@@ -104,6 +104,19 @@ static void mark_query(const char *q, size_t n, unsigned char *m) {
   }
 }
 
+/* True when every '&'-separated part of the query q[0..n) is key=value. */
+static int query_well_formed(const char *q, size_t n) {
+  size_t i = 0;
+  while (i <= n) {
+    size_t e = i;
+    while (e < n && q[e] != '&')
+      e++;
+    if (!memchr(q + i, '=', e - i)) return 0;
+    i = e + 1;
+  }
+  return 1;
+}
+
 static void mark_range(unsigned char *m, size_t a, size_t b) {
   if (b > a) memset(m + a, 1, b - a);
 }
@@ -148,20 +161,21 @@ static void mark_secrets(const char *s, size_t n, unsigned char *m) {
       q++;
   if (q < n) mark_query(s + q + 1, n - q - 1, m + q + 1);
 
-  /* no '@' before the path, but one after: a raw '/' or '?' in a password
-   * cut the credentials short */
-  if (at == n) {
-    size_t last = n;
-    int hostports = looks_like_hostports(s, net);
-    for (size_t k = net; k < n; k++) {
-      if (hostports && s[k] == '?') break; /* a plain URL: '@' in the query is a value */
-      if (s[k] == '@') last = k;
-    }
-    size_t c = 0;
-    while (c < net && s[c] != ':')
-      c++;
-    if (last < n && c < net) mark_range(m, c + 1, last);
+  /* an '@' after the path or query starts: a raw '/' or '?' in a password
+   * (with or without a raw '@' before it) cut the credentials short, so
+   * everything from the first ':' to the last such '@' may be password */
+  size_t after = at < n ? at + 1 : 0;
+  int hostports = looks_like_hostports(s + after, net - after);
+  size_t last = n;
+  for (size_t k = net; k < n; k++) {
+    /* a plain URL: an '@' in a well-formed query is a value */
+    if (hostports && s[k] == '?' && query_well_formed(s + k + 1, n - k - 1)) break;
+    if (s[k] == '@') last = k;
   }
+  size_t lim = at < n ? at : net, c = 0; /* the ':' of the credentials */
+  while (c < lim && s[c] != ':')
+    c++;
+  if (last < n && c < lim) mark_range(m, c + 1, last);
 }
 
 /* Appends s[0..n) with every marked run replaced by "***". */

@@ -334,6 +334,16 @@ static void test_err_bad_port(void **state) {
   parse_bad("postgresql://u:topsecret/word@h/db", "percent-encoded", "topsecret");
   parse_bad("postgresql://u:topsecret/qqzz@h/db", "bad port", "qqzz");
   parse_bad("postgresql://u:topsecret?word@h/db", "bad port", "topsecret");
+  /* and with a raw '@' before it too: no part of the password is shown */
+  parse_bad("postgresql://u:Zq@9x/Secret@h:1/db", "percent-encode", "9x/Secret");
+  parse_bad("postgresql://u:ab@cd:ef/gh@h:1/db", "percent", "cd:ef/gh");
+  char *m = lm_url_mask("postgresql://u:Pw@Ho?st@h:1/db");
+  assert_string_equal(m, "postgresql://u:***@h:1/db");
+  free(m);
+  /* but an '@' in a well-formed query of a plain URL is a value */
+  m = lm_url_mask("postgresql://u:pw@h:1/db?application_name=a@b");
+  assert_string_equal(m, "postgresql://u:***@h:1/db?application_name=a@b");
+  free(m);
 }
 
 static void test_err_bad_host(void **state) {
