@@ -685,6 +685,16 @@ static int auto_increments(const lm_column *c) {
   return c->autoincrement == -1 && !has_default(&c->server_default) && !c->ref_table;
 }
 
+/* Whether a table-level foreign key of create_table op takes in column col:
+ * then, as for a column's own references, its values come from elsewhere. */
+static int fk_covers(const lm_op *op, const char *col) {
+  for (int i = 0; i < op->ncons; i++)
+    if (op->cons[i].kind == LM_CON_FK)
+      for (int j = 0; j < op->cons[i].ncols; j++)
+        if (op->cons[i].cols[j] && strcmp(op->cons[i].cols[j], col) == 0) return 1;
+  return 0;
+}
+
 /* REFERENCES "t" ("c") ON …, from a column's references = "table.column". */
 static int put_column_references(lm_buf *b, const lm_column *c) {
   lm_buf_puts(b, "REFERENCES ");
@@ -831,7 +841,8 @@ static int render_create_table(const lm_dialect *d, const lm_op *op, lm_stmts *o
   const lm_column *auto_col = NULL;
   if (npk == 1 && pk[0]) {
     const lm_column *c = lm_op_find_column(op, pk[0]);
-    if (c && auto_increments(c)) auto_col = c;
+    if (c && auto_increments(c) && !(c->autoincrement == -1 && fk_covers(op, c->name)))
+      auto_col = c;
   }
   /* SQLite's rowid alias and AUTOINCREMENT need the key inside the column. */
   int inline_pk = auto_col && lm_dialect_render_flag(d, LM_RENDER_INLINE_AUTO_PK);

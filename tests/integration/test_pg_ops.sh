@@ -479,4 +479,32 @@ EOF
   expect_out_equals "$BASE"
 done
 
+t_case "an integer key that a table-level foreign key takes in is no SERIAL (one-to-one, as autogenerate writes it)"
+new_project
+mkrev "$BASE" "" "one to one" <<'EOF'
+function upgrade()
+  op.create_table("people", op.column("id", "integer", { primary_key = true }))
+  op.create_table("profiles",
+    op.column("person_id", "integer", { nullable = false }),
+    op.column("bio", "text"),
+    op.foreign_key({ "person_id" }, { "people.id" }),
+    op.primary_key({ "person_id" }))
+  op.create_table("counted",
+    op.column("person_id", "integer", { autoincrement = true }),
+    op.foreign_key({ "person_id" }, { "people.id" }),
+    op.primary_key({ "person_id" }))
+end
+
+function downgrade()
+  op.drop_table("counted")
+  op.drop_table("profiles")
+  op.drop_table("people")
+end
+EOF
+lm upgrade head
+expect_exit 0
+expect_eq "$(col_default profiles person_id)" "" "the default of profiles.person_id"
+expect_text_contains "$(col_default people id)" "$(pick "" "nextval(")" "the default of people.id"
+expect_text_contains "$(col_default counted person_id)" "$(pick "" "nextval(")" "the default of counted.person_id (autoincrement = true)"
+
 t_done

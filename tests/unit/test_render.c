@@ -293,6 +293,27 @@ static void test_create_table_autoincrement(void **state) {
   EXPECT_SQL(PG, &op,
              "CREATE TABLE \"users\" (\"id\" INTEGER NOT NULL DEFAULT 7, \"name\" VARCHAR(50) "
              "NOT NULL, PRIMARY KEY (\"id\"))");
+
+  /* and for a table-level foreign key that takes in the key (a one-to-one
+   * table, as autogenerate writes it): its values come from the other table */
+  cols[0].server_default = (lm_default){0};
+  const char *fk_cols[1] = {"id"}, *fk_ref[1] = {"id"};
+  lm_constraint fk = {.kind = LM_CON_FK,
+                      .cols = fk_cols,
+                      .ncols = 1,
+                      .ref_table = "people",
+                      .ref_cols = fk_ref,
+                      .nref = 1};
+  op.cons = &fk;
+  op.ncons = 1;
+  EXPECT_SQL(PG, &op,
+             "CREATE TABLE \"users\" (\"id\" INTEGER NOT NULL, \"name\" VARCHAR(50) NOT NULL, "
+             "PRIMARY KEY (\"id\"), FOREIGN KEY (\"id\") REFERENCES \"people\" (\"id\"))");
+  /* unless autoincrement = true says otherwise */
+  cols[0].autoincrement = 1;
+  EXPECT_SQL(PG, &op,
+             "CREATE TABLE \"users\" (\"id\" SERIAL NOT NULL, \"name\" VARCHAR(50) NOT NULL, "
+             "PRIMARY KEY (\"id\"), FOREIGN KEY (\"id\") REFERENCES \"people\" (\"id\"))");
 }
 
 static void test_create_table_primary_keys(void **state) {
