@@ -36,10 +36,14 @@ static lm_default set_value(lua_State *L, int idx, const char *col) {
     d.kind = LM_DEF_LITERAL;
     d.text = lua_tostring(L, idx);
     break;
-  case LUA_TNUMBER:
+  case LUA_TNUMBER: {
+    char num[64];
+    lua_pushstring(L, lm_lua_number_text(L, idx, num, sizeof num));
+    lua_replace(L, idx); /* the copy becomes its text; the set table keeps its number */
     d.kind = LM_DEF_NUMBER;
-    d.text = lua_tostring(L, idx); /* converts the copy; the set table keeps its number */
+    d.text = lua_tostring(L, idx);
     break;
+  }
   case LUA_TBOOLEAN:
     d.kind = LM_DEF_BOOL;
     d.b = lua_toboolean(L, idx);

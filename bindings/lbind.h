@@ -76,6 +76,11 @@ void lm_lua_push_value(lua_State *L, const lm_value *v);
 int lm_lua_is_marked(lua_State *L, int idx, const char *mt);
 /** The text of the op.sql(...) value at idx, or NULL when it is not one. */
 const char *lm_lua_sql_text(lua_State *L, int idx);
+/** The number at idx as SQL text that reads back as the same number: an
+ * integer in full, a float in the fewest digits that round-trip (Lua's own
+ * tostring keeps 14, so 2^53 would come out as 9.007199254741e+15). Written
+ * into buf (at least 48 bytes); returns buf. */
+const char *lm_lua_number_text(lua_State *L, int idx, char *buf, size_t n);
 /** 1 when the value at idx is an op.column(...) value / a constraint value. */
 int lm_lua_is_column(lua_State *L, int idx);
 int lm_lua_is_constraint(lua_State *L, int idx);

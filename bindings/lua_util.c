@@ -3,6 +3,7 @@
  * They depend on nothing of the libraries (op.c, backfill.c, sandbox.c),
  * which all use them. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,24 @@ int lm_lua_is_marked(lua_State *L, int idx, const char *mt) {
   int eq = lua_rawequal(L, -1, -2);
   lua_pop(L, 2);
   return eq;
+}
+
+const char *lm_lua_number_text(lua_State *L, int idx, char *buf, size_t n) {
+  if (lua_isinteger(L, idx)) {
+    snprintf(buf, n, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, idx));
+    return buf;
+  }
+  lua_Number v = lua_tonumber(L, idx);
+  for (int digits = 14; digits <= 17; digits++) {
+    snprintf(buf, n, "%.*g", digits, (double)v);
+    if (v != v || strtod(buf, NULL) == v) break;
+  }
+  /* as Lua writes a float: 3.0, not 3 */
+  if (buf[strspn(buf, "-0123456789")] == '\0') {
+    size_t len = strlen(buf);
+    if (len + 3 <= n) memcpy(buf + len, ".0", 3);
+  }
+  return buf;
 }
 
 const char *lm_lua_sql_text(lua_State *L, int idx) {

@@ -204,12 +204,10 @@ static lm_default parse_default(lua_State *L, lm_arena *A, int idx, int false_dr
     break;
   }
   case LUA_TNUMBER: {
-    size_t n;
-    lua_pushvalue(L, idx);
-    const char *s = lua_tolstring(L, -1, &n);
+    char num[64];
+    lm_lua_number_text(L, idx, num, sizeof num);
     d.kind = LM_DEF_NUMBER;
-    d.text = lm_arena_strndup(A, s, n);
-    lua_pop(L, 1);
+    d.text = lm_arena_strndup(A, num, strlen(num));
     break;
   }
   case LUA_TBOOLEAN:

@@ -542,6 +542,31 @@ lm downgrade -1
 expect_exit 0
 rm -f "$REVI"
 
+t_case "number defaults keep every digit: 2^53, 0.1, 3.141592653589793, -7"
+cat >schema.lua <<'EOF'
+table("things", column("id", "integer", { primary_key = true }), column("n", "INT8"),
+  column("s", "string(20)"),
+  column("big", "bigint", { server_default = 2^53 }),
+  column("tenth", "float", { server_default = 0.1 }),
+  column("pi", "float", { server_default = 3.141592653589793 }),
+  column("neg", "integer", { server_default = -7 }))
+EOF
+lm revision --autogenerate -m "number defaults"
+expect_exit 0
+REVN=$(newest)
+expect_text_contains "$(cat "$REVN")" 'server_default = 9007199254740992.0 }' "the revision"
+expect_text_contains "$(cat "$REVN")" 'server_default = 0.1 }' "the revision"
+expect_text_contains "$(cat "$REVN")" 'server_default = 3.141592653589793 }' "the revision"
+lm upgrade head
+expect_exit 0
+db_query "INSERT INTO things (id) VALUES (1)" >/dev/null
+expect_eq "$(db_query "SELECT big = 9007199254740992, pi = 3.141592653589793 FROM things")" "$(pick "1|1" "t|t")" "the stored defaults"
+expect_settled
+db_query "DELETE FROM things" >/dev/null
+lm downgrade -1
+expect_exit 0
+rm -f "$REVN"
+
 t_case "a column's collation: made, read back, written by schema --model"
 COLL=$(pick NOCASE C)
 cat >schema.lua <<EOF
