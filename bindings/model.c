@@ -131,6 +131,7 @@ static int names_ok(lua_State *L) {
 static int m_index(lua_State *L) {
   lua_settop(L, 3);
   if (lua_type(L, 1) != LUA_TSTRING) return model_error(L, "index: the name must be a string");
+  if (lua_rawlen(L, 1) == 0) return model_error(L, "index: the name must not be empty");
   if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TTABLE)
     return model_error(L, "index '%s': columns must be a name or a list of names",
                        lua_tostring(L, 1));
@@ -214,6 +215,7 @@ static int m_table(lua_State *L) {
   if (lua_type(L, 1) != LUA_TSTRING)
     return model_error(L, "table: the first argument must be the table's name");
   const char *name = lua_tostring(L, 1);
+  if (!*name) return model_error(L, "table: the name must not be empty");
   const char *src = "?";
   int line = 0;
   lm_lua_caller_location(L, &src, &line);
@@ -397,6 +399,16 @@ static int m_table(lua_State *L) {
     for (int j = 0; j < i - 1; j++)
       if (strcmp(mx[j].name, x->name) == 0)
         return model_error(L, "table '%s': index '%s' is declared twice", name, x->name);
+    /* an index's name is one of its schema's: no other table may use it */
+    for (int k = 0; k < m->s->ntables; k++) {
+      const lm_schema_table *o = m->s->tables[k];
+      for (int j = 0; j < o->indexes.n; j++)
+        if (o->indexes.v[j].name && strcmp(o->indexes.v[j].name, x->name) == 0)
+          return model_error(L,
+                             "table '%s': index '%s' has the name of an index of table '%s' "
+                             "(index names are unique in a schema)",
+                             name, x->name, o->name);
+    }
     /* a plain name must be a column of the table; anything else is an
      * expression (lower(email)), which the database checks */
     for (int j = 0; j < x->ncols; j++) {

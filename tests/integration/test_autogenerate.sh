@@ -407,6 +407,17 @@ table("users", column("id", "integer"), column("name", "text"),
   index("ix_id", { "id" }, { postgresql_include = { "name", "nick" } }))
 EOF
 fi
+bad_model 2 "table 'b': index 'ix_same' has the name of an index of table 'a'" <<'EOF'
+table("a", column("id", "integer", { primary_key = true }), index("ix_same", "id"))
+table("b", column("id", "integer", { primary_key = true }), index("ix_same", "id"))
+EOF
+bad_model 1 "table: the name must not be empty" <<'EOF'
+table("", column("id", "integer", { primary_key = true }))
+EOF
+bad_model 2 "index: the name must not be empty" <<'EOF'
+table("a", column("id", "integer", { primary_key = true }),
+  index("", "id"))
+EOF
 bad_model 3 "index 'ix_id': unique must be true or false" <<'EOF'
 table("users",
   column("id", "integer"),
