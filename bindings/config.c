@@ -42,6 +42,34 @@ static long long parse_duration_ms(const char *s) {
   return (long long)ms;
 }
 
+/* A PostgreSQL duration setting as lock_timeout takes it: a number, alone
+ * (milliseconds) or with us, ms, s, min, h or d. */
+static int pg_duration_ok(const char *s) {
+  while (*s == ' ')
+    s++;
+  const char *d = s;
+  while (*s >= '0' && *s <= '9')
+    s++;
+  if (s == d) return 0;
+  if (*s == '.') {
+    s++;
+    while (*s >= '0' && *s <= '9')
+      s++;
+  }
+  while (*s == ' ')
+    s++;
+  static const char *const units[] = {"", "us", "ms", "s", "min", "h", "d", NULL};
+  size_t n = strcspn(s, " ");
+  for (int i = 0; units[i]; i++)
+    if (strlen(units[i]) == n && strncmp(s, units[i], n) == 0) {
+      s += n;
+      while (*s == ' ')
+        s++;
+      return *s == 0;
+    }
+  return 0;
+}
+
 lm_config *lm_config_default(void) {
   lm_config *c = lm_xcalloc(1, sizeof *c);
   c->dir = lm_xstrdup(".");
@@ -425,6 +453,11 @@ static int read_table(lua_State *L, lm_config *c, const char *text) {
     return LM_ECONFIG;
   if (c->version_table && !*c->version_table)
     return bad(c, text, "version_table", "must not be empty", NULL);
+  if (c->lock_timeout && !pg_duration_ok(c->lock_timeout))
+    return bad(c, text, "lock_timeout",
+               "must be a duration such as \"5s\", \"500ms\" or \"1min\" (a bare number is "
+               "milliseconds)",
+               NULL);
   int t = lua_getfield(L, -1, "transaction_per_migration");
   if (t == LUA_TBOOLEAN)
     c->transaction_per_migration = lua_toboolean(L, -1);

@@ -87,7 +87,7 @@ int cmd_init(cli *c) {
   if (rc) return rc;
   const char *dir = c->npos ? c->pos[0] : ".";
   if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-    return lm_error_set(LM_EIO, "cannot create %s: %s", dir, strerror(errno));
+    return lm_error_set(LM_EUSAGE, "cannot create %s: %s", dir, strerror(errno));
   const char *pre = strcmp(dir, ".") == 0 ? "" : dir;
   const char *sep = *pre ? "/" : "";
   char *cfg = lm_xasprintf("%s%sluamig.lua", pre, sep);

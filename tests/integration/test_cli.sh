@@ -342,4 +342,12 @@ lm upgrade --help
 expect_exit 0
 expect_out_contains "upgrade"
 
+t_case "init DIR where DIR cannot be made: exit 2, nothing made"
+new_project --no-url
+: >afile
+lm init afile/proj
+expect_exit 2
+expect_err_error_line
+expect_err_contains "cannot create afile/proj"
+
 t_done

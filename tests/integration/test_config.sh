@@ -56,6 +56,25 @@ lm upgrade head
 expect_exit 2
 expect_err_error_line
 
+t_case "a lock_timeout that is no duration: a configuration error at its line, before any connection"
+for v in '"abc"' '"5 sec"' '"-1s"' '""'; do
+  new_project --no-url
+  one_table_rev c00000000003 "" timed
+  printf 'return {\n  url = "%s",\n  lock_timeout = %s,\n}\n' "$LM_URL" "$v" >luamig.lua
+  before=$(db_schema)
+  lm upgrade head
+  expect_exit 2
+  expect_err_error_line
+  expect_err_contains "luamig.lua:3: lock_timeout must be a duration"
+  expect_same "$before" "$(db_schema)" "the database after the refused config"
+done
+for v in '"5s"' '"500ms"' '"0"' '"1.5 min"' '"200"'; do
+  new_project --no-url
+  printf 'return {\n  url = "%s",\n  lock_timeout = %s,\n}\n' "$LM_URL" "$v" >luamig.lua
+  lm history
+  expect_exit 0
+done
+
 # ---------------------------------------------------------------------------
 t_case "-c FILE: versions relative to the config file, run from elsewhere"
 new_project --no-url
