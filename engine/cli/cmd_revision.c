@@ -334,6 +334,31 @@ static int write_revision(cli *c, lm_project *p, const newrev *nr) {
         c->steps[strlen(c->steps) - 1] == ',')
       return lm_error_set(LM_EUSAGE, "--steps needs names separated by commas, such as "
                                      "expand,backfill,contract");
+    /* a name twice: the chain would not load with the file in it */
+    for (const char *a = c->steps; *a; a += strcspn(a, ",") + (a[strcspn(a, ",")] ? 1 : 0)) {
+      size_t n = strcspn(a, ",");
+      for (const char *b = a + n + (a[n] ? 1 : 0); *b;
+           b += strcspn(b, ",") + (b[strcspn(b, ",")] ? 1 : 0))
+        if (strcspn(b, ",") == n && strncmp(a, b, n) == 0)
+          return lm_error_set(LM_EUSAGE,
+                              "--steps names '%.*s' twice: each step needs a name of its own",
+                              (int)n, a);
+    }
+  }
+  /* Alembic's rule: a branch label belongs to one revision, and is no id */
+  if (c->branch_label) {
+    const lm_graph *g = lm_project_graph(p);
+    for (int i = 0; i < g->n; i++) {
+      const lm_revision *r = g->revs[i];
+      if (strcmp(r->id, c->branch_label) == 0)
+        return lm_error_set(LM_EUSAGE, "--branch-label '%s' is the id of revision %s (%s)",
+                            c->branch_label, r->id, r->path);
+      for (int j = 0; j < r->nlabels; j++)
+        if (strcmp(r->labels[j], c->branch_label) == 0)
+          return lm_error_set(LM_EUSAGE,
+                              "--branch-label '%s' is already a branch label of revision %s (%s)",
+                              c->branch_label, r->id, r->path);
+    }
   }
   char *tmpl_path = strcmp(lm_project_dir(p), ".") == 0
                         ? lm_xstrdup("script.lua.tmpl")

@@ -350,4 +350,19 @@ expect_exit 2
 expect_err_error_line
 expect_err_contains "cannot create afile/proj"
 
+t_case "revision refuses what the chain could not load: a step named twice, a branch label taken or an id"
+new_project
+lm revision -m "first" --rev-id r00000000001 --branch-label feat
+expect_exit 0
+for args in "--steps expand,expand" "--steps a,b,a" "--branch-label feat" "--branch-label r00000000001"; do
+  # shellcheck disable=SC2086 # args is a list of options
+  lm revision -m "refused" $args
+  expect_exit 2
+  expect_err_error_line
+  expect_eq "$(ls versions | wc -l | tr -d ' ')" "1" "revision files after revision $args"
+done
+expect_err_contains "--branch-label 'r00000000001' is the id of revision r00000000001"
+lm heads
+expect_exit 0
+
 t_done
