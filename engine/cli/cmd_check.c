@@ -50,6 +50,9 @@ typedef struct checker {
   cli *c;
   lm_project *p;
   int problems;
+  /* check --drift: why the database could not be read or compared (NULL:
+   * it was), for a fleet target's line */
+  char *drift_failed;
   lm_buf problem_json; /* --json: the problems, as JSON strings */
   lm_buf checked_json; /* --json: revisions that round-tripped */
   int nchecked;
@@ -255,6 +258,15 @@ static void check_model(checker *k, lm_schema *model) {
   lm_schema_free(chain);
 }
 
+/* check --drift could not read or compare: the error is the problem, and
+ * the reason a fleet target failed. */
+static void drift_failed(checker *k) {
+  free(k->drift_failed);
+  k->drift_failed = lm_xstrdup(lm_error_last()->message);
+  lm_error_prefix("check --drift");
+  report(k);
+}
+
 /* The live database against the schema the chain produces at the
  * database's applied revision: each change made by hand. */
 static void check_drift(checker *k) {
@@ -266,8 +278,7 @@ static void check_drift(checker *k) {
   }
   /* it only reads: a SQLite file that is not there is not made */
   if (lm_project_must_exist(p)) {
-    lm_error_prefix("check --drift");
-    report(k);
+    drift_failed(k);
     return;
   }
   int *state = lm_xcalloc((size_t)lm_project_graph(p)->n + 1, sizeof *state);
@@ -278,8 +289,7 @@ static void check_drift(checker *k) {
   if (!rc) rc = lm_project_canonical_checks(p, chain, live);
   free(state);
   if (rc) {
-    lm_error_prefix("check --drift");
-    report(k);
+    drift_failed(k);
     lm_schema_free(live);
     return;
   }
@@ -313,6 +323,12 @@ static int drift_one(lm_project *p, void *ud) {
   int before = k->problems;
   check_drift(k);
   int n = k->problems - before;
+  if (k->drift_failed) { /* not drift: why the target could not be checked */
+    lm_error_set(LM_ECHECK, "%s", k->drift_failed);
+    free(k->drift_failed);
+    k->drift_failed = NULL;
+    return LM_ECHECK;
+  }
   if (n) return lm_error_set(LM_ECHECK, "%d change%s made outside the chain", n, n == 1 ? "" : "s");
   return 0;
 }
@@ -330,6 +346,7 @@ static int check_drift_fleet(cli *c) {
   k.p = p;
   rc = cli_fleet_each(c, p, drift_one, &k);
   lm_buf_free(&k.problem_json);
+  free(k.drift_failed);
   lm_buf_free(&k.checked_json);
   lm_lint_findings_free(&k.findings);
   lm_project_free(p);
@@ -474,6 +491,7 @@ done:
   free(lint_json);
   lm_checksums_free(&cs);
   lm_buf_free(&k.problem_json);
+  free(k.drift_failed);
   lm_buf_free(&k.checked_json);
   free(heads);
   lm_project_free(p);

@@ -321,4 +321,21 @@ lm check --all
 expect_exit 2
 expect_err_contains "only with --drift"
 
+t_case "check --drift --all: a target that cannot be read fails with its reason, not as drift"
+fleet_project 2
+lm upgrade head --all
+expect_exit 0
+if is_pg; then
+  sed -i "s|^  },|    { name = \"t09\", url = \"$(nopw_url luamig_no_such_db_here)\" },\n  },|" luamig.lua
+else
+  printf 'this is not a database file, it only has a name that looks like one\n' >data/t09.db
+fi
+lm check --drift --all --keep-going
+expect_exit 1
+expect_out_contains "t01: ok"
+expect_out_contains "t02: ok"
+expect_out_contains "t09: failed: "
+expect_out_not_contains "t09: failed: 1 change made outside the chain"
+expect_out_contains "$(pick "file is not a database" "luamig_no_such_db_here")"
+
 t_done
