@@ -721,11 +721,61 @@ static void drop_constraint_item(lm_diff *df, const char *table, const lm_schema
   if (h->kind == LM_SCON_PK && !h->name) op->name = op->cons[0].name = NULL;
 }
 
+/* Whether an op (other than self) of diff df makes (drop 0) or drops
+ * (drop 1) the constraint name of table. */
+static int diff_names(const lm_diff *df, const lm_op *self, const char *table, const char *name,
+                      int drop) {
+  for (int i = 0; i < df->n; i++)
+    for (int j = 0; j < df->v[i].nup; j++) {
+      const lm_op *o = &df->v[i].up[j];
+      if (o != self && o->kind == (drop ? LM_OP_DROP_CONSTRAINT : LM_OP_CREATE_CHECK) && o->name &&
+          o->table && strcmp(o->table, table) == 0 && strcmp(o->name, name) == 0)
+        return 1;
+    }
+  return 0;
+}
+
+/* Whether name is a constraint name of table already: one of have's (by
+ * name, or the name an unnamed one answers to) that this diff does not
+ * drop, one of list's own, or one a constraint made earlier in this diff
+ * was given. */
+static int con_name_taken(const lm_diff *df, const lm_op *self, const char *table,
+                          const lm_schema_list *have, const lm_schema_list *list,
+                          const char *name) {
+  for (int pass = 0; pass < 2; pass++) {
+    const lm_schema_list *l = pass ? list : have;
+    int nth = 0;
+    for (int i = 0; l && i < l->n; i++) {
+      const lm_schema_item *k = &l->v[i];
+      int hit = k->name && strcmp(k->name, name) == 0;
+      if (pass == 0 && !k->name && k->kind == LM_SCON_CHECK) {
+        char *answers = lm_xasprintf("ck_%s_%d", table, ++nth);
+        hit = strcmp(answers, name) == 0;
+        free(answers);
+      }
+      if (hit && (pass == 1 || !diff_names(df, self, table, name, 1))) return 1;
+    }
+  }
+  return diff_names(df, self, table, name, 0);
+}
+
+/* have: the database's constraints of the table (NULL for a new table),
+ * whose names an unnamed new check's must not take: ck_t_N counts on from
+ * the model's position until the name is free */
 static void create_constraint_item(lm_diff *df, const char *table, const lm_schema_item *w,
-                                   const lm_schema_list *list) {
+                                   const lm_schema_list *list, const lm_schema_list *have) {
   lm_diff_item *it = item(df, LM_CH_ADDED, con_object(table, w), "added");
   lm_op *op = up(it, LM_OP_CREATE_CHECK, P(df, table));
   create_con_op(df, op, table, w, list);
+  if (!w->name && w->kind == LM_SCON_CHECK && have) {
+    int n = 0;
+    sscanf(op->name + strlen(table) + 4, "%d", &n); /* ck_<table>_<n> */
+    while (con_name_taken(df, op, table, have, list, op->name)) {
+      char *nm = lm_xasprintf("ck_%s_%d", table, ++n);
+      op->name = pkeep(df, nm);
+      op->cons[0].name = op->name;
+    }
+  }
   lm_op *dn = down(it, LM_OP_DROP_CONSTRAINT, P(df, table));
   dn->name = op->name;
   dn->constraint_type = con_type_word(w->kind);
@@ -1057,7 +1107,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
     for (int c = 0; c < created[i]->constraints.n; c++)
       if (fk_deferred(created[i], &created[i]->constraints.v[c], created + i + 1, ncreated - i - 1))
         create_constraint_item(df, created[i]->name, &created[i]->constraints.v[c],
-                               &created[i]->constraints);
+                               &created[i]->constraints, NULL);
   /* 5. columns added and changed; a drop and an add of the same type side by
    * side with the possible-rename comment */
   for (int i = 0; i < np; i++) {
@@ -1129,7 +1179,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         if (j >= 0 && (con_same_content(w, &tp->h->constraints.v[j]) ||
                        (w->kind == LM_SCON_CHECK && !check_text_comparable(w, checks_as_written))))
           continue;
-        create_constraint_item(df, tp->name, w, W);
+        create_constraint_item(df, tp->name, w, W, &tp->h->constraints);
       }
       if (pass == 1) continue;
       const lm_schema_list *WI = &tp->w->indexes;

@@ -613,6 +613,12 @@ static int apply_add_constraint(rctx *x, const lm_op *op) {
                        "drop_constraint",
                        x->t->name, names[0]);
       }
+  /* a name another constraint of the table has (as PostgreSQL refuses it) */
+  const char *nm = op->name ? op->name : c->name;
+  for (int i = 0; nm && i < x->ncons; i++)
+    if (x->cons[i].keep && x->cons[i].cl->name && lm_sqlite_ieq(x->cons[i].cl->name, nm))
+      return op_fail(x, LM_EMIGRATE, "table \"%s\" already has a constraint named \"%s\"",
+                     x->t->name, nm);
   /* Columns are written with their current names: an old name of a column
    * renamed in the same batch still finds it. */
   lm_constraint cc = *c;

@@ -578,6 +578,62 @@ lm downgrade -1
 expect_exit 0
 rm -f "$REVN"
 
+t_case "an unnamed check made while another goes: a name no constraint of the table has"
+cat >schema.lua <<'EOF'
+table("things", column("id", "integer", { primary_key = true }), column("n", "INT8"),
+  column("s", "string(20)"), column("a", "integer"), column("b", "integer"),
+  check("a > 0"), check("b > 0"))
+EOF
+lm revision --autogenerate -m "two checks"
+expect_exit 0
+REVK1=$(newest)
+lm upgrade head
+expect_exit 0
+cat >schema.lua <<'EOF'
+table("things", column("id", "integer", { primary_key = true }), column("n", "INT8"),
+  column("s", "string(20)"), column("a", "integer"), column("b", "integer"),
+  check("b > 0"), check("a < b"))
+EOF
+lm revision --autogenerate -m "one check for another"
+expect_exit 0
+REVK2=$(newest)
+expect_text_contains "$(cat "$REVK2")" 'op.create_check_constraint("ck_things_3", "things", "a < b")' "the revision"
+lm upgrade head
+expect_exit 0
+expect_settled
+lm downgrade -1
+expect_exit 0
+lm upgrade head
+expect_exit 0
+expect_settled
+expect_eq "$(db_query "$(pick "SELECT count(*) FROM sqlite_master WHERE name = 'things' AND sql LIKE '%b > 0%' AND sql LIKE '%a < b%'" \
+  "SELECT count(*) FROM pg_constraint WHERE conrelid = 'things'::regclass AND contype = 'c'")")" "$(pick 1 2)" "the checks of things"
+lm downgrade -2
+expect_exit 0
+rm -f "$REVK1" "$REVK2"
+
+t_case "create_check_constraint with a name the table's constraint has: refused on both databases"
+lm heads
+expect_exit 0
+HID=$(awk '{ print $1; exit }' <<<"$LM_OUT")
+cat >versions/dc0000000001_dup_check.lua <<EOF
+revision = "dc0000000001"
+down_revision = "$HID"
+
+function upgrade()
+  op.create_check_constraint("ck_dup", "things", "n > 0")
+  op.create_check_constraint("ck_dup", "things", "n < 100")
+end
+
+function downgrade()
+  op.drop_constraint("ck_dup", "things", { type_ = "check" })
+end
+EOF
+lm upgrade head
+expect_exit 1
+expect_err_contains "$(pick 'already has a constraint named "ck_dup"' 'constraint "ck_dup" for relation "things" already exists')"
+rm -f versions/dc0000000001_dup_check.lua
+
 t_case "a column's collation: made, read back, written by schema --model"
 COLL=$(pick NOCASE C)
 cat >schema.lua <<EOF
