@@ -884,6 +884,16 @@ static const char *using_cast(const lm_dialect *d, lm_diff *df, const char *col,
   return pkeep(df, lm_buf_steal(&b));
 }
 
+/* op: an alter_column of column name's default to that of col (NULL: the
+ * default dropped), the column then of type_of's type. */
+static void default_op(const lm_dialect *d, lm_diff *df, lm_op *op, const char *name,
+                       const lm_schema_column *col, const lm_schema_column *type_of) {
+  op->name = P(df, name);
+  if (col) op->server_default = lua_default(col, df);
+  if (op->server_default.kind == LM_DEF_NONE) op->server_default.kind = LM_DEF_DROP;
+  op->existing_type = lua_type(d, type_of, df);
+}
+
 /* Type, nullability and default of a column both sides have. */
 static void compare_column(const lm_dialect *d, lm_diff *df, const table_pair *tp,
                            const lm_schema_column *w, const lm_schema_column *h) {
@@ -891,11 +901,21 @@ static void compare_column(const lm_dialect *d, lm_diff *df, const table_pair *t
   /* h's constraints are in the names after the renames (follow_renames): w's */
   char *tw = cmp_type(d, tp->w, w, w->name), *th = cmp_type(d, tp->h, h, w->name);
   int nw = cmp_notnull(tp->w, w, w->name), nh = cmp_notnull(tp->h, h, w->name);
+  char *dw = ndefault(w), *dh = ndefault(h);
+  /* altered in place (PostgreSQL), a type change leaves a default that may
+   * not cast to the new type in the way: it is dropped before the type
+   * changes and set after (the new one going up, the old one coming down) */
+  int defaults_around =
+      strcmp(tw, th) != 0 && (dw || dh) && lm_dialect_has_cap(d, LM_CAP_ALTER_COLUMN);
   if (strcmp(tw, th) != 0) {
     lm_diff_item *it = item(df, LM_CH_CHANGED, col_object(table, w->name), NULL);
     it->what =
         lm_xasprintf("type change from %s to %s on '%s.%s'", h->type, w->type, table, w->name);
     it->detail = lm_xasprintf("type %s, not %s", w->type, h->type);
+    if (defaults_around && dh)
+      default_op(d, df, up(it, LM_OP_ALTER_COLUMN, P(df, table)), w->name, NULL, h);
+    if (defaults_around && dw)
+      default_op(d, df, down(it, LM_OP_ALTER_COLUMN, P(df, table)), w->name, NULL, w);
     lm_op *op = up(it, LM_OP_ALTER_COLUMN, P(df, table));
     op->name = P(df, w->name);
     op->type = lua_type(d, w, df);
@@ -908,6 +928,10 @@ static void compare_column(const lm_dialect *d, lm_diff *df, const table_pair *t
     dn->existing_type = op->type;
     dn->existing_nullable = !h->notnull;
     dn->using_expr = using_cast(d, df, w->name, tw, th);
+    if (defaults_around && dw)
+      default_op(d, df, up(it, LM_OP_ALTER_COLUMN, P(df, table)), w->name, w, w);
+    if (defaults_around && dh)
+      default_op(d, df, down(it, LM_OP_ALTER_COLUMN, P(df, table)), w->name, h, h);
   }
   if (nw != nh) {
     lm_diff_item *it = item(df, LM_CH_CHANGED, col_object(table, w->name), NULL);
@@ -922,7 +946,6 @@ static void compare_column(const lm_dialect *d, lm_diff *df, const table_pair *t
     dn->nullable = !nh;
     dn->existing_type = op->existing_type;
   }
-  char *dw = ndefault(w), *dh = ndefault(h);
   if (!same_str(dw, dh)) {
     lm_diff_item *it = item(df, LM_CH_CHANGED, col_object(table, w->name), NULL);
     it->what = lm_xasprintf("%s server default on column '%s.%s'",
@@ -934,16 +957,11 @@ static void compare_column(const lm_dialect *d, lm_diff *df, const table_pair *t
     it->detail = lm_xasprintf("default %s, not %s", sw, sh);
     free(sw);
     free(sh);
-    lm_op *op = up(it, LM_OP_ALTER_COLUMN, P(df, table));
-    op->name = P(df, w->name);
-    op->server_default = lua_default(w, df);
-    if (op->server_default.kind == LM_DEF_NONE) op->server_default.kind = LM_DEF_DROP;
-    op->existing_type = lua_type(d, h, df);
-    lm_op *dn = down(it, LM_OP_ALTER_COLUMN, P(df, table));
-    dn->name = op->name;
-    dn->server_default = lua_default(h, df);
-    if (dn->server_default.kind == LM_DEF_NONE) dn->server_default.kind = LM_DEF_DROP;
-    dn->existing_type = op->existing_type;
+    /* with defaults_around, the type change's operations make it */
+    if (!defaults_around) {
+      default_op(d, df, up(it, LM_OP_ALTER_COLUMN, P(df, table)), w->name, w, h);
+      default_op(d, df, down(it, LM_OP_ALTER_COLUMN, P(df, table)), w->name, h, h);
+    }
   }
   free(dw);
   free(dh);

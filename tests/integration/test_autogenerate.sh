@@ -634,6 +634,52 @@ expect_exit 1
 expect_err_contains "$(pick 'already has a constraint named "ck_dup"' 'constraint "ck_dup" for relation "things" already exists')"
 rm -f versions/dc0000000001_dup_check.lua
 
+t_case "a type change where the default cannot be cast: the default steps aside, both ways"
+cat >schema.lua <<'EOF'
+table("things", column("id", "integer", { primary_key = true }), column("n", "INT8"),
+  column("s", "string(20)"),
+  column("flag", "boolean", { server_default = true }),
+  column("note", "text", { server_default = "" }))
+EOF
+lm revision --autogenerate -m "defaults that will not cast"
+expect_exit 0
+REVD1=$(newest)
+lm upgrade head
+expect_exit 0
+cat >schema.lua <<'EOF'
+table("things", column("id", "integer", { primary_key = true }), column("n", "INT8"),
+  column("s", "string(20)"),
+  column("flag", "integer", { server_default = 1 }),
+  column("note", "integer"))
+EOF
+lm revision --autogenerate -m "flag and note to integers"
+expect_exit 0
+expect_out_contains "to INTEGER on 'things.flag'"
+expect_out_contains "Detected changed server default on column 'things.flag'"
+expect_out_contains "Detected removed server default on column 'things.note'"
+REVD2=$(newest)
+lm upgrade head
+expect_exit 0
+expect_settled
+db_query "INSERT INTO things (id) VALUES (5)" >/dev/null
+expect_eq "$(db_query "SELECT flag, coalesce(note, -1) FROM things WHERE id = 5")" "1|-1" "the new defaults"
+db_query "DELETE FROM things" >/dev/null
+lm downgrade -1
+expect_exit 0
+rm -f "$REVD2"
+cat >schema.lua <<'EOF'
+table("things", column("id", "integer", { primary_key = true }), column("n", "INT8"),
+  column("s", "string(20)"),
+  column("flag", "boolean", { server_default = true }),
+  column("note", "text", { server_default = "" }))
+EOF
+lm revision --autogenerate -m "back"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+lm downgrade -1
+expect_exit 0
+rm -f "$REVD1"
+
 t_case "a column's collation: made, read back, written by schema --model"
 COLL=$(pick NOCASE C)
 cat >schema.lua <<EOF
