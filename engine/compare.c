@@ -1003,6 +1003,37 @@ static void order_by_refs(const lm_schema_table **v, int n) {
   free(done);
 }
 
+/* Tables that go (have's tables nothing of want pairs with): those
+ * referencing others first. They go after the foreign keys of the tables
+ * that stay and before those tables' other constraints, indexes and
+ * columns, which a foreign key of theirs may need (a unique constraint it
+ * references; PostgreSQL refuses to drop that first); the downgrade makes
+ * them again after those are back. */
+static void drop_going_tables(const lm_dialect *d, lm_diff *df, const lm_schema *have,
+                              const int *h_used, int nh) {
+  const lm_schema_table **dropped = lm_xcalloc((size_t)nh + 1, sizeof *dropped);
+  int ndropped = 0;
+  for (int j = 0; j < nh; j++)
+    if (!h_used[j]) dropped[ndropped++] = have->tables[j];
+  order_by_refs(dropped, ndropped);
+  /* a cycle of references is broken before its tables go (and made again
+   * once the downgrade has made them both) */
+  for (int i = 0; i < ndropped; i++)
+    for (int c = 0; c < dropped[i]->constraints.n; c++)
+      if (fk_deferred(dropped[i], &dropped[i]->constraints.v[c], dropped + i + 1, ndropped - i - 1))
+        drop_constraint_item(df, dropped[i]->name, &dropped[i]->constraints.v[c],
+                             &dropped[i]->constraints);
+  for (int i = ndropped - 1; i >= 0; i--) {
+    const lm_schema_table *t = dropped[i];
+    lm_diff_item *it = item(df, LM_CH_REMOVED, lm_xasprintf("table '%s'", t->name), "removed");
+    drop_indexes(df, it, 1, t);
+    up(it, LM_OP_DROP_TABLE, P(df, t->name));
+    create_table_op(d, df, it, 0, t, dropped + i + 1, ndropped - i - 1);
+    create_indexes(df, it, 0, t);
+  }
+  free(dropped);
+}
+
 /* ---- the comparison ------------------------------------------------------------------------ */
 
 int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have_db, lm_diff *out) {
@@ -1083,8 +1114,10 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
       dn->new_name = op->name;
     }
   }
-  /* 3. constraints and indexes that go: foreign keys first */
-  for (int pass = 0; pass < 2; pass++)
+  /* 3. constraints and indexes that go: foreign keys first, then (4) the
+   * tables that go, then the rest */
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1) drop_going_tables(d, df, have, h_used, nh);
     for (int i = 0; i < np; i++) {
       table_pair *tp = &pairs[i];
       const lm_schema_list *H = &tp->h->constraints;
@@ -1108,24 +1141,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         if (gone) drop_index_item(df, tp->w, tp->h, &HI->v[j]);
       }
     }
-  /* foreign keys of tables that go, to tables that stay, go with their table */
-  /* 4. new tables, referenced ones first */
-  order_by_refs(created, ncreated);
-  for (int i = 0; i < ncreated; i++) {
-    const lm_schema_table *t = created[i];
-    lm_diff_item *it = item(df, LM_CH_ADDED, lm_xasprintf("table '%s'", t->name), "added");
-    create_table_op(d, df, it, 1, t, created + i + 1, ncreated - i - 1);
-    create_indexes(df, it, 1, t);
-    drop_indexes(df, it, 0, t);
-    down(it, LM_OP_DROP_TABLE, P(df, t->name));
   }
-  /* the references of a cycle, once both tables are there (the downgrade
-   * drops them before either table) */
-  for (int i = 0; i < ncreated; i++)
-    for (int c = 0; c < created[i]->constraints.n; c++)
-      if (fk_deferred(created[i], &created[i]->constraints.v[c], created + i + 1, ncreated - i - 1))
-        create_constraint_item(df, created[i]->name, &created[i]->constraints.v[c],
-                               &created[i]->constraints, NULL);
   /* 5. columns added and changed; a drop and an add of the same type side by
    * side with the possible-rename comment */
   for (int i = 0; i < np; i++) {
@@ -1162,30 +1178,30 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
       if (!tp->h_col_used[k] && !paired[k]) drop_column_item(d, df, tp->name, &tp->h->cols[k]);
     free(paired);
   }
-  /* 7. tables that go: those referencing others first */
-  const lm_schema_table **dropped = lm_xcalloc((size_t)nh + 1, sizeof *dropped);
-  int ndropped = 0;
-  for (int j = 0; j < nh; j++)
-    if (!h_used[j]) dropped[ndropped++] = have->tables[j];
-  order_by_refs(dropped, ndropped);
-  /* a cycle of references is broken before its tables go (and made again
-   * once the downgrade has made them both) */
-  for (int i = 0; i < ndropped; i++)
-    for (int c = 0; c < dropped[i]->constraints.n; c++)
-      if (fk_deferred(dropped[i], &dropped[i]->constraints.v[c], dropped + i + 1, ndropped - i - 1))
-        drop_constraint_item(df, dropped[i]->name, &dropped[i]->constraints.v[c],
-                             &dropped[i]->constraints);
-  for (int i = ndropped - 1; i >= 0; i--) {
-    const lm_schema_table *t = dropped[i];
-    lm_diff_item *it = item(df, LM_CH_REMOVED, lm_xasprintf("table '%s'", t->name), "removed");
-    drop_indexes(df, it, 1, t);
-    up(it, LM_OP_DROP_TABLE, P(df, t->name));
-    create_table_op(d, df, it, 0, t, dropped + i + 1, ndropped - i - 1);
-    create_indexes(df, it, 0, t);
-  }
-  free(dropped);
-  /* 8. constraints and indexes that come: foreign keys last */
-  for (int pass = 0; pass < 2; pass++)
+  /* 7. constraints and indexes that come, then (8) new tables (whose
+   * foreign keys may need the columns and unique constraints that came),
+   * then foreign keys */
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      /* 8. new tables, referenced ones first */
+      order_by_refs(created, ncreated);
+      for (int i = 0; i < ncreated; i++) {
+        const lm_schema_table *t = created[i];
+        lm_diff_item *it = item(df, LM_CH_ADDED, lm_xasprintf("table '%s'", t->name), "added");
+        create_table_op(d, df, it, 1, t, created + i + 1, ncreated - i - 1);
+        create_indexes(df, it, 1, t);
+        drop_indexes(df, it, 0, t);
+        down(it, LM_OP_DROP_TABLE, P(df, t->name));
+      }
+      /* the references of a cycle, once both tables are there (the downgrade
+       * drops them before either table) */
+      for (int i = 0; i < ncreated; i++)
+        for (int c = 0; c < created[i]->constraints.n; c++)
+          if (fk_deferred(created[i], &created[i]->constraints.v[c], created + i + 1,
+                          ncreated - i - 1))
+            create_constraint_item(df, created[i]->name, &created[i]->constraints.v[c],
+                                   &created[i]->constraints, NULL);
+    }
     for (int i = 0; i < np; i++) {
       table_pair *tp = &pairs[i];
       const lm_schema_list *W = &tp->w->constraints;
@@ -1207,6 +1223,7 @@ int lm_compare(const lm_dialect *d, const lm_schema *want, const lm_schema *have
         create_index_item(df, tp->w, tp->h, &WI->v[k]);
       }
     }
+  }
   for (int i = 0; i < np; i++)
     pair_free(&pairs[i]);
   free(pairs);

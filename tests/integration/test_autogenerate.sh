@@ -680,6 +680,40 @@ lm downgrade -1
 expect_exit 0
 rm -f "$REVD1"
 
+t_case "a table that goes with the unique constraint its foreign key needs: the table first, both ways"
+cat >schema.lua <<'EOF'
+table("things", column("id", "integer", { primary_key = true }), column("n", "INT8"),
+  column("s", "string(20)"), column("code", "string(10)"),
+  unique("code", { name = "uq_things_code" }))
+table("thing_refs", column("id", "integer", { primary_key = true }),
+  column("thing_code", "string(10)", { references = "things.code" }))
+EOF
+lm revision --autogenerate -m "a table referencing a unique column"
+expect_exit 0
+REVU1=$(newest)
+lm upgrade head
+expect_exit 0
+cat >schema.lua <<'EOF'
+table("things", column("id", "integer", { primary_key = true }), column("n", "INT8"),
+  column("s", "string(20)"), column("code", "string(10)"))
+EOF
+lm revision --autogenerate -m "both go"
+expect_exit 0
+REVU2=$(newest)
+up_part=$(sed -n '/^function upgrade/,/^end/p' "$REVU2")
+expect_eq "$(grep -n 'drop_table("thing_refs")' <<<"$up_part" | cut -d: -f1)" \
+  "$(($(grep -n 'uq_things_code' <<<"$up_part" | cut -d: -f1) - 1))" "the table dropped just before the constraint"
+lm upgrade head
+expect_exit 0
+expect_settled
+lm downgrade -1
+expect_exit 0
+lm upgrade head
+expect_exit 0
+lm downgrade -2
+expect_exit 0
+rm -f "$REVU1" "$REVU2"
+
 t_case "a column's collation: made, read back, written by schema --model"
 COLL=$(pick NOCASE C)
 cat >schema.lua <<EOF
