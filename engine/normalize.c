@@ -593,7 +593,9 @@ static char *literal_text(const char *s) {
 /* Removes a cast at the top level of a default: `'x'::character varying`,
  * `'{}'::jsonb`, `(0)::numeric`. */
 static char *strip_top_cast(const char *s) {
-  /* keep everything up to the first cast outside parentheses */
+  /* the last cast outside parentheses, when only its type follows it: in
+   * '2020-01-01'::date + 1 or 'x'::text || 'y' the cast is part of an
+   * expression, not of the whole default */
   size_t n = strlen(s), cut = n;
   int depth = 0;
   for (size_t i = 0; i < n; i++) {
@@ -603,9 +605,19 @@ static char *strip_top_cast(const char *s) {
     }
     if (s[i] == '(') depth++;
     if (s[i] == ')') depth--;
-    if (depth == 0 && s[i] == ':' && i + 1 < n && s[i + 1] == ':') {
-      cut = i;
-      break;
+    if (depth == 0 && s[i] == ':' && i + 1 < n && s[i + 1] == ':') cut = i++;
+  }
+  if (cut < n) {
+    /* a type: names, quoted names, dots, (precision, scale), [] */
+    for (size_t i = cut + 2; i < n; i++) {
+      if (s[i] == '"') {
+        i = skip_string(s, n, i) - 1;
+        continue;
+      }
+      if (!isalnum((unsigned char)s[i]) && !strchr("_ .(),[]", s[i])) {
+        cut = n;
+        break;
+      }
     }
   }
   char *r = lm_xstrndup(s, cut);

@@ -132,6 +132,13 @@ static void test_defaults(void **state) {
   def_ne("0", "1", "integer");
   def_ne("'a'", NULL, "text");
   def_ne("lower('A')", "upper('A')", "text");
+  /* a cast inside an expression is no cast of the whole default: the
+   * expression is not its first literal */
+  def_ne("('x'::text || 'y'::text)", "'x'", "text");
+  def_ne("('2020-01-01'::date + 1)", "'2020-01-01'", "date");
+  def_eq("('2020-01-01'::date + 1)", "'2020-01-01'::date + 1", "date");
+  def_eq("'(1,2)'::numeric(10,2)", "'(1,2)'", "numeric(10,2)");
+  def_eq("'{a}'::character varying[]", "'{a}'", "varchar(5)[]");
 }
 
 static void expr_eq(const char *a, const char *b) {
