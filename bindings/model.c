@@ -325,18 +325,24 @@ static int m_table(lua_State *L) {
     x->name = lua_tostring(L, -1);
     lua_pop(L, 1);
     lua_getfield(L, it, "cols");
-    int nc = lua_type(L, -1) == LUA_TSTRING ? 1 : (int)lua_rawlen(L, -1);
+    /* a name, an sql(...) expression, or a list of them (the strings live
+     * in the list and its sql values, which the index table keeps) */
+    const char *one = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : lm_lua_sql_text(L, -1);
+    int nc = one ? 1 : (int)lua_rawlen(L, -1);
     if (nc == 0) return model_error(L, "index '%s' needs at least one column", x->name);
     x->cols = lua_newuserdatauv(L, sizeof(char *) * (size_t)nc, 0);
     lua_setfield(L, it, "_colsbuf");
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      x->cols[0] = lua_tostring(L, -1);
+    if (one) {
+      x->cols[0] = one;
     } else {
       for (int j = 1; j <= nc; j++) {
         lua_rawgeti(L, -1, j);
-        if (lua_type(L, -1) != LUA_TSTRING)
-          return model_error(L, "index '%s': columns must be names", x->name);
-        x->cols[j - 1] = lua_tostring(L, -1);
+        const char *e =
+            lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : lm_lua_sql_text(L, -1);
+        if (!e)
+          return model_error(L, "index '%s': columns must be names or sql(...) expressions",
+                             x->name);
+        x->cols[j - 1] = e;
         lua_pop(L, 1);
       }
     }

@@ -161,6 +161,24 @@ static lm_schema_table *find_sorted(const lm_schema *s, const char *name) {
   return t ? *t : NULL;
 }
 
+/* A table's single integer key column that is neither SERIAL nor an
+ * identity numbers nothing itself: autoincrement = false, which the model's
+ * "auto" would otherwise turn into SERIAL. */
+static void plain_integer_keys(lm_schema *s) {
+  for (int i = 0; i < s->ntables; i++) {
+    lm_schema_table *t = s->tables[i];
+    for (int j = 0; j < t->constraints.n; j++) {
+      const lm_schema_item *pk = &t->constraints.v[j];
+      if (pk->kind != LM_SCON_PK || pk->ncols != 1) continue;
+      lm_schema_column *col = lm_schema_find_column(t, pk->cols[0]);
+      if (col && !col->extra && col->type &&
+          (!strcmp(col->type, "integer") || !strcmp(col->type, "bigint") ||
+           !strcmp(col->type, "smallint")))
+        col->autoincrement = 0;
+    }
+  }
+}
+
 int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
                          const char *vt_table, lm_schema *s) {
   lm_rows r;
@@ -319,6 +337,7 @@ int lm_pg_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
   lm_rows_free(&r);
   free(schema);
   free(qschema);
+  if (!rc) plain_integer_keys(s);
   return rc;
 }
 

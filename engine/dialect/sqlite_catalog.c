@@ -1296,6 +1296,26 @@ static void sqlite_foreign_keys(lm_schema_table *t, table_text *tt, const schema
   }
 }
 
+/* REFERENCES t without a column list references t's primary key: the
+ * foreign key gets those columns, as the model and PostgreSQL name them. */
+static void implicit_references(lm_schema *s) {
+  for (int i = 0; i < s->ntables; i++) {
+    lm_schema_list *l = &s->tables[i]->constraints;
+    for (int j = 0; j < l->n; j++) {
+      lm_schema_item *k = &l->v[j];
+      if (k->kind != LM_SCON_FK || k->nref || !k->ref_table) continue;
+      const lm_schema_table *rt = lm_schema_find_table(s, k->ref_table);
+      for (int c = 0; rt && c < rt->constraints.n; c++) {
+        const lm_schema_item *pk = &rt->constraints.v[c];
+        if (pk->kind != LM_SCON_PK || pk->ncols != k->ncols) continue;
+        for (int x = 0; x < pk->ncols; x++)
+          lm_schema_item_add_ref(k, pk->cols[x]);
+        break;
+      }
+    }
+  }
+}
+
 int lm_sqlite_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_schema,
                              const char *vt_table, lm_schema *s) {
   LM_UNUSED(vt_schema);
@@ -1347,5 +1367,6 @@ int lm_sqlite_reflect_schema(const lm_dialect *d, lm_conn *c, const char *vt_sch
   lm_rows_free(&all.indexes);
   lm_rows_free(&all.index_cols);
   lm_rows_free(&all.fks);
+  if (!rc) implicit_references(s);
   return rc;
 }

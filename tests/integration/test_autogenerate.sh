@@ -1335,6 +1335,50 @@ lm revision --autogenerate -m "nothing"
 expect_exit 0
 expect_out_equals "No changes in schema detected."
 
+t_case "schema --model: REFERENCES without columns, a plain integer key, an expression index"
+model_project
+printf '%s\n' "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);" \
+  "CREATE TABLE emp (id INTEGER PRIMARY KEY, manager_id INTEGER REFERENCES users);" \
+  "CREATE INDEX ix_users_lower ON users (lower(email));" >tables.sql
+db_apply_script tables.sql
+lm schema --model
+expect_exit 0
+expect_out_contains "users.id"
+expect_out_not_contains "{  }"
+if is_pg; then expect_out_contains "autoincrement = false"; fi
+printf '%s\n' "$LM_OUT" >schema.lua
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+cat >schema.lua <<'EOF'
+table("users", column("id", "integer", { primary_key = true, autoincrement = false }),
+  column("email", "text"),
+  index("ix_users_lower", { sql("lower(email)") }))
+table("emp", column("id", "integer", { primary_key = true, autoincrement = false }),
+  column("manager_id", "integer", { references = "users.id" }))
+EOF
+lm revision --autogenerate -m "nothing"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+# an index given as sql(...) alone, and a new one: written with op.sql
+cat >schema.lua <<'EOF'
+table("users", column("id", "integer", { primary_key = true, autoincrement = false }),
+  column("email", "text"),
+  index("ix_users_lower", sql("lower(email)")),
+  index("ix_users_upper", { "id", sql("upper(email)") }))
+table("emp", column("id", "integer", { primary_key = true, autoincrement = false }),
+  column("manager_id", "integer", { references = "users.id" }))
+EOF
+lm revision --autogenerate -m "upper"
+expect_exit 0
+expect_out_contains "Detected added index 'ix_users_upper'"
+expect_text_contains "$(cat "$(newest)")" 'op.create_index("ix_users_upper", "users", { "id", op.sql("upper(email)") })' "the revision"
+lm upgrade head
+expect_exit 0
+lm revision --autogenerate -m "again"
+expect_exit 0
+expect_out_equals "No changes in schema detected."
+
 t_case "SPEC's model as written: schema.lua found without a model key, now() default takes rows"
 new_project
 export LM_TEST_URL=$LM_URL # no password in luamig.lua: lint's credentials-in-config
