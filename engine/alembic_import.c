@@ -306,12 +306,25 @@ static int has_star(const py_node *call) {
   return 0;
 }
 
+/* SQLAlchemy's text() reads \\: as a colon that starts no bind parameter:
+ * the SQL the database gets has the colon alone. */
+static char *text_colons(char *s) {
+  char *o = s;
+  for (const char *p = s; *p; p++) {
+    if (p[0] == '\\' && p[1] == ':') continue;
+    *o++ = *p;
+  }
+  *o = 0;
+  return s;
+}
+
 /* A Python string literal (or sa.text("…") when text_ok) as a C string. */
 static char *string_of(conv *C, const py_node *x, int text_ok) {
   if (x && x->kind == PY_STR && !x->bytes) {
     if (x->fstring && (memchr(x->s, '{', x->len) || memchr(x->s, '}', x->len)))
       return failf(C, "an f-string"), NULL;
     if (memchr(x->s, 0, x->len)) return failf(C, "a string with a NUL byte"), NULL;
+    if (x->named) return failf(C, "a \\N{...} escape (write the character itself)"), NULL;
     return lm_xstrndup(x->s, x->len);
   }
   if (text_ok && x && x->kind == PY_CALL && x->n == 1 && !x->kw[0]) {
@@ -353,6 +366,7 @@ static int sql_expr(conv *C, const py_node *x, const char *rest, lm_buf *o) {
     if (x->n != 1 || x->kw[0]) return failf(C, "sa.text() with more than its SQL");
     char *s = string_of(C, x->items[0], 0);
     if (!s) return -1;
+    if (streq(rest, "text")) text_colons(s);
     lm_buf_puts(o, "op.sql(");
     lua_cstr(o, s);
     lm_buf_putc(o, ')');
@@ -1293,7 +1307,9 @@ static int directive(conv *C, const py_node *x, const dspec *d, const char *pref
         lm_buf_puts(o, ", ");
     }
     if (streq(d->name, "execute") && k == 0) {
+      /* op.execute passes a string through text(), as sa.text is */
       char *s = string_of(C, v, 1);
+      if (s) text_colons(s);
       if (!s) {
         rc = -1;
       } else {
@@ -1990,8 +2006,20 @@ int lm_alembic_convert(const char *path, const char *file_name, const char *src,
   int up_converted = 0;
   for (int k = 0; k < 2; k++) {
     const char *fname = k ? "downgrade" : "upgrade";
+    if (!fns[k] && k == 1) {
+      /* Alembic cannot go down through a file without downgrade(): nor
+       * can luamig, saying why */
+      lm_buf_puts(&L,
+                  "\n-- The Alembic file has no downgrade(): as there, this revision cannot be\n"
+                  "-- undone.\n"
+                  "function downgrade()\n"
+                  "  -- luamig: allow lint-failed\n"
+                  "  error(\"this revision cannot be downgraded: its Alembic file has no "
+                  "downgrade()\")\n"
+                  "end\n");
+      continue;
+    }
     if (!fns[k]) {
-      if (k == 1) continue; /* no downgrade: lint says so */
       lm_buf_printf(&L, "\nfunction upgrade()\nend\n");
       continue;
     }

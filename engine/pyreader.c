@@ -18,6 +18,7 @@ typedef struct tok {
   const char *s;   /* NAME, NUM, OP: in the source; STR: decoded, in the arena */
   size_t len;
   int fstring, bytes;
+  int named; /* STR: a \\N{NAME} escape, kept as written */
 } tok;
 
 typedef struct toks {
@@ -66,7 +67,7 @@ static int lex_string(lexer *L, int raw, int bytes, int fstring) {
   const char *p = L->p;
   char q = *p;
   int line = L->line;
-  int triple = L->end - p >= 3 && p[1] == q && p[2] == q;
+  int triple = L->end - p >= 3 && p[1] == q && p[2] == q, named = 0;
   p += triple ? 3 : 1;
   lm_buf b;
   lm_buf_init(&b);
@@ -167,6 +168,7 @@ static int lex_string(lexer *L, int raw, int bytes, int fstring) {
         else
           lm_buf_put_utf8(&b, v);
       } else { /* unknown escapes (and \N{…}) keep their backslash */
+        if (e == 'N' && !bytes) named = 1;
         lm_buf_putc(&b, '\\');
         lm_buf_putc(&b, e);
       }
@@ -175,6 +177,7 @@ static int lex_string(lexer *L, int raw, int bytes, int fstring) {
   tpush(&L->k, T_STR, line, L->line, lm_arena_strndup(L->A, b.s ? b.s : "", b.len), b.len);
   L->k.v[L->k.n - 1].fstring = fstring;
   L->k.v[L->k.n - 1].bytes = bytes;
+  L->k.v[L->k.n - 1].named = named;
   lm_buf_free(&b);
   L->p = p;
   return 0;
@@ -544,6 +547,7 @@ static py_node *parse_atom(parser *P) {
       x->len = k->len;
       x->fstring = k->fstring;
       x->bytes = k->bytes;
+      x->named = k->named;
       P->i++;
       return x;
     }
@@ -553,6 +557,7 @@ static py_node *parse_atom(parser *P) {
       lm_buf_put(&b, cur(P)->s, cur(P)->len);
       x->fstring |= cur(P)->fstring;
       x->bytes |= cur(P)->bytes;
+      x->named |= cur(P)->named;
       P->i++;
     }
     x->s = lm_arena_strndup(P->A, b.s ? b.s : "", b.len);

@@ -38,6 +38,7 @@ typedef struct py_node {
   const char *s;
   size_t len;
   int fstring, bytes; /* PY_STR prefixes */
+  int named;          /* PY_STR: holds a \\N{NAME} escape, kept undecoded */
   struct py_node *a;
   struct py_node **items;
   const char **kw;

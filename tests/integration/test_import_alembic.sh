@@ -608,4 +608,68 @@ lm downgrade base
 expect_exit 0
 unset DATABASE_URL
 
+t_case "import: a file without downgrade(), text()'s escaped colons, a \N{} escape"
+new_project --no-url
+export DATABASE_URL=$LM_URL
+mkdir colons
+cat >colons/c1c2c3c4c5c6_times.py <<'EOF'
+"""times
+
+Revision ID: c1c2c3c4c5c6
+Revises:
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = 'c1c2c3c4c5c6'
+down_revision = None
+
+
+def upgrade():
+    op.create_table('slots',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('label', sa.String(length=40), nullable=True),
+        sa.PrimaryKeyConstraint('id'))
+    op.execute(r"INSERT INTO slots (id, label) VALUES (1, 'at 9\:30')")
+    op.execute(sa.text("INSERT INTO slots (id, label) VALUES (2, '\\:colon_value')"))
+EOF
+cat >colons/c1c2c3c4c5c7_euro.py <<'EOF'
+"""euro
+
+Revision ID: c1c2c3c4c5c7
+Revises: c1c2c3c4c5c6
+"""
+from alembic import op
+
+revision = 'c1c2c3c4c5c7'
+down_revision = 'c1c2c3c4c5c6'
+
+
+def upgrade():
+    op.execute("INSERT INTO slots (id, label) VALUES (3, '\N{EURO SIGN}')")
+
+
+def downgrade():
+    op.execute("DELETE FROM slots WHERE id = 3")
+EOF
+lm import alembic colons
+expect_exit 1
+expect_err_contains "colons/c1c2c3c4c5c7_euro.py:13: not converted"
+expect_err_not_contains "c1c2c3c4c5c6_times.py"
+lua=$(cat versions/c1c2c3c4c5c6_times.lua)
+expect_text_contains "$lua" "'at 9:30'" "the colon text() unescapes"
+expect_text_contains "$lua" "':colon_value'" "the colon sa.text() unescapes"
+expect_text_contains "$lua" 'error("this revision cannot be downgraded' "the downgrade of a file without one"
+rm -f versions/c1c2c3c4c5c7_euro.lua
+lm check
+expect_exit 0
+lm upgrade head
+expect_exit 0
+expect_eq "$(db_query "SELECT label FROM slots ORDER BY id" | tr '\n' '|')" "at 9:30|:colon_value|" "the rows"
+lm downgrade base
+expect_exit 1
+expect_err_contains "this revision cannot be downgraded: its Alembic file has no downgrade()"
+expect_eq "$(db_query "SELECT count(*) FROM slots")" "2" "rows after the refused downgrade"
+unset DATABASE_URL
+
 t_done
