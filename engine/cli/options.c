@@ -69,5 +69,5 @@ static const cli_option OPTS[] = {{"-c", "--config", 1, F(config)},
 #undef F
 const cli_option *const cli_options = OPTS;
 
-static const char GLOBAL_OPTS[] = "-c --config --url -q --quiet -v --verbose --echo-sql";
+static const char GLOBAL_OPTS[] = "-c --config --url -q --quiet -v -vv --verbose --echo-sql";
 const char *const cli_global_options = GLOBAL_OPTS;
