@@ -17,6 +17,13 @@ model_project() {
 newest() { ls -t versions/*.lua | head -n 1; }
 count_revs() { find versions -name "*.lua" | wc -l; }
 
+# expect_no_changes: autogenerate finds nothing to write.
+expect_no_changes() {
+  lm revision --autogenerate -m "settled"
+  expect_exit 0
+  expect_out_equals "No changes in schema detected."
+}
+
 # expect_settled: the database at head and the model agree: autogenerate
 # finds nothing to write, check --drift nothing that differs.
 expect_settled() {
@@ -526,7 +533,7 @@ if is_pg; then
   expect_eq "$(db_query "SELECT pg_get_indexdef('ix_things_n'::regclass)")" \
     "CREATE UNIQUE INDEX ix_things_n ON public.things USING btree (n) INCLUDE (s, id)" "the index"
 fi
-expect_settled
+expect_no_changes
 lm schema --model
 expect_exit 0
 expect_out_contains "$(pick 'index("ix_things_n", { "n" }, { unique = true }))' \
@@ -572,7 +579,7 @@ lm upgrade head
 expect_exit 0
 db_query "INSERT INTO things (id) VALUES (1)" >/dev/null
 expect_eq "$(db_query "SELECT big = 9007199254740992, pi = 3.141592653589793 FROM things")" "$(pick "1|1" "t|t")" "the stored defaults"
-expect_settled
+expect_no_changes
 db_query "DELETE FROM things" >/dev/null
 lm downgrade -1
 expect_exit 0
@@ -600,7 +607,7 @@ REVK2=$(newest)
 expect_text_contains "$(cat "$REVK2")" 'op.create_check_constraint("ck_things_3", "things", "a < b")' "the revision"
 lm upgrade head
 expect_exit 0
-expect_settled
+expect_no_changes
 lm downgrade -1
 expect_exit 0
 lm upgrade head
@@ -660,7 +667,7 @@ expect_out_contains "Detected removed server default on column 'things.note'"
 REVD2=$(newest)
 lm upgrade head
 expect_exit 0
-expect_settled
+expect_no_changes
 db_query "INSERT INTO things (id) VALUES (5)" >/dev/null
 expect_eq "$(db_query "SELECT flag, coalesce(note, -1) FROM things WHERE id = 5")" "1|-1" "the new defaults"
 db_query "DELETE FROM things" >/dev/null
@@ -705,7 +712,7 @@ expect_eq "$(grep -n 'drop_table("thing_refs")' <<<"$up_part" | cut -d: -f1)" \
   "$(($(grep -n 'uq_things_code' <<<"$up_part" | cut -d: -f1) - 1))" "the table dropped just before the constraint"
 lm upgrade head
 expect_exit 0
-expect_settled
+expect_no_changes
 lm downgrade -1
 expect_exit 0
 lm upgrade head
