@@ -57,8 +57,10 @@ open(path, "wb").write(body + b"end " + fast_sum(body).encode() + b"\n")
 PY
 }
 
-# settle: files are recorded once they are 2 s old; wait that out.
-settle() { sleep 3; }
+# settle: files are recorded once their mtime and ctime are 2 whole seconds
+# before the run's clock (LM_INDEX_SETTLE, in seconds); wait that out: from
+# now to the second after next, which no file written before now misses.
+settle() { sleep "$(date +%s.%N | awk '{ printf "%.3f", int($1) + 2.05 - $1 }')"; }
 
 # same_as_without_index ARGS...: runs the command with and without the index
 # (LUAMIG_CACHE_DIR=off) and compares exit code, stdout and stderr.
