@@ -163,12 +163,6 @@ static char *ndefault(const lm_schema_column *c) {
   return r;
 }
 
-static const lm_schema_item *pk_of(const lm_schema_table *t) {
-  for (int i = 0; i < t->constraints.n; i++)
-    if (t->constraints.v[i].kind == LM_SCON_PK) return &t->constraints.v[i];
-  return NULL;
-}
-
 static const char **strv(lm_diff *df, char **v, int n) {
   const char **r = palloc(df, sizeof *r * (size_t)(n ? n : 1));
   for (int i = 0; i < n; i++)
@@ -236,7 +230,7 @@ static lm_op *create_table_op(const lm_dialect *d, lm_diff *df, lm_diff_item *it
                     : down(it, LM_OP_CREATE_TABLE, P(df, t->name));
   op->cols = palloc(df, sizeof *op->cols * (size_t)t->ncols);
   op->cons = palloc(df, sizeof *op->cons * (size_t)(t->constraints.n + 1));
-  const lm_schema_item *pk = pk_of(t);
+  const lm_schema_item *pk = lm_schema_pk(t);
   for (int i = 0; i < t->ncols; i++) {
     lm_column *c = &op->cols[op->ncols++];
     fill_column(d, df, &t->cols[i], c);
@@ -835,7 +829,7 @@ static char *show_default(const char *def) { return lm_xstrdup(def ? def : "no d
 
 /* Whether column name (in the names after the renames) is in t's primary key. */
 static int in_pk(const lm_schema_table *t, const char *name, int alone) {
-  const lm_schema_item *pk = pk_of(t);
+  const lm_schema_item *pk = lm_schema_pk(t);
   if (!pk || (alone && pk->ncols != 1)) return 0;
   for (int i = 0; i < pk->ncols; i++)
     if (strcmp(pk->cols[i], name) == 0) return 1;

@@ -179,6 +179,12 @@ lm_schema_table *lm_schema_find_table(const lm_schema *s, const char *name) {
   return NULL;
 }
 
+const lm_schema_item *lm_schema_pk(const lm_schema_table *t) {
+  for (int i = 0; i < t->constraints.n; i++)
+    if (t->constraints.v[i].kind == LM_SCON_PK) return &t->constraints.v[i];
+  return NULL;
+}
+
 lm_schema_column *lm_schema_find_column(const lm_schema_table *t, const char *name) {
   for (int i = 0; t && i < t->ncols; i++)
     if (strcmp(t->cols[i].name, name) == 0) return &t->cols[i];

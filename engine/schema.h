@@ -106,6 +106,8 @@ lm_schema *lm_schema_copy(const lm_schema *s);
 lm_schema_table *lm_schema_find_table(const lm_schema *s, const char *name);
 /** t's column called name (exactly), or NULL; a NULL t: NULL. */
 lm_schema_column *lm_schema_find_column(const lm_schema_table *t, const char *name);
+/** The table's primary key among its constraints, or NULL. */
+const lm_schema_item *lm_schema_pk(const lm_schema_table *t);
 /** Removes a table / a column (nothing when there is none). */
 void lm_schema_drop_table(lm_schema *s, const char *name);
 void lm_schema_drop_column(lm_schema_table *t, const char *name);

@@ -167,15 +167,12 @@ static lm_schema_table *find_sorted(const lm_schema *s, const char *name) {
 static void plain_integer_keys(lm_schema *s) {
   for (int i = 0; i < s->ntables; i++) {
     lm_schema_table *t = s->tables[i];
-    for (int j = 0; j < t->constraints.n; j++) {
-      const lm_schema_item *pk = &t->constraints.v[j];
-      if (pk->kind != LM_SCON_PK || pk->ncols != 1) continue;
-      lm_schema_column *col = lm_schema_find_column(t, pk->cols[0]);
-      if (col && !col->extra && col->type &&
-          (!strcmp(col->type, "integer") || !strcmp(col->type, "bigint") ||
-           !strcmp(col->type, "smallint")))
-        col->autoincrement = 0;
-    }
+    const lm_schema_item *pk = lm_schema_pk(t);
+    lm_schema_column *col = pk && pk->ncols == 1 ? lm_schema_find_column(t, pk->cols[0]) : NULL;
+    if (col && !col->extra && col->type &&
+        (!strcmp(col->type, "integer") || !strcmp(col->type, "bigint") ||
+         !strcmp(col->type, "smallint")))
+      col->autoincrement = 0;
   }
 }
 

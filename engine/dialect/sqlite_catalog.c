@@ -1305,13 +1305,9 @@ static void implicit_references(lm_schema *s) {
       lm_schema_item *k = &l->v[j];
       if (k->kind != LM_SCON_FK || k->nref || !k->ref_table) continue;
       const lm_schema_table *rt = lm_schema_find_table(s, k->ref_table);
-      for (int c = 0; rt && c < rt->constraints.n; c++) {
-        const lm_schema_item *pk = &rt->constraints.v[c];
-        if (pk->kind != LM_SCON_PK || pk->ncols != k->ncols) continue;
-        for (int x = 0; x < pk->ncols; x++)
-          lm_schema_item_add_ref(k, pk->cols[x]);
-        break;
-      }
+      const lm_schema_item *pk = rt ? lm_schema_pk(rt) : NULL;
+      for (int x = 0; pk && pk->ncols == k->ncols && x < pk->ncols; x++)
+        lm_schema_item_add_ref(k, pk->cols[x]);
     }
   }
 }
